@@ -1,0 +1,96 @@
+import Type, { type Static } from 'typebox';
+import { CommonParamsSchema } from '../probes/params.ts';
+import { PROBE_TYPES } from '../probes/round.ts';
+
+/**
+ * The config file's schema: the one source of truth for its types and its validation.
+ * Sections owned by other concerns (store, alerts, agents…) are declared here too, so that
+ * one file says what a config may contain.
+ */
+
+const NodeName = Type.String({ pattern: '^[^/~\\s][^/~]*$', description: 'node name: any UTF-8 text without "/" or "~"' });
+
+export const GeneralSchema = Type.Object({
+  step: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'seconds per round' }),
+  pings: Type.Integer({ minimum: 1, maximum: 1000, default: 20, description: 'attempts per round' }),
+  offset: Type.String({ default: 'random', pattern: '^(random|\\d{1,2}(\\.\\d+)?%)$' }),
+  data_dir: Type.String({ default: './data' }),
+  listen: Type.String({ default: '0.0.0.0:8888', description: 'host:port of the web UI and API' }),
+  agent_name: Type.Optional(Type.String({ minLength: 1, description: "name of the server's built-in agent; default: the host name" })),
+  region: Type.Optional(Type.String({ minLength: 1, description: "region of the server's built-in agent" })),
+  title: Type.String({ default: 'smokemesh' }),
+  public_url: Type.Optional(Type.String({ description: 'URL of the UI, used in alert messages' })),
+}, { additionalProperties: false, default: {} });
+
+/** A probe preset (SmokePing's `*** Probes ***` entries): a type plus default parameters. */
+export const ProbePresetSchema = Type.Object({
+  type: Type.Union(PROBE_TYPES.map((t) => Type.Literal(t))),
+}, { additionalProperties: true });
+
+const LabelValue = Type.String();
+
+/** Which agents probe a target: all of them, a list of names, or a selector. */
+export const AgentSelectionSchema = Type.Union([
+  Type.Literal('all'),
+  Type.Literal('none'),
+  Type.Array(Type.String({ minLength: 1 })),
+  Type.Object({
+    region: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+    labels: Type.Optional(Type.Record(Type.String(), LabelValue)),
+  }, { additionalProperties: false }),
+]);
+
+/**
+ * One node of the target tree as written. Probe parameters (pings, port, url…) sit on the
+ * node itself, as in SmokePing; `children` are validated node by node by the loader.
+ */
+export const TargetNodeSchema = Type.Object({
+  menu: Type.Optional(Type.String()),
+  title: Type.Optional(Type.String()),
+  remark: Type.Optional(Type.String()),
+  host: Type.Optional(Type.String({ minLength: 1 })),
+  probe: Type.Optional(Type.String({ minLength: 1, description: 'name of a probe preset, or a probe type' })),
+  alerts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  alertee: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  agents: Type.Optional(AgentSelectionSchema),
+  server_probes: Type.Optional(Type.Boolean({ description: 'false: only remote agents probe (SmokePing nomasterpoll)' })),
+  labels: Type.Optional(Type.Record(Type.String({ minLength: 1 }), LabelValue)),
+  hide: Type.Optional(Type.Boolean()),
+  shard: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('per_region')])),
+  children: Type.Optional(Type.Record(NodeName, Type.Unknown())),
+}, { additionalProperties: true });
+
+/** Names of node keys that are structure, not probe parameters. */
+export const NODE_KEYS = new Set(Object.keys(TargetNodeSchema.properties));
+/** Keys that inherit down the tree besides probe parameters (SmokePing's rule). */
+export const INHERITED_KEYS = ['probe', 'alerts', 'alertee', 'agents', 'server_probes', 'shard'] as const;
+/** Probe parameters common to every probe type. */
+export const COMMON_PARAM_KEYS = Object.keys(CommonParamsSchema);
+
+export const StoreSchema = Type.Object({
+  raw_days: Type.Number({ exclusiveMinimum: 0, default: 14, description: 'days every raw round is kept' }),
+  tiers: Type.Array(Type.Object({
+    bucket: Type.Integer({ minimum: 1, description: 'seconds per bucket' }),
+    keep_days: Type.Number({ exclusiveMinimum: 0 }),
+  }, { additionalProperties: false }), {
+    default: [{ bucket: 300, keep_days: 90 }, { bucket: 3600, keep_days: 730 }, { bucket: 86400, keep_days: 3650 }],
+  }),
+}, { additionalProperties: false, default: {} });
+
+export const ConfigSchema = Type.Object({
+  general: GeneralSchema,
+  store: StoreSchema,
+  probes: Type.Record(Type.String({ pattern: '^[-_0-9a-zA-Z.]+$' }), ProbePresetSchema, { default: {} }),
+  targets: Type.Object({}, { additionalProperties: true, default: {} }),
+  alerts: Type.Optional(Type.Unknown()),
+  notifiers: Type.Optional(Type.Unknown()),
+  agents: Type.Optional(Type.Unknown()),
+  mesh: Type.Optional(Type.Unknown()),
+}, { additionalProperties: false });
+
+export type GeneralConfig = Static<typeof GeneralSchema>;
+export type StoreConfig = Static<typeof StoreSchema>;
+export type ProbePreset = Static<typeof ProbePresetSchema>;
+export type AgentSelection = Static<typeof AgentSelectionSchema>;
+export type TargetNodeConfig = Static<typeof TargetNodeSchema>;
+export type RawConfig = Static<typeof ConfigSchema>;

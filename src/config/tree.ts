@@ -1,0 +1,56 @@
+import type { AgentSelection } from './schema.ts';
+import type { ProbeType } from '../probes/round.ts';
+
+/** A node of the resolved target tree: inheritance applied, parameters validated. */
+export interface TargetNode {
+  /** Identity: `/Group/Sub/name`; the root is `/`. */
+  path: string;
+  name: string;
+  menu: string;
+  title: string;
+  remark?: string;
+  hide: boolean;
+  labels: Record<string, string>;
+  alerts: string[];
+  alertee: string[];
+  agents: AgentSelection;
+  server_probes: boolean;
+  shard: 'none' | 'per_region';
+  children: TargetNode[];
+  /** Present on probed nodes (leaves with `host`). */
+  probe?: ProbedTarget;
+}
+
+/** What a probed node needs to be measured. */
+export interface ProbedTarget {
+  host: string;
+  /** Preset name the node uses. */
+  preset: string;
+  type: ProbeType;
+  /** All parameters, resolved and validated (includes pings, timeout, step, offset). */
+  params: Record<string, unknown> & { pings: number; timeout: number; step: number; offset: string };
+}
+
+/** Every node of the tree, depth first, root included. */
+export function* walk(node: TargetNode): Generator<TargetNode> {
+  yield node;
+  for (const c of node.children) yield* walk(c);
+}
+
+/** The probed targets of a tree, depth first. */
+export function probedTargets(root: TargetNode): (TargetNode & { probe: ProbedTarget })[] {
+  const out: (TargetNode & { probe: ProbedTarget })[] = [];
+  for (const n of walk(root)) if (n.probe) out.push(n as TargetNode & { probe: ProbedTarget });
+  return out;
+}
+
+/** Finds a node by its path, or undefined. */
+export function findNode(root: TargetNode, path: string): TargetNode | undefined {
+  if (path === '/' || path === '') return root;
+  let node: TargetNode | undefined = root;
+  for (const part of path.split('/').filter(Boolean)) {
+    node = node.children.find((c) => c.name === part);
+    if (!node) return undefined;
+  }
+  return node;
+}

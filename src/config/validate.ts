@@ -1,0 +1,75 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { TSchema } from 'typebox';
+
+// ajv-formats ships CommonJS; under NodeNext its default export is the module object.
+const addFormats = (addFormatsModule as unknown as { default: typeof addFormatsModule }).default ?? addFormatsModule;
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false });
+addFormats(ajv);
+const cache = new WeakMap<object, ReturnType<Ajv['compile']>>();
+
+export interface SchemaIssue {
+  /** JSON path segments to the offending value. */
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Validates `value` against `schema` in place (defaults are filled in) and returns the
+ * problems in words a user understands, each with the path of the offending value.
+ */
+export function validate(schema: TSchema, value: unknown): SchemaIssue[] {
+  let check = cache.get(schema);
+  if (!check) {
+    check = ajv.compile(schema as object);
+    cache.set(schema, check);
+  }
+  if (check(value)) return [];
+  return simplify(check.errors ?? []);
+}
+
+function simplify(errors: ErrorObject[]): SchemaIssue[] {
+  // A failed union reports every branch; keep the most specific messages only.
+  const out = new Map<string, SchemaIssue>();
+  for (const e of errors) {
+    const path = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    let message: string;
+    switch (e.keyword) {
+      case 'additionalProperties':
+        path.push(String(e.params.additionalProperty));
+        message = `unknown field "${e.params.additionalProperty}"`;
+        break;
+      case 'required':
+        message = `missing required field "${e.params.missingProperty}"`;
+        break;
+      case 'enum':
+      case 'const':
+        message = `must be ${JSON.stringify(e.params.allowedValues ?? e.params.allowedValue)}`;
+        break;
+      case 'anyOf':
+        message = 'does not match any allowed form' + (e.schema && Array.isArray(e.schema) ? describeUnion(e.schema) : '');
+        break;
+      case 'pattern':
+        message = `must match ${e.params.pattern}` + (e.parentSchema?.description ? ` (${e.parentSchema.description})` : '');
+        break;
+      default:
+        message = e.message ?? 'is invalid';
+        if (e.parentSchema?.description && e.keyword !== 'type') message += ` (${e.parentSchema.description})`;
+    }
+    const key = path.join('.');
+    // Prefer the first concrete message over a generic union failure at the same place.
+    const prev = out.get(key);
+    if (!prev || prev.message.startsWith('does not match')) out.set(key, { path, message });
+  }
+  // A union failure whose branches reported deeper details adds nothing.
+  return [...out.values()];
+}
+
+function describeUnion(branches: unknown[]): string {
+  const forms = branches.map((b) => {
+    const s = b as { const?: unknown; type?: string };
+    return s.const !== undefined ? JSON.stringify(s.const) : s.type ?? 'object';
+  });
+  return `: one of ${forms.join(', ')}`;
+}

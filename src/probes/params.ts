@@ -1,0 +1,94 @@
+import Type, { type Static } from 'typebox';
+
+/**
+ * Parameters of each probe type, with defaults. `pings`, `timeout`, `step` and `offset` are
+ * common to all; the rest belong to one type. A preset in `probes:` and every target node
+ * may set any of them; the config loader validates the resolved set per target.
+ */
+export const CommonParamsSchema = {
+  pings: Type.Integer({ minimum: 1, maximum: 1000, description: 'attempts per round (SmokePing: pings)' }),
+  timeout: Type.Integer({ minimum: 1, maximum: 60000, description: 'per-attempt timeout, ms' }),
+  step: Type.Integer({ minimum: 1, maximum: 86400, description: 'seconds between rounds' }),
+  offset: Type.Union([Type.Literal('random'), Type.String({ pattern: '^\\d{1,2}(\\.\\d+)?%$' })], {
+    description: "where in the step the round starts: 'random' or 'N%'",
+  }),
+};
+
+export const IcmpParamsSchema = Type.Object({
+  ...CommonParamsSchema,
+  packet_size: Type.Integer({ minimum: 0, maximum: 65000, default: 56, description: 'ICMP payload bytes (fping -b)' }),
+  tos: Type.Integer({ minimum: 0, maximum: 255, default: 0, description: 'type of service byte (fping -O)' }),
+  source: Type.Optional(Type.String({ description: 'source address (fping -S)' })),
+  interval: Type.Integer({ minimum: 1, maximum: 60000, default: 1000, description: 'ms between pings to one target (fping -p)' }),
+  mininterval: Type.Number({ minimum: 0.1, maximum: 1000, default: 1, description: 'ms between any two packets of one fping process (fping -i)' }),
+}, { additionalProperties: false });
+
+export const TcpParamsSchema = Type.Object({
+  ...CommonParamsSchema,
+  port: Type.Integer({ minimum: 1, maximum: 65535, description: 'TCP port to connect to' }),
+  interval: Type.Optional(Type.Integer({ minimum: 0, maximum: 60000, description: 'ms between connects; default spreads them over a quarter of the step' })),
+}, { additionalProperties: false });
+
+const Rcode = Type.String({ pattern: '^[A-Z]+$' });
+export const DnsParamsSchema = Type.Object({
+  ...CommonParamsSchema,
+  query_name: Type.String({ minLength: 1, default: 'localhost', description: 'name to query; the target host is the DNS server' }),
+  query_type: Type.String({ pattern: '^[A-Z0-9]+$', default: 'A' }),
+  transport_protocol: Type.Union([Type.Literal('udp'), Type.Literal('tcp')], { default: 'udp' }),
+  port: Type.Integer({ minimum: 1, maximum: 65535, default: 53 }),
+  valid_rcodes: Type.Array(Rcode, { default: ['NOERROR'] }),
+  recursion_desired: Type.Boolean({ default: true }),
+  validate_answer_rrs: Type.Optional(Type.Object({
+    fail_if_matches_regexp: Type.Optional(Type.Array(Type.String())),
+    fail_if_not_matches_regexp: Type.Optional(Type.Array(Type.String())),
+  }, { additionalProperties: false })),
+  interval: Type.Optional(Type.Integer({ minimum: 0, maximum: 60000 })),
+}, { additionalProperties: false });
+
+const HeaderMatch = Type.Object({
+  header: Type.String({ minLength: 1 }),
+  regexp: Type.String(),
+  allow_missing: Type.Boolean({ default: false }),
+}, { additionalProperties: false });
+
+export const HttpParamsSchema = Type.Object({
+  ...CommonParamsSchema,
+  method: Type.String({ pattern: '^[A-Z]+$', default: 'GET' }),
+  headers: Type.Record(Type.String(), Type.String(), { default: {} }),
+  body: Type.Optional(Type.String()),
+  valid_status_codes: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { default: [], description: 'empty = any 2xx' }),
+  valid_http_versions: Type.Array(Type.String(), { default: [] }),
+  fail_if_ssl: Type.Boolean({ default: false }),
+  fail_if_not_ssl: Type.Boolean({ default: false }),
+  fail_if_body_matches_regexp: Type.Array(Type.String(), { default: [] }),
+  fail_if_body_not_matches_regexp: Type.Array(Type.String(), { default: [] }),
+  fail_if_header_matches: Type.Array(HeaderMatch, { default: [] }),
+  fail_if_header_not_matches: Type.Array(HeaderMatch, { default: [] }),
+  follow_redirects: Type.Boolean({ default: true }),
+  tls_config: Type.Object({
+    ca_file: Type.Optional(Type.String()),
+    cert_file: Type.Optional(Type.String()),
+    key_file: Type.Optional(Type.String()),
+    server_name: Type.Optional(Type.String()),
+    insecure_skip_verify: Type.Boolean({ default: false }),
+  }, { additionalProperties: false, default: {} }),
+  preferred_ip_protocol: Type.Union([Type.Literal('ip4'), Type.Literal('ip6')], { default: 'ip6' }),
+  ip_protocol_fallback: Type.Boolean({ default: true }),
+  body_size_limit: Type.Integer({ minimum: 0, default: 0, description: 'bytes; 0 = no limit' }),
+  basic_auth: Type.Optional(Type.Object({ username: Type.String(), password: Type.String() }, { additionalProperties: false })),
+  bearer_token: Type.Optional(Type.String()),
+  interval: Type.Optional(Type.Integer({ minimum: 0, maximum: 60000 })),
+}, { additionalProperties: false });
+
+/** Resolved parameter types, one per probe. */
+export type IcmpParams = Static<typeof IcmpParamsSchema>;
+export type TcpParams = Static<typeof TcpParamsSchema>;
+export type DnsParams = Static<typeof DnsParamsSchema>;
+export type HttpParams = Static<typeof HttpParamsSchema>;
+
+export const PARAMS_SCHEMAS = {
+  icmp: IcmpParamsSchema,
+  tcp: TcpParamsSchema,
+  dns: DnsParamsSchema,
+  http: HttpParamsSchema,
+} as const;
