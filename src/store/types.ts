@@ -1,0 +1,105 @@
+import type { RoundSink } from '../pipeline.ts';
+import type { Round } from '../probes/round.ts';
+
+/**
+ * The store's contract: what the UI, the alert engine and the exporters may ask of it.
+ * Times are ms since the epoch, RTTs ms. Implemented by src/store/sqlite.ts.
+ */
+
+/** One point of a series: a raw round, or a rollup bucket. */
+export interface SeriesPoint {
+  /** Start of the round, or of the bucket. */
+  time: number;
+  /** Rounds merged into this point (1 for a raw round). */
+  rounds: number;
+  /** Pings sent and lost over those rounds. */
+  sent: number;
+  lost: number;
+  /** lost / sent × 100; null when nothing was sent. */
+  loss_pct: number | null;
+  median: number | null;
+  mean: number | null;
+  min: number | null;
+  max: number | null;
+  stddev: number | null;
+  /**
+   * The distribution for the smoke, ascending: a raw round's received RTTs, or a bucket's
+   * stored quantiles (levels in `SMOKE_QUANTILES`). Pair from the outside in to draw bands.
+   */
+  smoke: number[];
+  /** Protocol probes: mean phase timings (ms), last status code, last error. */
+  phases?: Record<string, number>;
+  status?: number;
+  error?: string;
+}
+
+/** Quantile levels kept by every rollup bucket (0 and 1 are min and max). */
+export const SMOKE_QUANTILES = [0, 0.05, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 0.95, 1] as const;
+
+export interface SeriesQuery {
+  target: string;
+  agent: string;
+  from: number;
+  to: number;
+  /** At most this many points; the finest tier that covers the range within it is used. */
+  points?: number;
+}
+
+export interface SeriesResult {
+  target: string;
+  agent: string;
+  /** 'raw' or the tier's name ('5m', '1h', '1d'). */
+  tier: string;
+  /** Seconds per point (the round step for raw). */
+  resolution: number;
+  points: SeriesPoint[];
+}
+
+export interface SeriesInfo {
+  target: string;
+  agent: string;
+  probe: string;
+  first: number;
+  last: number;
+}
+
+export type TopMetric = 'loss' | 'median' | 'max' | 'stddev';
+
+export interface TopRow {
+  target: string;
+  agent: string;
+  /** The metric's value (loss in %, the others in ms). */
+  value: number;
+  loss_pct: number | null;
+  median: number | null;
+  time: number;
+}
+
+/** Health figures the server exposes (API and /metrics). */
+export interface StoreStats {
+  rounds_written: number;
+  /** Rounds accepted but not yet on disk (waiting after a write failure). */
+  pending: number;
+  /** Rounds dropped because the pending bound was reached. */
+  dropped: number;
+  last_error?: string;
+  series: number;
+  file_bytes: number;
+}
+
+export interface Store extends RoundSink {
+  /** Accepts rounds; once it returns without throwing they are durable (or pending, see stats). */
+  write(rounds: readonly Round[]): void;
+  series(q: SeriesQuery): SeriesResult;
+  /** The latest round of every series (optionally under a target path prefix). */
+  latest(prefix?: string): Round[];
+  /** Top-N series by a metric over [from, to], or over each series' latest round when from is undefined. */
+  top(metric: TopMetric, n: number, window?: { from: number; to: number }): TopRow[];
+  list(): SeriesInfo[];
+  /** Deletes every series under the given target paths; returns the number of series removed. */
+  prune(paths: string[]): number;
+  /** Moves a target's history (every agent) to a new path. */
+  rename(from: string, to: string): number;
+  stats(): StoreStats;
+  close(): void;
+}
