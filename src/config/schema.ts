@@ -24,7 +24,7 @@ export const GeneralSchema = Type.Object({
 
 /** A probe preset (SmokePing's `*** Probes ***` entries): a type plus default parameters. */
 export const ProbePresetSchema = Type.Object({
-  type: Type.Union(PROBE_TYPES.map((t) => Type.Literal(t))),
+  type: Type.Enum(PROBE_TYPES),
 }, { additionalProperties: true });
 
 const LabelValue = Type.String();

@@ -1,9 +1,9 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import * as addFormatsModule from 'ajv-formats';
 import type { TSchema } from 'typebox';
 
 // ajv-formats ships CommonJS; under NodeNext its default export is the module object.
-const addFormats = (addFormatsModule as unknown as { default: typeof addFormatsModule }).default ?? addFormatsModule;
+const addFormats = (addFormatsModule as unknown as { default: (a: Ajv) => Ajv }).default;
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false });
 addFormats(ajv);

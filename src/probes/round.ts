@@ -19,7 +19,7 @@ const Ms = Type.Number({ minimum: 0 });
 export const RoundSchema = Type.Object({
   target: Type.String({ minLength: 1, description: 'target path, e.g. /Group/host' }),
   agent: Type.String({ minLength: 1 }),
-  probe: Type.Union(PROBE_TYPES.map((t) => Type.Literal(t))),
+  probe: Type.Enum(PROBE_TYPES),
   time: Type.Integer({ minimum: 0, description: 'round start, ms since the epoch' }),
   step: Type.Integer({ minimum: 1, description: 'seconds between rounds of this target' }),
   sent: Type.Integer({ minimum: 0 }),
