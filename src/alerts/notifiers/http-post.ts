@@ -1,0 +1,240 @@
+/**
+ * What the chat and cloud channels share: one JSON POST with a timeout and clear errors, the
+ * `x` / `x_file` secret convention, and config validation that names the notifier and field.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import Type, { type TObject, type TProperties, type TSchema } from 'typebox';
+import { Agent, ProxyAgent, fetch, type Dispatcher } from 'undici';
+import { SmokemeshError } from '../../errors.ts';
+import { validate } from '../../config/validate.ts';
+
+/** HTTP options every HTTP channel accepts. */
+export const HttpOptions = {
+  timeout: Type.Number({ exclusiveMinimum: 0, maximum: 300, default: 10, description: 'seconds to wait for the answer' }),
+  proxy_url: Type.Optional(Type.String({ pattern: '^https?://', description: 'HTTP(S) proxy, e.g. http://proxy.corp:3128' })),
+  ca_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of extra CAs trusted for https URLs' })),
+};
+
+/**
+ * The object schema of one channel's config block. `kind`/`type` are tolerated so that the
+ * registry may pass the block whole, discriminator included.
+ */
+export function channelSchema<P extends TProperties>(properties: P): TObject<P> {
+  return Type.Object({
+    ...properties,
+    kind: Type.Optional(Type.String()),
+    type: Type.Optional(Type.String()),
+  }, { additionalProperties: false }) as unknown as TObject<P>;
+}
+
+/** Schema of a secret written inline, e.g. `secret: …` (its sibling `secret_file` is a path). */
+export function secretField(description: string) {
+  return Type.Optional(Type.String({ minLength: 1, description }));
+}
+
+/** Throws a SMOKEMESH_E_CONFIG error naming `notifiers.<name>.<field>`. */
+export function configError(name: string, field: string, message: string): SmokemeshError {
+  return new SmokemeshError('SMOKEMESH_E_CONFIG', `notifiers.${name}${field ? '.' + field : ''}: ${message}`);
+}
+
+/**
+ * Validates (and fills defaults into) a copy of `config`; throws one SMOKEMESH_E_CONFIG
+ * error listing every problem as `notifiers.<name>.<field>: message`.
+ */
+export function parseConfig<T>(schema: TSchema, kind: string, name: string, config: unknown): T {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw configError(name, '', `a ${kind} notifier needs a mapping of settings`);
+  }
+  const copy = structuredClone(config) as Record<string, unknown>;
+  const issues = validate(schema, copy);
+  if (issues.length > 0) {
+    throw new SmokemeshError('SMOKEMESH_E_CONFIG', issues
+      .map((i) => `notifiers.${name}${i.path.length ? '.' + i.path.join('.') : ''}: ${i.message}`).join('\n'));
+  }
+  return copy as T;
+}
+
+/** A secret read when needed, so that a rotated file is picked up without a restart. */
+export type Secret = () => Promise<string>;
+
+/**
+ * Resolves the pair `<field>` / `<field>_file` of `config`: exactly one may be set (both
+ * missing is allowed unless `required`). A file is checked now and read on every use;
+ * its trailing newline is dropped.
+ */
+export function secret(name: string, config: Record<string, unknown>, field: string, required: true): Secret;
+export function secret(name: string, config: Record<string, unknown>, field: string, required?: boolean): Secret | undefined;
+export function secret(name: string, config: Record<string, unknown>, field: string, required = false): Secret | undefined {
+  const inline = config[field] as string | undefined;
+  const file = config[`${field}_file`] as string | undefined;
+  if (inline !== undefined && file !== undefined) throw configError(name, field, `set ${field} or ${field}_file, not both`);
+  if (inline !== undefined) return async () => inline;
+  if (file === undefined) {
+    if (required) throw configError(name, field, `missing required field "${field}" (or "${field}_file")`);
+    return undefined;
+  }
+  const read = (text: string) => {
+    const value = text.replace(/\r?\n$/, '');
+    if (value === '') throw configError(name, `${field}_file`, `${file} is empty`);
+    return value;
+  };
+  try {
+    read(readFileSync(file, 'utf8'));
+  } catch (e) {
+    if (e instanceof SmokemeshError) throw e;
+    throw configError(name, `${field}_file`, `cannot read ${file}: ${(e as Error).message}`);
+  }
+  return async () => {
+    try {
+      return read(await readFile(file, 'utf8'));
+    } catch (e) {
+      if (e instanceof SmokemeshError) throw new SmokemeshError('SMOKEMESH_E_NOTIFY', e.message);
+      throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `notifiers.${name}: cannot read ${field}_file ${file}: ${(e as Error).message}`);
+    }
+  };
+}
+
+/** Checks that `value` is an absolute http(s) URL; returns it parsed. */
+export function httpUrl(name: string, field: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw configError(name, field, `"${redact(value)}" is not a URL (expected http://… or https://…)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw configError(name, field, `must be an http:// or https:// URL, not ${url.protocol}`);
+  }
+  return url;
+}
+
+/**
+ * A required URL that is itself a secret (Slack, DingTalk, WeCom webhooks carry their token):
+ * `<field>` or `<field>_file`, checked to be an http(s) URL now and on every read.
+ */
+export function secretUrl(name: string, config: Record<string, unknown>, field: string): () => Promise<URL> {
+  const get = secret(name, config, field, true);
+  const inline = config[field] as string | undefined;
+  const file = config[`${field}_file`] as string | undefined;
+  if (inline !== undefined) httpUrl(name, field, inline);
+  else httpUrl(name, `${field}_file`, readFileSync(file!, 'utf8').trim());
+  return async () => {
+    const value = (await get()).trim();
+    try {
+      return httpUrl(name, inline !== undefined ? field : `${field}_file`, value);
+    } catch (e) {
+      throw new SmokemeshError('SMOKEMESH_E_NOTIFY', (e as Error).message);
+    }
+  };
+}
+
+/** Builds the connection pool for a channel's proxy / CA options (undefined: undici's default). */
+export function dispatcherFor(name: string, opts: { proxy_url?: string; ca_file?: string }): Dispatcher | undefined {
+  let ca: string | undefined;
+  if (opts.ca_file !== undefined) {
+    try {
+      ca = readFileSync(opts.ca_file, 'utf8');
+    } catch (e) {
+      throw configError(name, 'ca_file', `cannot read ${opts.ca_file}: ${(e as Error).message}`);
+    }
+  }
+  if (opts.proxy_url !== undefined) {
+    return new ProxyAgent({ uri: opts.proxy_url, ...(ca ? { requestTls: { ca } } : {}) });
+  }
+  return ca ? new Agent({ connect: { ca } }) : undefined;
+}
+
+export interface PostRequest {
+  /** Names the channel in errors, e.g. `slack notifier "ops"`. */
+  channel: string;
+  url: string | URL;
+  /** Serialised as JSON. */
+  body: unknown;
+  headers?: Record<string, string>;
+  timeoutMs: number;
+  signal: AbortSignal;
+  dispatcher?: Dispatcher;
+}
+
+export interface PostResponse {
+  status: number;
+  text: string;
+  /** The body parsed as JSON, when it is JSON. */
+  json: unknown;
+}
+
+/**
+ * POSTs `body` as JSON and resolves with a 2xx response; anything else (non-2xx, timeout,
+ * cancel, network error) throws a SMOKEMESH_E_NOTIFY error naming the channel, the endpoint
+ * (secrets in its path and query removed) and the HTTP status with an excerpt of the body.
+ */
+export async function postJson(req: PostRequest): Promise<PostResponse> {
+  const where = endpoint(req.url);
+  const timeout = AbortSignal.timeout(req.timeoutMs);
+  const signal = AbortSignal.any([req.signal, timeout]);
+  let status: number;
+  let text: string;
+  try {
+    const res = await fetch(req.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'smokemesh', ...req.headers },
+      body: JSON.stringify(req.body),
+      signal,
+      redirect: 'error',
+      ...(req.dispatcher ? { dispatcher: req.dispatcher } : {}),
+    });
+    status = res.status;
+    text = await res.text();
+  } catch (e) {
+    if (timeout.aborted) {
+      throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `${req.channel}: no answer from ${where} within ${req.timeoutMs} ms`, { cause: e });
+    }
+    if (req.signal.aborted) throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `${req.channel}: cancelled while sending to ${where}`, { cause: e });
+    throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `${req.channel}: cannot reach ${where}: ${describe(e)}`, { cause: e });
+  }
+  if (status < 200 || status > 299) {
+    throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `${req.channel}: HTTP ${status} from ${where}: ${excerpt(text)}`);
+  }
+  let json: unknown;
+  try {
+    json = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status, text, json };
+}
+
+/** Builds the error for a vendor that reports failure inside an HTTP 200 body. */
+export function vendorError(channel: string, code: unknown, message: unknown, text: string): SmokemeshError {
+  return new SmokemeshError('SMOKEMESH_E_NOTIFY',
+    `${channel}: rejected with code ${String(code)}${message !== undefined ? ` (${String(message)})` : ''}: ${excerpt(text)}`);
+}
+
+/** The first 300 characters of a response body, on one line. */
+export function excerpt(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  if (flat === '') return '(empty body)';
+  return flat.length > 300 ? flat.slice(0, 300) + '…' : flat;
+}
+
+/** scheme://host[:port] of a URL: paths and queries of webhooks carry tokens, so never show them. */
+function endpoint(url: string | URL): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/** A URL with everything after the host hidden, for config errors. */
+function redact(value: string): string {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)/i.exec(value);
+  return m ? `${m[1]}/…` : value.length > 12 ? value.slice(0, 12) + '…' : value;
+}
+
+function describe(e: unknown): string {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code) return `${cause.code}${cause.message ? ' ' + cause.message : ''}`;
+  return (e as Error).message ?? String(e);
+}
