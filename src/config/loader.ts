@@ -44,7 +44,7 @@ export function parseConfig(text: string, file = '<config>'): Config {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const issues: ConfigIssue[] = [];
   for (const e of doc.errors) {
-    const pos = e.linePos?.[0] ?? { line: 0, col: 0 };
+    const pos = lineCounter.linePos(e.pos[0]);
     issues.push({ file, line: pos.line, column: pos.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` });
   }
   if (issues.length) throw new ConfigError(issues);
@@ -60,10 +60,14 @@ export function parseConfig(text: string, file = '<config>'): Config {
     throw new ConfigError([{ file, line: 1, column: 1, path: '', message: 'the config must be a mapping of sections (general, probes, targets, …)' }]);
   }
   for (const i of validate(ConfigSchema, raw)) issue(i.path, i.message);
-  if (issues.length) throw new ConfigError(issues);
+  // Keep going past section errors so that one run reports every problem, as long as the
+  // sections the tree needs have the right shape.
+  const isMap = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isMap(raw.probes) || !isMap(raw.targets) || !isMap(raw.general)) throw new ConfigError(issues);
 
+  const presetIssues = issues.length;
   const presets = resolvePresets(raw, issue);
-  if (issues.length) throw new ConfigError(issues);
+  if (issues.length > presetIssues) throw new ConfigError(issues);
   const targets = resolveTree(raw, presets, issue);
   if (issues.length) throw new ConfigError(issues);
   return { file, general: raw.general, store: raw.store, presets, targets: targets!, raw, locate };
@@ -77,6 +81,7 @@ function resolvePresets(raw: RawConfig, issue: Issue): Record<string, ProbePrese
   for (const t of PROBE_TYPES) presets[t] = { type: t };
   for (const [name, p] of Object.entries(raw.probes)) {
     const { type, ...params } = p;
+    if (!PARAMS_SCHEMAS[type]) continue; // already reported by the schema check
     const known = new Set(Object.keys(PARAMS_SCHEMAS[type].properties));
     for (const k of Object.keys(params)) {
       if (!known.has(k)) issue(['probes', name, k], `unknown parameter "${k}" for ${type} probes; allowed: ${[...known].join(', ')}`);

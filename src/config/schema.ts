@@ -20,6 +20,8 @@ export const GeneralSchema = Type.Object({
   region: Type.Optional(Type.String({ minLength: 1, description: "region of the server's built-in agent" })),
   title: Type.String({ default: 'smokemesh' }),
   public_url: Type.Optional(Type.String({ description: 'URL of the UI, used in alert messages' })),
+  admin_token_file: Type.Optional(Type.String({ description: 'bearer token for state-changing API calls; default <data_dir>/admin.token, created on first start' })),
+  log_level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { default: 'info' }),
 }, { additionalProperties: false, default: {} });
 
 /** A probe preset (SmokePing's `*** Probes ***` entries): a type plus default parameters. */

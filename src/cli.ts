@@ -1,0 +1,30 @@
+import { Command, CommanderError } from 'commander';
+import { SmokemeshError } from './errors.ts';
+import { registerCheckConfigCommand } from './cli/check-config.ts';
+import { registerProbeCommand } from './cli/probe.ts';
+import { registerServerCommand } from './cli/server.ts';
+import { VERSION } from './server/version.ts';
+
+const program = new Command('smokemesh')
+  .description('network-quality monitoring: SmokePing-style rounds and smoke graphs, agents, mesh and alerts')
+  .version(VERSION, '-V, --version')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerServerCommand(program);
+registerProbeCommand(program);
+registerCheckConfigCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode;
+  } else if (e instanceof SmokemeshError) {
+    process.stderr.write(`smokemesh: ${e.code}: ${e.message}\n`);
+    process.exitCode = 1;
+  } else {
+    process.stderr.write(`smokemesh: ${(e as Error).stack ?? e}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/loader.ts';
+import { probedTargets } from '../config/tree.ts';
+import { ConfigError, formatIssue } from '../errors.ts';
+import { configChecks } from '../config/checks.ts';
+
+/** `smokemesh check-config FILE`: exit 0 when valid, 1 with every error (file:line:column: field: message). */
+export function registerCheckConfigCommand(program: Command): void {
+  program
+    .command('check-config')
+    .description('validate a config file; prints every error with file:line:column and the field')
+    .argument('<file>', 'config file (YAML)')
+    .action((file: string) => {
+      try {
+        const config = loadConfig(file);
+        const issues = configChecks.flatMap((check) => check(config));
+        if (issues.length) throw new ConfigError(issues);
+        const n = probedTargets(config.targets).length;
+        process.stdout.write(`${file}: OK (${n} targets)\n`);
+      } catch (e) {
+        if (e instanceof ConfigError) {
+          process.stderr.write(e.issues.map(formatIssue).join('\n') + '\n');
+          process.exitCode = 1;
+          return;
+        }
+        throw e;
+      }
+    });
+}

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError } from '../errors.ts';
+import { parseConfig } from './loader.ts';
+import { findNode, probedTargets } from './tree.ts';
+
+function issuesOf(text: string) {
+  try {
+    parseConfig(text, 'x.yaml');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e.issues;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('defaults fill general and every probed target gets resolved params', () => {
+  const c = parseConfig('targets:\n  children:\n    a: { host: 127.0.0.1 }\n');
+  assert.equal(c.general.step, 60);
+  assert.equal(c.general.pings, 20);
+  assert.equal(c.general.listen, '0.0.0.0:8888');
+  const [t] = probedTargets(c.targets);
+  assert.equal(t!.path, '/a');
+  assert.equal(t!.probe.type, 'icmp');
+  assert.equal(t!.probe.params.pings, 20);
+  assert.equal(t!.probe.params.packet_size, 56);
+});
+
+test("SmokePing inheritance: probe, alerts, params inherit; menu and title do not; labels merge; alerts: [] clears", () => {
+  const c = parseConfig(`
+probes:
+  web: { type: tcp, port: 80 }
+targets:
+  probe: web
+  alerts: [bigloss]
+  labels: { isp: ct }
+  children:
+    G:
+      menu: Group G
+      title: The G group
+      pings: 7
+      labels: { province: 广东 }
+      children:
+        h1: { host: 127.0.0.1 }
+        h2: { host: 127.0.0.2, alerts: [], port: 443, labels: { isp: cu } }
+        h3: { host: 127.0.0.3, probe: icmp }
+`);
+  const h1 = findNode(c.targets, '/G/h1')!;
+  assert.equal(h1.probe!.type, 'tcp');
+  assert.equal(h1.probe!.params.pings, 7);
+  assert.equal(h1.probe!.params.port, 80);
+  assert.deepEqual(h1.alerts, ['bigloss']);
+  assert.deepEqual(h1.labels, { isp: 'ct', province: '广东' });
+  assert.equal(h1.menu, 'h1', 'menu does not inherit: defaults to the node name');
+  assert.equal(h1.title, '127.0.0.1', 'title does not inherit: defaults to the host');
+  const h2 = findNode(c.targets, '/G/h2')!;
+  assert.deepEqual(h2.alerts, []);
+  assert.equal(h2.probe!.params.port, 443);
+  assert.equal(h2.labels.isp, 'cu');
+  // An inherited tcp parameter does not leak into an icmp target.
+  const h3 = findNode(c.targets, '/G/h3')!;
+  assert.equal(h3.probe!.type, 'icmp');
+  assert.equal(h3.probe!.params.port, undefined);
+  assert.equal(h3.probe!.params.pings, 7);
+});
+
+test('UTF-8 names and quotes survive as data', () => {
+  const c = parseConfig(`targets:\n  children:\n    华南电信:\n      menu: '"<script>"'\n      children:\n        广州: { host: 127.0.0.1 }\n`);
+  const n = findNode(c.targets, '/华南电信/广州')!;
+  assert.equal(n.path, '/华南电信/广州');
+  assert.equal(findNode(c.targets, '/华南电信')!.menu, '"<script>"');
+});
+
+test('errors name file, line, column and field, and say what is allowed', () => {
+  const issues = issuesOf(`general:
+  step: 0
+targets:
+  children:
+    a:
+      host: 127.0.0.1
+      pigns: 3
+    b:
+      probe: nosuch
+      host: 127.0.0.1
+    c:
+      probe: tcp
+      host: 127.0.0.1
+`);
+  const byPath = Object.fromEntries(issues.map((i) => [i.path, i]));
+  assert.equal(byPath['general.step']!.line, 2);
+  assert.match(byPath['general.step']!.message, />= 1/);
+  const pigns = byPath['targets.children.a.pigns']!;
+  assert.equal(pigns.line, 7);
+  assert.equal(pigns.file, 'x.yaml');
+  assert.match(pigns.message, /unknown field "pigns".*pings/);
+  assert.match(byPath['targets.children.b.probe']!.message, /unknown probe "nosuch"/);
+  assert.equal(byPath['targets.children.b.probe']!.line, 9);
+});
+
+test('a tcp target without port is an error at that target', () => {
+  const issues = issuesOf('targets:\n  children:\n    c: { probe: tcp, host: 127.0.0.1 }\n');
+  assert.equal(issues.length, 1);
+  assert.match(issues[0]!.message, /port/);
+  assert.equal(issues[0]!.line, 3);
+});
+
+test('YAML syntax errors and duplicate keys are located', () => {
+  const issues = issuesOf('general:\n  step: 60\n  step: 30\n');
+  assert.equal(issues[0]!.line, 3);
+  assert.match(issues[0]!.message, /YAML/);
+  assert.ok(issuesOf('targets: [\n')[0]!.line >= 1);
+});
+
+test('unknown sections and preset parameters are refused', () => {
+  const issues = issuesOf('genral: {}\nprobes:\n  p: { type: icmp, port: 3 }\n');
+  assert.ok(issues.some((i) => i.path === 'genral' && /unknown field/.test(i.message)));
+});
+
+test('a node without host or children is an error', () => {
+  const issues = issuesOf('targets:\n  children:\n    empty: { menu: x }\n');
+  assert.match(issues[0]!.message, /needs a host/);
+});

@@ -1,0 +1,148 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { loadConfig, type Config } from '../config/loader.ts';
+import { ConfigError, SmokemeshError } from '../errors.ts';
+import { BuiltinAgent } from '../agent/builtin.ts';
+import { openStore } from '../store/index.ts';
+import type { Store } from '../store/types.ts';
+import { bearerMatches, loadAdminToken } from './admin-token.ts';
+import type { AgentInfo, ServerContext } from './context.ts';
+import { Ingest } from './ingest.ts';
+import { extraModules } from './modules.ts';
+import { coreRoutes } from './routes/core.ts';
+
+export { VERSION } from './version.ts';
+import { VERSION } from './version.ts';
+const WEB_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+
+export interface ServerOptions {
+  configFile: string;
+  /** Overrides general.listen (tests use 127.0.0.1:0). */
+  listen?: string;
+  /** Overrides general.data_dir. */
+  dataDir?: string;
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  ctx: ServerContext;
+  ingest: Ingest;
+  agent: BuiltinAgent;
+  /** Base URL the server listens on, e.g. http://127.0.0.1:8888 */
+  url: string;
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+/** Loads the config, opens the store, starts the built-in agent and the HTTP server. */
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  let config = withOverrides(loadConfig(opts.configFile), opts);
+  const log = opts.logger ?? pino({ level: config.general.log_level, base: undefined });
+  const dataDir = resolve(config.general.data_dir);
+  mkdirSync(dataDir, { recursive: true });
+  const { token: adminToken, created } = loadAdminToken(config.general.admin_token_file ?? join(dataDir, 'admin.token'));
+  if (created) log.info({ file: join(dataDir, 'admin.token') }, 'created the admin token (needed for state-changing API calls)');
+
+  const store: Store = openStore(dataDir, config.store, log);
+  const ingest = new Ingest([store], log);
+  const builtinName = config.general.agent_name ?? hostname();
+  const reloadListeners: ((c: Config) => void)[] = [];
+
+  const agent = new BuiltinAgent({ name: builtinName, region: config.general.region ?? 'default', log, ingest });
+
+  const ctx: ServerContext = {
+    config: () => config,
+    store,
+    log,
+    builtinAgent: builtinName,
+    agents: (): AgentInfo[] => [agent.info()],
+    requireAdmin: async (req, reply) => {
+      if (!bearerMatches(req.headers.authorization, adminToken)) {
+        await reply.code(401).send({ code: 'SMOKEMESH_E_AUTH', error: 'admin token required: send "Authorization: Bearer <token>" (the token is in the admin token file, by default <data_dir>/admin.token)' });
+      }
+    },
+    reload: async () => {
+      try {
+        const next = withOverrides(loadConfig(opts.configFile), opts);
+        for (const check of configChecks) {
+          const issues = check(next);
+          if (issues.length) return issues;
+        }
+        config = next;
+      } catch (e) {
+        if (e instanceof ConfigError) return e.issues.map((i) => `${i.file}:${i.line}:${i.column}: ${i.path ? i.path + ': ' : ''}${i.message}`);
+        return [(e as Error).message];
+      }
+      for (const l of reloadListeners) l(config);
+      log.info({ file: opts.configFile }, 'config reloaded');
+      return [];
+    },
+    onReload: (l) => reloadListeners.push(l),
+  };
+
+  const app = Fastify({ loggerInstance: log.child({ module: 'http' }) as unknown as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 16 * 1024 * 1024 });
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    const status = err.statusCode ?? (err instanceof SmokemeshError ? 400 : 500);
+    if (status >= 500) log.error({ err, url: req.url }, 'request failed');
+    void reply.code(status).send({ code: err instanceof SmokemeshError ? err.code : err.code ?? 'SMOKEMESH_E_INTERNAL', error: err.message });
+  });
+
+  const configChecks: ((c: Config) => string[])[] = [];
+  const modules = await extraModules({ ctx, ingest, log });
+  for (const m of modules) {
+    if (m.check) configChecks.push(m.check);
+    if (m.sink) ingest.add(m.sink);
+  }
+  await app.register(async (scope) => {
+    await coreRoutes(scope, ctx);
+    for (const m of modules) if (m.routes) await m.routes(scope, ctx);
+  });
+  if (existsSync(join(WEB_DIST, 'index.html'))) {
+    await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false });
+    app.setNotFoundHandler((req, reply) => {
+      if (req.method === 'GET' && !req.url.startsWith('/api/')) return reply.sendFile('index.html');
+      return reply.code(404).send({ code: 'SMOKEMESH_E_NOT_FOUND', error: `no route ${req.method} ${req.url.split('?')[0]}` });
+    });
+  }
+
+  const [host, port] = splitListen(config.general.listen);
+  const address = await app.listen({ host, port });
+  const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
+  log.info({ url, agent: builtinName, data_dir: dataDir }, `smokemesh ${VERSION} listening`);
+
+  await agent.setPlan(config.targets);
+  ctx.onReload((c) => void agent.setPlan(c.targets));
+
+  let closed = false;
+  return {
+    app, ctx, ingest, agent, url, adminToken,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await agent.stop();
+      await app.close();
+      await ingest.drain();
+      for (const m of modules) await m.close?.();
+      store.close();
+    },
+  };
+}
+
+function withOverrides(c: Config, opts: ServerOptions): Config {
+  if (opts.listen) c.general.listen = opts.listen;
+  if (opts.dataDir) c.general.data_dir = opts.dataDir;
+  return c;
+}
+
+/** Splits `host:port` (IPv6 in brackets). */
+export function splitListen(listen: string): [string, number] {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(listen);
+  if (!m) throw new SmokemeshError('SMOKEMESH_E_CONFIG', `general.listen: "${listen}" is not host:port`);
+  return [m[1] || '0.0.0.0', Number(m[2])];
+}

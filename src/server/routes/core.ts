@@ -1,0 +1,32 @@
+import type { FastifySchema } from 'fastify';
+import Type from 'typebox';
+import type { RouteModule } from '../context.ts';
+import { VERSION } from '../version.ts';
+
+const ReloadResult = Type.Object({ reloaded: Type.Boolean(), errors: Type.Array(Type.String()) });
+
+/** Health and reload: the server's own routes. */
+export const coreRoutes: RouteModule = (app, ctx) => {
+  const health = async () => ({
+    status: 'ok',
+    version: VERSION,
+    agent: ctx.builtinAgent,
+    store: ctx.store.stats(),
+  });
+  app.get('/health', { schema: { hide: true } as FastifySchema }, health);
+  app.get('/api/v1/health', {
+    schema: { summary: 'Server health, version and store figures', tags: ['server'] } as FastifySchema,
+  }, health);
+
+  app.post('/api/v1/reload', {
+    preHandler: ctx.requireAdmin,
+    schema: {
+      summary: 'Reload the config file; a broken config is refused and the running one stays',
+      tags: ['server'],
+      response: { 200: ReloadResult, 422: ReloadResult },
+    } as FastifySchema,
+  }, async (_req, reply) => {
+    const errors = await ctx.reload();
+    return reply.code(errors.length ? 422 : 200).send({ reloaded: errors.length === 0, errors });
+  });
+};
