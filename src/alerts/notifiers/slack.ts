@@ -32,7 +32,7 @@ export function slackBody(e: AlertEvent, c: Pick<SlackConfig, 'format' | 'userna
   return body;
 }
 
-export const slackKind: NotifierKind<SlackConfig> = {
+export const slackKind: NotifierKind = {
   kind: 'slack',
   configSchema: SlackConfigSchema,
   create(name, raw): Notifier {
