@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages smokemesh's tests use (run as root). The server itself needs
+# only fping (for ICMP targets); the rest are the real counterparts the tests talk to.
+set -euo pipefail
+PACKAGES=(
+  fping             # ICMP probe
+  iproute2 nftables # network namespaces and loss injection in tests
+  dnsmasq-base      # a real DNS server for the dns probe tests
+  openssl           # certificates for the https tests
+  python3-aiosmtpd  # a real SMTP server for the email channel tests
+  prometheus-alertmanager prometheus # real Alertmanager and Prometheus for the export/alert tests
+  chromium          # the browser for end-to-end UI tests (driven by playwright-core)
+  sqlite3           # the sqlite3 shell, used by store tests to inspect and damage files
+  time              # /usr/bin/time for benchmark CPU figures
+)
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${PACKAGES[@]}"
