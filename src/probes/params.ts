@@ -20,13 +20,25 @@ export const IcmpParamsSchema = Type.Object({
   tos: Type.Integer({ minimum: 0, maximum: 255, default: 0, description: 'type of service byte (fping -O)' }),
   source: Type.Optional(Type.String({ description: 'source address (fping -S)' })),
   interval: Type.Integer({ minimum: 1, maximum: 60000, default: 1000, description: 'ms between pings to one target (fping -p)' }),
-  mininterval: Type.Number({ minimum: 0.1, maximum: 1000, default: 1, description: 'ms between any two packets of one fping process (fping -i)' }),
+  // Floor 0.2 ms: one fping process can have at most 65535 pings in flight per 10 s (its
+  // sequence map), i.e. 6553 packets/s; faster makes it exit with "not enough sequence numbers".
+  mininterval: Type.Number({ minimum: 0.2, maximum: 1000, default: 1, description: 'ms between any two packets of one fping process (fping -i)' }),
 }, { additionalProperties: false });
+
+// Shared by tcp, dns and http (blackbox_exporter's names and defaults).
+const IpProtocol = Type.Enum(['ip4', 'ip6'], { default: 'ip6', description: 'address family tried first when resolving the host' });
+const IpFallback = Type.Boolean({ default: true, description: 'try the other family when the preferred one has no address' });
+const Interval = Type.Optional(Type.Integer({
+  minimum: 0, maximum: 60000,
+  description: 'ms between attempt starts; default min(1000, step/4/pings) so a round fits in a quarter of the step',
+}));
 
 export const TcpParamsSchema = Type.Object({
   ...CommonParamsSchema,
   port: Type.Integer({ minimum: 1, maximum: 65535, description: 'TCP port to connect to' }),
-  interval: Type.Optional(Type.Integer({ minimum: 0, maximum: 60000, description: 'ms between connects; default spreads them over a quarter of the step' })),
+  preferred_ip_protocol: IpProtocol,
+  ip_protocol_fallback: IpFallback,
+  interval: Interval,
 }, { additionalProperties: false });
 
 const Rcode = Type.String({ pattern: '^[A-Z]+$' });
@@ -39,10 +51,14 @@ export const DnsParamsSchema = Type.Object({
   valid_rcodes: Type.Array(Rcode, { default: ['NOERROR'] }),
   recursion_desired: Type.Boolean({ default: true }),
   validate_answer_rrs: Type.Optional(Type.Object({
-    fail_if_matches_regexp: Type.Optional(Type.Array(Type.String())),
-    fail_if_not_matches_regexp: Type.Optional(Type.Array(Type.String())),
-  }, { additionalProperties: false })),
-  interval: Type.Optional(Type.Integer({ minimum: 0, maximum: 60000 })),
+    fail_if_matches_regexp: Type.Optional(Type.Array(Type.String(), { description: 'fail if any answer RR matches any of these' })),
+    fail_if_not_matches_regexp: Type.Optional(Type.Array(Type.String(), { description: 'fail if any answer RR does not match one of these' })),
+    fail_if_all_match_regexp: Type.Optional(Type.Array(Type.String(), { description: 'fail if every answer RR matches one of these' })),
+    fail_if_none_matches_regexp: Type.Optional(Type.Array(Type.String(), { description: 'fail if no answer RR matches one of these' })),
+  }, { additionalProperties: false, description: 'regexps over the answer RRs in zone-file text form (name TTL class type data)' })),
+  preferred_ip_protocol: IpProtocol,
+  ip_protocol_fallback: IpFallback,
+  interval: Interval,
 }, { additionalProperties: false });
 
 const HeaderMatch = Type.Object({
@@ -72,12 +88,12 @@ export const HttpParamsSchema = Type.Object({
     server_name: Type.Optional(Type.String()),
     insecure_skip_verify: Type.Boolean({ default: false }),
   }, { additionalProperties: false, default: {} }),
-  preferred_ip_protocol: Type.Union([Type.Literal('ip4'), Type.Literal('ip6')], { default: 'ip6' }),
-  ip_protocol_fallback: Type.Boolean({ default: true }),
+  preferred_ip_protocol: IpProtocol,
+  ip_protocol_fallback: IpFallback,
   body_size_limit: Type.Integer({ minimum: 0, default: 0, description: 'bytes; 0 = no limit' }),
   basic_auth: Type.Optional(Type.Object({ username: Type.String(), password: Type.String() }, { additionalProperties: false })),
   bearer_token: Type.Optional(Type.String()),
-  interval: Type.Optional(Type.Integer({ minimum: 0, maximum: 60000 })),
+  interval: Interval,
 }, { additionalProperties: false });
 
 /** Resolved parameter types, one per probe. */
