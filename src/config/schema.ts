@@ -77,6 +77,8 @@ export const StoreSchema = Type.Object({
   }, { additionalProperties: false }), {
     default: [{ bucket: 300, keep_days: 90 }, { bucket: 3600, keep_days: 730 }, { bucket: 86400, keep_days: 3650 }],
   }),
+  synchronous: Type.Enum(['full', 'normal'], { default: 'full', description: 'full: a written round survives power loss; normal: only a crash of smokemesh (faster on slow disks)' }),
+  max_pending: Type.Integer({ minimum: 0, default: 200000, description: 'rounds kept in memory while the database cannot be written; beyond it the oldest are dropped' }),
 }, { additionalProperties: false, default: {} });
 
 export const ConfigSchema = Type.Object({

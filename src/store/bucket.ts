@@ -1,0 +1,332 @@
+import type { Round } from '../probes/round.ts';
+import { ByteReader, ByteWriter, toMs, toUs } from './codec.ts';
+import { SMOKE_QUANTILES, type SeriesPoint } from './types.ts';
+
+/**
+ * One rollup bucket as plain data, and the pure functions that build it incrementally.
+ *
+ * Counts, sums, min and max are exact. The RTT distribution is kept as a log-bucketed
+ * histogram (a DDSketch): every value v ≥ 1 µs falls in bin ⌈log_γ v⌉ and is read back as the
+ * bin's centre, so a quantile read from it is within ±ALPHA (1 %) of the value of the exact
+ * sample at that rank. Histograms merge exactly (add the counts), so late and out-of-order
+ * rounds cost one bin update each and the result does not depend on arrival order. Once a
+ * bucket can no longer change (it ended before the raw retention horizon, and older rounds are
+ * refused) it is sealed: the histogram is replaced by the fixed SMOKE_QUANTILES values.
+ */
+
+/** Relative accuracy of the histogram. */
+export const ALPHA = 0.01;
+const GAMMA = (1 + ALPHA) / (1 - ALPHA);
+const LN_GAMMA = Math.log(GAMMA);
+
+/** Interior quantile levels (0 and 1 are the exact min and max). */
+export const INTERIOR_QUANTILES = SMOKE_QUANTILES.slice(1, -1) as readonly number[];
+
+/** Mean phase timings are merged as sums and counts; status/error are the latest round's. */
+export interface BucketExtra {
+  p?: Record<string, [sum: number, count: number]>;
+  s?: number;
+  e?: string;
+  /** Time of the round that set s/e, so that a late round does not overwrite a newer one. */
+  t?: number;
+}
+
+export interface BucketState {
+  rounds: number;
+  sent: number;
+  lost: number;
+  /** RTTs received, their mean and sum of squared deviations (Welford), min and max; all µs. */
+  n: number;
+  mean: number;
+  m2: number;
+  min: number;
+  max: number;
+  /** Sum and count of the rounds' medians (µs): a bucket's `median` is their mean, as SmokePing consolidates. */
+  medSum: number;
+  medN: number;
+  /** Histogram bin → count while open; null once sealed. */
+  bins: Map<number, number> | null;
+  /** Interior quantiles (µs) once sealed; null while open. */
+  q: number[] | null;
+  extra: BucketExtra | null;
+}
+
+export function emptyBucket(): BucketState {
+  return { rounds: 0, sent: 0, lost: 0, n: 0, mean: 0, m2: 0, min: 0, max: 0, medSum: 0, medN: 0, bins: new Map(), q: null, extra: null };
+}
+
+function binOf(us: number): number {
+  return us < 1 ? 0 : 1 + Math.ceil(Math.log(us) / LN_GAMMA - 1e-9);
+}
+
+function binValue(bin: number): number {
+  return bin === 0 ? 0 : (2 * GAMMA ** (bin - 1)) / (GAMMA + 1);
+}
+
+/** Adds one round to the bucket (exactly once: the caller deduplicates). */
+export function addRound(b: BucketState, r: Round): void {
+  const us = r.rtts.map(toUs);
+  const n = us.length;
+  b.rounds += 1;
+  b.sent += r.sent;
+  b.lost += Math.max(0, r.sent - n);
+  if (n > 0) {
+    let sum = 0;
+    for (const v of us) sum += v;
+    const mean = sum / n;
+    let m2 = 0;
+    for (const v of us) m2 += (v - mean) * (v - mean);
+    let lo = us[0]!;
+    let hi = us[0]!;
+    for (const v of us) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    mergeMoments(b, n, mean, m2, lo, hi);
+    // SmokePing's median rule, on the sorted list.
+    const sorted = isSorted(us) ? us : [...us].sort((x, y) => x - y);
+    b.medSum += sorted[Math.floor(n / 2)]!;
+    b.medN += 1;
+    if (!b.bins) thaw(b);
+    for (const v of us) { const k = binOf(v); b.bins!.set(k, (b.bins!.get(k) ?? 0) + 1); }
+  }
+  mergeExtra(b, r.phases ? Object.fromEntries(Object.entries(r.phases).map(([k, v]) => [k, [v, 1] as [number, number]])) : undefined, r.status, r.error, r.time);
+}
+
+/** Merges bucket `from` into `into`: exact while both are open, approximate (see thaw) otherwise. */
+export function mergeBucket(into: BucketState, from: BucketState): void {
+  into.rounds += from.rounds;
+  into.sent += from.sent;
+  into.lost += from.lost;
+  into.medSum += from.medSum;
+  into.medN += from.medN;
+  if (from.n > 0) {
+    if (!into.bins) thaw(into);
+    const fromBins = from.bins ?? thaw({ ...from, bins: null }).bins!;
+    for (const [k, c] of fromBins) into.bins!.set(k, (into.bins!.get(k) ?? 0) + c);
+    mergeMoments(into, from.n, from.mean, from.m2, from.min, from.max);
+  }
+  const fx = from.extra;
+  if (fx) mergeExtra(into, fx.p, fx.s, fx.e, fx.t ?? 0);
+}
+
+function mergeMoments(b: BucketState, n: number, mean: number, m2: number, lo: number, hi: number): void {
+  if (b.n === 0) {
+    b.n = n; b.mean = mean; b.m2 = m2; b.min = lo; b.max = hi;
+    return;
+  }
+  const total = b.n + n;
+  const delta = mean - b.mean;
+  b.m2 += m2 + (delta * delta * b.n * n) / total;
+  b.mean += (delta * n) / total;
+  b.n = total;
+  if (lo < b.min) b.min = lo;
+  if (hi > b.max) b.max = hi;
+}
+
+function mergeExtra(b: BucketState, p: BucketExtra['p'], s: number | undefined, e: string | undefined, t: number): void {
+  if (!p && s === undefined && e === undefined) return;
+  const x = (b.extra ??= {});
+  if (p) {
+    const acc = (x.p ??= {});
+    for (const [k, [sum, count]] of Object.entries(p)) {
+      const cur = acc[k] ?? [0, 0];
+      acc[k] = [cur[0] + sum, cur[1] + count];
+    }
+  }
+  if ((s !== undefined || e !== undefined) && (x.t === undefined || t >= x.t)) {
+    x.t = t;
+    if (s !== undefined) x.s = s; else delete x.s;
+    if (e !== undefined) x.e = e; else delete x.e;
+  }
+}
+
+/**
+ * Reopens a sealed bucket: its quantiles become a histogram with the received count spread
+ * evenly between consecutive quantiles. Only needed when raw retention was raised after the
+ * bucket was sealed, or when merging series on rename; the bucket's quantiles are then
+ * approximate (within the spacing of SMOKE_QUANTILES), its counts and moments stay exact.
+ */
+function thaw(b: BucketState): BucketState {
+  const bins = new Map<number, number>();
+  if (b.n > 0) {
+    const qs = [b.min, ...(b.q ?? INTERIOR_QUANTILES.map(() => b.mean)), b.max];
+    const levels = SMOKE_QUANTILES;
+    let placed = 0;
+    for (let i = 1; i < qs.length; i++) {
+      const target = i === qs.length - 1 ? b.n : Math.round(levels[i]! * b.n);
+      const count = target - placed;
+      if (count <= 0) continue;
+      const k = binOf((qs[i - 1]! + qs[i]!) / 2);
+      bins.set(k, (bins.get(k) ?? 0) + count);
+      placed = target;
+    }
+  }
+  b.bins = bins;
+  b.q = null;
+  return b;
+}
+
+/** Quantiles (µs) at SMOKE_QUANTILES levels; empty when nothing was received. */
+export function quantilesUs(b: BucketState): number[] {
+  if (b.n === 0) return [];
+  if (!b.bins) return [b.min, ...(b.q ?? []), b.max];
+  const keys = [...b.bins.keys()].sort((x, y) => x - y);
+  const out: number[] = [];
+  for (const level of SMOKE_QUANTILES) {
+    if (level === 0) { out.push(b.min); continue; }
+    if (level === 1) { out.push(b.max); continue; }
+    const rank = level * (b.n - 1);
+    let cum = 0;
+    let v = b.max;
+    for (const k of keys) {
+      cum += b.bins.get(k)!;
+      if (cum > rank) { v = binValue(k); break; }
+    }
+    out.push(Math.min(b.max, Math.max(b.min, Math.round(v))));
+  }
+  return out;
+}
+
+/** Seals an open bucket: keeps the interior quantiles, drops the histogram. */
+export function seal(b: BucketState): void {
+  if (!b.bins) return;
+  const q = quantilesUs(b);
+  b.q = q.length ? q.slice(1, -1) : null;
+  b.bins = null;
+}
+
+/** Columns a bucket is stored as (RTTs in integer µs so SQLite keeps them in 1–4 bytes). */
+export interface BucketRow {
+  rounds: number;
+  sent: number;
+  lost: number;
+  n: number;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  median: number | null;
+  stddev: number | null;
+  sketch: Buffer | null;
+  q: Buffer | null;
+  extra: string | null;
+}
+
+export function toRow(b: BucketState): BucketRow {
+  const has = b.n > 0;
+  return {
+    rounds: b.rounds, sent: b.sent, lost: b.lost, n: b.n,
+    min: has ? b.min : null,
+    max: has ? b.max : null,
+    mean: has ? Math.round(b.mean) : null,
+    median: b.medN > 0 ? Math.round(b.medSum / b.medN) : null,
+    stddev: has ? Math.round(Math.sqrt(b.m2 / b.n)) : null,
+    sketch: b.bins ? encodeSketch(b) : null,
+    q: !b.bins && b.q ? encodeQuantiles(b.min, b.q) : null,
+    extra: b.extra ? JSON.stringify(b.extra) : null,
+  };
+}
+
+/** Rebuilds the state from stored columns; a sealed row's moments come from its rounded mean/stddev. */
+export function fromRow(row: BucketRow): BucketState {
+  const b: BucketState = {
+    rounds: row.rounds, sent: row.sent, lost: row.lost, n: row.n,
+    mean: row.mean ?? 0, m2: row.n * (row.stddev ?? 0) ** 2, min: row.min ?? 0, max: row.max ?? 0,
+    medSum: 0, medN: 0, bins: null, q: null,
+    extra: row.extra ? (JSON.parse(row.extra) as BucketExtra) : null,
+  };
+  if (row.sketch) {
+    decodeSketch(row.sketch, b);
+  } else {
+    b.q = row.q ? decodeQuantiles(row.min ?? 0, row.q) : null;
+    // Without the exact sums (only merges on rename or after raw retention grew), weight by rounds.
+    b.medN = row.median === null ? 0 : row.rounds;
+    b.medSum = (row.median ?? 0) * b.medN;
+  }
+  return b;
+}
+
+function encodeSketch(b: BucketState): Buffer {
+  const w = new ByteWriter(32 + b.bins!.size * 3);
+  w.f64(b.mean);
+  w.f64(b.m2);
+  w.f64(b.medSum);
+  w.varint(b.medN);
+  const keys = [...b.bins!.keys()].sort((x, y) => x - y);
+  w.varint(keys.length);
+  let prev = 0;
+  for (const k of keys) {
+    w.varint(k - prev);
+    w.varint(b.bins!.get(k)!);
+    prev = k;
+  }
+  return w.bytes();
+}
+
+function decodeSketch(blob: Uint8Array, b: BucketState): void {
+  const r = new ByteReader(blob);
+  b.mean = r.f64();
+  b.m2 = r.f64();
+  b.medSum = r.f64();
+  b.medN = r.varint();
+  const count = r.varint();
+  const bins = new Map<number, number>();
+  let k = 0;
+  for (let i = 0; i < count; i++) {
+    k += r.varint();
+    bins.set(k, r.varint());
+  }
+  b.bins = bins;
+  b.q = null;
+}
+
+function encodeQuantiles(min: number, q: number[]): Buffer {
+  const w = new ByteWriter(q.length * 3);
+  let prev = min;
+  for (const v of q) { w.varint(Math.max(0, v - prev)); prev = Math.max(prev, v); }
+  return w.bytes();
+}
+
+function decodeQuantiles(min: number, blob: Uint8Array): number[] {
+  const r = new ByteReader(blob);
+  const out: number[] = [];
+  let prev = min;
+  while (!r.done) { prev += r.varint(); out.push(prev); }
+  return out;
+}
+
+/** The bucket as a series point (ms), starting at `time`. */
+export function toPoint(time: number, b: BucketState): SeriesPoint {
+  const row = toRowStats(b);
+  const point: SeriesPoint = {
+    time,
+    rounds: b.rounds,
+    sent: b.sent,
+    lost: b.lost,
+    loss_pct: b.sent > 0 ? (100 * b.lost) / b.sent : null,
+    median: row.median,
+    mean: row.mean,
+    min: row.min,
+    max: row.max,
+    stddev: row.stddev,
+    smoke: quantilesUs(b).map(toMs),
+  };
+  const x = b.extra;
+  if (x?.p) point.phases = Object.fromEntries(Object.entries(x.p).map(([k, [s, c]]) => [k, c > 0 ? s / c : 0]));
+  if (x?.s !== undefined) point.status = x.s;
+  if (x?.e !== undefined) point.error = x.e;
+  return point;
+}
+
+function toRowStats(b: BucketState): { median: number | null; mean: number | null; min: number | null; max: number | null; stddev: number | null } {
+  const has = b.n > 0;
+  return {
+    median: b.medN > 0 ? toMs(Math.round(b.medSum / b.medN)) : null,
+    mean: has ? toMs(Math.round(b.mean)) : null,
+    min: has ? toMs(b.min) : null,
+    max: has ? toMs(b.max) : null,
+    stddev: has ? toMs(Math.round(Math.sqrt(b.m2 / b.n))) : null,
+  };
+}
+
+function isSorted(a: number[]): boolean {
+  for (let i = 1; i < a.length; i++) if (a[i]! < a[i - 1]!) return false;
+  return true;
+}

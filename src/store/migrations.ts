@@ -1,0 +1,85 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * The on-disk schema, versioned with `PRAGMA user_version`. Migrations only go forward; each
+ * runs in one transaction with the version bump, so a crash leaves the old or the new schema.
+ * Add a migration by appending to MIGRATIONS; never edit a shipped one.
+ */
+
+type Db = Database.Database;
+
+const MIGRATIONS: Array<(db: Db) => void> = [
+  // 1: series, raw rounds, tier registry. Tier tables are created per configured bucket size.
+  (db) => {
+    db.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE series (
+        id INTEGER PRIMARY KEY,
+        target TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        probe TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        first INTEGER NOT NULL,
+        last INTEGER NOT NULL,
+        UNIQUE (target, agent)
+      );
+      -- One row per round; rtts: ascending µs as varint deltas; extra: JSON of phases/status/error/cert_expiry.
+      CREATE TABLE raw (
+        series INTEGER NOT NULL,
+        time INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        sent INTEGER NOT NULL,
+        rtts BLOB,
+        extra TEXT,
+        PRIMARY KEY (series, time)
+      ) WITHOUT ROWID;
+      -- sealed_below: every bucket index below it has its histogram replaced by quantiles.
+      CREATE TABLE tiers (bucket INTEGER PRIMARY KEY, sealed_below INTEGER NOT NULL DEFAULT 0);
+    `);
+  },
+];
+
+/** Schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database to SCHEMA_VERSION; throws if it was written by a newer smokemesh. */
+export function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`schema version ${current} is newer than this smokemesh understands (${SCHEMA_VERSION}); upgrade smokemesh`);
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      MIGRATIONS[v]!(db);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
+
+/** Table name of the rollup tier with `bucket` seconds per bucket. */
+export function tierTable(bucket: number): string {
+  return `rollup_${bucket}`;
+}
+
+/** Creates the tier's table if needed (RTT statistics in integer µs). */
+export function ensureTier(db: Db, bucket: number): void {
+  if (!Number.isInteger(bucket) || bucket < 1) throw new Error(`invalid tier bucket ${bucket}`);
+  db.transaction(() => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS ${tierTable(bucket)} (
+        series INTEGER NOT NULL,
+        b INTEGER NOT NULL,
+        rounds INTEGER NOT NULL,
+        sent INTEGER NOT NULL,
+        lost INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        min INTEGER, max INTEGER, mean INTEGER, median INTEGER, stddev INTEGER,
+        sketch BLOB,
+        q BLOB,
+        extra TEXT,
+        PRIMARY KEY (series, b)
+      ) WITHOUT ROWID;
+    `);
+    db.prepare('INSERT OR IGNORE INTO tiers (bucket) VALUES (?)').run(bucket);
+  }).immediate();
+}

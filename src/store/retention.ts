@@ -1,0 +1,87 @@
+import type Database from 'better-sqlite3';
+import { fromRow, seal, toRow, type BucketRow } from './bucket.ts';
+import type { Tier } from './tiers.ts';
+
+/**
+ * Retention and sealing, done a few series at a time so that writes are never held up for
+ * long: a pass walks the series in id order, each series in its own short transaction, and
+ * stops when its time budget is used; the next call resumes where it stopped.
+ * Per series it deletes raw rounds older than raw retention, buckets older than their tier's
+ * retention, and seals buckets that ended before the raw horizon (no round can reach them).
+ */
+export class Retention {
+  private cursor = 0;
+  private pass: { rawCut: number; tiers: Array<{ tier: Tier; deleteBelow: number; sealFrom: number; sealBelow: number }> } | null = null;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly tiers: readonly Tier[],
+    private readonly rawKeepMs: number,
+    private readonly now: () => number,
+    /** Told about every bucket sealed, so that a cached open copy is dropped. */
+    private readonly onSealed: (tier: Tier, series: number, b: number) => void,
+  ) {}
+
+  /** Works for about `budgetMs`; returns true when the pass is not finished. */
+  step(budgetMs: number): boolean {
+    const started = performance.now();
+    if (!this.pass) this.startPass();
+    const pass = this.pass!;
+    const nextSeries = this.db.prepare('SELECT id FROM series WHERE id > ? ORDER BY id LIMIT 64');
+    for (;;) {
+      const ids = nextSeries.all(this.cursor) as Array<{ id: number }>;
+      if (ids.length === 0) break;
+      for (const { id } of ids) {
+        this.series(id, pass);
+        this.cursor = id;
+        if (performance.now() - started >= budgetMs) return true;
+      }
+    }
+    const done = this.db.prepare('UPDATE tiers SET sealed_below = max(sealed_below, ?) WHERE bucket = ?');
+    this.db.transaction(() => { for (const t of pass.tiers) done.run(t.sealBelow, t.tier.bucket); })();
+    this.pass = null;
+    this.cursor = 0;
+    return false;
+  }
+
+  private startPass(): void {
+    const now = this.now();
+    const rawCut = now - this.rawKeepMs;
+    const sealed = new Map((this.db.prepare('SELECT bucket, sealed_below FROM tiers').all() as Array<{ bucket: number; sealed_below: number }>)
+      .map((r) => [r.bucket, r.sealed_below]));
+    this.pass = {
+      rawCut,
+      tiers: this.tiers.map((tier) => ({
+        tier,
+        deleteBelow: Math.floor((now - tier.keepMs) / tier.ms),
+        sealFrom: sealed.get(tier.bucket) ?? 0,
+        // Buckets below this index ended at or before the raw horizon.
+        sealBelow: Math.floor(rawCut / tier.ms),
+      })),
+    };
+  }
+
+  private series(id: number, pass: NonNullable<Retention['pass']>): void {
+    const delRaw = this.db.prepare('DELETE FROM raw WHERE series = ?1 AND time IN (SELECT time FROM raw WHERE series = ?1 AND time < ?2 LIMIT 5000)');
+    for (;;) {
+      // Chunks keep one transaction short even after a long retention cut.
+      if (this.db.transaction(() => delRaw.run(id, pass.rawCut).changes)() < 5000) break;
+    }
+    this.db.transaction(() => {
+      for (const t of pass.tiers) {
+        this.db.prepare(`DELETE FROM ${t.tier.table} WHERE series = ? AND b < ?`).run(id, t.deleteBelow);
+        const from = Math.max(t.sealFrom, t.deleteBelow);
+        if (from >= t.sealBelow) continue;
+        const rows = this.db.prepare(`SELECT * FROM ${t.tier.table} WHERE series = ? AND b >= ? AND b < ? AND sketch IS NOT NULL`)
+          .all(id, from, t.sealBelow) as Array<BucketRow & { b: number }>;
+        const upd = this.db.prepare(`UPDATE ${t.tier.table} SET sketch = NULL, q = ? WHERE series = ? AND b = ?`);
+        for (const row of rows) {
+          const state = fromRow(row);
+          seal(state);
+          upd.run(toRow(state).q, id, row.b);
+          this.onSealed(t.tier, id, row.b);
+        }
+      }
+    })();
+  }
+}
