@@ -1,0 +1,17 @@
+import type { RouteModule } from '../context.ts';
+import { agentRoutes } from './agents.ts';
+import { openApiRoutes } from './openapi.ts';
+import { roundRoutes } from './rounds.ts';
+import { seriesRoutes } from './series.ts';
+import { treeRoutes } from './tree.ts';
+
+export { openApiPlugin } from './openapi.ts';
+
+/** The web UI's read API (/api/v1/…, all GET, public) and /api/openapi.json. */
+export const apiRoutes: RouteModule = async (app, ctx) => {
+  await openApiRoutes(app);
+  treeRoutes(app, ctx);
+  seriesRoutes(app, ctx);
+  roundRoutes(app, ctx);
+  agentRoutes(app, ctx);
+};

@@ -1,0 +1,154 @@
+import Type, { type Static } from 'typebox';
+import { PROBE_TYPES } from '../../probes/round.ts';
+
+/**
+ * Schemas of the read API (/api/v1): one source for request validation, response
+ * serialization, the OpenAPI description and the web app's types.
+ */
+
+const Labels = Type.Record(Type.String(), Type.String());
+const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
+
+/**
+ * A node of the target tree as the UI sees it. `children` are TreeNodes again; the schema
+ * leaves them open because recursive $refs trip the serializer and the OpenAPI generator.
+ */
+export const TreeNodeSchema = Type.Object({
+  path: Type.String({ description: 'identity, e.g. /Group/host; the root is /' }),
+  name: Type.String(),
+  menu: Type.String(),
+  title: Type.String(),
+  remark: Type.Optional(Type.String()),
+  hidden: Type.Boolean({ description: 'hide: true in the config (kept out of menus, still reachable)' }),
+  host: Type.Optional(Type.String()),
+  probe: Type.Optional(Type.Enum(PROBE_TYPES)),
+  labels: Labels,
+  agents: Type.Array(Type.String(), { description: 'agents that probe it or have data for it' }),
+  children: Type.Array(Type.Unknown({ description: 'TreeNode' })),
+});
+export interface TreeNode extends Omit<Static<typeof TreeNodeSchema>, 'children'> {
+  children: TreeNode[];
+}
+
+/** A tree node without its subtree (children are listed shallow). */
+export const NodeSummarySchema = Type.Object({
+  path: Type.String(),
+  name: Type.String(),
+  menu: Type.String(),
+  title: Type.String(),
+  remark: Type.Optional(Type.String()),
+  hidden: Type.Boolean(),
+  host: Type.Optional(Type.String()),
+  probe: Type.Optional(Type.Enum(PROBE_TYPES)),
+  labels: Labels,
+  agents: Type.Array(Type.String()),
+  group: Type.Boolean({ description: 'true when the node has children' }),
+});
+export type NodeSummary = Static<typeof NodeSummarySchema>;
+
+export const TargetDetailSchema = Type.Object({
+  ...NodeSummarySchema.properties,
+  settings: Type.Optional(Type.Object({
+    pings: Type.Integer(),
+    step: Type.Integer({ description: 'seconds per round' }),
+    timeout: Type.Integer({ description: 'ms per attempt' }),
+    preset: Type.String(),
+    params: Type.Record(Type.String(), Type.Unknown(), { description: 'every resolved probe parameter' }),
+  })),
+  breadcrumbs: Type.Array(Type.Object({ path: Type.String(), menu: Type.String() })),
+  children: Type.Array(NodeSummarySchema),
+});
+export type TargetDetail = Static<typeof TargetDetailSchema>;
+
+export const SeriesPointSchema = Type.Object({
+  time: Type.Number(),
+  rounds: Type.Integer(),
+  sent: Type.Integer(),
+  lost: Type.Integer(),
+  loss_pct: NullableNumber,
+  median: NullableNumber,
+  mean: NullableNumber,
+  min: NullableNumber,
+  max: NullableNumber,
+  stddev: NullableNumber,
+  smoke: Type.Array(Type.Number()),
+  phases: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  status: Type.Optional(Type.Integer()),
+  error: Type.Optional(Type.String()),
+});
+export type SeriesPoint = Static<typeof SeriesPointSchema>;
+
+export const SeriesSchema = Type.Object({
+  target: Type.String(),
+  agent: Type.String(),
+  tier: Type.String({ description: "'raw' or a rollup tier ('5m', '1h', '1d')" }),
+  resolution: Type.Number({ description: 'seconds per point' }),
+  points: Type.Array(SeriesPointSchema),
+});
+export type Series = Static<typeof SeriesSchema>;
+
+export const SeriesResponseSchema = Type.Object({
+  target: Type.String(),
+  probe: Type.Optional(Type.Enum(PROBE_TYPES)),
+  pings: Type.Optional(Type.Integer()),
+  step: Type.Optional(Type.Integer()),
+  from: Type.Number(),
+  to: Type.Number(),
+  series: Type.Array(SeriesSchema),
+});
+export type SeriesResponse = Static<typeof SeriesResponseSchema>;
+
+export const LatestRoundSchema = Type.Object({
+  target: Type.String(),
+  agent: Type.String(),
+  probe: Type.String(),
+  time: Type.Number(),
+  step: Type.Integer(),
+  sent: Type.Integer(),
+  loss: Type.Integer(),
+  loss_pct: NullableNumber,
+  median: NullableNumber,
+  mean: NullableNumber,
+  stddev: NullableNumber,
+  min: NullableNumber,
+  max: NullableNumber,
+  rtts: Type.Array(Type.Number()),
+  phases: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  status: Type.Optional(Type.Integer()),
+  error: Type.Optional(Type.String()),
+});
+export type LatestRound = Static<typeof LatestRoundSchema>;
+
+export const TOP_METRICS = ['loss', 'median', 'max', 'stddev'] as const;
+export const TOP_WINDOWS = ['last', '1h'] as const;
+
+export const TopRowSchema = Type.Object({
+  target: Type.String(),
+  agent: Type.String(),
+  value: Type.Number({ description: 'loss in %, the others in ms' }),
+  loss_pct: NullableNumber,
+  median: NullableNumber,
+  time: Type.Number(),
+});
+export type TopRow = Static<typeof TopRowSchema>;
+
+export const AgentSchema = Type.Object({
+  name: Type.String(),
+  display_name: Type.Optional(Type.String()),
+  region: Type.String(),
+  labels: Labels,
+  color: Type.Optional(Type.String()),
+  location: Type.Optional(Type.String()),
+  addresses: Type.Array(Type.String()),
+  version: Type.Optional(Type.String()),
+  last_seen: Type.Optional(Type.Number({ description: 'ms since the epoch' })),
+  alive: Type.Boolean(),
+  builtin: Type.Boolean(),
+});
+export type Agent = Static<typeof AgentSchema>;
+
+/** Body of every 4xx answer (the server's error handler shape). */
+export const ErrorSchema = Type.Object({
+  code: Type.String({ description: 'stable code, e.g. FST_ERR_VALIDATION or SMOKEMESH_E_NOT_FOUND' }),
+  error: Type.String({ description: 'what is wrong, naming the parameter' }),
+});

@@ -1,0 +1,76 @@
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { parseConfig, type Config } from '../../src/config/loader.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/types.ts';
+import type { Round } from '../../src/probes/round.ts';
+import type { AgentInfo, ServerContext } from '../../src/server/context.ts';
+import { apiRoutes, openApiPlugin } from '../../src/server/api/index.ts';
+
+const WEB_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+
+export interface DevServer {
+  url: string;
+  app: FastifyInstance;
+  store: Store;
+  config: Config;
+  dir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The read API and the built UI over a real SQLite store in a temp dir, without probing:
+ * for API tests, UI development and benchmarks that need months of synthetic history.
+ * Errors answer in the server's `{ code, error }` shape.
+ */
+export async function startDevServer(opts: {
+  configYaml: string;
+  agents?: AgentInfo[];
+  rounds?: Iterable<Round>;
+  /** Clock of the store (writing history "in the past" relative to it is fine either way). */
+  now?: () => number;
+  /** Routes of other concerns, registered before the read API (to check the OpenAPI collector sees them). */
+  otherRoutes?: (app: FastifyInstance) => void;
+}): Promise<DevServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'smokemesh-ui-'));
+  writeFileSync(join(dir, 'smokemesh.yaml'), opts.configYaml);
+  const config = parseConfig(opts.configYaml, join(dir, 'smokemesh.yaml'));
+  const store = openStore(dir, config.store, undefined, { timers: false, ...(opts.now ? { now: opts.now } : {}) });
+  if (opts.rounds) {
+    let batch: Round[] = [];
+    for (const r of opts.rounds) {
+      batch.push(r);
+      if (batch.length >= 5000) { store.write(batch); batch = []; }
+    }
+    if (batch.length) store.write(batch);
+  }
+  const log = pino({ level: 'silent' });
+  const agents = opts.agents ?? [{ name: 'local', region: 'default', labels: {}, addresses: ['127.0.0.1'], alive: true, builtin: true }];
+  const ctx: ServerContext = {
+    config: () => config, store, log, agents: () => agents, builtinAgent: agents[0]!.name,
+    requireAdmin: async (_req, reply) => { await reply.code(401).send({ code: 'SMOKEMESH_E_AUTH', error: 'admin token required' }); },
+    reload: async () => [], onReload: () => {},
+  };
+  const app = Fastify();
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    void reply.code(err.statusCode ?? 500).send({ code: err.code ?? 'SMOKEMESH_E_INTERNAL', error: err.message });
+  });
+  await app.register(openApiPlugin);
+  if (opts.otherRoutes) await app.register(async (scope) => opts.otherRoutes!(scope));
+  await app.register(async (scope) => { await apiRoutes(scope, ctx); });
+  if (existsSync(join(WEB_DIST, 'index.html'))) await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url, app, store, config, dir,
+    async close() {
+      await app.close();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import type { App } from './app.ts';
+import type { TreeNode } from './api.ts';
+import { h, type Child } from './dom.ts';
+import { currentLang, setLang, t, type Lang } from './i18n.ts';
+import { currentTheme, setTheme } from './prefs.ts';
+import { pageHref, targetHref, type Route } from './route.ts';
+
+/** The page frame: header (nav, search, language, theme), the tree menu and the main area. */
+export function frame(app: App, route: Route, onPrefs: () => void): { root: HTMLElement; main: HTMLElement } {
+  const main = h('main', { id: 'main', class: 'main' });
+  const nav = (page: string, label: string, href: string) =>
+    h('a', { href, class: route.page === page ? 'active' : '' }, label);
+  const search = h('input', {
+    type: 'search', name: 'q', placeholder: t('searchPlaceholder'), 'aria-label': t('search'),
+    value: route.page === 'search' ? route.params.get('q') ?? '' : '',
+  });
+  const langSel = h('select', { 'aria-label': t('language'), id: 'lang' },
+    h('option', { value: 'en' }, 'English'), h('option', { value: 'zh-CN' }, '简体中文'));
+  langSel.value = currentLang();
+  langSel.addEventListener('change', () => { setLang(langSel.value as Lang); onPrefs(); });
+  const themeBtn = h('button', { type: 'button', id: 'theme', title: t('theme') },
+    currentTheme() === 'dark' ? '☀ ' + t('light') : '☾ ' + t('dark'));
+  themeBtn.addEventListener('click', () => { setTheme(currentTheme() === 'dark' ? 'light' : 'dark'); onPrefs(); });
+  const menuBtn = h('button', { type: 'button', class: 'menu-toggle', 'aria-label': t('menu') }, '☰');
+  const side = h('nav', { class: 'side', 'aria-label': t('targets') }, treeMenu(app.tree, route.page === 't' || route.page === '' ? route.path : ''));
+  menuBtn.addEventListener('click', () => side.classList.toggle('open'));
+
+  const header = h('header', { class: 'top' },
+    menuBtn,
+    h('a', { class: 'brand', href: '#/' }, app.title),
+    h('div', { class: 'nav' },
+      nav('', t('overview'), '#/'), nav('charts', t('charts'), pageHref('charts')),
+      nav('agents', t('agents'), pageHref('agents')), nav('alerts', t('alerts'), pageHref('alerts'))),
+    h('form', {
+      class: 'search', role: 'search',
+      onsubmit: (e: Event) => { e.preventDefault(); location.hash = pageHref('search', { q: search.value.trim() }); },
+    }, search),
+    h('div', { class: 'prefs' }, langSel, themeBtn));
+  const root = h('div', { class: 'layout' }, header, h('div', { class: 'body' }, side, main));
+  return { root, main };
+}
+
+/** The target tree as nested lists; hidden nodes stay out, the branch of `current` is open. */
+function treeMenu(node: TreeNode, current: string): HTMLElement {
+  const item = (n: TreeNode): Child => {
+    if (n.hidden) return null;
+    const link = h('a', { href: targetHref(n.path), class: n.path === current ? 'current' : '', title: n.title }, n.menu);
+    const kids = n.children.filter((c) => !c.hidden);
+    if (!kids.length) return h('li', {}, link);
+    const open = current === n.path || current.startsWith(n.path === '/' ? '/' : n.path + '/');
+    return h('li', {}, h('details', { open }, h('summary', {}, link), h('ul', {}, kids.map(item))));
+  };
+  return h('ul', { class: 'tree' }, h('li', {}, h('a', { href: '#/', class: current === '/' ? 'current' : '' }, node.menu)),
+    node.children.map(item));
+}
+
+/** Breadcrumbs from the root to the node. */
+export function breadcrumbs(nodes: { path: string; menu: string }[]): HTMLElement {
+  return h('nav', { class: 'crumbs', 'aria-label': 'breadcrumbs' },
+    nodes.map((n, i) => [i > 0 ? h('span', { class: 'sep' }, '›') : null,
+      i === nodes.length - 1 ? h('span', {}, n.menu) : h('a', { href: n.path === '/' ? '#/' : targetHref(n.path) }, n.menu)]));
+}
+
+/** A full-width message (loading, empty, error). */
+export function note(text: string, kind: 'info' | 'error' = 'info'): HTMLElement {
+  return h('p', { class: `note ${kind}` }, text);
+}

@@ -1,0 +1,87 @@
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+import { api, HttpError } from './api.ts';
+import { findTreeNode, type App, type Cleanup } from './app.ts';
+import { replace } from './dom.ts';
+import { currentLang, setLang, t } from './i18n.ts';
+import { frame, note } from './layout.ts';
+import { agentsPage } from './pages/agents.ts';
+import { alertsPage } from './pages/alerts.ts';
+import { chartsPage } from './pages/charts.ts';
+import { detailPage } from './pages/detail.ts';
+import { overviewPage } from './pages/overview.ts';
+import { searchPage } from './pages/search.ts';
+import { applyTheme } from './prefs.ts';
+import { parseRoute } from './route.ts';
+
+/**
+ * Boot: load the tree and the agents once, then render the page the URL names; every
+ * navigation (hash change, language or theme switch) re-renders from the URL.
+ */
+const root = document.getElementById('app')!;
+let cleanup: Cleanup = () => {};
+let app: App | undefined;
+let renderSeq = 0;
+
+applyTheme();
+setLang(currentLang());
+
+async function boot(): Promise<void> {
+  replace(root, note(t('loading')));
+  try {
+    const [tree, agents] = await Promise.all([api.tree(), api.agents().catch(() => ({ agents: [] }))]);
+    app = { title: tree.title, tree: tree.root, agents: agents.agents };
+    document.title = tree.title;
+  } catch (e) {
+    replace(root, note(`${t('error')}: ${(e as Error).message}`, 'error'));
+    return;
+  }
+  window.addEventListener('hashchange', () => void render());
+  await render();
+}
+
+async function render(): Promise<void> {
+  if (!app) return;
+  const seq = ++renderSeq;
+  cleanup();
+  cleanup = () => {};
+  const route = parseRoute(location.hash);
+  const { root: layout, main } = frame(app, route, () => void render());
+  replace(root, layout);
+  main.dataset.page = route.page || 'overview';
+  switch (route.page) {
+    case 'charts': cleanup = chartsPage(main, app, route); return;
+    case 'agents': cleanup = agentsPage(main, app); return;
+    case 'alerts': cleanup = alertsPage(main); return;
+    case 'search': cleanup = searchPage(main, route); return;
+    case '': case 't': break;
+    default: replace(main, note(t('notFound'), 'error')); return;
+  }
+  const node = findTreeNode(app.tree, route.path);
+  if (!node) {
+    replace(main, note(`${t('notFound')}: ${route.path}`, 'error'));
+    return;
+  }
+  if (!node.probe) {
+    cleanup = overviewPage(main, app, node);
+    return;
+  }
+  replace(main, note(t('loading')));
+  try {
+    const detail = await api.target(node.path);
+    if (seq !== renderSeq) return;
+    cleanup = detailPage(main, app, detail, route);
+  } catch (e) {
+    if (seq !== renderSeq) return;
+    replace(main, note(e instanceof HttpError && e.status === 404 ? `${t('notFound')}: ${route.path}` : `${t('error')}: ${(e as Error).message}`, 'error'));
+  }
+}
+
+// Keep the charts' width in step with the window (phones rotate, side panels open).
+let resizeTimer = 0;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = window.setTimeout(() => void render(), 250);
+});
+
+void boot();
