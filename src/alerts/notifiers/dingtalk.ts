@@ -72,7 +72,7 @@ export const dingtalkKind: NotifierKind = {
       name,
       kind: 'dingtalk',
       async send(event, signal) {
-        const res = await postJson({ channel, url: await target(), body: dingtalkBody(event, c), timeoutMs: c.timeout * 1000, signal, dispatcher });
+        const res = await postJson({ channel, url: await target(), body: dingtalkBody(event, c), signal, dispatcher });
         const answer = res.json as { errcode?: unknown; errmsg?: unknown } | undefined;
         if (answer?.errcode !== 0) throw vendorError(channel, answer?.errcode ?? 'missing', answer?.errmsg, res.text);
       },

@@ -87,7 +87,7 @@ export const feishuKind: NotifierKind = {
           const ts = Math.floor(Date.now() / 1000);
           body = { timestamp: String(ts), sign: feishuSign(ts, await signing()), ...body };
         }
-        const res = await postJson({ channel, url: await url(), body, timeoutMs: c.timeout * 1000, signal, dispatcher });
+        const res = await postJson({ channel, url: await url(), body, signal, dispatcher });
         const a = res.json as { code?: unknown; msg?: unknown; StatusCode?: unknown; StatusMessage?: unknown } | undefined;
         const code = a?.code ?? a?.StatusCode;
         if (code !== 0) throw vendorError(channel, code ?? 'missing', a?.msg ?? a?.StatusMessage, res.text);

@@ -9,23 +9,18 @@ import { Agent, ProxyAgent, fetch, type Dispatcher } from 'undici';
 import { SmokemeshError } from '../../errors.ts';
 import { validate } from '../../config/validate.ts';
 
-/** HTTP options every HTTP channel accepts. */
+/**
+ * HTTP options every HTTP channel accepts. The time limit per attempt is the dispatcher's
+ * (`timeout_ms` of the notifier block, seen here as the abort signal).
+ */
 export const HttpOptions = {
-  timeout: Type.Number({ exclusiveMinimum: 0, maximum: 300, default: 10, description: 'seconds to wait for the answer' }),
   proxy_url: Type.Optional(Type.String({ pattern: '^https?://', description: 'HTTP(S) proxy, e.g. http://proxy.corp:3128' })),
   ca_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of extra CAs trusted for https URLs' })),
 };
 
-/**
- * The object schema of one channel's config block. `kind`/`type` are tolerated so that the
- * registry may pass the block whole, discriminator included.
- */
+/** The object schema of one channel's settings (the registry strips `type` and delivery keys). */
 export function channelSchema<P extends TProperties>(properties: P): TObject<P> {
-  return Type.Object({
-    ...properties,
-    kind: Type.Optional(Type.String()),
-    type: Type.Optional(Type.String()),
-  }, { additionalProperties: false }) as unknown as TObject<P>;
+  return Type.Object(properties, { additionalProperties: false });
 }
 
 /** Schema of a secret written inline, e.g. `secret: …` (its sibling `secret_file` is a path). */
@@ -152,8 +147,10 @@ export interface PostRequest {
   /** Serialised as JSON. */
   body: unknown;
   headers?: Record<string, string>;
-  timeoutMs: number;
+  /** Aborts the request: the dispatcher's per-attempt timeout, or shutdown. */
   signal: AbortSignal;
+  /** Own limit, a safety net for callers whose signal never fires; default 60 s. */
+  timeoutMs?: number;
   dispatcher?: Dispatcher;
 }
 
@@ -171,7 +168,8 @@ export interface PostResponse {
  */
 export async function postJson(req: PostRequest): Promise<PostResponse> {
   const where = endpoint(req.url);
-  const timeout = AbortSignal.timeout(req.timeoutMs);
+  const timeoutMs = req.timeoutMs ?? 60_000;
+  const timeout = AbortSignal.timeout(timeoutMs);
   const signal = AbortSignal.any([req.signal, timeout]);
   let status: number;
   let text: string;
@@ -187,10 +185,15 @@ export async function postJson(req: PostRequest): Promise<PostResponse> {
     status = res.status;
     text = await res.text();
   } catch (e) {
-    if (timeout.aborted) {
-      throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `${req.channel}: no answer from ${where} within ${req.timeoutMs} ms`, { cause: e });
+    if (timeout.aborted && !req.signal.aborted) {
+      throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `${req.channel}: no answer from ${where} within ${timeoutMs} ms`, { cause: e });
     }
-    if (req.signal.aborted) throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `${req.channel}: cancelled while sending to ${where}`, { cause: e });
+    if (req.signal.aborted) {
+      const timedOut = (req.signal.reason as { name?: string } | undefined)?.name === 'TimeoutError';
+      throw new SmokemeshError('SMOKEMESH_E_NOTIFY', timedOut
+        ? `${req.channel}: no answer from ${where} within the delivery timeout`
+        : `${req.channel}: cancelled while sending to ${where}`, { cause: e });
+    }
     throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `${req.channel}: cannot reach ${where}: ${describe(e)}`, { cause: e });
   }
   if (status < 200 || status > 299) {

@@ -44,7 +44,7 @@ export const slackKind: NotifierKind = {
       name,
       kind: 'slack',
       async send(event, signal) {
-        await postJson({ channel, url: await url(), body: slackBody(event, c), timeoutMs: c.timeout * 1000, signal, dispatcher });
+        await postJson({ channel, url: await url(), body: slackBody(event, c), signal, dispatcher });
       },
     };
   },

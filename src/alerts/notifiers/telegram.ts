@@ -57,7 +57,7 @@ export const telegramKind: NotifierKind = {
       kind: 'telegram',
       async send(event, signal) {
         const url = new URL(`${api.pathname.replace(/\/$/, '')}/bot${await token()}/sendMessage`, api);
-        const res = await postJson({ channel, url, body: telegramBody(event, c), timeoutMs: c.timeout * 1000, signal, dispatcher });
+        const res = await postJson({ channel, url, body: telegramBody(event, c), signal, dispatcher });
         const a = res.json as { ok?: unknown; error_code?: unknown; description?: unknown } | undefined;
         if (a?.ok !== true) throw vendorError(channel, a?.error_code ?? 'missing', a?.description, res.text);
       },

@@ -65,7 +65,7 @@ export const wecomKind: NotifierKind = {
       name,
       kind: 'wecom',
       async send(event, signal) {
-        const res = await postJson({ channel, url: await url(), body: wecomBody(event, c), timeoutMs: c.timeout * 1000, signal, dispatcher });
+        const res = await postJson({ channel, url: await url(), body: wecomBody(event, c), signal, dispatcher });
         const a = res.json as { errcode?: unknown; errmsg?: unknown } | undefined;
         if (a?.errcode !== 0) throw vendorError(channel, a?.errcode ?? 'missing', a?.errmsg, res.text);
       },
