@@ -1,0 +1,95 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { hostResult, parseFpingLine, parseFpingOutput, type HostResult } from './parser.ts';
+
+/** A fixture captured from the real fping 5.1 by fixtures/capture.sh. */
+function fixture(name: string): { stderr: string; argv: string[]; exitCode: number } {
+  const dir = new URL('./fixtures/', import.meta.url);
+  const meta = JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8')) as { argv: string[]; exitCode: number };
+  return { stderr: readFileSync(new URL(`${name}.stderr`, dir), 'utf8'), ...meta };
+}
+
+/** -C value of the captured command line. */
+function pingsOf(argv: string[]): number {
+  return Number(argv[argv.indexOf('-C') + 1]);
+}
+
+function parsed(name: string): Map<string, HostResult> {
+  const f = fixture(name);
+  return parseFpingOutput(f.stderr, pingsOf(f.argv)).hosts;
+}
+
+test('ok: every host of the command line has 10 RTTs in ms, µs precision kept', () => {
+  const hosts = parsed('ok');
+  assert.deepEqual([...hosts.keys()], ['127.0.0.1', '127.1.2.3', '198.51.100.2']);
+  assert.deepEqual(hosts.get('127.1.2.3'), { rtts: [1.26, 0.046, 0.046, 0.043, 0.05, 0.049, 0.047, 0.048, 0.048, 0.049], lost: 0 });
+  for (const r of hosts.values()) assert.ok('rtts' in r && r.rtts.length === 10 && r.lost === 0);
+});
+
+test('loss: "-" values are lost pings, the rest are kept in order', () => {
+  assert.deepEqual(parsed('loss').get('198.51.100.3'), { rtts: [0.184, 0.053], lost: 8 });
+});
+
+test('duplicates: "duplicate for [n]" lines are skipped, the summary line counts once', () => {
+  const hosts = parsed('duplicates');
+  assert.equal(hosts.size, 2);
+  assert.deepEqual(hosts.get('198.51.100.4'), { rtts: [0.066, 0.058, 0.072, 0.063, 0.062, 0.062, 0.061, 0.069, 0.062, 0.067], lost: 0 });
+  const line = parseFpingLine('198.51.100.4 : duplicate for [0], 64 bytes, 0.067 ms');
+  assert.deepEqual(line, { kind: 'noise' });
+});
+
+test('unreachable: all pings lost; ICMP error lines (without -q) are noise', () => {
+  assert.deepEqual(parsed('unreachable').get('203.0.113.5'), { rtts: [], lost: 10 });
+  assert.deepEqual(parsed('unreachable').get('2001:db8:5b::5'), { rtts: [], lost: 10 });
+  const f = fixture('unreachable-verbose');
+  assert.match(f.stderr, /ICMP Host Unreachable from 198\.51\.100\.2/);
+  const out = parseFpingOutput(f.stderr, 3);
+  assert.deepEqual([...out.hosts.keys()], ['203.0.113.5', '2001:db8:5b::5', '198.51.100.4']);
+  assert.deepEqual(out.hosts.get('198.51.100.4'), { rtts: [0.052, 0.053, 0.063], lost: 0 });
+  assert.deepEqual(out.errors, []);
+});
+
+test('ipv6: addresses with colons are host names, not separators', () => {
+  const hosts = parsed('ipv6');
+  assert.deepEqual([...hosts.keys()], ['::1', '2001:db8:5a::2']);
+  assert.deepEqual(hosts.get('::1'), { rtts: [0.053, 0.048, 0.05, 0.05, 0.051, 0.05, 0.048, 0.048, 0.05, 0.046], lost: 0 });
+});
+
+test('unresolvable: fping -q prints nothing for the name (exit 2); the rest is measured', () => {
+  const f = fixture('unresolvable');
+  assert.equal(f.exitCode, 2);
+  assert.ok(f.argv.includes('name.invalid'));
+  const hosts = parsed('unresolvable');
+  assert.deepEqual([...hosts.keys()], ['127.0.0.1']);
+  assert.equal(hosts.has('name.invalid'), false);
+});
+
+test('mixed: IPv4 and IPv6, loss, duplicates and unreachable in one run', () => {
+  const hosts = parsed('mixed');
+  assert.deepEqual([...hosts.keys()], ['127.0.0.1', '::1', '198.51.100.2', '198.51.100.3', '198.51.100.4', '203.0.113.5', '2001:db8:5a::2', '2001:db8:5b::5']);
+  assert.deepEqual(hosts.get('198.51.100.3'), { rtts: [0.065, 0.076, 0.06, 0.051], lost: 6 });
+  assert.deepEqual(hosts.get('198.51.100.4'), { rtts: [0.064, 0.121, 0.069, 0.063, 0.063, 0.066, 0.067, 0.063, 0.086, 0.099], lost: 0 });
+  assert.deepEqual(hosts.get('2001:db8:5b::5'), { rtts: [], lost: 10 });
+});
+
+test('fping error lines are collected apart and give no host', () => {
+  const out = parseFpingOutput(fixture('bad-option').stderr, 10);
+  assert.equal(out.hosts.size, 0);
+  assert.deepEqual(out.errors, ['data size 70000 not valid, must be lower than 65488']);
+});
+
+test('a result line with the wrong number of values is an error for that host, not a guess', () => {
+  assert.deepEqual(hostResult([0.1, null], 3), { error: 'fping reported 2 values, expected 3' });
+  // truncated output: the last line cut mid-way (synthetic, as a killed fping leaves it)
+  const out = parseFpingOutput('127.0.0.1 : 0.05 0.04 - 0.06\n127.0.0.2 : 0.05 0.0', 4);
+  assert.deepEqual(out.hosts.get('127.0.0.1'), { rtts: [0.05, 0.04, 0.06], lost: 1 });
+  assert.deepEqual(out.hosts.get('127.0.0.2'), { error: 'fping reported 2 values, expected 4' });
+});
+
+test('a host reported twice is an error; garbage lines are noise', () => {
+  const out = parseFpingOutput('127.0.0.1 : 0.05\n127.0.0.1 : 0.06\nsomething : else\n : 1\n\u0000\n', 1);
+  assert.deepEqual([...out.hosts], [['127.0.0.1', { error: 'fping reported this host twice' }]]);
+  assert.deepEqual(parseFpingLine('ICMP Host Unreachable from 198.51.100.2 for ICMP Echo sent to 203.0.113.5'), { kind: 'noise' });
+  assert.deepEqual(parseFpingLine('127.0.0.1 : 1e5 2'), { kind: 'noise' });
+});
