@@ -156,16 +156,20 @@ async function runHop(req: HopRequest, cfg: HttpAttemptConfig, phases: HttpPhase
       const tlsSock = tlsConnect({
         socket: sock,
         secureContext: cfg.secureContext,
-        rejectUnauthorized: !cfg.insecureSkipVerify,
+        // Verified below, after the handshake, so that a rejected chain still yields its expiry.
+        rejectUnauthorized: false,
         ALPNProtocols: ['http/1.1'],
         ...(isIP(name) ? { host: name } : { servername: name, host: name }),
       });
       sock = tlsSock;
       tlsSock.on('error', ignore);
-      // A rejected certificate is still worth reporting: its expiry says how long ago it lapsed.
-      await settle(tlsSock, 'secureConnect', signal, (e) => describeError(e, `TLS handshake with ${where}`), 'in the TLS handshake')
-        .catch((e: unknown) => { throw new HopError((e as Error).message, earliestExpiry(tlsSock)); });
+      await settle(tlsSock, 'secureConnect', signal, (e) => describeError(e, `TLS handshake with ${where}`), 'in the TLS handshake');
       certExpiry = earliestExpiry(tlsSock);
+      // Node checked chain and host name (authorizationError); nothing has been sent yet.
+      if (!tlsSock.authorized && !cfg.insecureSkipVerify) {
+        const code = String(tlsSock.authorizationError);
+        throw new HopError(describeError({ code, message: code }, `TLS handshake with ${where}`), certExpiry);
+      }
       ready = performance.now();
       phases.tls += ready - tConnected;
     }
