@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AgentSelection } from '../config/schema.ts';
 import { probedTargets, type TargetNode } from '../config/tree.ts';
 import type { Assignment, Plan } from './assignment.ts';
+import { shardOwner } from './shard.ts';
 
 /** The facts about an agent that decide what it probes. */
 export interface AgentIdentity {
@@ -27,15 +28,34 @@ export function selects(sel: AgentSelection, agent: AgentIdentity): boolean {
 /**
  * Computes an agent's plan from the target tree: the built-in agent probes every target
  * unless `server_probes: false`; a remote agent probes the targets whose `agents` select it.
+ * A target under `shard: per_region` goes to exactly one of the live `peers` of the agent's
+ * region that would probe it (rendezvous hashing, src/plan/shard.ts); without `peers` the
+ * agent counts as alone in its region and probes all of them.
  */
-export function planFor(root: TargetNode, agent: AgentIdentity): Plan {
+export function planFor(root: TargetNode, agent: AgentIdentity, peers: readonly AgentIdentity[] = []): Plan {
   const assignments: Assignment[] = [];
+  const regionPeers = peers.filter((p) => p.region === agent.region && p.name !== agent.name);
+  regionPeers.push(agent);
+  // Targets inherit their `agents` object from the group, so candidates are cached per
+  // (selection, server_probes) pair rather than recomputed per target.
+  const candidates = new Map<AgentSelection, Map<boolean, string[]>>();
   for (const t of probedTargets(root)) {
-    const probes = agent.builtin ? t.server_probes : selects(t.agents, agent);
-    if (!probes) continue;
+    if (!probes(t, agent)) continue;
+    if (t.shard === 'per_region') {
+      let bySp = candidates.get(t.agents);
+      if (!bySp) candidates.set(t.agents, (bySp = new Map()));
+      let names = bySp.get(t.server_probes);
+      if (!names) bySp.set(t.server_probes, (names = regionPeers.filter((p) => probes(t, p)).map((p) => p.name)));
+      if (shardOwner(t.path, names) !== agent.name) continue;
+    }
     assignments.push({ target: t.path, host: t.probe.host, probe: t.probe.type, params: t.probe.params });
   }
   return { version: planVersion(assignments), agent: agent.name, assignments };
+}
+
+/** Whether an agent probes a target, sharding aside. */
+function probes(t: TargetNode, agent: AgentIdentity): boolean {
+  return agent.builtin ? t.server_probes : selects(t.agents, agent);
 }
 
 /** A short digest of the assignments, used as the plan's ETag. */

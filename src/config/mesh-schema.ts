@@ -1,0 +1,114 @@
+import Type, { type Static } from 'typebox';
+import type { ConfigIssue } from '../errors.ts';
+import { PARAMS_SCHEMAS } from '../probes/params.ts';
+import type { Config } from './loader.ts';
+import { validate } from './validate.ts';
+
+/**
+ * The `mesh:` section: a list whose items are either mesh groups (every agent probes the
+ * agents of the other regions, discovered live) or static region targets in ProberMesh's
+ * probe-file form (`{type, region, targets, http}`), told apart by `targets`.
+ */
+
+const NodeName = Type.String({ pattern: '^[^/~\\s][^/~]*$', description: 'node name: any UTF-8 text without "/" or "~"' });
+const Regions = Type.Array(Type.String({ minLength: 1 }), { description: 'source regions whose agents probe; default: all' });
+const Common = {
+  regions: Type.Optional(Regions),
+  pings: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  step: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })),
+  timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 60000 })),
+  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'tcp: port to connect to; http: port of the URL' })),
+  alerts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  alertee: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+};
+
+export const MeshGroupSchema = Type.Object({
+  name: NodeName,
+  probe: Type.Enum(['icmp', 'tcp', 'http'], { default: 'icmp' }),
+  address: Type.Enum(['intranet', 'public'], { default: 'intranet', description: "which of an agent's addresses is probed" }),
+  self_region: Type.Boolean({ default: false, description: 'agents also probe the other agents of their own region' }),
+  url_path: Type.String({ default: '/', pattern: '^/', description: 'http: path of the URL built from the agent address' }),
+  ...Common,
+}, { additionalProperties: false });
+
+export const StaticRegionTargetsSchema = Type.Object({
+  name: Type.Optional(NodeName),
+  type: Type.Optional(Type.Enum(['icmp', 'tcp', 'http'])),
+  /** ProberMesh's spelling of `type`. */
+  prober_type: Type.Optional(Type.Enum(['icmp', 'tcp', 'http'])),
+  region: Type.String({ minLength: 1, pattern: '^[^/~]+$', description: 'region the targets stand in (their target_region)' }),
+  targets: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+  http: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "blackbox_exporter's http module fields" })),
+  self_region: Type.Boolean({ default: true, description: 'agents of the targets\' own region probe them too' }),
+  ...Common,
+}, { additionalProperties: false });
+
+export type MeshGroup = Static<typeof MeshGroupSchema>;
+export type StaticRegionTargets = Static<typeof StaticRegionTargetsSchema> & { type: 'icmp' | 'tcp' | 'http'; name: string };
+
+export interface MeshConfig {
+  groups: MeshGroup[];
+  statics: StaticRegionTargets[];
+}
+
+/** Default group node of static region targets that give no `name`. */
+export const STATIC_DEFAULT_NAME = 'regions';
+
+/**
+ * Reads and validates `config.raw.mesh`; every problem is returned located (file:line:col).
+ * Group names must not collide with each other nor with top-level target nodes.
+ */
+export function parseMesh(config: Pick<Config, 'file' | 'raw' | 'locate' | 'targets'>): { mesh: MeshConfig; issues: ConfigIssue[] } {
+  const mesh: MeshConfig = { groups: [], statics: [] };
+  const issues: ConfigIssue[] = [];
+  const issue = (path: (string | number)[], message: string) => {
+    const { line, column } = config.locate(path);
+    issues.push({ file: config.file, line, column, path: path.join('.'), message });
+  };
+  const raw = config.raw.mesh;
+  if (raw === undefined || raw === null) return { mesh, issues };
+  if (!Array.isArray(raw)) {
+    issue(['mesh'], 'mesh must be a list of mesh groups ({name, probe, address, …}) and static region targets ({type, region, targets, …})');
+    return { mesh, issues };
+  }
+  const names = new Map<string, string>();
+  const taken = new Set(config.targets.children.map((c) => c.name));
+  raw.forEach((item: unknown, i: number) => {
+    const at = ['mesh', i];
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      issue(at, 'each mesh item must be a mapping');
+      return;
+    }
+    const isStatic = 'targets' in item;
+    const schema = isStatic ? StaticRegionTargetsSchema : MeshGroupSchema;
+    const found = validate(schema, item);
+    for (const x of found) issue([...at, ...x.path], x.message);
+    if (found.length) return;
+    if (isStatic) {
+      const s = item as Static<typeof StaticRegionTargetsSchema>;
+      const type = s.type ?? s.prober_type;
+      if (!type) return issue(at, 'static region targets need `type` (or `prober_type`): icmp, tcp or http');
+      if (s.type && s.prober_type && s.type !== s.prober_type) return issue([...at, 'prober_type'], `contradicts type "${s.type}"`);
+      if (type === 'tcp' && s.port === undefined) return issue(at, 'tcp targets need `port`');
+      if (s.http && type !== 'http') return issue([...at, 'http'], 'an `http` block only applies to type http');
+      if (s.http) {
+        const known = new Set(Object.keys(PARAMS_SCHEMAS.http.properties));
+        for (const k of Object.keys(s.http)) if (!known.has(k)) issue([...at, 'http', k], `unknown http field "${k}"; allowed: ${[...known].join(', ')}`);
+      }
+      const name = s.name ?? STATIC_DEFAULT_NAME;
+      if (taken.has(name)) issue([...at, 'name'], `"${name}" is already a top-level target node; give these targets another name`);
+      mesh.statics.push({ ...s, type, name });
+      const kind = names.get(name);
+      if (kind === 'group') issue([...at, 'name'], `"${name}" is already a mesh group`);
+      names.set(name, 'static');
+    } else {
+      const g = item as MeshGroup;
+      if (g.probe === 'tcp' && g.port === undefined) return issue(at, 'a tcp mesh needs `port`');
+      if (taken.has(g.name)) issue([...at, 'name'], `"${g.name}" is already a top-level target node; give the mesh another name`);
+      if (names.has(g.name)) issue([...at, 'name'], `"${g.name}" is used twice in mesh`);
+      names.set(g.name, 'group');
+      mesh.groups.push(g);
+    }
+  });
+  return { mesh, issues };
+}
