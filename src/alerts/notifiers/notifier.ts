@@ -17,6 +17,8 @@ export interface AlertEvent {
     comment: string;
     priority?: number;
     edgetrigger: boolean;
+    /** Mail template file (SmokePing's mailtemplate), absolute path; the email channel uses it. */
+    mailtemplate?: string;
   };
   target: {
     path: string;

@@ -1,0 +1,210 @@
+/**
+ * Reads the `alerts:` and `notifiers:` sections of a loaded config into compiled rules and
+ * channel blocks, and checks every reference to them from the target tree. Problems come
+ * back as ConfigIssues located with file:line:column.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { ConfigIssue } from '../errors.ts';
+import type { Config } from '../config/loader.ts';
+import { validate } from '../config/validate.ts';
+import {
+  ALERT_SECTION_KEYS, AlertRuleSchema, AlertsSectionSchema, DELIVERY_KEYS, DeliverySchema, NotifierBlockSchema,
+  type AlertRuleConfig, type AlertsSection, type DeliveryOptions,
+} from '../config/alerts-schema.ts';
+import { compileMatcher, MatcherError, type History } from './matchers.ts';
+import { compilePattern, matchPattern, PatternError } from './pattern.ts';
+import { NOTIFIER_KINDS } from './notifiers/index.ts';
+
+/** One named alert, compiled. */
+export interface AlertRule {
+  name: string;
+  type: 'loss' | 'rtt' | 'matcher';
+  pattern: string;
+  comment: string;
+  edgetrigger: boolean;
+  priority?: number;
+  to: string[];
+  /** Absolute path of the mail template file. */
+  mailtemplate?: string;
+  /** Rounds of history this alert looks at (SmokePing's maxlength). */
+  length: number;
+  /** SmokePing's match value: 0 = no match. */
+  test(h: History, prevmatch: number): number;
+}
+
+/** A configured channel before it is built. */
+export interface ChannelBlock {
+  name: string;
+  kind: string;
+  config: Record<string, unknown>;
+  delivery: DeliveryOptions;
+}
+
+export interface AlertsSetup {
+  rules: Map<string, AlertRule>;
+  /** Section-level recipients. */
+  to: string[];
+  from?: string;
+  channels: Map<string, ChannelBlock>;
+  /** Channel that mails bare addresses: the notifier named `email`, else the first email notifier. */
+  mailChannel?: string;
+}
+
+/** Splits SmokePing-style recipient values ("a@b, |/bin/x") into entries. */
+export function recipients(v: string | string[] | undefined): string[] {
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(/\s*,\s*/)).map((s) => s.trim()).filter(Boolean);
+}
+
+const yes = (v: boolean | 'yes' | 'no' | undefined): boolean | undefined => (v === undefined ? undefined : v === true || v === 'yes');
+
+/** Resolves the alert sections; `issues` is empty when the config is usable. */
+export function resolveAlerts(config: Config): { setup: AlertsSetup; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const issue = (path: (string | number)[], message: string) => {
+    const { line, column } = config.locate(path);
+    issues.push({ file: config.file, line, column, path: path.join('.'), message });
+  };
+  const base = dirname(resolve(config.file));
+  const setup: AlertsSetup = { rules: new Map(), to: [], channels: new Map() };
+
+  const channels = readChannels(config.raw.notifiers, issue);
+  for (const c of channels) setup.channels.set(c.name, c);
+  const mail = channels.find((c) => c.name === 'email' && c.kind === 'email') ?? channels.find((c) => c.kind === 'email');
+  if (mail) setup.mailChannel = mail.name;
+
+  const raw = config.raw.alerts ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    issue(['alerts'], 'alerts must be a mapping: to, from, edgetrigger, mailtemplate and one entry per named alert');
+    return { setup, issues };
+  }
+  const section = raw as AlertsSection & Record<string, unknown>;
+  for (const i of validate(AlertsSectionSchema, section)) issue(['alerts', ...i.path], i.message);
+  setup.to = recipients(section.to);
+  if (section.from) setup.from = section.from;
+  const sectionEdge = yes(section.edgetrigger) ?? false;
+
+  const template = (file: string | undefined, at: (string | number)[]): string | undefined => {
+    if (file === undefined) return undefined;
+    const abs = isAbsolute(file) ? file : resolve(base, file);
+    if (!existsSync(abs)) issue(at, `mail template ${abs} does not exist`);
+    return abs;
+  };
+  const sectionTemplate = template(section.mailtemplate, ['alerts', 'mailtemplate']);
+  checkRecipients(setup, setup.to, ['alerts', 'to'], issue);
+
+  for (const [name, value] of Object.entries(section)) {
+    if (ALERT_SECTION_KEYS.has(name)) continue;
+    const at = ['alerts', name];
+    if (!/^[-_0-9a-zA-Z.]+$/.test(name)) issue(at, `alert name "${name}" may only hold letters, digits, "-", "_" and "."`);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      issue(at, `alert "${name}" must be a mapping with type, pattern and comment`);
+      continue;
+    }
+    const found = validate(AlertRuleSchema, value);
+    for (const i of found) issue([...at, ...i.path], i.message);
+    if (found.length) continue;
+    const a = value as AlertRuleConfig;
+    const rule = compileRule(name, a, (m) => issue([...at, 'pattern'], m));
+    if (!rule) continue;
+    rule.edgetrigger = yes(a.edgetrigger) ?? sectionEdge;
+    rule.to = recipients(a.to);
+    checkRecipients(setup, rule.to, [...at, 'to'], issue);
+    const t = a.mailtemplate !== undefined ? template(a.mailtemplate, [...at, 'mailtemplate']) : sectionTemplate;
+    if (t) rule.mailtemplate = t;
+    setup.rules.set(name, rule);
+  }
+  const defined = new Set(Object.keys(section).filter((k) => !ALERT_SECTION_KEYS.has(k)));
+  checkTargets(config.raw.targets, ['targets'], setup, defined, issue);
+  return { setup, issues };
+}
+
+/** Every problem of the alert sections, for `smokemesh check-config`. */
+export function checkAlertsConfig(config: Config): ConfigIssue[] {
+  return resolveAlerts(config).issues;
+}
+
+function compileRule(name: string, a: AlertRuleConfig, fail: (message: string) => void): AlertRule | undefined {
+  const base = { name, type: a.type, pattern: a.pattern, comment: a.comment ?? '', edgetrigger: false, to: [] as string[] };
+  if (a.priority !== undefined) Object.assign(base, { priority: a.priority });
+  try {
+    if (a.type === 'matcher') {
+      const m = compileMatcher(a.pattern);
+      return { ...base, length: m.length, test: (h, prev) => m.test(h, prev) };
+    }
+    const p = compilePattern(a.type, a.pattern);
+    const field = a.type;
+    return { ...base, length: p.maxLength, test: (h) => (matchPattern(p, h[field]) ? 1 : 0) };
+  } catch (e) {
+    if (e instanceof PatternError || e instanceof MatcherError) {
+      fail(e.message);
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+type Issue = (path: (string | number)[], message: string) => void;
+
+function readChannels(raw: unknown, issue: Issue): ChannelBlock[] {
+  if (raw === undefined || raw === null) return [];
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    issue(['notifiers'], 'notifiers must be a mapping of channel name → { type, … }');
+    return [];
+  }
+  const out: ChannelBlock[] = [];
+  for (const [name, block] of Object.entries(raw as Record<string, unknown>)) {
+    const at = ['notifiers', name];
+    if (!/^[-_0-9a-zA-Z.]+$/.test(name)) issue(at, `notifier name "${name}" may only hold letters, digits, "-", "_" and "."`);
+    const found = validate(NotifierBlockSchema, block);
+    for (const i of found) issue([...at, ...i.path], i.message);
+    if (found.length) continue;
+    const { type, ...rest } = block as { type: string } & Record<string, unknown>;
+    const kind = NOTIFIER_KINDS[type];
+    if (!kind) {
+      issue([...at, 'type'], `unknown notifier type "${type}"; known: ${Object.keys(NOTIFIER_KINDS).join(', ')}`);
+      continue;
+    }
+    const delivery: Record<string, unknown> = {};
+    const config: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(rest)) (DELIVERY_KEYS.has(k) ? delivery : config)[k] = v;
+    for (const i of validate(DeliverySchema, delivery)) issue([...at, ...i.path], i.message);
+    for (const i of validate(kind.configSchema, config)) issue([...at, ...i.path], i.message);
+    out.push({ name, kind: type, config, delivery: delivery as DeliveryOptions });
+  }
+  return out;
+}
+
+/** A recipient must be a program, a known notifier, or an address with an email notifier to send it. */
+function checkRecipients(setup: AlertsSetup, list: string[], at: (string | number)[], issue: Issue): void {
+  for (const r of list) {
+    if (r.startsWith('|')) {
+      if (r.length < 2) issue(at, 'a program recipient needs a path after "|"');
+    } else if (setup.channels.has(r)) {
+      continue;
+    } else if (r.replace(/^mailto:/, '').includes('@')) {
+      if (!setup.mailChannel) issue(at, `"${r}" is a mail address, but no notifier of type email is configured to send it (add one under notifiers:)`);
+    } else {
+      issue(at, `unknown recipient "${r}": not a notifier name, a mail address or |/path/to/program`);
+    }
+  }
+}
+
+/** Walks the raw target tree: every `alerts` entry must name an alert, every `alertee` must be deliverable. */
+function checkTargets(node: unknown, at: (string | number)[], setup: AlertsSetup, defined: Set<string>, issue: Issue): void {
+  if (typeof node !== 'object' || node === null || Array.isArray(node)) return;
+  const n = node as Record<string, unknown>;
+  if (Array.isArray(n.alerts)) {
+    n.alerts.forEach((a, i) => {
+      if (typeof a === 'string' && !defined.has(a)) {
+        issue([...at, 'alerts', i], `unknown alert "${a}"; defined alerts: ${[...defined].join(', ') || '(none)'}`);
+      }
+    });
+  }
+  if (Array.isArray(n.alertee)) checkRecipients(setup, recipients(n.alertee.filter((x): x is string => typeof x === 'string')), [...at, 'alertee'], issue);
+  const children = n.children;
+  if (children && typeof children === 'object' && !Array.isArray(children)) {
+    for (const [name, child] of Object.entries(children)) checkTargets(child, [...at, 'children', name], setup, defined, issue);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The alert engine's own small SQLite database (`<data_dir>/alerts.sqlite`): the match
+ * counters of active alerts (so a restart neither raises twice nor loses a clear), the
+ * history of events, every delivery and each of its attempts, and the silences.
+ */
+import Database from 'better-sqlite3';
+import type { AlertEvent } from './notifiers/notifier.ts';
+
+export interface ActiveRow {
+  target: string;
+  agent: string;
+  alert: string;
+  prevmatch: number;
+  since: number;
+}
+
+export type DeliveryStatus = 'pending' | 'sent' | 'failed' | 'silenced' | 'suppressed';
+
+export interface DeliveryRow {
+  id: number;
+  event_id: string;
+  channel: string;
+  kind: string;
+  status: DeliveryStatus;
+  attempts: number;
+  created: number;
+  updated: number;
+  last_error: string | null;
+}
+
+export interface AttemptRow {
+  delivery_id: number;
+  attempt: number;
+  time: number;
+  outcome: 'sent' | 'retry' | 'failed';
+  duration_ms: number;
+  error: string | null;
+}
+
+export interface EventRow {
+  id: string;
+  time: number;
+  target: string;
+  agent: string;
+  alert: string;
+  state: AlertEvent['state'];
+  /** Why nothing was sent: a silence id, or 'priority'. */
+  muted_by: string | null;
+  event: AlertEvent;
+}
+
+export interface Silence {
+  id: string;
+  created: number;
+  /** Active from `starts` (inclusive) to `ends` (exclusive), ms since the epoch. */
+  starts: number;
+  ends: number;
+  /** Target path glob: `*` within one path segment, `**` across segments. */
+  target?: string;
+  agent?: string;
+  alert?: string;
+  /** Every label must be equal on the target. */
+  labels?: Record<string, string>;
+  comment: string;
+  created_by?: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS active (
+  target TEXT NOT NULL, agent TEXT NOT NULL, alert TEXT NOT NULL,
+  prevmatch REAL NOT NULL, since INTEGER NOT NULL,
+  PRIMARY KEY (target, agent, alert)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+  id TEXT PRIMARY KEY, time INTEGER NOT NULL, target TEXT NOT NULL, agent TEXT NOT NULL,
+  alert TEXT NOT NULL, state TEXT NOT NULL, muted_by TEXT, event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_time ON events (time);
+CREATE TABLE IF NOT EXISTS deliveries (
+  id INTEGER PRIMARY KEY, event_id TEXT NOT NULL REFERENCES events(id), channel TEXT NOT NULL,
+  kind TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  created INTEGER NOT NULL, updated INTEGER NOT NULL, last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id);
+CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status);
+CREATE TABLE IF NOT EXISTS attempts (
+  delivery_id INTEGER NOT NULL REFERENCES deliveries(id), attempt INTEGER NOT NULL, time INTEGER NOT NULL,
+  outcome TEXT NOT NULL, duration_ms INTEGER NOT NULL, error TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts (delivery_id);
+CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, ends INTEGER NOT NULL, body TEXT NOT NULL);
+`;
+
+/** Opens (creating if needed) the alert database at `file` (':memory:' for tests). */
+export function openAlertDb(file: string) {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(SCHEMA);
+
+  const upsertActive = db.prepare('INSERT INTO active (target, agent, alert, prevmatch, since) VALUES (?, ?, ?, ?, ?) ON CONFLICT (target, agent, alert) DO UPDATE SET prevmatch = excluded.prevmatch');
+  const deleteActive = db.prepare('DELETE FROM active WHERE target = ? AND agent = ? AND alert = ?');
+  const insertEvent = db.prepare('INSERT INTO events (id, time, target, agent, alert, state, muted_by, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const insertDelivery = db.prepare('INSERT INTO deliveries (event_id, channel, kind, status, created, updated) VALUES (?, ?, ?, ?, ?, ?)');
+  const updateDelivery = db.prepare('UPDATE deliveries SET status = ?, attempts = ?, updated = ?, last_error = ? WHERE id = ?');
+  const insertAttempt = db.prepare('INSERT INTO attempts (delivery_id, attempt, time, outcome, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?)');
+  const parseEvent = (r: Omit<EventRow, 'event'> & { event: string }): EventRow => ({ ...r, event: JSON.parse(r.event) as AlertEvent });
+
+  return {
+    /** Applies counter changes of one batch of rounds in one transaction (0 deletes). */
+    saveCounters: db.transaction((changes: ActiveRow[]) => {
+      for (const c of changes) {
+        if (c.prevmatch === 0) deleteActive.run(c.target, c.agent, c.alert);
+        else upsertActive.run(c.target, c.agent, c.alert, c.prevmatch, c.since);
+      }
+    }),
+    loadCounters(): ActiveRow[] {
+      return db.prepare('SELECT target, agent, alert, prevmatch, since FROM active').all() as ActiveRow[];
+    },
+    /** Records an event and its deliveries (status pending, or silenced/suppressed); returns delivery ids. */
+    recordEvent: db.transaction((e: AlertEvent, mutedBy: string | null, channels: { name: string; kind: string }[], status: DeliveryStatus): number[] => {
+      insertEvent.run(e.id, e.time, e.target.path, e.agent, e.alert.name, e.state, mutedBy, JSON.stringify(e));
+      const now = Date.now();
+      return channels.map((c) => Number(insertDelivery.run(e.id, c.name, c.kind, status, now, now).lastInsertRowid));
+    }),
+    recordAttempt: db.transaction((deliveryId: number, attempt: number, outcome: AttemptRow['outcome'], durationMs: number, error: string | null) => {
+      const now = Date.now();
+      insertAttempt.run(deliveryId, attempt, now, outcome, Math.round(durationMs), error);
+      updateDelivery.run(outcome === 'sent' ? 'sent' : outcome === 'failed' ? 'failed' : 'pending', attempt, now, error, deliveryId);
+    }),
+    /** Deliveries not finished when the process stopped, with their events, oldest first. */
+    pendingDeliveries(): (DeliveryRow & { event: AlertEvent })[] {
+      const rows = db.prepare(`SELECT d.*, e.event AS event FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.status = 'pending' ORDER BY d.id`).all() as (DeliveryRow & { event: string })[];
+      return rows.map((r) => ({ ...r, event: JSON.parse(r.event) as AlertEvent }));
+    },
+    events(q: { target?: string; alert?: string; agent?: string; before?: number; limit: number }): EventRow[] {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (q.target) { where.push('target = ?'); args.push(q.target); }
+      if (q.alert) { where.push('alert = ?'); args.push(q.alert); }
+      if (q.agent) { where.push('agent = ?'); args.push(q.agent); }
+      if (q.before !== undefined) { where.push('time < ?'); args.push(q.before); }
+      const sql = `SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY time DESC, rowid DESC LIMIT ?`;
+      return (db.prepare(sql).all(...args, q.limit) as (Omit<EventRow, 'event'> & { event: string })[]).map(parseEvent);
+    },
+    deliveries(q: { event?: string; channel?: string; status?: string; limit: number }): (DeliveryRow & { attempt_log: AttemptRow[] })[] {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (q.event) { where.push('event_id = ?'); args.push(q.event); }
+      if (q.channel) { where.push('channel = ?'); args.push(q.channel); }
+      if (q.status) { where.push('status = ?'); args.push(q.status); }
+      const rows = db.prepare(`SELECT * FROM deliveries ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`).all(...args, q.limit) as DeliveryRow[];
+      const attempts = db.prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY attempt');
+      return rows.map((r) => ({ ...r, attempt_log: attempts.all(r.id) as AttemptRow[] }));
+    },
+    saveSilence(s: Silence): void {
+      db.prepare('INSERT OR REPLACE INTO silences (id, ends, body) VALUES (?, ?, ?)').run(s.id, s.ends, JSON.stringify(s));
+    },
+    deleteSilence(id: string): boolean {
+      return db.prepare('DELETE FROM silences WHERE id = ?').run(id).changes > 0;
+    },
+    silences(): Silence[] {
+      return (db.prepare('SELECT body FROM silences ORDER BY ends').all() as { body: string }[]).map((r) => JSON.parse(r.body) as Silence);
+    },
+    close(): void {
+      db.close();
+    },
+  };
+}
+
+export type AlertDb = ReturnType<typeof openAlertDb>;

@@ -1,0 +1,104 @@
+/**
+ * One round of one series through its alerts, as SmokePing's check_alerts does it: the round
+ * is appended to the series' history (which starts with the 'S' marker and keeps as many
+ * entries as the longest alert of the target needs), then the alerts are tested in ascending
+ * priority; edge-triggered ones report raised/cleared, the others every matching round; once
+ * a prioritized alert notifies, the other prioritized alerts of the target are suppressed.
+ */
+import type { AlertRule } from './config.ts';
+import type { History } from './matchers.ts';
+import type { HistoryValue } from './pattern.ts';
+
+export interface SeriesState {
+  history: History;
+  /** SmokePing's prevmatch counter per alert name (absent = 0). */
+  counters: Map<string, number>;
+}
+
+export interface Outcome {
+  rule: AlertRule;
+  state: 'raised' | 'cleared' | 'firing';
+  /** True when a higher-priority alert of the target already notified this round. */
+  suppressed: boolean;
+}
+
+// SmokePing's counter grows without bound while an alert matches; the cap keeps it finite.
+const COUNTER_CAP = 1e12;
+
+/** Alerts in SmokePing's checking order: ascending priority (none = 0), stable otherwise. */
+export function orderRules(rules: AlertRule[]): AlertRule[] {
+  return rules.map((r, i) => ({ r, i })).sort((a, b) => (a.r.priority ?? 0) - (b.r.priority ?? 0) || a.i - b.i).map((x) => x.r);
+}
+
+/** A fresh history: the start marker only. */
+export function newHistory(): History {
+  return { loss: ['S'], rtt: ['S'] };
+}
+
+/** Appends one round; drops the oldest entry once the history is longer than `cap` (as SmokePing). */
+export function pushRound(h: History, cap: number, lossPct: number, rtt: number | null): void {
+  h.loss.push(lossPct);
+  h.rtt.push(rtt);
+  if (h.loss.length > cap) {
+    h.loss.shift();
+    h.rtt.shift();
+  }
+}
+
+/** Keeps the newest max(cap, 1) entries (after a reload shortened the alerts). */
+export function trimHistory(h: History, cap: number): void {
+  const keep = Math.max(cap, 1);
+  if (h.loss.length > keep) {
+    h.loss.splice(0, h.loss.length - keep);
+    h.rtt.splice(0, h.rtt.length - keep);
+  }
+}
+
+/**
+ * Tests the ordered rules against the history (the round already pushed), updates the
+ * counters and returns what must be notified, plus the alerts whose counter changed.
+ */
+export function evaluateRules(state: SeriesState, ordered: AlertRule[]): { outcomes: Outcome[]; changed: string[] } {
+  const outcomes: Outcome[] = [];
+  const changed: string[] = [];
+  let priorityDone: number | undefined;
+  for (const rule of ordered) {
+    const prev = state.counters.get(rule.name) ?? 0;
+    let match: number;
+    try {
+      match = rule.test(state.history, prev);
+    } catch {
+      match = 0;
+    }
+    if (!Number.isFinite(match)) match = match ? COUNTER_CAP : 0;
+    let what: Outcome['state'] | undefined;
+    if (rule.edgetrigger && (prev ? 1 : 0) !== (match ? 1 : 0)) what = prev === 0 ? 'raised' : 'cleared';
+    if (!rule.edgetrigger && match) what = 'firing';
+    if (what) {
+      const suppressed = rule.priority !== undefined && priorityDone !== undefined;
+      if (!suppressed && rule.priority && !priorityDone) priorityDone = rule.priority;
+      outcomes.push({ rule, state: what, suppressed });
+    }
+    const next = match === 0 ? 0 : Math.min(COUNTER_CAP, prev + match);
+    if (next !== prev) {
+      if (next === 0) state.counters.delete(rule.name);
+      else state.counters.set(rule.name, next);
+      changed.push(rule.name);
+    }
+  }
+  return { outcomes, changed };
+}
+
+/** Perl's sprintf "%.0f": round half to even on the exact value. */
+export function perlRound(x: number): string {
+  const f = Math.floor(x);
+  const d = x - f;
+  const r = d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
+  return String(r === 0 ? 0 : r);
+}
+
+/** SmokePing's history strings: `0%`, `S`, … and `12ms`, `U`, …, oldest → newest. */
+export function formatHistory(h: History): { loss: string[]; rtt: string[] } {
+  const fmt = (v: HistoryValue, unit: string) => (v === null ? 'U' : v === 'S' ? 'S' : perlRound(v) + unit);
+  return { loss: h.loss.map((v) => fmt(v, '%')), rtt: h.rtt.map((v) => fmt(v, 'ms')) };
+}

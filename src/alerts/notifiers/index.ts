@@ -1,0 +1,24 @@
+/**
+ * The channel registry: notifier `type` → its kind. A new channel is one file exporting a
+ * NotifierKind plus one entry here.
+ */
+import type { NotifierKind } from './notifier.ts';
+import { dingtalkKind } from './dingtalk.ts';
+import { emailKind } from './email.ts';
+import { execKind } from './exec.ts';
+import { feishuKind } from './feishu.ts';
+import { slackKind } from './slack.ts';
+import { telegramKind } from './telegram.ts';
+import { webhookKind } from './webhook.ts';
+import { wecomKind } from './wecom.ts';
+
+export const NOTIFIER_KINDS: Record<string, NotifierKind<any>> = {
+  exec: execKind,
+  email: emailKind,
+  webhook: webhookKind,
+  slack: slackKind,
+  dingtalk: dingtalkKind,
+  feishu: feishuKind,
+  wecom: wecomKind,
+  telegram: telegramKind,
+};
