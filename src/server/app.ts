@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../config/loader.ts';
 import { ConfigError, SmokemeshError } from '../errors.ts';
@@ -15,6 +15,7 @@ import type { AgentInfo, ServerContext } from './context.ts';
 import { Ingest } from './ingest.ts';
 import { extraModules } from './modules.ts';
 import { coreRoutes } from './routes/core.ts';
+import { openApiPlugin } from './api/index.ts';
 
 export { VERSION } from './version.ts';
 import { VERSION } from './version.ts';
@@ -53,6 +54,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const ingest = new Ingest([store], log);
   const builtinName = config.general.agent_name ?? hostname();
   const reloadListeners: ((c: Config) => void)[] = [];
+  const agentSources: (() => AgentInfo[])[] = [];
 
   const agent = new BuiltinAgent({ name: builtinName, region: config.general.region ?? 'default', log, ingest });
 
@@ -61,7 +63,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     store,
     log,
     builtinAgent: builtinName,
-    agents: (): AgentInfo[] => [agent.info()],
+    agents: (): AgentInfo[] => [agent.info(), ...agentSources.flatMap((list) => list())],
     requireAdmin: async (req, reply) => {
       if (!bearerMatches(req.headers.authorization, adminToken)) {
         await reply.code(401).send({ code: 'SMOKEMESH_E_AUTH', error: 'admin token required: send "Authorization: Bearer <token>" (the token is in the admin token file, by default <data_dir>/admin.token)' });
@@ -86,7 +88,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     onReload: (l) => reloadListeners.push(l),
   };
 
-  const app = Fastify({ loggerInstance: log.child({ module: 'http' }) as unknown as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 16 * 1024 * 1024 });
+  const app = Fastify({ loggerInstance: log.child({ module: 'http' }) as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 16 * 1024 * 1024 });
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
     const status = err.statusCode ?? (err instanceof SmokemeshError ? 400 : 500);
     if (status >= 500) log.error({ err, url: req.url }, 'request failed');
@@ -98,7 +100,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   for (const m of modules) {
     if (m.check) configChecks.push(m.check);
     if (m.sink) ingest.add(m.sink);
+    if (m.agents) agentSources.push(m.agents);
   }
+  // Before any route, so the OpenAPI description covers every concern's routes.
+  await app.register(openApiPlugin);
   await app.register(async (scope) => {
     await coreRoutes(scope, ctx);
     for (const m of modules) if (m.routes) await m.routes(scope, ctx);

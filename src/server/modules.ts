@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/loader.ts';
 import type { RoundSink } from '../pipeline.ts';
-import type { RouteModule, ServerContext } from './context.ts';
+import { createAgentsModule } from './agents/module.ts';
+import type { AgentInfo, RouteModule, ServerContext } from './context.ts';
 import type { Ingest } from './ingest.ts';
+import { apiRoutes } from './api/index.ts';
 
 /** A concern plugged into the server: its routes, its round sink, its config check. */
 export interface ServerModule {
@@ -11,10 +13,14 @@ export interface ServerModule {
   sink?: RoundSink;
   /** Extra validation run on reload; non-empty = refuse the new config. */
   check?: (config: Config) => string[];
+  /** Agents this module knows besides the built-in one (listed by ctx.agents()). */
+  agents?: () => AgentInfo[];
   close?: () => Promise<void> | void;
 }
 
 /** Builds the modules of the other concerns (UI API, alerts, agents, exporters). */
-export async function extraModules(_deps: { ctx: ServerContext; ingest: Ingest; log: Logger }): Promise<ServerModule[]> {
-  return [];
+export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; log: Logger }): Promise<ServerModule[]> {
+  // onAgentEvent: connect the alert engine's agentEvent(agent, 'down' | 'up') here.
+  const agents = createAgentsModule({ ctx: deps.ctx, ingest: deps.ingest, log: deps.log, onAgentEvent: undefined });
+  return [agents];
 }
