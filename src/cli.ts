@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { SmokemeshError } from './errors.ts';
+import { registerAgentCommand } from './cli/agent.ts';
 import { registerCheckConfigCommand } from './cli/check-config.ts';
 import { registerProbeCommand } from './cli/probe.ts';
 import { registerServerCommand } from './cli/server.ts';
@@ -12,6 +13,7 @@ const program = new Command('smokemesh')
   .exitOverride();
 
 registerServerCommand(program);
+registerAgentCommand(program);
 registerProbeCommand(program);
 registerCheckConfigCommand(program);
 

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { CommonParamsSchema } from '../probes/params.ts';
 import { PROBE_TYPES } from '../probes/round.ts';
+import { AgentsSectionSchema } from './agents-schema.ts';
 
 /**
  * The config file's schema: the one source of truth for its types and its validation.
@@ -88,7 +89,7 @@ export const ConfigSchema = Type.Object({
   targets: Type.Object({}, { additionalProperties: true, default: {} }),
   alerts: Type.Optional(Type.Unknown()),
   notifiers: Type.Optional(Type.Unknown()),
-  agents: Type.Optional(Type.Unknown()),
+  agents: Type.Optional(AgentsSectionSchema),
   mesh: Type.Optional(Type.Unknown()),
 }, { additionalProperties: false });
 

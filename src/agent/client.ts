@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { Agent, request } from 'undici';
+import { SmokemeshError } from '../errors.ts';
+import { signRequest } from '../auth/signing.ts';
+import type { AgentApiError } from './protocol.ts';
+
+/** A refused or failed agent request; `status` 0 means the server could not be reached. */
+export class AgentRequestError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly reason?: string) {
+    super(message);
+    this.name = 'AgentRequestError';
+  }
+
+  /** Whether the server refused who we are (nothing will change by resending as is). */
+  get isAuth(): boolean {
+    return this.code === 'SMOKEMESH_E_AUTH';
+  }
+}
+
+export interface ClientOptions {
+  server: string;
+  agent: string;
+  secret: string;
+  /** PEM file of the CA that signed the server's certificate. */
+  caFile?: string;
+}
+
+export interface Reply<T> {
+  status: number;
+  etag?: string;
+  body?: T;
+}
+
+/** Signs, compresses and sends agent API requests; answers are JSON (gzip accepted). */
+export class AgentClient {
+  private readonly base: URL;
+  private readonly dispatcher: Agent;
+
+  constructor(private readonly opts: ClientOptions) {
+    try {
+      this.base = new URL(opts.server);
+    } catch {
+      throw new SmokemeshError('SMOKEMESH_E_USAGE', `--server "${opts.server}" is not a URL (e.g. https://smokemesh.example:8888)`);
+    }
+    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') {
+      throw new SmokemeshError('SMOKEMESH_E_USAGE', `--server "${opts.server}": only http: and https: are supported`);
+    }
+    let ca: string | undefined;
+    if (opts.caFile) {
+      try {
+        ca = readFileSync(opts.caFile, 'utf8');
+      } catch (e) {
+        throw new SmokemeshError('SMOKEMESH_E_USAGE', `--ca ${opts.caFile}: cannot read it: ${(e as Error).message}`);
+      }
+    }
+    // Long-polls hold a request up to a minute; keep timeouts above that.
+    this.dispatcher = new Agent({ connect: ca ? { ca } : {}, headersTimeout: 120_000, bodyTimeout: 120_000, keepAliveTimeout: 30_000 });
+  }
+
+  /** Sends one signed request; throws AgentRequestError on refusal or network failure. */
+  async call<T>(method: 'GET' | 'POST', path: string, opts: { json?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Reply<T>> {
+    const url = new URL(path, this.base);
+    const pathAndQuery = url.pathname + url.search;
+    const body = opts.json === undefined ? undefined : gzipSync(JSON.stringify(opts.json), { level: 6 });
+    const headers: Record<string, string> = {
+      ...opts.headers,
+      ...signRequest({ agent: this.opts.agent, secret: this.opts.secret, method, path: pathAndQuery, body }),
+      'accept-encoding': 'gzip',
+    };
+    if (body) {
+      headers['content-type'] = 'application/json';
+      headers['content-encoding'] = 'gzip';
+    }
+    let res;
+    try {
+      res = await request(url, { method, headers, body, dispatcher: this.dispatcher, signal: opts.signal });
+    } catch (e) {
+      const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
+      const why = err.cause?.message ?? err.message;
+      throw new AgentRequestError(0, err.code ?? err.cause?.code ?? 'NETWORK', `cannot reach ${this.base.origin}: ${why}`);
+    }
+    let raw: Buffer = Buffer.from(await res.body.arrayBuffer());
+    if (res.headers['content-encoding'] === 'gzip' && raw.length) raw = gunzipSync(raw);
+    const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
+    if (res.statusCode === 304) return { status: 304, etag };
+    let parsed: unknown;
+    try {
+      parsed = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (res.statusCode >= 400) {
+      const e = parsed as Partial<AgentApiError> | undefined;
+      throw new AgentRequestError(res.statusCode, e?.code ?? `HTTP_${res.statusCode}`, e?.error ?? raw.toString('utf8').slice(0, 200), e?.reason);
+    }
+    return { status: res.statusCode, etag, body: parsed as T };
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}

@@ -1,0 +1,277 @@
+import { networkInterfaces } from 'node:os';
+import type { Logger } from 'pino';
+import { PlanSchema, type Plan } from '../plan/assignment.ts';
+import { validate } from '../config/validate.ts';
+import { VERSION } from '../server/version.ts';
+import { localAddresses } from './builtin.ts';
+import { AgentClient, AgentRequestError } from './client.ts';
+import { AGENT_API, type Heartbeat, type HeartbeatReply, type PlanReply, type RoundsReply } from './protocol.ts';
+import { Scheduler } from './scheduler.ts';
+import { Spool } from './spool.ts';
+
+export interface RemoteAgentOptions {
+  server: string;
+  name: string;
+  secret: string;
+  caFile?: string;
+  /** --region, else SMOKEMESH_REGION; undefined lets the server's config decide. */
+  region?: string;
+  labels: Record<string, string>;
+  spoolDir: string;
+  spoolQuotaBytes?: number;
+  publicAddress?: string;
+  /** Interface whose first address is reported as the intranet address. */
+  interface?: string;
+  log: Logger;
+  /** Rounds per push; default 500. */
+  batchSize?: number;
+  /** Seconds the server may hold a plan request; default 25. */
+  planWait?: number;
+}
+
+const MIN_BACKOFF = 500;
+const MAX_BACKOFF = 10_000;
+
+/**
+ * A remote agent: pulls its plan from the server (long-poll, ETag), runs it with the shared
+ * scheduler, writes every round to the spool first and pushes the spool to the server in
+ * signed gzip batches; heartbeats report its version, addresses and spool state.
+ */
+export class RemoteAgent {
+  readonly scheduler: Scheduler;
+  readonly spool: Spool;
+  private readonly client: AgentClient;
+  private readonly log: Logger;
+  private readonly abort = new AbortController();
+  private readonly startedAt = Date.now();
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private planEtag: string | undefined;
+  private planVersion: string | undefined;
+  private heartbeatS = 10;
+  private wakeSender: (() => void) | undefined;
+  private lastErr = new Map<string, { key: string; at: number }>();
+  /** Counters for tests and the CLI's final line. */
+  readonly stats = { sent: 0, rejected: 0, batches: 0, dropped: 0 };
+
+  constructor(private readonly opts: RemoteAgentOptions) {
+    this.log = opts.log.child({ agent: opts.name });
+    this.client = new AgentClient({ server: opts.server, agent: opts.name, secret: opts.secret, caFile: opts.caFile });
+    this.spool = new Spool(opts.spoolDir, opts.spoolQuotaBytes);
+    this.scheduler = new Scheduler({
+      agent: opts.name,
+      log: this.log,
+      emit: (rounds) => this.onRounds(rounds),
+    });
+  }
+
+  /** Starts measuring the cached plan (if any) and the plan, heartbeat and push loops. */
+  async start(): Promise<void> {
+    this.running = true;
+    const cached = this.spool.getMeta('plan');
+    if (cached) {
+      const plan = JSON.parse(cached) as Plan;
+      if (validate(PlanSchema, plan).length === 0 && plan.agent === this.opts.name) {
+        this.log.info({ targets: plan.assignments.length, version: plan.version }, 'measuring the cached plan until the server answers');
+        await this.applyPlan(plan);
+      }
+    }
+    const s = this.spool.status();
+    if (s.backlog) this.log.info({ backlog: s.backlog, oldest: s.oldest }, 'spool has rounds from before; they will be sent');
+    this.loops = [this.heartbeatLoop(), this.planLoop(), this.sendLoop()];
+  }
+
+  /** Stops probing, tries briefly to push what is left, and closes the spool (rounds not sent stay in it). */
+  async stop(flushMs = 3000): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.scheduler.stop();
+    this.abort.abort();
+    this.wakeSender?.();
+    await Promise.allSettled(this.loops);
+    const deadline = Date.now() + flushMs;
+    try {
+      while (this.spool.status().backlog > 0 && Date.now() < deadline) await this.pushOnce();
+    } catch {
+      // The server is away: the rounds wait in the spool for the next start.
+    }
+    this.spool.close();
+    await this.client.close();
+  }
+
+  heartbeatPayload(): Heartbeat {
+    const hb: Heartbeat = {
+      version: VERSION,
+      labels: this.opts.labels,
+      addresses: {},
+      spool: this.spool.status(),
+      started_at: this.startedAt,
+    };
+    if (this.opts.region) hb.region = this.opts.region;
+    const intranet = intranetAddress(this.opts.interface);
+    if (intranet) hb.addresses.intranet = intranet;
+    if (this.opts.publicAddress) hb.addresses.public = this.opts.publicAddress;
+    if (this.planVersion) hb.plan_version = this.planVersion;
+    return hb;
+  }
+
+  private onRounds(rounds: Parameters<Spool['append']>[0]): void {
+    let dropped: number;
+    try {
+      dropped = this.spool.append(rounds);
+    } catch (e) {
+      this.log.error({ err: e, rounds: rounds.length }, 'cannot write rounds to the spool; they are lost');
+      return;
+    }
+    if (dropped) {
+      this.stats.dropped += dropped;
+      this.log.warn({ dropped, total: this.spool.status().dropped }, 'spool quota reached: dropped the oldest rounds (reported to the server)');
+    }
+    this.wakeSender?.();
+  }
+
+  private async sendHeartbeat(): Promise<void> {
+    const r = await this.client.call<HeartbeatReply>('POST', AGENT_API.heartbeat, { json: this.heartbeatPayload(), signal: this.abort.signal });
+    const reply = r.body!;
+    if (reply.heartbeat !== this.heartbeatS) this.heartbeatS = reply.heartbeat;
+    this.clearError('heartbeat');
+  }
+
+  private async heartbeatLoop(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.sendHeartbeat();
+      } catch (e) {
+        this.reportError('heartbeat', e);
+      }
+      await this.sleep(this.heartbeatS * 1000);
+    }
+  }
+
+  private async planLoop(): Promise<void> {
+    let backoff = MIN_BACKOFF;
+    while (this.running) {
+      try {
+        const wait = this.opts.planWait ?? 25;
+        const headers: Record<string, string> = this.planEtag ? { 'if-none-match': this.planEtag } : {};
+        const r = await this.client.call<PlanReply>('GET', `${AGENT_API.plan}?wait=${wait}`, { headers, signal: this.abort.signal });
+        this.clearError('plan');
+        backoff = MIN_BACKOFF;
+        if (r.status === 304) continue;
+        const reply = r.body!;
+        this.planEtag = r.etag;
+        this.heartbeatS = reply.heartbeat;
+        if (reply.plan.version !== this.planVersion) {
+          await this.applyPlan(reply.plan);
+          this.spool.setMeta('plan', JSON.stringify(reply.plan));
+          void this.sendHeartbeat().catch((e) => this.reportError('heartbeat', e));
+        }
+      } catch (e) {
+        if (!this.running) return;
+        if (e instanceof AgentRequestError && e.status === 428) {
+          await this.sendHeartbeat().catch((err) => this.reportError('heartbeat', err));
+          continue;
+        }
+        this.reportError('plan', e);
+        await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF);
+      }
+    }
+  }
+
+  private async applyPlan(plan: Plan): Promise<void> {
+    this.planVersion = plan.version;
+    await this.scheduler.setPlan(plan.assignments);
+    this.log.info({ version: plan.version, targets: plan.assignments.length, jobs: this.scheduler.stats.jobs }, 'plan applied');
+  }
+
+  private async sendLoop(): Promise<void> {
+    let backoff = MIN_BACKOFF;
+    while (this.running) {
+      if (this.spool.status().backlog === 0) {
+        await new Promise<void>((resolve) => {
+          this.wakeSender = resolve;
+        });
+        this.wakeSender = undefined;
+        // Let the other jobs of this instant land in the spool, to send them together.
+        await this.sleep(100);
+        continue;
+      }
+      try {
+        await this.pushOnce();
+        backoff = MIN_BACKOFF;
+        this.clearError('push');
+      } catch (e) {
+        if (!this.running) return;
+        if (e instanceof AgentRequestError && e.status === 428) {
+          await this.sendHeartbeat().catch((err) => this.reportError('heartbeat', err));
+          continue;
+        }
+        this.reportError('push', e);
+        await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF);
+      }
+    }
+  }
+
+  /** Sends one batch and removes what the server answered for. */
+  private async pushOnce(): Promise<void> {
+    const batch = this.spool.take(this.opts.batchSize ?? 500);
+    if (batch.length === 0) return;
+    const r = await this.client.call<RoundsReply>('POST', AGENT_API.rounds, { json: { rounds: batch.map((b) => b.round) } });
+    const reply = r.body!;
+    for (const rej of reply.rejected.slice(0, 5)) {
+      const b = batch[rej.index];
+      this.log.error({ target: b?.round.target, time: b?.round.time, error: rej.error }, 'server refused a round; it is dropped');
+    }
+    this.spool.remove(batch.map((b) => b.id));
+    this.stats.batches++;
+    this.stats.sent += reply.accepted;
+    this.stats.rejected += reply.rejected.length;
+    this.log.debug({ accepted: reply.accepted, rejected: reply.rejected.length, backlog: this.spool.status().backlog }, 'batch sent');
+  }
+
+  /** Logs a failure when it changes, then once a minute while it lasts. */
+  private reportError(what: string, e: unknown): void {
+    const err = e as AgentRequestError;
+    const key = `${err.code}|${err.reason ?? ''}|${err.message}`;
+    const prev = this.lastErr.get(what);
+    const now = Date.now();
+    if (prev && prev.key === key && now - prev.at < 60_000) return;
+    this.lastErr.set(what, { key, at: now });
+    const fields = { op: what, status: err.status, code: err.code, reason: err.reason, backlog: this.spool.status().backlog };
+    if (err instanceof AgentRequestError && err.isAuth) {
+      this.log.error(fields, `${err.code} (${err.reason}): the server refused agent "${this.opts.name}": ${err.message}`);
+    } else {
+      this.log.warn(fields, `${what} failed: ${err.message}; retrying (rounds wait in the spool)`);
+    }
+  }
+
+  private clearError(what: string): void {
+    if (this.lastErr.delete(what)) this.log.info({ op: what }, `${what}: the server answers again`);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.abort.signal.aborted) return resolve();
+      const signal = this.abort.signal;
+      const done = () => {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+/** The address of the named interface, or the first non-loopback address of the host. */
+export function intranetAddress(iface?: string): string | undefined {
+  if (iface) {
+    const list = networkInterfaces()[iface] ?? [];
+    const v4 = list.find((a) => a.family === 'IPv4') ?? list[0];
+    return v4?.address;
+  }
+  return localAddresses()[0];
+}

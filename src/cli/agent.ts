@@ -1,0 +1,93 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { readSecretFile } from '../auth/secret.ts';
+import { SmokemeshError } from '../errors.ts';
+
+interface AgentCliOptions {
+  server: string;
+  name: string;
+  secretFile: string;
+  region?: string;
+  label: string[];
+  ca?: string;
+  spool?: string;
+  spoolQuota: string;
+  publicAddress?: string;
+  interface?: string;
+  batchSize: string;
+  logLevel: string;
+}
+
+/** `smokemesh agent`: a remote agent that measures what the server's plan says and pushes its rounds. */
+export function registerAgentCommand(program: Command): void {
+  program
+    .command('agent')
+    .description('run a remote agent: pull the plan from the server, measure, push rounds (kept in a disk spool until the server has them)')
+    .requiredOption('-s, --server <url>', 'server URL, e.g. https://smokemesh.example:8888')
+    .requiredOption('-n, --name <name>', 'this agent\'s name, as listed under agents: in the server config')
+    .requiredOption('--secret-file <file>', 'file holding the shared secret (mode 600)')
+    .option('--region <region>', 'region (default: $SMOKEMESH_REGION, else the server config, else "default")')
+    .option('--label <key=value>', 'label (repeatable); wins over the server config\'s labels', collect, [])
+    .option('--ca <file>', 'PEM file of the CA that signed the server\'s TLS certificate')
+    .option('--spool <dir>', 'outbox directory (default: ~/.smokemesh/spool-<name>)')
+    .option('--spool-quota <size>', 'disk quota of the outbox, e.g. 256MB; past it the oldest rounds go first', '256MB')
+    .option('--public-address <address>', 'public address to advertise to the server')
+    .option('--interface <name>', 'report this interface\'s address as the intranet address (default: the first non-loopback address)')
+    .option('--batch-size <n>', 'rounds per push', '500')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
+    .action(async (o: AgentCliOptions) => {
+      const labels: Record<string, string> = {};
+      for (const l of o.label) {
+        const m = /^([^=\s]+)=(.*)$/.exec(l);
+        if (!m) throw new SmokemeshError('SMOKEMESH_E_USAGE', `--label "${l}": expected key=value`);
+        labels[m[1]!] = m[2]!;
+      }
+      const batchSize = Number(o.batchSize);
+      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 20_000) throw new SmokemeshError('SMOKEMESH_E_USAGE', `--batch-size "${o.batchSize}": expected an integer 1–20000`);
+      const secret = readSecretFile(o.secretFile);
+      const log = pino({ level: o.logLevel, base: undefined });
+      const { RemoteAgent } = await import('../agent/remote.ts');
+      const agent = new RemoteAgent({
+        server: o.server,
+        name: o.name,
+        secret,
+        caFile: o.ca,
+        region: o.region ?? (process.env.SMOKEMESH_REGION || undefined),
+        labels,
+        spoolDir: o.spool ?? join(homedir(), '.smokemesh', `spool-${o.name}`),
+        spoolQuotaBytes: parseSize(o.spoolQuota),
+        publicAddress: o.publicAddress,
+        interface: o.interface,
+        batchSize,
+        log,
+      });
+      await agent.start();
+      log.info({ agent: o.name, server: o.server, spool: agent.spool.status() }, 'agent started');
+      let stopping = false;
+      const stop = (sig: string) => {
+        if (stopping) process.exit(1);
+        stopping = true;
+        log.info({ signal: sig }, 'stopping: finishing rounds in flight, pushing what the server takes in 3 s');
+        void agent.stop().then(() => {
+          log.info({ ...agent.stats, backlog_left: 'kept in the spool' }, 'agent stopped');
+          process.exit(0);
+        }, (e) => { log.error({ err: e }, 'error while stopping'); process.exit(1); });
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}
+
+/** '256MB', '1G', '500k', '1048576' → bytes. */
+export function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(s.trim());
+  if (!m) throw new SmokemeshError('SMOKEMESH_E_USAGE', `--spool-quota "${s}": expected a size such as 256MB, 2GB or 500KB`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.floor(Number(m[1]) * mult);
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}

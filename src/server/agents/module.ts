@@ -1,0 +1,53 @@
+import type { Logger } from 'pino';
+import type { Config } from '../../config/loader.ts';
+import type { ServerContext } from '../context.ts';
+import type { Ingest } from '../ingest.ts';
+import type { ServerModule } from '../modules.ts';
+import { AgentRegistry, loadAgentEntries, type AgentEventHook } from './registry.ts';
+import { agentApiRoutes } from './routes.ts';
+
+export interface AgentsModule extends ServerModule {
+  registry: AgentRegistry;
+}
+
+/**
+ * Remote agents plugged into the server: the agent API, their liveness and plans, and a
+ * public status route. `onAgentEvent` receives agent-down / agent-up (the alert engine's hook).
+ */
+export function createAgentsModule(deps: { ctx: ServerContext; ingest: Ingest; log: Logger; onAgentEvent?: AgentEventHook }): AgentsModule {
+  const log = deps.log.child({ module: 'agents' });
+  const registry = new AgentRegistry(deps.ctx.config(), deps.ctx.builtinAgent, log);
+  registry.onAgentEvent = deps.onAgentEvent;
+  deps.ctx.onReload((c: Config) => registry.apply(c));
+  return {
+    name: 'agents',
+    registry,
+    agents: () => registry.list(),
+    check: (c: Config) => loadAgentEntries(c, deps.ctx.builtinAgent).issues,
+    routes: async (app) => {
+      await agentApiRoutes(app, { registry, accept: (rounds) => deps.ingest.accept(rounds), log });
+      app.get('/api/v1/agent-status', {
+        schema: { summary: 'Remote agents in detail: addresses, plan, spool backlog and drops, rounds, auth failures', tags: ['agents'] },
+      }, async () => ({
+        agents: registry.list().map((a) => {
+          const st = registry.get(a.name)!;
+          return {
+            ...a,
+            intranet_address: st.hello?.addresses.intranet ?? null,
+            public_address: st.hello?.addresses.public ?? null,
+            remote_ip: st.remote_ip ?? null,
+            plan_version: st.plan?.version ?? null,
+            agent_plan_version: st.hello?.plan_version ?? null,
+            targets: st.targets.size,
+            spool: st.hello?.spool ?? null,
+            started_at: st.hello?.started_at ?? null,
+            rounds_accepted: st.rounds_accepted,
+            rounds_rejected: st.rounds_rejected,
+            auth_failures: st.auth_failures,
+          };
+        }),
+      }));
+    },
+    close: () => registry.close(),
+  };
+}
