@@ -100,7 +100,6 @@ test('alertmanager: firing alerts carry no endsAt, so the resolve_timeout of Ale
   // Without endsAt Alertmanager applies its resolve_timeout (5 min by default).
   const left = Date.parse(a!.endsAt) - Date.now();
   assert.ok(left > 60_000 && left <= 5 * 60_000 + 1000, `endsAt ${a!.endsAt}`);
-
 });
 
 test('alertmanager: path, auth headers and exact body sent', async (t) => {
