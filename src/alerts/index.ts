@@ -2,13 +2,14 @@
  * The alert module as the server uses it: a round sink, its routes, reload and shutdown.
  */
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/loader.ts';
 import { ConfigError } from '../errors.ts';
 import type { RoundSink } from '../pipeline.ts';
 import type { RouteModule } from '../server/context.ts';
 import { alertRoutes } from '../server/routes/alerts.ts';
+import { dataDirOf } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { resolveAlerts } from './config.ts';
 import { openAlertDb, type AlertDb } from './db.ts';
@@ -48,7 +49,7 @@ export function createAlerts(opts: AlertOptions): AlertService {
   const log = opts.log.child({ module: 'alerts' });
   let file = opts.dbFile;
   if (!file) {
-    const dir = resolve(opts.config.general.data_dir);
+    const dir = dataDirOf(opts.config);
     mkdirSync(dir, { recursive: true });
     file = join(dir, 'alerts.sqlite');
   }
