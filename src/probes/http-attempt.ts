@@ -135,12 +135,13 @@ async function runHop(req: HopRequest, cfg: HttpAttemptConfig, phases: HttpPhase
   phases.resolve += tResolved - tStart;
   const where = hostPort(addr.address, port);
 
+  let raw: Socket | undefined;
   let sock: Socket | undefined;
-  const onAbort = (): void => { sock?.destroy(); };
+  const onAbort = (): void => { sock?.destroy(); raw?.destroy(); };
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     // TCP connect
-    sock = netConnect({ host: addr.address, port, family: addr.family });
+    sock = raw = netConnect({ host: addr.address, port, family: addr.family });
     // Errors are handled where each step waits; this keeps a late one from crashing the process.
     sock.on('error', ignore);
     await settle(sock, 'connect', signal, (e) => describeError(e, `connect to ${where}`), 'connecting');
@@ -151,7 +152,7 @@ async function runHop(req: HopRequest, cfg: HttpAttemptConfig, phases: HttpPhase
     let certExpiry: number | undefined;
     let ready = tConnected;
     if (https) {
-      const hostHeader = Object.entries(req.headers).find(([k]) => k.toLowerCase() === 'host')?.[1]?.replace(/:\d+$/, '');
+      const hostHeader = Object.entries(req.headers).find(([k]) => k.toLowerCase() === 'host')?.[1]?.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
       const name = cfg.serverName ?? hostHeader ?? host;
       const tlsSock = tlsConnect({
         socket: sock,
@@ -208,6 +209,7 @@ async function runHop(req: HopRequest, cfg: HttpAttemptConfig, phases: HttpPhase
   } finally {
     signal.removeEventListener('abort', onAbort);
     sock?.destroy();
+    raw?.destroy();
   }
 }
 
