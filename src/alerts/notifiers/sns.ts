@@ -1,0 +1,108 @@
+/**
+ * AWS SNS: Publish (Subject + Message) to a topic through @aws-sdk/client-sns, signed with
+ * SigV4 by credentials from the SDK's standard chain (environment, shared config/profile,
+ * SSO, web identity, ECS task role, EC2 instance role) unless keys are given explicitly.
+ * Works in every partition: the region (taken from the topic ARN when not set) selects
+ * e.g. sns.cn-north-1.amazonaws.com.cn for arn:aws-cn:…; `endpoint` overrides it (VPC endpoint).
+ */
+import { PublishCommand, SNSClient, type PublishCommandInput, type SNSClientConfig } from '@aws-sdk/client-sns';
+import Type, { type Static } from 'typebox';
+import { SmokemeshError } from '../../errors.ts';
+import type { AlertEvent, Notifier, NotifierKind } from './notifier.ts';
+import { formatMessage, formatTitle, truncate } from './format.ts';
+import { channelSchema, configError, httpUrl, parseConfig, secret, secretField } from './http-post.ts';
+
+const TOPIC_ARN = '^arn:aws[a-z-]*:sns:([a-z0-9-]+):\\d{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$';
+
+export const SnsConfigSchema = channelSchema({
+  topic_arn: Type.String({ pattern: TOPIC_ARN, description: 'arn:aws:sns:<region>:<account>:<topic> (arn:aws-cn:… in China)' }),
+  region: Type.Optional(Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$', description: 'default: the region of topic_arn' })),
+  endpoint: Type.Optional(Type.String({ description: 'endpoint override, e.g. a VPC endpoint URL' })),
+  profile: Type.Optional(Type.String({ minLength: 1, description: 'profile of ~/.aws/config and ~/.aws/credentials' })),
+  access_key_id: Type.Optional(Type.String({ minLength: 1, description: 'explicit keys; default: the standard credential chain' })),
+  secret_access_key: secretField('secret of access_key_id'),
+  secret_access_key_file: Type.Optional(Type.String({ minLength: 1 })),
+  session_token: secretField('session token of temporary keys'),
+  session_token_file: Type.Optional(Type.String({ minLength: 1 })),
+  message: Type.Enum(['text', 'json'], { default: 'text', description: 'human text, or the alert event as JSON (for Lambda/SQS subscribers)' }),
+});
+export type SnsConfig = Static<typeof SnsConfigSchema>;
+
+/** SNS wants a Subject under 100 characters without line breaks or control characters. */
+const MAX_SUBJECT = 99;
+
+/** The SDK client settings a config stands for (region from the ARN, no SDK retries). */
+export function snsClientConfig(name: string, c: SnsConfig): SNSClientConfig {
+  const region = c.region ?? new RegExp(TOPIC_ARN).exec(c.topic_arn)?.[1];
+  if (!region) throw configError(name, 'region', 'cannot tell the region: set region');
+  const out: SNSClientConfig = { region, maxAttempts: 1 }; // the dispatcher retries, with backoff
+  if (c.endpoint !== undefined) out.endpoint = httpUrl(name, 'endpoint', c.endpoint).toString();
+  if (c.profile !== undefined) out.profile = c.profile;
+  return out;
+}
+
+/** The Publish parameters for an event. */
+export function snsPublishInput(e: AlertEvent, c: SnsConfig): PublishCommandInput {
+  // eslint-disable-next-line no-control-regex
+  const subject = truncate(formatTitle(e).replace(/[\u0000-\u001f\u007f]+/g, ' '), MAX_SUBJECT);
+  const input: PublishCommandInput = {
+    TopicArn: c.topic_arn,
+    Subject: subject,
+    Message: c.message === 'json' ? JSON.stringify(e) : formatMessage(e, 'text'),
+  };
+  if (c.topic_arn.endsWith('.fifo')) {
+    // FIFO topics need a group (order is kept per series) and a deduplication id.
+    input.MessageGroupId = truncate(`${e.target.path} ${e.agent}`, 128);
+    input.MessageDeduplicationId = e.id.replace(/[^\x21-\x7e]/g, '_').slice(0, 128);
+  }
+  return input;
+}
+
+export const snsKind: NotifierKind = {
+  kind: 'sns',
+  configSchema: SnsConfigSchema,
+  create(name, raw): Notifier {
+    const c = parseConfig<SnsConfig>(SnsConfigSchema, 'sns', name, raw);
+    const config = snsClientConfig(name, c);
+    const secretKey = secret(name, c, 'secret_access_key');
+    const sessionToken = secret(name, c, 'session_token');
+    if ((c.access_key_id === undefined) !== (secretKey === undefined)) {
+      throw configError(name, 'access_key_id', 'set access_key_id and secret_access_key together (or neither, for the standard credential chain)');
+    }
+    if (c.access_key_id !== undefined && c.profile !== undefined) throw configError(name, 'profile', 'set profile or explicit keys, not both');
+    if (c.access_key_id !== undefined && secretKey) {
+      const id = c.access_key_id;
+      // A provider function: key files are re-read when the SDK asks again.
+      config.credentials = async () => ({
+        accessKeyId: id,
+        secretAccessKey: await secretKey(),
+        ...(sessionToken ? { sessionToken: await sessionToken() } : {}),
+      });
+    }
+    const client = new SNSClient(config);
+    const channel = `sns notifier "${name}"`;
+    return {
+      name,
+      kind: 'sns',
+      async send(event, signal) {
+        try {
+          await client.send(new PublishCommand(snsPublishInput(event, c)), { abortSignal: signal });
+        } catch (e) {
+          throw snsError(channel, config, e, signal);
+        }
+      },
+    };
+  },
+};
+
+function snsError(channel: string, config: SNSClientConfig, e: unknown, signal: AbortSignal): SmokemeshError {
+  if (e instanceof SmokemeshError) return e;
+  const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const where = config.endpoint ? String(config.endpoint) : `region ${String(config.region)}`;
+  if (signal.aborted) {
+    const timedOut = (signal.reason as { name?: string } | undefined)?.name === 'TimeoutError';
+    return new SmokemeshError('SMOKEMESH_E_NOTIFY', `${channel}: ${timedOut ? 'no answer within the delivery timeout' : 'cancelled'} (${where})`, { cause: e });
+  }
+  const status = err.$metadata?.httpStatusCode ? `HTTP ${err.$metadata.httpStatusCode} ` : '';
+  return new SmokemeshError('SMOKEMESH_E_NOTIFY', `${channel}: Publish failed (${where}): ${status}${err.name ?? 'Error'}: ${err.message ?? String(e)}`, { cause: e });
+}
