@@ -48,7 +48,7 @@ function loopbackTargets(n: number, params: IcmpParams): ProbeTarget<IcmpParams>
 
 const params: IcmpParams = {
   pings: 20, timeout: 1000, step: 60, offset: 'random',
-  packet_size: 56, tos: 0, interval: 1000, mininterval: 1,
+  packet_size: 56, tos: 0, interval: 1000, mininterval: 0.5, // the schema's defaults
 };
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);

@@ -16,16 +16,16 @@ test('estimate: small shards are bound by -p, big ones by -i', () => {
   assert.equal(estimateShardMs(0, params), 0);
 });
 
-test('plan: the fewest shards that fit half the step, sizes differing by at most one', () => {
+test('plan: the fewest shards that fit 40 % of the step, sizes differing by at most one', () => {
   assert.deepEqual(planShards(0, params), []);
   assert.deepEqual(planShards(1, params), [1]);
   assert.deepEqual(planShards(1000, params), [1000]);
   const big = planShards(10000, params);
   assert.equal(big.reduce((a, b) => a + b, 0), 10000);
   assert.ok(Math.max(...big) - Math.min(...big) <= 1);
-  for (const size of big) assert.ok(estimateShardMs(size, params) <= 30_000, `shard of ${size} fits`);
+  for (const size of big) assert.ok(estimateShardMs(size, params) <= 24_000, `shard of ${size} fits`);
   // one shard fewer would not fit
-  assert.ok(estimateShardMs(Math.ceil(10000 / (big.length - 1)), params) > 30_000);
+  assert.ok(estimateShardMs(Math.ceil(10000 / (big.length - 1)), params) > 24_000);
 });
 
 test('plan: capped at maxShards and maxShardSize', () => {

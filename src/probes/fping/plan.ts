@@ -14,7 +14,7 @@ export interface ShardLimits {
   stepFraction: number;
 }
 
-export const DEFAULT_SHARD_LIMITS: ShardLimits = { maxShards: 16, maxShardSize: 4000, stepFraction: 0.5 };
+export const DEFAULT_SHARD_LIMITS: ShardLimits = { maxShards: 16, maxShardSize: 4000, stepFraction: 0.4 };
 
 type Timing = Pick<IcmpParams, 'pings' | 'interval' | 'mininterval' | 'timeout'>;
 
