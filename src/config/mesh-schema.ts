@@ -28,6 +28,7 @@ export const MeshGroupSchema = Type.Object({
   address: Type.Enum(['intranet', 'public'], { default: 'intranet', description: "which of an agent's addresses is probed" }),
   self_region: Type.Boolean({ default: false, description: 'agents also probe the other agents of their own region' }),
   url_path: Type.String({ default: '/', pattern: '^/', description: 'http: path of the URL built from the agent address' }),
+  include_server: Type.Boolean({ default: true, description: "the server's built-in agent is a member (probes and is probed)" }),
   ...Common,
 }, { additionalProperties: false });
 

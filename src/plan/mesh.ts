@@ -63,7 +63,7 @@ export function meshTree(base: TargetNode, mesh: MeshConfig, defaults: MeshDefau
 
 /** `/<mesh>/<region>/<agent>`: each member of the mesh's regions, probed by the agents of the other regions. */
 function meshGroupNode(g: MeshGroup, d: MeshDefaults, members: readonly MeshMember[]): TargetNode | undefined {
-  const inMesh = members.filter((m) => g.regions === undefined || g.regions.includes(m.region));
+  const inMesh = members.filter((m) => (g.regions === undefined || g.regions.includes(m.region)) && (g.include_server || !m.builtin));
   const params = resolveParams(g.probe, d, g, g.probe === 'http' ? {} : undefined);
   const group = groupNode('/' + g.name, g.name, { mesh: g.name }, g);
   const byRegion = new Map<string, TargetNode>();

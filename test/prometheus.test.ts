@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import pino from 'pino';
+import { startServer, type RunningServer } from '../src/server/app.ts';
+import { waitFor } from './wait.ts';
+
+/**
+ * A real Prometheus (Debian's binary) scrapes a real smokemesh server that probes loopback
+ * targets; PromQL through Prometheus' HTTP API must return the region and series families.
+ */
+
+const dir = mkdtempSync(join(tmpdir(), 'smokemesh-prom-'));
+let web: Server;
+let server: RunningServer;
+let prom: ChildProcess | undefined;
+let promUrl = '';
+
+async function freePort(): Promise<number> {
+  const s = createTcpServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+before(async () => {
+  web = createServer((req, res) => { res.writeHead(req.url === '/ok' ? 200 : 503); res.end('x'); });
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  const webPort = (web.address() as { port: number }).port;
+  const configFile = join(dir, 'smokemesh.yaml');
+  writeFileSync(configFile, `general:
+  step: 2
+  pings: 3
+  data_dir: ${join(dir, 'data')}
+  agent_name: builtin
+  region: here
+targets:
+  labels: { region: lo }
+  children:
+    Local:
+      children:
+        a: { host: 127.0.0.1, interval: 20, timeout: 500 }
+        b: { host: 127.0.0.2, interval: 20, timeout: 500 }
+mesh:
+  - type: http
+    region: web
+    targets: [ "http://127.0.0.1:${webPort}/ok", "http://127.0.0.1:${webPort}/bad" ]
+    pings: 2
+    step: 2
+    http: { interval: 10 }
+`);
+  server = await startServer({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'warn' }) });
+  const promPort = await freePort();
+  const scrape = new URL(server.url);
+  writeFileSync(join(dir, 'prometheus.yml'), `global: { scrape_interval: 1s, evaluation_interval: 1s }
+scrape_configs:
+  - job_name: smokemesh
+    static_configs: [ { targets: ["${scrape.host}"] } ]
+`);
+  prom = spawn('/usr/bin/prometheus', [
+    `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+    `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn',
+  ], { stdio: ['ignore', 'ignore', 'pipe'], shell: false });
+  let stderr = '';
+  prom.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  prom.on('exit', (code) => { if (code) console.error(`prometheus exited ${code}: ${stderr}`); });
+  promUrl = `http://127.0.0.1:${promPort}`;
+});
+
+after(async () => {
+  if (prom && prom.exitCode === null) {
+    prom.kill('SIGTERM');
+    await new Promise((r) => prom!.once('exit', r));
+  }
+  await server?.close();
+  web.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function query(q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`);
+  const body = await res.json() as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  assert.equal(body.status, 'success', JSON.stringify(body));
+  return body.data.result;
+}
+
+test('/metrics is valid exposition (promtool) with the ProberMesh families', async () => {
+  const text = await waitFor('region aggregates in /metrics', async () => {
+    const t = await (await fetch(`${server.url}/metrics`)).text();
+    return /prober_icmp_packet_loss_rate\{source_region="here",target_region="lo"\}/.test(t) && /prober_http_status_code\{/.test(t) ? t : undefined;
+  }, 30000, 300);
+  const check = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', shell: false });
+  // promtool's lint may only warn about counters' names (ProberMesh's own names); it must not reject the format.
+  assert.doesNotMatch(check.stderr + check.stdout, /error while linting|text format parsing error/i, check.stderr);
+  assert.match(text, /prober_agent_is_alive\{region="here",ip="[^"]*",version="[^"]+",agent="builtin"\} 1/);
+  assert.match(text, /smokemesh_series_rtt_seconds_bucket\{target="\/Local\/a",agent="builtin",probe="icmp",le="\+Inf"\} \d+/);
+});
+
+test('a real Prometheus scrapes /metrics and PromQL returns the region and series families', async () => {
+  const loss = await waitFor('prober_icmp_packet_loss_rate in Prometheus', async () => {
+    const r = await query('prober_icmp_packet_loss_rate{source_region="here",target_region="lo"}');
+    return r.length ? r : undefined;
+  }, 60000, 500);
+  assert.equal(loss.length, 1);
+  assert.equal(Number(loss[0]!.value[1]), 0, 'loopback loses nothing');
+  assert.equal(loss[0]!.metric.job, 'smokemesh');
+
+  const rtt = await query('prober_icmp_duration_seconds{source_region="here",target_region="lo"}');
+  assert.deepEqual(rtt.map((r) => r.metric.phase).sort(), ['max', 'min', 'rtt']);
+  for (const r of rtt) assert.ok(Number(r.value[1]) > 0 && Number(r.value[1]) < 0.1, `loopback RTT ${r.value[1]} s`);
+
+  const counts = await waitFor('per-series histograms', async () => {
+    const r = await query('sum by (target) (smokemesh_series_rtt_seconds_count{probe="icmp"})');
+    return r.length === 2 ? r : undefined;
+  }, 30000, 500);
+  assert.deepEqual(counts.map((r) => r.metric.target).sort(), ['/Local/a', '/Local/b']);
+
+  const status = await waitFor('http status codes', async () => {
+    const r = await query('prober_http_status_code{source_region="here",target_region="web"}');
+    return r.length === 2 ? r : undefined;
+  }, 30000, 500);
+  const byAddr = Object.fromEntries(status.map((r) => [new URL(r.metric.target_addr!).pathname, Number(r.value[1])]));
+  assert.deepEqual(byAddr, { '/ok': 200, '/bad': 503 });
+  const failed = await query('prober_http_failed{target_region="web"}');
+  assert.ok(failed.length >= 1 && failed.every((r) => r.metric.target_addr!.endsWith('/bad') && r.metric.failed_reason), JSON.stringify(failed));
+
+  const alive = await query('prober_agent_is_alive{agent="builtin",region="here"}');
+  assert.equal(alive.length, 1);
+  assert.equal(alive[0]!.value[1], '1');
+  const points = await query('prober_server_receive_points{prober_type="icmp"}');
+  assert.ok(Number(points[0]!.value[1]) >= 2);
+});
