@@ -153,3 +153,11 @@ test('a signal aborted before the call starts nothing', async () => {
   assert.deepEqual(res, [{ sent: 5, rtts: [], error: 'aborted' }]);
   assert.equal(seen.length, 0);
 });
+
+test("fping's own error becomes the error of the targets it left without result", async () => {
+  // 192.0.2.1 (documentation range) is on no interface here: fping cannot bind it and sends nothing.
+  const res = await icmpProbe.measure(targets(['127.0.0.1', '::1'], { ...params, source: '192.0.2.1' }), never);
+  for (const m of res) {
+    assert.deepEqual(m, { sent: 5, rtts: [], error: 'fping: cannot bind source address : Cannot assign requested address' });
+  }
+});

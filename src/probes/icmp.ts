@@ -40,10 +40,11 @@ export function createIcmpProbe(options: IcmpProbeOptions = {}): Probe<IcmpParam
       const bin = await locateFping(name);
       if (!bin) return missing();
       // A real ping of the loopback shows both that fping runs and that it may open an
-      // ICMP socket (root, cap_net_raw, or ping_group_range).
+      // ICMP socket (root, cap_net_raw, or ping_group_range). No -q: with it fping exits 4
+      // without saying why when it cannot open its socket.
       const ac = new AbortController();
       const timer = setTimeout(() => ac.abort(), 10_000);
-      const run = await runFping(bin, ['-C', '1', '-q', '-t', '1000', '127.0.0.1'], 1, ac.signal);
+      const run = await runFping(bin, ['-C', '1', '-t', '1000', '127.0.0.1'], 1, ac.signal);
       clearTimeout(timer);
       if (run.spawnError) return run.spawnError;
       if (run.output.hosts.has('127.0.0.1')) return undefined;
@@ -116,7 +117,9 @@ function failure(run: FpingRun): string {
   if (run.spawnError) return run.spawnError;
   if (run.output.errors.length > 0) return `fping: ${run.output.errors[0]}`;
   if (run.signal) return `fping was killed by ${run.signal}`;
-  if (run.exitCode !== null && run.exitCode >= 3) return `fping failed with exit code ${run.exitCode}`;
+  if (run.exitCode === 3) return 'fping failed with exit code 3 (invalid arguments)';
+  if (run.exitCode === 4) return 'fping failed with exit code 4 (system call failure: may it open an ICMP socket?)';
+  if (run.exitCode !== null && run.exitCode > 4) return `fping failed with exit code ${run.exitCode}`;
   return 'fping printed no result for this address';
 }
 

@@ -53,7 +53,8 @@ export function runFping(bin: string, args: readonly string[], pings: number, si
       resolve({ output: collector.result(), exitCode: null, signal: 'SIGKILL', wallMs: 0 });
       return;
     }
-    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], shell: false });
+    // argv0 'fping' makes its messages start with "fping:" whatever the path, as the parser expects.
+    const child = spawn(bin, args, { argv0: 'fping', stdio: ['ignore', 'ignore', 'pipe'], shell: false });
     let spawnError: string | undefined;
     let partial = '';
     child.stderr.setEncoding('utf8');
