@@ -7,6 +7,7 @@ import { DnsParamsSchema, type DnsParams } from './params.ts';
 import { ABORTED } from './net-round.ts';
 import { startDnsmasq, type Dnsmasq } from '../../test/fixtures/probes/dnsmasq.ts';
 import { paramsFor } from '../../test/fixtures/probes/params.ts';
+import { UNRESOLVABLE } from '../../test/fixtures/names.ts';
 
 let dns: Dnsmasq;
 before(async () => {
@@ -106,9 +107,9 @@ test('bad parameters and unreachable servers give a clear error and lose every p
   assert.match(closed.error ?? '', /127\.0\.0\.1:\d+\/udp: connection refused/);
   const tcpClosed = await run({ port: await closedUdpPort(), pings: 1, transport_protocol: 'tcp' });
   assert.match(tcpClosed.error ?? '', /\/tcp: connection refused/);
-  const unresolvable = await run({}, 'no-such-host.invalid');
+  const unresolvable = await run({}, UNRESOLVABLE);
   assert.equal(unresolvable.sent, 3);
-  assert.match(unresolvable.error ?? '', /cannot resolve "no-such-host\.invalid"/);
+  assert.match(unresolvable.error ?? '', new RegExp(`cannot resolve "${UNRESOLVABLE}"`));
 });
 
 test('malformed, cut-off and truncated (TC) answers are clear errors, not crashes', async () => {

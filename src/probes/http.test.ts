@@ -7,6 +7,7 @@ import { ABORTED } from './net-round.ts';
 import { HTTP_PHASES } from './round.ts';
 import { paramsFor } from '../../test/fixtures/probes/params.ts';
 import { httpServer, type TestServer } from '../../test/fixtures/probes/http-server.ts';
+import { UNRESOLVABLE } from '../../test/fixtures/names.ts';
 
 let srv: TestServer;
 let srv6: TestServer;
@@ -153,8 +154,8 @@ test('connection refused, unresolvable host and bad URLs are clear errors', asyn
   const refused = await run(`http://127.0.0.1:${port}/`, { pings: 2 });
   assert.equal(refused.sent, 2);
   assert.equal(refused.error, `connect to 127.0.0.1:${port}: connection refused`);
-  const nx = await run('http://no-such-host.invalid/', { pings: 1 });
-  assert.match(nx.error ?? '', /^cannot resolve "no-such-host\.invalid"/);
+  const nx = await run(`http://${UNRESOLVABLE}/`, { pings: 1 });
+  assert.match(nx.error ?? '', new RegExp(`^cannot resolve "${UNRESOLVABLE}"`));
   const notUrl = await run('example host', { pings: 2 });
   assert.equal(notUrl.sent, 2);
   assert.match(notUrl.error ?? '', /is not a URL/);

@@ -6,6 +6,7 @@ import { tcpProbe } from './tcp.ts';
 import { TcpParamsSchema, type TcpParams } from './params.ts';
 import { ABORTED } from './net-round.ts';
 import { paramsFor } from '../../test/fixtures/probes/params.ts';
+import { UNRESOLVABLE } from '../../test/fixtures/names.ts';
 
 async function listen(host: string): Promise<{ server: Server; port: number; accepted: () => number }> {
   let n = 0;
@@ -65,10 +66,10 @@ test('a closed port is "connection refused" and every ping is lost', async () =>
 });
 
 test('an unresolvable host is a clear error with every ping lost', async () => {
-  const m = await run('no-such-host.invalid', { port: 80, pings: 4 });
+  const m = await run(UNRESOLVABLE, { port: 80, pings: 4 });
   assert.equal(m.sent, 4);
   assert.equal(m.rtts.length, 0);
-  assert.match(m.error ?? '', /^cannot resolve "no-such-host\.invalid": /);
+  assert.match(m.error ?? '', new RegExp(`^cannot resolve "${UNRESOLVABLE}": `));
 });
 
 test('a connect that never completes times out with a clear reason', async () => {
