@@ -121,15 +121,20 @@ export class Dispatcher {
       job.attempts++;
       const started = performance.now();
       let error: string | null = null;
+      const timeout = AbortSignal.timeout(opts.timeout_ms);
       try {
         if (!channel) throw new Error(`channel "${name}" is no longer configured`);
-        await channel.notifier.send(job.event, AbortSignal.any([this.stop.signal, AbortSignal.timeout(opts.timeout_ms)]));
+        await channel.notifier.send(job.event, AbortSignal.any([this.stop.signal, timeout]));
       } catch (e) {
         error = e instanceof Error ? e.message : String(e);
-        if (e instanceof Error && e.name === 'TimeoutError') error = `timed out after ${opts.timeout_ms} ms`;
+        if (timeout.aborted) error = `timed out after ${opts.timeout_ms} ms (${error})`;
       }
       const took = performance.now() - started;
-      if (this.stop.signal.aborted && error) return; // stays pending; resumed at the next start
+      if (this.stop.signal.aborted && error) {
+        // Stays pending; the next start resumes it.
+        this.db.recordAttempt(job.deliveryId, job.attempts, 'retry', took, `interrupted by shutdown: ${error}`);
+        return;
+      }
       if (error === null) {
         this.db.recordAttempt(job.deliveryId, job.attempts, 'sent', took, null);
         lane.last_ok = Date.now();
