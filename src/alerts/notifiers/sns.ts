@@ -9,7 +9,7 @@ import { PublishCommand, SNSClient, type PublishCommandInput, type SNSClientConf
 import Type, { type Static } from 'typebox';
 import { SmokemeshError } from '../../errors.ts';
 import type { AlertEvent, Notifier, NotifierKind } from './notifier.ts';
-import { formatMessage, formatTitle, truncate } from './format.ts';
+import { formatMessage, formatTitle, truncate, truncateBytes } from './format.ts';
 import { channelSchema, configError, httpUrl, parseConfig, secret, secretField } from './http-post.ts';
 
 const TOPIC_ARN = '^arn:aws[a-z-]*:sns:([a-z0-9-]+):\\d{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$';
@@ -48,7 +48,8 @@ export function snsPublishInput(e: AlertEvent, c: SnsConfig): PublishCommandInpu
   const input: PublishCommandInput = {
     TopicArn: c.topic_arn,
     Subject: subject,
-    Message: c.message === 'json' ? JSON.stringify(e) : formatMessage(e, 'text'),
+    // SNS takes at most 256 KB; the JSON event is far below it and must stay whole.
+    Message: c.message === 'json' ? JSON.stringify(e) : truncateBytes(formatMessage(e, 'text'), 262_144),
   };
   if (c.topic_arn.endsWith('.fifo')) {
     // FIFO topics need a group (order is kept per series) and a deduplication id.
