@@ -28,7 +28,7 @@ test('exec: runs without a shell, passes the event in SMOKEMESH_EVENT, reports a
   const [call] = hook.calls();
   assert.equal(call!.args[0], evil.alert.name, 'the argument arrives verbatim');
   assert.equal(existsSync(marker), false, 'nothing was interpreted by a shell');
-  assert.equal((call!.event as AlertEvent).id, 'x');
+  assert.equal((call!.event as unknown as AlertEvent).id, 'x');
   await assert.rejects(execKind.create('f', { command: '/bin/false' }).send(base, AbortSignal.timeout(5000)), /exit code 1/);
   await assert.rejects(execKind.create('m', { command: join(dir, 'missing') }).send(base, AbortSignal.timeout(5000)), /ENOENT/);
   const slow = join(dir, 'slow.sh');
