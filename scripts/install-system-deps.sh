@@ -12,6 +12,7 @@ PACKAGES=(
   chromium          # the browser for end-to-end UI tests (driven by playwright-core)
   sqlite3           # the sqlite3 shell, used by store tests to inspect and damage files
   time              # /usr/bin/time for benchmark CPU figures
+  fonts-wqy-microhei # a CJK font so the UI tests and screenshots render Chinese names
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update

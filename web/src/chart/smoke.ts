@@ -46,7 +46,7 @@ export function smokeChart(el: HTMLElement, o: SmokeChartOptions): uPlot {
 
   const axis = (y: boolean): uPlot.Axis => ({
     stroke: fg, font, ticks: { stroke: grid, width: 1 }, grid: { stroke: grid, width: 1 },
-    size: y ? (o.compact ? 44 : 60) : (o.compact ? 24 : 36),
+    size: y ? (o.compact ? 50 : 64) : (o.compact ? 24 : 50),
     ...(y ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => fmtAxis(v)) } : {}),
   });
 
@@ -148,14 +148,18 @@ function drawMedians(u: uPlot, o: SmokeChartOptions, data: Aligned): void {
   const ctx = u.ctx;
   const dpr = uPlot.pxRatio;
   clip(u);
-  ctx.lineWidth = (o.compact ? 1.5 : 2) * dpr;
+  // An even, whole-pixel width on whole-pixel rows keeps the line's colour exact (no blending).
+  const lw = Math.max(2, Math.round(2 * dpr));
+  ctx.lineWidth = lw;
   ctx.lineCap = 'butt';
   o.layers.forEach((layer, li) => {
     let prev: { x: number; y: number } | null = null;
     let prevTime = -Infinity;
     for (const p of data.rows[li]!) {
       if (!p) continue;
-      const [x, w] = span(u, p.time, layer.resolution);
+      const [x0, w0] = span(u, p.time, layer.resolution);
+      const x = Math.round(x0);
+      const w = Math.max(1, Math.round(w0));
       const color = o.median === 'agent' ? layer.color : lossColor(p.loss_pct);
       if (p.median === null) {
         if (p.sent > 0) {
@@ -165,7 +169,7 @@ function drawMedians(u: uPlot, o: SmokeChartOptions, data: Aligned): void {
         prev = null;
         continue;
       }
-      const y = u.valToPos(p.median, 'y', true);
+      const y = Math.round(u.valToPos(p.median, 'y', true));
       ctx.strokeStyle = color;
       ctx.beginPath();
       // Join to the previous point when they are adjacent, so the median reads as a line.

@@ -83,7 +83,10 @@ export function detailPage(main: HTMLElement, app: App, detail: TargetDetail, ro
       const series = res.series.filter((s) => s.points.length);
       replace(graphs);
       if (!series.length) {
-        graphs.append(note(t('noData')));
+        // Still a graph (empty axes), so that a double-click can reset a zoom that found nothing.
+        const chart = h('div', { class: 'chart' });
+        graphs.append(note(t('noData')), chart);
+        charts.push(smokeChart(chart, { width, height: 200, from, to, layers: [], median: 'loss', onZoom, onReset }));
       } else if (view === 'overlay') {
         graphs.append(graphBlock(app, series, { width, from, to, pings: res.pings, step: res.step, charts, onZoom, onReset }));
       } else {

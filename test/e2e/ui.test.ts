@@ -1,0 +1,227 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { mkdirSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './browser.ts';
+import { canvasColors } from './pixels.ts';
+import { ensureWebBuilt, startRealServer, waitFor, type RealServer } from './real-server.ts';
+
+/**
+ * The UI end to end: the real server probing loopback targets (fping and a local HTTP
+ * server), real rounds in the real store, Debian's chromium driven by playwright-core.
+ * SMOKEMESH_SCREENSHOTS=1 saves the pages into docs/screenshots/ (=<dir>: into that folder).
+ */
+const SHOTS_ENV = process.env.SMOKEMESH_SCREENSHOTS;
+const SHOTS = SHOTS_ENV === '1' ? resolve(dirname(fileURLToPath(import.meta.url)), '../../docs/screenshots') : SHOTS_ENV || undefined;
+const GREEN = '#26ff00';
+const XSS_TITLE = '本机 "lo" <script>window.__xss=1</script>';
+
+let server: RealServer;
+let web: Server;
+let browser: Browser;
+
+async function api<T>(path: string): Promise<T> {
+  const res = await fetch(server.url + path);
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+interface Pt { time: number; median: number | null; loss_pct: number | null }
+
+/** The range that holds a target's history so far: its first round to just after its latest. */
+async function dataRange(target: string): Promise<{ from: number; to: number }> {
+  const res = await api<{ series: { points: Pt[] }[] }>(`/api/v1/series?target=${encodeURIComponent(target)}&from=${Date.now() - 600_000}&points=5000`);
+  const pts = res.series[0]!.points;
+  // Rounds that start after `to` cannot change what this range shows.
+  return { from: pts[0]!.time - 1000, to: pts.at(-1)!.time + 1 };
+}
+
+before(async () => {
+  ensureWebBuilt();
+  web = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('ok'); });
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  const port = (web.address() as { port: number }).port;
+  server = await startRealServer(`
+general: { step: 2, pings: 5, title: "e2e mesh", agent_name: e2e-local }
+targets:
+  menu: Top
+  children:
+    Loopback:
+      menu: 回环
+      title: Loopback paths
+      remark: two loopback addresses and a local web server
+      probe: icmp
+      interval: 50
+      children:
+        lo1: { host: 127.0.0.1, title: ${JSON.stringify(XSS_TITLE)}, labels: { isp: loop } }
+        lo2: { host: 127.0.0.2 }
+        web: { host: "http://127.0.0.1:${port}/", probe: http, pings: 3, interval: 50 }
+`);
+  // Real rounds: wait until every target has a few.
+  await waitFor('eight rounds per target', async () => {
+    const targets = ['/Loopback/lo1', '/Loopback/lo2', '/Loopback/web'];
+    const counts = await Promise.all(targets.map(async (t) => {
+      const r = await api<{ series: { points: unknown[] }[] }>(`/api/v1/series?target=${encodeURIComponent(t)}&from=${Date.now() - 600_000}`);
+      return r.series[0]?.points.length ?? 0;
+    }));
+    return counts.every((c) => c >= 8) ? true : undefined;
+  }, 90_000, 500);
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await new Promise((r) => web?.close(r));
+});
+
+async function open(hash: string, ready: string, viewport = { width: 1200, height: 900 }): Promise<Page> {
+  const page = await browser.newPage({ viewport });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.url}/${hash}`);
+  await page.waitForSelector(ready, { timeout: 20_000 });
+  assert.deepEqual(errors, []);
+  return page;
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+test('overview: a smoke graph per target with a green (no loss) median, figures, names as text', async () => {
+  const page = await open('#/t/Loopback', '.overview[data-state=ready]');
+  const cards = await page.$$eval('.card', (els) => els.map((e) => e.getAttribute('data-target')));
+  assert.deepEqual(cards, ['/Loopback/lo1', '/Loopback/lo2', '/Loopback/web']);
+  assert.equal(await page.textContent('.card[data-target="/Loopback/lo1"] .card-title'), XSS_TITLE);
+  assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+  const loss = await page.textContent('.card[data-target="/Loopback/lo1"] .loss-chip');
+  assert.equal(loss, '0 %');
+  // Seconds of history in a 10-hour graph: a sliver at the right edge, but in the median colour.
+  const px = await canvasColors(page, '.card[data-target="/Loopback/lo1"] canvas', [GREEN]);
+  assert.equal(px.canvases, 1);
+  assert.ok(px.counts[0]! >= 2, `median pixels in ${GREEN}: ${px.counts[0]}`);
+  await shot(page, 'overview');
+  await page.close();
+});
+
+test('detail: legend equals the API figures, smoke and median drawn, drag zooms, double-click resets', async () => {
+  const { from, to } = await dataRange('/Loopback/lo1');
+  const page = await open(`#/t/Loopback/lo1?from=${from}&to=${to}`, '.graphs[data-state=ready]');
+  const res = await api<{ series: { agent: string; points: Pt[] }[] }>(`/api/v1/series?target=/Loopback/lo1&from=${from}&to=${to}&points=1200`);
+  assert.equal(res.series.length, 1);
+  const pts = res.series[0]!.points;
+  const med = pts.map((p) => p.median).filter((v): v is number => v !== null);
+  const avg = med.reduce((a, b) => a + b, 0) / med.length;
+  const sd = Math.sqrt(med.reduce((a, v) => a + (v - avg) ** 2, 0) / med.length);
+  const losses = pts.map((p) => p.loss_pct).filter((v): v is number => v !== null);
+  const stat = async (name: string) => Number(await page.getAttribute(`.legend td[data-stat="${name}"]`, 'data-value'));
+  assert.ok(Math.abs((await stat('median-avg')) - avg) < 1e-9);
+  assert.equal(await stat('median-min'), Math.min(...med));
+  assert.equal(await stat('median-max'), Math.max(...med));
+  assert.equal(await stat('median-now'), med.at(-1));
+  assert.ok(Math.abs((await stat('stddev')) - sd) < 1e-9);
+  assert.equal(await stat('loss-max'), Math.max(...losses));
+  assert.equal(await stat('loss-now'), losses.at(-1));
+  assert.match((await page.textContent('.legend .pings-every'))!, /5 pings every 2 s/);
+
+  const px = await canvasColors(page, '.graph .chart canvas', [GREEN]);
+  assert.ok(px.counts[0]! > 100, `median pixels: ${px.counts[0]}`);
+  assert.ok(px.grey > 100, `smoke pixels: ${px.grey}`);
+
+  // Hover shows the exact values of a round.
+  const box = (await page.locator('.graph .chart .u-over').boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2);
+  await page.waitForFunction(() => /median .*\d+(\.\d+)? (µs|ms)/.test(document.querySelector('.hover')?.textContent ?? ''));
+  await shot(page, 'detail');
+
+  // Drag across the middle third: the URL gets the narrower range and the graph is redrawn.
+  await page.mouse.move(box.x + box.width / 3, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + (2 * box.width) / 3, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction((f) => new URLSearchParams(location.hash.split('?')[1]).get('from') !== String(f), from);
+  const params = await page.evaluate(() => Object.fromEntries(new URLSearchParams(location.hash.split('?')[1])));
+  const zf = Number(params.from), zt = Number(params.to);
+  assert.ok(zf > from && zt < to && zt > zf, `zoomed ${zf}..${zt} inside ${from}..${to}`);
+  assert.ok(Math.abs((zt - zf) - (to - from) / 3) < (to - from) * 0.05, 'a third of the range');
+  await page.waitForSelector('.graphs[data-state=ready]');
+
+  // Double-click resets to the range (no from/to in the URL).
+  const box2 = (await page.locator('.graph .chart .u-over').boundingBox())!;
+  await page.mouse.dblclick(box2.x + box2.width / 2, box2.y + box2.height / 2);
+  await page.waitForFunction(() => !location.hash.includes('from='));
+  await page.waitForSelector('.tabs a.active[data-range="3h"]');
+  await page.close();
+});
+
+test('HTTP target: stacked phases drawn and status 200 counted', async () => {
+  const page = await open('#/t/Loopback/web', '.graphs[data-state=ready]');
+  const status = await page.$$eval('.status-table tbody tr', (rows) => rows.map((r) => r.textContent));
+  assert.ok(status.length >= 1 && status[0]!.startsWith('200'), `status rows: ${status}`);
+  const px = await canvasColors(page, '.graph.http canvas', ['#80b1d3', '#fdb462']);
+  assert.ok(px.counts[0]! + px.counts[1]! > 20, `phase pixels: ${px.counts}`);
+  await page.close();
+});
+
+test('language and theme switch, remembered across reloads', async () => {
+  const { from, to } = await dataRange('/Loopback/lo2');
+  const page = await open(`#/t/Loopback/lo2?from=${from}&to=${to}`, '.graphs[data-state=ready]');
+  await page.selectOption('#lang', 'zh-CN');
+  await page.waitForSelector('.tabs a:has-text("最近 3 小时")');
+  assert.equal(await page.textContent('.nav a[href="#/"]'), '概览');
+  await page.click('#theme');
+  await page.waitForSelector('html[data-theme=dark]');
+  await page.waitForSelector('.graphs[data-state=ready]');
+  await page.reload();
+  await page.waitForSelector('.graphs[data-state=ready]');
+  assert.equal(await page.getAttribute('html', 'data-theme'), 'dark');
+  assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, 'rgb(20, 24, 28)');
+  // Dark smoke is mixed toward white: still neutral grey, and the median still green.
+  const px = await canvasColors(page, '.graph .chart canvas', [GREEN]);
+  assert.ok(px.counts[0]! > 50 && px.grey > 50, `dark: median ${px.counts[0]}, smoke ${px.grey}`);
+  assert.match((await page.textContent('.legend .pings-every'))!, /每 2 秒 5 次探测/);
+  await shot(page, 'detail-dark-zh');
+  await page.close();
+});
+
+test('375 px wide: no horizontal scrolling, the menu opens from a button', async () => {
+  const page = await open('#/t/Loopback', '.overview[data-state=ready]', { width: 375, height: 800 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `overflows by ${overflow}px`);
+  assert.equal(await page.isVisible('.side'), false);
+  await page.click('.menu-toggle');
+  assert.equal(await page.isVisible('.side'), true);
+  await page.click('.menu-toggle');
+  await shot(page, 'mobile');
+  await page.close();
+});
+
+test('search, charts, agents and alerts pages', async () => {
+  const search = await open('#/search?q=loop', '[data-state=ready]');
+  const hits = await search.$$eval('.results a', (as) => as.map((a) => a.getAttribute('href')));
+  assert.ok(hits.includes('#/t/Loopback/lo1'), `hits: ${hits}`);
+  await search.close();
+
+  const charts = await open('#/charts', '.top-tables[data-state=ready]');
+  const rows = await charts.$$eval('.top[data-metric=median] tbody tr', (r) => r.length);
+  assert.equal(rows, 3);
+  await shot(charts, 'charts');
+  await charts.close();
+
+  const agents = await open('#/agents', '[data-state=ready]');
+  assert.equal(await agents.textContent('tr[data-agent="e2e-local"] td:first-child'), 'e2e-local');
+  assert.match((await agents.textContent('tr[data-agent="e2e-local"]'))!, /yes/);
+  await agents.close();
+
+  const alerts = await open('#/alerts', '[data-state=ready]');
+  assert.match((await alerts.textContent('main'))!, /No alerts|alert/i);
+  await alerts.close();
+});
