@@ -19,8 +19,8 @@ export function normalisePath(path: string): string {
 /** Series whose target is `path` or lies under it. */
 function seriesUnder(db: Database.Database, path: string): SeriesRow[] {
   if (path === '/') return db.prepare('SELECT * FROM series').all() as SeriesRow[];
-  return db.prepare('SELECT * FROM series WHERE target = ?1 OR substr(target, 1, length(?1) + 1) = ?1 || \'/\'')
-    .all(path) as SeriesRow[];
+  return db.prepare("SELECT * FROM series WHERE target = @p OR substr(target, 1, length(@p) + 1) = @p || '/'")
+    .all({ p: path }) as SeriesRow[];
 }
 
 /** Deletes every series under the given paths (all agents); returns how many. */

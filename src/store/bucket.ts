@@ -35,10 +35,13 @@ export interface BucketState {
   rounds: number;
   sent: number;
   lost: number;
-  /** RTTs received, their mean and sum of squared deviations (Welford), min and max; all µs. */
+  /**
+   * RTTs received, their sum and sum of squares, min and max; all integer µs, so that sums are
+   * exact and a bucket is bit-identical whatever order its rounds arrived in.
+   */
   n: number;
-  mean: number;
-  m2: number;
+  sum: number;
+  sumsq: number;
   min: number;
   max: number;
   /** Sum and count of the rounds' medians (µs): a bucket's `median` is their mean, as SmokePing consolidates. */
@@ -52,7 +55,7 @@ export interface BucketState {
 }
 
 export function emptyBucket(): BucketState {
-  return { rounds: 0, sent: 0, lost: 0, n: 0, mean: 0, m2: 0, min: 0, max: 0, medSum: 0, medN: 0, bins: new Map(), q: null, extra: null };
+  return { rounds: 0, sent: 0, lost: 0, n: 0, sum: 0, sumsq: 0, min: 0, max: 0, medSum: 0, medN: 0, bins: new Map(), q: null, extra: null };
 }
 
 function binOf(us: number): number {
@@ -72,14 +75,11 @@ export function addRound(b: BucketState, r: Round): void {
   b.lost += Math.max(0, r.sent - n);
   if (n > 0) {
     let sum = 0;
-    for (const v of us) sum += v;
-    const mean = sum / n;
-    let m2 = 0;
-    for (const v of us) m2 += (v - mean) * (v - mean);
+    let sumsq = 0;
     let lo = us[0]!;
     let hi = us[0]!;
-    for (const v of us) { if (v < lo) lo = v; if (v > hi) hi = v; }
-    mergeMoments(b, n, mean, m2, lo, hi);
+    for (const v of us) { sum += v; sumsq += v * v; if (v < lo) lo = v; if (v > hi) hi = v; }
+    mergeMoments(b, n, sum, sumsq, lo, hi);
     // SmokePing's median rule, on the sorted list.
     const sorted = isSorted(us) ? us : [...us].sort((x, y) => x - y);
     b.medSum += sorted[Math.floor(n / 2)]!;
@@ -101,24 +101,27 @@ export function mergeBucket(into: BucketState, from: BucketState): void {
     if (!into.bins) thaw(into);
     const fromBins = from.bins ?? thaw({ ...from, bins: null }).bins!;
     for (const [k, c] of fromBins) into.bins!.set(k, (into.bins!.get(k) ?? 0) + c);
-    mergeMoments(into, from.n, from.mean, from.m2, from.min, from.max);
+    mergeMoments(into, from.n, from.sum, from.sumsq, from.min, from.max);
   }
   const fx = from.extra;
   if (fx) mergeExtra(into, fx.p, fx.s, fx.e, fx.t ?? 0);
 }
 
-function mergeMoments(b: BucketState, n: number, mean: number, m2: number, lo: number, hi: number): void {
-  if (b.n === 0) {
-    b.n = n; b.mean = mean; b.m2 = m2; b.min = lo; b.max = hi;
-    return;
-  }
-  const total = b.n + n;
-  const delta = mean - b.mean;
-  b.m2 += m2 + (delta * delta * b.n * n) / total;
-  b.mean += (delta * n) / total;
-  b.n = total;
-  if (lo < b.min) b.min = lo;
-  if (hi > b.max) b.max = hi;
+function mergeMoments(b: BucketState, n: number, sum: number, sumsq: number, lo: number, hi: number): void {
+  if (b.n === 0 || lo < b.min) b.min = lo;
+  if (b.n === 0 || hi > b.max) b.max = hi;
+  b.n += n;
+  b.sum += sum;
+  b.sumsq += sumsq;
+}
+
+function meanOf(b: BucketState): number {
+  return b.sum / b.n;
+}
+
+function stddevOf(b: BucketState): number {
+  const m = b.sum / b.n;
+  return Math.sqrt(Math.max(0, b.sumsq / b.n - m * m));
 }
 
 function mergeExtra(b: BucketState, p: BucketExtra['p'], s: number | undefined, e: string | undefined, t: number): void {
@@ -147,7 +150,7 @@ function mergeExtra(b: BucketState, p: BucketExtra['p'], s: number | undefined, 
 function thaw(b: BucketState): BucketState {
   const bins = new Map<number, number>();
   if (b.n > 0) {
-    const qs = [b.min, ...(b.q ?? INTERIOR_QUANTILES.map(() => b.mean)), b.max];
+    const qs = [b.min, ...(b.q ?? INTERIOR_QUANTILES.map(() => meanOf(b))), b.max];
     const levels = SMOKE_QUANTILES;
     let placed = 0;
     for (let i = 1; i < qs.length; i++) {
@@ -215,9 +218,9 @@ export function toRow(b: BucketState): BucketRow {
     rounds: b.rounds, sent: b.sent, lost: b.lost, n: b.n,
     min: has ? b.min : null,
     max: has ? b.max : null,
-    mean: has ? Math.round(b.mean) : null,
+    mean: has ? Math.round(meanOf(b)) : null,
     median: b.medN > 0 ? Math.round(b.medSum / b.medN) : null,
-    stddev: has ? Math.round(Math.sqrt(b.m2 / b.n)) : null,
+    stddev: has ? Math.round(stddevOf(b)) : null,
     sketch: b.bins ? encodeSketch(b) : null,
     q: !b.bins && b.q ? encodeQuantiles(b.min, b.q) : null,
     extra: b.extra ? JSON.stringify(b.extra) : null,
@@ -228,7 +231,7 @@ export function toRow(b: BucketState): BucketRow {
 export function fromRow(row: BucketRow): BucketState {
   const b: BucketState = {
     rounds: row.rounds, sent: row.sent, lost: row.lost, n: row.n,
-    mean: row.mean ?? 0, m2: row.n * (row.stddev ?? 0) ** 2, min: row.min ?? 0, max: row.max ?? 0,
+    sum: row.n * (row.mean ?? 0), sumsq: row.n * ((row.stddev ?? 0) ** 2 + (row.mean ?? 0) ** 2), min: row.min ?? 0, max: row.max ?? 0,
     medSum: 0, medN: 0, bins: null, q: null,
     extra: row.extra ? (JSON.parse(row.extra) as BucketExtra) : null,
   };
@@ -245,8 +248,8 @@ export function fromRow(row: BucketRow): BucketState {
 
 function encodeSketch(b: BucketState): Buffer {
   const w = new ByteWriter(32 + b.bins!.size * 3);
-  w.f64(b.mean);
-  w.f64(b.m2);
+  w.f64(b.sum);
+  w.f64(b.sumsq);
   w.f64(b.medSum);
   w.varint(b.medN);
   const keys = [...b.bins!.keys()].sort((x, y) => x - y);
@@ -262,8 +265,8 @@ function encodeSketch(b: BucketState): Buffer {
 
 function decodeSketch(blob: Uint8Array, b: BucketState): void {
   const r = new ByteReader(blob);
-  b.mean = r.f64();
-  b.m2 = r.f64();
+  b.sum = r.f64();
+  b.sumsq = r.f64();
   b.medSum = r.f64();
   b.medN = r.varint();
   const count = r.varint();
@@ -319,10 +322,10 @@ function toRowStats(b: BucketState): { median: number | null; mean: number | nul
   const has = b.n > 0;
   return {
     median: b.medN > 0 ? toMs(Math.round(b.medSum / b.medN)) : null,
-    mean: has ? toMs(Math.round(b.mean)) : null,
+    mean: has ? toMs(Math.round(meanOf(b))) : null,
     min: has ? toMs(b.min) : null,
     max: has ? toMs(b.max) : null,
-    stddev: has ? toMs(Math.round(Math.sqrt(b.m2 / b.n))) : null,
+    stddev: has ? toMs(Math.round(stddevOf(b))) : null,
   };
 }
 

@@ -25,7 +25,8 @@ export function querySeries(ctx: QueryContext, q: SeriesQuery): SeriesResult {
 
   const span = q.to - q.from;
   const now = ctx.now();
-  const covers = (keepMs: number) => q.from >= now - keepMs || q.from >= s.first;
+  // A tier covers the range if it still holds everything from the range's start (or the series' first round).
+  const covers = (keepMs: number) => Math.max(q.from, s.first) >= now - keepMs;
   const rawCount = span / (s.step * 1000) + 1;
   if (covers(ctx.rawKeepMs) && rawCount <= maxPoints) {
     const rows = ctx.stmt('SELECT time, step, sent, rtts, extra FROM raw WHERE series = ? AND time >= ? AND time <= ? ORDER BY time')

@@ -62,10 +62,10 @@ export class Retention {
   }
 
   private series(id: number, pass: NonNullable<Retention['pass']>): void {
-    const delRaw = this.db.prepare('DELETE FROM raw WHERE series = ?1 AND time IN (SELECT time FROM raw WHERE series = ?1 AND time < ?2 LIMIT 5000)');
+    const delRaw = this.db.prepare('DELETE FROM raw WHERE series = @id AND time IN (SELECT time FROM raw WHERE series = @id AND time < @cut LIMIT 5000)');
     for (;;) {
       // Chunks keep one transaction short even after a long retention cut.
-      if (this.db.transaction(() => delRaw.run(id, pass.rawCut).changes)() < 5000) break;
+      if (this.db.transaction(() => delRaw.run({ id, cut: pass.rawCut }).changes)() < 5000) break;
     }
     this.db.transaction(() => {
       for (const t of pass.tiers) {
