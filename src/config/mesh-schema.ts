@@ -28,6 +28,7 @@ export const MeshGroupSchema = Type.Object({
   address: Type.Enum(['intranet', 'public'], { default: 'intranet', description: "which of an agent's addresses is probed" }),
   self_region: Type.Boolean({ default: false, description: 'agents also probe the other agents of their own region' }),
   url_path: Type.String({ default: '/', pattern: '^/', description: 'http: path of the URL built from the agent address' }),
+  params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'further parameters of the probe (e.g. icmp interval, packet_size)' })),
   include_server: Type.Boolean({ default: true, description: "the server's built-in agent is a member (probes and is probed)" }),
   ...Common,
 }, { additionalProperties: false });
@@ -105,6 +106,10 @@ export function parseMesh(config: Pick<Config, 'file' | 'raw' | 'locate' | 'targ
     } else {
       const g = item as MeshGroup;
       if (g.probe === 'tcp' && g.port === undefined) return issue(at, 'a tcp mesh needs `port`');
+      if (g.params) {
+        const known = new Set(Object.keys(PARAMS_SCHEMAS[g.probe].properties));
+        for (const k of Object.keys(g.params)) if (!known.has(k)) issue([...at, 'params', k], `unknown ${g.probe} parameter "${k}"; allowed: ${[...known].join(', ')}`);
+      }
       if (taken.has(g.name)) issue([...at, 'name'], `"${g.name}" is already a top-level target node; give the mesh another name`);
       if (names.has(g.name)) issue([...at, 'name'], `"${g.name}" is used twice in mesh`);
       names.set(g.name, 'group');

@@ -64,7 +64,7 @@ export function meshTree(base: TargetNode, mesh: MeshConfig, defaults: MeshDefau
 /** `/<mesh>/<region>/<agent>`: each member of the mesh's regions, probed by the agents of the other regions. */
 function meshGroupNode(g: MeshGroup, d: MeshDefaults, members: readonly MeshMember[]): TargetNode | undefined {
   const inMesh = members.filter((m) => (g.regions === undefined || g.regions.includes(m.region)) && (g.include_server || !m.builtin));
-  const params = resolveParams(g.probe, d, g, g.probe === 'http' ? {} : undefined);
+  const params = resolveParams(g.probe, d, g, g.params);
   const group = groupNode('/' + g.name, g.name, { mesh: g.name }, g);
   const byRegion = new Map<string, TargetNode>();
   for (const m of [...inMesh].sort((a, b) => a.region.localeCompare(b.region) || a.name.localeCompare(b.name))) {
@@ -130,12 +130,12 @@ function groupNode(path: string, name: string, labels: Record<string, string>, a
 /** Preset defaults, then the group's own settings, validated with the probe's defaults filled in. */
 function resolveParams(
   type: 'icmp' | 'tcp' | 'http', d: MeshDefaults,
-  own: { pings?: number; step?: number; timeout?: number; port?: number }, http: Record<string, unknown> | undefined,
+  own: { pings?: number; step?: number; timeout?: number; port?: number }, extra: Record<string, unknown> | undefined,
 ): ProbedTarget['params'] {
   const { type: _t, ...preset } = d.presets[type] ?? { type };
   const params: Record<string, unknown> = {
     pings: d.general.pings, step: d.general.step, offset: d.general.offset, timeout: DEFAULT_TIMEOUT[type],
-    ...preset, ...(http ?? {}),
+    ...preset, ...(extra ?? {}),
   };
   if (own.pings !== undefined) params.pings = own.pings;
   if (own.step !== undefined) params.step = own.step;
