@@ -27,6 +27,8 @@ export interface RemoteAgentOptions {
   batchSize?: number;
   /** Seconds the server may hold a plan request; default 25. */
   planWait?: number;
+  /** How long new rounds wait for others before a push, in ms; default 1000 (≤ ~1 push/s). */
+  pushDelay?: number;
 }
 
 const MIN_BACKOFF = 500;
@@ -193,8 +195,9 @@ export class RemoteAgent {
           this.wakeSender = resolve;
         });
         this.wakeSender = undefined;
-        // Let the other jobs of this instant land in the spool, to send them together.
-        await this.sleep(100);
+        // Let the rounds of the next moments land in the spool too: one push carries them all,
+        // which bounds an agent to about one request per second however its jobs are spread.
+        await this.sleep(this.opts.pushDelay ?? 1000);
         continue;
       }
       try {
