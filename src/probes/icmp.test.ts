@@ -5,6 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { createIcmpProbe, icmpProbe } from './icmp.ts';
 import type { IcmpParams } from './params.ts';
 import type { ProbeTarget } from './probe.ts';
+import { UNRESOLVABLE } from '../../test/fixtures/names.ts';
 
 const params: IcmpParams = {
   pings: 5, timeout: 500, step: 60, offset: 'random',
@@ -73,9 +74,9 @@ test('::1 and IPv4 in one batch', { skip: ipv6LoopbackMissing() }, async () => {
 });
 
 test('a name that does not resolve is an error on that target only', async () => {
-  const res = await icmpProbe.measure(targets(['127.0.0.1', 'no-such-host.invalid', 'localhost', '-f/etc/passwd']), never);
+  const res = await icmpProbe.measure(targets(['127.0.0.1', UNRESOLVABLE, 'localhost', '-f/etc/passwd']), never);
   assert.equal(res[0]!.rtts.length, 5);
-  assert.deepEqual(res[1], { sent: 5, rtts: [], error: 'cannot resolve "no-such-host.invalid": no such host' });
+  assert.deepEqual(res[1], { sent: 5, rtts: [], error: `cannot resolve "${UNRESOLVABLE}": no such host` });
   assert.equal(res[2]!.error, undefined);
   assert.equal(res[2]!.rtts.length, 5);
   assert.deepEqual(res[3], { sent: 5, rtts: [], error: 'invalid host name "-f/etc/passwd"' });
