@@ -1,4 +1,4 @@
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Config } from '../config/loader.ts';
 import type { StoreConfig } from '../config/schema.ts';
 import { SqliteStore, type StoreLogger, type StoreOptions } from './sqlite.ts';
@@ -14,8 +14,7 @@ export function openStore(dir: string, cfg: StoreConfig, log?: StoreLogger, opts
   return new SqliteStore(dir, cfg, { ...opts, ...(log ? { log } : {}) });
 }
 
-/** The history directory of a config: general.data_dir, relative paths taken from the config file's folder. */
-export function dataDirOf(config: Pick<Config, 'file' | 'general'>): string {
-  const d = config.general.data_dir;
-  return isAbsolute(d) ? d : resolve(dirname(resolve(config.file)), d);
+/** The history directory of a config: general.data_dir, a relative one from the working directory (as the server does). */
+export function dataDirOf(config: Pick<Config, 'general'>): string {
+  return resolve(config.general.data_dir);
 }

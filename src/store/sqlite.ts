@@ -396,6 +396,17 @@ export class SqliteStore implements Store {
     return s;
   }
 
+  /** Rows per table (raw and each tier), for `smokemesh data info`. */
+  tableRows(): Record<string, number> {
+    return this.read(() => {
+      const out: Record<string, number> = {};
+      for (const table of ['raw', ...this.tiers.map((t) => t.table)]) {
+        out[table] = (this.stmt(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+      }
+      return out;
+    });
+  }
+
   /**
    * Runs retention (and a due retry) for about `budgetMs`; returns true when more work is left.
    * The timers call it; benchmarks with a simulated clock call it directly.

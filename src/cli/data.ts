@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/loader.ts';
+import { dataDirOf, openStore, type SqliteStore, type StoreLogger } from '../store/index.ts';
+
+/** What the data commands need from their surroundings (tests pass their own). */
+export interface DataCommandDeps {
+  /** Where results go (default: stdout). */
+  out?: (line: string) => void;
+  log?: StoreLogger;
+}
+
+interface Options {
+  config: string;
+  dataDir?: string;
+}
+
+/**
+ * `smokemesh data prune PATH…`, `data rename OLD NEW`, `data info`: history administration.
+ * Each opens the store of `--config` (general.data_dir and the store: section); safe while the
+ * server runs (WAL: the server's writes queue briefly and are retried).
+ */
+export function registerDataCommands(program: Command, deps: DataCommandDeps = {}): void {
+  const out = deps.out ?? ((line: string) => process.stdout.write(line + '\n'));
+  const data = program.command('data').description('manage the stored history (prune removed targets, rename, info)');
+  const common = (c: Command) => c
+    .option('-c, --config <file>', 'config file', 'smokemesh.yaml')
+    .option('--data-dir <dir>', 'override general.data_dir');
+
+  common(data.command('prune')
+    .description('delete the history of targets (and everything under a group), for every agent')
+    .argument('<paths...>', 'target paths such as /Group/host')
+    .option('-n, --dry-run', 'only list what would be deleted'))
+    .action((paths: string[], o: Options & { dryRun?: boolean }) => withStore(o, deps.log, (store) => {
+      if (o.dryRun) {
+        const doomed = store.list().filter((s) => paths.some((p) => p === '/' || s.target === p.replace(/\/+$/, '') || s.target.startsWith(p.replace(/\/+$/, '') + '/')));
+        for (const s of doomed) out(`would delete ${s.target} (agent ${s.agent})`);
+        out(`${doomed.length} series would be deleted`);
+        return;
+      }
+      out(`deleted ${store.prune(paths)} series`);
+    }));
+
+  common(data.command('rename')
+    .description('move the history of a target (or group) to a new path, for every agent')
+    .argument('<old>', 'current target path')
+    .argument('<new>', 'new target path'))
+    .action((from: string, to: string, o: Options) => withStore(o, deps.log, (store) => {
+      out(`moved ${store.rename(from, to)} series from ${from} to ${to}`);
+    }));
+
+  common(data.command('info').description('where the history is, its size and its series'))
+    .option('--series', 'list every series')
+    .action((o: Options & { series?: boolean }) => withStore(o, deps.log, (store) => {
+      const st = store.stats();
+      out(`file: ${store.file}`);
+      out(`size: ${(st.file_bytes / 1048576).toFixed(2)} MiB`);
+      out(`series: ${st.series}`);
+      for (const [table, rows] of Object.entries(store.tableRows())) out(`${table}: ${rows} rows`);
+      if (o.series) {
+        for (const s of store.list()) out(`${s.target}\t${s.agent}\t${s.probe}\t${new Date(s.first).toISOString()}\t${new Date(s.last).toISOString()}`);
+      }
+    }));
+}
+
+function withStore(o: Options, log: StoreLogger | undefined, fn: (store: SqliteStore) => void): void {
+  const config = loadConfig(o.config);
+  const dir = o.dataDir ?? dataDirOf(config);
+  // A long busy timeout: the server may be committing a batch right now.
+  const store = openStore(dir, config.store, log, { timers: false, busyTimeoutMs: 10_000 });
+  try {
+    fn(store);
+  } finally {
+    store.close();
+  }
+}
