@@ -104,6 +104,11 @@ export function openAlertDb(file: string) {
   const insertDelivery = db.prepare('INSERT INTO deliveries (event_id, channel, kind, status, created, updated) VALUES (?, ?, ?, ?, ?, ?)');
   const updateDelivery = db.prepare('UPDATE deliveries SET status = ?, attempts = ?, updated = ?, last_error = ? WHERE id = ?');
   const insertAttempt = db.prepare('INSERT INTO attempts (delivery_id, attempt, time, outcome, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?)');
+  const record = (e: AlertEvent, mutedBy: string | null, channels: { name: string; kind: string }[], status: DeliveryStatus): number[] => {
+    insertEvent.run(e.id, e.time, e.target.path, e.agent, e.alert.name, e.state, mutedBy, JSON.stringify(e));
+    const now = Date.now();
+    return channels.map((c) => Number(insertDelivery.run(e.id, c.name, c.kind, status, now, now).lastInsertRowid));
+  };
   const parseEvent = (r: Omit<EventRow, 'event'> & { event: string }): EventRow => ({ ...r, event: JSON.parse(r.event) as AlertEvent });
 
   return {
@@ -119,9 +124,11 @@ export function openAlertDb(file: string) {
     },
     /** Records an event and its deliveries (status pending, or silenced/suppressed); returns delivery ids. */
     recordEvent: db.transaction((e: AlertEvent, mutedBy: string | null, channels: { name: string; kind: string }[], status: DeliveryStatus): number[] => {
-      insertEvent.run(e.id, e.time, e.target.path, e.agent, e.alert.name, e.state, mutedBy, JSON.stringify(e));
-      const now = Date.now();
-      return channels.map((c) => Number(insertDelivery.run(e.id, c.name, c.kind, status, now, now).lastInsertRowid));
+      return record(e, mutedBy, channels, status);
+    }),
+    /** Records a batch of events in one transaction; returns the delivery ids of each. */
+    recordEvents: db.transaction((batch: { event: AlertEvent; mutedBy: string | null; channels: { name: string; kind: string }[]; status: DeliveryStatus }[]): number[][] => {
+      return batch.map((b) => record(b.event, b.mutedBy, b.channels, b.status));
     }),
     recordAttempt: db.transaction((deliveryId: number, attempt: number, outcome: AttemptRow['outcome'], durationMs: number, error: string | null) => {
       const now = Date.now();

@@ -13,7 +13,7 @@ import type { Config } from '../config/loader.ts';
 import { walk, type TargetNode } from '../config/tree.ts';
 import type { Store } from '../store/types.ts';
 import { recipients, type AlertRule, type AlertsSetup } from './config.ts';
-import type { ActiveRow, AlertDb, Silence } from './db.ts';
+import type { ActiveRow, AlertDb, DeliveryStatus, Silence } from './db.ts';
 import type { Channel, Dispatcher } from './dispatcher.ts';
 import { evaluateRules, formatHistory, newHistory, orderRules, pushRound, trimHistory, type Outcome, type SeriesState } from './evaluate.ts';
 import type { HistoryValue } from './pattern.ts';
@@ -34,6 +34,13 @@ export interface EngineOptions {
   dispatcher: Dispatcher;
   log: Logger;
   builtinAgent: string;
+}
+
+interface Prepared {
+  event: AlertEvent;
+  channels: { name: string; kind: string }[];
+  mutedBy: string | null;
+  status: DeliveryStatus;
 }
 
 const key = (target: string, agent: string) => `${target}\u0000${agent}`;
@@ -116,7 +123,7 @@ export class AlertEngine implements RoundSink {
     }
     try {
       if (changes.length) this.opts.db.saveCounters(changes);
-      for (const f of fired) this.notify(f.round, f.t, f.outcome, f.state);
+      if (fired.length) this.notify(fired.map((f) => this.prepare(f.round, f.t, f.outcome, f.state)));
     } catch (e) {
       this.opts.log.error({ err: e }, 'alert state could not be saved');
     }
@@ -203,7 +210,8 @@ export class AlertEngine implements RoundSink {
     return { channels: [...channels], addresses: [...new Set(addresses)] };
   }
 
-  private notify(round: Round, t: TargetAlerts, outcome: Outcome, state: SeriesState): void {
+  /** Builds the event of an outcome, its channels and whether a silence or priority mutes it. */
+  private prepare(round: Round, t: TargetAlerts, outcome: Outcome, state: SeriesState): Prepared {
     const { rule } = outcome;
     const { channels, addresses } = this.route(t, rule);
     const { loss, rtt } = formatHistory(state.history);
@@ -224,16 +232,25 @@ export class AlertEngine implements RoundSink {
     if (rule.priority !== undefined) event.alert.priority = rule.priority;
     if (rule.mailtemplate) event.alert.mailtemplate = rule.mailtemplate;
     if (this.publicUrl) event.url = `${this.publicUrl.replace(/\/$/, '')}/?target=${encodeURIComponent(round.target)}`;
-
-    const targets = channels.map((name) => ({ name, kind: this.opts.dispatcher.channel(name)?.notifier.kind ?? 'unknown' }));
     const silence = outcome.suppressed ? undefined : this.silenceCache.find((s) => silenceMatches(s, {
       target: round.target, agent: round.agent, alert: rule.name, labels: t.node.labels, time: Date.now(),
     }));
-    const mutedBy = outcome.suppressed ? 'priority' : silence ? silence.id : null;
-    const status = outcome.suppressed ? 'suppressed' : silence ? 'silenced' : 'pending';
-    const ids = this.opts.db.recordEvent(event, mutedBy, targets, status);
-    this.opts.log.info({ alert: rule.name, target: round.target, agent: round.agent, state: event.state, muted_by: mutedBy, channels }, `alert ${rule.name} ${event.state}`);
-    if (status === 'pending') this.opts.dispatcher.enqueue(event, ids.map((id, i) => ({ id, channel: channels[i]! })));
+    return {
+      event,
+      channels: channels.map((name) => ({ name, kind: this.opts.dispatcher.channel(name)?.notifier.kind ?? 'unknown' })),
+      mutedBy: outcome.suppressed ? 'priority' : silence ? silence.id : null,
+      status: outcome.suppressed ? 'suppressed' : silence ? 'silenced' : 'pending',
+    };
+  }
+
+  /** Records the events of one batch in one transaction, then queues the deliveries that are not muted. */
+  private notify(batch: Prepared[]): void {
+    const ids = this.opts.db.recordEvents(batch);
+    batch.forEach((p, i) => {
+      const e = p.event;
+      this.opts.log.info({ alert: e.alert.name, target: e.target.path, agent: e.agent, state: e.state, muted_by: p.mutedBy, channels: p.channels.map((c) => c.name) }, `alert ${e.alert.name} ${e.state}`);
+      if (p.status === 'pending') this.opts.dispatcher.enqueue(e, ids[i]!.map((id, j) => ({ id, channel: p.channels[j]!.name })));
+    });
   }
 
   /** Named notifiers of the config, plus one exec channel per `|/program` recipient anywhere. */

@@ -135,46 +135,58 @@ function holds(t: Test, v: HistoryValue | undefined): boolean {
 
 const FAIL = -1;
 
+/** Conditions grouped by level, cached per compiled pattern. */
+const byLevel = new WeakMap<CompiledPattern, Condition[][]>();
+
+function levels(p: CompiledPattern): Condition[][] {
+  let l = byLevel.get(p);
+  if (!l) {
+    l = p.starMax.map((_, level) => p.conditions.filter((c) => c.level === level));
+    byLevel.set(p, l);
+  }
+  return l;
+}
+
+/** The conditions of one block (same level) at the gap sum of the enclosing loops. */
+function block(conds: Condition[], history: readonly HistoryValue[], sum: number): boolean {
+  const n = history.length;
+  for (const c of conds) {
+    const idx = c.base - sum;
+    if (!holds(c.test, -idx <= n ? history[n + idx] : undefined)) return false;
+  }
+  return true;
+}
+
+/**
+ * Loop m with the outer gaps summing to `outer`: the gap at which its block first holds,
+ * FAIL if an inner gap broke SmokePing's re-check, or the bound when no gap worked.
+ */
+function loop(p: CompiledPattern, lv: Condition[][], history: readonly HistoryValue[], m: number, outer: number): number {
+  const spare = history.length - p.minLength;
+  const stars = p.starMax.length - 1;
+  const bound = Math.min(p.maxLength - outer, Math.min(spare, p.starMax[m]!));
+  let i = 0;
+  for (; i < bound; i++) {
+    const sum = outer + i;
+    if (m < stars) {
+      const inner = loop(p, lv, history, m + 1, sum);
+      if (inner === FAIL || inner >= Math.min(p.maxLength - sum - inner, Math.min(spare, p.starMax[m + 1]!))) return FAIL;
+    }
+    if (block(lv[m]!, history, sum)) return i;
+  }
+  return i;
+}
+
 /**
  * True when the pattern matches the history (oldest → newest, newest last), exactly as
  * SmokePing decides it. Never throws for a compiled pattern.
  */
 export function matchPattern(p: CompiledPattern, history: readonly HistoryValue[]): boolean {
-  const n = history.length;
-  if (n < p.minLength) return false;
-  const stars = p.starMax.length - 1;
-  const imax = p.starMax.map((x) => Math.min(n - p.minLength, x));
-
-  // Conditions of one block (same level) at the gap sum of the enclosing loops.
-  const block = (level: number, sum: number): boolean => {
-    for (const c of p.conditions) {
-      if (c.level !== level) continue;
-      const idx = c.base - sum;
-      const v = -idx <= n ? history[n + idx] : undefined;
-      if (!holds(c.test, v)) return false;
-    }
-    return true;
-  };
-
-  // Loop m with the outer gaps summing to `outer`: the gap where its block first holds, FAIL if
-  // an inner gap violated SmokePing's re-check, or the bound when no gap worked.
-  const loop = (m: number, outer: number): number => {
-    const bound = Math.min(p.maxLength - outer, imax[m]!);
-    let i = 0;
-    for (; i < bound; i++) {
-      const sum = outer + i;
-      if (m < stars) {
-        const inner = loop(m + 1, sum);
-        if (inner === FAIL || inner >= Math.min(p.maxLength - sum - inner, imax[m + 1]!)) return FAIL;
-      }
-      if (block(m, sum)) return i;
-    }
-    return i;
-  };
-
-  if (stars > 0) {
-    const g = loop(1, 0);
-    if (g === FAIL || g >= Math.min(p.maxLength - g, imax[1]!)) return false;
+  if (history.length < p.minLength) return false;
+  const lv = levels(p);
+  if (p.starMax.length > 1) {
+    const g = loop(p, lv, history, 1, 0);
+    if (g === FAIL || g >= Math.min(p.maxLength - g, Math.min(history.length - p.minLength, p.starMax[1]!))) return false;
   }
-  return block(0, 0);
+  return block(lv[0]!, history, 0);
 }

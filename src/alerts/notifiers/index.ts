@@ -3,15 +3,18 @@
  * NotifierKind plus one entry here.
  */
 import type { NotifierKind } from './notifier.ts';
+import { alertmanagerKind } from './alertmanager.ts';
 import { dingtalkKind } from './dingtalk.ts';
 import { emailKind } from './email.ts';
 import { execKind } from './exec.ts';
 import { feishuKind } from './feishu.ts';
 import { slackKind } from './slack.ts';
+import { snsKind } from './sns.ts';
 import { telegramKind } from './telegram.ts';
 import { webhookKind } from './webhook.ts';
 import { wecomKind } from './wecom.ts';
 
+// Each kind validates its own config block, so the registry holds them without their config type.
 export const NOTIFIER_KINDS: Record<string, NotifierKind<any>> = {
   exec: execKind,
   email: emailKind,
@@ -21,4 +24,6 @@ export const NOTIFIER_KINDS: Record<string, NotifierKind<any>> = {
   feishu: feishuKind,
   wecom: wecomKind,
   telegram: telegramKind,
+  sns: snsKind,
+  alertmanager: alertmanagerKind,
 };
