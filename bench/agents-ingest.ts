@@ -147,6 +147,7 @@ const runs = names.map((n) => runAgent(n).catch((e) => { errors++; console.error
 await new Promise((r) => setTimeout(r, WARMUP * 1000));
 measuring = true;
 const cpu0 = serverCpu();
+const self0 = process.cpuUsage();
 const t0 = Date.now();
 const acked0 = acked;
 const samples: string[] = [];
@@ -155,6 +156,7 @@ while (Date.now() - t0 < DURATION * 1000) {
   samples.push(`${Math.round((Date.now() - t0) / 1000)}s:${due - acked}`);
 }
 const cpu1 = serverCpu();
+const self1 = process.cpuUsage(self0);
 const secs = (Date.now() - t0) / 1000;
 measuring = false;
 stopping = true;
@@ -162,6 +164,7 @@ latencies.sort((a, b) => a - b);
 const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(1);
 const health = await (await fetch(`${base}/api/v1/health`)).json() as { store: { rounds_written: number } };
 console.log(`server CPU: ${((cpu1 - cpu0) / secs).toFixed(2)} cores average (${(cpu1 - cpu0).toFixed(1)} s over ${secs.toFixed(0)} s)`);
+console.log(`simulator (this process) CPU: ${((self1.user + self1.system) / 1e6 / secs).toFixed(2)} cores average`);
 console.log(`rounds acknowledged: ${acked - acked0} in ${secs.toFixed(0)} s = ${((acked - acked0) / secs).toFixed(0)}/s (expected ${(AGENTS * TARGETS / STEP).toFixed(0)}/s); pushes: ${latencies.length}`);
 console.log(`push latency: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${latencies.at(-1)!.toFixed(1)} ms`);
 console.log(`backlog (rounds due, not yet acknowledged) every 10 s: ${samples.join(' ')}`);

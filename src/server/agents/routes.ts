@@ -8,6 +8,7 @@ import {
   AGENT_API, HeartbeatSchema, MAX_PLAN_WAIT_S, RoundsBodySchema,
   type AgentApiError, type Heartbeat, type HeartbeatReply, type PlanReply, type RoundsReply,
 } from '../../agent/protocol.ts';
+import { GroupCommit } from './group-commit.ts';
 import type { AgentRegistry, AgentState } from './registry.ts';
 
 /** Largest body accepted after decompression (a batch of 20 000 rounds of 100 pings fits). */
@@ -33,11 +34,13 @@ class ApiError extends Error {
  */
 export async function agentApiRoutes(app: FastifyInstance, deps: { registry: AgentRegistry; accept: (rounds: Round[]) => void; log: Logger }): Promise<void> {
   const { registry, log } = deps;
+  const commit = new GroupCommit(deps.accept);
   await app.register(async (api) => {
     api.removeAllContentTypeParsers();
     api.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BODY }, (_req, body, done) => done(null, body));
     api.addHook('preClose', (done) => {
       registry.close();
+      commit.flush();
       done();
     });
 
@@ -96,7 +99,7 @@ export async function agentApiRoutes(app: FastifyInstance, deps: { registry: Age
       const issues = validate(RoundsBodySchema, body);
       if (issues.length) throw payloadError(name, `body.${issues[0]!.path.join('.')}: ${issues[0]!.message}`);
       const { good, rejected } = checkRounds(body.rounds, st);
-      deps.accept(good);
+      await commit.add(good);
       st.rounds_accepted += good.length;
       st.rounds_rejected += rejected.length;
       if (rejected.length) log.warn({ agent: name, rejected: rejected.length, accepted: good.length, first: rejected[0]!.error }, `agent ${name}: refused ${rejected.length} rounds of a batch`);
