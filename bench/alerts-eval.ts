@@ -2,7 +2,8 @@
  * Alert evaluation after a round: 10,000 series (2,500 targets × 4 agents), each target with
  * five alerts of SmokePing's documented kinds (patterns with and without `*X*`, a matcher),
  * fed one round per series per step through the engine's RoundSink, as the pipeline does.
- * Prints the time of the first step (which seeds every history from the store) and of the
+ * Prints the time of the first step (which reads every history back from the store, filled
+ * beforehand with 30 rounds per series as after a restart) and of the
  * following steps, quiet and with 1% of the series raising an alert (events recorded,
  * deliveries queued to a local webhook receiver).
  *
@@ -45,11 +46,20 @@ for (let g = 0; g < groups; g++) {
 }
 const config = configIn(dir, yaml);
 const store = storeIn(dir, config);
-const alerts = createAlerts({ config, store, log: silentLog, builtinAgent: 'a0' });
 const paths: string[] = [];
 for (let g = 0; g < groups; g++) for (let i = 0; i < 100 && g * 100 + i < TARGETS; i++) paths.push(`/G${g}/t${i}`);
 
-let time = Math.floor(Date.now() / 60000) * 60000 - STEPS * 60000;
+// 30 stored rounds per series before the engine starts, as after a restart: the first step
+// then reads each series' history back from the store.
+const HISTORY = 30;
+let time = Math.floor(Date.now() / 60000) * 60000 - (STEPS + 5 + HISTORY) * 60000;
+for (let k = 0; k < HISTORY; k++) {
+  const batch: Round[] = [];
+  paths.forEach((p, ti) => { for (let a = 0; a < AGENTS; a++) batch.push(round(p, `a${a}`, time, 20, 0, 5 + ((ti + a + k) % 3), 60)); });
+  store.write(batch);
+  time += 60000;
+}
+const alerts = createAlerts({ config, store, log: silentLog, builtinAgent: 'a0' });
 const stepRounds = (lossyShare: number, k: number): Round[] => {
   const out: Round[] = [];
   paths.forEach((p, ti) => {
@@ -81,7 +91,7 @@ const sent = alerts.db.deliveries({ status: 'sent', limit: 100000 }).length;
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const f = (x: number) => `${x.toFixed(1)} ms`;
 console.log(`series: ${paths.length * AGENTS} (${paths.length} targets × ${AGENTS} agents), 5 alerts each`);
-console.log(`first step (seeds histories from the store): ${f(first)}`);
+console.log(`first step (reads ${HISTORY} stored rounds of every series back as its history): ${f(first)}`);
 console.log(`steady steps, nothing firing: median ${f(med(quiet))}, max ${f(Math.max(...quiet))} over ${quiet.length} steps`);
 console.log(`steps with 1% of series lossy (events + deliveries): median ${f(med(firing))}, max ${f(Math.max(...firing))}; events: ${events}, webhook deliveries sent: ${sent}`);
 console.log(`load average: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

@@ -35,6 +35,8 @@ with open(${JSON.stringify(log)}, "a") as f:
 
 /** Parses a YAML config written into `dir/smokemesh.yaml` (so relative paths resolve there). */
 export function configIn(dir: string, yaml: string): Config {
+  // `data_dir: ./data` means the test's own directory, whatever the process's cwd is.
+  yaml = yaml.replaceAll('data_dir: ./data', `data_dir: ${JSON.stringify(join(dir, 'data'))}`);
   const file = join(dir, 'smokemesh.yaml');
   writeFileSync(file, yaml);
   return parseConfig(yaml, file);
