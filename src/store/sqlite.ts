@@ -234,10 +234,7 @@ export class SqliteStore implements Store {
         touched.add(s);
         stored.push([s, r]);
       }
-      for (const [t, series, b, state] of dirty.values()) {
-        this.stmt(`INSERT OR REPLACE INTO ${t.table} (series, b, rounds, sent, lost, n, min, max, mean, median, stddev, sketch, q, extra)
-          VALUES (@series, @b, @rounds, @sent, @lost, @n, @min, @max, @mean, @median, @stddev, @sketch, @q, @extra)`).run({ series, b, ...toRow(state) });
-      }
+      for (const [t, series, b, state] of dirty.values()) this.upsert(t).run({ series, b, ...toRow(state) });
       for (const s of touched) updSeries.run(s.first, s.last, s.probe, s.step, s.id);
     })();
     this.counters.rounds_written += stored.length;
@@ -249,6 +246,18 @@ export class SqliteStore implements Store {
       }
     }
     this.trimCache();
+  }
+
+  private readonly upserts = new Map<Tier, Database.Statement>();
+
+  private upsert(t: Tier): Database.Statement {
+    let st = this.upserts.get(t);
+    if (!st) {
+      st = this.db.prepare(`INSERT OR REPLACE INTO ${t.table} (series, b, rounds, sent, lost, n, min, max, mean, median, stddev, sketch, q, extra)
+        VALUES (@series, @b, @rounds, @sent, @lost, @n, @min, @max, @mean, @median, @stddev, @sketch, @q, @extra)`);
+      this.upserts.set(t, st);
+    }
+    return st;
   }
 
   private seriesOf(r: Round): SeriesRow {
