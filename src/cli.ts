@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { SmokemeshError } from './errors.ts';
 import { registerAgentCommand } from './cli/agent.ts';
 import { registerCheckConfigCommand } from './cli/check-config.ts';
+import { registerDataCommands } from './cli/data.ts';
 import { registerProbeCommand } from './cli/probe.ts';
 import { registerServerCommand } from './cli/server.ts';
 import { VERSION } from './server/version.ts';
@@ -16,6 +17,7 @@ registerServerCommand(program);
 registerAgentCommand(program);
 registerProbeCommand(program);
 registerCheckConfigCommand(program);
+registerDataCommands(program);
 
 try {
   await program.parseAsync(process.argv);
