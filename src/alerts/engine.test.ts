@@ -58,6 +58,11 @@ test('engine: edge-triggered raise and clear run the program with SmokePing argu
   // Restart while raised: still lossy → no second raise; then recovered → cleared.
   await alerts.close();
   alerts = createAlerts({ config, store, log: silentLog, builtinAgent: 'srv' });
+  assert.equal(await alerts.warmed, 1);
+  assert.deepEqual(alerts.engine.history(T, 'srv'), { loss: [0, 100], rtt: [12.002, null] }, 'read back at start');
+  // An agent resending a round already counted does not shift the history.
+  alerts.sink.write([round(T, 'srv', t0 + 5000, 5, 5)]);
+  assert.deepEqual(alerts.engine.history(T, 'srv'), { loss: [0, 100], rtt: [12.002, null] });
   feed(store, alerts.sink, [round(T, 'srv', t0 + 10000, 5, 4)]);
   await alerts.dispatcher.idle();
   // History was seeded from the store: the lossy round before the restart is still there.

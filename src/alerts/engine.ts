@@ -56,6 +56,7 @@ export class AlertEngine implements RoundSink {
   private since = new Map<string, number>();
   private firstSeen: Map<string, number> | undefined;
   private silenceCache: Silence[];
+  private stopped = false;
 
   constructor(private opts: EngineOptions, config: Config, setup: AlertsSetup) {
     for (const row of opts.db.loadCounters()) {
@@ -106,7 +107,9 @@ export class AlertEngine implements RoundSink {
       if (!t) continue;
       try {
         const k = key(round.target, round.agent);
-        const state = this.series.get(k) ?? this.seed(round, t);
+        const state = this.series.get(k) ?? this.seed(round.target, round.agent, round.step, round.time, t);
+        if (round.time <= state.last) continue;
+        state.last = round.time;
         pushRound(state.history, t.cap, lossPct(round), round.median);
         const { outcomes, changed } = evaluateRules(state, t.rules);
         for (const alert of changed) {
@@ -151,8 +154,37 @@ export class AlertEngine implements RoundSink {
     return this.series.get(key(target, agent))?.history;
   }
 
-  private seed(round: Round, t: TargetAlerts): SeriesState {
-    const k = key(round.target, round.agent);
+  /**
+   * Reads back the history of every stored series that has alerts, a few hundred per event
+   * loop turn, so that the first round after a start finds it ready. Series whose round
+   * arrives first are seeded on the spot instead.
+   */
+  async warm(): Promise<number> {
+    let n = 0;
+    try {
+      const list = this.opts.store.list();
+      this.firstSeen = new Map(list.map((s) => [key(s.target, s.agent), s.first]));
+      for (const s of list) {
+        if (this.stopped) break;
+        const t = this.targets.get(s.target);
+        if (!t || !t.node.probe || this.series.has(key(s.target, s.agent))) continue;
+        this.seed(s.target, s.agent, t.node.probe.params.step, s.last + 1, t);
+        if (++n % 200 === 0) await new Promise((r) => setImmediate(r));
+      }
+    } catch (e) {
+      this.opts.log.warn({ err: e }, 'alert histories could not be read from the store; they start with the next rounds');
+    }
+    return n;
+  }
+
+  /** Stops the warm-up. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Creates a series' state: saved counters, and its history read back from rounds stored before `before`. */
+  private seed(target: string, agent: string, stepS: number, before: number, t: TargetAlerts): SeriesState {
+    const k = key(target, agent);
     const counters = new Map<string, number>();
     for (const [alert, v] of this.saved.get(k) ?? []) {
       if (t.rules.some((r) => r.name === alert)) {
@@ -161,15 +193,16 @@ export class AlertEngine implements RoundSink {
       }
     }
     this.saved.delete(k);
-    const history = newHistory();
+    const state: SeriesState = { history: newHistory(), counters, last: -Infinity };
     try {
-      const step = round.step * 1000;
-      const from = round.time - (t.cap + 1) * step - step / 2;
-      const res = this.opts.store.series({ target: round.target, agent: round.agent, from, to: round.time - 1 });
-      if (res.tier === 'raw' && res.points.length) {
+      const step = stepS * 1000;
+      const from = before - (t.cap + 1) * step - step / 2;
+      const res = this.opts.store.series({ target, agent, from, to: before - 1 });
+      const points = res.tier === 'raw' ? res.points.filter((p) => p.time < before) : [];
+      if (points.length) {
         const first = this.first(k);
         const startedInWindow = first !== undefined && first >= from;
-        const points = res.points.filter((p) => p.time < round.time);
+        const history = state.history;
         history.loss = startedInWindow ? ['S'] : [];
         history.rtt = startedInWindow ? ['S'] : [];
         for (const p of points) {
@@ -177,12 +210,11 @@ export class AlertEngine implements RoundSink {
           history.rtt.push(p.median);
         }
         trimHistory(history, t.cap);
-        if (history.loss.length === 0) Object.assign(history, newHistory());
+        state.last = points[points.length - 1]!.time;
       }
     } catch (e) {
-      this.opts.log.warn({ err: e, target: round.target, agent: round.agent }, 'alert history could not be read from the store; starting fresh');
+      this.opts.log.warn({ err: e, target, agent }, 'alert history could not be read from the store; starting fresh');
     }
-    const state: SeriesState = { history, counters };
     this.series.set(k, state);
     return state;
   }

@@ -13,6 +13,8 @@ export interface SeriesState {
   history: History;
   /** SmokePing's prevmatch counter per alert name (absent = 0). */
   counters: Map<string, number>;
+  /** Time of the newest round in the history: a resent or late round is not counted twice. */
+  last: number;
 }
 
 export interface Outcome {

@@ -27,6 +27,8 @@ export interface AlertService {
   agentEvent(agent: string, state: 'down' | 'up'): void;
   /** Stops delivering (unfinished deliveries resume at the next start) and closes the database. */
   close(): Promise<void>;
+  /** Resolves with the number of series whose history was read back from the store at start. */
+  readonly warmed: Promise<number>;
   /** For tests and tools. */
   readonly engine: AlertEngine;
   readonly dispatcher: Dispatcher;
@@ -56,12 +58,17 @@ export function createAlerts(opts: AlertOptions): AlertService {
   const db = openAlertDb(file);
   const dispatcher = new Dispatcher(db, log);
   const engine = new AlertEngine({ store: opts.store, db, dispatcher, log, builtinAgent: opts.builtinAgent }, opts.config, setup);
+  const warmed = engine.warm().then((n) => {
+    if (n) log.info({ series: n }, 'alert histories read back from the store');
+    return n;
+  });
   const resumed = dispatcher.resume();
   if (resumed) log.info({ deliveries: resumed }, 'resuming alert deliveries left unfinished at the last stop');
   const agentEvents: { agent: string; state: 'down' | 'up'; time: number }[] = [];
 
   return {
     sink: engine,
+    warmed,
     engine,
     dispatcher,
     db,
@@ -77,6 +84,7 @@ export function createAlerts(opts: AlertOptions): AlertService {
       log[state === 'down' ? 'warn' : 'info']({ agent, state }, `agent ${agent} is ${state}`);
     },
     async close() {
+      engine.stop();
       await dispatcher.close();
       db.close();
     },
