@@ -72,7 +72,8 @@ for (let i = 0; !(await fetch(`${base}/health`).then((r) => r.ok, () => false));
   await new Promise((r) => setTimeout(r, 100));
 }
 
-const pool = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
+// One connection per simulated agent at most, as real agents each keep their own.
+const pool = new Agent({ connections: AGENTS, keepAliveTimeout: 30_000 });
 const pollPool = new Agent({ connections: AGENTS + 10, headersTimeout: 120_000, bodyTimeout: 120_000 });
 let stopping = false;
 
