@@ -5,6 +5,7 @@ import { createAlerts, checkAlertsConfig } from './index.ts';
 import { configIn, round, silentLog, storeIn, tempDir, writeHook } from './testkit.ts';
 import type { Round } from '../probes/round.ts';
 import type { Store } from '../store/types.ts';
+import { ConfigError } from '../errors.ts';
 
 const T = '/Net/link';
 // Recent rounds: the store refuses rounds older than its raw retention.
@@ -162,4 +163,27 @@ targets:
   assert.match(byPath['targets.children.A.alerts.1']!.message, /unknown alert "nosuch"/);
   assert.equal(byPath['targets.children.A.alerts.1']!.line, 13);
   assert.ok(!byPath['targets.children.A.alerts.0'], 'an alert with a broken pattern is still a defined name');
+});
+
+test('reload: a broken alert section is refused and the running rules stay; removed alerts leave the active list', async () => {
+  const dir = tempDir();
+  const hook = writeHook(dir);
+  const config = configIn(dir, yaml(hook.path));
+  const store = storeIn(dir, config);
+  const alerts = createAlerts({ config, store, log: silentLog, builtinAgent: 'srv' });
+  feed(store, alerts.sink, [round(T, 'srv', t0, 5, 5)]);
+  await alerts.dispatcher.idle();
+  assert.deepEqual(alerts.engine.active().map((a) => a.alert), ['lossy']);
+
+  const broken = configIn(dir, yaml(hook.path).replace('">50%"', '">50"'));
+  assert.throws(() => alerts.reload(broken), (e: unknown) => e instanceof ConfigError && /alerts\.lossy\.pattern: pattern element 1 ">50"/.test(e.message));
+  assert.deepEqual(alerts.engine.rules().map((r) => r.pattern), ['>50%', '>100,>100'], 'old rules still run');
+
+  alerts.reload(configIn(dir, yaml(hook.path).replace('alerts: [lossy, slow]', 'alerts: [slow]')));
+  assert.deepEqual(alerts.engine.active(), []);
+  feed(store, alerts.sink, [round(T, 'srv', t0 + 5000, 5, 0)]);
+  await alerts.dispatcher.idle();
+  assert.equal(hook.calls().length, 1, 'only the raise: the alert was removed, not cleared');
+  await alerts.close();
+  store.close();
 });
