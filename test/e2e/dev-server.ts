@@ -32,22 +32,29 @@ export async function startDevServer(opts: {
   configYaml: string;
   agents?: AgentInfo[];
   rounds?: Iterable<Round>;
-  /** Clock of the store (writing history "in the past" relative to it is fine either way). */
-  now?: () => number;
   /** Routes of other concerns, registered before the read API (to check the OpenAPI collector sees them). */
   otherRoutes?: (app: FastifyInstance) => void;
 }): Promise<DevServer> {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-ui-'));
   writeFileSync(join(dir, 'smokemesh.yaml'), opts.configYaml);
   const config = parseConfig(opts.configYaml, join(dir, 'smokemesh.yaml'));
-  const store = openStore(dir, config.store, undefined, { timers: false, ...(opts.now ? { now: opts.now } : {}) });
+  // The store keeps raw rounds only for raw_days and refuses older ones, so while history is
+  // written its clock follows the rounds (as if they arrived live), then returns to real time.
+  let simulated: number | undefined;
+  const store = openStore(dir, config.store, undefined, { timers: false, now: () => simulated ?? Date.now() });
   if (opts.rounds) {
     let batch: Round[] = [];
+    const flush = () => {
+      simulated = Math.max(...batch.map((r) => r.time)) + 1;
+      store.write(batch);
+      batch = [];
+    };
     for (const r of opts.rounds) {
       batch.push(r);
-      if (batch.length >= 5000) { store.write(batch); batch = []; }
+      if (batch.length >= 2000) flush();
     }
-    if (batch.length) store.write(batch);
+    if (batch.length) flush();
+    simulated = undefined;
   }
   const log = pino({ level: 'silent' });
   const agents = opts.agents ?? [{ name: 'local', region: 'default', labels: {}, addresses: ['127.0.0.1'], alive: true, builtin: true }];

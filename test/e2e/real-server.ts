@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync, statSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,12 +8,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Builds web/dist with vite when it is missing or older than a source file under web/. */
 export function ensureWebBuilt(): void {
-  const dist = join(ROOT, 'web/dist/index.html');
-  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.name !== 'dist' && e.name !== 'node_modules')
-    .reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
-  if (existsSync(dist) && statSync(dist).mtimeMs >= newest(join(ROOT, 'web'))) return;
-  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', join(ROOT, 'web'), '--logLevel', 'warn'], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [join(ROOT, 'web/build-if-stale.mjs')], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error('vite build of web/ failed');
 }
 

@@ -1,9 +1,9 @@
 import type {
-  Agent, LatestRound, NodeSummary, SeriesResponse, TargetDetail, TopRow, TreeNode,
+  Agent, LatestRound, NodeSummary, OverviewResponse, SeriesResponse, TargetDetail, TopRow, TreeNode,
 } from '../../src/server/api/schemas.ts';
 
-export type { Agent, LatestRound, NodeSummary, SeriesResponse, TargetDetail, TopRow, TreeNode };
-export type { SeriesPoint, Series } from '../../src/server/api/schemas.ts';
+export type { Agent, LatestRound, NodeSummary, OverviewResponse, SeriesResponse, TargetDetail, TopRow, TreeNode };
+export type { SeriesPoint, Series, MiniPoint } from '../../src/server/api/schemas.ts';
 
 /** An API answer that was not 2xx. */
 export class HttpError extends Error {
@@ -38,6 +38,8 @@ export const api = {
   target: (path: string) => getJson<TargetDetail>('v1/targets', { path }),
   series: (target: string, from: number, to: number, points: number, agents?: string[], signal?: AbortSignal) =>
     getJson<SeriesResponse>('v1/series', { target, from, to, points, agent: agents }, signal),
+  overview: (path: string, from: number, to: number, points: number, signal?: AbortSignal) =>
+    getJson<OverviewResponse>('v1/overview', { path, from, to, points }, signal),
   latest: (prefix?: string) => getJson<{ rounds: LatestRound[] }>('v1/latest', { prefix }),
   top: (metric: string, window: string, n = 10) => getJson<{ rows: TopRow[] }>('v1/top', { metric, window, n }),
   agents: () => getJson<{ agents: Agent[] }>('v1/agents'),

@@ -9,7 +9,7 @@ import { agentsPage } from './pages/agents.ts';
 import { alertsPage } from './pages/alerts.ts';
 import { chartsPage } from './pages/charts.ts';
 import { detailPage } from './pages/detail.ts';
-import { overviewPage } from './pages/overview.ts';
+import { overviewPage, prefetchOverview } from './pages/overview.ts';
 import { searchPage } from './pages/search.ts';
 import { applyTheme } from './prefs.ts';
 import { parseRoute } from './route.ts';
@@ -28,9 +28,16 @@ setLang(currentLang());
 
 async function boot(): Promise<void> {
   replace(root, note(t('loading')));
+  const treeP = api.tree();
+  const agentsP = api.agents().catch(() => ({ agents: [] }));
+  // A group's overview is the usual landing page: fetch its series alongside the tree
+  // (asked last, so that the server answers the quick tree first).
+  const first = parseRoute(location.hash);
+  if (first.page === '' || first.page === 't') prefetchOverview(first.path);
   try {
-    const [tree, agents] = await Promise.all([api.tree(), api.agents().catch(() => ({ agents: [] }))]);
+    const [tree, agents] = await Promise.all([treeP, agentsP]);
     app = { title: tree.title, tree: tree.root, agents: agents.agents };
+    performance.mark('app:tree');
     document.title = tree.title;
   } catch (e) {
     replace(root, note(`${t('error')}: ${(e as Error).message}`, 'error'));

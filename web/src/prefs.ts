@@ -10,6 +10,7 @@ export function currentTheme(): Theme {
 export function setTheme(theme: Theme): void {
   localStorage.setItem('smokemesh.theme', theme);
   document.documentElement.dataset.theme = theme;
+  colors.clear();
 }
 
 /** Applies the remembered theme at start. */
@@ -17,7 +18,14 @@ export function applyTheme(): void {
   document.documentElement.dataset.theme = currentTheme();
 }
 
-/** A colour of the theme (a CSS custom property of :root). */
+const colors = new Map<string, string>();
+
+/**
+ * A colour of the theme (a CSS custom property of :root). Cached until the theme changes:
+ * getComputedStyle while graphs are being added would recompute the page's style each time.
+ */
 export function themeColor(name: string): string {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  let c = colors.get(name);
+  if (c === undefined) colors.set(name, (c = getComputedStyle(document.documentElement).getPropertyValue(name).trim()));
+  return c;
 }

@@ -179,3 +179,16 @@ test('openapi.json describes every /api route, other concerns\' too, with parame
   const metric = body.paths['/api/v1/top'].get.parameters.find((x: { name: string }) => x.name === 'metric');
   assert.deepEqual(metric.schema.enum, ['loss', 'median', 'max', 'stddev']);
 });
+
+test('overview: every visible probed target under a group in one answer, mini points', async () => {
+  const { status, body } = await get(`/api/v1/overview?path=/Local&from=${NOW - HOUR}&to=${NOW}`);
+  assert.equal(status, 200);
+  assert.deepEqual(body.targets.map((t: { target: string }) => t.target), ['/Local/lo4', '/Local/lossy', '/Local/北京']);
+  assert.equal(body.total, 3);
+  const lo4 = body.targets[0];
+  assert.deepEqual(lo4.series.map((s: { agent: string }) => s.agent), ['local', 'tokyo']);
+  assert.deepEqual(Object.keys(lo4.series[0].points[0]).sort(), ['loss_pct', 'median', 'smoke', 'time']);
+  const direct = srv.store.series({ target: '/Local/lo4', agent: 'local', from: NOW - HOUR, to: NOW, points: 300 });
+  assert.deepEqual(lo4.series[0].points.map((p: { median: number }) => p.median), direct.points.map((p) => p.median));
+  assert.equal((await get('/api/v1/overview?path=/Nope')).status, 404);
+});

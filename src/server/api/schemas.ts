@@ -98,6 +98,34 @@ export const SeriesResponseSchema = Type.Object({
 });
 export type SeriesResponse = Static<typeof SeriesResponseSchema>;
 
+/** A point as a small overview graph needs it: the smoke, the median and the loss. */
+export const MiniPointSchema = Type.Object({
+  time: Type.Number(),
+  loss_pct: NullableNumber,
+  median: NullableNumber,
+  smoke: Type.Array(Type.Number()),
+});
+export type MiniPoint = Static<typeof MiniPointSchema>;
+
+export const OverviewResponseSchema = Type.Object({
+  path: Type.String(),
+  from: Type.Number(),
+  to: Type.Number(),
+  total: Type.Integer({ description: 'probed targets under the group; at most 200 are in targets' }),
+  targets: Type.Array(Type.Object({
+    target: Type.String(),
+    pings: Type.Integer(),
+    step: Type.Integer(),
+    series: Type.Array(Type.Object({
+      agent: Type.String(),
+      tier: Type.String(),
+      resolution: Type.Number(),
+      points: Type.Array(MiniPointSchema),
+    })),
+  })),
+});
+export type OverviewResponse = Static<typeof OverviewResponseSchema>;
+
 export const LatestRoundSchema = Type.Object({
   target: Type.String(),
   agent: Type.String(),

@@ -1,14 +1,54 @@
 import Type from 'typebox';
 import { findNode } from '../../config/tree.ts';
-import type { RouteModule } from '../context.ts';
-import { ErrorSchema, SeriesResponseSchema, type SeriesResponse } from './schemas.ts';
-import { badParam, unknownTarget } from './errors.ts';
+import type { SeriesResult } from '../../store/types.ts';
+import type { RouteModule, ServerContext } from '../context.ts';
+import { ErrorSchema, OverviewResponseSchema, SeriesResponseSchema, type OverviewResponse, type SeriesResponse } from './schemas.ts';
+import { ApiError, badParam, unknownTarget } from './errors.ts';
 
 const HOUR = 3_600_000;
 /** Longest range one request may ask for (SmokePing's longest default graph is 360 days). */
 const MAX_RANGE = 20 * 366 * 24 * HOUR;
+/** Most targets one overview request draws (the UI says how many more there are). */
+export const OVERVIEW_MAX_TARGETS = 200;
 
-/** GET /api/v1/series: the points of one target for one or several agents. */
+const RangeQuery = {
+  from: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch; default to − 3 h' })),
+  to: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch; default now' })),
+};
+
+function range(q: { from?: number; to?: number }, defaultSpan: number): { from: number; to: number } {
+  const to = q.to ?? Date.now();
+  const from = q.from ?? to - defaultSpan;
+  if (from >= to) throw badParam('from', `must be before to (from=${from}, to=${to})`);
+  if (to - from > MAX_RANGE) throw badParam('from', 'range is longer than 20 years');
+  return { from, to };
+}
+
+/** Rounds every figure to the µs the rounds were measured with: a third of the JSON, same graph. */
+function compact(s: SeriesResult): SeriesResult {
+  const r = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
+  return {
+    ...s,
+    points: s.points.map((p) => ({
+      ...p, loss_pct: r(p.loss_pct), median: r(p.median), mean: r(p.mean), min: r(p.min), max: r(p.max), stddev: r(p.stddev),
+      smoke: p.smoke.map((v) => Math.round(v * 1000) / 1000),
+    })),
+  };
+}
+
+/** Agents with stored data per target, from one pass over the store's series list. */
+function storedAgents(ctx: ServerContext): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const s of ctx.store.list()) {
+    const l = m.get(s.target);
+    if (l) l.push(s.agent);
+    else m.set(s.target, [s.agent]);
+  }
+  for (const l of m.values()) l.sort();
+  return m;
+}
+
+/** GET /api/v1/series (one target, one or several agents) and /api/v1/overview (a group). */
 export const seriesRoutes: RouteModule = (app, ctx) => {
   app.get('/api/v1/series', {
     schema: {
@@ -19,27 +59,21 @@ export const seriesRoutes: RouteModule = (app, ctx) => {
       querystring: Type.Object({
         target: Type.String({ minLength: 1, description: 'target path' }),
         agent: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 100, description: 'agent name; repeat for several' })),
-        from: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch; default to − 3 h' })),
-        to: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch; default now' })),
+        ...RangeQuery,
         points: Type.Integer({ minimum: 10, maximum: 10000, default: 1000, description: 'at most this many points per series' }),
       }),
       response: { 200: SeriesResponseSchema, 400: ErrorSchema, 404: ErrorSchema },
     },
   }, async (req): Promise<SeriesResponse> => {
     const q = req.query as { target: string; agent?: string[]; from?: number; to?: number; points: number };
-    const to = q.to ?? Date.now();
-    const from = q.from ?? to - 3 * HOUR;
-    if (from >= to) throw badParam('from', `must be before to (from=${from}, to=${to})`);
-    if (to - from > MAX_RANGE) throw badParam('from', 'range is longer than 20 years');
-
+    const { from, to } = range(q, 3 * HOUR);
     const node = findNode(ctx.config().targets, q.target);
-    const stored = ctx.store.list().filter((s) => s.target === q.target);
+    const stored = storedAgents(ctx).get(q.target) ?? [];
     if (!node?.probe && stored.length === 0) throw unknownTarget(q.target);
-    const agents = q.agent && q.agent.length ? [...new Set(q.agent)] : stored.map((s) => s.agent).sort();
-
+    const agents = q.agent && q.agent.length ? [...new Set(q.agent)] : stored;
     const res: SeriesResponse = {
       target: q.target, from, to,
-      series: agents.map((agent) => ctx.store.series({ target: q.target, agent, from, to, points: q.points })),
+      series: agents.map((agent) => compact(ctx.store.series({ target: q.target, agent, from, to, points: q.points }))),
     };
     if (node?.probe) {
       res.probe = node.probe.type;
@@ -48,4 +82,45 @@ export const seriesRoutes: RouteModule = (app, ctx) => {
     }
     return res;
   });
+
+  app.get('/api/v1/overview', {
+    schema: {
+      summary: 'Series of every probed target under a group (hidden ones left out), every agent: one request for an overview page',
+      tags: ['series'],
+      querystring: Type.Object({
+        path: Type.String({ minLength: 1, default: '/', description: 'group path' }),
+        ...RangeQuery,
+        points: Type.Integer({ minimum: 10, maximum: 2000, default: 300, description: 'at most this many points per series' }),
+      }),
+      response: { 200: OverviewResponseSchema, 400: ErrorSchema, 404: ErrorSchema },
+    },
+  }, async (req): Promise<OverviewResponse> => {
+    const q = req.query as { path: string; from?: number; to?: number; points: number };
+    const { from, to } = range(q, 10 * HOUR);
+    const group = findNode(ctx.config().targets, q.path);
+    if (!group) throw new ApiError(404, 'SMOKEMESH_E_NOT_FOUND', `querystring/path: no target "${q.path}" in the config`);
+    const stored = storedAgents(ctx);
+    const targets: OverviewResponse['targets'] = [];
+    let total = 0;
+    const visit = (n: typeof group) => {
+      if (n.hide) return;
+      if (n.probe) {
+        total++;
+        if (targets.length < OVERVIEW_MAX_TARGETS) {
+          const agents = stored.get(n.path) ?? [];
+          targets.push({
+            target: n.path, pings: n.probe.params.pings, step: n.probe.params.step,
+            series: agents.map((agent) => {
+              const { tier, resolution, points } = compact(ctx.store.series({ target: n.path, agent, from, to, points: q.points }));
+              return { agent, tier, resolution, points: points.map((p) => ({ time: p.time, loss_pct: p.loss_pct, median: p.median, smoke: p.smoke })) };
+            }),
+          });
+        }
+      }
+      for (const c of n.children) visit(c);
+    };
+    visit(group);
+    return { path: q.path, from, to, total, targets };
+  });
 };
+

@@ -1,19 +1,21 @@
-import type { SeriesPoint } from '../api.ts';
+import type { MiniPoint } from '../api.ts';
+
+type SeriesPoint = MiniPoint;
 
 /** Several series on one time axis: `xs` in seconds, `rows[layer][i]` the layer's point at xs[i]. */
-export interface Aligned {
+export interface Aligned<P = SeriesPoint> {
   xs: number[];
-  rows: (SeriesPoint | null)[][];
+  rows: (P | null)[][];
 }
 
 /** Merges the sorted point lists of several series onto the union of their times. */
-export function align(layers: readonly (readonly SeriesPoint[])[]): Aligned {
+export function align<P extends SeriesPoint>(layers: readonly (readonly P[])[]): Aligned<P> {
   const times = new Set<number>();
   for (const pts of layers) for (const p of pts) times.add(p.time);
   const sorted = [...times].sort((a, b) => a - b);
   const index = new Map(sorted.map((t, i) => [t, i]));
   const rows = layers.map((pts) => {
-    const row: (SeriesPoint | null)[] = new Array(sorted.length).fill(null);
+    const row: (P | null)[] = new Array(sorted.length).fill(null);
     for (const p of pts) row[index.get(p.time)!] = p;
     return row;
   });

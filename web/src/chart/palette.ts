@@ -1,7 +1,8 @@
 /**
  * SmokePing's default loss colours for 20 pings, by lost count: 0, 1, 2, 3, 4–5, 6–10,
  * 11–19, 20. Other ping counts (and rollup buckets) map by lost fraction: a fraction f
- * is coloured like f × 20 lost pings out of 20, rounded up, so any loss is never green.
+ * is coloured like f × 20 lost pings out of 20, rounded up (any loss is never green), and
+ * only total loss gets the 20-of-20 colour.
  */
 export const LOSS_COLORS = [
   { upTo: 0, color: '#26ff00' },
@@ -23,7 +24,8 @@ export function lossColor(lossPct: number | null): string {
   if (lossPct <= 0) return LOSS_COLORS[0].color;
   if (lossPct >= 100) return LOSS_COLORS[7].color;
   // Rounding guards against 0.15 × 20 = 3.0000000000000004 landing in the next bucket.
-  const equiv = Math.ceil(Math.round((lossPct / 100) * 20 * 1e6) / 1e6);
+  // Anything short of total loss stays below the 20-of-20 colour.
+  const equiv = Math.min(19, Math.ceil(Math.round((lossPct / 100) * 20 * 1e6) / 1e6));
   for (const c of LOSS_COLORS) if (equiv <= c.upTo) return c.color;
   return LOSS_COLORS[7].color;
 }
@@ -60,6 +62,12 @@ export function mix(a: string, b: string, t: number): string {
  * median, as a mix of the background and the ink colour.
  */
 export function smokeShade(bg: string, ink: string, i: number, pairs: number, strength = 1): string {
-  const f = pairs <= 1 ? 1 : i / (pairs - 1);
-  return mix(bg, ink, (0.14 + 0.46 * f) * strength);
+  const key = `${bg}|${ink}|${i}|${pairs}|${strength}`;
+  let c = shades.get(key);
+  if (!c) {
+    const f = pairs <= 1 ? 1 : i / (pairs - 1);
+    shades.set(key, (c = mix(bg, ink, (0.14 + 0.46 * f) * strength)));
+  }
+  return c;
 }
+const shades = new Map<string, string>();

@@ -1,14 +1,15 @@
 import uPlot from 'uplot';
-import type { SeriesPoint } from '../api.ts';
+import type { MiniPoint, SeriesPoint } from '../api.ts';
 import { themeColor } from '../prefs.ts';
-import { align, yMax, type Aligned } from './align.ts';
-import { lossColor, smokeShade } from './palette.ts';
+import { align, yMax } from './align.ts';
+import { drawMedians, drawSmoke, type Plot } from './draw.ts';
 
 /** One agent's series drawn on a smoke graph. */
 export interface SmokeLayer {
   agent: string;
   color: string;
-  points: SeriesPoint[];
+  /** Full points (detail: hover shows them) or mini points (overview). */
+  points: (SeriesPoint | MiniPoint)[];
   /** Seconds each point covers. */
   resolution: number;
 }
@@ -26,7 +27,7 @@ export interface SmokeChartOptions {
   onZoom?: (from: number, to: number) => void;
   onReset?: () => void;
   /** Called with the points under the cursor (one per layer; null where a layer has none), or null when it leaves. */
-  onHover?: (time: number | null, points: (SeriesPoint | null)[]) => void;
+  onHover?: (time: number | null, points: (SeriesPoint | MiniPoint | null)[]) => void;
 }
 
 /**
@@ -36,7 +37,7 @@ export interface SmokeChartOptions {
  * Rounds with no reply at all are marked by a tick in the loss colour at the top.
  */
 export function smokeChart(el: HTMLElement, o: SmokeChartOptions): uPlot {
-  const data: Aligned = align(o.layers.map((l) => l.points));
+  const data = align(o.layers.map((l) => l.points));
   const top = yMax(o.layers.map((l) => l.points));
   const fg = themeColor('--muted') || '#666';
   const grid = themeColor('--grid') || '#ddd';
@@ -75,8 +76,8 @@ export function smokeChart(el: HTMLElement, o: SmokeChartOptions): uPlot {
     },
     select: { show: !o.compact, left: 0, top: 0, width: 0, height: 0 },
     hooks: {
-      drawAxes: [(u) => drawSmoke(u, o, data, bg, ink)],
-      draw: [(u) => drawMedians(u, o, data)],
+      drawAxes: [(u) => drawSmoke(plotOf(u), o, data, bg, ink)],
+      draw: [(u) => drawMedians(plotOf(u), o, data)],
       setSelect: [(u) => {
         if (u.select.width < 3) return;
         const a = u.posToVal(u.select.left, 'x');
@@ -102,89 +103,7 @@ function fmtAxis(v: number): string {
   return `${Number(v.toPrecision(3))} ms`;
 }
 
-/** Canvas x of a point's start and its width (at least one device pixel). */
-function span(u: uPlot, time: number, resolution: number): [number, number] {
-  const x0 = u.valToPos(time / 1000, 'x', true);
-  const x1 = u.valToPos(time / 1000 + resolution, 'x', true);
-  return [x0, Math.max(1, x1 - x0)];
-}
 
-function clip(u: uPlot): void {
-  const { left, top, width, height } = u.bbox;
-  u.ctx.save();
-  u.ctx.beginPath();
-  u.ctx.rect(left, top, width, height);
-  u.ctx.clip();
-}
-
-function drawSmoke(u: uPlot, o: SmokeChartOptions, data: Aligned, bg: string, ink: string): void {
-  const ctx = u.ctx;
-  clip(u);
-  const shades = new Map<string, string>();
-  o.layers.forEach((layer, li) => {
-    // Overlays tint each agent's smoke in its colour, lighter, so the lines stay readable.
-    const color = o.median === 'agent' ? layer.color : ink;
-    const strength = o.median === 'agent' ? 0.55 : 1;
-    for (const p of data.rows[li]!) {
-      if (!p || p.smoke.length < 2) continue;
-      const [x, w] = span(u, p.time, layer.resolution);
-      const s = p.smoke;
-      const pairs = Math.floor(s.length / 2);
-      for (let i = 0; i < pairs; i++) {
-        const key = `${color}|${i}|${pairs}`;
-        let fill = shades.get(key);
-        if (!fill) shades.set(key, (fill = smokeShade(bg, color, i, pairs, strength)));
-        const yTop = u.valToPos(s[s.length - 1 - i]!, 'y', true);
-        const yBot = u.valToPos(s[i]!, 'y', true);
-        ctx.fillStyle = fill;
-        ctx.fillRect(x, yTop, w, Math.max(1, yBot - yTop));
-      }
-    }
-  });
-  ctx.restore();
-}
-
-function drawMedians(u: uPlot, o: SmokeChartOptions, data: Aligned): void {
-  const ctx = u.ctx;
-  const dpr = uPlot.pxRatio;
-  clip(u);
-  // An even, whole-pixel width on whole-pixel rows keeps the line's colour exact (no blending).
-  const lw = Math.max(2, Math.round(2 * dpr));
-  ctx.lineWidth = lw;
-  ctx.lineCap = 'butt';
-  o.layers.forEach((layer, li) => {
-    let prev: { x: number; y: number } | null = null;
-    let prevTime = -Infinity;
-    for (const p of data.rows[li]!) {
-      if (!p) continue;
-      const [x0, w0] = span(u, p.time, layer.resolution);
-      const x = Math.round(x0);
-      const w = Math.max(1, Math.round(w0));
-      const color = o.median === 'agent' ? layer.color : lossColor(p.loss_pct);
-      if (p.median === null) {
-        if (p.sent > 0) {
-          ctx.fillStyle = lossColor(100);
-          ctx.fillRect(x, u.bbox.top, w, 3 * dpr);
-        }
-        prev = null;
-        continue;
-      }
-      const y = Math.round(u.valToPos(p.median, 'y', true));
-      ctx.strokeStyle = color;
-      ctx.beginPath();
-      // Join to the previous point when they are adjacent, so the median reads as a line.
-      if (prev && p.time - prevTime <= layer.resolution * 1500) {
-        ctx.moveTo(prev.x, prev.y);
-        ctx.lineTo(x, prev.y);
-        ctx.lineTo(x, y);
-      } else {
-        ctx.moveTo(x, y);
-      }
-      ctx.lineTo(x + w, y);
-      ctx.stroke();
-      prev = { x: x + w, y };
-      prevTime = p.time;
-    }
-  });
-  ctx.restore();
+function plotOf(u: uPlot): Plot {
+  return { ctx: u.ctx, bbox: u.bbox, valToPos: (v, s) => u.valToPos(v, s, true), pxRatio: uPlot.pxRatio };
 }

@@ -127,7 +127,7 @@ function graphBlock(app: App, series: Series[], o: BlockOpts): HTMLElement {
   o.charts.push(smokeChart(chart, {
     width: o.width, height: Math.round(Math.min(360, Math.max(200, o.width * 0.4))), from: o.from, to: o.to,
     layers, median: overlay ? 'agent' : 'loss', onZoom: o.onZoom, onReset: o.onReset,
-    onHover: (time, pts) => replace(hover, time === null ? '\u00a0' : hoverText(layers, time, pts)),
+    onHover: (time, pts) => replace(hover, time === null ? '\u00a0' : hoverText(layers, time, pts as (SeriesPoint | null)[])),
   }));
   return block;
 }

@@ -1,8 +1,7 @@
-import type uPlot from 'uplot';
-import { api, type LatestRound, type TreeNode } from '../api.ts';
-import { colorOf, pool, trail, type App, type Cleanup } from '../app.ts';
+import { api, type LatestRound, type OverviewResponse, type TreeNode } from '../api.ts';
+import { colorOf, trail, type App, type Cleanup } from '../app.ts';
 import { lossColor } from '../chart/palette.ts';
-import { smokeChart } from '../chart/smoke.ts';
+import { miniChart } from '../chart/mini.ts';
 import { h, replace } from '../dom.ts';
 import { fmtMs, fmtPct } from '../format.ts';
 import { t } from '../i18n.ts';
@@ -10,6 +9,26 @@ import { breadcrumbs, note } from '../layout.ts';
 import { targetHref } from '../route.ts';
 
 const RANGE = 10 * 3600_000;
+/** Points per small graph: 10 h in 5-minute buckets fit. */
+const POINTS = 300;
+
+let prefetched: { path: string; at: number; data: Promise<OverviewResponse> } | undefined;
+
+/** Starts loading a group's overview series before the page is drawn (called at boot). */
+export function prefetchOverview(path: string): void {
+  const to = Date.now();
+  const data = api.overview(path, to - RANGE, to, POINTS);
+  data.catch(() => {});
+  prefetched = { path, at: to, data };
+}
+
+function overviewData(path: string): Promise<OverviewResponse> {
+  const p = prefetched;
+  prefetched = undefined;
+  if (p && p.path === path && Date.now() - p.at < 10_000) return p.data;
+  const to = Date.now();
+  return api.overview(path, to - RANGE, to, POINTS);
+}
 const MAX_CARDS = 200;
 
 /**
@@ -18,7 +37,6 @@ const MAX_CARDS = 200;
  * Sets data-state="ready" on the page when every graph is drawn (tests and benchmarks wait on it).
  */
 export function overviewPage(main: HTMLElement, app: App, node: TreeNode): Cleanup {
-  const charts: uPlot[] = [];
   const abort = new AbortController();
   const page = h('section', { class: 'overview', 'data-state': 'loading' });
   const crumbs = trail(app.tree, node.path);
@@ -59,35 +77,40 @@ export function overviewPage(main: HTMLElement, app: App, node: TreeNode): Clean
   }
   if (count > MAX_CARDS) page.append(note(t('moreTargets', { n: count - MAX_CARDS })));
 
-  const to = Date.now();
-  const from = to - RANGE;
   void (async () => {
     try {
-      const latest = await api.latest(node.path === '/' ? undefined : node.path);
+      // Two requests for the whole page: the latest rounds and every target's series
+      // (the latter often already started at boot, alongside the tree).
+      const width = Math.max(200, cards[0]?.chart.clientWidth ?? 300);
+      const [latest, overview] = await Promise.all([
+        api.latest(node.path === '/' ? undefined : node.path),
+        overviewData(node.path),
+      ]);
+      const { from, to } = overview;
+      if (abort.signal.aborted) return;
+      performance.mark('overview:data');
       const byTarget = new Map<string, LatestRound[]>();
       for (const r of latest.rounds) {
         const list = byTarget.get(r.target) ?? [];
         list.push(r);
         byTarget.set(r.target, list);
       }
-      for (const c of cards) replace(c.figures, figures(app, byTarget.get(c.target.path) ?? []));
-      await pool(cards, 6, async (c) => {
-        if (abort.signal.aborted) return;
-        const width = Math.max(200, c.chart.clientWidth);
-        const res = await api.series(c.target.path, from, to, Math.min(600, width), undefined, abort.signal);
-        if (abort.signal.aborted) return;
-        const layers = res.series.filter((s) => s.points.length).map((s) => ({
+      const seriesOf = new Map(overview.targets.map((x) => [x.target, x.series]));
+      for (const c of cards) {
+        replace(c.figures, figures(app, byTarget.get(c.target.path) ?? []));
+        const layers = (seriesOf.get(c.target.path) ?? []).filter((s) => s.points.length).map((s) => ({
           agent: s.agent, color: colorOf(app, s.agent), points: s.points, resolution: s.resolution,
         }));
         if (!layers.length) {
           replace(c.chart, note(t('noData')));
-          return;
+          continue;
         }
-        charts.push(smokeChart(c.chart, {
-          width, height: 110, from, to, layers, compact: true, median: layers.length > 1 ? 'agent' : 'loss',
-        }));
-      });
+        miniChart(c.chart, { width, height: 110, from, to, layers, median: layers.length > 1 ? 'agent' : 'loss' });
+      }
+      performance.mark('overview:drawn');
       page.dataset.state = 'ready';
+      // A task queued from the next frame's callback runs once that frame (every graph) is painted.
+      requestAnimationFrame(() => setTimeout(() => performance.mark('overview:painted'), 0));
     } catch (e) {
       if (abort.signal.aborted) return;
       page.append(note(`${t('error')}: ${(e as Error).message}`, 'error'));
@@ -96,7 +119,6 @@ export function overviewPage(main: HTMLElement, app: App, node: TreeNode): Clean
   })();
   return () => {
     abort.abort();
-    for (const c of charts) c.destroy();
   };
 }
 
