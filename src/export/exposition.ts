@@ -61,6 +61,12 @@ export class Exposition {
     return this;
   }
 
+  /** Appends already rendered sample lines. */
+  raw(lines: string): this {
+    this.chunks.push(lines);
+    return this;
+  }
+
   text(): string {
     return this.chunks.join('');
   }

@@ -1,5 +1,5 @@
 import type { RegionCell, RegionSnapshot } from '../plan/region.ts';
-import { Exposition, escapeLabel, labelString } from './exposition.ts';
+import { Exposition, escapeLabel, formatValue, labelString } from './exposition.ts';
 import { RTT_BOUNDS_S, type ExportState } from './state.ts';
 
 /**
@@ -42,6 +42,8 @@ export interface MetricsInput {
   probeSelf: boolean;
   tasksEnabled: boolean;
   health: HealthFigures;
+  /** Per-series families (target/agent labels); default true. */
+  series?: boolean;
   /** Per-series RTT histograms (the largest part of the page at mesh scale). */
   seriesHistograms: boolean;
 }
@@ -88,19 +90,21 @@ function regionFamilies(x: Exposition, m: MetricsInput): void {
   x.family('prober_server_task_enabled', 'gauge', '1 when on-demand diagnostic tasks are enabled on this server');
   x.sample('prober_server_task_enabled', '', m.tasksEnabled ? 1 : 0);
 
-  // Every probe type, region verdicts included (ProberMesh has no such families).
+  // Every probe type, region verdicts included (ProberMesh has no such families). Each
+  // family's samples stay together, as the text format requires.
+  const pairs = m.snapshot.pairs;
+  const l = (c: RegionCell) => `probe="${c.probe}",${pairLabels(c)}`;
   x.family('smokemesh_region_healthy', 'gauge', 'Region pair verdict: 1 ok (a strict majority of the source region\'s live agents is fine), 0.5 degraded (tie), 0 down');
+  for (const c of pairs) x.sample('smokemesh_region_healthy', `{${l(c)}}`, c.status === 'ok' ? 1 : c.status === 'degraded' ? 0.5 : 0);
   x.family('smokemesh_region_agents', 'gauge', 'Live agents of the source region reporting on the pair (state="total") and those fine (state="ok")');
-  x.family('smokemesh_region_loss_ratio', 'gauge', 'Region pair loss (0-1) by the majority rule, every probe type');
-  x.family('smokemesh_region_rtt_seconds', 'gauge', 'Region pair RTT: median of the majority agents\' medians, every probe type');
-  for (const c of m.snapshot.pairs) {
-    const l = `{probe="${c.probe}",${pairLabels(c)}}`;
-    x.sample('smokemesh_region_healthy', l, c.status === 'ok' ? 1 : c.status === 'degraded' ? 0.5 : 0);
-    x.sample('smokemesh_region_agents', `{probe="${c.probe}",${pairLabels(c)},state="total"}`, c.agents_total);
-    x.sample('smokemesh_region_agents', `{probe="${c.probe}",${pairLabels(c)},state="ok"}`, c.agents_ok);
-    x.sample('smokemesh_region_loss_ratio', l, c.loss_pct === null ? NaN : c.loss_pct / 100);
-    x.sample('smokemesh_region_rtt_seconds', l, ms(c.median));
+  for (const c of pairs) {
+    x.sample('smokemesh_region_agents', `{${l(c)},state="total"}`, c.agents_total);
+    x.sample('smokemesh_region_agents', `{${l(c)},state="ok"}`, c.agents_ok);
   }
+  x.family('smokemesh_region_loss_ratio', 'gauge', 'Region pair loss (0-1) by the majority rule, every probe type');
+  for (const c of pairs) x.sample('smokemesh_region_loss_ratio', `{${l(c)}}`, c.loss_pct === null ? NaN : c.loss_pct / 100);
+  x.family('smokemesh_region_rtt_seconds', 'gauge', 'Region pair RTT: median of the majority agents\' medians, every probe type');
+  for (const c of pairs) x.sample('smokemesh_region_rtt_seconds', `{${l(c)}}`, ms(c.median));
 }
 
 function httpFamilies(x: Exposition, m: MetricsInput): void {
@@ -133,10 +137,14 @@ function agentFamilies(x: Exposition, m: MetricsInput): void {
 }
 
 function seriesFamilies(x: Exposition, m: MetricsInput): void {
+  if (m.series === false) return;
   const list = [...m.state.series.values()];
   const fam = (name: string, help: string, value: (s: (typeof list)[number]) => number) => {
     x.family(name, 'gauge', help);
-    for (const s of list) x.sample(name, `{${s.labels}}`, value(s));
+    // One string per family: far fewer array entries than one per sample at mesh scale.
+    let text = '';
+    for (const s of list) text += `${name}{${s.labels}} ${formatValue(value(s))}\n`;
+    x.raw(text);
   };
   fam('smokemesh_series_loss_ratio', 'Loss of the latest round of the series (0-1)', (s) => (s.round.sent === 0 ? 1 : s.round.loss / s.round.sent));
   fam('smokemesh_series_rtt_median_seconds', 'Median RTT of the latest round (SmokePing\'s median)', (s) => ms(s.round.median));

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import Type from 'typebox';
 import type { Config } from '../config/loader.ts';
 import { walk, type TargetNode } from '../config/tree.ts';
 import { ConfigError, formatIssue } from '../errors.ts';
@@ -34,12 +35,16 @@ export interface MeshModule extends ServerModule {
   state: ExportState;
   /** The region aggregates, recomputed when older than one aggregation interval. */
   snapshot(now?: number): RegionSnapshot;
+  /** One region pair with its per-target cells (the pair API). */
+  pairDetail(probe: string, source: string, target: string, now?: number): RegionSnapshot;
   /** Connects the planners; call once both exist. */
   attach(hooks: { registry?: RegistryHooks; builtin?: BuiltinHooks }): void;
 }
 
 /** Seconds between membership checks: the mesh follows joins and leaves within this plus one plan long-poll. */
 const SYNC_MS = 1000;
+/** Past this many series, per-series histograms (17 lines each) are left out unless asked for. */
+export const AUTO_HISTOGRAM_SERIES = 10_000;
 
 /**
  * Mesh, regions and metrics in the server: keeps the live tree (LiveMesh), feeds the export
@@ -110,10 +115,22 @@ export function createMeshModule(deps: { ctx: ServerContext; ingest: { stats: In
     index();
     refreshAgents();
     state.prune(now);
-    cached = aggregateRegions({ rounds: state.latest(), agents: agentRegions, targetRegion: (t) => regionOfTarget.get(t), now });
+    // Per-target cells only where /metrics shows them (HTTP/DNS); the pair API builds its own.
+    cached = aggregateRegions({
+      rounds: state.latest(), agents: agentRegions, targetRegion: (t) => regionOfTarget.get(t), now,
+      withTargets: (probe) => probe === 'http' || probe === 'dns',
+    });
     aggregationSeconds = (performance.now() - t0) / 1000;
     return cached;
   };
+
+  /** One pair with every per-target cell, computed from the latest rounds of that pair only. */
+  function pairDetail(probe: string, source: string, target: string, now = Date.now()): RegionSnapshot {
+    index();
+    refreshAgents();
+    const rounds = [...state.latest()].filter((r) => r.probe === probe && agentRegions.get(r.agent) === source && regionOfTarget.get(r.target) === target);
+    return aggregateRegions({ rounds, agents: agentRegions, targetRegion: (t) => regionOfTarget.get(t), now });
+  }
 
   const sync = (force: boolean) => {
     try {
@@ -154,6 +171,7 @@ export function createMeshModule(deps: { ctx: ServerContext; ingest: { stats: In
     live,
     state,
     snapshot,
+    pairDetail,
     sink: state,
     attach(hooks) {
       registry = hooks.registry;
@@ -171,8 +189,19 @@ export function createMeshModule(deps: { ctx: ServerContext; ingest: { stats: In
       }
     },
     routes: (app) => {
-      regionRoutes(app, () => snapshot());
-      app.get('/metrics', { schema: { summary: 'Prometheus exposition (text format 0.0.4): ProberMesh families, per-series families, server health', tags: ['metrics'] } }, async (_req, reply) => {
+      regionRoutes(app, () => snapshot(), pairDetail);
+      app.get('/metrics', {
+        schema: {
+          summary: 'Prometheus exposition (text format 0.0.4): ProberMesh families, per-series families, server health',
+          description: `Per-series families can be left out with series=0; per-series RTT histograms are included up to ${AUTO_HISTOGRAM_SERIES} series unless histograms=1 or 0 says otherwise (set these as \`params\` in the Prometheus scrape config).`,
+          tags: ['metrics'],
+          querystring: Type.Object({
+            series: Type.Optional(Type.Enum(['0', '1'])),
+            histograms: Type.Optional(Type.Enum(['0', '1'])),
+          }),
+        },
+      }, async (req, reply) => {
+        const q = req.query as { series?: '0' | '1'; histograms?: '0' | '1' };
         const snap = snapshot();
         index();
         const st = ctx.store.stats();
@@ -181,7 +210,8 @@ export function createMeshModule(deps: { ctx: ServerContext; ingest: { stats: In
           hostOf: (t) => hostOfTarget.get(t),
           probeSelf: live.meshOf(ctx.config()).groups.some((g) => g.self_region),
           tasksEnabled: false,
-          seriesHistograms: true,
+          series: q.series !== '0',
+          seriesHistograms: q.histograms === undefined ? state.series.size <= AUTO_HISTOGRAM_SERIES : q.histograms === '1',
           health: {
             rounds_by_agent: deps.ingest.stats.by_agent,
             sink_errors: deps.ingest.stats.sink_errors,

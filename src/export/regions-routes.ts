@@ -15,7 +15,10 @@ const Probe = Type.Enum(['icmp', 'tcp', 'dns', 'http'], { default: 'icmp' });
  * GET /api/v1/regions/pair: one cell with its agents, its targets and the series behind it
  * (for the pair's smoke graphs).
  */
-export function regionRoutes(app: FastifyInstance, snapshot: () => RegionSnapshot): void {
+export function regionRoutes(
+  app: FastifyInstance, snapshot: () => RegionSnapshot,
+  pairDetail: (probe: string, source: string, target: string) => RegionSnapshot,
+): void {
   app.get('/api/v1/regions/matrix', {
     schema: {
       summary: 'Region × region matrix: median, loss, jitter and agents_ok/agents_total per (source region, target region)',
@@ -44,7 +47,7 @@ export function regionRoutes(app: FastifyInstance, snapshot: () => RegionSnapsho
     },
   }, async (req, reply) => {
     const q = req.query as { probe: string; source: string; target: string };
-    const s = snapshot();
+    const s = pairDetail(q.probe, q.source, q.target);
     const cell = s.pairs.find((c) => c.probe === q.probe && c.source_region === q.source && c.target_region === q.target);
     if (!cell) {
       return reply.code(404).send({ code: 'SMOKEMESH_E_NOT_FOUND', error: `no ${q.probe} data from region "${q.source}" to region "${q.target}" in the latest step; see GET /api/v1/regions/matrix for the pairs there are` });

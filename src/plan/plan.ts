@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AgentSelection } from '../config/schema.ts';
 import { probedTargets, type TargetNode } from '../config/tree.ts';
 import type { Assignment, Plan } from './assignment.ts';
-import { shardOwner } from './shard.ts';
+import { hashCandidates, ownerOf, type HashedCandidates } from './shard.ts';
 
 /** The facts about an agent that decide what it probes. */
 export interface AgentIdentity {
@@ -38,15 +38,15 @@ export function planFor(root: TargetNode, agent: AgentIdentity, peers: readonly 
   regionPeers.push(agent);
   // Targets inherit their `agents` object from the group, so candidates are cached per
   // (selection, server_probes) pair rather than recomputed per target.
-  const candidates = new Map<AgentSelection, Map<boolean, string[]>>();
+  const candidates = new Map<AgentSelection, Map<boolean, HashedCandidates>>();
   for (const t of probedTargets(root)) {
     if (!probes(t, agent)) continue;
     if (t.shard === 'per_region') {
       let bySp = candidates.get(t.agents);
       if (!bySp) candidates.set(t.agents, (bySp = new Map()));
       let names = bySp.get(t.server_probes);
-      if (!names) bySp.set(t.server_probes, (names = regionPeers.filter((p) => probes(t, p)).map((p) => p.name)));
-      if (shardOwner(t.path, names) !== agent.name) continue;
+      if (!names) bySp.set(t.server_probes, (names = hashCandidates(regionPeers.filter((p) => probes(t, p)).map((p) => p.name))));
+      if (ownerOf(t.path, names) !== agent.name) continue;
     }
     assignments.push({ target: t.path, host: t.probe.host, probe: t.probe.type, params: t.probe.params });
   }

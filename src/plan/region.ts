@@ -81,54 +81,114 @@ export interface RegionInput {
   targetRegion(target: string): string | undefined;
   now: number;
   rule?: RegionRule;
+  /** Which pairs get per-target cells; default all. */
+  withTargets?: (probe: string, sourceRegion: string, targetRegion: string) => boolean;
 }
 
-/** Computes every per-target and per-region-pair cell from the latest rounds. */
+/**
+ * Computes the region-pair cells, and the per-target cells of the pairs `withTargets`
+ * selects (all by default; at mesh scale they are the bulk of the work, so the server
+ * builds them only where they are shown).
+ */
 export function aggregateRegions(input: RegionInput): RegionSnapshot {
   const rule = input.rule ?? DEFAULT_RULE;
-  // probe \0 source \0 target → agent → round
-  const perTarget = new Map<string, { probe: string; source: string; target: string; tregion: string; rounds: Round[] }>();
+  const tregions = new Map<string, string>();
+  interface PairAcc { probe: string; source: string; tregion: string; byAgent: Map<string, AgentAcc>; rounds: Round[]; perTarget?: Map<string, Round[]> }
+  // probe → source region → target region: nested maps, no per-round key strings.
+  const index = new Map<string, Map<string, Map<string, PairAcc>>>();
+  const all: PairAcc[] = [];
   for (const r of input.rounds) {
     const source = input.agents.get(r.agent);
     if (source === undefined) continue;
     if (input.now - r.time > rule.stale_steps * r.step * 1000) continue;
-    const key = `${r.probe}\0${source}\0${r.target}`;
-    let g = perTarget.get(key);
-    if (!g) perTarget.set(key, (g = { probe: r.probe, source, target: r.target, tregion: input.targetRegion(r.target) ?? '', rounds: [] }));
-    g.rounds.push(r);
+    let tregion = tregions.get(r.target);
+    if (tregion === undefined) tregions.set(r.target, (tregion = input.targetRegion(r.target) ?? ''));
+    let bySource = index.get(r.probe);
+    if (!bySource) index.set(r.probe, (bySource = new Map()));
+    let byTarget = bySource.get(source);
+    if (!byTarget) bySource.set(source, (byTarget = new Map()));
+    let p = byTarget.get(tregion);
+    if (!p) {
+      p = { probe: r.probe, source, tregion, byAgent: new Map(), rounds: [] };
+      if (!input.withTargets || input.withTargets(r.probe, source, tregion)) p.perTarget = new Map();
+      byTarget.set(tregion, p);
+      all.push(p);
+    }
+    if (p.perTarget) {
+      const list = p.perTarget.get(r.target);
+      if (list) list.push(r);
+      else p.perTarget.set(r.target, [r]);
+    }
+    if (!tregion) continue;
+    let a = p.byAgent.get(r.agent);
+    if (!a) p.byAgent.set(r.agent, (a = newAcc(r.agent)));
+    addRound(a, r);
+    if (r.probe === 'http' || r.probe === 'dns') p.rounds.push(r);
   }
   const targets: RegionCell[] = [];
-  const pairRounds = new Map<string, { probe: string; source: string; tregion: string; byAgent: Map<string, Round[]> }>();
-  for (const g of perTarget.values()) {
-    const byAgent = new Map<string, Round[]>();
-    for (const r of g.rounds) byAgent.set(r.agent, [r]);
-    targets.push({ ...cell(byAgent, rule), probe: g.probe, source_region: g.source, target: g.target, target_region: g.tregion });
-    if (!g.tregion) continue;
-    const key = `${g.probe}\0${g.source}\0${g.tregion}`;
-    let p = pairRounds.get(key);
-    if (!p) pairRounds.set(key, (p = { probe: g.probe, source: g.source, tregion: g.tregion, byAgent: new Map() }));
-    for (const r of g.rounds) {
-      const list = p.byAgent.get(r.agent);
-      if (list) list.push(r);
-      else p.byAgent.set(r.agent, [r]);
-    }
-  }
   const pairs: RegionCell[] = [];
-  for (const p of pairRounds.values()) {
-    pairs.push({ ...cell(p.byAgent, rule), probe: p.probe, source_region: p.source, target_region: p.tregion });
+  for (const p of all) {
+    for (const [target, rounds] of p.perTarget ?? []) {
+      const c = cell(rounds.map((r) => addRound(newAcc(r.agent), r)), rounds, rule) as RegionCell;
+      c.probe = p.probe;
+      c.source_region = p.source;
+      c.target = target;
+      c.target_region = p.tregion;
+      targets.push(c);
+    }
+    if (!p.tregion) continue;
+    const c = cell([...p.byAgent.values()], p.rounds, rule) as RegionCell;
+    c.probe = p.probe;
+    c.source_region = p.source;
+    c.target_region = p.tregion;
+    pairs.push(c);
   }
   return { time: input.now, targets, pairs };
 }
 
 type CellFigures = Omit<RegionCell, 'probe' | 'source_region' | 'target' | 'target_region'>;
 
+/** One agent's rounds toward a target or a target region, pooled as they come. */
+interface AgentAcc {
+  agent: string;
+  rounds: number;
+  sent: number;
+  lost: number;
+  failed: number;
+  medians: number[];
+  jitters: number[];
+  min: number | null;
+  max: number | null;
+  targets: string[];
+}
+
+function newAcc(agent: string): AgentAcc {
+  return { agent, rounds: 0, sent: 0, lost: 0, failed: 0, medians: [], jitters: [], min: null, max: null, targets: [] };
+}
+
+function addRound(a: AgentAcc, r: Round): AgentAcc {
+  a.rounds++;
+  a.sent += r.sent;
+  a.lost += r.loss;
+  if (r.rtts.length === 0) a.failed++;
+  if (r.median !== null) a.medians.push(r.median);
+  if (r.stddev !== null) a.jitters.push(r.stddev);
+  if (r.min !== null && (a.min === null || r.min < a.min)) a.min = r.min;
+  if (r.max !== null && (a.max === null || r.max > a.max)) a.max = r.max;
+  a.targets.push(r.target);
+  return a;
+}
+
 /** The majority rule over the agents' views. */
-function cell(byAgent: Map<string, Round[]>, rule: RegionRule): CellFigures {
-  const views = [...byAgent].map(([agent, rounds]) => agentView(agent, rounds, rule)).sort((a, b) => a.agent.localeCompare(b.agent));
+function cell(accs: AgentAcc[], rounds: readonly Round[], rule: RegionRule): CellFigures {
+  const views = accs.map((a) => agentView(a, rule)).sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
   const total = views.length;
-  const ok = views.filter((v) => v.ok).length;
+  let ok = 0;
+  for (const v of views) if (v.ok) ok++;
   const status: RegionStatus = ok * 2 > total ? 'ok' : (total - ok) * 2 > total ? 'down' : 'degraded';
   const counted = status === 'ok' ? views.filter((v) => v.ok) : status === 'down' ? views.filter((v) => !v.ok) : views;
+  let failed = 0;
+  for (const v of views) failed += v.failed;
   const c: CellFigures = {
     status, agents_total: total, agents_ok: ok,
     median: medianOf(counted.map((v) => v.median)),
@@ -137,37 +197,28 @@ function cell(byAgent: Map<string, Round[]>, rule: RegionRule): CellFigures {
     min: minOf(counted.map((v) => v.min)),
     max: maxOf(counted.map((v) => v.max)),
     loss_pct_all: pooledLoss(views),
-    failed: views.reduce((a, v) => a + v.failed, 0),
+    failed,
     agents: views,
   };
-  const all = [...byAgent.values()].flat();
-  if (all.some((r) => r.phases || r.status !== undefined || r.error !== undefined)) Object.assign(c, httpFigures(all));
+  if (rounds[0]?.probe === 'http' || rounds[0]?.probe === 'dns') Object.assign(c, httpFigures(rounds));
   return c;
 }
 
-function agentView(agent: string, rounds: Round[], rule: RegionRule): AgentView {
-  let sent = 0;
-  let lost = 0;
-  let failed = 0;
-  for (const r of rounds) {
-    sent += r.sent;
-    lost += r.loss;
-    if (r.rtts.length === 0) failed++;
-  }
-  const loss = sent === 0 ? 100 : (100 * lost) / sent;
+function agentView(a: AgentAcc, rule: RegionRule): AgentView {
+  const loss = a.sent === 0 ? 100 : (100 * a.lost) / a.sent;
   return {
-    agent, rounds: rounds.length, sent, lost, loss_pct: loss, failed,
-    ok: sent > 0 && loss < rule.bad_loss_pct,
-    median: medianOf(rounds.map((r) => r.median)),
-    jitter: medianOf(rounds.map((r) => r.stddev)),
-    min: minOf(rounds.map((r) => r.min)),
-    max: maxOf(rounds.map((r) => r.max)),
-    targets: rounds.map((r) => r.target),
+    agent: a.agent, rounds: a.rounds, sent: a.sent, lost: a.lost, loss_pct: loss, failed: a.failed,
+    ok: a.sent > 0 && loss < rule.bad_loss_pct,
+    median: medianOf(a.medians),
+    jitter: medianOf(a.jitters),
+    min: a.min,
+    max: a.max,
+    targets: a.targets,
   };
 }
 
 /** ProberMesh's HTTP reduction: phases averaged over successful rounds only, failures counted by reason. */
-function httpFigures(rounds: Round[]): Pick<CellFigures, 'phases' | 'status_code' | 'cert_expiry' | 'errors'> {
+function httpFigures(rounds: readonly Round[]): Pick<CellFigures, 'phases' | 'status_code' | 'cert_expiry' | 'errors'> {
   const sums: Record<string, number> = {};
   const counts: Record<string, number> = {};
   const statuses = new Map<number, number>();
@@ -204,7 +255,8 @@ function pooledLoss(views: readonly AgentView[]): number | null {
 }
 
 /** SmokePing's median (upper median for even counts) of the non-null values. */
-function medianOf(values: (number | null)[]): number | null {
+function medianOf(values: readonly (number | null)[]): number | null {
+  if (values.length === 1) return values[0]!;
   return smokepingMedian(values.filter((v): v is number => v !== null).sort((a, b) => a - b));
 }
 function minOf(values: (number | null)[]): number | null {

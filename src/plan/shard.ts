@@ -35,13 +35,24 @@ export function score(targetHash: number, agentHash: number): number {
  * scores) go to the smaller name so that the result never depends on the candidates' order.
  */
 export function shardOwner(target: string, candidates: readonly string[]): string | undefined {
+  return ownerOf(target, hashCandidates(candidates));
+}
+
+/** Candidates with their name hashes, to reuse over many targets. */
+export type HashedCandidates = readonly { name: string; hash: number }[];
+export function hashCandidates(candidates: readonly string[]): HashedCandidates {
+  return candidates.map((name) => ({ name, hash: fnv1a(name) }));
+}
+
+/** shardOwner over precomputed candidate hashes. */
+export function ownerOf(target: string, candidates: HashedCandidates): string | undefined {
   const th = fnv1a(target);
   let best: string | undefined;
   let bestScore = -1;
   for (const c of candidates) {
-    const s = score(th, fnv1a(c));
-    if (s > bestScore || (s === bestScore && best !== undefined && c < best)) {
-      best = c;
+    const s = score(th, c.hash);
+    if (s > bestScore || (s === bestScore && best !== undefined && c.name < best)) {
+      best = c.name;
       bestScore = s;
     }
   }
@@ -54,19 +65,10 @@ export function shardOwner(target: string, candidates: readonly string[]): strin
  */
 export function splitTargets(targets: readonly string[], candidates: readonly string[]): Map<string, string[]> {
   const out = new Map<string, string[]>(candidates.map((c) => [c, []]));
-  const hashed = [...new Set(candidates)].map((c) => ({ c, h: fnv1a(c) }));
+  const hashed = hashCandidates([...new Set(candidates)]);
   for (const t of targets) {
-    const th = fnv1a(t);
-    let best: { c: string; h: number } | undefined;
-    let bestScore = -1;
-    for (const x of hashed) {
-      const s = score(th, x.h);
-      if (s > bestScore || (s === bestScore && best !== undefined && x.c < best.c)) {
-        best = x;
-        bestScore = s;
-      }
-    }
-    if (best) out.get(best.c)!.push(t);
+    const owner = ownerOf(t, hashed);
+    if (owner !== undefined) out.get(owner)!.push(t);
   }
   return out;
 }
