@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/loader.ts';
 import { probedTargets } from '../config/tree.ts';
 import { ConfigError, formatIssue } from '../errors.ts';
-import { configChecks } from '../config/checks.ts';
+import { hostname } from 'node:os';
+import { checkAlertsConfig } from '../alerts/index.ts';
+import { parseMesh } from '../config/mesh-schema.ts';
+import { loadAgentEntries } from '../server/agents/registry.ts';
 
 /** `smokemesh check-config FILE`: exit 0 when valid, 1 with every error (file:line:column: field: message). */
 export function registerCheckConfigCommand(program: Command): void {
@@ -13,8 +16,14 @@ export function registerCheckConfigCommand(program: Command): void {
     .action((file: string) => {
       try {
         const config = loadConfig(file);
-        const issues = configChecks.flatMap((check) => check(config));
-        if (issues.length) throw new ConfigError(issues);
+        // The sections other concerns own, checked as the server checks them at start and reload.
+        const issues = [...checkAlertsConfig(config), ...parseMesh(config).issues];
+        const agentIssues = loadAgentEntries(config, config.general.agent_name ?? hostname()).issues;
+        if (issues.length || agentIssues.length) {
+          process.stderr.write([...issues.map(formatIssue), ...agentIssues].join('\n') + '\n');
+          process.exitCode = 1;
+          return;
+        }
         const n = probedTargets(config.targets).length;
         process.stdout.write(`${file}: OK (${n} targets)\n`);
       } catch (e) {

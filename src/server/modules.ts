@@ -6,6 +6,8 @@ import type { AgentInfo, RouteModule, ServerContext } from './context.ts';
 import type { Ingest } from './ingest.ts';
 import { apiRoutes } from './api/index.ts';
 import { createMeshModule, type BuiltinHooks } from '../export/module.ts';
+import { checkAlertsConfig, createAlerts } from '../alerts/index.ts';
+import { formatIssue } from '../errors.ts';
 
 /** A concern plugged into the server: its routes, its round sink, its config check. */
 export interface ServerModule {
@@ -23,8 +25,21 @@ export interface ServerModule {
 export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; log: Logger; builtin?: BuiltinHooks }): Promise<ServerModule[]> {
   // The mesh first: its reload listener must update the target tree before the agents replan.
   const mesh = createMeshModule(deps);
-  // onAgentEvent: connect the alert engine's agentEvent(agent, 'down' | 'up') here.
-  const agents = createAgentsModule({ ctx: deps.ctx, ingest: deps.ingest, log: deps.log, onAgentEvent: undefined });
+  // The alert engine sees each round right after the store took it (ingest order).
+  const alerts = createAlerts({ config: deps.ctx.config(), store: deps.ctx.store, log: deps.log.child({ module: 'alerts' }), builtinAgent: deps.ctx.builtinAgent });
+  deps.ctx.onReload((c) => alerts.reload(c));
+  const agents = createAgentsModule({ ctx: deps.ctx, ingest: deps.ingest, log: deps.log, onAgentEvent: (agent, state) => alerts.agentEvent(agent.name, state) });
   mesh.attach({ registry: agents.registry, ...(deps.builtin ? { builtin: deps.builtin } : {}) });
-  return [agents, mesh, { name: 'ui-api', routes: apiRoutes }];
+  return [
+    agents,
+    mesh,
+    {
+      name: 'alerts',
+      routes: alerts.routes,
+      sink: alerts.sink,
+      check: (c) => checkAlertsConfig(c).map(formatIssue),
+      close: () => alerts.close(),
+    },
+    { name: 'ui-api', routes: apiRoutes },
+  ];
 }
