@@ -136,3 +136,26 @@ test('a real Prometheus scrapes /metrics and PromQL returns the region and serie
   const points = await query('prober_server_receive_points{prober_type="icmp"}');
   assert.ok(Number(points[0]!.value[1]) >= 2);
 });
+
+test('every Grafana dashboard query is valid PromQL on the real Prometheus; the mesh panels have data', async () => {
+  const { readFileSync } = await import('node:fs');
+  const subst = (e: string) => e.replace(/\$__rate_interval/g, '1m').replace(/\$[a-z_]+/g, '.*');
+  for (const file of ['smokemesh-icmp-mesh.json', 'smokemesh-http.json']) {
+    const d = JSON.parse(readFileSync(new URL(`../deploy/grafana/${file}`, import.meta.url), 'utf8')) as {
+      templating: { list: { name: string; type: string; query: unknown }[] };
+      panels: { title: string; datasource: { uid: string }; targets: { expr: string }[] }[];
+    };
+    assert.ok(d.templating.list.some((v) => v.name === 'datasource' && v.type === 'datasource' && v.query === 'prometheus'), `${file}: datasource variable`);
+    for (const p of d.panels) {
+      assert.equal(p.datasource.uid, '${datasource}', `${file}: ${p.title} uses the datasource variable`);
+      for (const t of p.targets) {
+        const r = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(subst(t.expr))}`);
+        const body = await r.json() as { status: string; error?: string; data?: { result: unknown[] } };
+        assert.equal(body.status, 'success', `${file}: ${p.title}: ${t.expr}: ${body.error}`);
+        if (file.includes('icmp') && !/histogram_quantile/.test(t.expr)) {
+          assert.ok(body.data!.result.length > 0, `${file}: ${p.title}: ${t.expr} returns data`);
+        }
+      }
+    }
+  }
+});
