@@ -91,7 +91,7 @@ async function open(hash: string, ready: string, viewport = { width: 1200, heigh
 async function shot(page: Page, name: string): Promise<void> {
   if (!SHOTS) return;
   mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SHOTS, `live-${name}.png`), fullPage: true });
 }
 
 test('overview: a smoke graph per target with a green (no loss) median, figures, names as text', async () => {
@@ -222,6 +222,7 @@ test('search, charts, agents and alerts pages', async () => {
   await agents.close();
 
   const alerts = await open('#/alerts', '[data-state=ready]');
-  assert.match((await alerts.textContent('main'))!, /No alerts|alert/i);
+  // No alert rules in this config: the engine's active list is empty (or the API absent).
+  assert.match((await alerts.textContent('main [data-state=ready]'))!, /No alerts/);
   await alerts.close();
 });

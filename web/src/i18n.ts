@@ -13,7 +13,7 @@ const en = {
   phases: 'HTTP phases', status: 'Status codes', rounds: 'rounds', sent: 'sent', lost: 'lost', results: 'results',
   noResults: 'No matching targets', moreTargets: '{n} more targets not shown', menu: 'Menu', state: 'State',
   since: 'Since', message: 'Message', hidden: 'hidden', probe: 'Probe', host: 'Host', time: 'Time',
-  dragToZoom: 'Drag to zoom, double-click to reset', resolution: 'resolution', group: 'Group', language: 'Language',
+  dragToZoom: 'Drag to zoom, double-click to reset', matching: 'matching', resolution: 'resolution', group: 'Group', language: 'Language',
 };
 export type Key = keyof typeof en;
 
@@ -31,7 +31,7 @@ const zh: Record<Key, string> = {
   phases: 'HTTP 阶段', status: '状态码', rounds: '轮', sent: '发送', lost: '丢失', results: '结果',
   noResults: '没有匹配的目标', moreTargets: '还有 {n} 个目标未显示', menu: '菜单', state: '状态',
   since: '开始于', message: '消息', hidden: '隐藏', probe: '探测', host: '主机', time: '时间',
-  dragToZoom: '拖动缩放，双击复原', resolution: '分辨率', group: '分组', language: '语言',
+  dragToZoom: '拖动缩放，双击复原', matching: '持续匹配', resolution: '分辨率', group: '分组', language: '语言',
 };
 
 export type Lang = 'en' | 'zh-CN';

@@ -7,7 +7,9 @@ import { PROBE_TYPES } from '../../probes/round.ts';
  */
 
 const Labels = Type.Record(Type.String(), Type.String());
-const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
+// `type: [number, null]` rather than anyOf: the serializer writes it directly instead of
+// validating every value against each branch (a series answer has thousands of them).
+const NullableNumber = Type.Unsafe<number | null>({ type: ['number', 'null'] } as never);
 
 /**
  * A node of the target tree as the UI sees it. `children` are TreeNodes again; the schema

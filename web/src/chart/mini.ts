@@ -61,7 +61,9 @@ export function miniChart(el: HTMLElement, o: { width: number; height: number; f
     ctx.moveTo(x, bbox.top);
     ctx.lineTo(x, bbox.top + bbox.height);
     const d = new Date(t * 1000);
-    ctx.fillText(`${String(d.getHours()).padStart(2, '0')}:00`, x, bbox.top + bbox.height + 3 * dpr);
+    const label = `${String(d.getHours()).padStart(2, '0')}:00`;
+    // A label cut by the edge reads wrong ("02:0"): leave it out.
+    if (x + ctx.measureText(label).width / 2 <= canvas.width) ctx.fillText(label, x, bbox.top + bbox.height + 3 * dpr);
   }
   ctx.stroke();
 

@@ -11,7 +11,8 @@ type AlertRow = Record<string, unknown>;
 /**
  * Active alerts from GET /api/v1/alerts. The alert engine is another concern; until it is
  * there (404) the page says so calmly. Rows are read loosely: target, alert/name, state,
- * since/time, agent, message — whatever of these the API gives.
+ * since/time, agent, message — whatever of these the API gives ({ active: [...] } from the
+ * alert engine: target, agent, alert, prevmatch, since).
  */
 export function alertsPage(main: HTMLElement): Cleanup {
   const body = h('div', { 'data-state': 'loading' }, note(t('loading')));
@@ -41,6 +42,6 @@ function table(rows: AlertRow[]): HTMLElement {
     h('tbody', {}, rows.map((r) => h('tr', {},
       h('td', {}, str(r.alert ?? r.name)),
       h('td', {}, typeof r.target === 'string' ? h('a', { href: targetHref(r.target) }, r.target) : '–'),
-      h('td', {}, str(r.agent)), h('td', {}, str(r.state ?? r.status)), h('td', {}, time(r.since ?? r.time ?? r.started)),
+      h('td', {}, str(r.agent)), h('td', {}, str(r.state ?? r.status ?? (typeof r.prevmatch === 'number' ? `${t('matching')} ×${r.prevmatch + 1}` : undefined))), h('td', {}, time(r.since ?? r.time ?? r.started)),
       h('td', {}, str(r.message ?? r.comment)))))));
 }
