@@ -123,3 +123,17 @@ test('planFor without peers: the agent probes every sharded target it is selecte
   const plan = planFor(tree, { name: 'x', region: 'eu', labels: {}, builtin: false });
   assert.equal(plan.assignments.filter((a) => a.target.startsWith('/Big/')).length, 60);
 });
+
+test('planVersion digests exactly the JSON of the assignments (the shared-params shortcut changes nothing)', async () => {
+  const { createHash } = await import('node:crypto');
+  const { planVersion } = await import('../src/plan/plan.ts');
+  const shared = { pings: 3, x: [1, 'q"'] };
+  const a = [
+    { target: '/a"b', host: 'h', probe: 'icmp' as const, params: shared },
+    { target: '/c', host: 'h2', probe: 'tcp' as const, params: { port: 1 } },
+    { target: '/d', host: 'h3', probe: 'icmp' as const, params: shared },
+  ];
+  const digest = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('base64url').slice(0, 16);
+  assert.equal(planVersion(a), digest(a));
+  assert.equal(planVersion([]), digest([]));
+});

@@ -12,11 +12,19 @@ export interface AgentIdentity {
   builtin: boolean;
 }
 
+// Mesh targets list their probers by name (hundreds at mesh scale), read once per agent plan.
+const nameSets = new WeakMap<readonly string[], Set<string>>();
+function nameSet(list: readonly string[]): Set<string> {
+  let s = nameSets.get(list);
+  if (!s) nameSets.set(list, (s = new Set(list)));
+  return s;
+}
+
 /** Whether a target's agent selection picks this (remote) agent. */
 export function selects(sel: AgentSelection, agent: AgentIdentity): boolean {
   if (sel === 'all') return true;
   if (sel === 'none') return false;
-  if (Array.isArray(sel)) return sel.includes(agent.name);
+  if (Array.isArray(sel)) return nameSet(sel).has(agent.name);
   if (sel.region !== undefined) {
     const regions = Array.isArray(sel.region) ? sel.region : [sel.region];
     if (!regions.includes(agent.region)) return false;
@@ -60,5 +68,20 @@ function probes(t: TargetNode, agent: AgentIdentity): boolean {
 
 /** A short digest of the assignments, used as the plan's ETag. */
 export function planVersion(assignments: Assignment[]): string {
-  return createHash('sha256').update(JSON.stringify(assignments)).digest('base64url').slice(0, 16);
+  const h = createHash('sha256');
+  // Same digest as hashing JSON.stringify(assignments); params objects are shared by many
+  // targets (a group's, a mesh's), so their JSON is made once.
+  h.update('[');
+  assignments.forEach((a, i) => {
+    h.update(`${i ? ',' : ''}{"target":${JSON.stringify(a.target)},"host":${JSON.stringify(a.host)},"probe":${JSON.stringify(a.probe)},"params":${paramsJson(a.params)}}`);
+  });
+  h.update(']');
+  return h.digest('base64url').slice(0, 16);
+}
+
+const paramsJsonCache = new WeakMap<object, string>();
+function paramsJson(p: Record<string, unknown>): string {
+  let s = paramsJsonCache.get(p);
+  if (s === undefined) paramsJsonCache.set(p, (s = JSON.stringify(p)));
+  return s;
 }
