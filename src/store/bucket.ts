@@ -66,28 +66,77 @@ function binValue(bin: number): number {
   return bin === 0 ? 0 : (2 * GAMMA ** (bin - 1)) / (GAMMA + 1);
 }
 
-/** Adds one round to the bucket (exactly once: the caller deduplicates). */
-export function addRound(b: BucketState, r: Round): void {
-  const us = r.rtts.map(toUs);
-  const n = us.length;
+/**
+ * What one round adds to any bucket, computed once per round and applied to every tier (the
+ * logarithms and sums are the costly part of ingest).
+ */
+export interface Contribution {
+  time: number;
+  sent: number;
+  lost: number;
+  /** The received RTTs as ascending integer µs. */
+  us: number[];
+  sum: number;
+  sumsq: number;
+  /** SmokePing's median in µs; -1 when nothing was received. */
+  median: number;
+  /** Histogram bins with their counts: [bin, count, bin, count, …], bins ascending. */
+  bins: number[];
+  phases: BucketExtra['p'];
+  status: number | undefined;
+  error: string | undefined;
+}
+
+/** The round's contribution to a bucket (RTTs converted to µs and binned once). */
+export function contributionOf(r: Round): Contribution {
+  const n = r.rtts.length;
+  const us = new Array<number>(n);
+  for (let i = 0; i < n; i++) us[i] = toUs(r.rtts[i]!);
+  if (!isSorted(us)) us.sort((x, y) => x - y);
+  let sum = 0;
+  let sumsq = 0;
+  const bins: number[] = [];
+  let lastBin = -1;
+  for (let i = 0; i < n; i++) {
+    const v = us[i]!;
+    sum += v;
+    sumsq += v * v;
+    // Sorted values give non-decreasing bins: count runs instead of one map update per ping.
+    const k = binOf(v);
+    if (k === lastBin) bins[bins.length - 1] = bins[bins.length - 1]! + 1;
+    else { bins.push(k, 1); lastBin = k; }
+  }
+  let phases: BucketExtra['p'];
+  if (r.phases) {
+    phases = {};
+    for (const k in r.phases) phases[k] = [r.phases[k]!, 1];
+  }
+  return {
+    time: r.time, sent: r.sent, lost: Math.max(0, r.sent - n), us, sum, sumsq,
+    median: n > 0 ? us[Math.floor(n / 2)]! : -1, bins, phases, status: r.status, error: r.error,
+  };
+}
+
+/** Adds one round's contribution to the bucket (exactly once: the caller deduplicates). */
+export function addContribution(b: BucketState, c: Contribution): void {
   b.rounds += 1;
-  b.sent += r.sent;
-  b.lost += Math.max(0, r.sent - n);
+  b.sent += c.sent;
+  b.lost += c.lost;
+  const n = c.us.length;
   if (n > 0) {
-    let sum = 0;
-    let sumsq = 0;
-    let lo = us[0]!;
-    let hi = us[0]!;
-    for (const v of us) { sum += v; sumsq += v * v; if (v < lo) lo = v; if (v > hi) hi = v; }
-    mergeMoments(b, n, sum, sumsq, lo, hi);
-    // SmokePing's median rule, on the sorted list.
-    const sorted = isSorted(us) ? us : [...us].sort((x, y) => x - y);
-    b.medSum += sorted[Math.floor(n / 2)]!;
+    mergeMoments(b, n, c.sum, c.sumsq, c.us[0]!, c.us[n - 1]!);
+    b.medSum += c.median;
     b.medN += 1;
     if (!b.bins) thaw(b);
-    for (const v of us) { const k = binOf(v); b.bins!.set(k, (b.bins!.get(k) ?? 0) + 1); }
+    const bins = b.bins!;
+    for (let i = 0; i < c.bins.length; i += 2) bins.set(c.bins[i]!, (bins.get(c.bins[i]!) ?? 0) + c.bins[i + 1]!);
   }
-  mergeExtra(b, r.phases ? Object.fromEntries(Object.entries(r.phases).map(([k, v]) => [k, [v, 1] as [number, number]])) : undefined, r.status, r.error, r.time);
+  if (c.phases || c.status !== undefined || c.error !== undefined) mergeExtra(b, c.phases, c.status, c.error, c.time);
+}
+
+/** Adds one round to the bucket (exactly once: the caller deduplicates). */
+export function addRound(b: BucketState, r: Round): void {
+  addContribution(b, contributionOf(r));
 }
 
 /** Merges bucket `from` into `into`: exact while both are open, approximate (see thaw) otherwise. */
@@ -246,8 +295,12 @@ export function fromRow(row: BucketRow): BucketState {
   return b;
 }
 
+/** Reused for every sketch: encoding thousands of buckets per batch should not allocate a writer each. */
+const scratch = new ByteWriter(256);
+
 function encodeSketch(b: BucketState): Buffer {
-  const w = new ByteWriter(32 + b.bins!.size * 3);
+  const w = scratch;
+  w.reset();
   w.f64(b.sum);
   w.f64(b.sumsq);
   w.f64(b.medSum);

@@ -37,6 +37,11 @@ export class ByteWriter {
     this.pos += 8;
   }
 
+  /** Starts over, keeping the buffer. */
+  reset(): void {
+    this.pos = 0;
+  }
+
   bytes(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.pos));
   }
@@ -94,6 +99,31 @@ export function packAscending(ms: readonly number[]): Buffer {
     prev += d;
   }
   return w.bytes();
+}
+
+/** packAscending for RTTs already converted to ascending integer µs. */
+export function packAscendingUs(us: readonly number[]): Buffer {
+  const w = new ByteWriter(us.length * 2 + 4);
+  let prev = 0;
+  for (const v of us) {
+    const d = Math.max(0, v - prev);
+    w.varint(d);
+    prev += d;
+  }
+  return w.bytes();
+}
+
+/** Unpacks what packAscending wrote, as integer µs. */
+export function unpackAscendingUs(blob: Uint8Array | null): number[] {
+  if (!blob || blob.length === 0) return [];
+  const r = new ByteReader(blob);
+  const out: number[] = [];
+  let prev = 0;
+  while (!r.done) {
+    prev += r.varint();
+    out.push(prev);
+  }
+  return out;
 }
 
 /** Unpacks what packAscending wrote, in ms. */

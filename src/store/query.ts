@@ -1,8 +1,9 @@
 import type Database from 'better-sqlite3';
 import { lossPct, type Round } from '../probes/round.ts';
 import { fromRow, mergeBucket, emptyBucket, toPoint, type BucketRow, type BucketState } from './bucket.ts';
-import { toMs, unpackAscending } from './codec.ts';
+import { toMs, unpackAscendingUs } from './codec.ts';
 import { pointFromRaw, type RawRow, type SeriesRow } from './raw.ts';
+import { roundFields, type RecentIndex, type WindowAgg } from './recent.ts';
 import type { Tier } from './tiers.ts';
 import type { SeriesQuery, SeriesResult, TopMetric, TopRow } from './types.ts';
 
@@ -12,6 +13,8 @@ export interface QueryContext {
   rawKeepMs: number;
   now(): number;
   stmt(sql: string): Database.Statement;
+  /** The in-memory recent past, when the store keeps it (created on first use). */
+  recent?: () => RecentIndex | undefined;
 }
 
 /** Points returned when a query does not say. */
@@ -61,74 +64,92 @@ export function querySeries(ctx: QueryContext, q: SeriesQuery): SeriesResult {
   return { target: q.target, agent: q.agent, tier: tier.name, resolution: tier.bucket * group, points };
 }
 
-/** Per-series aggregate over a window. */
-interface Agg {
-  series: number;
-  time: number;
-  sent: number;
-  lost: number;
-  medSum: number;
-  medN: number;
-  max: number | null;
-  n: number;
-  sum: number;
-  sumsq: number;
-}
-
-/** Top-N series by `metric` over [from, to]: from raw rounds for short windows, else the finest covering tier. */
+/**
+ * Top-N series by `metric` over [from, to]: from raw rounds for short windows, else from the
+ * finest tier that holds the window (whole buckets overlapping it). Windows within what
+ * `ctx.recent` holds are added up in memory; the rest in SQLite. Both add the same integers.
+ */
 export function queryTopWindow(ctx: QueryContext, metric: TopMetric, n: number, from: number, to: number): TopRow[] {
   const span = to - from;
   const now = ctx.now();
   const finest = ctx.tiers[0];
-  const aggs: Agg[] = [];
+  const recent = ctx.recent?.();
+  let aggs: WindowAgg[];
+  let names: (id: number) => { target: string; agent: string } | undefined;
   if (!finest || (span < 2 * finest.ms && from >= now - ctx.rawKeepMs)) {
-    const rows = ctx.stmt(`SELECT s.id AS series, r.time, r.sent, r.rtts FROM series s CROSS JOIN raw r
-      ON r.series = s.id AND r.time >= ? AND r.time <= ? ORDER BY s.id`).all(from, to) as Array<{ series: number; time: number; sent: number; rtts: Buffer | null }>;
-    let cur: Agg | undefined;
-    for (const row of rows) {
-      if (cur?.series !== row.series) {
-        cur = { series: row.series, time: 0, sent: 0, lost: 0, medSum: 0, medN: 0, max: null, n: 0, sum: 0, sumsq: 0 };
-        aggs.push(cur);
-      }
-      const rtts = unpackAscending(row.rtts);
-      cur.time = Math.max(cur.time, row.time);
-      cur.sent += row.sent;
-      cur.lost += Math.max(0, row.sent - rtts.length);
-      if (rtts.length) {
-        cur.medSum += rtts[Math.floor(rtts.length / 2)]!;
-        cur.medN += 1;
-        cur.max = Math.max(cur.max ?? 0, rtts[rtts.length - 1]!);
-        for (const v of rtts) { cur.n += 1; cur.sum += v; cur.sumsq += v * v; }
-      }
+    if (recent?.holdsRounds(from)) {
+      aggs = recent.roundAggs(from, to);
+      names = (id) => recent.names(id);
+    } else {
+      aggs = rawAggs(ctx, from, to);
+      names = seriesNames(ctx);
     }
   } else {
     const tier = ctx.tiers.find((t) => from >= now - t.keepMs) ?? ctx.tiers[ctx.tiers.length - 1]!;
-    const rows = ctx.stmt(`SELECT s.id AS series, max(r.b) AS b, sum(r.sent) AS sent, sum(r.lost) AS lost,
-        sum(r.median * r.rounds) AS medSum, sum(CASE WHEN r.median IS NULL THEN 0 ELSE r.rounds END) AS medN,
-        max(r.max) AS max, sum(r.n) AS n, sum(r.n * r.mean) AS sum,
-        sum(r.n * (r.stddev * r.stddev + r.mean * r.mean)) AS sumsq
-      FROM series s CROSS JOIN ${tier.table} r ON r.series = s.id AND r.b >= ? AND r.b <= ?
-      GROUP BY s.id`).all(Math.floor(from / tier.ms), Math.floor(to / tier.ms)) as Array<Omit<Agg, 'time'> & { b: number }>;
-    for (const r of rows) {
-      // Tier columns are µs.
-      aggs.push({ ...r, time: r.b * tier.ms, medSum: toMs(r.medSum ?? 0), max: r.max === null ? null : toMs(r.max), sum: toMs(r.sum ?? 0), sumsq: (r.sumsq ?? 0) / 1e6 });
+    const fromB = Math.floor(from / tier.ms);
+    const toB = Math.floor(to / tier.ms);
+    if (tier === finest && recent?.holdsBuckets(fromB)) {
+      aggs = recent.bucketAggs(fromB, toB);
+      names = (id) => recent.names(id);
+    } else {
+      aggs = tierAggs(ctx, tier, fromB, toB);
+      names = seriesNames(ctx);
     }
   }
-  const names = seriesNames(ctx);
   const ranked: TopRow[] = [];
   for (const a of aggs) {
-    const median = a.medN > 0 ? a.medSum / a.medN : null;
+    // Sums are integer µs; ms from here on.
+    const median = a.medN > 0 ? toMs(a.medSum) / a.medN : null;
     const loss = a.sent > 0 ? (100 * a.lost) / a.sent : null;
     let value: number | null;
     if (metric === 'loss') value = loss;
     else if (metric === 'median') value = median;
-    else if (metric === 'max') value = a.max;
-    else value = a.n > 0 ? Math.sqrt(Math.max(0, a.sumsq / a.n - (a.sum / a.n) ** 2)) : null;
-    const s = names.get(a.series);
+    else if (metric === 'max') value = a.max < 0 ? null : toMs(a.max);
+    else value = a.n > 0 ? Math.sqrt(Math.max(0, a.sumsq / 1e6 / a.n - (toMs(a.sum) / a.n) ** 2)) : null;
+    const s = names(a.series);
     if (value === null || !s) continue;
     ranked.push({ target: s.target, agent: s.agent, value, loss_pct: loss, median, time: a.time });
   }
   return rank(ranked, n);
+}
+
+/** Per-series sums of the raw rounds in [from, to], from SQLite. */
+function rawAggs(ctx: QueryContext, from: number, to: number): WindowAgg[] {
+  const rows = ctx.stmt(`SELECT s.id AS series, r.time, r.sent, r.rtts FROM series s CROSS JOIN raw r
+    ON r.series = s.id AND r.time >= ? AND r.time <= ? ORDER BY s.id`).iterate(from, to) as Iterable<{ series: number; time: number; sent: number; rtts: Buffer | null }>;
+  const aggs: WindowAgg[] = [];
+  let cur: WindowAgg | undefined;
+  for (const row of rows) {
+    if (cur?.series !== row.series) {
+      cur = { series: row.series, time: 0, sent: 0, lost: 0, medSum: 0, medN: 0, max: -1, n: 0, sum: 0, sumsq: 0 };
+      aggs.push(cur);
+    }
+    const f = roundFields(row.time, row.sent, unpackAscendingUs(row.rtts));
+    if (row.time > cur.time) cur.time = row.time;
+    cur.sent += f[1]!;
+    cur.lost += f[2]!;
+    cur.medSum += f[3]!;
+    cur.medN += f[4]!;
+    if (f[5]! > cur.max) cur.max = f[5]!;
+    cur.n += f[6]!;
+    cur.sum += f[7]!;
+    cur.sumsq += f[8]!;
+  }
+  return aggs;
+}
+
+/** Per-series sums of a tier's buckets with index in [fromB, toB], from SQLite. */
+function tierAggs(ctx: QueryContext, tier: Tier, fromB: number, toB: number): WindowAgg[] {
+  const rows = ctx.stmt(`SELECT s.id AS series, max(r.b) AS b, sum(r.sent) AS sent, sum(r.lost) AS lost,
+      sum(r.median * r.rounds) AS medSum, sum(CASE WHEN r.median IS NULL THEN 0 ELSE r.rounds END) AS medN,
+      max(r.max) AS max, sum(r.n) AS n, sum(r.n * r.mean) AS sum,
+      sum(r.n * (r.stddev * r.stddev + r.mean * r.mean)) AS sumsq
+    FROM series s CROSS JOIN ${tier.table} r ON r.series = s.id AND r.b >= ? AND r.b <= ?
+    GROUP BY s.id`).all(fromB, toB) as Array<{ series: number; b: number; sent: number; lost: number; medSum: number | null; medN: number; max: number | null; n: number; sum: number | null; sumsq: number | null }>;
+  return rows.map((r) => ({
+    series: r.series, time: r.b * tier.ms, sent: r.sent, lost: r.lost, medSum: r.medSum ?? 0, medN: r.medN,
+    max: r.max ?? -1, n: r.n, sum: r.sum ?? 0, sumsq: r.sumsq ?? 0,
+  }));
 }
 
 /** Top-N of the given (latest) rounds. */
@@ -147,8 +168,8 @@ function rank(rows: TopRow[], n: number): TopRow[] {
   return rows.slice(0, Math.max(0, n));
 }
 
-function seriesNames(ctx: QueryContext): Map<number, { target: string; agent: string }> {
+function seriesNames(ctx: QueryContext): (id: number) => { target: string; agent: string } | undefined {
   const m = new Map<number, { target: string; agent: string }>();
   for (const r of ctx.stmt('SELECT id, target, agent FROM series').all() as Array<{ id: number; target: string; agent: string }>) m.set(r.id, r);
-  return m;
+  return (id) => m.get(id);
 }

@@ -31,19 +31,18 @@ interface RoundExtra {
 
 /** The columns a round is stored as (only what cannot be derived from the RTTs). */
 export function toRawRow(r: Round): RawRow {
+  return { time: r.time, step: r.step, sent: r.sent, rtts: r.rtts.length ? packAscending(r.rtts) : null, extra: rawExtra(r) };
+}
+
+/** The JSON `extra` column of a round: phases, status, error, certificate expiry; null when none. */
+export function rawExtra(r: Round): string | null {
+  if (!r.phases && r.status === undefined && r.error === undefined && r.cert_expiry === undefined) return null;
   const x: RoundExtra = {};
   if (r.phases) x.phases = r.phases;
   if (r.status !== undefined) x.status = r.status;
   if (r.error !== undefined) x.error = r.error;
   if (r.cert_expiry !== undefined) x.cert_expiry = r.cert_expiry;
-  const hasExtra = x.phases || x.status !== undefined || x.error !== undefined || x.cert_expiry !== undefined;
-  return {
-    time: r.time,
-    step: r.step,
-    sent: r.sent,
-    rtts: r.rtts.length ? packAscending(r.rtts) : null,
-    extra: hasExtra ? JSON.stringify(x) : null,
-  };
+  return JSON.stringify(x);
 }
 
 /** Rebuilds the round (derived statistics as makeRound computes them). */

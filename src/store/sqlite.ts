@@ -5,10 +5,12 @@ import type { StoreConfig } from '../config/schema.ts';
 import { SmokemeshError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
 import { pruneSeries, renameSeries } from './admin.ts';
-import { addRound, emptyBucket, fromRow, toRow, type BucketRow, type BucketState } from './bucket.ts';
+import { addContribution, contributionOf, emptyBucket, fromRow, toRow, type BucketRow, type BucketState, type Contribution } from './bucket.ts';
+import { packAscendingUs } from './codec.ts';
 import { ensureTier, migrate } from './migrations.ts';
 import { querySeries, queryTopWindow, topOfRounds, type QueryContext } from './query.ts';
-import { roundFromRaw, toRawRow, type SeriesRow } from './raw.ts';
+import { rawExtra, roundFromRaw, type SeriesRow } from './raw.ts';
+import { RecentIndex } from './recent.ts';
 import { Retention } from './retention.ts';
 import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
 import type { SeriesInfo, SeriesQuery, SeriesResult, Store, StoreStats, TopMetric, TopRow } from './types.ts';
@@ -43,6 +45,19 @@ const TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CORRUPT|NOTADB|CANTOPEN|READO
 
 const noLog: StoreLogger = { info() {}, warn() {}, error() {} };
 
+/** A rollup bucket being filled, as cached: where it belongs and its decoded state. */
+interface OpenBucket {
+  tier: Tier;
+  series: number;
+  b: number;
+  state: BucketState;
+}
+
+/** A series as cached by the writer, with the bucket it last wrote in each tier (the usual next one). */
+interface SeriesEntry extends SeriesRow {
+  open: Array<OpenBucket | undefined>;
+}
+
 /**
  * The SQLite store: one writer (this object), WAL so that readers never block it, every
  * write() one transaction holding the raw rounds and their rollup buckets together.
@@ -57,8 +72,12 @@ export class SqliteStore implements Store {
   private readonly now: () => number;
   private readonly maxPending: number;
   private readonly stmts = new Map<string, Database.Statement>();
-  private readonly seriesIds = new Map<string, SeriesRow>();
-  private readonly buckets = new Map<string, BucketState>();
+  private readonly seriesIds = new Map<string, SeriesEntry>();
+  private readonly seriesById = new Map<number, SeriesEntry>();
+  /** Open buckets by tier:series:b, least recently read first (the per-series `open` slots serve most rounds). */
+  private readonly buckets = new Map<string, OpenBucket>();
+  /** The recent past for windowed top-N, created at the first such query; null when it may be stale. */
+  private recent: RecentIndex | null = null;
   private latestBySeries: Map<number, Round> | null = null;
   private readonly retention: Retention;
   private dataVersion = 0;
@@ -95,7 +114,7 @@ export class SqliteStore implements Store {
     }
     this.db = db;
     this.dataVersion = this.db.pragma('data_version', { simple: true }) as number;
-    this.retention = new Retention(db, this.tiers, this.rawKeepMs, this.now, (t, s, b) => this.buckets.delete(bucketKey(t, s, b)));
+    this.retention = new Retention(db, this.tiers, this.rawKeepMs, this.now, (t, s, b) => this.forgetBucket(t, s, b));
     if (this.timers) this.scheduleMaintenance(1000);
   }
 
@@ -212,33 +231,45 @@ export class SqliteStore implements Store {
   /** One transaction: raw rows (deduplicated on series+time), then every bucket they touched. */
   private commit(rounds: Round[]): void {
     this.checkOtherWriters();
-    const insRaw = this.stmt('INSERT OR IGNORE INTO raw (series, time, step, sent, rtts, extra) VALUES (@series, @time, @step, @sent, @rtts, @extra)');
+    const insRaw = this.stmt('INSERT OR IGNORE INTO raw (series, time, step, sent, rtts, extra) VALUES (?, ?, ?, ?, ?, ?)');
     const updSeries = this.stmt('UPDATE series SET first = ?, last = ?, probe = ?, step = ? WHERE id = ?');
-    const stored: Array<[SeriesRow, Round]> = [];
-    const dirty = new Map<string, [Tier, number, number, BucketState]>();
-    const touched = new Set<SeriesRow>();
+    const tiers = this.tiers;
+    const stored: Array<[SeriesEntry, Round, Contribution]> = [];
+    const dirty = new Set<OpenBucket>();
+    const touched = new Set<SeriesEntry>();
     let duplicates = 0;
+    const recent = this.recent;
+    const finestRows: Array<[OpenBucket, BucketRow]> = [];
     this.db.transaction(() => {
       for (const r of rounds) {
         const s = this.seriesOf(r);
-        if (insRaw.run({ series: s.id, ...toRawRow(r) }).changes === 0) { duplicates++; continue; }
-        for (const t of this.tiers) {
-          const b = Math.floor(r.time / t.ms);
-          const key = bucketKey(t, s.id, b);
-          let entry = dirty.get(key);
-          if (!entry) { entry = [t, s.id, b, this.bucket(t, s.id, b, key)]; dirty.set(key, entry); }
-          addRound(entry[3], r);
+        const c = contributionOf(r);
+        if (insRaw.run(s.id, r.time, r.step, r.sent, c.us.length ? packAscendingUs(c.us) : null, rawExtra(r)).changes === 0) { duplicates++; continue; }
+        for (let i = 0; i < tiers.length; i++) {
+          const ob = this.openBucket(s, i, Math.floor(r.time / tiers[i]!.ms));
+          addContribution(ob.state, c);
+          dirty.add(ob);
         }
         if (r.time >= s.last) { s.last = r.time; s.probe = r.probe; s.step = r.step; }
         if (r.time < s.first) s.first = r.time;
         touched.add(s);
-        stored.push([s, r]);
+        stored.push([s, r, c]);
       }
-      for (const [t, series, b, state] of dirty.values()) this.upsert(t).run({ series, b, ...toRow(state) });
+      for (const ob of dirty) {
+        const row = toRow(ob.state);
+        this.upsert(ob.tier).run(ob.series, ob.b, row.rounds, row.sent, row.lost, row.n, row.min, row.max, row.mean, row.median, row.stddev, row.sketch, row.q, row.extra);
+        if (recent && ob.tier === tiers[0]) finestRows.push([ob, row]);
+      }
       for (const s of touched) updSeries.run(s.first, s.last, s.probe, s.step, s.id);
     })();
     this.counters.rounds_written += stored.length;
     this.counters.duplicates += duplicates;
+    // Only what is committed reaches the recent index.
+    if (recent) {
+      const now = this.now();
+      for (const [ob, row] of finestRows) recent.bucket(this.seriesById.get(ob.series)!, ob.b, row);
+      for (const [s, , c] of stored) recent.round(s, c.time, c.sent, c.us, now);
+    }
     if (this.latestBySeries) {
       for (const [s, r] of stored) {
         const cur = this.latestBySeries.get(s.id);
@@ -254,38 +285,52 @@ export class SqliteStore implements Store {
     let st = this.upserts.get(t);
     if (!st) {
       st = this.db.prepare(`INSERT OR REPLACE INTO ${t.table} (series, b, rounds, sent, lost, n, min, max, mean, median, stddev, sketch, q, extra)
-        VALUES (@series, @b, @rounds, @sent, @lost, @n, @min, @max, @mean, @median, @stddev, @sketch, @q, @extra)`);
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       this.upserts.set(t, st);
     }
     return st;
   }
 
-  private seriesOf(r: Round): SeriesRow {
+  private seriesOf(r: Round): SeriesEntry {
     const key = `${r.target}\u0000${r.agent}`;
-    let s = this.seriesIds.get(key);
-    if (s) return s;
-    s = this.stmt('SELECT * FROM series WHERE target = ? AND agent = ?').get(r.target, r.agent) as SeriesRow | undefined;
-    if (!s) {
-      s = this.stmt('INSERT INTO series (target, agent, probe, step, first, last) VALUES (?, ?, ?, ?, ?, ?) RETURNING *')
+    const cached = this.seriesIds.get(key);
+    if (cached) return cached;
+    let row = this.stmt('SELECT * FROM series WHERE target = ? AND agent = ?').get(r.target, r.agent) as SeriesRow | undefined;
+    if (!row) {
+      row = this.stmt('INSERT INTO series (target, agent, probe, step, first, last) VALUES (?, ?, ?, ?, ?, ?) RETURNING *')
         .get(r.target, r.agent, r.probe, r.step, r.time, r.time) as SeriesRow;
     }
+    const s: SeriesEntry = { ...row, open: [] };
     this.seriesIds.set(key, s);
+    this.seriesById.set(s.id, s);
     return s;
   }
 
-  /** The bucket's current state: cached, else read back, else empty. */
-  private bucket(t: Tier, series: number, b: number, key: string): BucketState {
-    const cached = this.buckets.get(key);
-    if (cached) {
+  /** Bucket `b` of tier `i` of the series: the one it last wrote, else cached, else read back, else empty. */
+  private openBucket(s: SeriesEntry, i: number, b: number): OpenBucket {
+    const last = s.open[i];
+    if (last?.b === b) return last;
+    const t = this.tiers[i]!;
+    const key = bucketKey(t, s.id, b);
+    let ob = this.buckets.get(key);
+    if (ob) {
       // Re-insert: Map order is the eviction order.
       this.buckets.delete(key);
-      this.buckets.set(key, cached);
-      return cached;
+    } else {
+      const row = this.stmt(`SELECT * FROM ${t.table} WHERE series = ? AND b = ?`).get(s.id, b) as BucketRow | undefined;
+      ob = { tier: t, series: s.id, b, state: row ? fromRow(row) : emptyBucket() };
     }
-    const row = this.stmt(`SELECT * FROM ${t.table} WHERE series = ? AND b = ?`).get(series, b) as BucketRow | undefined;
-    const state = row ? fromRow(row) : emptyBucket();
-    this.buckets.set(key, state);
-    return state;
+    this.buckets.set(key, ob);
+    s.open[i] = ob;
+    return ob;
+  }
+
+  /** Retention sealed (rewrote) a bucket: drop any decoded copy. */
+  private forgetBucket(t: Tier, series: number, b: number): void {
+    this.buckets.delete(bucketKey(t, series, b));
+    const s = this.seriesById.get(series);
+    const i = this.tiers.indexOf(t);
+    if (s && s.open[i]?.b === b) s.open[i] = undefined;
   }
 
   private trimCache(): void {
@@ -308,7 +353,9 @@ export class SqliteStore implements Store {
 
   private resetCaches(): void {
     this.seriesIds.clear();
+    this.seriesById.clear();
     this.buckets.clear();
+    this.recent = null;
     this.latestBySeries = null;
   }
 
@@ -322,7 +369,7 @@ export class SqliteStore implements Store {
   }
 
   private get ctx(): QueryContext {
-    return { tiers: this.tiers, rawKeepMs: this.rawKeepMs, now: this.now, stmt: (sql) => this.stmt(sql) };
+    return { tiers: this.tiers, rawKeepMs: this.rawKeepMs, now: this.now, stmt: (sql) => this.stmt(sql), recent: () => this.recentIndex() };
   }
 
   series(q: SeriesQuery): SeriesResult {
@@ -340,6 +387,18 @@ export class SqliteStore implements Store {
 
   top(metric: TopMetric, n: number, window?: { from: number; to: number }): TopRow[] {
     return this.read(() => (window ? queryTopWindow(this.ctx, metric, n, window.from, window.to) : topOfRounds(this.latestMap().values(), metric, n)));
+  }
+
+  /** The recent index, loaded from the file on first use (and again after the caches were dropped). */
+  private recentIndex(): RecentIndex {
+    this.checkOtherWriters();
+    if (!this.recent) {
+      const now = this.now();
+      const recent = new RecentIndex(this.tiers[0], now);
+      recent.load((sql) => this.stmt(sql), now);
+      this.recent = recent;
+    }
+    return this.recent;
   }
 
   private latestMap(): Map<number, Round> {
