@@ -16,6 +16,8 @@ export interface RealServer {
   url: string;
   dir: string;
   proc: ChildProcess;
+  /** Everything the server printed so far (for failure messages). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -29,24 +31,36 @@ export async function startRealServer(configYaml: string, timeoutMs = 30_000): P
   writeFileSync(cfg, configYaml);
   const proc = spawn(process.execPath, [join(ROOT, 'bin/smokemesh.js'), 'server', '--config', cfg, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The output's tail is kept for failure messages; the URL comes from the "listening" log line.
   let out = '';
+  const keep = (b: Buffer) => { out = (out + b.toString()).slice(-20_000); };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
   const url = await new Promise<string>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`server did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
-    const onData = (b: Buffer) => {
-      out += b.toString();
+    const onExit = (code: number | null) => { clearTimeout(timer); rej(new Error(`server exited with ${code}:\n${out}`)); };
+    const onData = () => {
       for (const line of out.split('\n')) {
         try {
           const rec = JSON.parse(line) as { url?: string };
-          if (rec.url) { clearTimeout(timer); res(rec.url); return; }
+          if (rec.url) {
+            clearTimeout(timer);
+            proc.stdout!.off('data', onData);
+            proc.stderr!.off('data', onData);
+            proc.off('exit', onExit);
+            res(rec.url);
+            return;
+          }
         } catch { /* not a JSON log line */ }
       }
     };
     proc.stdout!.on('data', onData);
     proc.stderr!.on('data', onData);
-    proc.once('exit', (code) => { clearTimeout(timer); rej(new Error(`server exited with ${code}:\n${out}`)); });
+    proc.once('exit', onExit);
   });
   return {
     url, dir, proc,
+    output: () => out,
     async stop() {
       if (proc.exitCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));

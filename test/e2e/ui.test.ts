@@ -67,8 +67,9 @@ targets:
       const r = await api<{ series: { points: unknown[] }[] }>(`/api/v1/series?target=${encodeURIComponent(t)}&from=${Date.now() - 600_000}`);
       return r.series[0]?.points.length ?? 0;
     }));
-    return counts.every((c) => c >= 8) ? true : undefined;
-  }, 90_000, 500);
+    if (counts.every((c) => c >= 8)) return true;
+    throw new Error(`rounds so far: ${counts.join(', ')}`);
+  }, 90_000, 500).catch((e: Error) => { throw new Error(`${e.message}\nserver output (tail):\n${server.output().slice(-3000)}`); });
   browser = await launchChromium();
 });
 
@@ -202,6 +203,21 @@ test('375 px wide: no horizontal scrolling, the menu opens from a button', async
   await page.click('.menu-toggle');
   await shot(page, 'mobile');
   await page.close();
+  const detail = await open('#/t/Loopback/web', '.graphs[data-state=ready]', { width: 375, height: 800 });
+  const over = await detail.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(over <= 0, `detail overflows by ${over}px`);
+  const canvasWidth = await detail.$eval('.graph .chart canvas', (c) => c.getBoundingClientRect().width);
+  assert.ok(canvasWidth <= 375 && canvasWidth > 250, `graph ${canvasWidth}px wide`);
+  await detail.close();
+});
+
+test('openapi.json of the real server lists every concern\'s routes', async () => {
+  const doc = await api<{ openapi: string; paths: Record<string, Record<string, unknown>> }>('/api/openapi.json');
+  assert.match(doc.openapi, /^3\./);
+  for (const p of ['/api/v1/health', '/api/v1/reload', '/api/v1/tree', '/api/v1/series', '/api/v1/overview', '/api/v1/top', '/api/v1/alerts']) {
+    assert.ok(doc.paths[p], `missing ${p}; has ${Object.keys(doc.paths).join(', ')}`);
+  }
+  assert.ok(doc.paths['/api/v1/reload']!.post, 'reload is a POST');
 });
 
 test('search, charts, agents and alerts pages', async () => {

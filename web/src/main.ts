@@ -10,6 +10,7 @@ import { alertsPage } from './pages/alerts.ts';
 import { chartsPage } from './pages/charts.ts';
 import { detailPage } from './pages/detail.ts';
 import { overviewPage, prefetchOverview } from './pages/overview.ts';
+import { regionsPage } from './pages/regions.ts';
 import { searchPage } from './pages/search.ts';
 import { applyTheme } from './prefs.ts';
 import { parseRoute } from './route.ts';
@@ -61,6 +62,7 @@ async function render(): Promise<void> {
     case 'agents': cleanup = agentsPage(main, app); return;
     case 'alerts': cleanup = alertsPage(main); return;
     case 'search': cleanup = searchPage(main, route); return;
+    case 'regions': cleanup = regionsPage(main, route); return;
     case '': case 't': break;
     default: replace(main, note(t('notFound'), 'error')); return;
   }

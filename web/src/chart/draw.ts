@@ -22,7 +22,11 @@ export interface DrawOptions {
 export function span(u: Plot, time: number, resolution: number): [number, number] {
   const x0 = u.valToPos(time / 1000, 'x', true);
   const x1 = u.valToPos(time / 1000 + resolution, 'x', true);
-  return [x0, Math.max(1, x1 - x0)];
+  const right = u.bbox.left + u.bbox.width;
+  // The newest bucket is still filling and reaches past the graph's end: keep at least two
+  // pixels of it inside, or a bucket that started a moment ago would be clipped away.
+  const x = Math.min(x0, right - 2 * u.pxRatio);
+  return [x, Math.max(1, Math.min(x1, right) - x)];
 }
 
 function clip(u: Plot): void {
