@@ -31,6 +31,11 @@ export interface StoreOptions {
   timers?: boolean;
   /** How long a write waits for another connection's lock before the batch is kept pending. */
   busyTimeoutMs?: number;
+  /**
+   * Keep the recent past (finest buckets of the last ~2 h, raw rounds of the last ~15 min) in
+   * memory for windowed top-N (default true; ~2 KB per series). Tests turn it off to compare.
+   */
+  recentIndex?: boolean;
 }
 
 /** Name of the database file inside the data dir. */
@@ -72,7 +77,8 @@ export class SqliteStore implements Store {
   private readonly now: () => number;
   private readonly maxPending: number;
   private readonly stmts = new Map<string, Database.Statement>();
-  private readonly seriesIds = new Map<string, SeriesEntry>();
+  /** Series by target, then agent (no per-round key string to build). */
+  private readonly seriesIds = new Map<string, Map<string, SeriesEntry>>();
   private readonly seriesById = new Map<number, SeriesEntry>();
   /** Open buckets by tier:series:b, least recently read first (the per-series `open` slots serve most rounds). */
   private readonly buckets = new Map<string, OpenBucket>();
@@ -90,6 +96,7 @@ export class SqliteStore implements Store {
   private readonly counters = { rounds_written: 0, dropped: 0, rejected: 0, duplicates: 0 };
   private lastError: string | undefined;
   private readonly timers: boolean;
+  private readonly useRecent: boolean;
 
   constructor(dir: string, cfg: StoreConfig, opts: StoreOptions = {}) {
     this.file = resolve(join(dir, DB_FILE));
@@ -99,6 +106,7 @@ export class SqliteStore implements Store {
     this.rawKeepMs = rawKeepMs(cfg);
     this.maxPending = cfg.max_pending;
     this.timers = opts.timers ?? true;
+    this.useRecent = opts.recentIndex ?? true;
     let db: Database.Database | undefined;
     try {
       mkdirSync(dir, { recursive: true });
@@ -292,8 +300,7 @@ export class SqliteStore implements Store {
   }
 
   private seriesOf(r: Round): SeriesEntry {
-    const key = `${r.target}\u0000${r.agent}`;
-    const cached = this.seriesIds.get(key);
+    const cached = this.seriesIds.get(r.target)?.get(r.agent);
     if (cached) return cached;
     let row = this.stmt('SELECT * FROM series WHERE target = ? AND agent = ?').get(r.target, r.agent) as SeriesRow | undefined;
     if (!row) {
@@ -301,7 +308,9 @@ export class SqliteStore implements Store {
         .get(r.target, r.agent, r.probe, r.step, r.time, r.time) as SeriesRow;
     }
     const s: SeriesEntry = { ...row, open: [] };
-    this.seriesIds.set(key, s);
+    let byAgent = this.seriesIds.get(r.target);
+    if (!byAgent) this.seriesIds.set(r.target, (byAgent = new Map()));
+    byAgent.set(r.agent, s);
     this.seriesById.set(s.id, s);
     return s;
   }
@@ -390,7 +399,8 @@ export class SqliteStore implements Store {
   }
 
   /** The recent index, loaded from the file on first use (and again after the caches were dropped). */
-  private recentIndex(): RecentIndex {
+  private recentIndex(): RecentIndex | undefined {
+    if (!this.useRecent) return undefined;
     this.checkOtherWriters();
     if (!this.recent) {
       const now = this.now();
