@@ -1,7 +1,7 @@
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import type { TargetNode } from '../config/tree.ts';
-import { planFor } from '../plan/plan.ts';
+import { planFor, type AgentIdentity } from '../plan/plan.ts';
 import type { Round } from '../probes/round.ts';
 import type { AgentInfo } from '../server/context.ts';
 import { VERSION } from '../server/version.ts';
@@ -14,6 +14,8 @@ import { Scheduler } from './scheduler.ts';
 export class BuiltinAgent {
   readonly scheduler: Scheduler;
   private planVersion = '';
+  /** Live agents that share sharded targets with this one (kept up to date by the mesh module). */
+  peers: AgentIdentity[] = [];
 
   constructor(private readonly opts: { name: string; region: string; log: Logger; ingest: { accept(r: readonly Round[]): void } }) {
     this.scheduler = new Scheduler({
@@ -25,7 +27,7 @@ export class BuiltinAgent {
 
   /** Applies the plan of the current target tree; a no-op when nothing changed for this agent. */
   async setPlan(tree: TargetNode): Promise<void> {
-    const plan = planFor(tree, { name: this.opts.name, region: this.opts.region, labels: {}, builtin: true });
+    const plan = planFor(tree, { name: this.opts.name, region: this.opts.region, labels: {}, builtin: true }, this.peers);
     if (plan.version === this.planVersion) return;
     this.planVersion = plan.version;
     await this.scheduler.setPlan(plan.assignments);

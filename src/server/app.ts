@@ -96,7 +96,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
 
   const configChecks: ((c: Config) => string[])[] = [];
-  const modules = await extraModules({ ctx, ingest, log });
+  const modules = await extraModules({ ctx, ingest, log, builtin: agent });
   for (const m of modules) {
     if (m.check) configChecks.push(m.check);
     if (m.sink) ingest.add(m.sink);

@@ -4,7 +4,7 @@ import type { AgentEntry } from '../../config/agents-schema.ts';
 import { readSecretFile } from '../../auth/secret.ts';
 import { NonceCache } from '../../auth/nonce-cache.ts';
 import { SmokemeshError } from '../../errors.ts';
-import { planFor } from '../../plan/plan.ts';
+import { planFor, type AgentIdentity } from '../../plan/plan.ts';
 import type { Plan } from '../../plan/assignment.ts';
 import type { Heartbeat, SpoolStatus } from '../../agent/protocol.ts';
 import type { AgentInfo } from '../context.ts';
@@ -67,6 +67,8 @@ export class AgentRegistry {
   private closed = false;
   /** Called on agent-down / agent-up; the alert engine connects its agentEvent here. */
   onAgentEvent: AgentEventHook | undefined;
+  /** Live agents that share sharded targets (set by the mesh module, src/export/module.ts). */
+  peers: () => AgentIdentity[] = () => [];
 
   constructor(private config: Config, private readonly builtinName: string, private readonly log: Logger) {
     const { states, issues } = loadAgentEntries(config, builtinName);
@@ -163,6 +165,11 @@ export class AgentRegistry {
     });
   }
 
+  /** Recomputes the plan of every agent that said hello (the target tree or the live agents changed). */
+  replan(): void {
+    for (const st of this.agents.values()) if (st.hello) this.identify(st, st.hello);
+  }
+
   /** Every remote agent in config order, as the API shows them. */
   list(): AgentInfo[] {
     return [...this.agents.values()].map((st) => this.info(st));
@@ -226,7 +233,7 @@ export class AgentRegistry {
     st.region = hb.region ?? st.entry.region ?? 'default';
     st.labels = { ...st.entry.labels, ...hb.labels };
     const before = st.plan ? this.etag(st) : undefined;
-    st.plan = planFor(this.config.targets, { name: st.entry.name, region: st.region, labels: st.labels, builtin: false });
+    st.plan = planFor(this.config.targets, { name: st.entry.name, region: st.region, labels: st.labels, builtin: false }, this.peers());
     st.targets = new Set(st.plan.assignments.map((a) => a.target));
     if (before !== this.etag(st)) {
       if (before) this.log.info({ agent: st.entry.name, version: st.plan.version, targets: st.targets.size }, `new plan for agent ${st.entry.name}`);
