@@ -46,6 +46,12 @@ before(async () => {
   const port = (web.address() as { port: number }).port;
   server = await startRealServer(`
 general: { step: 2, pings: 5, title: "e2e mesh", agent_name: e2e-local }
+alerts:
+  to: "|/bin/true"
+  fastpath:
+    type: rtt
+    pattern: "<1000,<1000"
+    comment: loopback answers in under a second
 targets:
   menu: Top
   children:
@@ -57,7 +63,7 @@ targets:
       interval: 50
       children:
         lo1: { host: 127.0.0.1, title: ${JSON.stringify(XSS_TITLE)}, labels: { isp: loop } }
-        lo2: { host: 127.0.0.2 }
+        lo2: { host: 127.0.0.2, alerts: [fastpath] }
         web: { host: "http://127.0.0.1:${port}/", probe: http, pings: 3, interval: 50 }
 `);
   // Real rounds: wait until every target has a few.
@@ -237,8 +243,10 @@ test('search, charts, agents and alerts pages', async () => {
   assert.match((await agents.textContent('tr[data-agent="e2e-local"]'))!, /yes/);
   await agents.close();
 
+  // The alert engine's active list: the rule that always matches on lo2, for the built-in agent.
   const alerts = await open('#/alerts', '[data-state=ready]');
-  // No alert rules in this config: the engine's active list is empty (or the API absent).
-  assert.match((await alerts.textContent('main [data-state=ready]'))!, /No alerts/);
+  const alertRows = await alerts.$$eval('table.alerts tbody tr', (trs) => trs.map((tr) => Array.from(tr.children).map((td) => td.textContent)));
+  assert.ok(alertRows.some((r) => r[0] === 'fastpath' && r[1] === '/Loopback/lo2' && r[2] === 'e2e-local'), `alert rows: ${JSON.stringify(alertRows)}`);
+  await shot(alerts, 'alerts');
   await alerts.close();
 });
