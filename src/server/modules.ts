@@ -29,6 +29,14 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
   const alerts = createAlerts({ config: deps.ctx.config(), store: deps.ctx.store, log: deps.log.child({ module: 'alerts' }), builtinAgent: deps.ctx.builtinAgent });
   deps.ctx.onReload((c) => alerts.reload(c));
   const agents = createAgentsModule({ ctx: deps.ctx, ingest: deps.ingest, log: deps.log, onAgentEvent: (agent, state) => alerts.agentEvent(agent.name, state) });
+  // Mesh targets come and go with agents: the alert engine re-reads the tree (same config) then.
+  mesh.live.onChange(() => {
+    try {
+      alerts.reload(deps.ctx.config());
+    } catch (e) {
+      deps.log.error({ err: e }, 'alert engine could not take the new mesh targets');
+    }
+  });
   mesh.attach({ registry: agents.registry, ...(deps.builtin ? { builtin: deps.builtin } : {}) });
   return [
     agents,
