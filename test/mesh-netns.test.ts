@@ -175,6 +175,10 @@ test('the mesh forms by itself, loss in one namespace stays in its agent, a kill
     if (owner !== victim) assert.deepEqual(after.get(t), [owner], `${t} stayed with ${owner}`);
     else assert.notEqual(after.get(t)![0], victim);
   }
+  const metrics = await (await fetch(server.url + '/metrics')).text();
+  assert.match(metrics, new RegExp(`^prober_agent_is_alive\\{region="eu",ip="${AGENTS[2]!.addr.replace(/\./g, '\\.')}",version="[^"]+",agent="eu-c"\\} 1$`, 'm'));
+  assert.match(metrics, new RegExp(`^prober_agent_is_alive\\{region="eu",ip="[^"]*",version="[^"]*",agent="${victim}"\\} 0$`, 'm'));
+  assert.match(metrics, /^smokemesh_agent_spool_backlog_rounds\{agent="us-a"\} \d+$/m);
   const m = await matrix();
   assert.equal(m.cells.find((x) => x.source_region === 'eu' && x.target_region === 'us')!.agents_total, 2, 'the dead agent no longer counts');
 });

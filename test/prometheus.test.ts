@@ -99,6 +99,9 @@ test('/metrics is valid exposition (promtool) with the ProberMesh families', asy
   // promtool's lint may only warn about counters' names (ProberMesh's own names); it must not reject the format.
   assert.doesNotMatch(check.stderr + check.stdout, /error while linting|text format parsing error/i, check.stderr);
   assert.match(text, /prober_agent_is_alive\{region="here",ip="[^"]*",version="[^"]+",agent="builtin"\} 1/);
+  assert.match(text, /^# TYPE smokemesh_notifier_failures_total counter$/m, 'the alert engine reports its delivery failures');
+  assert.match(text, /^smokemesh_rounds_ingested_total\{agent="builtin"\} [1-9]/m);
+  assert.match(text, /^smokemesh_agent_overruns_total\{agent="builtin"\} \d+$/m);
   assert.match(text, /smokemesh_series_rtt_seconds_bucket\{target="\/Local\/a",agent="builtin",probe="icmp",le="\+Inf"\} \d+/);
 });
 

@@ -119,6 +119,11 @@ export function openAlertDb(file: string) {
         else upsertActive.run(c.target, c.agent, c.alert, c.prevmatch, c.since);
       }
     }),
+    /** Failed delivery attempts per channel since the database was created (the /metrics notifier failures). */
+    failuresByChannel(): Record<string, number> {
+      const rows = db.prepare(`SELECT d.channel AS channel, COUNT(*) AS n FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE a.outcome != 'sent' GROUP BY d.channel`).all() as { channel: string; n: number }[];
+      return Object.fromEntries(rows.map((r) => [r.channel, r.n]));
+    },
     loadCounters(): ActiveRow[] {
       return db.prepare('SELECT target, agent, alert, prevmatch, since FROM active').all() as ActiveRow[];
     },

@@ -38,7 +38,7 @@ export interface MeshModule extends ServerModule {
   /** One region pair with its per-target cells (the pair API). */
   pairDetail(probe: string, source: string, target: string, now?: number): RegionSnapshot;
   /** Connects the planners; call once both exist. */
-  attach(hooks: { registry?: RegistryHooks; builtin?: BuiltinHooks }): void;
+  attach(hooks: { registry?: RegistryHooks; builtin?: BuiltinHooks; notifierFailures?: () => Record<string, number> }): void;
 }
 
 /** Seconds between membership checks: the mesh follows joins and leaves within this plus one plan long-poll. */
@@ -58,6 +58,7 @@ export function createMeshModule(deps: { ctx: ServerContext; ingest: { stats: In
   const log = deps.log.child({ module: 'mesh' });
   let registry: RegistryHooks | undefined;
   let builtin: BuiltinHooks | undefined;
+  let notifierFailures: (() => Record<string, number>) | undefined;
 
   const members = (): (MeshMember & { alive: boolean })[] => ctx.agents().map((a) => {
     const addr = a.builtin ? { intranet: a.addresses[0] } : registry?.get(a.name)?.hello?.addresses ?? {};
@@ -176,6 +177,7 @@ export function createMeshModule(deps: { ctx: ServerContext; ingest: { stats: In
     attach(hooks) {
       registry = hooks.registry;
       builtin = hooks.builtin;
+      notifierFailures = hooks.notifierFailures;
       if (registry) registry.peers = () => live.peers();
       sync(true);
     },
@@ -216,6 +218,7 @@ export function createMeshModule(deps: { ctx: ServerContext; ingest: { stats: In
             rounds_by_agent: deps.ingest.stats.by_agent,
             sink_errors: deps.ingest.stats.sink_errors,
             store: st,
+            ...(notifierFailures ? { notifier_failures: notifierFailures() } : {}),
             ...(aggregationSeconds !== undefined ? { aggregation_seconds: aggregationSeconds } : {}),
           },
         });

@@ -37,7 +37,7 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
       deps.log.error({ err: e }, 'alert engine could not take the new mesh targets');
     }
   });
-  mesh.attach({ registry: agents.registry, ...(deps.builtin ? { builtin: deps.builtin } : {}) });
+  mesh.attach({ registry: agents.registry, notifierFailures: () => alerts.db.failuresByChannel(), ...(deps.builtin ? { builtin: deps.builtin } : {}) });
   return [
     agents,
     mesh,
