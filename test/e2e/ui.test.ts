@@ -167,6 +167,23 @@ test('detail: legend equals the API figures, smoke and median drawn, drag zooms,
   await page.close();
 });
 
+test('pages that follow "now" refresh themselves (?refresh=2): new data, moved range', async () => {
+  const page = await open('#/t/Loopback?refresh=2', '.overview[data-state=ready]');
+  await page.waitForSelector('.overview[data-loads="2"]', { timeout: 20_000 });
+  await page.close();
+  const detail = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+  const tos: number[] = [];
+  detail.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.endsWith('/api/v1/series')) tos.push(Number(u.searchParams.get('to')));
+  });
+  await detail.goto(`${server.url}/#/t/Loopback/lo1?refresh=2`);
+  await detail.waitForSelector('.graphs[data-loads="2"]', { timeout: 20_000 });
+  assert.ok(tos.length >= 2 && tos[1]! > tos[0]!, `series requests to=${tos.join(', ')}`);
+  assert.equal(await detail.$$eval('.graph .chart', (c) => c.length), 1, 'the graph is replaced, not added');
+  await detail.close();
+});
+
 test('HTTP target: stacked phases drawn and status 200 counted', async () => {
   const page = await open('#/t/Loopback/web', '.graphs[data-state=ready]');
   const status = await page.$$eval('.status-table tbody tr', (rows) => rows.map((r) => r.textContent));

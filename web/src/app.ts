@@ -46,3 +46,25 @@ export async function pool<T>(items: T[], limit: number, job: (item: T) => Promi
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
+
+/** Seconds between refreshes of a page that follows "now": `?refresh=N` (≥ 2; 0 = never), default 60. */
+export function refreshSeconds(params: URLSearchParams): number {
+  const v = Number(params.get('refresh') ?? 60);
+  if (!Number.isFinite(v) || v <= 0) return 0;
+  return Math.max(2, v);
+}
+
+/**
+ * Calls `load` every `seconds` while the tab is visible (never overlapping itself); returns
+ * the function that stops it.
+ */
+export function autoRefresh(seconds: number, load: () => Promise<void>): () => void {
+  if (!seconds) return () => {};
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy || document.visibilityState !== 'visible') return;
+    busy = true;
+    void load().finally(() => { busy = false; });
+  }, seconds * 1000);
+  return () => clearInterval(timer);
+}

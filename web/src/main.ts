@@ -1,7 +1,7 @@
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { api, HttpError } from './api.ts';
-import { findTreeNode, type App, type Cleanup } from './app.ts';
+import { findTreeNode, refreshSeconds, type App, type Cleanup } from './app.ts';
 import { replace } from './dom.ts';
 import { currentLang, setLang, t } from './i18n.ts';
 import { frame, note } from './layout.ts';
@@ -72,7 +72,7 @@ async function render(): Promise<void> {
     return;
   }
   if (!node.probe) {
-    cleanup = overviewPage(main, app, node);
+    cleanup = overviewPage(main, app, node, refreshSeconds(route.params));
     return;
   }
   replace(main, note(t('loading')));

@@ -1,6 +1,6 @@
 import type uPlot from 'uplot';
 import { api, type Series, type SeriesPoint, type TargetDetail } from '../api.ts';
-import { colorOf, type App, type Cleanup } from '../app.ts';
+import { autoRefresh, colorOf, refreshSeconds, type App, type Cleanup } from '../app.ts';
 import { phaseKey, phasesChart, statusTable } from '../chart/http.ts';
 import { LOSS_COLORS, LOSS_LABELS, lossColor } from '../chart/palette.ts';
 import { smokeChart, type SmokeLayer } from '../chart/smoke.ts';
@@ -32,8 +32,8 @@ export function detailPage(main: HTMLElement, app: App, detail: TargetDetail, ro
   const zoomFrom = Number(p.get('from'));
   const zoomTo = Number(p.get('to'));
   const zoomed = zoomFrom > 0 && zoomTo > zoomFrom;
-  const to = zoomed ? zoomTo : Date.now();
-  const from = zoomed ? zoomFrom : to - range.ms;
+  const initialTo = zoomed ? zoomTo : Date.now();
+  const initialFrom = zoomed ? zoomFrom : initialTo - range.ms;
   const all = detail.agents;
   const chosen = (p.get('agents')?.split(',').filter((a) => all.includes(a)) ?? []);
   const agents = chosen.length ? chosen : all;
@@ -41,7 +41,7 @@ export function detailPage(main: HTMLElement, app: App, detail: TargetDetail, ro
   const href = (over: Record<string, string | number | undefined>) => {
     const cur: Record<string, string | undefined> = {
       range: p.get('range') ?? undefined, from: p.get('from') ?? undefined, to: p.get('to') ?? undefined,
-      agents: p.get('agents') ?? undefined, view: p.get('view') ?? undefined,
+      agents: p.get('agents') ?? undefined, view: p.get('view') ?? undefined, refresh: p.get('refresh') ?? undefined,
     };
     return targetHref(detail.path, { ...cur, ...over });
   };
@@ -49,7 +49,7 @@ export function detailPage(main: HTMLElement, app: App, detail: TargetDetail, ro
   const tabs = h('div', { class: 'tabs', role: 'tablist' },
     RANGES.map((r) => h('a', { role: 'tab', href: href({ range: r.id, from: undefined, to: undefined }),
       class: !zoomed && r === range ? 'active' : '', 'data-range': r.id }, t(r.label))),
-    customRange(from, to, (f, tt) => { location.hash = href({ from: f, to: tt }); }, zoomed));
+    customRange(initialFrom, initialTo, (f, tt) => { location.hash = href({ from: f, to: tt }); }, zoomed));
   const agentBar = all.length > 1 ? h('div', { class: 'agent-bar' },
     h('label', {}, t('view'), ' ',
       h('select', { onchange: (e: Event) => { location.hash = href({ view: (e.target as HTMLSelectElement).value }); } },
@@ -75,12 +75,19 @@ export function detailPage(main: HTMLElement, app: App, detail: TargetDetail, ro
 
   const onZoom = (f: number, tt: number) => { location.hash = href({ from: f, to: tt }); };
   const onReset = () => { location.hash = href({ from: undefined, to: undefined }); };
-  void (async () => {
+  let loads = 0;
+  const load = async () => {
     try {
+      // A range that follows "now" moves with each refresh; a zoom or custom range stays.
+      const to = zoomed ? zoomTo : Date.now();
+      const from = zoomed ? zoomFrom : to - range.ms;
       const width = Math.max(280, graphs.clientWidth);
       const res = await api.series(detail.path, from, to, Math.min(1200, width), agents, abort.signal);
       if (abort.signal.aborted) return;
       const series = res.series.filter((s) => s.points.length);
+      // Keep the page's height while the graphs are rebuilt, so a refresh does not scroll.
+      graphs.style.minHeight = loads ? `${graphs.offsetHeight}px` : '';
+      for (const c of charts.splice(0)) c.destroy();
       replace(graphs);
       if (!series.length) {
         // Still a graph (empty axes), so that a double-click can reset a zoom that found nothing.
@@ -96,15 +103,21 @@ export function detailPage(main: HTMLElement, app: App, detail: TargetDetail, ro
       if (res.probe === 'http') {
         for (const s of series) graphs.append(httpBlock(s, { width, from, to, charts }));
       }
+      graphs.style.minHeight = '';
+      loads++;
+      graphs.dataset.loads = String(loads);
       graphs.dataset.state = 'ready';
     } catch (e) {
       if (abort.signal.aborted) return;
       replace(graphs, note(`${t('error')}: ${(e as Error).message}`, 'error'));
       graphs.dataset.state = 'error';
     }
-  })();
+  };
+  void load();
+  const stopRefresh = zoomed ? () => {} : autoRefresh(refreshSeconds(p), load);
   return () => {
     abort.abort();
+    stopRefresh();
     for (const c of charts) c.destroy();
   };
 }

@@ -1,5 +1,5 @@
 import { api, type LatestRound, type OverviewResponse, type TreeNode } from '../api.ts';
-import { colorOf, trail, type App, type Cleanup } from '../app.ts';
+import { autoRefresh, colorOf, trail, type App, type Cleanup } from '../app.ts';
 import { lossColor } from '../chart/palette.ts';
 import { miniChart } from '../chart/mini.ts';
 import { h, replace } from '../dom.ts';
@@ -36,7 +36,7 @@ const MAX_CARDS = 200;
  * parent, with the current median and loss colour-coded. Several agents: one line each.
  * Sets data-state="ready" on the page when every graph is drawn (tests and benchmarks wait on it).
  */
-export function overviewPage(main: HTMLElement, app: App, node: TreeNode): Cleanup {
+export function overviewPage(main: HTMLElement, app: App, node: TreeNode, refreshSeconds: number): Cleanup {
   const abort = new AbortController();
   const page = h('section', { class: 'overview', 'data-state': 'loading' });
   const crumbs = trail(app.tree, node.path);
@@ -77,14 +77,15 @@ export function overviewPage(main: HTMLElement, app: App, node: TreeNode): Clean
   }
   if (count > MAX_CARDS) page.append(note(t('moreTargets', { n: count - MAX_CARDS })));
 
-  void (async () => {
+  let loads = 0;
+  const load = async () => {
     try {
       // Two requests for the whole page: the latest rounds and every target's series
-      // (the latter often already started at boot, alongside the tree).
+      // (the first time, the latter was usually started at boot, alongside the tree).
       const width = Math.max(200, cards[0]?.chart.clientWidth ?? 300);
       const [latest, overview] = await Promise.all([
         api.latest(node.path === '/' ? undefined : node.path),
-        overviewData(node.path),
+        loads === 0 ? overviewData(node.path) : api.overview(node.path, Date.now() - RANGE, Date.now(), POINTS, abort.signal),
       ]);
       const { from, to } = overview;
       if (abort.signal.aborted) return;
@@ -107,18 +108,25 @@ export function overviewPage(main: HTMLElement, app: App, node: TreeNode): Clean
         }
         miniChart(c.chart, { width, height: 110, from, to, layers, median: layers.length > 1 ? 'agent' : 'loss' });
       }
-      performance.mark('overview:drawn');
-      page.dataset.state = 'ready';
-      // A task queued from the next frame's callback runs once that frame (every graph) is painted.
-      requestAnimationFrame(() => setTimeout(() => performance.mark('overview:painted'), 0));
+      loads++;
+      page.dataset.loads = String(loads);
+      if (loads === 1) {
+        performance.mark('overview:drawn');
+        page.dataset.state = 'ready';
+        // A task queued from the next frame's callback runs once that frame (every graph) is painted.
+        requestAnimationFrame(() => setTimeout(() => performance.mark('overview:painted'), 0));
+      }
     } catch (e) {
       if (abort.signal.aborted) return;
       page.append(note(`${t('error')}: ${(e as Error).message}`, 'error'));
       page.dataset.state = 'error';
     }
-  })();
+  };
+  void load();
+  const stopRefresh = autoRefresh(refreshSeconds, load);
   return () => {
     abort.abort();
+    stopRefresh();
   };
 }
 
