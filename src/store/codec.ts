@@ -101,9 +101,13 @@ export function packAscending(ms: readonly number[]): Buffer {
   return w.bytes();
 }
 
+/** Reused by packAscendingUs (bytes() copies out, so no caller ever sees it). */
+const packScratch = new ByteWriter(256);
+
 /** packAscending for RTTs already converted to ascending integer µs. */
 export function packAscendingUs(us: readonly number[]): Buffer {
-  const w = new ByteWriter(us.length * 2 + 4);
+  const w = packScratch;
+  w.reset();
   let prev = 0;
   for (const v of us) {
     const d = Math.max(0, v - prev);

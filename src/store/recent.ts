@@ -51,23 +51,13 @@ interface RecentSeries {
   agent: string;
   /** Ring of bucket summaries, slot = b mod slots; b = -1 when empty. */
   buckets: Float64Array;
-  /** Raw round summaries, ascending by time. */
+  /** Raw round summaries, ascending by time, from index `head` on (older ones are dropped lazily). */
   rounds: number[];
+  head: number;
 }
 
-/** A bucket row's contribution to a window sum, exactly as the SQL aggregate computes it. */
-function bucketFields(row: Pick<BucketRow, 'sent' | 'lost' | 'rounds' | 'median' | 'max' | 'n' | 'mean' | 'stddev'>): number[] {
-  const mean = row.mean ?? 0;
-  const sd = row.stddev ?? 0;
-  return [
-    row.sent, row.lost,
-    row.median === null ? 0 : row.median * row.rounds,
-    row.median === null ? 0 : row.rounds,
-    row.max ?? -1,
-    row.n, row.mean === null ? 0 : row.n * mean,
-    row.mean === null ? 0 : row.n * (sd * sd + mean * mean),
-  ];
-}
+/** The bucket columns the window sums are made of (summed exactly as the SQL aggregate does). */
+type BucketSums = Pick<BucketRow, 'sent' | 'lost' | 'rounds' | 'median' | 'max' | 'n' | 'mean' | 'stddev'>;
 
 /** A raw round's contribution to a window sum (from its ascending µs RTTs). */
 export function roundFields(time: number, sent: number, us: readonly number[]): number[] {
@@ -97,14 +87,14 @@ export class RecentIndex {
   private entry(id: number, target: string, agent: string): RecentSeries {
     let e = this.series.get(id);
     if (!e) {
-      e = { target, agent, buckets: new Float64Array(this.slots * B_FIELDS).fill(-1), rounds: [] };
+      e = { target, agent, buckets: new Float64Array(this.slots * B_FIELDS).fill(-1), rounds: [], head: 0 };
       this.series.set(id, e);
     }
     return e;
   }
 
   /** The finest-tier bucket `b` of the series now stands as `row` (a committed snapshot, not an increment). */
-  bucket(s: { id: number; target: string; agent: string }, b: number, row: Parameters<typeof bucketFields>[0]): void {
+  bucket(s: { id: number; target: string; agent: string }, b: number, row: BucketSums): void {
     if (!this.finest || b < this.bucketsFrom) return;
     const e = this.entry(s.id, s.target, s.agent);
     const at = (b % this.slots) * B_FIELDS;
@@ -115,8 +105,18 @@ export class RecentIndex {
       return;
     }
     if (held >= 0 && held < b) this.bucketsFrom = Math.max(this.bucketsFrom, held + 1);
-    e.buckets[at] = b;
-    e.buckets.set(bucketFields(row), at + 1);
+    const f = e.buckets;
+    const mean = row.mean ?? 0;
+    const sd = row.stddev ?? 0;
+    f[at] = b;
+    f[at + 1] = row.sent;
+    f[at + 2] = row.lost;
+    f[at + 3] = row.median === null ? 0 : row.median * row.rounds;
+    f[at + 4] = row.median === null ? 0 : row.rounds;
+    f[at + 5] = row.max ?? -1;
+    f[at + 6] = row.n;
+    f[at + 7] = row.mean === null ? 0 : row.n * mean;
+    f[at + 8] = row.mean === null ? 0 : row.n * (sd * sd + mean * mean);
   }
 
   /** A raw round of the series was stored (once: the caller deduplicates); `now` drives pruning. */
@@ -126,17 +126,25 @@ export class RecentIndex {
     const e = this.entry(s.id, s.target, s.agent);
     const r = e.rounds;
     // Drop what fell out of the span, and the oldest beyond the per-series bound.
-    let drop = 0;
-    while (drop < r.length && r[drop]! < this.roundsFrom) drop += R_FIELDS;
-    if (r.length - drop >= MAX_ROUNDS * R_FIELDS) {
-      drop += R_FIELDS;
-      this.roundsFrom = Math.max(this.roundsFrom, r[drop - R_FIELDS]! + 1);
-      if (time < this.roundsFrom) { r.splice(0, drop); return; }
+    while (e.head < r.length && r[e.head]! < this.roundsFrom) e.head += R_FIELDS;
+    if (r.length - e.head >= MAX_ROUNDS * R_FIELDS) {
+      e.head += R_FIELDS;
+      this.roundsFrom = Math.max(this.roundsFrom, r[e.head - R_FIELDS]! + 1);
     }
-    if (drop) r.splice(0, drop);
-    // Usually the newest: append; a late round goes to its place so the list stays sorted.
+    if (e.head >= 32 * R_FIELDS && e.head * 2 >= r.length) { r.splice(0, e.head); e.head = 0; }
+    if (time < this.roundsFrom) return;
+    if (r.length === e.head || r[r.length - R_FIELDS]! <= time) {
+      // The usual case: the series' newest round.
+      const n = us.length;
+      let sum = 0;
+      let sumsq = 0;
+      for (let i = 0; i < n; i++) { const v = us[i]!; sum += v; sumsq += v * v; }
+      r.push(time, sent, Math.max(0, sent - n), n > 0 ? us[n >> 1]! : 0, n > 0 ? 1 : 0, n > 0 ? us[n - 1]! : -1, n, sum, sumsq);
+      return;
+    }
+    // A late round goes to its place so the list stays sorted.
     let at = r.length;
-    while (at > 0 && r[at - R_FIELDS]! > time) at -= R_FIELDS;
+    while (at > e.head && r[at - R_FIELDS]! > time) at -= R_FIELDS;
     r.splice(at, 0, ...roundFields(time, sent, us));
   }
 
@@ -167,7 +175,7 @@ export class RecentIndex {
     for (const [id, e] of this.series) {
       let a: WindowAgg | undefined;
       const r = e.rounds;
-      for (let i = 0; i < r.length; i += R_FIELDS) {
+      for (let i = e.head; i < r.length; i += R_FIELDS) {
         const t = r[i]!;
         if (t < from) continue;
         if (t > to) break;
