@@ -91,6 +91,8 @@ export const ConfigSchema = Type.Object({
   notifiers: Type.Optional(Type.Unknown()),
   agents: Type.Optional(AgentsSectionSchema),
   mesh: Type.Optional(Type.Unknown()),
+  /** Remote write and other sinks: src/export/remote-write.ts. */
+  export: Type.Optional(Type.Unknown()),
 }, { additionalProperties: false });
 
 export type GeneralConfig = Static<typeof GeneralSchema>;

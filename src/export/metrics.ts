@@ -29,6 +29,8 @@ export interface HealthFigures {
   store: { rounds_written: number; pending: number; dropped: number; series: number; file_bytes: number };
   /** Failed deliveries per notifier channel, when the alert engine reports them. */
   notifier_failures?: Record<string, number>;
+  /** Remote-write endpoints and their counters. */
+  remote_write?: { url: string; sent_rounds: number; dropped_rounds: number; failed_requests: number; pending: number }[];
   /** Seconds the last region aggregation took. */
   aggregation_seconds?: number;
 }
@@ -174,6 +176,16 @@ function healthFamilies(x: Exposition, m: MetricsInput): void {
   if (h.notifier_failures) {
     x.family('smokemesh_notifier_failures_total', 'counter', 'Alert deliveries that failed, per notifier channel');
     for (const [channel, n] of Object.entries(h.notifier_failures)) x.sample('smokemesh_notifier_failures_total', labelString({ channel }), n);
+  }
+  if (h.remote_write?.length) {
+    const fam = (name: string, type: 'counter' | 'gauge', help: string, v: (r: NonNullable<HealthFigures['remote_write']>[number]) => number) => {
+      x.family(name, type, help);
+      for (const r of h.remote_write!) x.sample(name, labelString({ url: r.url }), v(r));
+    };
+    fam('smokemesh_remote_write_rounds_total', 'counter', 'Rounds sent to the remote-write endpoint', (r) => r.sent_rounds);
+    fam('smokemesh_remote_write_dropped_rounds_total', 'counter', 'Rounds dropped (queue bound reached, or refused with a 4xx)', (r) => r.dropped_rounds);
+    fam('smokemesh_remote_write_failed_requests_total', 'counter', 'Requests that failed (retried unless 4xx)', (r) => r.failed_requests);
+    fam('smokemesh_remote_write_pending_rounds', 'gauge', 'Rounds waiting to be sent', (r) => r.pending);
   }
   if (h.aggregation_seconds !== undefined) {
     x.family('smokemesh_region_aggregation_seconds', 'gauge', 'Time the last region aggregation took');

@@ -13,6 +13,8 @@ import type { ServerModule } from '../server/modules.ts';
 import { renderMetrics, type AgentMetricInfo } from './metrics.ts';
 import { regionRoutes } from './regions-routes.ts';
 import { ExportState } from './state.ts';
+import { parseExport, RemoteWriteSink } from './remote-write.ts';
+import type { Round } from '../probes/round.ts';
 
 /** What the mesh needs from the agent registry (src/server/agents/registry.ts). */
 export interface RegistryHooks {
@@ -37,6 +39,8 @@ export interface MeshModule extends ServerModule {
   snapshot(now?: number): RegionSnapshot;
   /** One region pair with its per-target cells (the pair API). */
   pairDetail(probe: string, source: string, target: string, now?: number): RegionSnapshot;
+  /** The remote-write sinks now in use. */
+  remotes(): RemoteWriteSink[];
   /** Connects the planners; call once both exist. */
   attach(hooks: { registry?: RegistryHooks; builtin?: BuiltinHooks; notifierFailures?: () => Record<string, number> }): void;
 }
@@ -69,6 +73,23 @@ export function createMeshModule(deps: { ctx: ServerContext; ingest: { stats: In
   });
   const live = new LiveMesh(members);
   live.meshOf(ctx.config()); // a broken mesh section stops the start with its file:line errors
+
+  // Remote write: one sink per endpoint, rebuilt when the export section changes on reload.
+  const exportOf = (c: Config) => {
+    const { targets, issues } = parseExport(c);
+    if (issues.length) throw new ConfigError(issues);
+    return targets;
+  };
+  let remoteKey = JSON.stringify(exportOf(ctx.config()));
+  let remotes = exportOf(ctx.config()).map((t) => new RemoteWriteSink(t, log));
+  ctx.onReload((c) => {
+    const key = JSON.stringify(exportOf(c));
+    if (key === remoteKey) return;
+    const old = remotes;
+    remoteKey = key;
+    remotes = exportOf(c).map((t) => new RemoteWriteSink(t, log));
+    for (const r of old) void r.close();
+  });
 
   // Lookups over the live tree, rebuilt when the tree object changes.
   let indexed: TargetNode | undefined;
@@ -173,7 +194,14 @@ export function createMeshModule(deps: { ctx: ServerContext; ingest: { stats: In
     state,
     snapshot,
     pairDetail,
-    sink: state,
+    sink: {
+      name: 'export',
+      write(rounds: readonly Round[]) {
+        state.write(rounds);
+        for (const r of remotes) r.write(rounds);
+      },
+    },
+    remotes: () => remotes,
     attach(hooks) {
       registry = hooks.registry;
       builtin = hooks.builtin;
@@ -184,6 +212,7 @@ export function createMeshModule(deps: { ctx: ServerContext; ingest: { stats: In
     check: (config: Config) => {
       try {
         live.meshOf(config);
+        exportOf(config);
         return [];
       } catch (e) {
         if (e instanceof ConfigError) return e.issues.map(formatIssue);
@@ -219,12 +248,16 @@ export function createMeshModule(deps: { ctx: ServerContext; ingest: { stats: In
             sink_errors: deps.ingest.stats.sink_errors,
             store: st,
             ...(notifierFailures ? { notifier_failures: notifierFailures() } : {}),
+            remote_write: remotes.map((r) => ({ url: r.name.replace(/^remote-write /, ''), ...r.stats })),
             ...(aggregationSeconds !== undefined ? { aggregation_seconds: aggregationSeconds } : {}),
           },
         });
         return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text);
       });
     },
-    close: () => clearInterval(timer),
+    close: async () => {
+      clearInterval(timer);
+      await Promise.all(remotes.map((r) => r.close()));
+    },
   };
 }
