@@ -23,7 +23,6 @@ export interface SmokeChartOptions {
   layers: SmokeLayer[];
   /** 'loss': median coloured by loss (one agent); 'agent': each median in its agent's colour. */
   median: 'loss' | 'agent';
-  compact?: boolean;
   onZoom?: (from: number, to: number) => void;
   onReset?: () => void;
   /** Called with the points under the cursor (one per layer; null where a layer has none), or null when it leaves. */
@@ -43,11 +42,11 @@ export function smokeChart(el: HTMLElement, o: SmokeChartOptions): uPlot {
   const grid = themeColor('--grid') || '#ddd';
   const bg = themeColor('--bg') || '#fff';
   const ink = themeColor('--smoke-ink') || '#000';
-  const font = o.compact ? '10px system-ui, sans-serif' : '12px system-ui, sans-serif';
+  const font = '12px system-ui, sans-serif';
 
   const axis = (y: boolean): uPlot.Axis => ({
     stroke: fg, font, ticks: { stroke: grid, width: 1 }, grid: { stroke: grid, width: 1 },
-    size: y ? (o.compact ? 50 : 64) : (o.compact ? 24 : 50),
+    size: y ? 64 : 50,
     ...(y ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => fmtAxis(v)) } : {}),
   });
 
@@ -65,7 +64,7 @@ export function smokeChart(el: HTMLElement, o: SmokeChartOptions): uPlot {
       ...o.layers.map((l) => ({ label: l.agent, stroke: l.color, paths: () => null, points: { show: false } })),
     ],
     cursor: {
-      drag: { x: !o.compact, y: false, setScale: false },
+      drag: { x: true, y: false, setScale: false },
       points: { show: false },
       bind: {
         dblclick: () => () => {
@@ -74,7 +73,7 @@ export function smokeChart(el: HTMLElement, o: SmokeChartOptions): uPlot {
         },
       },
     },
-    select: { show: !o.compact, left: 0, top: 0, width: 0, height: 0 },
+    select: { show: true, left: 0, top: 0, width: 0, height: 0 },
     hooks: {
       drawAxes: [(u) => drawSmoke(plotOf(u), o, data, bg, ink)],
       draw: [(u) => drawMedians(plotOf(u), o, data)],
