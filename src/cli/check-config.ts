@@ -5,6 +5,7 @@ import { ConfigError, formatIssue } from '../errors.ts';
 import { hostname } from 'node:os';
 import { checkAlertsConfig } from '../alerts/index.ts';
 import { parseMesh } from '../config/mesh-schema.ts';
+import { parseExport } from '../export/remote-write.ts';
 import { loadAgentEntries } from '../server/agents/registry.ts';
 
 /** `smokemesh check-config FILE`: exit 0 when valid, 1 with every error (file:line:column: field: message). */
@@ -17,7 +18,7 @@ export function registerCheckConfigCommand(program: Command): void {
       try {
         const config = loadConfig(file);
         // The sections other concerns own, checked as the server checks them at start and reload.
-        const issues = [...checkAlertsConfig(config), ...parseMesh(config).issues];
+        const issues = [...checkAlertsConfig(config), ...parseMesh(config).issues, ...parseExport(config).issues];
         const agentIssues = loadAgentEntries(config, config.general.agent_name ?? hostname()).issues;
         if (issues.length || agentIssues.length) {
           process.stderr.write([...issues.map(formatIssue), ...agentIssues].join('\n') + '\n');
