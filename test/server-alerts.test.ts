@@ -45,7 +45,7 @@ targets:
 `);
   const server = await startServer({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) });
   try {
-    const line = await waitFor('the hook to run', () => existsSync(out) && readFileSync(out, 'utf8').split('\n')[0], 30000);
+    const line = await waitFor('the hook to run', () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n')[0] : undefined), 30000);
     const args = line.split('|');
     assert.equal(args[0], 'portdown');
     assert.equal(args[1], 'svc');
