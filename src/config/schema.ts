@@ -23,6 +23,10 @@ export const GeneralSchema = Type.Object({
   public_url: Type.Optional(Type.String({ description: 'URL of the UI, used in alert messages' })),
   admin_token_file: Type.Optional(Type.String({ description: 'bearer token for state-changing API calls; default <data_dir>/admin.token, created on first start' })),
   log_level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { default: 'info' }),
+  tls: Type.Optional(Type.Object({
+    cert_file: Type.String({ minLength: 1, description: 'PEM certificate (chain) the server presents' }),
+    key_file: Type.String({ minLength: 1, description: 'PEM private key; must not be readable by group or others' }),
+  }, { additionalProperties: false, description: 'serve the UI, API and agent API over HTTPS' })),
 }, { additionalProperties: false, default: {} });
 
 /** A probe preset (SmokePing's `*** Probes ***` entries): a type plus default parameters. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,7 @@ export interface RunningServer {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let config = withOverrides(loadConfig(opts.configFile), opts);
   const log = opts.logger ?? pino({ level: config.general.log_level, base: undefined });
+  const https = httpsOptions(config); // before anything is opened: a bad key file stops the start cleanly
   const dataDir = resolve(config.general.data_dir);
   mkdirSync(dataDir, { recursive: true });
   const { token: adminToken, created } = loadAdminToken(config.general.admin_token_file ?? join(dataDir, 'admin.token'));
@@ -88,7 +89,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     onReload: (l) => reloadListeners.push(l),
   };
 
-  const app = Fastify({ loggerInstance: log.child({ module: 'http' }) as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 16 * 1024 * 1024 });
+  const app = Fastify({ ...https, loggerInstance: log.child({ module: 'http' }) as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 16 * 1024 * 1024 });
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
     const status = err.statusCode ?? (err instanceof SmokemeshError ? 400 : 500);
     if (status >= 500) log.error({ err, url: req.url }, 'request failed');
@@ -137,6 +138,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       store.close();
     },
   };
+}
+
+/** fastify's https options from general.tls, with errors that name the file. */
+function httpsOptions(config: Config): { https?: { cert: Buffer; key: Buffer } } {
+  const tls = config.general.tls;
+  if (!tls) return {};
+  const read = (file: string, field: string, secret: boolean) => {
+    try {
+      if (secret && (statSync(file).mode & 0o077)) {
+        throw new Error(`readable by group or others (mode ${(statSync(file).mode & 0o777).toString(8)}); run chmod 600 ${file}`);
+      }
+      return readFileSync(file);
+    } catch (e) {
+      throw new SmokemeshError('SMOKEMESH_E_CONFIG', `general.tls.${field} ${file}: ${(e as Error).message}`);
+    }
+  };
+  return { https: { cert: read(tls.cert_file, 'cert_file', false), key: read(tls.key_file, 'key_file', true) } };
 }
 
 function withOverrides(c: Config, opts: ServerOptions): Config {
