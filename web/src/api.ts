@@ -4,6 +4,19 @@ import type {
 
 export type { Agent, LatestRound, NodeSummary, OverviewResponse, SeriesResponse, TargetDetail, TopRow, TreeNode };
 export type { SeriesPoint, Series, MiniPoint } from '../../src/server/api/schemas.ts';
+import type { ActiveRow, AttemptRow, DeliveryRow, EventRow, Silence } from '../../src/alerts/db.ts';
+import type { AlertRule } from '../../src/alerts/config.ts';
+import type { ChannelStatus } from '../../src/alerts/dispatcher.ts';
+
+export type { ActiveRow, AttemptRow, DeliveryRow, EventRow, Silence };
+/** GET /api/v1/alerts: rules (without their test), active alerts, channels with failed attempt counts. */
+export interface AlertsSummary {
+  rules: Omit<AlertRule, 'test'>[];
+  active: ActiveRow[];
+  channels: (ChannelStatus & { failed_attempts: number })[];
+}
+/** The body of POST /api/v1/silences. */
+export type SilenceRequest = Omit<Silence, 'id' | 'created'>;
 
 /** An API answer that was not 2xx. */
 export class HttpError extends Error {
@@ -33,6 +46,26 @@ export async function getJson<T>(path: string, params: Record<string, string | n
   return (await res.json()) as T;
 }
 
+/**
+ * Sends a state-changing request (JSON body, optional admin token as Bearer); resolves with
+ * the answer's JSON (undefined for 204), rejects with HttpError like getJson.
+ */
+export async function sendJson<T>(method: 'POST' | 'DELETE', path: string, body: unknown, token?: string): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(`api/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!res.ok) {
+    let msg = res.statusText;
+    try {
+      const b = (await res.json()) as { error?: string; message?: string };
+      msg = b.error ?? b.message ?? msg;
+    } catch { /* not JSON */ }
+    throw new HttpError(res.status, msg);
+  }
+  return (res.status === 204 ? undefined : await res.json()) as T;
+}
+
 export const api = {
   tree: () => getJson<{ title: string; root: TreeNode }>('v1/tree'),
   target: (path: string) => getJson<TargetDetail>('v1/targets', { path }),
@@ -44,5 +77,10 @@ export const api = {
   top: (metric: string, window: string, n = 10) => getJson<{ rows: TopRow[] }>('v1/top', { metric, window, n }),
   agents: () => getJson<{ agents: Agent[] }>('v1/agents'),
   search: (q: string) => getJson<{ results: NodeSummary[] }>('v1/search', { q }),
-  alerts: () => getJson<unknown>('v1/alerts'),
+  alertsSummary: () => getJson<AlertsSummary>('v1/alerts'),
+  alertHistory: (limit = 100) => getJson<EventRow[]>('v1/alerts/history', { limit }),
+  alertDeliveries: (limit = 100) => getJson<(DeliveryRow & { attempt_log: AttemptRow[] })[]>('v1/alerts/deliveries', { limit }),
+  silences: () => getJson<(Silence & { active: boolean })[]>('v1/silences'),
+  createSilence: (s: SilenceRequest, token?: string) => sendJson<Silence>('POST', 'v1/silences', s, token),
+  expireSilence: (id: string, token?: string) => sendJson<Silence>('POST', `v1/silences/${encodeURIComponent(id)}/expire`, undefined, token),
 };

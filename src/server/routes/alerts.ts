@@ -45,6 +45,11 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
 export function alertRoutes(deps: AlertRouteDeps): RouteModule {
   return (app, ctx) => {
     const tags = ['alerts'];
+    // Channel queues with the failed attempts each has recorded (retries and final failures).
+    const channels = () => {
+      const failures = deps.db.failuresByChannel();
+      return deps.dispatcher.status().map((c) => ({ ...c, failed_attempts: failures[c.name] ?? 0 }));
+    };
     app.get('/api/v1/alerts', {
       schema: { summary: 'Alert definitions, active alerts, channel health', tags } as FastifySchema,
     }, async () => {
@@ -52,7 +57,7 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
       return {
         rules: engine.rules().map(({ test: _t, ...r }) => r),
         active: engine.active(),
-        channels: deps.dispatcher.status(),
+        channels: channels(),
         agent_events: deps.agentEvents(),
       };
     });
@@ -63,7 +68,7 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
     app.get<{ Querystring: Static<typeof DeliveryQuery> }>('/api/v1/alerts/deliveries', {
       schema: { summary: 'Deliveries with every attempt (sent, retried, failed) and silenced notifications', tags, querystring: DeliveryQuery } as FastifySchema,
     }, async (req) => deps.db.deliveries(req.query));
-    app.get('/api/v1/alerts/channels', { schema: { summary: 'Channel queues and last errors', tags } as FastifySchema }, async () => deps.dispatcher.status());
+    app.get('/api/v1/alerts/channels', { schema: { summary: 'Channel queues, last errors and failed attempts', tags } as FastifySchema }, async () => channels());
 
     app.get('/api/v1/silences', { schema: { summary: 'Silences, active and future', tags } as FastifySchema }, async () => {
       const now = Date.now();
@@ -99,6 +104,18 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
       if (!deps.db.deleteSilence(req.params.id)) return reply.code(404).send({ code: 'SMOKEMESH_E_NOT_FOUND', error: `no silence ${req.params.id}` });
       deps.engine().refreshSilences();
       return reply.code(204).send();
+    });
+    app.post<{ Params: Static<typeof IdParams> }>('/api/v1/silences/:id/expire', {
+      preHandler: ctx.requireAdmin,
+      schema: { summary: 'Expire a silence now (kept, so that history naming it still resolves)', tags, params: IdParams } as FastifySchema,
+    }, async (req, reply) => {
+      const s = deps.db.silences().find((x) => x.id === req.params.id);
+      if (!s) return reply.code(404).send({ code: 'SMOKEMESH_E_NOT_FOUND', error: `no silence ${req.params.id}` });
+      const now = Date.now();
+      // A future silence expires before it starts: its window becomes empty.
+      if (s.ends > now) deps.db.saveSilence({ ...s, starts: Math.min(s.starts, now), ends: now });
+      deps.engine().refreshSilences();
+      return deps.db.silences().find((x) => x.id === req.params.id);
     });
   };
 }

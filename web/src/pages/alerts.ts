@@ -1,47 +1,64 @@
-import { api, HttpError } from '../api.ts';
-import type { Cleanup } from '../app.ts';
+import './alerts.css';
+import { api, HttpError, type AlertsSummary } from '../api.ts';
+import { autoRefresh, refreshSeconds, type Cleanup } from '../app.ts';
 import { h, replace } from '../dom.ts';
-import { fmtTime } from '../format.ts';
 import { t } from '../i18n.ts';
 import { note } from '../layout.ts';
-import { targetHref } from '../route.ts';
-
-type AlertRow = Record<string, unknown>;
+import { parseRoute } from '../route.ts';
+import { tokenBar } from './alerts-admin.ts';
+import { silenceForm, silenceList, statusLine } from './alerts-silences.ts';
+import { activeTable, channelsTable, deliveriesTable, historyTable } from './alerts-tables.ts';
 
 /**
- * Active alerts from GET /api/v1/alerts. The alert engine is another concern; until it is
- * there (404) the page says so calmly. Rows are read loosely: target, alert/name, state,
- * since/time, agent, message — whatever of these the API gives ({ active: [...] } from the
- * alert engine: target, agent, alert, prevmatch, since).
+ * The Alerts page: active alerts, channel health (failures highlighted), silences (create and
+ * expire, with the admin token), the history of raised/cleared events and every delivery.
+ * Data sections refresh every `?refresh=N` seconds (default 60); the form is left alone.
  */
 export function alertsPage(main: HTMLElement): Cleanup {
-  const body = h('div', { 'data-state': 'loading' }, note(t('loading')));
+  const body = h('div', { class: 'alerts-page', 'data-state': 'loading' }, note(t('loading')));
   replace(main, h('h1', {}, t('alerts')), body);
+  const section = (cls: string, title: string) => {
+    const content = h('div', { class: 'content' });
+    return { el: h('section', { class: `alert-section ${cls}` }, h('h2', {}, title), content), content };
+  };
+  const active = section('active', t('activeAlerts'));
+  const channels = section('channel-status', t('channels'));
+  const silences = section('silence-section', t('silences'));
+  const history = section('history', t('history'));
+  const deliveries = section('delivery-section', t('deliveries'));
+  const expiryMsg = statusLine();
+  const listBox = h('div', {});
   let live = true;
-  api.alerts().then((res) => {
-    if (!live) return;
-    const rows = (Array.isArray(res) ? res : ((res as { alerts?: unknown }).alerts ?? (res as { active?: unknown }).active ?? [])) as AlertRow[];
-    if (!Array.isArray(rows) || rows.length === 0) replace(body, note(t('noAlerts')));
-    else replace(body, table(rows));
-    body.dataset.state = 'ready';
-  }).catch((e: Error) => {
-    if (!live) return;
-    if (e instanceof HttpError && e.status === 404) replace(body, note(t('noAlerts')), note(t('alertsUnavailable')));
-    else replace(body, note(`${t('error')}: ${e.message}`, 'error'));
-    body.dataset.state = 'ready';
-  });
-  return () => { live = false; };
-}
+  let built = false;
 
-function table(rows: AlertRow[]): HTMLElement {
-  const str = (v: unknown) => (v === undefined || v === null ? '–' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-  const time = (v: unknown) => (typeof v === 'number' ? fmtTime(v > 1e12 ? v : v * 1000) : str(v));
-  return h('div', { class: 'scroll' }, h('table', { class: 'alerts' },
-    h('thead', {}, h('tr', {}, h('th', {}, t('alerts')), h('th', {}, t('target')), h('th', {}, t('agent')), h('th', {}, t('state')),
-      h('th', {}, t('since')), h('th', {}, t('message')))),
-    h('tbody', {}, rows.map((r) => h('tr', {},
-      h('td', {}, str(r.alert ?? r.name)),
-      h('td', {}, typeof r.target === 'string' ? h('a', { href: targetHref(r.target) }, r.target) : '–'),
-      h('td', {}, str(r.agent)), h('td', {}, str(r.state ?? r.status ?? (typeof r.prevmatch === 'number' ? `${t('matching')} ×${r.prevmatch + 1}` : undefined))), h('td', {}, time(r.since ?? r.time ?? r.started)),
-      h('td', {}, str(r.message ?? r.comment)))))));
+  const load = async (): Promise<void> => {
+    let summary: AlertsSummary;
+    try {
+      const [s, ev, dl, sl] = await Promise.all([api.alertsSummary(), api.alertHistory(100), api.alertDeliveries(100), api.silences()]);
+      if (!live) return;
+      summary = s;
+      replace(active.content, activeTable(s));
+      replace(channels.content, channelsTable(s.channels, dl));
+      replace(listBox, silenceList(sl, expiryMsg, () => void load()));
+      replace(history.content, historyTable(ev, sl));
+      replace(deliveries.content, deliveriesTable(dl, ev));
+    } catch (e) {
+      if (!live) return;
+      if (e instanceof HttpError && e.status === 404) replace(body, note(t('noAlerts')), note(t('alertsUnavailable')));
+      else if (!built) replace(body, note(`${t('error')}: ${(e as Error).message}`, 'error'));
+      body.dataset.state = 'ready';
+      return;
+    }
+    if (!built) {
+      built = true;
+      replace(silences.content, h('h3', {}, t('newSilence')), tokenBar(),
+        silenceForm(summary.rules.map((r) => r.name), () => void load()), listBox, expiryMsg);
+      replace(body, active.el, channels.el, silences.el, history.el, deliveries.el);
+    }
+    body.dataset.state = 'ready';
+    body.dataset.loaded = String(Date.now());
+  };
+  void load();
+  const stop = autoRefresh(refreshSeconds(parseRoute(location.hash).params), load);
+  return () => { live = false; stop(); };
 }
