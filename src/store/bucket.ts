@@ -49,6 +49,8 @@ export interface BucketState {
   medN: number;
   /** Histogram bin → count while open; null once sealed. */
   bins: Map<number, number> | null;
+  /** The bins' keys ascending, kept for encoding; undefined whenever a key was added or bins replaced. */
+  sortedBins?: Float64Array | undefined;
   /** Interior quantiles (µs) once sealed; null while open. */
   q: number[] | null;
   extra: BucketExtra | null;
@@ -129,7 +131,12 @@ export function addContribution(b: BucketState, c: Contribution): void {
     b.medN += 1;
     if (!b.bins) thaw(b);
     const bins = b.bins!;
-    for (let i = 0; i < c.bins.length; i += 2) bins.set(c.bins[i]!, (bins.get(c.bins[i]!) ?? 0) + c.bins[i + 1]!);
+    for (let i = 0; i < c.bins.length; i += 2) {
+      const k = c.bins[i]!;
+      const cur = bins.get(k);
+      if (cur === undefined) b.sortedBins = undefined;
+      bins.set(k, (cur ?? 0) + c.bins[i + 1]!);
+    }
   }
   if (c.phases || c.status !== undefined || c.error !== undefined) mergeExtra(b, c.phases, c.status, c.error, c.time);
 }
@@ -150,6 +157,7 @@ export function mergeBucket(into: BucketState, from: BucketState): void {
     if (!into.bins) thaw(into);
     const fromBins = from.bins ?? thaw({ ...from, bins: null }).bins!;
     for (const [k, c] of fromBins) into.bins!.set(k, (into.bins!.get(k) ?? 0) + c);
+    into.sortedBins = undefined;
     mergeMoments(into, from.n, from.sum, from.sumsq, from.min, from.max);
   }
   const fx = from.extra;
@@ -212,6 +220,7 @@ function thaw(b: BucketState): BucketState {
     }
   }
   b.bins = bins;
+  b.sortedBins = undefined;
   b.q = null;
   return b;
 }
@@ -243,6 +252,7 @@ export function seal(b: BucketState): void {
   const q = quantilesUs(b);
   b.q = q.length ? q.slice(1, -1) : null;
   b.bins = null;
+  b.sortedBins = undefined;
 }
 
 /** Columns a bucket is stored as (RTTs in integer µs so SQLite keeps them in 1–4 bytes). */
@@ -261,7 +271,12 @@ export interface BucketRow {
   extra: string | null;
 }
 
-export function toRow(b: BucketState): BucketRow {
+/**
+ * The bucket's columns. With `transient`, `sketch` is a view of a shared scratch buffer, valid
+ * only until the next call: for binding straight into a statement (better-sqlite3 copies blobs
+ * when it binds them), which saves an allocation per bucket written.
+ */
+export function toRow(b: BucketState, transient = false): BucketRow {
   const has = b.n > 0;
   return {
     rounds: b.rounds, sent: b.sent, lost: b.lost, n: b.n,
@@ -270,7 +285,7 @@ export function toRow(b: BucketState): BucketRow {
     mean: has ? Math.round(meanOf(b)) : null,
     median: b.medN > 0 ? Math.round(b.medSum / b.medN) : null,
     stddev: has ? Math.round(stddevOf(b)) : null,
-    sketch: b.bins ? encodeSketch(b) : null,
+    sketch: b.bins ? encodeSketch(b, transient) : null,
     q: !b.bins && b.q ? encodeQuantiles(b.min, b.q) : null,
     extra: b.extra ? JSON.stringify(b.extra) : null,
   };
@@ -298,15 +313,15 @@ export function fromRow(row: BucketRow): BucketState {
 /** Reused for every sketch: encoding thousands of buckets per batch should not allocate a writer each. */
 const scratch = new ByteWriter(256);
 
-function encodeSketch(b: BucketState): Buffer {
+function encodeSketch(b: BucketState, transient: boolean): Buffer {
   const w = scratch;
   w.reset();
   w.f64(b.sum);
   w.f64(b.sumsq);
   w.f64(b.medSum);
   w.varint(b.medN);
-  // A typed array sorts numerically without a comparator call per pair.
-  const keys = Float64Array.from(b.bins!.keys()).sort();
+  // A typed array sorts numerically without a comparator call per pair; kept until a key is added.
+  const keys = (b.sortedBins ??= Float64Array.from(b.bins!.keys()).sort());
   w.varint(keys.length);
   let prev = 0;
   for (const k of keys) {
@@ -314,7 +329,7 @@ function encodeSketch(b: BucketState): Buffer {
     w.varint(b.bins!.get(k)!);
     prev = k;
   }
-  return w.bytes();
+  return transient ? w.view() : w.bytes();
 }
 
 function decodeSketch(blob: Uint8Array, b: BucketState): void {
@@ -331,6 +346,7 @@ function decodeSketch(blob: Uint8Array, b: BucketState): void {
     bins.set(k, r.varint());
   }
   b.bins = bins;
+  b.sortedBins = undefined;
   b.q = null;
 }
 

@@ -42,6 +42,11 @@ export class ByteWriter {
     this.pos = 0;
   }
 
+  /** The written part without copying: valid until the writer is reset or written again. */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
   bytes(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.pos));
   }
@@ -104,8 +109,11 @@ export function packAscending(ms: readonly number[]): Buffer {
 /** Reused by packAscendingUs (bytes() copies out, so no caller ever sees it). */
 const packScratch = new ByteWriter(256);
 
-/** packAscending for RTTs already converted to ascending integer µs. */
-export function packAscendingUs(us: readonly number[]): Buffer {
+/**
+ * packAscending for RTTs already converted to ascending integer µs. With `transient` the result
+ * is a view of a shared scratch buffer, valid until the next call (see toRow in bucket.ts).
+ */
+export function packAscendingUs(us: readonly number[], transient = false): Buffer {
   const w = packScratch;
   w.reset();
   let prev = 0;
@@ -114,7 +122,7 @@ export function packAscendingUs(us: readonly number[]): Buffer {
     w.varint(d);
     prev += d;
   }
-  return w.bytes();
+  return transient ? w.view() : w.bytes();
 }
 
 /** Unpacks what packAscending wrote, as integer µs. */

@@ -1,5 +1,5 @@
 import { smokepingMedian, toMicros, type ProbeType, type Round } from '../probes/round.ts';
-import { packAscending, unpackAscending } from './codec.ts';
+import { unpackAscending } from './codec.ts';
 import type { SeriesPoint } from './types.ts';
 
 /** A raw round as stored: one row per (series, time). */
@@ -27,11 +27,6 @@ interface RoundExtra {
   status?: number;
   error?: string;
   cert_expiry?: number;
-}
-
-/** The columns a round is stored as (only what cannot be derived from the RTTs). */
-export function toRawRow(r: Round): RawRow {
-  return { time: r.time, step: r.step, sent: r.sent, rtts: r.rtts.length ? packAscending(r.rtts) : null, extra: rawExtra(r) };
 }
 
 /** The JSON `extra` column of a round: phases, status, error, certificate expiry; null when none. */

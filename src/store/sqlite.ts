@@ -252,7 +252,7 @@ export class SqliteStore implements Store {
       for (const r of rounds) {
         const s = this.seriesOf(r);
         const c = contributionOf(r);
-        if (insRaw.run(s.id, r.time, r.step, r.sent, c.us.length ? packAscendingUs(c.us) : null, rawExtra(r)).changes === 0) { duplicates++; continue; }
+        if (insRaw.run(s.id, r.time, r.step, r.sent, c.us.length ? packAscendingUs(c.us, true) : null, rawExtra(r)).changes === 0) { duplicates++; continue; }
         for (let i = 0; i < tiers.length; i++) {
           const ob = this.openBucket(s, i, Math.floor(r.time / tiers[i]!.ms));
           addContribution(ob.state, c);
@@ -264,7 +264,8 @@ export class SqliteStore implements Store {
         stored.push([s, r, c]);
       }
       for (const ob of dirty) {
-        const row = toRow(ob.state);
+        // Transient blob: bound (copied) at once; the row's numbers are all the recent index keeps.
+        const row = toRow(ob.state, true);
         this.upsert(ob.tier).run(ob.series, ob.b, row.rounds, row.sent, row.lost, row.n, row.min, row.max, row.mean, row.median, row.stddev, row.sketch, row.q, row.extra);
         if (recent && ob.tier === tiers[0]) finestRows.push([ob, row]);
       }
