@@ -16,14 +16,14 @@ import { ensureWebBuilt, startRealServer, waitFor, type RealServer } from './rea
  * plain alert fires every round (to the hook) so that silencing has something to mute.
  * Debian's chromium: the page shows all of it, creates a silence (first refused without the
  * admin token) and expires it; every effect is checked through the API.
- * SMOKEMESH_SCREENSHOTS=1 saves docs/screenshots/alerts.png (=<dir>: into that folder).
+ * SMOKEMESH_SCREENSHOTS=1 saves docs/screenshots/alerts.png and alerts-mobile.png (=<dir>: into that folder).
  */
 const SHOTS_ENV = process.env.SMOKEMESH_SCREENSHOTS;
 const SHOTS = SHOTS_ENV === '1' ? resolve(dirname(fileURLToPath(import.meta.url)), '../../docs/screenshots') : SHOTS_ENV || undefined;
 
 interface Delivery { id: number; event_id: string; channel: string; status: string; attempts: number; last_error: string | null; attempt_log: { outcome: string }[] }
 interface EventRow { id: string; time: number; state: string; alert: string; target: string; muted_by: string | null }
-interface Silence { id: string; starts: number; ends: number; target?: string; comment: string; active: boolean }
+interface Silence { id: string; starts: number; ends: number; target?: string; labels?: Record<string, string>; comment: string; active: boolean }
 interface Channel { name: string; last_error?: string; failed_attempts: number }
 
 const tmp = mkdtempSync(join(tmpdir(), 'smokemesh-alerts-ui-'));
@@ -138,11 +138,17 @@ test('alerts page: active alert, history, failing webhook deliveries and channel
   assert.equal(await page.textContent('table.channels tr[data-channel=noc-hook] td.error'), channel.last_error);
   assert.equal(await page.getAttribute(`table.channels tr[data-channel="|${hook}"]`, 'class'), '');
 
-  // A silence without the token: refused with a message asking for it; nothing created.
+  // Labels that are not key=value pairs are caught before sending.
   await page.fill('.silence-form input[name=target]', '/Svc/**');
+  await page.fill('.silence-form input[name=labels]', 'site');
   await page.fill('.silence-form input[name=comment]', 'maintenance window');
   await page.click('.silence-form button[type=submit]');
   await page.waitForSelector('.silence-form .form-msg.error', { timeout: 10_000 });
+  assert.match((await page.textContent('.silence-form .form-msg'))!, /key=value/);
+  // A silence without the token: refused with a message asking for it; nothing created.
+  await page.fill('.silence-form input[name=labels]', 'site=lab');
+  await page.click('.silence-form button[type=submit]');
+  await page.waitForFunction(() => /needs the admin token/.test(document.querySelector('.silence-form .form-msg.error')?.textContent ?? ''), undefined, { timeout: 10_000 });
   assert.match((await page.textContent('.silence-form .form-msg'))!, /needs the admin token.*admin\.token/);
   assert.deepEqual(await api<Silence[]>('/api/v1/silences'), []);
 
@@ -159,6 +165,7 @@ test('alerts page: active alert, history, failing webhook deliveries and channel
   const silence = (await api<Silence[]>('/api/v1/silences')).find((s) => s.id === id);
   assert.ok(silence, `silence ${id} exists`);
   assert.equal(silence.target, '/Svc/**');
+  assert.deepEqual(silence.labels, { site: 'lab' });
   assert.equal(silence.comment, 'maintenance window');
   assert.equal(silence.active, true);
   assert.equal(silence.ends - silence.starts, 2 * 3600_000, 'default window: 2 h');
@@ -209,6 +216,7 @@ test('alerts page at 375 px, dark theme, Chinese: no horizontal overflow, string
   // The page background follows the dark theme.
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.equal(bg, 'rgb(20, 24, 28)');
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, 'alerts-mobile.png'), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
 });

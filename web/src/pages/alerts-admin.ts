@@ -33,7 +33,7 @@ export function tokenBar(): HTMLElement {
       input.value = '';
       show();
     },
-  }, h('strong', {}, t('adminToken')), ': ', status, input, h('button', { type: 'submit', class: 'token-save' }, t('save')), clear,
+  }, h('strong', {}, t('adminToken')), status, input, h('button', { type: 'submit', class: 'token-save' }, t('save')), clear,
   h('p', { class: 'hint' }, t('tokenHint')));
   show();
   return form;

@@ -52,7 +52,7 @@ export function channelsTable(channels: ChannelRow[], deliveries: Delivery[]): H
         h('td', { class: 'wrap' }, c.name), h('td', {}, c.kind),
         h('td', {}, failing ? chip('failed', 'failing') : c.busy ? chip('pending', 'busy') : chip('sent', 'ok')),
         h('td', { class: 'num' }, c.queued), h('td', {}, c.last_ok ? fmtAgo(c.last_ok) : '–'),
-        h('td', { class: 'num' }, c.failed_attempts), h('td', { class: 'error wrap' }, c.last_error ?? '–'));
+        h('td', { class: 'num' }, c.failed_attempts), h('td', { class: c.last_error ? 'error wrap' : '' }, c.last_error ?? '–'));
     }))));
 }
 
@@ -86,7 +86,7 @@ export function deliveriesTable(deliveries: Delivery[], events: EventRow[]): HTM
         h('td', {}, fmtTime(d.created)), h('td', { class: 'wrap' }, d.channel),
         h('td', {}, chip(d.status, `ds_${d.status}`), retries ? h('span', { class: 'retried' }, ' ', t('retried', { n: retries })) : null),
         h('td', { class: 'num' }, d.attempts),
-        h('td', { class: 'error wrap' }, d.last_error ?? '–'),
+        h('td', { class: d.last_error ? 'error wrap' : '' }, d.last_error ?? '–'),
         h('td', { class: 'wrap' }, e ? [`${e.alert} `, chip(e.state, `ev_${e.state}`), ' ', targetLink(e.target)] : d.event_id.slice(0, 8),
           d.attempt_log.length ? h('details', {}, h('summary', {}, t('attemptLog')), h('ol', { class: 'attempts' }, d.attempt_log.map((a) =>
             h('li', {}, `${fmtTime(a.time)} · `, chip(a.outcome === 'retry' ? 'pending' : a.outcome, `ao_${a.outcome}`), ` · ${a.duration_ms} ms`, a.error ? ` · ${a.error}` : '')))) : null));

@@ -51,7 +51,7 @@ export function alertsPage(main: HTMLElement): Cleanup {
     }
     if (!built) {
       built = true;
-      replace(silences.content, h('h3', {}, t('newSilence')), tokenBar(),
+      replace(silences.content, tokenBar(), h('h3', {}, t('newSilence')),
         silenceForm(summary.rules.map((r) => r.name), () => void load()), listBox, expiryMsg);
       replace(body, active.el, channels.el, silences.el, history.el, deliveries.el);
     }
