@@ -194,7 +194,7 @@ export async function postJson(req: PostRequest): Promise<PostResponse> {
         ? `${req.channel}: no answer from ${where} within the delivery timeout`
         : `${req.channel}: cancelled while sending to ${where}`, { cause: e });
     }
-    throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `${req.channel}: cannot reach ${where}: ${describe(e)}`, { cause: e });
+    throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `${req.channel}: cannot reach ${where}: ${describeFetchError(e)}`, { cause: e });
   }
   if (status < 200 || status > 299) {
     throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `${req.channel}: HTTP ${status} from ${where}: ${excerpt(text)}`);
@@ -236,7 +236,8 @@ function redact(value: string): string {
   return m ? `${m[1]}/…` : value.length > 12 ? value.slice(0, 12) + '…' : value;
 }
 
-function describe(e: unknown): string {
+/** The most telling words of a fetch failure: the socket error code (ECONNREFUSED …) when there is one. */
+export function describeFetchError(e: unknown): string {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code) return `${cause.code}${cause.message ? ' ' + cause.message : ''}`;
   return (e as Error).message ?? String(e);

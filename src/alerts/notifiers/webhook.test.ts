@@ -58,3 +58,11 @@ test('webhook: body template; a non-2xx answer is an error naming the status', a
   assert.equal(rx.seen[0]!.body, 'lossy cleared on /Net/link: 100%, 0%');
   assert.equal(rx.seen[0]!.headers['x-sig'], undefined, 'no signature without a secret');
 });
+
+test('webhook: a receiver that is not there is an error naming the host and the socket error', async () => {
+  const rx = await receiver(200);
+  await rx.close(); // the port is now closed
+  const host = new URL(rx.url).host;
+  const n = webhookKind.create('hook', { url: rx.url, method: 'POST', headers: {}, signature_header: 'X-Sig', content_type: 'application/json' });
+  await assert.rejects(n.send(event, AbortSignal.timeout(5000)), new RegExp(`webhook "hook": cannot reach ${host}: ECONNREFUSED`));
+});

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
 import { SmokemeshError } from '../../errors.ts';
 import type { AlertEvent, Notifier, NotifierKind } from './notifier.ts';
+import { describeFetchError } from './http-post.ts';
 
 export const WebhookConfigSchema = Type.Object({
   url: Type.String({ pattern: '^https?://', description: 'http(s) URL receiving the event' }),
@@ -59,7 +60,7 @@ export const webhookKind: NotifierKind<WebhookConfig> = {
         try {
           res = await fetch(c.url, { method: c.method, headers, body, signal, redirect: 'manual' });
         } catch (err) {
-          throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `webhook "${name}": ${(err as Error).message}`, { cause: err });
+          throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `webhook "${name}": cannot reach ${new URL(c.url).host}: ${describeFetchError(err)}`, { cause: err });
         }
         const text = await res.text().catch(() => '');
         if (res.status < 200 || res.status > 299) {
