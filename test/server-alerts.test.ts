@@ -1,24 +1,15 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import pino from 'pino';
 import { startServer } from '../src/server/app.ts';
 import { waitFor } from './wait.ts';
+import { closedPort } from './fixtures/ports.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'smokemesh-server-alerts-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A loopback port nothing listens on: bound once to learn a free number, then closed. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 test('rounds reach the alert engine: an edge-triggered alert runs its hook and shows as active', async () => {
   const hook = join(dir, 'hook.sh');

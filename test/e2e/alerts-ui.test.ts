@@ -1,13 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './browser.ts';
 import { ensureWebBuilt, startRealServer, waitFor, type RealServer } from './real-server.ts';
+import { closedPort } from '../fixtures/ports.ts';
 
 /**
  * The Alerts page end to end: the real server probes a closed loopback TCP port, so an
@@ -36,15 +36,6 @@ async function api<T>(path: string): Promise<T> {
   const res = await fetch(server.url + path);
   if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
-}
-
-/** A loopback port nothing listens on: bound once to learn a free number, then closed. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** Adds the server's output to a failure so that a timeout says what the server did. */
