@@ -28,8 +28,8 @@ targets:
       shard: per_region
       labels: { region: external }
       children:
-${SHARDED === 0 ? '        none: { host: 10.255.0.1, agents: none }' : ''}
-${Array.from({ length: SHARDED }, (_, i) => `        t${i}: { host: "10.${i >> 8}.${i & 255}.1" }`).join('\n')}
+${SHARDED === 0 ? '        none: { host: 198.19.255.1, agents: none }' : ''}
+${Array.from({ length: SHARDED }, (_, i) => `        t${i}: { host: "198.18.${i >> 8}.${i & 255}" }`).join('\n')}
 mesh:
   - name: Mesh
     probe: icmp
