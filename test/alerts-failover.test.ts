@@ -12,7 +12,7 @@ import type { Store } from '../src/store/types.ts';
 /**
  * The link-failover case (docs/alerts.md): a far end probed every 5 s with 5 pings by the real
  * icmp probe (fping), an edge-triggered loss alert whose recipient is `|hook.sh`. The far end
- * is an address inside a network namespace of our own (TEST-NET-1 on a veth pair); nftables
+ * is an address inside a network namespace of our own (198.19.x.y on a veth pair); nftables
  * in that namespace drops all its ICMP, then the drop is removed.
  */
 
@@ -20,9 +20,13 @@ const root = process.getuid?.() === 0;
 const tag = Math.random().toString(36).slice(2, 7);
 const NS = `smfo${tag}`;
 const VETH = `smfo${tag}h`;
+// A /30 of the benchmarking range 198.19.0.0/16 (RFC 2544), away from whatever this machine's own
+// network uses (here eth0 sits in 192.0.2.0/24) and from the other namespace tests' ranges.
+const octet = Math.floor(Math.random() * 256);
 const base = 4 * (1 + Math.floor(Math.random() * 60));
-const HOST_ADDR = `192.0.2.${base + 1}`;
-const FAR_ADDR = `192.0.2.${base + 2}`;
+const NET = `198.19.${octet}`;
+const HOST_ADDR = `${NET}.${base + 1}`;
+const FAR_ADDR = `${NET}.${base + 2}`;
 const STEP = 5;
 
 function sh(argv: string[], input?: string): void {
@@ -38,7 +42,8 @@ let alerts: AlertService;
 before(() => {
   if (!root) return;
   const routes = spawnSync('ip', ['-4', 'route'], { encoding: 'utf8' }).stdout;
-  assert.ok(!routes.includes(`192.0.2.${base}/30`), 'our test subnet is free');
+  const addrs = spawnSync('ip', ['-4', 'addr'], { encoding: 'utf8' }).stdout;
+  assert.ok(!routes.includes(`${NET}.`) && !addrs.includes(`${NET}.`), `our test subnet ${NET}.0/24 is not used on this machine`);
   sh(['ip', 'netns', 'add', NS]);
   sh(['ip', 'link', 'add', VETH, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', NS]);
   sh(['ip', 'addr', 'add', `${HOST_ADDR}/30`, 'dev', VETH]);
