@@ -22,6 +22,12 @@ export class ByteWriter {
 
   /** Unsigned integer up to 2^53. */
   varint(v: number): void {
+    // Most deltas and counts fit one byte: no checks beyond the range test on that path.
+    if (v >= 0 && v < 0x80 && (v | 0) === v) {
+      if (this.pos >= this.buf.length) this.room(1);
+      this.buf[this.pos++] = v;
+      return;
+    }
     if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`varint out of range: ${v}`);
     this.room(8);
     while (v >= 0x80) {
