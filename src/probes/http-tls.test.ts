@@ -51,7 +51,8 @@ test('https with ca_file: verified, tls phase measured, cert_expiry = earliest n
 
 test('https by host name sends SNI; server_name overrides it and is what gets verified', async () => {
   const before = servers.good!.sni.length;
-  const m = await run(url('good', '/ok', 'localhost'), { pings: 1, tls_config: { ca_file: pki.caFile } });
+  // IPv4 so that /etc/hosts answers: an IPv6 lookup of localhost would go to the machine's DNS server.
+  const m = await run(url('good', '/ok', 'localhost'), { pings: 1, preferred_ip_protocol: 'ip4', tls_config: { ca_file: pki.caFile } });
   assert.equal(m.error, undefined);
   assert.equal(servers.good!.sni[before], 'localhost');
   const other = await run(url('good'), { pings: 1, tls_config: { ca_file: pki.caFile, server_name: 'probe.test' } });
