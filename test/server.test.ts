@@ -115,3 +115,37 @@ test('the CLI server reloads on SIGHUP and stops cleanly on SIGTERM', async () =
     child.kill('SIGKILL');
   }
 });
+
+test('a port already in use is a clear error naming general.listen; a later start on a free port works', async () => {
+  const busy = createTcpServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  const port = (busy.address() as { port: number }).port;
+  const cfg = join(dir, 'busy.yaml');
+  writeFileSync(cfg, `general:\n  data_dir: ${join(dir, 'data-busy')}\n`);
+  try {
+    await assert.rejects(startServer({ configFile: cfg, listen: `127.0.0.1:${port}`, logger: pino({ level: 'silent' }) }),
+      (e: Error & { code?: string }) => e.code === 'SMOKEMESH_E_CONFIG' && /cannot listen on 127\.0\.0\.1:\d+ \(general\.listen or --listen\): the address is already in use/.test(e.message));
+    const ok = await startServer({ configFile: cfg, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) });
+    await ok.close();
+  } finally {
+    busy.close();
+  }
+});
+
+test('one reload reports the problems of every section at once (alerts and agents here)', async () => {
+  const cfg = join(dir, 'multi.yaml');
+  const base = `general:\n  step: 60\n  data_dir: ${join(dir, 'data-multi')}\ntargets:\n  children:\n    a: { host: 127.0.0.1 }\n`;
+  writeFileSync(cfg, base);
+  const server = await startServer({ configFile: cfg, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) });
+  try {
+    writeFileSync(cfg, base.replace('a: { host: 127.0.0.1 }', 'a: { host: 127.0.0.1, alerts: [nosuch] }')
+      + `agents:\n  - name: far\n    secret_file: ${join(dir, 'missing.secret')}\n`);
+    const res = await fetch(`${server.url}/api/v1/reload`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}` } });
+    assert.equal(res.status, 422);
+    const { errors } = await res.json() as { errors: string[] };
+    assert.ok(errors.some((e) => /unknown alert "nosuch"/.test(e)), errors.join('\n'));
+    assert.ok(errors.some((e) => /missing\.secret/.test(e)), errors.join('\n'));
+  } finally {
+    await server.close();
+  }
+});

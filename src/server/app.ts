@@ -73,10 +73,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     reload: async () => {
       try {
         const next = withOverrides(loadConfig(opts.configFile), opts);
-        for (const check of configChecks) {
-          const issues = check(next);
-          if (issues.length) return issues;
-        }
+        // Every concern's check runs, so one reload reports every problem at once.
+        const issues = configChecks.flatMap((check) => check(next));
+        if (issues.length) return issues;
         config = next;
       } catch (e) {
         if (e instanceof ConfigError) return e.issues.map((i) => `${i.file}:${i.line}:${i.column}: ${i.path ? i.path + ': ' : ''}${i.message}`);
@@ -118,7 +117,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
 
   const [host, port] = splitListen(config.general.listen);
-  const address = await app.listen({ host, port });
+  let address: string;
+  try {
+    address = await app.listen({ host, port });
+  } catch (e) {
+    for (const m of modules) await m.close?.();
+    store.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'the address is already in use (another smokemesh?)'
+      : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
+      : code === 'EADDRNOTAVAIL' ? 'no interface of this machine has that address'
+      : (e as Error).message;
+    throw new SmokemeshError('SMOKEMESH_E_CONFIG', `cannot listen on ${config.general.listen} (general.listen or --listen): ${why}`, { cause: e });
+  }
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
   log.info({ url, agent: builtinName, data_dir: dataDir }, `smokemesh ${VERSION} listening`);
 
