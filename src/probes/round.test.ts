@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lossPct, makeRound, smokepingMedian } from './round.ts';
+import { validate } from '../config/validate.ts';
+import { lossPct, makeRound, RoundSchema, smokepingMedian } from './round.ts';
 
 const base = { target: '/a', agent: 'x', probe: 'icmp' as const, time: 1, step: 60 };
 
@@ -30,4 +31,12 @@ test('no reply at all: loss = sent and every statistic unknown', () => {
   assert.equal(r.mean, null);
   assert.equal(r.error, 'timeout');
   assert.equal(lossPct(r), 100);
+});
+
+test('RoundSchema (the wire format) names the bad statistic: not a number, or negative', () => {
+  const bad = { target: '/a', agent: 'x', probe: 'icmp', time: 1, step: 60, sent: 1, rtts: [], loss: 1, median: 'fast', mean: null, stddev: null, min: -1, max: null };
+  const issues = validate(RoundSchema, bad);
+  assert.deepEqual(issues.map((i) => i.path.join('.')).sort(), ['median', 'min']);
+  assert.match(issues.find((i) => i.path[0] === 'median')!.message, /number,null/);
+  assert.deepEqual(validate(RoundSchema, makeRound(base, { sent: 3, rtts: [1, 2] })), []);
 });

@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { NullableNumber } from '../schema.ts';
 
 /** The probe kinds smokemesh knows; each has one file in src/probes/. */
 export const PROBE_TYPES = ['icmp', 'tcp', 'dns', 'http'] as const;
@@ -25,11 +26,11 @@ export const RoundSchema = Type.Object({
   sent: Type.Integer({ minimum: 0 }),
   rtts: Type.Array(Ms, { description: 'received RTTs in ms, sorted ascending' }),
   loss: Type.Integer({ minimum: 0, description: 'pings lost (sent - received)' }),
-  median: Type.Union([Ms, Type.Null()]),
-  mean: Type.Union([Ms, Type.Null()]),
-  stddev: Type.Union([Ms, Type.Null()]),
-  min: Type.Union([Ms, Type.Null()]),
-  max: Type.Union([Ms, Type.Null()]),
+  median: NullableNumber({ minimum: 0 }),
+  mean: NullableNumber({ minimum: 0 }),
+  stddev: NullableNumber({ minimum: 0 }),
+  min: NullableNumber({ minimum: 0 }),
+  max: NullableNumber({ minimum: 0 }),
   phases: Type.Optional(Type.Record(Type.String(), Ms, { description: 'HTTP/DNS phases, mean over successful attempts' })),
   status: Type.Optional(Type.Integer({ description: 'HTTP status code or DNS rcode of the last answer' })),
   error: Type.Optional(Type.String({ description: 'why the last failed attempt failed' })),

@@ -1,4 +1,6 @@
+import Type, { type Static } from 'typebox';
 import type { RoundSink } from '../pipeline.ts';
+import { NullableNumber } from '../schema.ts';
 import type { Round } from '../probes/round.ts';
 
 /**
@@ -6,32 +8,29 @@ import type { Round } from '../probes/round.ts';
  * Times are ms since the epoch, RTTs ms. Implemented by src/store/sqlite.ts.
  */
 
-/** One point of a series: a raw round, or a rollup bucket. */
-export interface SeriesPoint {
-  /** Start of the round, or of the bucket. */
-  time: number;
-  /** Rounds merged into this point (1 for a raw round). */
-  rounds: number;
-  /** Pings sent and lost over those rounds. */
-  sent: number;
-  lost: number;
-  /** lost / sent × 100; null when nothing was sent. */
-  loss_pct: number | null;
-  median: number | null;
-  mean: number | null;
-  min: number | null;
-  max: number | null;
-  stddev: number | null;
-  /**
-   * The distribution for the smoke, ascending: a raw round's received RTTs, or a bucket's
-   * stored quantiles (levels in `SMOKE_QUANTILES`). Pair from the outside in to draw bands.
-   */
-  smoke: number[];
-  /** Protocol probes: mean phase timings (ms), last status code, last error. */
-  phases?: Record<string, number>;
-  status?: number;
-  error?: string;
-}
+const Ms = NullableNumber();
+
+/** One point of a series: a raw round, or a rollup bucket (also the read API's wire shape). */
+export const SeriesPointSchema = Type.Object({
+  time: Type.Number({ description: 'start of the round, or of the bucket (ms since the epoch)' }),
+  rounds: Type.Integer({ description: 'rounds merged into this point (1 for a raw round)' }),
+  sent: Type.Integer({ description: 'pings sent over those rounds' }),
+  lost: Type.Integer({ description: 'pings lost over those rounds' }),
+  loss_pct: NullableNumber({ description: 'lost / sent × 100; null when nothing was sent' }),
+  median: Ms,
+  mean: Ms,
+  min: Ms,
+  max: Ms,
+  stddev: Ms,
+  smoke: Type.Array(Type.Number(), {
+    description: "the distribution, ascending: a raw round's received RTTs, or a bucket's quantiles "
+      + '(levels in SMOKE_QUANTILES); pair from the outside in to draw bands',
+  }),
+  phases: Type.Optional(Type.Record(Type.String(), Type.Number(), { description: 'mean phase timings (ms)' })),
+  status: Type.Optional(Type.Integer({ description: 'last status code' })),
+  error: Type.Optional(Type.String({ description: 'last error' })),
+});
+export type SeriesPoint = Static<typeof SeriesPointSchema>;
 
 /** Quantile levels kept by every rollup bucket (0 and 1 are min and max). */
 export const SMOKE_QUANTILES = [0, 0.05, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 0.95, 1] as const;

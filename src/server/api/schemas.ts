@@ -1,5 +1,7 @@
 import Type, { type Static } from 'typebox';
-import { PROBE_TYPES } from '../../probes/round.ts';
+import { PROBE_TYPES, RoundSchema } from '../../probes/round.ts';
+import { NullableNumber as nullable } from '../../schema.ts';
+import { SeriesPointSchema, type SeriesPoint } from '../../store/types.ts';
 
 /**
  * Schemas of the read API (/api/v1): one source for request validation, response
@@ -7,9 +9,7 @@ import { PROBE_TYPES } from '../../probes/round.ts';
  */
 
 const Labels = Type.Record(Type.String(), Type.String());
-// `type: [number, null]` rather than anyOf: the serializer writes it directly instead of
-// validating every value against each branch (a series answer has thousands of them).
-const NullableNumber = Type.Unsafe<number | null>({ type: ['number', 'null'] } as never);
+const NullableNumber = nullable();
 
 /**
  * A node of the target tree as the UI sees it. `children` are TreeNodes again; the schema
@@ -33,17 +33,9 @@ export interface TreeNode extends Omit<Static<typeof TreeNodeSchema>, 'children'
 }
 
 /** A tree node without its subtree (children are listed shallow). */
+const { children: _children, ...nodeFields } = TreeNodeSchema.properties;
 export const NodeSummarySchema = Type.Object({
-  path: Type.String(),
-  name: Type.String(),
-  menu: Type.String(),
-  title: Type.String(),
-  remark: Type.Optional(Type.String()),
-  hidden: Type.Boolean(),
-  host: Type.Optional(Type.String()),
-  probe: Type.Optional(Type.Enum(PROBE_TYPES)),
-  labels: Labels,
-  agents: Type.Array(Type.String()),
+  ...nodeFields,
   group: Type.Boolean({ description: 'true when the node has children' }),
 });
 export type NodeSummary = Static<typeof NodeSummarySchema>;
@@ -62,23 +54,7 @@ export const TargetDetailSchema = Type.Object({
 });
 export type TargetDetail = Static<typeof TargetDetailSchema>;
 
-export const SeriesPointSchema = Type.Object({
-  time: Type.Number(),
-  rounds: Type.Integer(),
-  sent: Type.Integer(),
-  lost: Type.Integer(),
-  loss_pct: NullableNumber,
-  median: NullableNumber,
-  mean: NullableNumber,
-  min: NullableNumber,
-  max: NullableNumber,
-  stddev: NullableNumber,
-  smoke: Type.Array(Type.Number()),
-  phases: Type.Optional(Type.Record(Type.String(), Type.Number())),
-  status: Type.Optional(Type.Integer()),
-  error: Type.Optional(Type.String()),
-});
-export type SeriesPoint = Static<typeof SeriesPointSchema>;
+export { SeriesPointSchema, type SeriesPoint };
 
 export const SeriesSchema = Type.Object({
   target: Type.String(),
@@ -128,24 +104,10 @@ export const OverviewResponseSchema = Type.Object({
 });
 export type OverviewResponse = Static<typeof OverviewResponseSchema>;
 
+/** A series' latest round: the round itself plus its loss in percent. */
 export const LatestRoundSchema = Type.Object({
-  target: Type.String(),
-  agent: Type.String(),
-  probe: Type.String(),
-  time: Type.Number(),
-  step: Type.Integer(),
-  sent: Type.Integer(),
-  loss: Type.Integer(),
+  ...RoundSchema.properties,
   loss_pct: NullableNumber,
-  median: NullableNumber,
-  mean: NullableNumber,
-  stddev: NullableNumber,
-  min: NullableNumber,
-  max: NullableNumber,
-  rtts: Type.Array(Type.Number()),
-  phases: Type.Optional(Type.Record(Type.String(), Type.Number())),
-  status: Type.Optional(Type.Integer()),
-  error: Type.Optional(Type.String()),
 });
 export type LatestRound = Static<typeof LatestRoundSchema>;
 
