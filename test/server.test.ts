@@ -149,3 +149,21 @@ test('one reload reports the problems of every section at once (alerts and agent
     await server.close();
   }
 });
+
+test('a reload with a broken export section is refused (422) and the running config stays', async () => {
+  const cfg = join(dir, 'export.yaml');
+  const base = `general:\n  step: 60\n  data_dir: ${join(dir, 'data-export')}\ntargets:\n  children:\n    a: { host: 127.0.0.1 }\n`;
+  writeFileSync(cfg, base);
+  const server = await startServer({ configFile: cfg, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) });
+  try {
+    const before = server.ctx.config();
+    writeFileSync(cfg, base.replace('a: { host: 127.0.0.1 }', 'b: { host: 127.0.0.2 }') + 'export:\n  remote_write: [ { bogus: 1 } ]\n');
+    const res = await fetch(`${server.url}/api/v1/reload`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}` } });
+    const body = await res.json() as { errors?: string[] };
+    assert.equal(res.status, 422, JSON.stringify(body));
+    assert.ok(body.errors!.some((e) => /export\.remote_write\.0/.test(e)), body.errors!.join('\n'));
+    assert.equal(server.ctx.config(), before, 'the running config stays');
+  } finally {
+    await server.close();
+  }
+});
