@@ -5,7 +5,7 @@ import { registerCheckConfigCommand } from './cli/check-config.ts';
 import { registerDataCommands } from './cli/data.ts';
 import { registerProbeCommand } from './cli/probe.ts';
 import { registerServerCommand } from './cli/server.ts';
-import { VERSION } from './server/version.ts';
+import { VERSION } from './version.ts';
 
 const program = new Command('smokemesh')
   .description('network-quality monitoring: SmokePing-style rounds and smoke graphs, agents, mesh and alerts')

@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import type { TargetNode } from '../config/tree.ts';
 import { planFor, type AgentIdentity } from '../plan/plan.ts';
 import type { Round } from '../probes/round.ts';
-import type { AgentInfo } from '../server/context.ts';
-import { VERSION } from '../server/version.ts';
+import type { AgentInfo } from '../plan/agent-info.ts';
+import { VERSION } from '../version.ts';
 import { Scheduler } from './scheduler.ts';
 
 /**

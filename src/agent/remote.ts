@@ -2,7 +2,7 @@ import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import { PlanSchema, type Plan } from '../plan/assignment.ts';
 import { validate } from '../config/validate.ts';
-import { VERSION } from '../server/version.ts';
+import { VERSION } from '../version.ts';
 import { localAddresses } from './builtin.ts';
 import { AgentClient, AgentRequestError } from './client.ts';
 import { AGENT_API, type Heartbeat, type HeartbeatReply, type PlanReply, type RoundsReply } from './protocol.ts';

@@ -17,8 +17,8 @@ import { extraModules } from './modules.ts';
 import { coreRoutes } from './routes/core.ts';
 import { openApiPlugin } from './api/index.ts';
 
-export { VERSION } from './version.ts';
-import { VERSION } from './version.ts';
+export { VERSION } from '../version.ts';
+import { VERSION } from '../version.ts';
 const WEB_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 
 export interface ServerOptions {

@@ -2,22 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/loader.ts';
 import type { Store } from '../store/types.ts';
+import type { AgentInfo } from '../plan/agent-info.ts';
 
-/** An agent as the server knows it (the built-in one included). */
-export interface AgentInfo {
-  name: string;
-  display_name?: string;
-  region: string;
-  labels: Record<string, string>;
-  color?: string;
-  location?: string;
-  addresses: string[];
-  version?: string;
-  /** ms since the epoch; undefined until it was heard from. */
-  last_seen?: number;
-  alive: boolean;
-  builtin: boolean;
-}
+export type { AgentInfo } from '../plan/agent-info.ts';
 
 /**
  * What route plugins get from the server: the live config (it changes on reload), the store

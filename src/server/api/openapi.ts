@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { VERSION } from '../version.ts';
+import { VERSION } from '../../version.ts';
 
 /**
  * Collects every route registered after it (its own scope and descendants) into an OpenAPI 3

@@ -2,6 +2,7 @@ import Type, { type Static } from 'typebox';
 import { PROBE_TYPES, RoundSchema } from '../../probes/round.ts';
 import { NullableNumber as nullable } from '../../schema.ts';
 import { SeriesPointSchema, type SeriesPoint } from '../../store/types.ts';
+import { AgentInfoSchema } from '../../plan/agent-info.ts';
 
 /**
  * Schemas of the read API (/api/v1): one source for request validation, response
@@ -124,19 +125,8 @@ export const TopRowSchema = Type.Object({
 });
 export type TopRow = Static<typeof TopRowSchema>;
 
-export const AgentSchema = Type.Object({
-  name: Type.String(),
-  display_name: Type.Optional(Type.String()),
-  region: Type.String(),
-  labels: Labels,
-  color: Type.Optional(Type.String()),
-  location: Type.Optional(Type.String()),
-  addresses: Type.Array(Type.String()),
-  version: Type.Optional(Type.String()),
-  last_seen: Type.Optional(Type.Number({ description: 'ms since the epoch' })),
-  alive: Type.Boolean(),
-  builtin: Type.Boolean(),
-});
+/** An agent (the built-in one included). */
+export const AgentSchema = AgentInfoSchema;
 export type Agent = Static<typeof AgentSchema>;
 
 /** Body of every 4xx answer (the server's error handler shape). */

@@ -1,7 +1,7 @@
 import type { FastifySchema } from 'fastify';
 import Type from 'typebox';
 import type { RouteModule } from '../context.ts';
-import { VERSION } from '../version.ts';
+import { VERSION } from '../../version.ts';
 
 const ReloadResult = Type.Object({ reloaded: Type.Boolean(), errors: Type.Array(Type.String()) });
 

@@ -1,0 +1,20 @@
+import Type, { type Static } from 'typebox';
+
+/**
+ * An agent as the server knows it (the built-in one included): the shape of GET
+ * /api/v1/agents and what the planners, the mesh and the alert engine read.
+ */
+export const AgentInfoSchema = Type.Object({
+  name: Type.String(),
+  display_name: Type.Optional(Type.String()),
+  region: Type.String(),
+  labels: Type.Record(Type.String(), Type.String()),
+  color: Type.Optional(Type.String()),
+  location: Type.Optional(Type.String()),
+  addresses: Type.Array(Type.String()),
+  version: Type.Optional(Type.String()),
+  last_seen: Type.Optional(Type.Number({ description: 'ms since the epoch; absent until it was heard from' })),
+  alive: Type.Boolean(),
+  builtin: Type.Boolean(),
+});
+export type AgentInfo = Static<typeof AgentInfoSchema>;
