@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import client from 'prom-client';
 import { parseConfig } from '../src/config/loader.ts';
 import { LiveMesh } from '../src/plan/live.ts';
-import type { MeshMember } from '../src/plan/mesh.ts';
+import type { AgentInfo } from '../src/plan/agent-info.ts';
 import { planFor } from '../src/plan/plan.ts';
 import { aggregateRegions } from '../src/plan/region.ts';
 import { makeRound, type Round } from '../src/probes/round.ts';
@@ -36,13 +36,13 @@ mesh:
     include_server: false
 `, 'bench.yaml');
 
-const members: (MeshMember & { alive: boolean })[] = [];
+const members: AgentInfo[] = [];
 for (let r = 0; r < REGIONS; r++) for (let i = 0; i < PER_REGION; i++) {
-  members.push({ name: `r${r}-a${i}`, region: `region-${r}`, labels: {}, builtin: false, alive: true, intranet: `10.200.${r}.${i + 1}` });
+  members.push({ name: `r${r}-a${i}`, region: `region-${r}`, labels: {}, builtin: false, alive: true, addresses: [], intranet_address: `10.200.${r}.${i + 1}` });
 }
 const current = [...members];
 const live = new LiveMesh(() => current);
-live.sync(config, true);
+live.sync(config);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -63,7 +63,7 @@ const treeTimes: number[] = [];
 let plans = 0;
 let assignments = 0;
 for (let k = 0; k < 5; k++) {
-  current.push({ name: `joiner-${k}`, region: `region-${k % REGIONS}`, labels: {}, builtin: false, alive: true, intranet: `10.201.0.${k + 1}` });
+  current.push({ name: `joiner-${k}`, region: `region-${k % REGIONS}`, labels: {}, builtin: false, alive: true, addresses: [], intranet_address: `10.201.0.${k + 1}` });
   const t0 = performance.now();
   live.sync(config);
   const t1 = performance.now();
@@ -71,7 +71,7 @@ for (let k = 0; k < 5; k++) {
   plans = 0;
   assignments = 0;
   for (const p of peers) {
-    const plan = planFor(config.targets, p, peers);
+    const plan = planFor(live.tree(config), p, peers);
     plans++;
     assignments += plan.assignments.length;
   }
@@ -83,22 +83,22 @@ const one: number[] = [];
 for (let k = 0; k < 20; k++) {
   const peers = live.peers();
   const t0 = performance.now();
-  planFor(config.targets, peers[k]!, peers);
+  planFor(live.tree(config), peers[k]!, peers);
   one.push(performance.now() - t0);
 }
-const targetsInTree = probedTargets(config.targets).length;
+const targetsInTree = probedTargets(live.tree(config)).length;
 
 // Rounds: every agent's latest round of each of its mesh targets, plus its shard of Big.
 const peers = live.peers();
 const regionOfAgent = new Map(peers.map((p) => [p.name, p.region]));
-const tregion = new Map(probedTargets(config.targets).map((t) => [t.path, t.labels.region ?? '']));
+const tregion = new Map(probedTargets(live.tree(config)).map((t) => [t.path, t.labels.region ?? '']));
 const state = new ExportState((a) => regionOfAgent.get(a), (t) => tregion.get(t));
 const now = Date.now();
 let seed = 1;
 const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
 let roundCount = 0;
 for (const p of peers) {
-  const plan = planFor(config.targets, p, peers);
+  const plan = planFor(live.tree(config), p, peers);
   const batch: Round[] = [];
   for (const a of plan.assignments) {
     const base = 5 + rand() * 200;
@@ -154,10 +154,10 @@ const withHist = scrape(true);
 const noHist = scrape(false);
 const cpuStep = median([0, 1, 2].map(() => cpu(() => { step(); })));
 const cpuJoin = median([0, 1, 2].map((k) => cpu(() => {
-  current.push({ name: `late-${k}`, region: 'region-3', labels: {}, builtin: false, alive: true, intranet: `10.202.0.${k + 1}` });
+  current.push({ name: `late-${k}`, region: 'region-3', labels: {}, builtin: false, alive: true, addresses: [], intranet_address: `10.202.0.${k + 1}` });
   live.sync(config);
   const ps = live.peers();
-  for (const p of ps) planFor(config.targets, p, ps);
+  for (const p of ps) planFor(live.tree(config), p, ps);
 })));
 const cpuScrape = median([0, 1, 2].map(() => cpu(() => { render(false); })));
 const cpuScrapeH = median([0, 1].map(() => cpu(() => { render(true); })));

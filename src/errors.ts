@@ -1,12 +1,27 @@
-/** Stable error codes; a message always says where and what to do. */
-export type ErrorCode =
-  | 'SMOKEMESH_E_CONFIG'
-  | 'SMOKEMESH_E_AUTH'
-  | 'SMOKEMESH_E_PROBE'
-  | 'SMOKEMESH_E_STORE'
-  | 'SMOKEMESH_E_PAYLOAD'
-  | 'SMOKEMESH_E_NOTIFY'
-  | 'SMOKEMESH_E_USAGE';
+/**
+ * The one catalogue of smokemesh's stable error codes (in logs, CLI output and every API
+ * answer's `code`). A message always says where (file:line:column and field, the parameter,
+ * the agent) and what to do. docs/errors.md lists them for users.
+ */
+export const ERROR_CODES = {
+  SMOKEMESH_E_CONFIG: 'a config file (or a command-line override of it) is invalid',
+  SMOKEMESH_E_AUTH: 'authentication failed: admin token, read token or agent signature',
+  SMOKEMESH_E_PROBE: 'a probe could not run (a missing program, bad parameters)',
+  SMOKEMESH_E_STORE: 'the history database cannot be opened, read or written',
+  SMOKEMESH_E_UNAVAILABLE: 'the server cannot commit right now (disk full, locked file, I/O error); retry later, nothing was acknowledged',
+  SMOKEMESH_E_PAYLOAD: 'a request body (agent rounds, heartbeat, API body) is malformed or out of bounds',
+  SMOKEMESH_E_PARAM: 'a query parameter of the API is invalid',
+  SMOKEMESH_E_NOT_FOUND: 'no such target, route, silence or other object',
+  SMOKEMESH_E_NOTIFY: 'a notification channel failed or is misconfigured',
+  SMOKEMESH_E_USAGE: 'a command was called wrongly',
+  SMOKEMESH_E_INTERNAL: 'a bug: the server failed unexpectedly (the log has the stack)',
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The body of every error answer of the HTTP APIs. */
+export function errorBody(code: ErrorCode, error: string): { code: ErrorCode; error: string } {
+  return { code, error };
+}
 
 export class SmokemeshError extends Error {
   constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {

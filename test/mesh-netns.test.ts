@@ -109,13 +109,13 @@ async function api<T>(path: string): Promise<T> {
 }
 const matrix = () => api<{ cells: Cell[] }>('/api/v1/regions/matrix?probe=icmp');
 const pair = (s: string, t: string) => api<{ cell: Cell; targets: Cell[] }>(`/api/v1/regions/pair?probe=icmp&source=${s}&target=${t}`);
-const meshAgents = () => probedTargets(findNode(server.ctx.config().targets, '/Mesh') ?? { children: [] } as never).map((t) => t.path).sort();
+const meshAgents = () => probedTargets(findNode(server.ctx.targets(), '/Mesh') ?? { children: [] } as never).map((t) => t.path).sort();
 
 test('the mesh forms by itself, loss in one namespace stays in its agent, a killed agent leaves and its shard moves', { skip: !root && 'needs root for network namespaces' }, async () => {
   // 1. Every agent becomes a target of the other region; every cell fills with all agents, no loss.
   await waitFor('the mesh targets', () => meshAgents().length === 5, 120000);
   assert.deepEqual(meshAgents(), ['/Mesh/eu/eu-a', '/Mesh/eu/eu-b', '/Mesh/eu/eu-c', '/Mesh/us/us-a', '/Mesh/us/us-b']);
-  assert.equal(findNode(server.ctx.config().targets, '/Mesh/eu/eu-a')!.probe!.host, AGENTS[0]!.addr);
+  assert.equal(findNode(server.ctx.targets(), '/Mesh/eu/eu-a')!.probe!.host, AGENTS[0]!.addr);
   let last: unknown;
   const formed = await waitFor('a full, clean eu↔us matrix', async () => {
     const m = await matrix();

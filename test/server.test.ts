@@ -88,7 +88,7 @@ test('the server probes its config through the built-in agent, stores rounds, re
     assert.match(body.errors.join('\n'), /smokemesh\.yaml:\d+:\d+: targets\.children\.Broken\.children\.x\.pings/);
     const before = latest().get('/Added/again')!.time;
     await waitFor('another round under the old config', () => latest().get('/Added/again')!.time > before);
-    assert.equal(server.ctx.config().targets.children.some((c) => c.name === 'Broken'), false);
+    assert.equal(server.ctx.targets().children.some((c) => c.name === 'Broken'), false);
   } finally {
     await server.close();
   }

@@ -14,8 +14,6 @@ import { Scheduler } from './scheduler.ts';
 export class BuiltinAgent {
   readonly scheduler: Scheduler;
   private planVersion = '';
-  /** Live agents that share sharded targets with this one (kept up to date by the mesh module). */
-  peers: AgentIdentity[] = [];
 
   constructor(private readonly opts: { name: string; region: string; log: Logger; ingest: { accept(r: readonly Round[]): void } }) {
     this.scheduler = new Scheduler({
@@ -25,9 +23,12 @@ export class BuiltinAgent {
     });
   }
 
-  /** Applies the plan of the current target tree; a no-op when nothing changed for this agent. */
-  async setPlan(tree: TargetNode): Promise<void> {
-    const plan = planFor(tree, { name: this.opts.name, region: this.opts.region, labels: {}, builtin: true }, this.peers);
+  /**
+   * Applies the plan of the given live tree, sharded among `peers` (the live agents); a no-op
+   * when nothing changed for this agent.
+   */
+  async setPlan(tree: TargetNode, peers: AgentIdentity[] = []): Promise<void> {
+    const plan = planFor(tree, { name: this.opts.name, region: this.opts.region, labels: {}, builtin: true }, peers);
     if (plan.version === this.planVersion) return;
     this.planVersion = plan.version;
     await this.scheduler.setPlan(plan.assignments);
@@ -35,16 +36,19 @@ export class BuiltinAgent {
   }
 
   info(): AgentInfo {
-    return {
+    const addresses = localAddresses();
+    const info: AgentInfo = {
       name: this.opts.name,
       region: this.opts.region,
       labels: {},
-      addresses: localAddresses(),
+      addresses,
       version: VERSION,
       last_seen: Date.now(),
       alive: true,
       builtin: true,
     };
+    if (addresses[0]) info.intranet_address = addresses[0];
+    return info;
   }
 
   stop(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../errors.ts';
 import Type, { type Static } from 'typebox';
 import { PlanSchema } from '../plan/assignment.ts';
 
@@ -68,7 +69,7 @@ export type RoundsReply = Static<typeof RoundsReplySchema>;
 
 /** Body of every refused agent request. */
 export interface AgentApiError {
-  code: string;
+  code: ErrorCode;
   reason?: string;
   error: string;
 }

@@ -58,22 +58,26 @@ export class AlertEngine implements RoundSink {
   private silenceCache: Silence[];
   private stopped = false;
 
-  constructor(private opts: EngineOptions, config: Config, setup: AlertsSetup) {
+  /** `tree` is the live target tree (the config's own plus mesh targets); default the config's. */
+  constructor(private opts: EngineOptions, config: Config, setup: AlertsSetup, tree: TargetNode = config.targets) {
     for (const row of opts.db.loadCounters()) {
       const k = key(row.target, row.agent);
       if (!this.saved.has(k)) this.saved.set(k, new Map());
       this.saved.get(k)!.set(row.alert, { prevmatch: row.prevmatch, since: row.since });
     }
     this.silenceCache = opts.db.silences();
-    this.apply(config, setup);
+    this.apply(config, setup, tree);
   }
 
-  /** Applies a new config: rules, targets and channels; keeps histories and counters of alerts that remain. */
-  apply(config: Config, setup: AlertsSetup): void {
+  /**
+   * Applies a new config or live tree: rules, targets and channels; keeps histories and
+   * counters of alerts that remain.
+   */
+  apply(config: Config, setup: AlertsSetup, tree: TargetNode = config.targets): void {
     this.setup = setup;
     this.publicUrl = config.general.public_url;
     this.targets.clear();
-    for (const node of walk(config.targets)) {
+    for (const node of walk(tree)) {
       if (!node.probe || node.alerts.length === 0) continue;
       const rules = orderRules(node.alerts.map((a) => setup.rules.get(a)).filter((r): r is AlertRule => r !== undefined));
       if (rules.length) this.targets.set(node.path, { node, rules, cap: Math.max(...rules.map((r) => r.length)) });
@@ -96,7 +100,7 @@ export class AlertEngine implements RoundSink {
       }
     }
     if (changes.length) this.opts.db.saveCounters(changes);
-    this.opts.dispatcher.setChannels(this.buildChannels(config));
+    this.opts.dispatcher.setChannels(this.buildChannels(tree));
   }
 
   write(rounds: readonly Round[]): void {
@@ -286,7 +290,7 @@ export class AlertEngine implements RoundSink {
   }
 
   /** Named notifiers of the config, plus one exec channel per `|/program` recipient anywhere. */
-  private buildChannels(config: Config): Map<string, Channel> {
+  private buildChannels(tree: TargetNode): Map<string, Channel> {
     const out = new Map<string, Channel>();
     for (const c of this.setup.channels.values()) {
       const kind = NOTIFIER_KINDS[c.kind];
@@ -300,7 +304,7 @@ export class AlertEngine implements RoundSink {
     }
     const programs = new Set<string>(this.setup.to.filter((r) => r.startsWith('|')));
     for (const r of this.setup.rules.values()) for (const x of r.to) if (x.startsWith('|')) programs.add(x);
-    for (const n of walk(config.targets)) for (const x of recipients(n.alertee)) if (x.startsWith('|')) programs.add(x);
+    for (const n of walk(tree)) for (const x of recipients(n.alertee)) if (x.startsWith('|')) programs.add(x);
     for (const p of programs) {
       out.set(p, {
         notifier: NOTIFIER_KINDS.exec!.create(p, { command: p.slice(1) }),

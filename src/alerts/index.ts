@@ -5,10 +5,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/loader.ts';
+import type { TargetNode } from '../config/tree.ts';
 import { ConfigError } from '../errors.ts';
 import type { RoundSink } from '../pipeline.ts';
-import type { RouteModule } from '../server/context.ts';
-import { alertRoutes } from '../server/routes/alerts.ts';
 import { dataDirOf } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { resolveAlerts } from './config.ts';
@@ -20,11 +19,14 @@ export { checkAlertsConfig } from './config.ts';
 
 export interface AlertService {
   sink: RoundSink;
-  routes: RouteModule;
-  /** Applies a new config; throws ConfigError (and keeps the running rules) when its alert sections are broken. */
-  reload(config: Config): void;
+  /** Applies a new config and its live tree; throws ConfigError (and keeps the running rules) when its alert sections are broken. */
+  reload(config: Config, tree?: TargetNode): void;
+  /** The live tree changed (agents joined or left a mesh): re-reads which targets carry which alerts. */
+  setTargets(tree: TargetNode): void;
   /** Agent liveness as the server sees it; recorded and shown in the API. */
   agentEvent(agent: string, state: 'down' | 'up'): void;
+  /** The recent agent events, newest first. */
+  agentEvents(): { agent: string; state: 'down' | 'up'; time: number }[];
   /** Stops delivering (unfinished deliveries resume at the next start) and closes the database. */
   close(): Promise<void>;
   /** Resolves with the number of series whose history was read back from the store at start. */
@@ -40,6 +42,8 @@ export interface AlertOptions {
   store: Store;
   log: Logger;
   builtinAgent: string;
+  /** The live target tree at start; default the config's own. */
+  targets?: TargetNode;
   /** Database file; default `<data_dir>/alerts.sqlite`. */
   dbFile?: string;
 }
@@ -57,7 +61,9 @@ export function createAlerts(opts: AlertOptions): AlertService {
   }
   const db = openAlertDb(file);
   const dispatcher = new Dispatcher(db, log);
-  const engine = new AlertEngine({ store: opts.store, db, dispatcher, log, builtinAgent: opts.builtinAgent }, opts.config, setup);
+  let config = opts.config;
+  let current = setup;
+  const engine = new AlertEngine({ store: opts.store, db, dispatcher, log, builtinAgent: opts.builtinAgent }, config, setup, opts.targets);
   const warmed = engine.warm().then((n) => {
     if (n) log.info({ series: n }, 'alert histories read back from the store');
     return n;
@@ -72,11 +78,16 @@ export function createAlerts(opts: AlertOptions): AlertService {
     engine,
     dispatcher,
     db,
-    routes: alertRoutes({ engine: () => engine, db, dispatcher, agentEvents: () => [...agentEvents].reverse() }),
-    reload(config) {
-      const next = resolveAlerts(config);
-      if (next.issues.length) throw new ConfigError(next.issues);
-      engine.apply(config, next.setup);
+    agentEvents: () => [...agentEvents].reverse(),
+    reload(next, tree) {
+      const resolved = resolveAlerts(next);
+      if (resolved.issues.length) throw new ConfigError(resolved.issues);
+      config = next;
+      current = resolved.setup;
+      engine.apply(config, current, tree);
+    },
+    setTargets(tree) {
+      engine.apply(config, current, tree);
     },
     agentEvent(agent, state) {
       agentEvents.push({ agent, state, time: Date.now() });

@@ -12,6 +12,8 @@ export const AgentInfoSchema = Type.Object({
   color: Type.Optional(Type.String()),
   location: Type.Optional(Type.String()),
   addresses: Type.Array(Type.String()),
+  intranet_address: Type.Optional(Type.String({ description: 'the address `address: intranet` meshes probe' })),
+  public_address: Type.Optional(Type.String({ description: 'the address `address: public` meshes probe' })),
   version: Type.Optional(Type.String()),
   last_seen: Type.Optional(Type.Number({ description: 'ms since the epoch; absent until it was heard from' })),
   alive: Type.Boolean(),

@@ -6,8 +6,9 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../config/loader.ts';
-import { ConfigError, SmokemeshError } from '../errors.ts';
+import { ConfigError, SmokemeshError, errorBody } from '../errors.ts';
 import { BuiltinAgent } from '../agent/builtin.ts';
+import { LiveMesh } from '../plan/live.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { bearerMatches, loadAdminToken } from './admin-token.ts';
@@ -58,16 +59,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const agentSources: (() => AgentInfo[])[] = [];
 
   const agent = new BuiltinAgent({ name: builtinName, region: config.general.region ?? 'default', log, ingest });
+  // The live tree: the config's targets plus the mesh nodes of the live agents (a derived view).
+  const live = new LiveMesh(() => ctx.agents());
 
   const ctx: ServerContext = {
     config: () => config,
+    targets: () => live.tree(config),
     store,
     log,
     builtinAgent: builtinName,
     agents: (): AgentInfo[] => [agent.info(), ...agentSources.flatMap((list) => list())],
     requireAdmin: async (req, reply) => {
       if (!bearerMatches(req.headers.authorization, adminToken)) {
-        await reply.code(401).send({ code: 'SMOKEMESH_E_AUTH', error: 'admin token required: send "Authorization: Bearer <token>" (the token is in the admin token file, by default <data_dir>/admin.token)' });
+        await reply.code(401).send(errorBody('SMOKEMESH_E_AUTH', 'admin token required: send "Authorization: Bearer <token>" (the token is in the admin token file, by default <data_dir>/admin.token)'));
       }
     },
     reload: async () => {
@@ -96,7 +100,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
 
   const configChecks: ((c: Config) => string[])[] = [];
-  const modules = await extraModules({ ctx, ingest, log, builtin: agent });
+  const modules = await extraModules({ ctx, ingest, log, live, builtin: agent });
   for (const m of modules) {
     if (m.check) configChecks.push(m.check);
     if (m.sink) ingest.add(m.sink);
@@ -112,7 +116,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false });
     app.setNotFoundHandler((req, reply) => {
       if (req.method === 'GET' && !req.url.startsWith('/api/')) return reply.sendFile('index.html');
-      return reply.code(404).send({ code: 'SMOKEMESH_E_NOT_FOUND', error: `no route ${req.method} ${req.url.split('?')[0]}` });
+      return reply.code(404).send(errorBody('SMOKEMESH_E_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
     });
   }
 
@@ -133,8 +137,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
   log.info({ url, agent: builtinName, data_dir: dataDir }, `smokemesh ${VERSION} listening`);
 
-  await agent.setPlan(config.targets);
-  ctx.onReload((c) => void agent.setPlan(c.targets));
+  await agent.setPlan(ctx.targets(), live.peers());
+  ctx.onReload(() => void agent.setPlan(ctx.targets(), live.peers()));
 
   let closed = false;
   return {

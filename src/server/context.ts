@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/loader.ts';
+import type { TargetNode } from '../config/tree.ts';
 import type { Store } from '../store/types.ts';
 import type { AgentInfo } from '../plan/agent-info.ts';
 
@@ -12,6 +13,8 @@ export type { AgentInfo } from '../plan/agent-info.ts';
  */
 export interface ServerContext {
   config(): Config;
+  /** The live target tree: the config's own targets plus mesh targets of the live agents. Never edit it. */
+  targets(): TargetNode;
   store: Store;
   log: Logger;
   /** Every agent known to the server, the built-in one first. */

@@ -1,11 +1,14 @@
 import type { Logger } from 'pino';
+import type { BuiltinAgent } from '../agent/builtin.ts';
 import type { Config } from '../config/loader.ts';
+import type { LiveMesh } from '../plan/live.ts';
 import type { RoundSink } from '../pipeline.ts';
 import { createAgentsModule } from './agents/module.ts';
 import type { AgentInfo, RouteModule, ServerContext } from './context.ts';
 import type { Ingest } from './ingest.ts';
 import { apiRoutes } from './api/index.ts';
-import { createMeshModule, type BuiltinHooks } from '../export/module.ts';
+import { createMeshModule } from './mesh.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { checkAlertsConfig, createAlerts } from '../alerts/index.ts';
 import { formatIssue } from '../errors.ts';
 
@@ -21,29 +24,43 @@ export interface ServerModule {
   close?: () => Promise<void> | void;
 }
 
-/** Builds the modules of the other concerns (UI API, alerts, agents, exporters). */
-export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; log: Logger; builtin?: BuiltinHooks }): Promise<ServerModule[]> {
-  // The mesh first: its reload listener must update the target tree before the agents replan.
-  const mesh = createMeshModule(deps);
+/**
+ * Builds the modules of the other concerns (agents, alerts, mesh and exporters, UI API) and
+ * connects them: each is told of reloads and of live-tree changes; none reaches into another.
+ */
+export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; log: Logger; live: LiveMesh; builtin: BuiltinAgent }): Promise<ServerModule[]> {
+  const { ctx, live, builtin } = deps;
   // The alert engine sees each round right after the store took it (ingest order).
-  const alerts = createAlerts({ config: deps.ctx.config(), store: deps.ctx.store, log: deps.log.child({ module: 'alerts' }), builtinAgent: deps.ctx.builtinAgent });
-  deps.ctx.onReload((c) => alerts.reload(c));
-  const agents = createAgentsModule({ ctx: deps.ctx, ingest: deps.ingest, log: deps.log, onAgentEvent: (agent, state) => alerts.agentEvent(agent.name, state) });
-  // Mesh targets come and go with agents: the alert engine re-reads the tree (same config) then.
-  mesh.live.onChange(() => {
+  const alerts = createAlerts({ config: ctx.config(), targets: ctx.targets(), store: ctx.store, log: deps.log.child({ module: 'alerts' }), builtinAgent: ctx.builtinAgent });
+  ctx.onReload((c) => alerts.reload(c, ctx.targets()));
+  const agents = createAgentsModule({
+    ctx, ingest: deps.ingest, log: deps.log,
+    view: { targets: () => ctx.targets(), peers: () => live.peers() },
+    onAgentEvent: (agent, state) => alerts.agentEvent(agent.name, state),
+  });
+  // Mesh targets come and go with agents: every planner re-reads the live tree then.
+  live.onChange((tree, peers) => {
+    deps.log.info({ peers: peers.length }, 'mesh membership changed; replanning');
+    void builtin.setPlan(tree, peers).catch((e: unknown) => deps.log.error({ err: e }, 'built-in agent replan failed'));
+    agents.registry.replan();
     try {
-      alerts.reload(deps.ctx.config());
+      alerts.setTargets(tree);
     } catch (e) {
       deps.log.error({ err: e }, 'alert engine could not take the new mesh targets');
     }
   });
-  mesh.attach({ registry: agents.registry, notifierFailures: () => alerts.db.failuresByChannel(), ...(deps.builtin ? { builtin: deps.builtin } : {}) });
+  const mesh = createMeshModule({
+    ctx, live, ingest: deps.ingest, log: deps.log,
+    spoolOf: (name) => agents.registry.spoolOf(name),
+    builtinOverruns: () => builtin.scheduler.stats.overruns,
+    notifierFailures: () => alerts.db.failuresByChannel(),
+  });
   return [
     agents,
     mesh,
     {
       name: 'alerts',
-      routes: alerts.routes,
+      routes: alertRoutes({ engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: () => alerts.agentEvents() }),
       sink: alerts.sink,
       check: (c) => checkAlertsConfig(c).map(formatIssue),
       close: () => alerts.close(),

@@ -3,7 +3,7 @@ import type { Config } from '../../config/loader.ts';
 import type { ServerContext } from '../context.ts';
 import type { Ingest } from '../ingest.ts';
 import type { ServerModule } from '../modules.ts';
-import { AgentRegistry, loadAgentEntries, type AgentEventHook } from './registry.ts';
+import { AgentRegistry, loadAgentEntries, type AgentEventHook, type TreeView } from './registry.ts';
 import { agentApiRoutes } from './routes.ts';
 
 export interface AgentsModule extends ServerModule {
@@ -14,9 +14,9 @@ export interface AgentsModule extends ServerModule {
  * Remote agents plugged into the server: the agent API, their liveness and plans, and a
  * public status route. `onAgentEvent` receives agent-down / agent-up (the alert engine's hook).
  */
-export function createAgentsModule(deps: { ctx: ServerContext; ingest: Ingest; log: Logger; onAgentEvent?: AgentEventHook }): AgentsModule {
+export function createAgentsModule(deps: { ctx: ServerContext; ingest: Ingest; log: Logger; view: TreeView; onAgentEvent?: AgentEventHook }): AgentsModule {
   const log = deps.log.child({ module: 'agents' });
-  const registry = new AgentRegistry(deps.ctx.config(), deps.ctx.builtinAgent, log);
+  const registry = new AgentRegistry(deps.ctx.config(), deps.ctx.builtinAgent, log, deps.view);
   registry.onAgentEvent = deps.onAgentEvent;
   deps.ctx.onReload((c: Config) => registry.apply(c));
   return {

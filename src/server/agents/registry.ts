@@ -6,8 +6,15 @@ import { NonceCache } from '../../auth/nonce-cache.ts';
 import { SmokemeshError } from '../../errors.ts';
 import { planFor, type AgentIdentity } from '../../plan/plan.ts';
 import type { Plan } from '../../plan/assignment.ts';
+import type { TargetNode } from '../../config/tree.ts';
 import type { Heartbeat, SpoolStatus } from '../../agent/protocol.ts';
 import type { AgentInfo } from '../context.ts';
+
+/** The live target tree and the live agents among which sharded targets are split. */
+export interface TreeView {
+  targets(): TargetNode;
+  peers(): AgentIdentity[];
+}
 
 /** What the alert engine is told when an agent stops or starts being heard from. */
 export type AgentEventHook = (agent: AgentInfo, event: 'down' | 'up') => void;
@@ -67,10 +74,11 @@ export class AgentRegistry {
   private closed = false;
   /** Called on agent-down / agent-up; the alert engine connects its agentEvent here. */
   onAgentEvent: AgentEventHook | undefined;
-  /** Live agents that share sharded targets (set by the mesh module, src/export/module.ts). */
-  peers: () => AgentIdentity[] = () => [];
-
-  constructor(private config: Config, private readonly builtinName: string, private readonly log: Logger) {
+  /**
+   * `view` answers with the live target tree and the live agents that share sharded targets
+   * (the mesh, src/plan/live.ts); both are asked for at every replan.
+   */
+  constructor(config: Config, private readonly builtinName: string, private readonly log: Logger, private readonly view: TreeView) {
     const { states, issues } = loadAgentEntries(config, builtinName);
     if (issues.length) throw new SmokemeshError('SMOKEMESH_E_CONFIG', issues.join('\n'));
     for (const [name, s] of states) this.agents.set(name, this.fresh(s.entry, s.secret));
@@ -80,7 +88,6 @@ export class AgentRegistry {
 
   /** Applies a reloaded config: new agents and secrets, dropped agents, recomputed plans. */
   apply(config: Config): void {
-    this.config = config;
     const { states, issues } = loadAgentEntries(config, this.builtinName);
     if (issues.length) {
       this.log.error({ issues }, 'agents section refused; keeping the previous agents');
@@ -188,6 +195,8 @@ export class AgentRegistry {
     if (st.entry.color) a.color = st.entry.color;
     if (st.entry.location) a.location = st.entry.location;
     if (st.hello) a.version = st.hello.version;
+    if (st.hello?.addresses.intranet) a.intranet_address = st.hello.addresses.intranet;
+    if (st.hello?.addresses.public) a.public_address = st.hello.addresses.public;
     if (st.last_seen) a.last_seen = st.last_seen;
     return a;
   }
@@ -233,7 +242,7 @@ export class AgentRegistry {
     st.region = hb.region ?? st.entry.region ?? 'default';
     st.labels = { ...st.entry.labels, ...hb.labels };
     const before = st.plan ? this.etag(st) : undefined;
-    st.plan = planFor(this.config.targets, { name: st.entry.name, region: st.region, labels: st.labels, builtin: false }, this.peers());
+    st.plan = planFor(this.view.targets(), { name: st.entry.name, region: st.region, labels: st.labels, builtin: false }, this.view.peers());
     st.targets = new Set(st.plan.assignments.map((a) => a.target));
     if (before !== this.etag(st)) {
       if (before) this.log.info({ agent: st.entry.name, version: st.plan.version, targets: st.targets.size }, `new plan for agent ${st.entry.name}`);

@@ -1,6 +1,8 @@
+import type { ErrorCode } from '../../errors.ts';
+
 /** An API error with an HTTP status; the server's error handler turns it into `{ code, error }`. */
 export class ApiError extends Error {
-  constructor(readonly statusCode: number, readonly code: string, message: string) {
+  constructor(readonly statusCode: number, readonly code: ErrorCode, message: string) {
     super(message);
     this.name = 'ApiError';
   }

@@ -67,7 +67,7 @@ export const seriesRoutes: RouteModule = (app, ctx) => {
   }, async (req): Promise<SeriesResponse> => {
     const q = req.query as { target: string; agent?: string[]; from?: number; to?: number; points: number };
     const { from, to } = range(q, 3 * HOUR);
-    const node = findNode(ctx.config().targets, q.target);
+    const node = findNode(ctx.targets(), q.target);
     const stored = storedAgents(ctx).get(q.target) ?? [];
     if (!node?.probe && stored.length === 0) throw unknownTarget(q.target);
     const agents = q.agent && q.agent.length ? [...new Set(q.agent)] : stored;
@@ -97,7 +97,7 @@ export const seriesRoutes: RouteModule = (app, ctx) => {
   }, async (req): Promise<OverviewResponse> => {
     const q = req.query as { path: string; from?: number; to?: number; points: number };
     const { from, to } = range(q, 10 * HOUR);
-    const group = findNode(ctx.config().targets, q.path);
+    const group = findNode(ctx.targets(), q.path);
     if (!group) throw new ApiError(404, 'SMOKEMESH_E_NOT_FOUND', `querystring/path: no target "${q.path}" in the config`);
     const stored = storedAgents(ctx);
     const targets: OverviewResponse['targets'] = [];

@@ -8,7 +8,7 @@ const TAGS = ['targets'];
 
 /** Which agents probe each target, from the live config, the agents and the stored series. */
 export function currentAgents(ctx: ServerContext): Map<string, string[]> {
-  return agentsByTarget(ctx.config().targets, ctx.agents(), ctx.store.list());
+  return agentsByTarget(ctx.targets(), ctx.agents(), ctx.store.list());
 }
 
 /** GET /api/v1/tree, /api/v1/targets, /api/v1/search. */
@@ -21,7 +21,7 @@ export const treeRoutes: RouteModule = (app, ctx) => {
     },
   }, async () => {
     const config = ctx.config();
-    return { title: config.general.title, root: treeView(config.targets, currentAgents(ctx)) };
+    return { title: config.general.title, root: treeView(ctx.targets(), currentAgents(ctx)) };
   });
 
   app.get('/api/v1/targets', {
@@ -33,7 +33,7 @@ export const treeRoutes: RouteModule = (app, ctx) => {
     },
   }, async (req) => {
     const { path } = req.query as { path: string };
-    const d = targetDetail(ctx.config().targets, path, currentAgents(ctx));
+    const d = targetDetail(ctx.targets(), path, currentAgents(ctx));
     if (!d) throw new ApiError(404, 'SMOKEMESH_E_NOT_FOUND', `querystring/path: no target "${path}" in the config`);
     return d;
   });
@@ -50,6 +50,6 @@ export const treeRoutes: RouteModule = (app, ctx) => {
     },
   }, async (req) => {
     const { q, limit } = req.query as { q: string; limit: number };
-    return { q, results: searchTargets(ctx.config().targets, q, currentAgents(ctx), limit) };
+    return { q, results: searchTargets(ctx.targets(), q, currentAgents(ctx), limit) };
   });
 };

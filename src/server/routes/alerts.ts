@@ -1,3 +1,4 @@
+import { errorBody } from '../../errors.ts';
 import { randomUUID } from 'node:crypto';
 import type { FastifySchema } from 'fastify';
 import Type, { type Static } from 'typebox';
@@ -81,7 +82,7 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
       const b = req.body;
       const starts = b.starts ?? Date.now();
       const ends = b.ends ?? (b.duration_s !== undefined ? starts + b.duration_s * 1000 : undefined);
-      const bad = (error: string) => reply.code(400).send({ code: 'SMOKEMESH_E_PAYLOAD', error });
+      const bad = (error: string) => reply.code(400).send(errorBody('SMOKEMESH_E_PAYLOAD', error));
       if (ends === undefined) return bad('silence: give ends (ms since the epoch) or duration_s');
       if (ends <= starts) return bad('silence: ends must be after starts');
       if (!b.target && !b.agent && !b.alert && !(b.labels && Object.keys(b.labels).length)) {
@@ -101,7 +102,7 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
       preHandler: ctx.requireAdmin,
       schema: { summary: 'Delete a silence', tags, params: IdParams } as FastifySchema,
     }, async (req, reply) => {
-      if (!deps.db.deleteSilence(req.params.id)) return reply.code(404).send({ code: 'SMOKEMESH_E_NOT_FOUND', error: `no silence ${req.params.id}` });
+      if (!deps.db.deleteSilence(req.params.id)) return reply.code(404).send(errorBody('SMOKEMESH_E_NOT_FOUND', `no silence ${req.params.id}`));
       deps.engine().refreshSilences();
       return reply.code(204).send();
     });
@@ -110,7 +111,7 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
       schema: { summary: 'Expire a silence now (kept, so that history naming it still resolves)', tags, params: IdParams } as FastifySchema,
     }, async (req, reply) => {
       const s = deps.db.silences().find((x) => x.id === req.params.id);
-      if (!s) return reply.code(404).send({ code: 'SMOKEMESH_E_NOT_FOUND', error: `no silence ${req.params.id}` });
+      if (!s) return reply.code(404).send(errorBody('SMOKEMESH_E_NOT_FOUND', `no silence ${req.params.id}`));
       const now = Date.now();
       // A future silence expires before it starts: its window becomes empty.
       if (s.ends > now) deps.db.saveSilence({ ...s, starts: Math.min(s.starts, now), ends: now });

@@ -1,6 +1,7 @@
+import { errorBody } from '../../errors.ts';
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import type { RegionCell, RegionSnapshot } from '../plan/region.ts';
+import type { RegionCell, RegionSnapshot } from '../../plan/region.ts';
 
 /** A matrix cell without the per-agent detail. */
 function brief(c: RegionCell): Omit<RegionCell, 'agents'> {
@@ -50,7 +51,7 @@ export function regionRoutes(
     const s = pairDetail(q.probe, q.source, q.target);
     const cell = s.pairs.find((c) => c.probe === q.probe && c.source_region === q.source && c.target_region === q.target);
     if (!cell) {
-      return reply.code(404).send({ code: 'SMOKEMESH_E_NOT_FOUND', error: `no ${q.probe} data from region "${q.source}" to region "${q.target}" in the latest step; see GET /api/v1/regions/matrix for the pairs there are` });
+      return reply.code(404).send(errorBody('SMOKEMESH_E_NOT_FOUND', `no ${q.probe} data from region "${q.source}" to region "${q.target}" in the latest step; see GET /api/v1/regions/matrix for the pairs there are`));
     }
     const targets = s.targets.filter((c) => c.probe === q.probe && c.source_region === q.source && c.target_region === q.target)
       .sort((a, b) => a.target!.localeCompare(b.target!));

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify from 'fastify';
-import { createAlerts } from './index.ts';
-import { configIn, round, silentLog, storeIn, tempDir, writeHook } from './testkit.ts';
-import type { ServerContext } from '../server/context.ts';
+import { createAlerts } from '../../alerts/index.ts';
+import { alertRoutes } from './alerts.ts';
+import { configIn, round, silentLog, storeIn, tempDir, writeHook } from '../../alerts/testkit.ts';
+import type { ServerContext } from '../context.ts';
 
 test('routes: silences (admin only), history, deliveries and active alerts', async () => {
   const dir = tempDir();
@@ -25,14 +26,14 @@ targets:
   const store = storeIn(dir, config);
   const alerts = createAlerts({ config, store, log: silentLog, builtinAgent: 'srv' });
   const ctx = {
-    config: () => config, store, log: silentLog, builtinAgent: 'srv', agents: () => [],
+    config: () => config, targets: () => config.targets, store, log: silentLog, builtinAgent: 'srv', agents: () => [],
     requireAdmin: async (req, reply) => {
       if (req.headers.authorization !== 'Bearer t0ken') await reply.code(401).send({ code: 'SMOKEMESH_E_AUTH', error: 'admin token required' });
     },
     reload: async () => [], onReload: () => {},
   } as ServerContext;
   const app = Fastify();
-  await app.register(async (scope) => alerts.routes(scope, ctx));
+  await app.register(async (scope) => alertRoutes({ engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: alerts.agentEvents })(scope, ctx));
 
   const body = { target: '/Core/r*', labels: { site: 'fra' }, duration_s: 3600, comment: 'maintenance' };
   assert.equal((await app.inject({ method: 'POST', url: '/api/v1/silences', payload: body })).statusCode, 401);

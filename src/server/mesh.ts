@@ -1,0 +1,142 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/loader.ts';
+import { ConfigError, formatIssue } from '../errors.ts';
+import type { AgentMetricInfo } from '../export/metrics.ts';
+import { RemoteWrites } from '../export/remote-writes.ts';
+import { ExportState } from '../export/state.ts';
+import type { LiveMesh } from '../plan/live.ts';
+import { RegionView } from '../plan/region-view.ts';
+import { targetIndex } from '../plan/target-index.ts';
+import type { ServerContext } from './context.ts';
+import type { IngestStats } from './ingest.ts';
+import type { ServerModule } from './modules.ts';
+import { metricsRoute } from './routes/metrics.ts';
+import { regionRoutes } from './routes/regions.ts';
+
+/** How often the live membership is compared: the mesh follows joins and leaves within this plus one plan long-poll. */
+const SYNC_MS = 1000;
+
+export interface MeshDeps {
+  ctx: ServerContext;
+  live: LiveMesh;
+  ingest: { stats: IngestStats };
+  log: Logger;
+  /** Spool figures an agent last reported (remote agents). */
+  spoolOf(agent: string): { backlog: number; dropped: number } | undefined;
+  /** Rounds the built-in agent skipped because the previous one still ran. */
+  builtinOverruns(): number;
+  notifierFailures(): Record<string, number>;
+}
+
+/**
+ * Regions, the mesh and the exporters, wired into the server: follows the live membership
+ * (the planners are told by the LiveMesh's listeners), feeds the export state and the
+ * remote-write queues from ingest, keeps the region view, serves /metrics and the region API.
+ */
+export function createMeshModule(deps: MeshDeps): ServerModule {
+  const { ctx, live } = deps;
+  const log = deps.log.child({ module: 'mesh' });
+  live.meshOf(ctx.config()); // a broken mesh section stops the start with its file:line errors
+  const remotes = new RemoteWrites(ctx.config(), log);
+  ctx.onReload((c) => remotes.apply(c));
+
+  // Read per round by the export state: refreshed at each membership check, not per round.
+  const liveRegions = () => new Map(ctx.agents().filter((a) => a.alive).map((a) => [a.name, a.region]));
+  let agentRegions = liveRegions();
+  const state = new ExportState(
+    (agent) => agentRegions.get(agent),
+    (target) => targetIndex(ctx.targets()).region.get(target),
+  );
+  try {
+    state.write(ctx.store.latest());
+  } catch (e) {
+    log.warn({ err: e }, 'could not read the latest rounds from the store; /metrics starts empty');
+  }
+  for (const k of Object.keys(state.receivePoints)) delete state.receivePoints[k];
+
+  const regions = new RegionView({
+    latest: () => {
+      state.prune(Date.now());
+      return state.latest();
+    },
+    agentRegions: () => (agentRegions = liveRegions()),
+    targetRegion: (t) => targetIndex(ctx.targets()).region.get(t),
+    intervalMs: () => {
+      let step = ctx.config().general.step;
+      for (const g of live.meshOf(ctx.config()).groups) if (g.step) step = Math.min(step, g.step);
+      return Math.min(15, Math.max(1, step)) * 1000;
+    },
+  });
+  live.onChange(() => regions.invalidate());
+
+  const sync = () => {
+    try {
+      agentRegions = liveRegions();
+      live.sync(ctx.config());
+    } catch (e) {
+      log.error({ err: e }, 'mesh sync failed; keeping the previous targets');
+    }
+  };
+  const timer = setInterval(sync, SYNC_MS);
+  timer.unref();
+
+  const agentMetrics = (): AgentMetricInfo[] => ctx.agents().map((a) => {
+    const info: AgentMetricInfo = { name: a.name, region: a.region, alive: a.alive, builtin: a.builtin };
+    const ip = a.intranet_address ?? a.addresses[0];
+    if (ip) info.ip = ip;
+    if (a.version) info.version = a.version;
+    const spool = deps.spoolOf(a.name);
+    if (spool) {
+      info.spool_backlog = spool.backlog;
+      info.spool_dropped = spool.dropped;
+    }
+    if (a.builtin) info.overruns = deps.builtinOverruns();
+    return info;
+  });
+
+  return {
+    name: 'mesh',
+    sink: {
+      name: 'export',
+      write(rounds) {
+        state.write(rounds);
+        remotes.write(rounds);
+      },
+    },
+    check: (config: Config) => {
+      try {
+        live.meshOf(config);
+        RemoteWrites.targetsOf(config);
+        return [];
+      } catch (e) {
+        if (e instanceof ConfigError) return e.issues.map(formatIssue);
+        throw e;
+      }
+    },
+    routes: (app) => {
+      regionRoutes(app, () => regions.snapshot(), (probe, source, target) => regions.pairDetail(probe, source, target));
+      metricsRoute(app, () => {
+        const snapshot = regions.snapshot();
+        const hosts = targetIndex(ctx.targets()).host;
+        return {
+          state, snapshot, agents: agentMetrics(),
+          hostOf: (t) => hosts.get(t),
+          probeSelf: live.meshOf(ctx.config()).groups.some((g) => g.self_region),
+          tasksEnabled: false,
+          health: {
+            rounds_by_agent: deps.ingest.stats.by_agent,
+            sink_errors: deps.ingest.stats.sink_errors,
+            store: ctx.store.stats(),
+            notifier_failures: deps.notifierFailures(),
+            remote_write: remotes.sinks().map((r) => ({ url: r.name.replace(/^remote-write /, ''), ...r.stats })),
+            ...(regions.lastSeconds !== undefined ? { aggregation_seconds: regions.lastSeconds } : {}),
+          },
+        };
+      });
+    },
+    close: async () => {
+      clearInterval(timer);
+      await remotes.close();
+    },
+  };
+}
