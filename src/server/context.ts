@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/loader.ts';
 import type { TargetNode } from '../config/tree.ts';
 import type { Store } from '../store/types.ts';
+import type { RoundSink } from '../pipeline.ts';
 import type { AgentInfo } from '../plan/agent-info.ts';
 
 export type { AgentInfo } from '../plan/agent-info.ts';
@@ -31,3 +32,15 @@ export interface ServerContext {
 
 /** A route module: registers its routes (with JSON schemas) on the app. */
 export type RouteModule = (app: FastifyInstance, ctx: ServerContext) => Promise<void> | void;
+
+/** A concern plugged into the server: its routes, its round sink, its config check. */
+export interface ServerModule {
+  name: string;
+  routes?: RouteModule;
+  sink?: RoundSink;
+  /** Extra validation run on reload; non-empty = refuse the new config. */
+  check?: (config: Config) => string[];
+  /** Agents this module knows besides the built-in one (listed by ctx.agents()). */
+  agents?: () => AgentInfo[];
+  close?: () => Promise<void> | void;
+}

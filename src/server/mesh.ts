@@ -9,7 +9,7 @@ import { RegionView } from '../plan/region-view.ts';
 import { targetIndex } from '../plan/target-index.ts';
 import type { ServerContext } from './context.ts';
 import type { IngestStats } from './ingest.ts';
-import type { ServerModule } from './modules.ts';
+import type { ServerModule } from './context.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import { regionRoutes } from './routes/regions.ts';
 

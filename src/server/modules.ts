@@ -1,28 +1,14 @@
 import type { Logger } from 'pino';
 import type { BuiltinAgent } from '../agent/builtin.ts';
-import type { Config } from '../config/loader.ts';
 import type { LiveMesh } from '../plan/live.ts';
-import type { RoundSink } from '../pipeline.ts';
 import { createAgentsModule } from './agents/module.ts';
-import type { AgentInfo, RouteModule, ServerContext } from './context.ts';
+import type { ServerContext, ServerModule } from './context.ts';
 import type { Ingest } from './ingest.ts';
 import { apiRoutes } from './api/index.ts';
 import { createMeshModule } from './mesh.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { checkAlertsConfig, createAlerts } from '../alerts/index.ts';
 import { formatIssue } from '../errors.ts';
-
-/** A concern plugged into the server: its routes, its round sink, its config check. */
-export interface ServerModule {
-  name: string;
-  routes?: RouteModule;
-  sink?: RoundSink;
-  /** Extra validation run on reload; non-empty = refuse the new config. */
-  check?: (config: Config) => string[];
-  /** Agents this module knows besides the built-in one (listed by ctx.agents()). */
-  agents?: () => AgentInfo[];
-  close?: () => Promise<void> | void;
-}
 
 /**
  * Builds the modules of the other concerns (agents, alerts, mesh and exporters, UI API) and

@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/loader.ts';
-import type { ServerContext } from '../context.ts';
+import type { ServerContext, ServerModule } from '../context.ts';
 import type { Ingest } from '../ingest.ts';
-import type { ServerModule } from '../modules.ts';
 import { AgentRegistry, loadAgentEntries, type AgentEventHook, type TreeView } from './registry.ts';
 import { agentApiRoutes } from './routes.ts';
 
