@@ -60,7 +60,8 @@ export function emptyBucket(): BucketState {
   return { rounds: 0, sent: 0, lost: 0, n: 0, sum: 0, sumsq: 0, min: 0, max: 0, medSum: 0, medN: 0, bins: new Map(), q: null, extra: null };
 }
 
-function binOf(us: number): number {
+/** The histogram bin of a value in µs. */
+export function binOf(us: number): number {
   return us < 1 ? 0 : 1 + Math.ceil(Math.log(us) / LN_GAMMA - 1e-9);
 }
 

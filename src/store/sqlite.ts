@@ -7,13 +7,14 @@ import type { Round } from '../probes/round.ts';
 import { pruneSeries, renameSeries } from './admin.ts';
 import { addContribution, contributionOf, emptyBucket, fromRow, toRow, type BucketRow, type BucketState, type Contribution } from './bucket.ts';
 import { packAscendingUs } from './codec.ts';
+import { importHistory } from './import.ts';
 import { ensureTier, migrate } from './migrations.ts';
 import { querySeries, queryTopWindow, topOfRounds, type QueryContext } from './query.ts';
 import { rawExtra, roundFromRaw, type SeriesRow } from './raw.ts';
 import { RecentIndex } from './recent.ts';
 import { Retention } from './retention.ts';
 import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
-import type { SeriesInfo, SeriesQuery, SeriesResult, Store, StoreStats, TopMetric, TopRow } from './types.ts';
+import type { HistoryImport, HistoryImportResult, SeriesInfo, SeriesQuery, SeriesResult, Store, StoreStats, TopMetric, TopRow } from './types.ts';
 import { checkRound } from './validate-round.ts';
 
 /** The subset of a pino logger the store uses. */
@@ -433,6 +434,11 @@ export class SqliteStore implements Store {
 
   rename(from: string, to: string): number {
     return this.admin(() => renameSeries(this.db, this.tiers, from, to));
+  }
+
+  /** Foreign history older than the series' first round, straight into the tiers (src/store/import.ts). */
+  importHistory(h: HistoryImport): HistoryImportResult {
+    return this.admin(() => importHistory({ db: this.db, tiers: this.tiers, rawKeepMs: this.rawKeepMs, now: this.now() }, h));
   }
 
   private admin<T>(fn: () => T): T {

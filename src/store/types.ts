@@ -1,7 +1,7 @@
 import Type, { type Static } from 'typebox';
 import type { RoundSink } from '../pipeline.ts';
 import { NullableNumber } from '../schema.ts';
-import type { Round } from '../probes/round.ts';
+import type { ProbeType, Round } from '../probes/round.ts';
 
 /**
  * The store's contract: what the UI, the alert engine and the exporters may ask of it.
@@ -86,6 +86,46 @@ export interface StoreStats {
   file_bytes: number;
 }
 
+/**
+ * One interval of history from another system (one SmokePing RRD row): `rounds` rounds of
+ * `pings` pings, known by their means. Times ms since the epoch, RTTs ms.
+ */
+export interface HistoryInterval {
+  /** Start of the interval. */
+  time: number;
+  /** Its length in seconds (the source's resolution). */
+  seconds: number;
+  /** Rounds it stands for. */
+  rounds: number;
+  /** Pings per round. */
+  pings: number;
+  /** Mean pings lost per round (may be fractional). */
+  lost: number;
+  /** Mean of the rounds' medians; null when none was measured. */
+  median: number | null;
+  /** The received RTTs as ascending samples of their distribution (SmokePing: the mean k-th fastest ping, for each k known). */
+  rtts: number[];
+}
+
+/** Foreign history of one series (target × agent). */
+export interface HistoryImport {
+  target: string;
+  agent: string;
+  probe: ProbeType;
+  /** Seconds between rounds at the source. */
+  step: number;
+  intervals: HistoryInterval[];
+}
+
+export interface HistoryImportResult {
+  /** Raw rounds written (intervals of one round at the step, within raw_days). */
+  raw: number;
+  /** Buckets written, by tier name. */
+  buckets: Record<string, number>;
+  /** Intervals not imported because the series already has history from then on (or they were malformed). */
+  skipped: number;
+}
+
 export interface Store extends RoundSink {
   /** Accepts rounds; once it returns without throwing they are durable (or pending, see stats). */
   write(rounds: readonly Round[]): void;
@@ -99,6 +139,12 @@ export interface Store extends RoundSink {
   prune(paths: string[]): number;
   /** Moves a target's history (every agent) to a new path. */
   rename(from: string, to: string): number;
+  /**
+   * Adds history from before the series' first round (older than raw_days too): rollup
+   * buckets at every tier, raw rounds where an interval is one round at the step and recent.
+   * Never changes what is stored already, so importing the same history twice writes nothing.
+   */
+  importHistory(h: HistoryImport): HistoryImportResult;
   stats(): StoreStats;
   close(): void;
 }
