@@ -28,10 +28,13 @@ export function querySeries(ctx: QueryContext, q: SeriesQuery): SeriesResult {
 
   const span = q.to - q.from;
   const now = ctx.now();
-  // A tier covers the range if it still holds everything from the range's start (or the series' first round).
-  const covers = (keepMs: number) => Math.max(q.from, s.first) >= now - keepMs;
+  const start = Math.max(q.from, s.first);
+  // A tier covers the range if it still holds everything from the range's start (or the series'
+  // first round), by retention and by what it actually holds: imported history reaches further
+  // back in the coarse tiers than in the fine ones (one bucket of slack for alignment).
+  const covers = (keepMs: number, table: string, ms: number) => start >= now - keepMs && heldFrom(ctx, s.id, table) <= start + ms;
   const rawCount = span / (s.step * 1000) + 1;
-  if (covers(ctx.rawKeepMs) && rawCount <= maxPoints) {
+  if (rawCount <= maxPoints && covers(ctx.rawKeepMs, 'raw', s.step * 1000)) {
     const rows = ctx.stmt('SELECT time, step, sent, rtts, extra FROM raw WHERE series = ? AND time >= ? AND time <= ? ORDER BY time')
       .all(s.id, q.from, q.to) as RawRow[];
     return { target: q.target, agent: q.agent, tier: 'raw', resolution: s.step, points: rows.map(pointFromRaw) };
@@ -42,7 +45,7 @@ export function querySeries(ctx: QueryContext, q: SeriesQuery): SeriesResult {
       .all(s.id, q.from, q.to) as RawRow[];
     return { target: q.target, agent: q.agent, tier: 'raw', resolution: s.step, points: rows.slice(-maxPoints).map(pointFromRaw) };
   }
-  const covering = ctx.tiers.filter((t) => covers(t.keepMs));
+  const covering = ctx.tiers.filter((t) => covers(t.keepMs, t.table, t.ms));
   const tier = covering.find((t) => span / t.ms + 1 <= maxPoints)
     ?? covering[covering.length - 1]
     ?? ctx.tiers.reduce((a, b) => (b.keepMs > a.keepMs ? b : a));
@@ -62,6 +65,17 @@ export function querySeries(ctx: QueryContext, q: SeriesQuery): SeriesResult {
     points.push(toPoint(first.b * tier.ms, state));
   }
   return { target: q.target, agent: q.agent, tier: tier.name, resolution: tier.bucket * group, points };
+}
+
+/** Time (ms) of the oldest round or bucket a table holds for the series; +Infinity when none. */
+function heldFrom(ctx: QueryContext, series: number, table: string): number {
+  if (table === 'raw') {
+    const r = ctx.stmt('SELECT time FROM raw WHERE series = ? ORDER BY time LIMIT 1').get(series) as { time: number } | undefined;
+    return r ? r.time : Infinity;
+  }
+  const t = ctx.tiers.find((x) => x.table === table)!;
+  const r = ctx.stmt(`SELECT b FROM ${t.table} WHERE series = ? ORDER BY b LIMIT 1`).get(series) as { b: number } | undefined;
+  return r ? r.b * t.ms : Infinity;
 }
 
 /**
