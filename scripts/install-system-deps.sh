@@ -13,6 +13,8 @@ PACKAGES=(
   sqlite3           # the sqlite3 shell, used by store tests to inspect and damage files
   time              # /usr/bin/time for benchmark CPU figures
   fonts-wqy-microhei # a CJK font so the UI tests and screenshots render Chinese names
+  smokeping rrdtool # the real SmokePing (and its RRDs) for the import-smokeping tests
+  libnet-dns-perl   # lets SmokePing's own config parser load its AnotherDNS probe (fixture checks)
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/loader.ts';
+import { loadConfig, type Config } from '../config/loader.ts';
 import { probedTargets } from '../config/tree.ts';
 import { ConfigError, formatIssue } from '../errors.ts';
 import { hostname } from 'node:os';
@@ -8,6 +8,24 @@ import { parseMesh } from '../config/mesh-schema.ts';
 import { parseExport } from '../export/remote-write.ts';
 import { loadAgentEntries } from '../server/agents/registry.ts';
 
+/**
+ * Every problem the server would find in a config file at start and reload, one line each
+ * (file:line:column: field: message); `config` is set when the file loaded.
+ */
+export function configProblems(file: string): { config?: Config; problems: string[] } {
+  let config: Config;
+  try {
+    config = loadConfig(file);
+  } catch (e) {
+    if (e instanceof ConfigError) return { problems: e.issues.map(formatIssue) };
+    throw e;
+  }
+  // The sections other concerns own, checked as the server checks them at start and reload.
+  const issues = [...checkAlertsConfig(config), ...parseMesh(config).issues, ...parseExport(config).issues];
+  const agentIssues = loadAgentEntries(config, config.general.agent_name ?? hostname()).issues;
+  return { config, problems: [...issues.map(formatIssue), ...agentIssues] };
+}
+
 /** `smokemesh check-config FILE`: exit 0 when valid, 1 with every error (file:line:column: field: message). */
 export function registerCheckConfigCommand(program: Command): void {
   program
@@ -15,25 +33,13 @@ export function registerCheckConfigCommand(program: Command): void {
     .description('validate a config file; prints every error with file:line:column and the field')
     .argument('<file>', 'config file (YAML)')
     .action((file: string) => {
-      try {
-        const config = loadConfig(file);
-        // The sections other concerns own, checked as the server checks them at start and reload.
-        const issues = [...checkAlertsConfig(config), ...parseMesh(config).issues, ...parseExport(config).issues];
-        const agentIssues = loadAgentEntries(config, config.general.agent_name ?? hostname()).issues;
-        if (issues.length || agentIssues.length) {
-          process.stderr.write([...issues.map(formatIssue), ...agentIssues].join('\n') + '\n');
-          process.exitCode = 1;
-          return;
-        }
-        const n = probedTargets(config.targets).length;
-        process.stdout.write(`${file}: OK (${n} targets)\n`);
-      } catch (e) {
-        if (e instanceof ConfigError) {
-          process.stderr.write(e.issues.map(formatIssue).join('\n') + '\n');
-          process.exitCode = 1;
-          return;
-        }
-        throw e;
+      const { config, problems } = configProblems(file);
+      if (problems.length || !config) {
+        process.stderr.write(problems.join('\n') + '\n');
+        process.exitCode = 1;
+        return;
       }
+      const n = probedTargets(config.targets).length;
+      process.stdout.write(`${file}: OK (${n} targets)\n`);
     });
 }

@@ -24,7 +24,7 @@ export interface Config {
 }
 
 /** Per-type default timeouts in ms (per attempt). */
-const DEFAULT_TIMEOUT: Record<ProbeType, number> = { icmp: 1000, tcp: 3000, dns: 3000, http: 10000 };
+export const DEFAULT_TIMEOUT: Record<ProbeType, number> = { icmp: 1000, tcp: 3000, dns: 3000, http: 10000 };
 
 /** Reads and validates a config file; throws ConfigError listing every problem with file:line:column. */
 export function loadConfig(file: string): Config {
