@@ -3,6 +3,7 @@ import { SmokemeshError } from './errors.ts';
 import { registerAgentCommand } from './cli/agent.ts';
 import { registerCheckConfigCommand } from './cli/check-config.ts';
 import { registerDataCommands } from './cli/data.ts';
+import { registerImportSmokepingCommand } from './cli/import-smokeping.ts';
 import { registerProbeCommand } from './cli/probe.ts';
 import { registerServerCommand } from './cli/server.ts';
 import { VERSION } from './version.ts';
@@ -18,6 +19,7 @@ registerAgentCommand(program);
 registerProbeCommand(program);
 registerCheckConfigCommand(program);
 registerDataCommands(program);
+registerImportSmokepingCommand(program);
 
 try {
   await program.parseAsync(process.argv);
