@@ -1,0 +1,157 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { makeRound } from '../probes/round.ts';
+import { roundOf } from './import.ts';
+import { openStore } from './index.ts';
+import type { HistoryInterval } from './types.ts';
+
+const DAY = 86_400_000;
+const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
+const CFG = {
+  raw_days: 14, synchronous: 'normal' as const, max_pending: 1000,
+  tiers: [{ bucket: 300, keep_days: 90 }, { bucket: 3600, keep_days: 730 }, { bucket: 43200, keep_days: 360 }, { bucket: 86400, keep_days: 3650 }],
+};
+
+/** SmokePing's default geometry at step 300: 1008 × 5 min, 4320 × 1 h, 720 × 12 h, ending at `end` (s). */
+function rrdLike(end: number, lossOf: (t: number) => number): HistoryInterval[] {
+  const out: HistoryInterval[] = [];
+  for (const [seconds, rows, rounds] of [[300, 1008, 1], [3600, 4320, 12], [43200, 720, 144]] as const) {
+    const last = end - (end % seconds);
+    for (let i = 0; i < rows; i++) {
+      const rowEnd = last - (rows - 1 - i) * seconds;
+      const t = (rowEnd - seconds) * 1000;
+      const lost = lossOf(t) * (rounds === 1 ? 1 : 0.9);
+      const base = 10 + (t / 3_600_000) % 7;
+      out.push({ time: t, seconds, rounds, pings: 20, lost, median: lost >= 20 ? null : base + 1.2345, rtts: lost >= 20 ? [] : Array.from({ length: 20 - Math.ceil(lost) }, (_, k) => base + k * 0.25) });
+    }
+  }
+  return out;
+}
+
+function tableCounts(file: string): Record<string, number> {
+  const db = new Database(file, { readonly: true });
+  try {
+    const out: Record<string, number> = {};
+    for (const t of ['series', 'raw', 'rollup_300', 'rollup_3600', 'rollup_43200', 'rollup_86400']) out[t] = (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+function tableDigest(file: string): string {
+  const db = new Database(file, { readonly: true });
+  try {
+    return ['series', 'raw', 'rollup_300', 'rollup_3600', 'rollup_43200', 'rollup_86400']
+      .map((t) => JSON.stringify(db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).raw().all(), (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v))).join('\n');
+  } finally {
+    db.close();
+  }
+}
+
+test('imported RRD rows land in the tier of their size (loss and median as given), recent step rows also as raw rounds; a second import writes nothing', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'smokemesh-import-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = openStore(dir, CFG, undefined, { timers: false, now: () => NOW });
+  const end = NOW / 1000 - 17;
+  const intervals = rrdLike(end, (ms) => (Math.floor(ms / 300_000) % 7 === 0 ? 3.2 : 0));
+  const r = store.importHistory({ target: '/A/b', agent: 'master', probe: 'icmp', step: 300, intervals });
+  // 1008 rows of 5 min are 3.5 days: all within raw_days.
+  assert.equal(r.raw, 1008);
+  assert.equal(r.buckets['5m'], 1008);
+  // The 1 h tier: the 4320 hourly rows, plus the current hour from the 5-minute rows.
+  assert.ok(r.buckets['1h']! === 4320 || r.buckets['1h']! === 4321, String(r.buckets['1h']));
+  assert.ok(r.buckets['12h']! >= 720 && r.buckets['12h']! <= 721, String(r.buckets['12h']));
+  // 360 days of 12 h rows, two per day.
+  assert.ok(r.buckets['1d']! >= 360 && r.buckets['1d']! <= 362, String(r.buckets['1d']));
+  const counts = tableCounts(store.file);
+  const digest = tableDigest(store.file);
+
+  // Every row of every resolution reads back from its own tier with its loss and median.
+  const db = new Database(store.file, { readonly: true });
+  t.after(() => db.close());
+  for (const iv of intervals) {
+    const table = `rollup_${iv.seconds}`;
+    const row = db.prepare(`SELECT rounds, sent, lost, median FROM ${table} WHERE series = 1 AND b = ?`).get(iv.time / (iv.seconds * 1000)) as { rounds: number; sent: number; lost: number; median: number | null };
+    assert.ok(row, `${table} ${iv.time}`);
+    assert.equal(row.rounds, iv.rounds);
+    assert.equal(row.sent, iv.rounds * 20);
+    assert.ok(Math.abs(row.lost - iv.lost * iv.rounds) <= 0.5, `${table}: lost ${row.lost} vs ${iv.lost} × ${iv.rounds}`);
+    if (iv.median === null) assert.equal(row.median, null);
+    else assert.ok(Math.abs(row.median! / 1000 - iv.median) <= 0.0005 + 1e-9, `${table}: median ${row.median} µs vs ${iv.median} ms`);
+  }
+  // Old buckets are sealed (quantiles), recent ones open (histogram), as retention would leave them.
+  const old = db.prepare('SELECT sketch, q FROM rollup_3600 WHERE series = 1 ORDER BY b LIMIT 1').get() as { sketch: Buffer | null; q: Buffer | null };
+  assert.equal(old.sketch, null);
+  assert.ok(old.q);
+  const recent = db.prepare('SELECT sketch FROM rollup_3600 WHERE series = 1 ORDER BY b DESC LIMIT 1').get() as { sketch: Buffer | null };
+  assert.ok(recent.sketch);
+
+  const again = store.importHistory({ target: '/A/b', agent: 'master', probe: 'icmp', step: 300, intervals });
+  assert.deepEqual(again, { raw: 0, buckets: { '5m': 0, '1h': 0, '12h': 0, '1d': 0 }, skipped: intervals.length });
+  assert.deepEqual(tableCounts(store.file), counts);
+  assert.equal(tableDigest(store.file), digest);
+
+  // The graphs of 30 hours, 10 days and 360 days come from raw, 1 h and 12 h.
+  const q = (days: number) => store.series({ target: '/A/b', agent: 'master', from: NOW - days * DAY, to: NOW, points: 1200 });
+  assert.equal(q(1.25).tier, 'raw');
+  assert.equal(q(10).tier, '1h');
+  assert.equal(q(360).tier, '12h');
+  assert.ok(q(360).points.length >= 719);
+  // A 3-day zoom 20 days back: the 5-minute tier is kept 90 days but holds only 3.5; the 1 h tier answers.
+  assert.equal(store.series({ target: '/A/b', agent: 'master', from: NOW - 20 * DAY, to: NOW - 17 * DAY, points: 1200 }).tier, '1h');
+  store.close();
+});
+
+test('only history from before the series\' first round is imported; stored buckets are never changed', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'smokemesh-import-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = openStore(dir, CFG, undefined, { timers: false, now: () => NOW });
+  const live = NOW - 2 * 3_600_000;
+  store.write([makeRound({ target: '/A/b', agent: 'master', probe: 'icmp', time: live, step: 300 }, { sent: 20, rtts: Array(20).fill(5) })]);
+  const db = new Database(store.file, { readonly: true });
+  t.after(() => db.close());
+  const liveDay = db.prepare('SELECT * FROM rollup_86400 WHERE b = ?').get(Math.floor(live / DAY));
+  const intervals = rrdLike(NOW / 1000, () => 1);
+  const r = store.importHistory({ target: '/A/b', agent: 'master', probe: 'icmp', step: 300, intervals });
+  assert.ok(r.skipped > 0 && r.raw > 0);
+  // Nothing at or after the live round, and its buckets kept exactly.
+  assert.equal((db.prepare('SELECT count(*) AS n FROM raw WHERE time >= ?').get(live) as { n: number }).n, 1);
+  assert.deepEqual(db.prepare('SELECT * FROM rollup_86400 WHERE b = ?').get(Math.floor(live / DAY)), liveDay);
+  const s = store.list()[0]!;
+  assert.ok(s.first < live - 300 * DAY, 'the series now starts with the imported history');
+  assert.equal(s.last, live);
+  store.close();
+});
+
+test('an interval of one round becomes a round with its median at the median rank and the loss rounded to whole pings', () => {
+  const h = { target: '/x', agent: 'a', probe: 'icmp' as const, step: 60 };
+  // A mixed RRD row: 2.4 pings lost on average, ranks not quite monotone, median between ranks.
+  const r = roundOf(h, { time: 0, seconds: 60, rounds: 1, pings: 5, lost: 2.4, median: 0.0452, rtts: [0.031, 0.0436, 0.0445] });
+  assert.equal(r.sent, 5);
+  assert.equal(r.loss, 2);
+  assert.equal(r.rtts.length, 3);
+  assert.equal(r.median, 0.045);
+  assert.deepEqual([...r.rtts].sort((a, b) => a - b), r.rtts);
+  const none = roundOf(h, { time: 0, seconds: 60, rounds: 1, pings: 5, lost: 5, median: null, rtts: [] });
+  assert.equal(none.loss, 5);
+  assert.equal(none.median, null);
+});
+
+test('malformed intervals are skipped, the rest imported', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'smokemesh-import-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = openStore(dir, CFG, undefined, { timers: false, now: () => NOW });
+  const good: HistoryInterval = { time: NOW - DAY, seconds: 300, rounds: 1, pings: 5, lost: 0, median: 1, rtts: [1, 1, 1, 1, 1] };
+  const r = store.importHistory({
+    target: '/x', agent: 'a', probe: 'icmp', step: 300,
+    intervals: [good, { ...good, time: NOW - 2 * DAY, lost: 9 }, { ...good, time: NOW - 3 * DAY, rtts: [2, 1] }, { ...good, time: NaN }],
+  });
+  assert.equal(r.raw, 1);
+  assert.equal(r.skipped, 3);
+  store.close();
+});
