@@ -76,7 +76,7 @@ export function convertConfig(model: SmokepingModel, opts: ConvertOptions): Conv
       report.warn(p.at, `probe ${p.name} (${p.module}: ${remote ? `measures from ${remote.origin}` : UNMAPPED[p.module] ?? 'unknown to this importer'}) has no smokemesh counterpart; its targets keep their history but are not probed`);
       continue;
     }
-    const mv = mapVars(p.vars, report, `probe ${p.name}`, () => true);
+    const mv = mapVars(p.vars, report, { who: `probe ${p.name}`, ours: () => true, probe: p });
     const mapped = kind.map(mv, undefined, p.module);
     mv.done();
     if (!concurrent) {

@@ -3,7 +3,8 @@
  * to exactly what it had in SmokePing, with as few lines as possible. Pure functions over a
  * plain tree; the rules are the smokemesh loader's (src/config/loader.ts):
  * - `probe`, `alerts`, `agents`, `server_probes`: a node's value overrides what it inherits;
- *   a group gets the value most of its targets have, the others override it;
+ *   a group gets the value it had in SmokePing (else the one most of its targets have), the
+ *   targets that differ override it;
  * - probe parameters: override, and an inherited parameter beats the preset, so a parameter
  *   is written on a group only when every target below has the same probe type and value;
  * - `alertee` adds up down the tree: each node gets what all its targets share and its
@@ -25,8 +26,13 @@ export interface PlacedTarget {
   server_probes: boolean;
 }
 
+/** The settings a group has in SmokePing (what its targets inherit unless they say otherwise). */
+export type GroupSettings = Pick<PlacedTarget, 'preset' | 'alerts' | 'agents' | 'server_probes'>;
+
 export interface PlaceNode {
   target?: PlacedTarget;
+  /** A group's own settings: written where SmokePing had them, so the tree reads like the original. */
+  group?: GroupSettings;
   children: PlaceNode[];
 }
 
@@ -42,7 +48,7 @@ export function placeSettings(root: PlaceNode): Map<PlaceNode, Record<string, un
     if (!o) out.set(n, (o = {}));
     o[key] = v;
   };
-  const overrides: Array<[string, (t: PlacedTarget) => unknown]> = [
+  const overrides: Array<[string, (t: GroupSettings) => unknown]> = [
     ['probe', (t) => t.preset],
     ['alerts', (t) => t.alerts],
   ];
@@ -89,10 +95,11 @@ function same(a: unknown, b: unknown): boolean {
   return stableJson(a) === stableJson(b);
 }
 
-function placeOverride(n: PlaceNode, inherited: unknown, key: string, get: (t: PlacedTarget) => unknown, under: Map<PlaceNode, PlacedTarget[]>, write: Write): void {
+function placeOverride(n: PlaceNode, inherited: unknown, key: string, get: (t: GroupSettings) => unknown, under: Map<PlaceNode, PlacedTarget[]>, write: Write): void {
   const ts = under.get(n)!;
   if (ts.length === 0) return;
-  const v = n.target ? get(n.target) : mostCommon(ts.map(get), inherited);
+  const own = n.target ?? n.group;
+  const v = own ? get(own) : mostCommon(ts.map(get), inherited);
   let passed = inherited;
   if (!same(v, inherited)) {
     write(n, key, v);

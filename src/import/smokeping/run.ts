@@ -91,7 +91,8 @@ export async function importSmokeping(o: ImportOptions): Promise<ImportSummary> 
 
 /** The YAML text (no timestamp: the same input gives the same file). */
 export function yamlOf(config: Record<string, unknown>, source: string): string {
-  const doc = new Document(config);
+  // No anchors/aliases: a list shared by two presets is written out twice, as a user would.
+  const doc = new Document(config, { aliasDuplicateObjects: false });
   doc.commentBefore = ` Converted by \`smokemesh import-smokeping\` from ${source}.\n`
     + ' Running the import again rewrites this file (the previous one is kept as .bak); see docs/migrate.md.';
   return doc.toString({ lineWidth: 0 });

@@ -2,7 +2,7 @@ import type { ProbeType } from '../../probes/round.ts';
 import type { AlertsConversion } from './alerts.ts';
 import { value, type ProbeInstance, type SmokepingModel, type TargetDef, type Vars } from './model.ts';
 import type { Place, SpVar } from './parser.ts';
-import type { PlacedTarget, PlaceNode } from './placement.ts';
+import type { GroupSettings, PlacedTarget, PlaceNode } from './placement.ts';
 import { PROBE_KINDS, REMOTE_ORIGIN, UNMAPPED, type MapVars, type Mapped } from './probes/index.ts';
 import type { ImportReport } from './report.ts';
 
@@ -71,7 +71,7 @@ function convertNode(t: TargetDef, ctx: TargetsContext, series: SeriesSource[], 
   }
   if (value(t.own, 'hide') === 'yes') own.hide = true;
 
-  const node: OutNode = { name: t.name, own, children: [] };
+  const node: OutNode = { name: t.name, own, children: [], group: groupSettings(t, instance, ctx) };
   const host = value(t.own, 'host');
   if (host !== undefined && host.startsWith('/')) {
     report.warn(t.own.get('host')!.at, `${pathText} is a multi-host graph (${host}); smokemesh has no graph of several targets, so it is left out`,
@@ -140,7 +140,7 @@ function convertTarget(t: TargetDef, host: string, instance: ProbeInstance | und
       const vars: Vars = new Map(instance.vars);
       for (const [k, v] of t.vars) if (!TARGET_COMMON.has(k)) vars.set(k, v);
       const fromProbe = new Set(instance.vars.values());
-      const mv = mapVars(vars, report, `${pathText} (${instance.name})`, (v) => fromProbe.has(v) || moduleOf.get(v) === instance.module);
+      const mv = mapVars(vars, report, { who: pathText, ours: (v) => fromProbe.has(v) || moduleOf.get(v) === instance.module, targetAt: hostAt, probe: instance });
       mapped = kind.map(mv, host, instance.module);
       mv.done();
       probeHost = mapped.host ?? host;
@@ -172,6 +172,17 @@ function convertTarget(t: TargetDef, host: string, instance: ProbeInstance | und
   return { host: probeHost, type, placed, sources };
 }
 
+/** A node's own settings in SmokePing terms, as smokemesh values (what its targets inherit). */
+function groupSettings(t: TargetDef, instance: ProbeInstance | undefined, ctx: TargetsContext): GroupSettings {
+  const slaves = (value(t.vars, 'slaves') ?? '').split(/\s+/).filter((s) => ctx.agents?.has(s));
+  return {
+    preset: instance && ctx.presets.has(instance.name) ? instance.name : 'icmp',
+    alerts: (value(t.vars, 'alerts') ?? '').split(',').map((s) => s.trim()).filter((a) => ctx.alerts.defined.has(a)),
+    server_probes: value(t.vars, 'nomasterpoll') !== 'yes',
+    ...(ctx.agents ? { agents: slaves.length ? slaves : 'none' as const } : {}),
+  };
+}
+
 function slavesOf(t: TargetDef, ctx: TargetsContext): string[] {
   const raw = value(t.vars, 'slaves');
   if (!raw) return [];
@@ -187,22 +198,23 @@ function slavesOf(t: TargetDef, ctx: TargetsContext): string[] {
  * only those written for this probe (in its section, or in the tree under this probe):
  * SmokePing ignores an inherited variable of another probe too.
  */
-export function mapVars(vars: Vars, report: ImportReport, who: string, ours: (v: SpVar) => boolean): MapVars & { done(): void } {
+export function mapVars(vars: Vars, report: ImportReport, o: { who: string; ours: (v: SpVar) => boolean; targetAt?: Place; probe: ProbeInstance }): MapVars & { done(): void } {
   const used = new Set<string>();
-  const at = (key: string | undefined) => (key ? vars.get(key)?.at : undefined);
-  const mv = {
+  const at = (key: string | undefined) => (key ? vars.get(key)?.at : o.targetAt);
+  const say = (key: string | undefined, what: string) => (key || !o.targetAt ? what : `${o.who}: ${what}`);
+  return {
     get(key: string) {
       used.add(key);
       return vars.get(key)?.value.trim();
     },
     ignore(...keys: string[]) { for (const k of keys) used.add(k); },
-    warn(key: string | undefined, what: string, todo?: string) { report.warn(at(key), key ? what : `${who}: ${what}`, todo); },
-    note(key: string | undefined, what: string, todo?: string) { report.note(at(key), key ? what : `${who}: ${what}`, todo); },
+    warn(key, what, todo) { report.warn(at(key), say(key, what), todo); },
+    note(key, what, todo) { report.note(at(key), say(key, what), todo); },
+    warnProbe(what, todo) { report.warn(o.probe.at, `probe ${o.probe.name}: ${what}`, todo); },
     done() {
-      for (const [k, v] of vars) if (!used.has(k) && ours(v)) report.warn(v.at, `variable "${k}" has no smokemesh equivalent; left out`);
+      for (const [k, v] of vars) if (!used.has(k) && o.ours(v)) report.warn(v.at, `variable "${k}" has no smokemesh equivalent; left out`);
     },
   };
-  return mv;
 }
 
 function describeCommon(key: string): string {

@@ -25,7 +25,7 @@ export const fpingKind: SmokepingProbeKind = {
       v.note('blazemode', 'blazemode (an extra first ping, discarded) has no equivalent: every ping counts');
     }
     if (module === 'FPingContinuous') {
-      v.warn(undefined, 'FPingContinuous (one endless fping stream) becomes rounds of fping -C, as FPing does', 'nothing to do unless you relied on the stream');
+      v.warnProbe('FPingContinuous (one endless fping stream) becomes rounds of fping -C, as FPing does', 'nothing to do unless you relied on the stream');
     }
     if (module === 'FPing6' && host !== undefined && !isAddress(host)) {
       v.warn(undefined, `FPing6 target "${host}" is a name: smokemesh's icmp probe uses the resolver's first address, which may be IPv4`, 'write its IPv6 address as host');

@@ -11,10 +11,12 @@ export interface MapVars {
   get(key: string): string | undefined;
   /** Marks variables that do not change what is measured (binary paths, fork counts…). */
   ignore(...keys: string[]): void;
-  /** A value could not be carried over exactly: the user should look at it. */
+  /** A value could not be carried over exactly (placed at the variable; undefined: at the target's host line). */
   warn(key: string | undefined, what: string, todo?: string): void;
-  /** For information only. */
+  /** For information only (placed as for warn). */
   note(key: string | undefined, what: string, todo?: string): void;
+  /** Something about the probe itself (what it measures): reported once, at its section in *** Probes ***. */
+  warnProbe(what: string, todo?: string): void;
 }
 
 /** What a SmokePing probe (with its variables) amounts to in smokemesh. */

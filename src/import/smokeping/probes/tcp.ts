@@ -21,9 +21,7 @@ export const tcpKind: SmokepingProbeKind = {
     const port = integer(v, 'port', 1, 65535);
     if (module === 'TCPPing') {
       params.port = port ?? 80;
-      if (port === undefined && host !== undefined) {
-        v.note('port', 'TCPPing without port: tcpping connected to port 80; the target gets port: 80');
-      }
+      if (port === undefined && host !== undefined) v.note(undefined, 'TCPPing without port: tcpping connected to port 80, and so does smokemesh');
     } else {
       params.port = port ?? SERVICE_PORT[module]!;
       approximate(v, module);
@@ -38,6 +36,6 @@ export const tcpKind: SmokepingProbeKind = {
 function approximate(v: MapVars, module: string): void {
   for (const k of TRANSACTION_VARS) v.get(k);
   if (module === 'AnotherSSH' && (v.get('interval') ?? 'established') === 'connect') return;
-  v.warn(undefined, `${module} measured a whole ${module.startsWith('EchoPing') ? 'echoping exchange' : 'SSH exchange'}; smokemesh measures the TCP connect to the same port`,
+  v.warnProbe(`${module} measured a whole ${module.startsWith('EchoPing') ? 'echoping exchange' : 'SSH exchange'}; smokemesh measures the TCP connect to the same port`,
     'expect lower RTTs from the switch on (the imported history keeps the old values), or use an http/dns probe where the service allows');
 }
