@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { makeRound, type Round } from '../probes/round.ts';
-import { addContribution, binOf, contributionOf, emptyBucket, mergeBucket, seal, toRow, type BucketState } from './bucket.ts';
+import { addContribution, binOf, contributionOf, emptyBucket, INTERIOR_QUANTILES, mergeBucket, seal, toRow, type BucketState } from './bucket.ts';
 import { packAscendingUs, toUs } from './codec.ts';
 import { rawExtra, type SeriesRow } from './raw.ts';
 import type { Tier } from './tiers.ts';
@@ -76,9 +76,10 @@ export function importHistory(ctx: ImportContext, h: HistoryImport): HistoryImpo
     for (const tier of ctx.tiers) {
       const ins = db.prepare(`INSERT OR IGNORE INTO ${tier.table} (series, b, rounds, sent, lost, n, min, max, mean, median, stddev, sketch, q, extra)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-      for (const [b, state] of bucketsOf(tier, todo, rounds)) {
-        // Buckets that ended before the raw horizon are sealed, as retention would have done.
-        if ((b + 1) * tier.ms <= rawFrom) seal(state);
+      // Buckets that ended before the raw horizon are sealed, as retention would have done.
+      const sealBelow = Math.floor(rawFrom / tier.ms);
+      for (const [b, state] of bucketsOf(tier, todo, rounds, sealBelow)) {
+        if (b < sealBelow) seal(state);
         const row = toRow(state);
         result.buckets[tier.name]! += ins.run(id, b, row.rounds, row.sent, row.lost, row.n, row.min, row.max, row.mean, row.median, row.stddev, row.sketch, row.q, row.extra).changes;
       }
@@ -132,8 +133,12 @@ function resample(samples: readonly number[], n: number): number[] {
   return out;
 }
 
-/** A bucket holding exactly the interval: its counts, its samples weighted to the received pings, its median. */
-function intervalBucket(iv: HistoryInterval): BucketState {
+/**
+ * A bucket holding exactly the interval: its counts, its samples weighted to the received
+ * pings, its median. Sealed, its quantiles are read from the weighted samples themselves (the
+ * rank rule of quantilesUs, without the histogram's 1 %); open, it gets a histogram.
+ */
+function intervalBucket(iv: HistoryInterval, sealed: boolean): BucketState {
   const b = emptyBucket();
   b.rounds = iv.rounds;
   b.sent = iv.pings * iv.rounds;
@@ -141,10 +146,11 @@ function intervalBucket(iv: HistoryInterval): BucketState {
   b.lost = b.sent - n;
   const samples = (iv.rtts.length ? iv.rtts : iv.median !== null ? [iv.median] : []).map(toUs);
   const k = samples.length;
+  const weights = new Array<number>(k);
   if (n > 0) {
     const bins = b.bins!;
     for (let i = 0; i < k; i++) {
-      const w = Math.floor(((i + 1) * n) / k) - Math.floor((i * n) / k);
+      const w = (weights[i] = Math.floor(((i + 1) * n) / k) - Math.floor((i * n) / k));
       if (w === 0) continue;
       const v = samples[i]!;
       if (b.n === 0) b.min = v;
@@ -152,15 +158,31 @@ function intervalBucket(iv: HistoryInterval): BucketState {
       b.n += w;
       b.sum += w * v;
       b.sumsq += w * v * v;
-      const bin = binOf(v);
-      bins.set(bin, (bins.get(bin) ?? 0) + w);
+      if (!sealed) {
+        const bin = binOf(v);
+        bins.set(bin, (bins.get(bin) ?? 0) + w);
+      }
     }
   }
   if (iv.median !== null && n > 0) {
     b.medSum = toUs(iv.median) * iv.rounds;
     b.medN = iv.rounds;
   }
+  if (sealed) {
+    b.bins = null;
+    b.q = b.n > 0 ? INTERIOR_QUANTILES.map((level) => weightedRank(samples, weights, level * (b.n - 1))) : null;
+  }
   return b;
+}
+
+/** The first sample whose cumulative weight passes `rank`. */
+function weightedRank(samples: number[], weights: number[], rank: number): number {
+  let cum = 0;
+  for (let i = 0; i < samples.length; i++) {
+    cum += weights[i]!;
+    if (cum > rank) return samples[i]!;
+  }
+  return samples[samples.length - 1]!;
 }
 
 /**
@@ -168,7 +190,7 @@ function intervalBucket(iv: HistoryInterval): BucketState {
  * ones finest first, each filling only buckets still empty. A finer source's oldest bucket,
  * when it covers only its end, is left to a coarser source if there is one.
  */
-function bucketsOf(tier: Tier, intervals: HistoryInterval[], rounds: Map<HistoryInterval, Round>): Map<number, BucketState> {
+function bucketsOf(tier: Tier, intervals: HistoryInterval[], rounds: Map<HistoryInterval, Round>, sealBelow: number): Map<number, BucketState> {
   const bySize = new Map<number, HistoryInterval[]>();
   for (const iv of intervals) {
     if (iv.seconds > tier.bucket || tier.bucket % iv.seconds !== 0) continue;
@@ -187,11 +209,16 @@ function bucketsOf(tier: Tier, intervals: HistoryInterval[], rounds: Map<History
       const b = Math.floor(iv.time / tier.ms);
       if (out.has(b)) continue;
       if (!lastSource && b * tier.ms < start) continue;
-      let state = fresh.get(b);
-      if (!state) fresh.set(b, (state = emptyBucket()));
       const round = rounds.get(iv);
+      let state = fresh.get(b);
+      // The usual case, one RRA row per bucket: the row's bucket as it is, no merge.
+      if (!state && !round && iv.seconds === tier.bucket) {
+        fresh.set(b, intervalBucket(iv, b < sealBelow));
+        continue;
+      }
+      if (!state) fresh.set(b, (state = emptyBucket()));
       if (round) addContribution(state, contributionOf(round));
-      else mergeBucket(state, intervalBucket(iv));
+      else mergeBucket(state, intervalBucket(iv, false));
     }
     for (const [b, s] of fresh) out.set(b, s);
   });

@@ -1,5 +1,5 @@
 import type { HistoryInterval } from '../../store/types.ts';
-import { rowTime, type RrdData } from './rrd-dump.ts';
+import { rowTime, type RrdData } from './rrd-read.ts';
 
 /**
  * A SmokePing RRD's AVERAGE rows as intervals of history for the store. SmokePing's layout:

@@ -11,14 +11,14 @@ import { historyOf } from './history.ts';
 import { readModel } from './model.ts';
 import { parseSmokepingConfig } from './parser.ts';
 import type { ImportReport } from './report.ts';
-import { dumpRrd, type RrdData } from './rrd-dump.ts';
+import { RrdReader, rowTime, type RrdData, type RrdInfo } from './rrd-read.ts';
 import type { SeriesSource } from './targets.ts';
 
 /**
  * `smokemesh import-smokeping`: the I/O around the pure conversion. Writes the agent secrets
  * (dir 700, files 600) and the config (only when they change, so a second run leaves them
  * as they are), checks the config with the server's own checks before it replaces the file,
- * then reads every RRD with rrdtool and adds its history to the store.
+ * then reads every RRD through rrdtool (rrd-read.ts) and adds its history to the store.
  */
 export interface ImportOptions {
   /** SmokePing's config file. */
@@ -130,7 +130,11 @@ function writeConfig(out: string, text: string, check: ImportOptions['check']): 
 
 async function importHistory(series: SeriesSource[], rrdDir: string, config: Config, dataDir: string, o: ImportOptions, summary: ImportSummary): Promise<void> {
   const { report } = summary;
-  const store = openStore(dataDir, config.store, o.log, { timers: false, busyTimeoutMs: 10_000 });
+  // No fsync per series: an import cut short by a crash is simply run again (it is idempotent);
+  // SQLite syncs the WAL when it checkpoints and when the store is closed.
+  const store = openStore(dataDir, { ...config.store, synchronous: 'normal' }, o.log, { timers: false, busyTimeoutMs: 10_000 });
+  const concurrency = Math.max(1, o.concurrency ?? 2);
+  const reader = new RrdReader({ sessions: concurrency, ...(o.rrdtool ? { rrdtool: o.rrdtool } : {}) });
   try {
     const todo = series.filter((s) => {
       if (existsSync(join(rrdDir, s.file))) return true;
@@ -138,12 +142,20 @@ async function importHistory(series: SeriesSource[], rrdDir: string, config: Con
       report.note(s.at, `no history for ${s.target} from ${s.agent}: ${join(rrdDir, s.file)} does not exist`);
       return false;
     });
-    const concurrency = Math.max(1, o.concurrency ?? 2);
-    // Dumps run ahead of the store (rrdtool and our parsing overlap); results are taken in order.
+    // A series whose history already starts at or before the RRD's oldest row has nothing to
+    // gain from it (the usual second run): its archives are not fetched.
+    const first = new Map(store.list().map((x) => [`${x.target}\t${x.agent}`, x.first]));
+    const wanted = (s: SeriesSource) => (info: RrdInfo) => {
+      const have = first.get(`${s.target}\t${s.agent}`);
+      if (have === undefined) return true;
+      const oldest = Math.min(...info.rras.filter((r) => r.cf === 'AVERAGE').map((r) => rowTime(info, r, 0) - info.step * r.pdpPerRow));
+      return oldest * 1000 < have;
+    };
+    // Reads run ahead of the store (rrdtool and our parsing overlap); results are taken in order.
     const pending: Array<Promise<RrdData | Error>> = [];
     const start = (i: number) => {
       const s = todo[i];
-      if (s) pending[i] = dumpRrd(join(rrdDir, s.file), o.rrdtool ? { rrdtool: o.rrdtool } : {}).catch((e: Error) => e);
+      if (s) pending[i] = reader.read(join(rrdDir, s.file), wanted(s)).catch((e: Error) => e);
     };
     for (let i = 0; i < concurrency; i++) start(i);
     for (let i = 0; i < todo.length; i++) {
@@ -165,6 +177,7 @@ async function importHistory(series: SeriesSource[], rrdDir: string, config: Con
       o.progress?.(i + 1, todo.length);
     }
   } finally {
+    reader.close();
     store.close();
   }
 }
