@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,4 +64,49 @@ const TREE_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 's
 /** Runs SmokePing's parser on `config` inside the namespace, in `cwd` (SmokePing's relative paths are from there). */
 export function smokepingView(ns: IsolatedNamespace, config: string, cwd: string): SmokepingView {
   return JSON.parse(ns.run('perl', [TREE_SCRIPT, config], { cwd })) as SmokepingView;
+}
+
+/** One synthetic round for makeSmokepingRrd: received RTTs in ms (any order) out of `pings`. */
+export type SyntheticRound = (time: number) => number[];
+
+/**
+ * SmokePing's rrdupdate string for one round (Smokeping::probes::base): loss, median, then
+ * the sorted RTTs in seconds with the lost pings as U, half before and half after them.
+ */
+export function smokepingUpdate(rttsMs: number[], pings: number): string {
+  const rtts = [...rttsMs].sort((a, b) => a - b).map((v) => v / 1000);
+  const lost = pings - rtts.length;
+  const median = rtts.length ? rtts[Math.floor(rtts.length / 2)]!.toExponential(10) : 'U';
+  const before = Math.floor(lost / 2);
+  return `U:${lost}:${median}:${[...Array(before).fill('U'), ...rtts.map((v) => v.toExponential(10)), ...Array(lost - before).fill('U')].join(':')}`;
+}
+
+/**
+ * Creates an RRD as SmokePing does (DS uptime, loss, median, ping1..pingN; the RRAs of its
+ * default Database section) and fills it with `rrdtool update` through `rrdtool -`, one round
+ * per step ending `offset` (default 17) seconds into it, from `end - days` to `end` (unix seconds).
+ */
+export async function makeSmokepingRrd(file: string, o: { end: number; days: number; step?: number; pings?: number; offset?: number; round: SyntheticRound }): Promise<void> {
+  const step = o.step ?? 300;
+  const pings = o.pings ?? 20;
+  const ds = ['uptime', 'loss', 'median', ...Array.from({ length: pings }, (_, i) => `ping${i + 1}`)]
+    .map((n) => `DS:${n}:GAUGE:${2 * step}:0:${n === 'loss' ? pings : 'U'}`);
+  const start = o.end - o.days * 86400;
+  execFileSync('rrdtool', ['create', file, '--start', String(start - 1), '--step', String(step), ...ds,
+    'RRA:AVERAGE:0.5:1:1008', 'RRA:AVERAGE:0.5:12:4320', 'RRA:MIN:0.5:12:4320', 'RRA:MAX:0.5:12:4320',
+    'RRA:AVERAGE:0.5:144:720', 'RRA:MAX:0.5:144:720', 'RRA:MIN:0.5:144:720']);
+  const p = spawn('rrdtool', ['-'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const done = new Promise<void>((resolve, reject) => p.on('close', (c) => (c === 0 ? resolve() : reject(new Error(`rrdtool - exited ${c}`)))));
+  let batch: string[] = [];
+  // Rounds end `offset` s after a step boundary (offset 0: one round per row exactly).
+  for (let t = (Math.floor(start / step) + 1) * step + (o.offset ?? 17); t < o.end; t += step) {
+    batch.push(`${t}:${smokepingUpdate(o.round(t), pings)}`);
+    if (batch.length === 500) {
+      if (!p.stdin.write(`update ${file} ${batch.join(' ')}\n`)) await new Promise((r) => p.stdin.once('drain', r));
+      batch = [];
+    }
+  }
+  if (batch.length) p.stdin.write(`update ${file} ${batch.join(' ')}\n`);
+  p.stdin.end();
+  await done;
 }
