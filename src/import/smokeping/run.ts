@@ -130,6 +130,8 @@ function writeConfig(out: string, text: string, check: ImportOptions['check']): 
 
 async function importHistory(series: SeriesSource[], rrdDir: string, config: Config, dataDir: string, o: ImportOptions, summary: ImportSummary): Promise<void> {
   const { report } = summary;
+  // History is data: a data dir made here is the owner's only (the store keeps an existing one as it is).
+  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // No fsync per series: an import cut short by a crash is simply run again (it is idempotent);
   // SQLite syncs the WAL when it checkpoints and when the store is closed.
   const store = openStore(dataDir, { ...config.store, synchronous: 'normal' }, o.log, { timers: false, busyTimeoutMs: 10_000 });
