@@ -10,12 +10,13 @@
 // targets into an empty data dir is timed (wall, CPU of Node and of its rrdtool children, peak
 // RSS), the store's size measured (after a WAL checkpoint), and a second import run to show it
 // writes nothing (and, since every RRD is full, that it fetches nothing either).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configProblems } from '../src/cli/check-config.ts';
 import { importSmokeping } from '../src/import/smokeping/run.ts';
+import { makeSmokepingRrd, smokepingConfig } from '../src/import/smokeping/testkit.ts';
 import { load, rng } from './store-common.ts';
 
 const files = Number(process.argv[2] ?? 1000);
@@ -29,40 +30,15 @@ const sp = join(dir, 'smokeping');
 const data = join(sp, 'data');
 mkdirSync(join(data, 'bench'), { recursive: true });
 
-/** SmokePing's rrdupdate string for one round (base.pm): sorted RTTs, lost pings as U around them. */
-function updateString(rand: () => number, base: number): string {
-  const r = rand();
-  const lost = r < 0.002 ? PINGS : r < 0.05 ? 1 + Math.floor(rand() * 5) : 0;
-  const rtts = Array.from({ length: PINGS - lost }, () => (base + rand() * base * 0.3 + (rand() < 0.05 ? rand() * 50 : 0)) / 1000).sort((a, b) => a - b);
-  const median = rtts.length ? rtts[Math.floor(rtts.length / 2)]!.toExponential(10) : 'U';
-  const before = Math.floor(lost / 2);
-  const pings = [...Array(before).fill('U'), ...rtts.map((v) => v.toExponential(10)), ...Array(lost - before).fill('U')];
-  return `U:${lost}:${median}:${pings.join(':')}`;
-}
-
-async function fill(file: string, seed: number, end: number): Promise<void> {
-  const ds = ['uptime', 'loss', 'median', ...Array.from({ length: PINGS }, (_, i) => `ping${i + 1}`)]
-    .map((n) => `DS:${n}:GAUGE:${2 * STEP}:0:${n === 'loss' ? PINGS : 'U'}`);
-  const start = end - DAYS * 86400;
-  execFileSync('rrdtool', ['create', file, '--start', String(start - 1), '--step', String(STEP), ...ds,
-    'RRA:AVERAGE:0.5:1:1008', 'RRA:AVERAGE:0.5:12:4320', 'RRA:MIN:0.5:12:4320', 'RRA:MAX:0.5:12:4320',
-    'RRA:AVERAGE:0.5:144:720', 'RRA:MAX:0.5:144:720', 'RRA:MIN:0.5:144:720']);
+/** Synthetic rounds: 5 % with 1–5 pings lost, 0.2 % with all lost, occasional slow replies. */
+function rounds(seed: number): (t: number) => number[] {
   const rand = rng(seed);
   const base = 2 + rand() * 150;
-  const p = spawn('rrdtool', ['-'], { stdio: ['pipe', 'ignore', 'inherit'] });
-  const done = new Promise<void>((resolve, reject) => p.on('close', (c) => (c === 0 ? resolve() : reject(new Error(`rrdtool - exited ${c}`)))));
-  let batch: string[] = [];
-  // SmokePing updates when a round ends, some seconds into the step.
-  for (let t = start + 17; t < end; t += STEP) {
-    batch.push(`${t}:${updateString(rand, base)}`);
-    if (batch.length === 500) {
-      if (!p.stdin.write(`update ${file} ${batch.join(' ')}\n`)) await new Promise((r) => p.stdin.once('drain', r));
-      batch = [];
-    }
-  }
-  if (batch.length) p.stdin.write(`update ${file} ${batch.join(' ')}\n`);
-  p.stdin.end();
-  await done;
+  return () => {
+    const r = rand();
+    const lost = r < 0.002 ? PINGS : r < 0.05 ? 1 + Math.floor(rand() * 5) : 0;
+    return Array.from({ length: PINGS - lost }, () => base + rand() * base * 0.3 + (rand() < 0.05 ? rand() * 50 : 0));
+  };
 }
 
 function cpuOfChildren(): number {
@@ -76,51 +52,17 @@ const t0 = performance.now();
 await Promise.all(Array.from({ length: templates }, (_, i) => i).reduce<Promise<void>[]>((chains, i) => {
   // Two rrdtool processes at a time.
   const k = i % 2;
-  chains[k] = (chains[k] ?? Promise.resolve()).then(() => fill(join(data, 'bench', `template${i}.rrd`), 1000 + i, end));
+  chains[k] = (chains[k] ?? Promise.resolve()).then(() => makeSmokepingRrd(join(data, 'bench', `template${i}.rrd`), { end, days: DAYS, step: STEP, pings: PINGS, round: rounds(1000 + i) }));
   return chains;
 }, []));
 for (let i = 0; i < files; i++) copyFileSync(join(data, 'bench', `template${i % templates}.rrd`), join(data, 'bench', `t${i}.rrd`));
 const made = (performance.now() - t0) / 1000;
 const rrdBytes = statSync(join(data, 'bench', 't0.rrd')).size;
 
-writeFileSync(join(sp, 'config'), `*** General ***
-owner = bench
-contact = bench@localhost
-cgiurl = http://localhost/smokeping.cgi
-imgcache = ${sp}
-imgurl = img
-datadir = ${data}
-piddir = ${sp}
-smokemail = /etc/smokeping/smokemail
-tmail = /etc/smokeping/tmail
-
-*** Database ***
-step = ${STEP}
-pings = ${PINGS}
-AVERAGE  0.5   1  1008
-AVERAGE  0.5  12  4320
-    MIN  0.5  12  4320
-    MAX  0.5  12  4320
-AVERAGE  0.5 144   720
-    MAX  0.5 144   720
-    MIN  0.5 144   720
-
-*** Presentation ***
-template = /etc/smokeping/basepage.html
-
-*** Probes ***
-+ FPing
-binary = /usr/bin/fping
-
-*** Targets ***
-probe = FPing
-menu = Top
-title = bench
-
-+ bench
-menu = bench
-title = bench
-${Array.from({ length: files }, (_, i) => `++ t${i}\nhost = 127.0.${Math.floor(i / 250)}.${(i % 250) + 1}\n`).join('')}`);
+writeFileSync(join(sp, 'config'), smokepingConfig({
+  dir: sp, step: STEP, pings: PINGS,
+  targets: `menu = Top\ntitle = bench\n\n+ bench\nmenu = bench\ntitle = bench\n${Array.from({ length: files }, (_, i) => `++ t${i}\nhost = 127.0.${Math.floor(i / 250)}.${(i % 250) + 1}\n`).join('')}`,
+}));
 
 const out = join(dir, 'mesh', 'smokemesh.yaml');
 const opts = { config: join(sp, 'config'), out, agentName: hostname(), check: configProblems, concurrency };

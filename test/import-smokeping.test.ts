@@ -19,7 +19,7 @@ import Database from 'better-sqlite3';
 import { configProblems } from '../src/cli/check-config.ts';
 import { loadConfig } from '../src/config/loader.ts';
 import { findNode, probedTargets } from '../src/config/tree.ts';
-import { IsolatedNamespace, smokepingSkipReason, smokepingView } from '../src/import/smokeping/testkit.ts';
+import { databaseSection, IsolatedNamespace, PRESENTATION_SECTION, smokepingSkipReason, smokepingView } from '../src/import/smokeping/testkit.ts';
 import { openStore } from '../src/store/index.ts';
 import { durationName } from '../src/store/tiers.ts';
 import { waitFor } from './wait.ts';
@@ -79,45 +79,8 @@ pattern = ==0%,==0%,==0%,==0%,>20%,>20%,>20%
 comment = suddenly there is packet loss
 edgetrigger = yes
 `);
-  w('config.d/Database', `
-*** Database ***
-
-step     = ${STEP}
-pings    = ${PINGS}
-
-# consfn mrhb steps total
-
-AVERAGE  0.5   1  720
-AVERAGE  0.5   3  400
-    MIN  0.5   3  400
-    MAX  0.5   3  400
-AVERAGE  0.5   6  200
-    MAX  0.5   6  200
-    MIN  0.5   6  200
-`);
-  w('config.d/Presentation', `
-*** Presentation ***
-
-template = /etc/smokeping/basepage.html
-charset = utf-8
-
-+ overview
-
-width = 600
-height = 50
-range = 10h
-
-+ detail
-
-width = 600
-height = 200
-unison_tolerance = 2
-
-"Last 3 Hours"    3h
-"Last 30 Hours"   30h
-"Last 10 Days"    10d
-"Last 360 Days"   360d
-`);
+  w('config.d/Database', databaseSection({ step: STEP, pings: PINGS, rows: [720, 400, 200], steps: [3, 6] }));
+  w('config.d/Presentation', PRESENTATION_SECTION);
   w('config.d/Probes', `
 *** Probes ***
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configProblems } from '../../src/cli/check-config.ts';
 import { importSmokeping } from '../../src/import/smokeping/run.ts';
-import { IsolatedNamespace, makeSmokepingRrd } from '../../src/import/smokeping/testkit.ts';
+import { IsolatedNamespace, makeSmokepingRrd, smokepingConfig } from '../../src/import/smokeping/testkit.ts';
 import { launchChromium } from './browser.ts';
 import { ensureWebBuilt } from './real-server.ts';
 
@@ -38,49 +38,7 @@ await makeSmokepingRrd(join(sp, 'data/Demo/site.rrd'), {
     return rtts;
   },
 });
-writeFileSync(join(sp, 'config'), `*** General ***
-owner = demo
-contact = demo@localhost
-cgiurl = http://127.0.0.1/smokeping.cgi
-imgcache = ${sp}/cache
-imgurl = cache
-datadir = ${sp}/data
-piddir = ${sp}/pid
-smokemail = /etc/smokeping/smokemail
-tmail = /etc/smokeping/tmail
-
-*** Database ***
-step = 300
-pings = 20
-AVERAGE  0.5   1  1008
-AVERAGE  0.5  12  4320
-    MIN  0.5  12  4320
-    MAX  0.5  12  4320
-AVERAGE  0.5 144   720
-    MAX  0.5 144   720
-    MIN  0.5 144   720
-
-*** Presentation ***
-template = /etc/smokeping/basepage.html
-+ overview
-width = 600
-height = 50
-range = 10h
-+ detail
-width = 600
-height = 200
-"Last 3 Hours"    3h
-"Last 30 Hours"   30h
-"Last 10 Days"    10d
-"Last 360 Days"   360d
-
-*** Probes ***
-+ FPing
-binary = /usr/bin/fping
-
-*** Targets ***
-probe = FPing
-menu = Top
+writeFileSync(join(sp, 'config'), smokepingConfig({ dir: sp, targets: `menu = Top
 title = Demo
 + Demo
 menu = Demo
@@ -89,7 +47,7 @@ title = Demo
 menu = site
 title = Imported site
 host = 127.0.0.1
-`);
+` }));
 
 // SmokePing's own detail page draws the PNGs into imgcache.
 const ns = new IsolatedNamespace();

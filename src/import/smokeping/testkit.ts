@@ -110,3 +110,72 @@ export async function makeSmokepingRrd(file: string, o: { end: number; days: num
   p.stdin.end();
   await done;
 }
+
+/** A `*** Database ***` section with SmokePing's documented RRA layout (1 step; AVERAGE/MIN/MAX of `steps[0]`; AVERAGE/MAX/MIN of `steps[1]`). */
+export function databaseSection(o: { step?: number; pings?: number; rows?: [number, number, number]; steps?: [number, number] } = {}): string {
+  const [r1, r2, r3] = o.rows ?? [1008, 4320, 720];
+  const [s2, s3] = o.steps ?? [12, 144];
+  return `*** Database ***
+
+step     = ${o.step ?? 300}
+pings    = ${o.pings ?? 20}
+
+# consfn mrhb steps total
+
+AVERAGE  0.5   1  ${r1}
+AVERAGE  0.5  ${s2}  ${r2}
+    MIN  0.5  ${s2}  ${r2}
+    MAX  0.5  ${s2}  ${r2}
+AVERAGE  0.5 ${s3}  ${r3}
+    MAX  0.5 ${s3}  ${r3}
+    MIN  0.5 ${s3}  ${r3}
+`;
+}
+
+/** Debian's `*** Presentation ***` section (overview and the four detail ranges). */
+export const PRESENTATION_SECTION = `*** Presentation ***
+
+template = /etc/smokeping/basepage.html
+charset = utf-8
+
++ overview
+
+width = 600
+height = 50
+range = 10h
+
++ detail
+
+width = 600
+height = 200
+unison_tolerance = 2
+
+"Last 3 Hours"    3h
+"Last 30 Hours"   30h
+"Last 10 Days"    10d
+"Last 360 Days"   360d
+`;
+
+/** A one-file SmokePing config with its directories under `dir` (datadir `dir/data`), FPing, and the given Targets body. */
+export function smokepingConfig(o: { dir: string; targets: string; step?: number; pings?: number }): string {
+  return `*** General ***
+owner = smokemesh test
+contact = nobody@localhost
+cgiurl = http://127.0.0.1/smokeping.cgi
+imgcache = ${o.dir}/cache
+imgurl = cache
+datadir = ${o.dir}/data
+piddir = ${o.dir}/pid
+smokemail = /etc/smokeping/smokemail
+tmail = /etc/smokeping/tmail
+
+${databaseSection({ step: o.step ?? 300, pings: o.pings ?? 20 })}
+${PRESENTATION_SECTION}
+*** Probes ***
++ FPing
+binary = /usr/bin/fping
+
+*** Targets ***
+probe = FPing
+${o.targets}`;
+}
