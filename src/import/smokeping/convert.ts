@@ -210,8 +210,8 @@ function stepsOf(presets: Map<string, Mapped>): number[] {
 
 /**
  * The store tiers: smokemesh's defaults plus a tier at every consolidated resolution of the
- * RRAs (steps × step, for each probe step), each kept at least as long as its RRA reaches,
- * so that every RRA row has a bucket of its own size.
+ * RRAs (steps × step, for each probe step), each kept a day longer than its RRA reaches, so
+ * that every RRA row has a bucket of its own size and the graph of that span is drawn from it.
  */
 export function storeTiers(db: Database, steps: number[], model?: SmokepingModel, report?: ImportReport): Array<{ bucket: number; keep_days: number }> {
   const keep = new Map<number, number>();
@@ -220,7 +220,9 @@ export function storeTiers(db: Database, steps: number[], model?: SmokepingModel
     for (const r of db.rras) {
       if (r.cf !== 'AVERAGE' || r.steps === 1) continue;
       const bucket = r.steps * step;
-      const days = Math.ceil((r.rows * bucket) / 86400);
+      // A day more than the RRA reaches: a graph of exactly that span ("Last 360 Days") starts
+      // a little before now − span by the time it is asked, and should still come from this tier.
+      const days = Math.ceil((r.rows * bucket) / 86400) + 1;
       keep.set(bucket, Math.max(keep.get(bucket) ?? 0, days));
     }
   }
