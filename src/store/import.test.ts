@@ -155,3 +155,29 @@ test('malformed intervals are skipped, the rest imported', (t) => {
   assert.equal(r.skipped, 3);
   store.close();
 });
+
+test('beside a live writer: the import waits for the write lock, a held lock is a clear error, and the writer carries on', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'smokemesh-import-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const server = openStore(dir, CFG, undefined, { timers: false, now: () => NOW });
+  const importer = openStore(dir, CFG, undefined, { timers: false, now: () => NOW, busyTimeoutMs: 200 });
+  t.after(() => { server.close(); importer.close(); });
+  const live = (time: number) => makeRound({ target: '/live', agent: 'master', probe: 'icmp', time, step: 300 }, { sent: 20, rtts: Array(20).fill(3) });
+  server.write([live(NOW - 600_000)]);
+  const intervals = rrdLike(NOW / 1000, () => 0).filter((iv) => iv.seconds === 3600).slice(-48);
+
+  // Another connection holds the write lock longer than the importer waits.
+  const locker = new Database(join(dir, 'smokemesh.db'));
+  locker.exec('BEGIN IMMEDIATE');
+  assert.throws(() => importer.importHistory({ target: '/old', agent: 'master', probe: 'icmp', step: 300, intervals }),
+    (e: Error & { code?: string }) => e.code === 'SMOKEMESH_E_STORE' && /another process holds a lock/.test(e.message));
+  locker.exec('ROLLBACK');
+  locker.close();
+
+  assert.equal(importer.importHistory({ target: '/old', agent: 'master', probe: 'icmp', step: 300, intervals }).buckets['1h'], 48);
+  // The live writer sees the imported series and goes on writing its own.
+  server.write([live(NOW - 300_000)]);
+  assert.equal(server.stats().pending, 0);
+  assert.deepEqual(server.list().map((s) => s.target).sort(), ['/live', '/old']);
+  assert.equal(server.series({ target: '/live', agent: 'master', from: NOW - 3_600_000, to: NOW }).points.length, 2);
+});
