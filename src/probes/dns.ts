@@ -92,10 +92,10 @@ export function encodeQuery(p: Pick<DnsParams, 'query_name' | 'query_type' | 're
   return buf;
 }
 
-type Exchange = { ok: true; answer: Buffer; phases: Record<string, number> } | { ok: false; error: string };
+export type Exchange = { ok: true; answer: Buffer; phases: Record<string, number> } | { ok: false; error: string };
 
 /** One query/answer over UDP on a fresh socket; answers with another id are ignored. */
-function exchangeUdp(server: { address: string; family: 4 | 6 }, port: number, query: Buffer, timeout: number, round: AbortSignal): Promise<Exchange> {
+export function exchangeUdp(server: { address: string; family: 4 | 6 }, port: number, query: Buffer, timeout: number, round: AbortSignal): Promise<Exchange> {
   return new Promise((resolve) => {
     const where = `query ${hostPort(server.address, port)}/udp`;
     const id = query.readUInt16BE(0);
@@ -127,7 +127,7 @@ function exchangeUdp(server: { address: string; family: 4 | 6 }, port: number, q
 }
 
 /** One query/answer over a fresh TCP connection (RFC 7766 two-byte length framing). */
-function exchangeTcp(server: { address: string; family: 4 | 6 }, port: number, query: Buffer, timeout: number, round: AbortSignal): Promise<Exchange> {
+export function exchangeTcp(server: { address: string; family: 4 | 6 }, port: number, query: Buffer, timeout: number, round: AbortSignal): Promise<Exchange> {
   return new Promise((resolve) => {
     const where = `query ${hostPort(server.address, port)}/tcp`;
     const att = attemptSignal(round, timeout);
