@@ -10,9 +10,10 @@ export const ERROR_CODES = {
   SMOKEMESH_E_STORE: 'the history database cannot be opened, read or written',
   SMOKEMESH_E_UNAVAILABLE: 'the server cannot commit right now (disk full, locked file, I/O error); retry later, nothing was acknowledged',
   SMOKEMESH_E_PAYLOAD: 'a request body (agent rounds, heartbeat, API body) is malformed or out of bounds',
-  SMOKEMESH_E_PARAM: 'a query parameter of the API is invalid',
+  SMOKEMESH_E_PARAM: 'a parameter of an API request is invalid (a query parameter, a task\'s parameters or agent choice)',
   SMOKEMESH_E_NOT_FOUND: 'no such target, route, silence or other object',
   SMOKEMESH_E_NOTIFY: 'a notification channel failed or is misconfigured',
+  SMOKEMESH_E_POLICY: 'a diagnostic task was refused: its host is outside the task policy, or tasks are disabled',
   SMOKEMESH_E_USAGE: 'a command was called wrongly',
   SMOKEMESH_E_INTERNAL: 'a bug: the server failed unexpectedly (the log has the stack)',
 } as const;

@@ -2,6 +2,7 @@ import Type, { type Static } from 'typebox';
 import { CommonParamsSchema } from '../probes/params.ts';
 import { PROBE_TYPES } from '../probes/round.ts';
 import { AgentsSectionSchema } from './agents-schema.ts';
+import { TasksSectionSchema } from './tasks-schema.ts';
 
 /**
  * The config file's schema: the one source of truth for its types and its validation.
@@ -97,6 +98,8 @@ export const ConfigSchema = Type.Object({
   mesh: Type.Optional(Type.Unknown()),
   /** Remote write and other sinks: src/export/remote-write.ts. */
   export: Type.Optional(Type.Unknown()),
+  /** On-demand diagnostics and alert traces: src/tasks/. */
+  tasks: TasksSectionSchema,
 }, { additionalProperties: false });
 
 export type GeneralConfig = Static<typeof GeneralSchema>;

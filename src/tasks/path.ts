@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
-import type { MtrReport } from './mtr-parser.ts';
-import type { TracerouteReport } from './traceroute-parser.ts';
+import { validate } from '../config/validate.ts';
+import { MtrReportSchema, type MtrReport } from './mtr-parser.ts';
+import { TracerouteReportSchema, type TracerouteReport } from './traceroute-parser.ts';
 
 /**
  * What a path trace says, whichever tool traced it: one plain view of the hops, a verdict in
@@ -98,6 +99,8 @@ export function summarizePath(hops: readonly PathHop[], destination: string): st
     const avg = hops[hops.length - 1]!.avg_ms;
     parts.push(`path clean: ${v.hops} hop${v.hops === 1 ? '' : 's'} to ${destination}, no loss${avg !== null ? `, ${avg} ms` : ''}`);
   }
+  const slow = v.reached ? hops.find((h) => (h.worst_ms ?? 0) >= 1000) : undefined;
+  if (slow) parts.push(`hop ${slow.hop} (${hostOf(slow)}) has RTTs over 1 s (${Math.round(slow.worst_ms!)} ms): in tcp mode that is a retransmitted SYN, i.e. loss`);
   for (const r of v.rate_limited) parts.push(`hop ${r.hop} (${r.host}) drops ${pct(r.loss_pct)} of its own answers only (ICMP rate limit, not path loss)`);
   if (v.silent.length) parts.push(`hop${v.silent.length > 1 ? 's' : ''} ${v.silent.join(', ')} did not answer`);
   return parts.join('; ');
@@ -128,4 +131,20 @@ export function comparePaths(before: readonly PathHop[], after: readonly PathHop
       : `loss now starts at hop ${vb.loss_from.hop}, ${vb.loss_from.host} (was hop ${va.loss_from.hop}, ${va.loss_from.host}; ${dest})`);
   }
   return out;
+}
+
+/**
+ * The path hops of a task's output when it is a trace (mtr or traceroute) of the expected
+ * shape, else undefined. Outputs come from agents: they are checked before anything reads them.
+ */
+export function hopsOfOutput(kind: string, output: unknown): { hops: PathHop[]; destination: string } | undefined {
+  if (kind === 'mtr' && validate(MtrReportSchema, output).length === 0) {
+    const r = output as MtrReport;
+    return { hops: hopsOfMtr(r), destination: r.destination };
+  }
+  if (kind === 'traceroute' && validate(TracerouteReportSchema, output).length === 0) {
+    const r = output as TracerouteReport;
+    return { hops: hopsOfTraceroute(r), destination: r.address };
+  }
+  return undefined;
 }

@@ -1,0 +1,355 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { TasksConfig } from '../config/tasks-schema.ts';
+import { validate } from '../config/validate.ts';
+import { SmokemeshError, type ErrorCode } from '../errors.ts';
+import type { TaskDb } from './db.ts';
+import { taskKind } from './index.ts';
+import { hopsOfOutput, summarizePath } from './path.ts';
+import type { TaskPolicy } from './policy.ts';
+import { FINAL_STATUSES, type AgentChoice, type AgentResult, type TaskRecord } from './record.ts';
+import { TaskReportSchema, type TaskAssignment, type TaskKindName, type TaskReport } from './task.ts';
+
+/** A refused task request: the HTTP status and a coded message saying what to change. */
+export class TaskError extends SmokemeshError {
+  constructor(readonly statusCode: number, code: ErrorCode, message: string) {
+    super(code, message);
+    this.name = 'TaskError';
+  }
+}
+
+/** What the service needs to know about an agent. */
+export interface AgentLiveness {
+  alive: boolean;
+}
+
+export interface TaskServiceDeps {
+  db: TaskDb;
+  log: Logger;
+  settings: () => TasksConfig;
+  policy: () => TaskPolicy;
+  /** The agent's liveness, or undefined when the server does not know it. */
+  agent: (name: string) => AgentLiveness | undefined;
+  now?: () => number;
+}
+
+export interface NewTask {
+  kind: string;
+  params: Record<string, unknown>;
+  /** The agents chosen (names), and the choice as asked (recorded). */
+  agents: readonly string[];
+  choice: AgentChoice;
+  createdBy: string;
+  origin: TaskRecord['origin'];
+  /** Target path the task is about (alert traces). */
+  target?: string;
+  /** Alert traces: the series (or cause) the trace belongs to, to find the one before. */
+  traceKey?: string;
+}
+
+/** Seconds a running task may overrun its own timeout before the server gives up on its result. */
+const GRACE_MS = 15_000;
+
+interface Mailbox {
+  queue: string[];
+  running: Set<string>;
+  /** When tasks were queued for it in the last minute (the rate limit). */
+  starts: number[];
+  lastPoll?: number;
+  /** Long-polls waiting now. */
+  polling: number;
+  waiters: Set<() => void>;
+}
+
+interface OpenTask {
+  rec: TaskRecord;
+  timeoutMs: number;
+}
+
+/**
+ * Dispatch of tasks to agents: each agent's queue (per-agent concurrency, rate and queue
+ * limits), long-polls that hand tasks out the moment they are queued, results as they come,
+ * deadlines so that no part of a task waits forever (agent down, not fetched, no result), and
+ * the record of it all in the task database. The built-in agent and remote agents take tasks
+ * through the same two calls, `take` and `report`.
+ */
+export class TaskService {
+  private open = new Map<string, OpenTask>();
+  private boxes = new Map<string, Mailbox>();
+  private watchers = new Map<string, Set<() => void>>();
+  private timer: NodeJS.Timeout;
+  private pruneTimer: NodeJS.Timeout;
+  private closed = false;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: TaskServiceDeps) {
+    this.now = deps.now ?? Date.now;
+    const abandoned = deps.db.abandonUnfinished(this.now());
+    if (abandoned) deps.log.warn({ tasks: abandoned }, 'tasks left unfinished by the last stop are marked timed out');
+    this.prune();
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer.unref();
+    this.pruneTimer = setInterval(() => this.prune(), 3600_000);
+    this.pruneTimer.unref();
+  }
+
+  /**
+   * Checks and records a task and queues it for its agents; returns the record at once (results
+   * arrive later). Throws TaskError: disabled (403), unknown kind or parameters out of range
+   * (400), host outside the policy (403).
+   */
+  create(t: NewTask): TaskRecord {
+    const settings = this.deps.settings();
+    if (!settings.enabled) throw new TaskError(403, 'SMOKEMESH_E_POLICY', 'tasks are disabled on this server (tasks.enabled: false in the config)');
+    const kind = taskKind(t.kind);
+    if (!kind) throw new TaskError(400, 'SMOKEMESH_E_PARAM', `kind: unknown task kind "${t.kind}"`);
+    const params = structuredClone(t.params);
+    const issues = validate(kind.paramsSchema, params);
+    if (issues.length) throw new TaskError(400, 'SMOKEMESH_E_PARAM', issues.map((i) => `params.${i.path.join('.')}: ${i.message}`).join('; '));
+    let host: string;
+    try {
+      host = kind.target(params as never);
+    } catch (e) {
+      throw new TaskError(400, 'SMOKEMESH_E_PARAM', `params: ${(e as Error).message}`);
+    }
+    const refused = this.deps.policy().refuse(host);
+    if (refused) throw new TaskError(403, 'SMOKEMESH_E_POLICY', refused);
+
+    const now = this.now();
+    const rec: TaskRecord = {
+      id: randomUUID(), kind: t.kind as TaskKindName, params, host, origin: t.origin, created: now, created_by: t.createdBy,
+      choice: t.choice, state: 'running', version: 1, results: [],
+    };
+    if (t.target !== undefined) rec.target = t.target;
+    const limits = settings.per_agent;
+    for (const name of new Set(t.agents)) {
+      const r: AgentResult = { agent: name, status: 'queued', queued: now };
+      const agent = this.deps.agent(name);
+      const box = this.box(name);
+      box.starts = box.starts.filter((s) => now - s < 60_000);
+      if (!agent) this.finalize(r, 'refused', `agent "${name}" is not known to this server`);
+      else if (!agent.alive) this.finalize(r, 'agent_down', `agent "${name}" is down: the task was not sent`);
+      else if (box.starts.length >= limits.per_minute) this.finalize(r, 'refused', `agent "${name}" was given ${box.starts.length} tasks in the last minute (tasks.per_agent.per_minute: ${limits.per_minute}); try again later`);
+      else if (box.queue.length >= limits.queue) this.finalize(r, 'refused', `agent "${name}" has ${box.queue.length} tasks waiting (tasks.per_agent.queue: ${limits.queue}); try again later`);
+      else {
+        box.starts.push(now);
+        box.queue.push(rec.id);
+      }
+      rec.results.push(r);
+    }
+    const timeoutMs = kind.timeoutMs(params as never);
+    this.open.set(rec.id, { rec, timeoutMs });
+    this.deps.db.insert(rec, t.traceKey ?? null);
+    this.deps.log.info({ task: rec.id, kind: rec.kind, host, agents: t.agents, by: t.createdBy }, `task ${rec.kind} ${host} created`);
+    this.settle(rec, []);
+    for (const r of rec.results) if (r.status === 'queued') this.wake(r.agent);
+    return structuredClone(rec);
+  }
+
+  /**
+   * An agent's long-poll: the tasks it may start now (within its concurrency), waiting up to
+   * `waitMs` for one to be queued. Marks them running.
+   */
+  async take(agent: string, waitMs: number, signal?: AbortSignal): Promise<TaskAssignment[]> {
+    const box = this.box(agent);
+    const deadline = this.now() + waitMs;
+    box.polling++;
+    try {
+      for (;;) {
+        box.lastPoll = this.now();
+        const out = this.hand(agent, box);
+        const left = deadline - this.now();
+        if (out.length || left <= 0 || signal?.aborted || this.closed) return out;
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(t);
+            box.waiters.delete(done);
+            signal?.removeEventListener('abort', done);
+            resolve();
+          };
+          const t = setTimeout(done, left);
+          box.waiters.add(done);
+          signal?.addEventListener('abort', done, { once: true });
+        });
+      }
+    } finally {
+      box.polling--;
+      box.lastPoll = this.now();
+    }
+  }
+
+  /** Results from an agent: each stored, or refused with the reason (unknown task, not this agent's, bad shape). */
+  report(agent: string, reports: readonly unknown[]): { accepted: number; rejected: { index: number; error: string }[] } {
+    const rejected: { index: number; error: string }[] = [];
+    let accepted = 0;
+    reports.forEach((raw, index) => {
+      const issues = validate(TaskReportSchema, raw);
+      if (issues.length) return rejected.push({ index, error: `results[${index}].${issues[0]!.path.join('.')}: ${issues[0]!.message}` });
+      const why = this.take1(agent, raw as TaskReport);
+      if (why) rejected.push({ index, error: `results[${index}]: ${why}` });
+      else accepted++;
+      return undefined;
+    });
+    return { accepted, rejected };
+  }
+
+  /** A task with every result so far, or undefined. */
+  get(id: string): TaskRecord | undefined {
+    const o = this.open.get(id);
+    return o ? structuredClone(o.rec) : this.deps.db.get(id);
+  }
+
+  /** Resolves once the task's version differs from `version`, after `ms`, or on shutdown. */
+  async waitForChange(id: string, version: number, ms: number): Promise<void> {
+    const o = this.open.get(id);
+    if (!o || o.rec.version !== version || this.closed) return;
+    await new Promise<void>((resolve) => {
+      let set = this.watchers.get(id);
+      if (!set) this.watchers.set(id, (set = new Set()));
+      const done = () => {
+        clearTimeout(t);
+        set!.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      set.add(done);
+    });
+  }
+
+  /** The task once every agent's part is final, or as it stands after `ms`. */
+  async finished(id: string, ms: number): Promise<TaskRecord | undefined> {
+    const until = this.now() + ms;
+    for (;;) {
+      const rec = this.get(id);
+      if (!rec || rec.state === 'finished' || this.closed || this.now() >= until) return rec;
+      await this.waitForChange(id, rec.version, until - this.now());
+    }
+  }
+
+  /** Whether tasks are accepted (the /metrics flag). */
+  enabled(): boolean {
+    return this.deps.settings().enabled;
+  }
+
+  /** Wakes every long-poll and watcher and stops the timers. */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+    clearInterval(this.pruneTimer);
+    for (const box of this.boxes.values()) for (const w of [...box.waiters]) w();
+    for (const set of this.watchers.values()) for (const w of [...set]) w();
+  }
+
+  /** Deadlines: parts of tasks whose agent went down, was never there to fetch them, or sent no result in time. */
+  tick(now = this.now()): void {
+    const pickupMs = this.deps.settings().pickup_s * 1000;
+    for (const { rec, timeoutMs } of [...this.open.values()]) {
+      const changed: AgentResult[] = [];
+      for (const r of rec.results) {
+        if (FINAL_STATUSES.has(r.status)) continue;
+        const box = this.box(r.agent);
+        const alive = this.deps.agent(r.agent)?.alive ?? false;
+        if (!alive) {
+          this.finalize(r, 'agent_down', `agent "${r.agent}" went down ${r.status === 'queued' ? 'before fetching the task' : 'while running the task'}`, now);
+        } else if (r.status === 'queued' && box.polling === 0 && now - Math.max(r.queued, box.lastPoll ?? 0) > pickupMs) {
+          this.finalize(r, 'timeout', `agent "${r.agent}" did not fetch the task within ${pickupMs / 1000} s (tasks.pickup_s): it runs with --no-tasks, is older than tasks, or cannot reach the server`, now);
+        } else if (r.status === 'running' && now > (r.started ?? r.queued) + timeoutMs + GRACE_MS) {
+          this.finalize(r, 'timeout', `no result from agent "${r.agent}" within ${Math.round((timeoutMs + GRACE_MS) / 1000)} s`, now);
+        } else {
+          continue;
+        }
+        box.queue = box.queue.filter((id) => id !== rec.id);
+        box.running.delete(rec.id);
+        changed.push(r);
+      }
+      if (changed.length) {
+        for (const r of changed) this.deps.log.warn({ task: rec.id, agent: r.agent, status: r.status }, r.error ?? r.status);
+        this.settle(rec, changed);
+      }
+    }
+  }
+
+  private take1(agent: string, rep: TaskReport): string | undefined {
+    const o = this.open.get(rep.id);
+    const rec = o?.rec ?? this.deps.db.get(rep.id);
+    const r = rec?.results.find((x) => x.agent === agent);
+    if (!rec || !r) return `no task ${rep.id} for agent "${agent}"`;
+    if (r.status === 'done' || r.status === 'failed' || r.status === 'refused') return `task ${rep.id} already has a result from agent "${agent}"`;
+    // A result that comes after its deadline is still the truth: it replaces the timeout.
+    r.status = rep.ok ? 'done' : 'failed';
+    r.finished = this.now();
+    r.started ??= rep.started;
+    if (rep.output !== undefined) r.output = rep.output;
+    if (rep.error !== undefined) r.error = rep.error;
+    else delete r.error;
+    const trace = hopsOfOutput(rec.kind, rep.output);
+    if (trace) r.summary = summarizePath(trace.hops, trace.destination);
+    const box = this.box(agent);
+    box.running.delete(rec.id);
+    if (o) this.settle(rec, [r]);
+    else {
+      rec.version++;
+      this.deps.db.update(rec, [r]);
+    }
+    this.deps.log.info({ task: rec.id, agent, ok: rep.ok, error: rep.error }, `task ${rec.kind} ${rec.host}: result from ${agent}`);
+    this.wake(agent);
+    return undefined;
+  }
+
+  /** Hands out queued tasks within the agent's concurrency and marks them running. */
+  private hand(agent: string, box: Mailbox): TaskAssignment[] {
+    const settings = this.deps.settings();
+    const out: TaskAssignment[] = [];
+    while (box.queue.length && box.running.size < settings.per_agent.concurrency) {
+      const id = box.queue.shift()!;
+      const o = this.open.get(id);
+      const r = o?.rec.results.find((x) => x.agent === agent);
+      if (!o || !r || r.status !== 'queued') continue;
+      r.status = 'running';
+      r.started = this.now();
+      box.running.add(id);
+      this.settle(o.rec, [r]);
+      out.push({ id, kind: o.rec.kind, params: o.rec.params, timeout_ms: o.timeoutMs, max_output_bytes: settings.max_output_bytes });
+    }
+    return out;
+  }
+
+  /** Records a change: new version, finished once every part is final, stored, watchers woken. */
+  private settle(rec: TaskRecord, changed: readonly AgentResult[]): void {
+    if (changed.length) rec.version++;
+    const done = rec.results.every((r) => FINAL_STATUSES.has(r.status));
+    if (done && rec.state !== 'finished') {
+      rec.state = 'finished';
+      if (!changed.length) rec.version++;
+      this.open.delete(rec.id);
+    }
+    if (changed.length || done) this.deps.db.update(rec, changed);
+    for (const w of [...(this.watchers.get(rec.id) ?? [])]) w();
+    if (done) this.watchers.delete(rec.id);
+  }
+
+  private finalize(r: AgentResult, status: AgentResult['status'], error: string, now = this.now()): void {
+    r.status = status;
+    r.error = error;
+    r.finished = now;
+  }
+
+  private box(agent: string): Mailbox {
+    let b = this.boxes.get(agent);
+    if (!b) this.boxes.set(agent, (b = { queue: [], running: new Set(), starts: [], polling: 0, waiters: new Set() }));
+    return b;
+  }
+
+  private wake(agent: string): void {
+    for (const w of [...(this.boxes.get(agent)?.waiters ?? [])]) w();
+  }
+
+  private prune(): void {
+    try {
+      const n = this.deps.db.prune(this.now() - this.deps.settings().retention_days * 86_400_000);
+      if (n) this.deps.log.info({ tasks: n }, 'old tasks pruned (tasks.retention_days)');
+    } catch (e) {
+      this.deps.log.error({ err: e }, 'could not prune old tasks');
+    }
+  }
+}
