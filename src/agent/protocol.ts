@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../errors.ts';
 import Type, { type Static } from 'typebox';
 import { PlanSchema } from '../plan/assignment.ts';
+import { TaskAssignmentSchema } from '../tasks/task.ts';
 
 /**
  * The agent API's wire format (JSON, gzip on request and answer bodies), shared by the server
@@ -11,6 +12,8 @@ export const AGENT_API = {
   heartbeat: '/api/v1/agent/heartbeat',
   plan: '/api/v1/agent/plan',
   rounds: '/api/v1/agent/rounds',
+  tasks: '/api/v1/agent/tasks',
+  taskResults: '/api/v1/agent/task-results',
 } as const;
 
 /** Longest long-poll the server holds a plan request open, in seconds. */
@@ -66,6 +69,14 @@ export const RoundsReplySchema = Type.Object({
   rejected: Type.Array(Type.Object({ index: Type.Integer(), error: Type.String() })),
 });
 export type RoundsReply = Static<typeof RoundsReplySchema>;
+
+/** GET tasks (long-poll like the plan): the tasks the agent may start now. */
+export const TasksReplySchema = Type.Object({ tasks: Type.Array(TaskAssignmentSchema) });
+export type TasksReply = Static<typeof TasksReplySchema>;
+
+/** POST task-results: results of tasks as they finish (TaskReportSchema each, checked one by one). */
+export const TaskResultsBodySchema = Type.Object({ results: Type.Array(Type.Unknown(), { maxItems: 100 }) });
+export const TaskResultsReplySchema = RoundsReplySchema;
 
 /** Body of every refused agent request. */
 export interface AgentApiError {

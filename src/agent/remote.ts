@@ -8,6 +8,7 @@ import { AgentClient, AgentRequestError } from './client.ts';
 import { AGENT_API, type Heartbeat, type HeartbeatReply, type PlanReply, type RoundsReply } from './protocol.ts';
 import { Scheduler } from './scheduler.ts';
 import { Spool } from './spool.ts';
+import { apiTaskSource, TaskRunner } from './tasks.ts';
 
 export interface RemoteAgentOptions {
   server: string;
@@ -29,6 +30,10 @@ export interface RemoteAgentOptions {
   planWait?: number;
   /** How long new rounds wait for others before a push, in ms; default 1000 (≤ ~1 push/s). */
   pushDelay?: number;
+  /** false: run no diagnostic tasks (--no-tasks); the agent then never asks the server for them. */
+  tasks?: boolean;
+  /** Tasks run at once at most (the server sends no more than its tasks.per_agent.concurrency); default 4. */
+  taskConcurrency?: number;
 }
 
 const MIN_BACKOFF = 500;
@@ -42,6 +47,8 @@ const MAX_BACKOFF = 10_000;
 export class RemoteAgent {
   readonly scheduler: Scheduler;
   readonly spool: Spool;
+  /** Diagnostic tasks (mtr, traceroute…) the server sends; undefined with --no-tasks. */
+  readonly tasks: TaskRunner | undefined;
   private readonly client: AgentClient;
   private readonly log: Logger;
   private readonly abort = new AbortController();
@@ -65,6 +72,8 @@ export class RemoteAgent {
       log: this.log,
       emit: (rounds) => this.onRounds(rounds),
     });
+    this.tasks = opts.tasks === false ? undefined
+      : new TaskRunner({ source: apiTaskSource(this.client, this.log, opts.planWait ?? 25), log: this.log, concurrency: opts.taskConcurrency ?? 4 });
   }
 
   /** Starts measuring the cached plan (if any) and the plan, heartbeat and push loops. */
@@ -81,13 +90,14 @@ export class RemoteAgent {
     const s = this.spool.status();
     if (s.backlog) this.log.info({ backlog: s.backlog, oldest: s.oldest }, 'spool has rounds from before; they will be sent');
     this.loops = [this.heartbeatLoop(), this.planLoop(), this.sendLoop()];
+    this.tasks?.start();
   }
 
   /** Stops probing, tries briefly to push what is left, and closes the spool (rounds not sent stay in it). */
   async stop(flushMs = 3000): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    await this.scheduler.stop();
+    await Promise.all([this.scheduler.stop(), this.tasks?.stop()]);
     this.abort.abort();
     this.wakeSender?.();
     await Promise.allSettled(this.loops);

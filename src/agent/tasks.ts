@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import { validate } from '../config/validate.ts';
+import type { AgentClient } from './client.ts';
+import { AGENT_API, type RoundsReply, type TasksReply } from './protocol.ts';
 import { taskKind } from '../tasks/index.ts';
 import type { TaskAssignment, TaskReport } from '../tasks/task.ts';
 
@@ -12,6 +14,21 @@ export interface TaskSource {
   next(signal: AbortSignal): Promise<TaskAssignment[]>;
   /** Hands one result back; throws when it could not be delivered (the runner retries). */
   report(result: TaskReport): Promise<void>;
+}
+
+/** The agent API as a task source: a signed long-poll GET for tasks, one signed POST per result. */
+export function apiTaskSource(client: AgentClient, log: Logger, waitS = 25): TaskSource {
+  return {
+    async next(signal) {
+      const r = await client.call<TasksReply>('GET', `${AGENT_API.tasks}?wait=${waitS}`, { signal });
+      return r.body?.tasks ?? [];
+    },
+    async report(result) {
+      const r = await client.call<RoundsReply>('POST', AGENT_API.taskResults, { json: { results: [result] } });
+      // A refusal is final (the task is unknown or already answered): nothing to retry.
+      for (const rej of r.body?.rejected ?? []) log.warn({ task: result.id, error: rej.error }, 'server refused a task result');
+    },
+  };
 }
 
 /** Attempts to deliver one result before it is given up (the server then times the task out). */
@@ -49,9 +66,12 @@ export class TaskRunner {
       while (this.running.size >= limit && !this.stopping.signal.aborted) await new Promise<void>((r) => (this.wakeSlot = r));
       if (this.stopping.signal.aborted) break;
       let batch: TaskAssignment[];
+      const asked = Date.now();
       try {
         batch = await this.opts.source.next(this.stopping.signal);
         backoff = 500;
+        // A source that answers "nothing" at once (a server shutting down) must not spin this loop.
+        if (!batch.length && Date.now() - asked < 100) await sleep(1000, this.stopping.signal);
       } catch (e) {
         if (this.stopping.signal.aborted) break;
         this.opts.log.debug({ err: e }, 'task fetch failed; retrying');

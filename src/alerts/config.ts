@@ -27,6 +27,8 @@ export interface AlertRule {
   to: string[];
   /** Absolute path of the mail template file. */
   mailtemplate?: string;
+  /** Ask for path traces (mtr from the agents that see it) when it raises and clears. */
+  trace: boolean;
   /** Rounds of history this alert looks at (SmokePing's maxlength). */
   length: number;
   /** SmokePing's match value: 0 = no match. */
@@ -126,7 +128,7 @@ export function checkAlertsConfig(config: Config): ConfigIssue[] {
 }
 
 function compileRule(name: string, a: AlertRuleConfig, fail: (message: string) => void): AlertRule | undefined {
-  const base = { name, type: a.type, pattern: a.pattern, comment: a.comment ?? '', edgetrigger: false, to: [] as string[] };
+  const base = { name, type: a.type, pattern: a.pattern, comment: a.comment ?? '', edgetrigger: false, to: [] as string[], trace: a.trace ?? false };
   if (a.priority !== undefined) Object.assign(base, { priority: a.priority });
   try {
     if (a.type === 'matcher') {

@@ -135,6 +135,10 @@ export function openAlertDb(file: string) {
     recordEvents: db.transaction((batch: { event: AlertEvent; mutedBy: string | null; channels: { name: string; kind: string }[]; status: DeliveryStatus }[]): number[][] => {
       return batch.map((b) => record(b.event, b.mutedBy, b.channels, b.status));
     }),
+    /** Rewrites a recorded event (a trace attached after it was recorded). */
+    updateEvent(e: AlertEvent): void {
+      db.prepare('UPDATE events SET event = ? WHERE id = ?').run(JSON.stringify(e), e.id);
+    },
     recordAttempt: db.transaction((deliveryId: number, attempt: number, outcome: AttemptRow['outcome'], durationMs: number, error: string | null) => {
       const now = Date.now();
       insertAttempt.run(deliveryId, attempt, now, outcome, Math.round(durationMs), error);

@@ -34,9 +34,15 @@ export interface EngineOptions {
   dispatcher: Dispatcher;
   log: Logger;
   builtinAgent: string;
+  /**
+   * Told of every event before it is delivered. A returned promise holds the deliveries until it
+   * settles (bounded by the hook), so the hook can add to the event: a path trace.
+   */
+  onEvent?: (event: AlertEvent, rule: AlertRule) => Promise<void> | undefined;
 }
 
 interface Prepared {
+  rule: AlertRule;
   event: AlertEvent;
   channels: { name: string; kind: string }[];
   mutedBy: string | null;
@@ -272,6 +278,7 @@ export class AlertEngine implements RoundSink {
       target: round.target, agent: round.agent, alert: rule.name, labels: t.node.labels, time: Date.now(),
     }));
     return {
+      rule,
       event,
       channels: channels.map((name) => ({ name, kind: this.opts.dispatcher.channel(name)?.notifier.kind ?? 'unknown' })),
       mutedBy: outcome.suppressed ? 'priority' : silence ? silence.id : null,
@@ -285,7 +292,15 @@ export class AlertEngine implements RoundSink {
     batch.forEach((p, i) => {
       const e = p.event;
       this.opts.log.info({ alert: e.alert.name, target: e.target.path, agent: e.agent, state: e.state, muted_by: p.mutedBy, channels: p.channels.map((c) => c.name) }, `alert ${e.alert.name} ${e.state}`);
-      if (p.status === 'pending') this.opts.dispatcher.enqueue(e, ids[i]!.map((id, j) => ({ id, channel: p.channels[j]!.name })));
+      const deliver = () => {
+        if (p.status === 'pending') this.opts.dispatcher.enqueue(e, ids[i]!.map((id, j) => ({ id, channel: p.channels[j]!.name })));
+      };
+      const held = this.opts.onEvent?.(e, p.rule);
+      if (!held) return deliver();
+      void held.then(() => this.opts.db.updateEvent(e))
+        .catch((err: unknown) => this.opts.log.error({ err, alert: e.alert.name, target: e.target.path }, 'alert event hook failed; delivering without it'))
+        .finally(deliver);
+      return undefined;
     });
   }
 

@@ -13,7 +13,7 @@ import type { Store } from '../store/types.ts';
 import { resolveAlerts } from './config.ts';
 import { openAlertDb, type AlertDb } from './db.ts';
 import { Dispatcher } from './dispatcher.ts';
-import { AlertEngine } from './engine.ts';
+import { AlertEngine, type EngineOptions } from './engine.ts';
 
 export { checkAlertsConfig } from './config.ts';
 
@@ -46,6 +46,8 @@ export interface AlertOptions {
   targets?: TargetNode;
   /** Database file; default `<data_dir>/alerts.sqlite`. */
   dbFile?: string;
+  /** Told of every event before delivery; may hold it to add a path trace (src/alerts/engine.ts). */
+  onEvent?: EngineOptions['onEvent'];
 }
 
 /** Builds the alert engine from the config; throws ConfigError when the alert sections are invalid. */
@@ -63,7 +65,7 @@ export function createAlerts(opts: AlertOptions): AlertService {
   const dispatcher = new Dispatcher(db, log);
   let config = opts.config;
   let current = setup;
-  const engine = new AlertEngine({ store: opts.store, db, dispatcher, log, builtinAgent: opts.builtinAgent }, config, setup, opts.targets);
+  const engine = new AlertEngine({ store: opts.store, db, dispatcher, log, builtinAgent: opts.builtinAgent, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) }, config, setup, opts.targets);
   const warmed = engine.warm().then((n) => {
     if (n) log.info({ series: n }, 'alert histories read back from the store');
     return n;

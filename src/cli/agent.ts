@@ -18,6 +18,8 @@ interface AgentCliOptions {
   interface?: string;
   batchSize: string;
   logLevel: string;
+  tasks: boolean;
+  taskConcurrency: string;
 }
 
 /** `smokemesh agent`: a remote agent that measures what the server's plan says and pushes its rounds. */
@@ -37,6 +39,8 @@ export function registerAgentCommand(program: Command): void {
     .option('--interface <name>', 'report this interface\'s address as the intranet address (default: the first non-loopback address)')
     .option('--batch-size <n>', 'rounds per push', '500')
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
+    .option('--no-tasks', 'run no diagnostic tasks (mtr, traceroute, ping, dns, http, tcp) for the server')
+    .option('--task-concurrency <n>', 'diagnostic tasks run at once at most', '4')
     .action(async (o: AgentCliOptions) => {
       const labels: Record<string, string> = {};
       for (const l of o.label) {
@@ -46,6 +50,8 @@ export function registerAgentCommand(program: Command): void {
       }
       const batchSize = Number(o.batchSize);
       if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 20_000) throw new SmokemeshError('SMOKEMESH_E_USAGE', `--batch-size "${o.batchSize}": expected an integer 1–20000`);
+      const taskConcurrency = Number(o.taskConcurrency);
+      if (!Number.isInteger(taskConcurrency) || taskConcurrency < 1 || taskConcurrency > 32) throw new SmokemeshError('SMOKEMESH_E_USAGE', `--task-concurrency "${o.taskConcurrency}": expected an integer 1–32`);
       const secret = readSecretFile(o.secretFile);
       const log = pino({ level: o.logLevel, base: undefined });
       const { RemoteAgent } = await import('../agent/remote.ts');
@@ -62,6 +68,8 @@ export function registerAgentCommand(program: Command): void {
         interface: o.interface,
         batchSize,
         log,
+        tasks: o.tasks,
+        taskConcurrency,
       });
       await agent.start();
       log.info({ agent: o.name, server: o.server, spool: agent.spool.status() }, 'agent started');

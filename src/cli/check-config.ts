@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { checkAlertsConfig } from '../alerts/index.ts';
 import { parseMesh } from '../config/mesh-schema.ts';
 import { parseExport } from '../export/remote-write.ts';
+import { checkTasksConfig } from '../tasks/policy.ts';
 import { loadAgentEntries } from '../server/agents/registry.ts';
 
 /**
@@ -21,7 +22,7 @@ export function configProblems(file: string): { config?: Config; problems: strin
     throw e;
   }
   // The sections other concerns own, checked as the server checks them at start and reload.
-  const issues = [...checkAlertsConfig(config), ...parseMesh(config).issues, ...parseExport(config).issues];
+  const issues = [...checkAlertsConfig(config), ...parseMesh(config).issues, ...parseExport(config).issues, ...checkTasksConfig(config)];
   const agentIssues = loadAgentEntries(config, config.general.agent_name ?? hostname()).issues;
   return { config, problems: [...issues.map(formatIssue), ...agentIssues] };
 }

@@ -33,6 +33,7 @@ export const AlertRuleSchema = Type.Object({
   priority: Type.Optional(Type.Integer({ description: 'lower is checked first; once one prioritized alert fires, the others of the target are suppressed' })),
   to: Type.Optional(RecipientsSchema),
   mailtemplate: Type.Optional(Type.String({ minLength: 1 })),
+  trace: Type.Optional(Type.Boolean({ description: 'when it raises (or fires) and clears, the agents that see it run mtr to the target; the notification carries the hop summary (tasks.auto_trace)' })),
 }, { additionalProperties: false });
 
 /** How the dispatcher delivers to one channel; every notifier block may carry these. */

@@ -23,7 +23,8 @@ export const TasksSectionSchema = Type.Object({
   auto_trace: Type.Object({
     min_interval_s: Type.Integer({ minimum: 1, default: 600, description: 'at most one trace per series (target × agent) in this time' }),
     count: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'mtr probes per hop' }),
-    interval: Type.Number({ minimum: 0.1, maximum: 10, default: 1, description: 'seconds between mtr probes' }),
+    interval: Type.Number({ minimum: 0.1, maximum: 10, default: 1, description: 'seconds between mtr probes (below 1 needs root on the agent)' }),
+    grace: Type.Number({ minimum: 0.1, maximum: 30, default: 5, description: 'seconds mtr waits for late answers' }),
     max_wait_s: Type.Integer({ minimum: 1, maximum: 3600, default: 120, description: 'longest a notification waits for its trace' }),
   }, { additionalProperties: false, default: {} }),
 }, { additionalProperties: false, default: {} });

@@ -26,6 +26,8 @@ export interface MeshDeps {
   /** Rounds the built-in agent skipped because the previous one still ran. */
   builtinOverruns(): number;
   notifierFailures(): Record<string, number>;
+  /** Whether diagnostic tasks are accepted (prober_server_task_enabled). */
+  tasksEnabled(): boolean;
 }
 
 /**
@@ -122,7 +124,7 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
           state, snapshot, agents: agentMetrics(),
           hostOf: (t) => hosts.get(t),
           probeSelf: live.meshOf(ctx.config()).groups.some((g) => g.self_region),
-          tasksEnabled: false,
+          tasksEnabled: deps.tasksEnabled(),
           health: {
             rounds_by_agent: deps.ingest.stats.by_agent,
             sink_errors: deps.ingest.stats.sink_errors,

@@ -9,6 +9,7 @@ import { createMeshModule } from './mesh.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { checkAlertsConfig, createAlerts } from '../alerts/index.ts';
 import { formatIssue } from '../errors.ts';
+import { createTasksModule, type TasksModule } from './tasks/module.ts';
 
 /**
  * Builds the modules of the other concerns (agents, alerts, mesh and exporters, UI API) and
@@ -17,13 +18,20 @@ import { formatIssue } from '../errors.ts';
 export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; log: Logger; live: LiveMesh; builtin: BuiltinAgent }): Promise<ServerModule[]> {
   const { ctx, live, builtin } = deps;
   // The alert engine sees each round right after the store took it (ingest order).
-  const alerts = createAlerts({ config: ctx.config(), targets: ctx.targets(), store: ctx.store, log: deps.log.child({ module: 'alerts' }), builtinAgent: ctx.builtinAgent });
+  // Alerts with `trace: true` get a path trace from the tasks module (created below, once the agents exist).
+  let tasks: TasksModule | undefined;
+  const alerts = createAlerts({
+    config: ctx.config(), targets: ctx.targets(), store: ctx.store, log: deps.log.child({ module: 'alerts' }), builtinAgent: ctx.builtinAgent,
+    onEvent: (event, rule) => tasks?.onAlertEvent(event, rule),
+  });
   ctx.onReload((c) => alerts.reload(c, ctx.targets()));
   const agents = createAgentsModule({
     ctx, ingest: deps.ingest, log: deps.log,
     view: { targets: () => ctx.targets(), peers: () => live.peers() },
     onAgentEvent: (agent, state) => alerts.agentEvent(agent.name, state),
+    agentRoutes: (api) => tasks?.agentRoutes(api),
   });
+  tasks = createTasksModule({ ctx, log: deps.log, planOf: (name) => agents.registry.get(name)?.targets });
   // Mesh targets come and go with agents: every planner re-reads the live tree then.
   live.onChange((tree, peers) => {
     deps.log.info({ peers: peers.length }, 'mesh membership changed; replanning');
@@ -40,10 +48,12 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     spoolOf: (name) => agents.registry.spoolOf(name),
     builtinOverruns: () => builtin.scheduler.stats.overruns,
     notifierFailures: () => alerts.db.failuresByChannel(),
+    tasksEnabled: () => tasks!.service.enabled(),
   });
   return [
     agents,
     mesh,
+    tasks,
     {
       name: 'alerts',
       routes: alertRoutes({ engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: () => alerts.agentEvents() }),

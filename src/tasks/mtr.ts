@@ -10,18 +10,16 @@ export const MtrParamsSchema = Type.Object({
   protocol: Type.Enum(['icmp', 'udp', 'tcp'], { default: 'icmp', description: 'probe packets; in tcp mode a lost SYN shows as an RTT of a second or more (the kernel retransmits it), not as loss' }),
   port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'destination port for udp/tcp (mtr -P)' })),
   max_ttl: Type.Integer({ minimum: 1, maximum: 64, default: 30, description: 'most hops (mtr -m)' }),
+  grace: Type.Number({ minimum: 0.1, maximum: 30, default: 5, description: 'seconds to wait for late answers after the last probe (mtr -G)' }),
   ip_version: IpVersionParam,
   packet_size: Type.Optional(Type.Integer({ minimum: 28, maximum: 1500, description: 'bytes per probe (mtr -s)' })),
   asn: Type.Boolean({ default: false, description: 'look up each hop\'s AS number (mtr -z; the agent asks its DNS resolver)' }),
 }, { additionalProperties: false });
 export type MtrParams = Static<typeof MtrParamsSchema>;
 
-/** Seconds mtr waits for the last answers after its last probe (its -G default). */
-const GRACE_S = 5;
-
 /** The argument array: always -n (no reverse lookups) and --json; the host after `--`. */
 export function mtrArgs(p: MtrParams): string[] {
-  const args = ['--json', '-n', '-c', String(p.count), '-i', String(p.interval), '-m', String(p.max_ttl)];
+  const args = ['--json', '-n', '-c', String(p.count), '-i', String(p.interval), '-m', String(p.max_ttl), '-G', String(p.grace)];
   if (p.protocol === 'tcp') args.push('-T');
   if (p.protocol === 'udp') args.push('-u');
   if (p.port !== undefined && p.protocol !== 'icmp') args.push('-P', String(p.port));
@@ -38,7 +36,7 @@ export const mtrTask: TaskKind<MtrParams> = {
   summary: 'mtr report: loss and latency per hop (mtr --json -n)',
   paramsSchema: MtrParamsSchema,
   target: (p) => p.host,
-  timeoutMs: (p) => Math.ceil((p.count * p.interval + GRACE_S) * 1000) + 10_000,
+  timeoutMs: (p) => Math.ceil((p.count * p.interval + p.grace) * 1000) + 10_000,
   async run(p, signal, limits) {
     const bin = await findProgram('mtr');
     if (!bin) return { ok: false, error: 'mtr not found on this agent: install it (Debian/Ubuntu: apt-get install mtr-tiny)' };

@@ -1,5 +1,7 @@
 import { BlockList, isIP } from 'node:net';
+import type { Config } from '../config/loader.ts';
 import type { TasksConfig } from '../config/tasks-schema.ts';
+import type { ConfigIssue } from '../errors.ts';
 
 /**
  * The task policy: which hosts tasks may be sent to. By default the hosts of the configured
@@ -29,12 +31,14 @@ function addNetwork(list: BlockList, text: string): string | undefined {
   return undefined;
 }
 
-/** Problems of `tasks.allow.networks`, by index (the config check reports them with file:line). */
-export function networkIssues(networks: readonly string[]): { index: number; message: string }[] {
+/** Problems of the `tasks:` section beyond its schema (networks that do not parse), located in the file. */
+export function checkTasksConfig(config: Config): ConfigIssue[] {
   const scratch = new BlockList();
-  return networks.flatMap((n, index) => {
+  return config.raw.tasks.allow.networks.flatMap((n, index) => {
     const message = addNetwork(scratch, n);
-    return message ? [{ index, message }] : [];
+    if (!message) return [];
+    const path = ['tasks', 'allow', 'networks', index];
+    return [{ file: config.file, ...config.locate(path), path: path.join('.'), message }];
   });
 }
 

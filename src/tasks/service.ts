@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import type { TasksConfig } from '../config/tasks-schema.ts';
 import { validate } from '../config/validate.ts';
 import { SmokemeshError, type ErrorCode } from '../errors.ts';
-import type { TaskDb } from './db.ts';
+import type { ListQuery, TaskDb } from './db.ts';
 import { taskKind } from './index.ts';
 import { hopsOfOutput, summarizePath } from './path.ts';
 import type { TaskPolicy } from './policy.ts';
-import { FINAL_STATUSES, type AgentChoice, type AgentResult, type TaskRecord } from './record.ts';
+import { FINAL_STATUSES, type AgentChoice, type AgentResult, type TaskRecord, type TaskSummary } from './record.ts';
 import { TaskReportSchema, type TaskAssignment, type TaskKindName, type TaskReport } from './task.ts';
 
 /** A refused task request: the HTTP status and a coded message saying what to change. */
@@ -224,6 +224,11 @@ export class TaskService {
       if (!rec || rec.state === 'finished' || this.closed || this.now() >= until) return rec;
       await this.waitForChange(id, rec.version, until - this.now());
     }
+  }
+
+  /** Tasks newest first, without outputs (the database's list). */
+  list(q: ListQuery): TaskSummary[] {
+    return this.deps.db.list(q);
   }
 
   /** Whether tasks are accepted (the /metrics flag). */

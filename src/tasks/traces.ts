@@ -55,7 +55,7 @@ export class AutoTracer {
     let rec: TaskRecord | undefined;
     try {
       rec = this.deps.service.create({
-        kind: 'mtr', params: { host: hostOfTarget(req.host), count: s.auto_trace.count, interval: s.auto_trace.interval },
+        kind: 'mtr', params: { host: hostOfTarget(req.host), count: s.auto_trace.count, interval: s.auto_trace.interval, grace: s.auto_trace.grace },
         agents: req.agents, choice: { names: [...req.agents] }, createdBy: req.reason, origin: 'alert', target: req.target, traceKey: req.key,
       });
       rec = await this.deps.service.finished(rec.id, s.auto_trace.max_wait_s * 1000);

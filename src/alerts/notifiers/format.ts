@@ -39,6 +39,11 @@ export function formatFacts(e: AlertEvent): Fact[] {
   facts.push({ label: 'Loss', value: history(e.loss) });
   facts.push({ label: 'RTT', value: history(e.rtt) });
   facts.push({ label: 'Time', value: formatTime(e.time) });
+  if (e.trace) {
+    facts.push({ label: 'Trace', value: e.trace.summary });
+    if (e.trace.changes.length) facts.push({ label: 'Changed', value: e.trace.changes.join('; ') });
+    if (e.trace.url) facts.push({ label: 'Trace link', value: 'hop table in smokemesh', href: e.trace.url });
+  }
   if (e.url) facts.push({ label: 'Link', value: 'open in smokemesh', href: e.url });
   return facts;
 }

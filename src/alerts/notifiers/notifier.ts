@@ -38,6 +38,17 @@ export interface AlertEvent {
   url?: string;
   /** Addresses resolved for this alert (section to + alertee + alert to). */
   recipients: string[];
+  /** A path trace the alert asked for (`trace: true`): mtr from the agent to the target. */
+  trace?: {
+    /** Task id of the trace, when one ran. */
+    task?: string;
+    /** Where loss starts or that the path is clean ("loss starts at hop 4, 10.0.3.1"), or why there is no trace. */
+    summary: string;
+    /** What changed since the previous trace of this series ("path changed at hop 3"). */
+    changes: string[];
+    /** The trace in the UI, when general.public_url is set. */
+    url?: string;
+  };
 }
 
 /** A configured channel instance, ready to send. */

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/loader.ts';
 import type { ServerContext, ServerModule } from '../context.ts';
@@ -13,7 +14,7 @@ export interface AgentsModule extends ServerModule {
  * Remote agents plugged into the server: the agent API, their liveness and plans, and a
  * public status route. `onAgentEvent` receives agent-down / agent-up (the alert engine's hook).
  */
-export function createAgentsModule(deps: { ctx: ServerContext; ingest: Ingest; log: Logger; view: TreeView; onAgentEvent?: AgentEventHook }): AgentsModule {
+export function createAgentsModule(deps: { ctx: ServerContext; ingest: Ingest; log: Logger; view: TreeView; onAgentEvent?: AgentEventHook; agentRoutes?: (api: FastifyInstance) => void }): AgentsModule {
   const log = deps.log.child({ module: 'agents' });
   const registry = new AgentRegistry(deps.ctx.config(), deps.ctx.builtinAgent, log, deps.view);
   registry.onAgentEvent = deps.onAgentEvent;
@@ -24,7 +25,7 @@ export function createAgentsModule(deps: { ctx: ServerContext; ingest: Ingest; l
     agents: () => registry.list(),
     check: (c: Config) => loadAgentEntries(c, deps.ctx.builtinAgent).issues,
     routes: async (app) => {
-      await agentApiRoutes(app, { registry, accept: (rounds) => deps.ingest.accept(rounds), log });
+      await agentApiRoutes(app, { registry, accept: (rounds) => deps.ingest.accept(rounds), log, ...(deps.agentRoutes ? { more: deps.agentRoutes } : {}) });
       app.get('/api/v1/agent-status', {
         schema: { summary: 'Remote agents in detail: addresses, plan, spool backlog and drops, rounds, auth failures', tags: ['agents'] },
       }, async () => ({

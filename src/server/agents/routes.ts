@@ -32,7 +32,7 @@ class ApiError extends Error {
  * The agent API: heartbeat, plan (long-poll with ETag) and rounds. Registered in a scope of its
  * own, because it reads raw bodies: the signature covers the bytes exactly as sent.
  */
-export async function agentApiRoutes(app: FastifyInstance, deps: { registry: AgentRegistry; accept: (rounds: Round[]) => void; log: Logger }): Promise<void> {
+export async function agentApiRoutes(app: FastifyInstance, deps: { registry: AgentRegistry; accept: (rounds: Round[]) => void; log: Logger; more?: (api: FastifyInstance) => void }): Promise<void> {
   const { registry, log } = deps;
   const commit = new GroupCommit(deps.accept);
   await app.register(async (api) => {
@@ -106,6 +106,8 @@ export async function agentApiRoutes(app: FastifyInstance, deps: { registry: Age
       const out: RoundsReply = { accepted: good.length, rejected };
       return send(req, reply, 200, out);
     });
+    // Other concerns' agent routes (tasks: ./task-routes.ts), signed like these.
+    deps.more?.(api);
   });
 }
 
@@ -137,11 +139,11 @@ function identified(registry: AgentRegistry, name: string): AgentState {
   return st;
 }
 
-function payloadError(agent: string, message: string): ApiError {
+export function payloadError(agent: string, message: string): ApiError {
   return new ApiError(400, { code: 'SMOKEMESH_E_PAYLOAD', error: `agent "${agent}": ${message}` });
 }
 
-function parseBody(req: FastifyRequest, agent: string): unknown {
+export function parseBody(req: FastifyRequest, agent: string): unknown {
   let raw = req.body instanceof Buffer ? req.body : Buffer.alloc(0);
   if (req.headers['content-encoding'] === 'gzip') {
     try {
@@ -158,7 +160,7 @@ function parseBody(req: FastifyRequest, agent: string): unknown {
 }
 
 /** JSON answer, gzip when the agent accepts it and it is worth it. */
-function send(req: FastifyRequest, reply: FastifyReply, status: number, value: unknown): FastifyReply {
+export function send(req: FastifyRequest, reply: FastifyReply, status: number, value: unknown): FastifyReply {
   const json = JSON.stringify(value);
   reply.code(status).header('content-type', 'application/json; charset=utf-8');
   if (json.length > 1024 && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {

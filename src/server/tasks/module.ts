@@ -1,0 +1,158 @@
+import { lookup } from 'node:dns/promises';
+import { mkdirSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { TaskRunner } from '../../agent/tasks.ts';
+import type { AlertRule } from '../../alerts/config.ts';
+import type { AlertEvent } from '../../alerts/notifiers/notifier.ts';
+import type { Config } from '../../config/loader.ts';
+import type { TasksConfig } from '../../config/tasks-schema.ts';
+import { probedTargets, type TargetNode } from '../../config/tree.ts';
+import { selects } from '../../plan/plan.ts';
+import { openTaskDb } from '../../tasks/db.ts';
+import { buildPolicy, checkTasksConfig, hostOfTarget, type TaskPolicy } from '../../tasks/policy.ts';
+import { ConfigError, formatIssue } from '../../errors.ts';
+import { chooseAgents } from '../../tasks/select.ts';
+import { TaskService } from '../../tasks/service.ts';
+import { AutoTracer, type TraceRequest } from '../../tasks/traces.ts';
+import { agentTaskRoutes } from '../agents/task-routes.ts';
+import type { ServerContext, ServerModule } from '../context.ts';
+import { taskRoutes } from './routes.ts';
+
+export interface TasksModule extends ServerModule {
+  service: TaskService;
+  tracer: AutoTracer;
+  /** The agent API's task routes, for the agents module to register in its signed scope. */
+  agentRoutes(api: FastifyInstance): void;
+  /** The alert engine's event hook: runs the traces `trace: true` alerts ask for and attaches them. */
+  onAlertEvent(event: AlertEvent, rule: AlertRule): Promise<void> | undefined;
+  /** Traces for a localization cause (or anything else): mtr from the given agents to a target. */
+  trace(req: TraceRequest): ReturnType<AutoTracer['trace']>;
+}
+
+/** Most name lookups of target hosts in flight at once while building the policy. */
+const LOOKUPS = 16;
+
+/**
+ * Diagnostic tasks in the server: the task service and its database, the policy (rebuilt
+ * when the config changes, with the targets' names resolved in the background), the routes,
+ * the built-in agent's task runner (in-process, through the service's take/report, as
+ * remote agents do over HTTP) and alert traces.
+ */
+export function createTasksModule(deps: {
+  ctx: ServerContext;
+  log: Logger;
+  /** The current plan's targets of a remote agent, when it has one (the agents that probe X). */
+  planOf: (agent: string) => ReadonlySet<string> | undefined;
+}): TasksModule {
+  const { ctx } = deps;
+  const log = deps.log.child({ module: 'tasks' });
+  const issues = checkTasksConfig(ctx.config());
+  if (issues.length) throw new ConfigError(issues); // as a reload would refuse it
+  const settings = (): TasksConfig => ctx.config().raw.tasks;
+  const tree = (): TargetNode => ctx.targets();
+  const dir = resolve(ctx.config().general.data_dir);
+  mkdirSync(dir, { recursive: true });
+  const db = openTaskDb(join(dir, 'tasks.sqlite'));
+
+  // The policy: rebuilt when the config or the live tree (mesh members come and go) changes;
+  // target names at once, the addresses they resolve to once looked up.
+  let policy: TaskPolicy = buildPolicy(settings().allow, [], []);
+  let builtFor: { config: Config; tree: TargetNode } | undefined;
+  const currentPolicy = (): TaskPolicy => {
+    const config = ctx.config();
+    const live = tree();
+    if (builtFor?.config === config && builtFor.tree === live) return policy;
+    builtFor = { config, tree: live };
+    const mine = builtFor;
+    const hosts = probedTargets(live).map((t) => t.probe.host);
+    policy = buildPolicy(config.raw.tasks.allow, hosts, []);
+    const names = config.raw.tasks.allow.targets ? [...new Set(hosts.map(hostOfTarget).filter((h) => !isIP(h)))] : [];
+    if (names.length) {
+      void resolveAll(names).then((addresses) => {
+        if (builtFor === mine) policy = buildPolicy(config.raw.tasks.allow, hosts, addresses);
+      });
+    }
+    return policy;
+  };
+  currentPolicy(); // start resolving the target names now
+
+  const alive = (name: string) => ctx.agents().find((a) => a.name === name);
+  const service = new TaskService({ db, log, settings, policy: currentPolicy, agent: alive });
+  const tracer = new AutoTracer({ service, db, settings, log });
+
+  // The built-in agent takes its tasks in-process through the same two calls.
+  const builtin = ctx.builtinAgent;
+  const runner = new TaskRunner({
+    log: log.child({ agent: builtin }),
+    source: {
+      next: (signal) => service.take(builtin, 25_000, signal),
+      report: async (r) => {
+        const { rejected } = service.report(builtin, [r]);
+        for (const rej of rejected) log.warn({ task: r.id, error: rej.error }, 'built-in agent: task result refused');
+      },
+    },
+  });
+  runner.start();
+
+  /** The agents that probe a target now (remote ones by their current plan). */
+  const probersOf = (path: string): string[] | undefined => {
+    const node = probedTargets(tree()).find((t) => t.path === path);
+    if (!node) return undefined;
+    return ctx.agents().filter((a) => (a.builtin ? node.server_probes : deps.planOf(a.name)?.has(path) ?? selects(node.agents, a))).map((a) => a.name);
+  };
+
+  const publicUrl = () => ctx.config().general.public_url?.replace(/\/$/, '');
+  return {
+    name: 'tasks',
+    service,
+    tracer,
+    agentRoutes: (api) => agentTaskRoutes(api, { tasks: service, log }),
+    trace: (req) => tracer.trace(req),
+    onAlertEvent(event, rule) {
+      if (!rule.trace || !event.target.host) return undefined;
+      return tracer.trace({
+        key: `${event.target.path}\u0000${event.agent}`, target: event.target.path, host: event.target.host, agents: [event.agent],
+        reason: `alert ${rule.name} ${event.state} on ${event.target.path} from ${event.agent}`,
+      }).then((note) => {
+        event.trace = { summary: note.summary, changes: note.changes };
+        if (note.task) {
+          event.trace.task = note.task;
+          const base = publicUrl();
+          if (base) event.trace.url = `${base}/#/tasks?id=${note.task}`;
+        }
+      });
+    },
+    check: (config: Config) => checkTasksConfig(config).map(formatIssue),
+    routes: taskRoutes({
+      service,
+      choose: (choice) => chooseAgents(choice, ctx.agents(), probersOf),
+      policy: () => ({ ...currentPolicy().allow }),
+    }),
+    close: async () => {
+      await runner.stop();
+      service.close();
+      db.close();
+    },
+  };
+}
+
+/** Every address the names resolve to (/etc/hosts, then DNS), looked up a few at a time; failures are skipped. */
+async function resolveAll(names: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) {
+      const name = names[next++]!;
+      try {
+        for (const a of await lookup(name, { all: true })) out.push(a.address);
+      } catch {
+        // A name that does not resolve adds no address; tasks to the name itself stay allowed.
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LOOKUPS, names.length) }, worker));
+  return out;
+}
