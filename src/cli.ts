@@ -6,6 +6,7 @@ import { registerDataCommands } from './cli/data.ts';
 import { registerImportSmokepingCommand } from './cli/import-smokeping.ts';
 import { registerProbeCommand } from './cli/probe.ts';
 import { registerServerCommand } from './cli/server.ts';
+import { registerTaskCommand } from './cli/task.ts';
 import { VERSION } from './version.ts';
 
 const program = new Command('smokemesh')
@@ -20,6 +21,7 @@ registerProbeCommand(program);
 registerCheckConfigCommand(program);
 registerDataCommands(program);
 registerImportSmokepingCommand(program);
+registerTaskCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -111,11 +111,13 @@ export function openTaskDb(file: string) {
       if (q.agent) { where.push('EXISTS (SELECT 1 FROM results r WHERE r.task_id = t.id AND r.agent = ?)'); args.push(q.agent); }
       const rows = db.prepare(`SELECT * FROM tasks t ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY t.created DESC, t.id LIMIT ?`).all(...args, q.limit) as TaskRow[];
       const counts = db.prepare('SELECT status, COUNT(*) AS n FROM results WHERE task_id = ? GROUP BY status');
+      const summaries = db.prepare('SELECT agent, summary FROM results WHERE task_id = ? AND summary IS NOT NULL');
       return rows.map((t) => {
         const byStatus = Object.fromEntries((counts.all(t.id) as { status: string; n: number }[]).map((c) => [c.status, c.n]));
         const s: TaskSummary = {
           id: t.id, kind: t.kind, host: t.host, origin: t.origin, created: t.created, created_by: t.created_by, state: t.state,
           version: t.version, agents: Object.values(byStatus).reduce((a, b) => a + b, 0), counts: byStatus,
+          summaries: Object.fromEntries((summaries.all(t.id) as { agent: string; summary: string }[]).map((r) => [r.agent, r.summary])),
         };
         if (t.target !== null) s.target = t.target;
         return s;

@@ -5,6 +5,7 @@ import { encodeQuery, exchangeTcp, exchangeUdp } from '../probes/dns.ts';
 import { rrText } from '../probes/net-dns-rr.ts';
 import { resolveHost } from '../probes/net-resolve.ts';
 import { familyChoice } from './tcp.ts';
+import type { DnsTaskOutput } from './outputs.ts';
 import { HostParam, IpVersionParam, type TaskKind } from './task.ts';
 
 export const DnsTaskParamsSchema = Type.Object({
@@ -19,17 +20,6 @@ export const DnsTaskParamsSchema = Type.Object({
 }, { additionalProperties: false });
 export type DnsTaskParams = Static<typeof DnsTaskParamsSchema>;
 
-export const DnsTaskOutputSchema = Type.Object({
-  server: Type.String({ description: 'address:port asked' }),
-  transport: Type.String(),
-  rcode: Type.String(),
-  flags: Type.Array(Type.String(), { description: 'aa, tc, rd, ra, ad, cd when set' }),
-  time_ms: Type.Number(),
-  answers: Type.Array(Type.String(), { description: 'zone-file lines, as dig prints them' }),
-  authorities: Type.Array(Type.String()),
-  additionals: Type.Array(Type.String()),
-});
-export type DnsTaskOutput = Static<typeof DnsTaskOutputSchema>;
 
 const FLAGS: [string, number][] = [
   ['aa', packet.AUTHORITATIVE_ANSWER], ['tc', packet.TRUNCATED_RESPONSE], ['rd', packet.RECURSION_DESIRED],

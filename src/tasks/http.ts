@@ -3,7 +3,7 @@ import { validate } from '../config/validate.ts';
 import { httpAttempt } from '../probes/http-attempt.ts';
 import { attemptConfig, parseTargetUrl } from '../probes/http.ts';
 import { HttpParamsSchema, type HttpParams } from '../probes/params.ts';
-import { NullableNumber } from '../schema.ts';
+import type { HttpTaskOutput } from './outputs.ts';
 import { familyChoice } from './tcp.ts';
 import { IpVersionParam, type TaskKind } from './task.ts';
 
@@ -16,15 +16,6 @@ export const HttpTaskParamsSchema = Type.Object({
 }, { additionalProperties: false });
 export type HttpTaskParams = Static<typeof HttpTaskParamsSchema>;
 
-export const HttpTaskOutputSchema = Type.Object({
-  url: Type.String(),
-  status: Type.Optional(Type.Integer()),
-  total_ms: NullableNumber(),
-  phases_ms: Type.Optional(Type.Record(Type.String(), Type.Number(), { description: 'resolve, connect, tls, processing, transfer' })),
-  cert_expiry: Type.Optional(Type.String({ description: 'earliest certificate expiry of the chain (ISO 8601)' })),
-  error: Type.Optional(Type.String()),
-});
-export type HttpTaskOutput = Static<typeof HttpTaskOutputSchema>;
 
 /** Largest response body read (bytes): a task measures, it does not download. */
 const BODY_LIMIT = 1024 * 1024;

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { validate } from '../config/validate.ts';
-import { NullableNumber } from '../schema.ts';
+import type { MtrHop, MtrReport } from './outputs.ts';
 
 /**
  * Reads the JSON report of mtr 0.95 (`mtr --json -n`, ui/report.c): `report.mtr` (source host,
@@ -26,24 +26,6 @@ const RawReportSchema = Type.Object({
 });
 type RawReport = Static<typeof RawReportSchema>;
 
-/** One hop of an mtr report: times in ms; null where nothing answered. */
-export const MtrHopSchema = Type.Object({
-  hop: Type.Integer({ minimum: 1 }),
-  /** The address that answered this hop; null for "???" (no answer). */
-  host: Type.Union([Type.String(), Type.Null()]),
-  loss_pct: Type.Number({ minimum: 0, maximum: 100 }),
-  sent: Type.Integer({ minimum: 0 }),
-  last: NullableNumber(), avg: NullableNumber(), best: NullableNumber(), worst: NullableNumber(), stdev: NullableNumber(),
-  asn: Type.Optional(Type.String({ description: 'with asn: true (mtr -z), e.g. AS13335' })),
-});
-export type MtrHop = Static<typeof MtrHopSchema>;
-
-export const MtrReportSchema = Type.Object({
-  destination: Type.String(),
-  cycles: Type.Integer(),
-  hops: Type.Array(MtrHopSchema),
-});
-export type MtrReport = Static<typeof MtrReportSchema>;
 
 /** Parses mtr's JSON report; throws an Error naming the field at fault when it is not one. */
 export function parseMtrJson(text: string): MtrReport {

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
-import { parseMtrJson, type MtrReport } from './mtr-parser.ts';
+import { parseMtrJson } from './mtr-parser.ts';
+import type { MtrReport } from './outputs.ts';
 import { findProgram, runFailure, runProgram } from './program.ts';
 import { HostParam, IpVersionParam, type TaskKind } from './task.ts';
 

@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
 import { validate } from '../config/validate.ts';
-import { MtrReportSchema, type MtrReport } from './mtr-parser.ts';
-import { TracerouteReportSchema, type TracerouteReport } from './traceroute-parser.ts';
+import { MtrReportSchema, TracerouteReportSchema, type MtrReport, type TracerouteReport } from './outputs.ts';
 
 /**
  * What a path trace says, whichever tool traced it: one plain view of the hops, a verdict in

@@ -1,17 +1,6 @@
-import Type, { type Static } from 'typebox';
 import { lossPct, makeRound, type Measurement } from '../probes/round.ts';
-import { NullableNumber } from '../schema.ts';
+import type { AttemptsOutput } from './outputs.ts';
 
-/** The output of the tasks that reuse a probe's attempts (ping, tcp): the round's figures in ms. */
-export const AttemptsOutputSchema = Type.Object({
-  sent: Type.Integer(),
-  received: Type.Integer(),
-  loss_pct: Type.Number(),
-  rtts_ms: Type.Array(Type.Number(), { description: 'every reply, in the order measured' }),
-  min_ms: NullableNumber(), median_ms: NullableNumber(), mean_ms: NullableNumber(), max_ms: NullableNumber(), stddev_ms: NullableNumber(),
-  error: Type.Optional(Type.String({ description: 'why the last failed attempt failed' })),
-});
-export type AttemptsOutput = Static<typeof AttemptsOutputSchema>;
 
 /** A probe's measurement as a task's output (statistics by the round's own rules). */
 export function attemptsOutput(m: Measurement): AttemptsOutput {

@@ -65,5 +65,6 @@ export const TaskSummarySchema = Type.Object({
   ...Type.Omit(TaskRecordSchema, ['results', 'params', 'choice']).properties,
   agents: Type.Integer(),
   counts: Type.Record(Type.String(), Type.Integer(), { description: 'results by status' }),
+  summaries: Type.Record(Type.String(), Type.String(), { description: 'trace verdicts by agent (mtr, traceroute)' }),
 });
 export type TaskSummary = Static<typeof TaskSummarySchema>;

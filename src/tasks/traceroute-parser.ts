@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import Type, { type Static } from 'typebox';
+import type { TracerouteHop, TracerouteProbe, TracerouteReport } from './outputs.ts';
 
 /**
  * Reads the text of traceroute 2.1.2 with `-n`: a header line (`traceroute to H (A), N hops
@@ -9,27 +9,6 @@ import Type, { type Static } from 'typebox';
  * unreachable answers and are kept as that probe's note.
  */
 
-export const TracerouteProbeSchema = Type.Union([
-  Type.Object({ address: Type.String(), rtt_ms: Type.Number(), note: Type.Optional(Type.String()) }),
-  Type.Null(),
-], { description: 'null: no answer (*)' });
-export type TracerouteProbe = Static<typeof TracerouteProbeSchema>;
-
-export const TracerouteHopSchema = Type.Object({
-  hop: Type.Integer({ minimum: 1 }),
-  probes: Type.Array(TracerouteProbeSchema),
-  /** Every address that answered this hop, in order of first appearance. */
-  addresses: Type.Array(Type.String()),
-});
-export type TracerouteHop = Static<typeof TracerouteHopSchema>;
-
-export const TracerouteReportSchema = Type.Object({
-  destination: Type.String(),
-  address: Type.String(),
-  max_hops: Type.Integer(),
-  hops: Type.Array(TracerouteHopSchema),
-});
-export type TracerouteReport = Static<typeof TracerouteReportSchema>;
 
 const HEADER = /^traceroute6? to (\S+) \(([^)]+)\), (\d+) hops max/;
 const HOP = /^\s*(\d+)\s+(.*)$/;

@@ -1,7 +1,8 @@
 import Type, { type Static } from 'typebox';
 import { findProgram, runFailure, runProgram } from './program.ts';
 import { HostParam, IpVersionParam, type TaskKind } from './task.ts';
-import { parseTraceroute, type TracerouteReport } from './traceroute-parser.ts';
+import type { TracerouteReport } from './outputs.ts';
+import { parseTraceroute } from './traceroute-parser.ts';
 
 export const TracerouteParamsSchema = Type.Object({
   host: HostParam,
