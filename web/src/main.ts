@@ -12,6 +12,7 @@ import { detailPage } from './pages/detail.ts';
 import { overviewPage, prefetchOverview } from './pages/overview.ts';
 import { regionsPage } from './pages/regions.ts';
 import { searchPage } from './pages/search.ts';
+import { tasksPage } from './pages/tasks.ts';
 import { applyTheme } from './prefs.ts';
 import { parseRoute } from './route.ts';
 
@@ -63,6 +64,7 @@ async function render(): Promise<void> {
     case 'alerts': cleanup = alertsPage(main); return;
     case 'search': cleanup = searchPage(main, route); return;
     case 'regions': cleanup = regionsPage(main, route); return;
+    case 'tasks': cleanup = tasksPage(main, app, route); return;
     case '': case 't': break;
     default: replace(main, note(t('notFound'), 'error')); return;
   }

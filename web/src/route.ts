@@ -1,6 +1,6 @@
 /**
  * The URL is the state: `#/<page>/<path…>?<params>`. Pages: '' (overview of /), 't'
- * (a target: group overview or detail), 'charts', 'agents', 'alerts', 'search'.
+ * (a target: group overview or detail), 'charts', 'agents', 'alerts', 'search', 'tasks' (`?id=` one task).
  * Target path segments are URI-encoded, so any Unicode name round-trips.
  */
 export interface Route {

@@ -27,6 +27,8 @@ export interface SmokeChartOptions {
   onReset?: () => void;
   /** Called with the points under the cursor (one per layer; null where a layer has none), or null when it leaves. */
   onHover?: (time: number | null, points: (SeriesPoint | MiniPoint | null)[]) => void;
+  /** Extra uPlot plugins (markers of alert traces). */
+  plugins?: uPlot.Plugin[];
 }
 
 /**
@@ -54,6 +56,7 @@ export function smokeChart(el: HTMLElement, o: SmokeChartOptions): uPlot {
     width: o.width,
     height: o.height,
     legend: { show: false },
+    plugins: o.plugins ?? [],
     scales: {
       x: { time: true, auto: false, range: () => [o.from / 1000, o.to / 1000] },
       y: { auto: false, range: () => [0, top] },

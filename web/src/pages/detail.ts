@@ -3,13 +3,16 @@ import { api, type Series, type SeriesPoint, type TargetDetail } from '../api.ts
 import { autoRefresh, colorOf, refreshSeconds, type App, type Cleanup } from '../app.ts';
 import { phaseKey, phasesChart, statusTable } from '../chart/http.ts';
 import { LOSS_COLORS, LOSS_LABELS, lossColor } from '../chart/palette.ts';
+import { markerPlugin, type Marker } from '../chart/markers.ts';
 import { smokeChart, type SmokeLayer } from '../chart/smoke.ts';
 import { legendStats } from '../chart/stats.ts';
 import { h, replace } from '../dom.ts';
 import { fmtMs, fmtPct, fmtTime } from '../format.ts';
 import { t, type Key } from '../i18n.ts';
 import { breadcrumbs, note } from '../layout.ts';
-import { targetHref, type Route } from '../route.ts';
+import { pageHref, targetHref, type Route } from '../route.ts';
+import { taskApi, type TaskSummary } from './tasks-api.ts';
+import { tt } from './tasks-i18n.ts';
 
 /** SmokePing's default detail ranges. */
 export const RANGES: { id: string; ms: number; label: Key }[] = [
@@ -82,7 +85,10 @@ export function detailPage(main: HTMLElement, app: App, detail: TargetDetail, ro
       const to = zoomed ? zoomTo : Date.now();
       const from = zoomed ? zoomFrom : to - range.ms;
       const width = Math.max(280, graphs.clientWidth);
-      const res = await api.series(detail.path, from, to, Math.min(1200, width), agents, abort.signal);
+      const [res, traces] = await Promise.all([
+        api.series(detail.path, from, to, Math.min(1200, width), agents, abort.signal),
+        taskApi.list({ target: detail.path, origin: 'alert', limit: 200 }).then((r) => r.tasks).catch(() => [] as TaskSummary[]),
+      ]);
       if (abort.signal.aborted) return;
       const series = res.series.filter((s) => s.points.length);
       // Keep the page's height while the graphs are rebuilt, so a refresh does not scroll.
@@ -95,10 +101,12 @@ export function detailPage(main: HTMLElement, app: App, detail: TargetDetail, ro
         graphs.append(note(t('noData')), chart);
         charts.push(smokeChart(chart, { width, height: 200, from, to, layers: [], median: 'loss', onZoom, onReset }));
       } else if (view === 'overlay') {
-        graphs.append(graphBlock(app, series, { width, from, to, pings: res.pings, step: res.step, charts, onZoom, onReset }));
+        graphs.append(graphBlock(app, series, { width, from, to, pings: res.pings, step: res.step, charts, onZoom, onReset, traces }));
       } else {
-        for (const s of series) graphs.append(graphBlock(app, [s], { width, from, to, pings: res.pings, step: res.step, charts, onZoom, onReset }));
+        for (const s of series) graphs.append(graphBlock(app, [s], { width, from, to, pings: res.pings, step: res.step, charts, onZoom, onReset, traces }));
       }
+      const shown = traces.filter((x) => x.created >= from && x.created <= to);
+      if (shown.length) graphs.append(traceList(shown));
       if (series.length) graphs.append(lossKey());
       if (res.probe === 'http') {
         for (const s of series) graphs.append(httpBlock(s, { width, from, to, charts }));
@@ -125,6 +133,8 @@ export function detailPage(main: HTMLElement, app: App, detail: TargetDetail, ro
 interface BlockOpts {
   width: number; from: number; to: number; pings?: number; step?: number; charts: uPlot[];
   onZoom: (f: number, t: number) => void; onReset: () => void;
+  /** Alert traces of the target: marked on the graphs of the agents that ran them. */
+  traces: TaskSummary[];
 }
 
 /** One smoke graph (one agent, or several overlaid), its hover line and its legend. */
@@ -140,6 +150,7 @@ function graphBlock(app: App, series: Series[], o: BlockOpts): HTMLElement {
   o.charts.push(smokeChart(chart, {
     width: o.width, height: Math.round(Math.min(360, Math.max(200, o.width * 0.4))), from: o.from, to: o.to,
     layers, median: overlay ? 'agent' : 'loss', onZoom: o.onZoom, onReset: o.onReset,
+    plugins: [markerPlugin(traceMarkers(o.traces, series.map((s) => s.agent)))],
     onHover: (time, pts) => replace(hover, time === null ? '\u00a0' : hoverText(layers, time, pts as (SeriesPoint | null)[])),
   }));
   return block;
@@ -179,6 +190,19 @@ function legend(app: App, series: Series[], pings: number | undefined, step: num
         cell('loss-now', st.loss.now, fmtPct));
     })),
     pings && step ? h('tfoot', {}, h('tr', {}, h('td', { colspan: 10, class: 'pings-every' }, t('pingsEvery', { n: pings, s: step })))) : null);
+}
+
+/** Markers for the traces run by these agents: when, and what each found. */
+function traceMarkers(traces: TaskSummary[], agents: string[]): Marker[] {
+  return traces.filter((x) => Object.keys(x.counts).length && agents.some((a) => x.summaries[a] !== undefined || x.created_by.endsWith(` from ${a}`)))
+    .map((x) => ({ time: x.created, label: `${x.created_by}\n${Object.entries(x.summaries).map(([a, s]) => `${a}: ${s}`).join('\n')}` }));
+}
+
+/** The traces shown on the graphs, with links to their hop tables. */
+function traceList(traces: TaskSummary[]): HTMLElement {
+  return h('div', { class: 'traces' }, h('h3', {}, tt('traces')), h('ul', { class: 'trace-marks' }, traces.map((x) => h('li', { 'data-task': x.id },
+    h('a', { href: pageHref('tasks', { id: x.id }) }, fmtTime(x.created)), ` ${x.created_by}`,
+    Object.entries(x.summaries).map(([a, s]) => h('div', { class: 'host' }, `${a}: ${s}`))))));
 }
 
 /** The loss colour key (lost pings out of 20, as SmokePing shows it). */
