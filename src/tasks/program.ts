@@ -90,7 +90,7 @@ export function runProgram(bin: string, args: readonly string[], o: { timeoutMs:
 export function runFailure(name: string, run: ProgramRun, o: { timeoutMs: number; maxBytes: number }): string | undefined {
   const said = run.stderr.trim().split('\n').filter(Boolean).slice(-3).join('; ');
   if (run.spawnError) return run.spawnError;
-  if (run.killed === 'timeout') return `${name} did not finish within ${Math.round(o.timeoutMs / 1000)} s (killed)`;
+  if (run.killed === 'timeout') return `${name} did not finish within ${Math.round(o.timeoutMs / 100) / 10} s (killed)`;
   if (run.killed === 'aborted') return `${name} was stopped (task cancelled or agent stopping)`;
   if (run.killed === 'output') return `${name} printed more than ${o.maxBytes} bytes (killed; tasks.max_output_bytes)`;
   if (run.exitCode !== 0) return `${name} failed (exit code ${run.exitCode})${said ? `: ${said}` : ''}`;

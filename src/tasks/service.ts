@@ -184,7 +184,7 @@ export class TaskService {
     let accepted = 0;
     reports.forEach((raw, index) => {
       const issues = validate(TaskReportSchema, raw);
-      if (issues.length) return rejected.push({ index, error: `results[${index}].${issues[0]!.path.join('.')}: ${issues[0]!.message}` });
+      if (issues.length) return rejected.push({ index, error: issues.map((i) => `results[${index}]${i.path.map((p) => `.${p}`).join('')}: ${i.message}`).join('; ') });
       const why = this.take1(agent, raw as TaskReport);
       if (why) rejected.push({ index, error: `results[${index}]: ${why}` });
       else accepted++;
