@@ -81,7 +81,8 @@ before(async () => {
   token = server.adminToken;
   agents.push(startAgent({ server: base, name: 'r1', secretFile: join(dir, 'r1.secret'), spool: join(dir, 'spool-r1') }));
   agents.push(startAgent({ server: base, name: 'quiet', secretFile: join(dir, 'quiet.secret'), spool: join(dir, 'spool-quiet'), extra: ['--no-tasks'] }));
-  await waitFor('r1 and quiet to connect', () => server.ctx.agents().filter((a) => a.alive).length === 3, 30_000);
+  // Agent processes start through tsx: slow on a loaded machine.
+  await waitFor('r1 and quiet to connect', () => server.ctx.agents().filter((a) => a.alive).length === 3, 90_000);
 });
 
 after(async () => {
@@ -168,7 +169,7 @@ test('an agent that is down, or does not fetch tasks, gets a clear status; nothi
   assert.equal(rec.results.find((x) => x.agent === 'r1')!.status, 'done');
 });
 
-test('the CLI prints each agent\'s result as it arrives, with mtr\'s hop table', { timeout: 60_000 }, async () => {
+test('the CLI prints each agent\'s result as it arrives, with mtr\'s hop table', { timeout: 180_000 }, async () => {
   const tokenFile = join(dir, 'data', 'admin.token');
   // Asynchronously: the server runs in this process and must keep answering.
   const run = (args: string[]) => new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
