@@ -4,6 +4,7 @@
 set -euo pipefail
 PACKAGES=(
   fping             # ICMP probe
+  mtr-tiny traceroute # diagnostic tasks (mtr --json, traceroute -n) on agents
   iproute2 nftables # network namespaces and loss injection in tests
   dnsmasq-base      # a real DNS server for the dns probe tests
   openssl           # certificates for the https tests
