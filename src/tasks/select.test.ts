@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseAgents } from './select.ts';
+import { chooseAgents, type AgentFacts } from './select.ts';
 
-const agents = [
+const agents: AgentFacts[] = [
   { name: 'srv', region: 'hq', labels: {} },
   { name: 'tokyo-1', region: 'apac', labels: { isp: 'iij' } },
   { name: 'tokyo-2', region: 'apac', labels: { isp: 'kddi' } },
