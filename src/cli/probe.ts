@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { validate } from '../config/validate.ts';
 import { SmokemeshError } from '../errors.ts';
+import { collect, int, keyValues } from './options.ts';
 import { probeFor } from '../probes/index.ts';
 import { PARAMS_SCHEMAS } from '../probes/params.ts';
 import { lossPct, makeRound, PROBE_TYPES, type ProbeType, type Round } from '../probes/round.ts';
@@ -40,14 +41,7 @@ async function probeOnce(typeArg: string, host: string, o: ProbeCliOptions): Pro
   const params: Record<string, unknown> = { pings: int(o.pings, '--pings'), step: 60, offset: 'random', timeout: o.timeout ? int(o.timeout, '--timeout') : type === 'http' ? 10000 : type === 'icmp' ? 1000 : 3000 };
   if (o.port !== undefined) params.port = int(o.port, '--port');
   if (type !== 'icmp' && params.interval === undefined) params.interval = 100;
-  for (const kv of o.param) {
-    const eq = kv.indexOf('=');
-    if (eq < 1) throw new SmokemeshError('SMOKEMESH_E_USAGE', `--param "${kv}": expected key=value`);
-    const raw = kv.slice(eq + 1);
-    let value: unknown = raw;
-    try { value = JSON.parse(raw); } catch { /* a plain string */ }
-    params[kv.slice(0, eq)] = value;
-  }
+  Object.assign(params, keyValues(o.param, '--param', true));
   const issues = validate(PARAMS_SCHEMAS[type], params);
   if (issues.length) {
     throw new SmokemeshError('SMOKEMESH_E_USAGE', issues.map((i) => `${i.path.join('.') || type}: ${i.message}`).join('\n'));
@@ -99,10 +93,4 @@ function formatRound(r: Round): string {
   return lines.join('\n') + '\n';
 }
 
-function int(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new SmokemeshError('SMOKEMESH_E_USAGE', `${flag}: "${v}" is not a whole number`);
-  return n;
-}
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
-function collect(v: string, acc: string[]) { acc.push(v); return acc; }

@@ -8,6 +8,7 @@ import { SmokemeshError, type ErrorCode } from '../errors.ts';
 import { formatResult } from '../tasks/format.ts';
 import { FINAL_STATUSES, type AgentChoice, type TaskRecord } from '../tasks/record.ts';
 import { TASK_KINDS } from '../tasks/task.ts';
+import { collect, int, keyValues } from './options.ts';
 
 interface TaskCliOptions {
   agent: string[];
@@ -78,25 +79,11 @@ async function runTask(kind: string, target: string, o: TaskCliOptions): Promise
   const params: Record<string, unknown> = kind === 'http' ? { url: target } : { host: target };
   if (o.count !== undefined) params[kind === 'traceroute' ? 'queries' : 'count'] = int(o.count, '--count');
   if (o.port !== undefined) params.port = int(o.port, '--port');
-  for (const kv of o.param) {
-    const eq = kv.indexOf('=');
-    if (eq < 1) throw new SmokemeshError('SMOKEMESH_E_USAGE', `--param "${kv}": expected key=value`);
-    const raw = kv.slice(eq + 1);
-    let value: unknown = raw;
-    try { value = JSON.parse(raw); } catch { /* a plain string */ }
-    params[kv.slice(0, eq)] = value;
-  }
+  Object.assign(params, keyValues(o.param, '--param', true));
   const agents: AgentChoice = {};
   if (o.agent.length) agents.names = o.agent;
   if (o.region.length) agents.regions = o.region;
-  if (o.label.length) {
-    agents.labels = {};
-    for (const l of o.label) {
-      const m = /^([^=\s]+)=(.*)$/.exec(l);
-      if (!m) throw new SmokemeshError('SMOKEMESH_E_USAGE', `--label "${l}": expected key=value`);
-      agents.labels[m[1]!] = m[2]!;
-    }
-  }
+  if (o.label.length) agents.labels = keyValues(o.label, '--label', false) as Record<string, string>;
   if (o.probing) agents.probing = o.probing;
   if (o.all) agents.all = true;
 
@@ -140,14 +127,4 @@ async function runTask(kind: string, target: string, o: TaskCliOptions): Promise
   } finally {
     await dispatcher.close();
   }
-}
-
-function int(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new SmokemeshError('SMOKEMESH_E_USAGE', `${flag}: "${v}" is not a whole number`);
-  return n;
-}
-
-function collect(v: string, acc: string[]): string[] {
-  return [...acc, v];
 }

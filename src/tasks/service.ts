@@ -9,6 +9,7 @@ import { hopsOfOutput, summarizePath } from './path.ts';
 import type { TaskPolicy } from './policy.ts';
 import { FINAL_STATUSES, type AgentChoice, type AgentResult, type TaskRecord, type TaskSummary } from './record.ts';
 import { TaskReportSchema, type TaskAssignment, type TaskKindName, type TaskReport } from './task.ts';
+import { Waiters } from './waiters.ts';
 
 /** A refused task request: the HTTP status and a coded message saying what to change. */
 export class TaskError extends SmokemeshError {
@@ -58,7 +59,6 @@ interface Mailbox {
   lastPoll?: number;
   /** Long-polls waiting now. */
   polling: number;
-  waiters: Set<() => void>;
 }
 
 interface OpenTask {
@@ -76,7 +76,10 @@ interface OpenTask {
 export class TaskService {
   private open = new Map<string, OpenTask>();
   private boxes = new Map<string, Mailbox>();
-  private watchers = new Map<string, Set<() => void>>();
+  /** Agents' task long-polls, by agent name. */
+  private polls = new Waiters();
+  /** Callers following a task, by task id. */
+  private watchers = new Waiters();
   private timer: NodeJS.Timeout;
   private pruneTimer: NodeJS.Timeout;
   private closed = false;
@@ -160,17 +163,7 @@ export class TaskService {
         const out = this.hand(agent, box);
         const left = deadline - this.now();
         if (out.length || left <= 0 || signal?.aborted || this.closed) return out;
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(t);
-            box.waiters.delete(done);
-            signal?.removeEventListener('abort', done);
-            resolve();
-          };
-          const t = setTimeout(done, left);
-          box.waiters.add(done);
-          signal?.addEventListener('abort', done, { once: true });
-        });
+        await this.polls.wait(agent, left, signal);
       }
     } finally {
       box.polling--;
@@ -203,17 +196,7 @@ export class TaskService {
   async waitForChange(id: string, version: number, ms: number): Promise<void> {
     const o = this.open.get(id);
     if (!o || o.rec.version !== version || this.closed) return;
-    await new Promise<void>((resolve) => {
-      let set = this.watchers.get(id);
-      if (!set) this.watchers.set(id, (set = new Set()));
-      const done = () => {
-        clearTimeout(t);
-        set!.delete(done);
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      set.add(done);
-    });
+    await this.watchers.wait(id, ms);
   }
 
   /** The task once every agent's part is final, or as it stands after `ms`. */
@@ -241,8 +224,8 @@ export class TaskService {
     this.closed = true;
     clearInterval(this.timer);
     clearInterval(this.pruneTimer);
-    for (const box of this.boxes.values()) for (const w of [...box.waiters]) w();
-    for (const set of this.watchers.values()) for (const w of [...set]) w();
+    this.polls.wakeAll();
+    this.watchers.wakeAll();
   }
 
   /** Deadlines: parts of tasks whose agent went down, was never there to fetch them, or sent no result in time. */
@@ -329,8 +312,7 @@ export class TaskService {
       this.open.delete(rec.id);
     }
     if (changed.length || done) this.deps.db.update(rec, changed);
-    for (const w of [...(this.watchers.get(rec.id) ?? [])]) w();
-    if (done) this.watchers.delete(rec.id);
+    this.watchers.wake(rec.id);
   }
 
   private finalize(r: AgentResult, status: AgentResult['status'], error: string, now = this.now()): void {
@@ -341,12 +323,12 @@ export class TaskService {
 
   private box(agent: string): Mailbox {
     let b = this.boxes.get(agent);
-    if (!b) this.boxes.set(agent, (b = { queue: [], running: new Set(), starts: [], polling: 0, waiters: new Set() }));
+    if (!b) this.boxes.set(agent, (b = { queue: [], running: new Set(), starts: [], polling: 0 }));
     return b;
   }
 
   private wake(agent: string): void {
-    for (const w of [...(this.boxes.get(agent)?.waiters ?? [])]) w();
+    this.polls.wake(agent);
   }
 
   private prune(): void {
