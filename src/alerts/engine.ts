@@ -295,7 +295,12 @@ export class AlertEngine implements RoundSink {
       const deliver = () => {
         if (p.status === 'pending') this.opts.dispatcher.enqueue(e, ids[i]!.map((id, j) => ({ id, channel: p.channels[j]!.name })));
       };
-      const held = this.opts.onEvent?.(e, p.rule);
+      let held: Promise<void> | undefined;
+      try {
+        held = this.opts.onEvent?.(e, p.rule);
+      } catch (err) {
+        this.opts.log.error({ err, alert: e.alert.name, target: e.target.path }, 'alert event hook failed; delivering without it');
+      }
       if (!held) return deliver();
       void held.then(() => this.opts.db.updateEvent(e))
         .catch((err: unknown) => this.opts.log.error({ err, alert: e.alert.name, target: e.target.path }, 'alert event hook failed; delivering without it'))
