@@ -33,7 +33,7 @@ targets:
   children:
     lo: { host: 127.0.0.1 }
     closed: { probe: tcp, host: 127.0.0.1, port: ${await closedPort()}, timeout: 200, alerts: [portdown] }
-`);
+`, 90_000); // a loaded machine starts node + tsx slowly
   token = readFileSync(join(server.dir, 'data', 'admin.token'), 'utf8').trim();
   browser = await launchChromium();
 });
