@@ -5,7 +5,8 @@ import { randomInt } from 'node:crypto';
 import * as packet from 'dns-packet';
 import { rrText } from './net-dns-rr.ts';
 import { describeError } from './net-errors.ts';
-import { compileRegexps } from './net-regexp.ts';
+import { compileAnswerRules, hasAnswerRegexps } from './dns-checks.ts';
+import { runCheck, warmRegexpWorker } from './net-regexp-worker.ts';
 import { resolveHost } from './net-resolve.ts';
 import { attemptSignal, runAttempts, unmeasurable, type AttemptOutcome } from './net-round.ts';
 import { DnsParamsSchema, type DnsParams } from './params.ts';
@@ -31,27 +32,13 @@ export const dnsProbe: Probe<DnsParams> = {
   },
 };
 
-/** Regexps of validate_answer_rrs, compiled once per round. */
-export interface AnswerRules {
-  failIfMatches: RegExp[];
-  failIfNotMatches: RegExp[];
-  failIfAllMatch: RegExp[];
-  failIfNoneMatches: RegExp[];
-}
-
 async function measureOne(t: ProbeTarget<DnsParams>, signal: AbortSignal): Promise<Measurement> {
   const p = t.params;
-  let rules: AnswerRules;
+  let checkRrs: boolean;
   let query: Buffer;
   try {
-    const v = p.validate_answer_rrs ?? {};
-    const f = 'validate_answer_rrs.';
-    rules = {
-      failIfMatches: compileRegexps(v.fail_if_matches_regexp, f + 'fail_if_matches_regexp'),
-      failIfNotMatches: compileRegexps(v.fail_if_not_matches_regexp, f + 'fail_if_not_matches_regexp'),
-      failIfAllMatch: compileRegexps(v.fail_if_all_match_regexp, f + 'fail_if_all_match_regexp'),
-      failIfNoneMatches: compileRegexps(v.fail_if_none_matches_regexp, f + 'fail_if_none_matches_regexp'),
-    };
+    checkRrs = hasAnswerRegexps(compileAnswerRules(p.validate_answer_rrs));
+    if (checkRrs) warmRegexpWorker();
     query = encodeQuery(p, 0);
   } catch (e) {
     return unmeasurable(p.pings, (e as Error).message);
@@ -70,7 +57,7 @@ async function measureOne(t: ProbeTarget<DnsParams>, signal: AbortSignal): Promi
     query.writeUInt16BE(id, 0);
     const ex = await (p.transport_protocol === 'tcp' ? exchangeTcp : exchangeUdp)(server, p.port, query, p.timeout, s);
     if (!ex.ok) return ex;
-    return judgeAnswer(ex.answer, id, p, rules, ex.phases);
+    return judgeAnswer(ex.answer, id, p, checkRrs, ex.phases, s);
   });
 }
 
@@ -174,15 +161,17 @@ export function exchangeTcp(server: { address: string; family: 4 | 6 }, port: nu
 /**
  * Decodes and checks one answer: a malformed packet, a truncated (TC) answer, an rcode
  * outside valid_rcodes or an answer RR failing validate_answer_rrs each fail the attempt
- * with a reason saying which. Never throws.
+ * with a reason saying which. The RR regexps run on the regexp worker (the answer comes
+ * from the target), bounded by the probe's timeout. Never rejects.
  */
-export function judgeAnswer(
+export async function judgeAnswer(
   buf: Buffer,
   id: number,
-  p: Pick<DnsParams, 'valid_rcodes'>,
-  rules: AnswerRules,
+  p: Pick<DnsParams, 'valid_rcodes' | 'validate_answer_rrs' | 'timeout'>,
+  checkRrs: boolean,
   phases: Record<string, number>,
-): AttemptOutcome {
+  signal: AbortSignal,
+): Promise<AttemptOutcome> {
   let msg: packet.Packet;
   try {
     msg = packet.decode(buf);
@@ -203,22 +192,15 @@ export function judgeAnswer(
   if (!p.valid_rcodes.includes(rcodeName)) {
     return { ok: false, status: rcode, error: `rcode ${rcodeName} not in valid_rcodes [${p.valid_rcodes.join(', ')}]` };
   }
-  const reason = checkAnswerRrs((msg.answers ?? []).map(rrText), rules);
-  if (reason) return { ok: false, status: rcode, error: reason };
+  if (checkRrs) {
+    const rrs = (msg.answers ?? []).map(rrText);
+    let reason: string | undefined;
+    try {
+      reason = await runCheck('dnsAnswers', { rrs, rules: p.validate_answer_rrs ?? {} }, { deadlineMs: p.timeout, signal });
+    } catch (e) {
+      reason = (e as Error).message;
+    }
+    if (reason) return { ok: false, status: rcode, error: reason };
+  }
   return { ok: true, rtt: phases.request ?? 0, phases, status: rcode };
-}
-
-/** blackbox_exporter's validate_answer_rrs over RRs in text form; returns the failure reason or undefined. */
-export function checkAnswerRrs(rrs: string[], r: AnswerRules): string | undefined {
-  for (const rr of rrs) {
-    for (const re of r.failIfMatches) if (re.test(rr)) return `answer RR ${JSON.stringify(rr)} matched fail_if_matches_regexp ${re.source}`;
-    for (const re of r.failIfNotMatches) if (!re.test(rr)) return `answer RR ${JSON.stringify(rr)} did not match fail_if_not_matches_regexp ${re.source}`;
-  }
-  for (const re of r.failIfAllMatch) {
-    if (rrs.length > 0 && rrs.every((rr) => re.test(rr))) return `every answer RR matched fail_if_all_match_regexp ${re.source}`;
-  }
-  for (const re of r.failIfNoneMatches) {
-    if (!rrs.some((rr) => re.test(rr))) return `no answer RR matched fail_if_none_matches_regexp ${re.source}${rrs.length ? '' : ' (empty answer)'}`;
-  }
-  return undefined;
 }

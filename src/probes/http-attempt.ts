@@ -5,7 +5,8 @@ import { connect as tlsConnect, type PeerCertificate, type SecureContext, type T
 import { describeError } from './net-errors.ts';
 import { resolveHost, type FamilyChoice } from './net-resolve.ts';
 import { hostPort } from './tcp.ts';
-import { checkResponse, needsBody, type ResponseRules } from './http-checks.ts';
+import { checkResponse, hasRegexps, MAX_CHECKED_BODY, needsBody, type FinalResponse, type ResponseRules, type RuleParams } from './http-checks.ts';
+import { runCheck } from './net-regexp-worker.ts';
 import type { AttemptOutcome } from './net-round.ts';
 
 /** The phases of one attempt in ms, blackbox_exporter's names, summed over redirects. */
@@ -24,6 +25,10 @@ export interface HttpAttemptConfig extends FamilyChoice {
   serverName?: string;
   insecureSkipVerify: boolean;
   rules: ResponseRules;
+  /** The rules as plain data, for the regexp worker. */
+  ruleParams: RuleParams;
+  /** Upper bound of the regexp checks of one response, ms (the probe's timeout). */
+  checkDeadlineMs: number;
 }
 
 /** blackbox_exporter stops following after this many redirects and judges the last response. */
@@ -39,6 +44,7 @@ interface HopResult {
   rawHeaders: string[];
   location?: string;
   body?: Buffer;
+  bodySize?: number;
   tls: boolean;
   certExpiry?: number;
 }
@@ -51,9 +57,10 @@ class HopError extends Error {
  * One HTTP(S) attempt against `target`: each hop on a fresh connection (our own resolve,
  * then TCP connect, then TLS, then the request), redirects followed up to 10 when allowed,
  * phases summed over the hops, the final response judged by the rules. RTT = total time.
- * Resolves (never rejects) with the outcome; `signal` bounds the whole attempt.
+ * Resolves (never rejects) with the outcome; `signal` bounds the whole attempt up to the
+ * response; the regexp checks after it have their own deadline and stop when `round` aborts.
  */
-export async function httpAttempt(target: URL, cfg: HttpAttemptConfig, signal: AbortSignal): Promise<AttemptOutcome> {
+export async function httpAttempt(target: URL, cfg: HttpAttemptConfig, signal: AbortSignal, round: AbortSignal = signal): Promise<AttemptOutcome> {
   const phases: HttpPhases = { resolve: 0, connect: 0, tls: 0, processing: 0, transfer: 0 };
   const t0 = performance.now();
   let req: HopRequest = { url: target, method: cfg.method, headers: { ...cfg.headers }, body: cfg.body };
@@ -68,10 +75,11 @@ export async function httpAttempt(target: URL, cfg: HttpAttemptConfig, signal: A
         req = nextRequest(req, hop.status, hop.location);
         continue;
       }
-      const reason = checkResponse(hop, cfg.rules);
+      const rtt = performance.now() - t0;
+      const reason = await judge(hop, cfg, round);
       const base = { status, ...(certExpiry !== undefined ? { cert_expiry: certExpiry } : {}) };
       if (reason) return { ok: false, error: reason, ...base };
-      return { ok: true, rtt: performance.now() - t0, phases: { ...phases }, ...base };
+      return { ok: true, rtt, phases: { ...phases }, ...base };
     }
   } catch (e) {
     const out: AttemptOutcome = { ok: false, error: e instanceof Error ? e.message : String(e) };
@@ -79,6 +87,23 @@ export async function httpAttempt(target: URL, cfg: HttpAttemptConfig, signal: A
     const exp = e instanceof HopError ? e.certExpiry : certExpiry;
     if (exp !== undefined) out.cert_expiry = exp;
     return out;
+  }
+}
+
+/**
+ * The reason the final response fails the rules, or undefined. Rules with regexps run on
+ * the regexp worker: body and headers come from the target, and a slow match must not stall
+ * the event loop. The rest is a few comparisons and runs here.
+ */
+async function judge(hop: HopResult, cfg: HttpAttemptConfig, round: AbortSignal): Promise<string | undefined> {
+  if (!hasRegexps(cfg.rules)) return checkResponse(hop, cfg.rules);
+  const res: FinalResponse = { status: hop.status, httpVersion: hop.httpVersion, rawHeaders: hop.rawHeaders, tls: hop.tls };
+  if (hop.body) res.body = hop.body;
+  if (hop.bodySize !== undefined) res.bodySize = hop.bodySize;
+  try {
+    return await runCheck('httpResponse', { res, rules: cfg.ruleParams }, { deadlineMs: cfg.checkDeadlineMs, signal: round });
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
   }
 }
 
@@ -195,7 +220,7 @@ async function runHop(req: HopRequest, cfg: HttpAttemptConfig, phases: HttpPhase
       hr.on('error', (e) => reject(new Error(signal.aborted ? abortReason(signal, 'waiting for the response') : describeError(e, `HTTP request to ${where}`))));
       hr.end(req.body);
     });
-    const body = await readBody(res, cfg, signal);
+    const { body, size } = await readBody(res, cfg, signal);
     const tEnd = performance.now();
     const first = firstByte || tEnd;
     phases.processing += first - ready;
@@ -203,7 +228,10 @@ async function runHop(req: HopRequest, cfg: HttpAttemptConfig, phases: HttpPhase
     const location = res.headers.location;
     const out: HopResult = { status: res.statusCode ?? 0, httpVersion: res.httpVersion, rawHeaders: res.rawHeaders, tls: https };
     if (location !== undefined) out.location = location;
-    if (body) out.body = body;
+    if (body) {
+      out.body = body;
+      if (size > body.length) out.bodySize = size;
+    }
     if (certExpiry !== undefined) out.certExpiry = certExpiry;
     return out;
   } finally {
@@ -213,22 +241,27 @@ async function runHop(req: HopRequest, cfg: HttpAttemptConfig, phases: HttpPhase
   }
 }
 
-/** Reads the body to its end, keeping it only if a rule needs it; enforces body_size_limit. */
-function readBody(res: IncomingMessage, cfg: HttpAttemptConfig, signal: AbortSignal): Promise<Buffer | undefined> {
+/**
+ * Reads the body to its end and enforces body_size_limit; keeps its first MAX_CHECKED_BODY
+ * bytes when a rule needs them (memory stays bounded whatever the target sends), and
+ * returns the full size.
+ */
+function readBody(res: IncomingMessage, cfg: HttpAttemptConfig, signal: AbortSignal): Promise<{ body?: Buffer; size: number }> {
   const keep = needsBody(cfg.rules);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     res.on('data', (c: Buffer) => {
+      const before = size;
       size += c.length;
       if (cfg.bodySizeLimit > 0 && size > cfg.bodySizeLimit) {
         reject(new Error(`body exceeds body_size_limit (${cfg.bodySizeLimit} bytes)`));
         res.destroy();
         return;
       }
-      if (keep) chunks.push(c);
+      if (keep && before < MAX_CHECKED_BODY) chunks.push(c.subarray(0, MAX_CHECKED_BODY - before));
     });
-    res.once('end', () => resolve(keep ? Buffer.concat(chunks) : undefined));
+    res.once('end', () => resolve(keep ? { body: Buffer.concat(chunks), size } : { size }));
     res.on('error', (e) => reject(new Error(signal.aborted ? abortReason(signal, 'reading the body') : describeError(e, 'reading the body'))));
     res.once('aborted', () => reject(new Error(signal.aborted ? abortReason(signal, 'reading the body') : 'connection closed while reading the body')));
   });

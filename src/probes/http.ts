@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { compileRules } from './http-checks.ts';
+import { compileRules, hasRegexps, ruleParams } from './http-checks.ts';
+import { warmRegexpWorker } from './net-regexp-worker.ts';
 import { httpAttempt, type HttpAttemptConfig } from './http-attempt.ts';
 import { attemptSignal, runAttempts, unmeasurable } from './net-round.ts';
 import { HttpParamsSchema, type HttpParams } from './params.ts';
@@ -38,7 +39,7 @@ async function measureOne(t: ProbeTarget<HttpParams>, signal: AbortSignal): Prom
   return runAttempts(p, signal, async (_i, round) => {
     const att = attemptSignal(round, p.timeout);
     try {
-      return await httpAttempt(url, cfg, att.signal);
+      return await httpAttempt(url, cfg, att.signal, round);
     } finally {
       att.dispose();
     }
@@ -63,6 +64,8 @@ export function attemptConfig(p: HttpParams): HttpAttemptConfig {
   let authorization: string | undefined;
   if (p.basic_auth) authorization = `Basic ${Buffer.from(`${p.basic_auth.username}:${p.basic_auth.password}`).toString('base64')}`;
   if (p.bearer_token !== undefined) authorization = `Bearer ${p.bearer_token}`;
+  const rules = compileRules(p);
+  if (hasRegexps(rules)) warmRegexpWorker();
   const cfg: HttpAttemptConfig = {
     method: p.method,
     headers: p.headers,
@@ -70,7 +73,9 @@ export function attemptConfig(p: HttpParams): HttpAttemptConfig {
     bodySizeLimit: p.body_size_limit,
     secureContext: secureContext(p.tls_config),
     insecureSkipVerify: p.tls_config.insecure_skip_verify,
-    rules: compileRules(p),
+    rules,
+    ruleParams: ruleParams(p),
+    checkDeadlineMs: p.timeout,
     preferred_ip_protocol: p.preferred_ip_protocol,
     ip_protocol_fallback: p.ip_protocol_fallback,
   };
