@@ -55,9 +55,11 @@ export interface Silence {
   /** Active from `starts` (inclusive) to `ends` (exclusive), ms since the epoch. */
   starts: number;
   ends: number;
-  /** Target path glob: `*` within one path segment, `**` across segments. */
+  /** Target path glob: `*` within one path segment, `**` across segments (alerts/glob.ts). */
   target?: string;
+  /** Agent name glob. */
   agent?: string;
+  /** Alert name glob. */
   alert?: string;
   /** Every label must be equal on the target. */
   labels?: Record<string, string>;

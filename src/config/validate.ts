@@ -1,12 +1,28 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import * as addFormatsModule from 'ajv-formats';
 import type { TSchema } from 'typebox';
+import { compileUserRegexp } from '../probes/net-regexp.ts';
 
 // ajv-formats ships CommonJS; under NodeNext its default export is the module object.
 const addFormats = (addFormatsModule as unknown as { default: (a: Ajv) => Ajv }).default;
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false });
 addFormats(ajv);
+// `re2: true` on a string schema: the value is a user regexp and must compile with the engine
+// that will run it (src/probes/net-regexp.ts), so a bad one is refused at load with its place.
+ajv.addKeyword({
+  keyword: 're2',
+  type: 'string',
+  schemaType: 'boolean',
+  errors: true,
+  validate: function re2(this: unknown, on: boolean, data: string): boolean {
+    if (!on) return true;
+    const c = compileUserRegexp(data);
+    if (c.ok) return true;
+    (re2 as unknown as { errors: unknown[] }).errors = [{ keyword: 're2', message: `invalid regexp ${JSON.stringify(data)}: ${c.error}`, params: {} }];
+    return false;
+  },
+});
 const cache = new WeakMap<object, ReturnType<Ajv['compile']>>();
 
 export interface SchemaIssue {

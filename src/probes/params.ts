@@ -43,6 +43,9 @@ export const TcpParamsSchema = Type.Object({
 }, { additionalProperties: false });
 
 const Rcode = Type.String({ pattern: '^[A-Z]+$' });
+/** A user regexp in RE2 (Go) syntax; `re2: true` makes config validation compile it (src/config/validate.ts). */
+const Re2 = (description?: string) => Type.String({ re2: true, ...(description ? { description } : {}) });
+const Re2List = (description?: string) => Type.Array(Re2(), description ? { description } : {});
 export const DnsParamsSchema = Type.Object({
   ...CommonParamsSchema,
   query_name: Type.String({ minLength: 1, default: 'localhost', description: 'name to query; the target host is the DNS server' }),
@@ -52,10 +55,10 @@ export const DnsParamsSchema = Type.Object({
   valid_rcodes: Type.Array(Rcode, { default: ['NOERROR'] }),
   recursion_desired: Type.Boolean({ default: true }),
   validate_answer_rrs: Type.Optional(Type.Object({
-    fail_if_matches_regexp: Type.Optional(Type.Array(Type.String(), { description: 'fail if any answer RR matches any of these' })),
-    fail_if_not_matches_regexp: Type.Optional(Type.Array(Type.String(), { description: 'fail if any answer RR does not match one of these' })),
-    fail_if_all_match_regexp: Type.Optional(Type.Array(Type.String(), { description: 'fail if every answer RR matches one of these' })),
-    fail_if_none_matches_regexp: Type.Optional(Type.Array(Type.String(), { description: 'fail if no answer RR matches one of these' })),
+    fail_if_matches_regexp: Type.Optional(Re2List('fail if any answer RR matches any of these')),
+    fail_if_not_matches_regexp: Type.Optional(Re2List('fail if any answer RR does not match one of these')),
+    fail_if_all_match_regexp: Type.Optional(Re2List('fail if every answer RR matches one of these')),
+    fail_if_none_matches_regexp: Type.Optional(Re2List('fail if no answer RR matches one of these')),
   }, { additionalProperties: false, description: 'regexps over the answer RRs in zone-file text form (name TTL class type data)' })),
   preferred_ip_protocol: IpProtocol,
   ip_protocol_fallback: IpFallback,
@@ -64,7 +67,7 @@ export const DnsParamsSchema = Type.Object({
 
 const HeaderMatch = Type.Object({
   header: Type.String({ minLength: 1 }),
-  regexp: Type.String(),
+  regexp: Re2(),
   allow_missing: Type.Boolean({ default: false }),
 }, { additionalProperties: false });
 
@@ -77,8 +80,8 @@ export const HttpParamsSchema = Type.Object({
   valid_http_versions: Type.Array(Type.String(), { default: [] }),
   fail_if_ssl: Type.Boolean({ default: false }),
   fail_if_not_ssl: Type.Boolean({ default: false }),
-  fail_if_body_matches_regexp: Type.Array(Type.String(), { default: [] }),
-  fail_if_body_not_matches_regexp: Type.Array(Type.String(), { default: [] }),
+  fail_if_body_matches_regexp: Type.Array(Re2(), { default: [] }),
+  fail_if_body_not_matches_regexp: Type.Array(Re2(), { default: [] }),
   fail_if_header_matches: Type.Array(HeaderMatch, { default: [] }),
   fail_if_header_not_matches: Type.Array(HeaderMatch, { default: [] }),
   follow_redirects: Type.Boolean({ default: true }),

@@ -5,6 +5,7 @@ import Type, { type Static } from 'typebox';
 import type { AlertDb, Silence } from '../../alerts/db.ts';
 import type { Dispatcher } from '../../alerts/dispatcher.ts';
 import type { AlertEngine } from '../../alerts/engine.ts';
+import { MAX_GLOB_LENGTH } from '../../alerts/glob.ts';
 import type { RouteModule } from '../context.ts';
 
 /** What the alert routes read and change. */
@@ -30,9 +31,9 @@ const DeliveryQuery = Type.Object({
   limit: Limit,
 });
 const SilenceBody = Type.Object({
-  target: Type.Optional(Type.String({ minLength: 1, description: 'target path glob: * within a segment, ** across' })),
-  agent: Type.Optional(Type.String({ minLength: 1 })),
-  alert: Type.Optional(Type.String({ minLength: 1 })),
+  target: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_GLOB_LENGTH, description: 'target path glob: * within a segment, ** across' })),
+  agent: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_GLOB_LENGTH, description: 'agent name glob' })),
+  alert: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_GLOB_LENGTH, description: 'alert name glob' })),
   labels: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String())),
   starts: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch; default now' })),
   ends: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch' })),
