@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/loader.ts';
+import { trimTrailingSlashes } from '../config/tree.ts';
 import { dataDirOf, openStore, type SqliteStore, type StoreLogger } from '../store/index.ts';
 
 /** What the data commands need from their surroundings (tests pass their own). */
@@ -32,7 +33,7 @@ export function registerDataCommands(program: Command, deps: DataCommandDeps = {
     .option('-n, --dry-run', 'only list what would be deleted'))
     .action((paths: string[], o: Options & { dryRun?: boolean }) => withStore(o, deps.log, (store) => {
       if (o.dryRun) {
-        const doomed = store.list().filter((s) => paths.some((p) => p === '/' || s.target === p.replace(/\/+$/, '') || s.target.startsWith(p.replace(/\/+$/, '') + '/')));
+        const doomed = store.list().filter((s) => paths.some((p) => p === '/' || s.target === trimTrailingSlashes(p) || s.target.startsWith(trimTrailingSlashes(p) + '/')));
         for (const s of doomed) out(`would delete ${s.target} (agent ${s.agent})`);
         out(`${doomed.length} series would be deleted`);
         return;

@@ -1,6 +1,6 @@
 import type { GeneralConfig, ProbePreset } from '../config/schema.ts';
 import type { MeshConfig, MeshGroup, StaticRegionTargets } from '../config/mesh-schema.ts';
-import type { ProbedTarget, TargetNode } from '../config/tree.ts';
+import { trimTrailingSlashes, type ProbedTarget, type TargetNode } from '../config/tree.ts';
 import { validate } from '../config/validate.ts';
 import { PARAMS_SCHEMAS } from '../probes/params.ts';
 import type { ProbeType } from '../probes/round.ts';
@@ -105,7 +105,7 @@ function staticNode(name: string, list: readonly StaticRegionTargets[], d: MeshD
     }
     const params = resolveParams(s.type, d, s, s.http);
     for (const target of s.targets) {
-      let leaf = nodeName(target.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '')) || 'target';
+      let leaf = nodeName(trimTrailingSlashes(target.replace(/^[a-z][a-z0-9+.-]*:\/\//i, ''))) || 'target';
       for (let i = 2; region.children.some((c) => c.name === leaf); i++) leaf = `${leaf.replace(/ #\d+$/, '')} #${i}`;
       region.children.push({
         ...groupNode(`${region.path}/${leaf}`, leaf, { region: s.region }, s),

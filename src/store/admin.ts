@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { trimTrailingSlashes } from '../config/tree.ts';
 import { SmokemeshError } from '../errors.ts';
 import { fromRow, mergeBucket, toRow, type BucketRow } from './bucket.ts';
 import type { SeriesRow } from './raw.ts';
@@ -13,7 +14,7 @@ import type { Tier } from './tiers.ts';
 export function normalisePath(path: string): string {
   const p = path.trim();
   if (!p.startsWith('/')) throw new SmokemeshError('SMOKEMESH_E_USAGE', `target path "${path}" must start with "/" (e.g. /Group/host)`);
-  return p.length > 1 ? p.replace(/\/+$/, '') : p;
+  return p.length > 1 ? trimTrailingSlashes(p) : p;
 }
 
 /** Series whose target is `path` or lies under it. */

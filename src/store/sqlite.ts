@@ -2,6 +2,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { StoreConfig } from '../config/schema.ts';
+import { trimTrailingSlashes } from '../config/tree.ts';
 import { SmokemeshError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
 import { pruneSeries, renameSeries } from './admin.ts';
@@ -391,7 +392,7 @@ export class SqliteStore implements Store {
     return this.read(() => {
       const all = [...this.latestMap().values()];
       if (!prefix || prefix === '/') return all;
-      const p = prefix.replace(/\/+$/, '');
+      const p = trimTrailingSlashes(prefix);
       return all.filter((r) => r.target === p || r.target.startsWith(p + '/'));
     });
   }
