@@ -107,13 +107,17 @@ targets:
   let running = true;
   // One request of each kind first: the first answers of a fresh process are slow (code paths
   // compiled on first use), which says nothing about stalls.
-  await fetch(`${base}/health`);
+  const heartbeat = () => {
+    const body = Buffer.from(JSON.stringify({ version: 'test', labels: {}, addresses: {}, spool: { backlog: 0, bytes: 0, dropped: 0 }, started_at: Date.now() }));
+    const headers = { ...signRequest({ agent: 'probe-agent', secret, method: 'POST', path: AGENT_API.heartbeat, body }), 'content-type': 'application/json' };
+    return fetch(`${base}${AGENT_API.heartbeat}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(5000) });
+  };
+  assert.equal((await fetch(`${base}/health`)).status, 200);
+  assert.equal((await heartbeat()).status, 200);
   const loop = (async () => {
     while (running) {
       health.push(await timed(() => fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) })));
-      const body = Buffer.from(JSON.stringify({ version: 'test', labels: {}, addresses: {}, spool: { backlog: 0, bytes: 0, dropped: 0 }, started_at: Date.now() }));
-      const headers = { ...signRequest({ agent: 'probe-agent', secret, method: 'POST', path: AGENT_API.heartbeat, body }), 'content-type': 'application/json' };
-      agentApi.push(await timed(() => fetch(`${base}${AGENT_API.heartbeat}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(5000) })));
+      agentApi.push(await timed(heartbeat));
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
