@@ -20,8 +20,8 @@ before(async () => {
 });
 after(async () => { await dns?.stop(); });
 
-async function run(params: Record<string, unknown>, host = '127.0.0.1', signal = new AbortController().signal) {
-  const p = paramsFor<DnsParams>(DnsParamsSchema, { port: dns.port, query_name: 'probe.test', ...params });
+async function run(params: Record<string, unknown>, host = '127.0.0.1', signal = new AbortController().signal, unchecked: Partial<DnsParams> = {}) {
+  const p = { ...paramsFor<DnsParams>(DnsParamsSchema, { port: dns.port, query_name: 'probe.test', ...params }), ...unchecked };
   const [m] = await dnsProbe.measure([{ path: '/t', host, params: p }], signal);
   return m!;
 }
@@ -100,7 +100,7 @@ test('bad parameters and unreachable servers give a clear error and lose every p
   const unknown = await run({ query_type: 'NOPE' });
   assert.equal(unknown.sent, 3);
   assert.match(unknown.error ?? '', /unknown query_type "NOPE"/);
-  const badRe = await run({ validate_answer_rrs: { fail_if_matches_regexp: ['('] } });
+  const badRe = await run({}, undefined, undefined, { validate_answer_rrs: { fail_if_matches_regexp: ['('] } });
   assert.match(badRe.error ?? '', /invalid regexp "\(" in validate_answer_rrs\.fail_if_matches_regexp/);
   const closed = await run({ port: await closedUdpPort(), pings: 2 });
   assert.equal(closed.rtts.length, 0);

@@ -31,5 +31,6 @@ test('the first failing rule wins, in blackbox order', () => {
 
 test('Go-style (?i) flags and bad regexps naming their field', () => {
   assert.equal(checkResponse(res(), rules({ fail_if_body_not_matches_regexp: ['(?i)ALL GOOD'] })), undefined);
-  assert.throws(() => rules({ fail_if_header_matches: [{ header: 'x', regexp: '(' }] }), /in fail_if_header_matches\[0\]\.regexp/);
+  const p = paramsFor<HttpParams>(HttpParamsSchema, {});
+  assert.throws(() => compileRules({ ...p, fail_if_header_matches: [{ header: 'x', regexp: '(', allow_missing: false }] }), /in fail_if_header_matches\[0\]\.regexp/);
 });

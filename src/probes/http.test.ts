@@ -14,8 +14,8 @@ let srv6: TestServer;
 before(async () => { srv = await httpServer('127.0.0.1'); srv6 = await httpServer('::1'); });
 after(async () => { await srv?.close(); await srv6?.close(); });
 
-async function run(url: string, params: Record<string, unknown> = {}, signal = new AbortController().signal) {
-  const p = paramsFor<HttpParams>(HttpParamsSchema, params);
+async function run(url: string, params: Record<string, unknown> = {}, signal = new AbortController().signal, unchecked: Partial<HttpParams> = {}) {
+  const p = { ...paramsFor<HttpParams>(HttpParamsSchema, params), ...unchecked };
   const [m] = await httpProbe.measure([{ path: '/t', host: url, params: p }], signal);
   return m!;
 }
@@ -78,7 +78,8 @@ test('body regexps', async () => {
   const ok = await run(at('/ok'), { fail_if_body_not_matches_regexp: ['(?i)^HELLO'], fail_if_body_matches_regexp: ['error'] });
   assert.equal(ok.error, undefined);
   assert.equal(ok.rtts.length, 3);
-  const bad = await run(at('/ok'), { fail_if_body_matches_regexp: ['[a-'] });
+  // The config refuses it at load (validate.test.ts); a plan that carries one anyway is a clear error.
+  const bad = await run(at('/ok'), {}, undefined, { fail_if_body_matches_regexp: ['[a-'] });
   assert.match(bad.error ?? '', /invalid regexp "\[a-" in fail_if_body_matches_regexp/);
 });
 
@@ -176,4 +177,19 @@ test('aborting the round closes the connection and returns', async () => {
   const m = await run(at('/slow/60000'), { pings: 3, timeout: 60000 }, ctl.signal);
   assert.equal(m.sent, 0);
   assert.equal(m.error, ABORTED);
+});
+
+test('body checks see the first 1 MiB of a larger body, and a failure says so', async () => {
+  const head = await run(at('/huge'), { pings: 1, fail_if_body_not_matches_regexp: ['^head'] });
+  assert.equal(head.error, undefined);
+  const tail = await run(at('/huge'), { pings: 1, fail_if_body_not_matches_regexp: ['tail$'] });
+  assert.equal(tail.error, `body did not match fail_if_body_not_matches_regexp tail$ (only the first ${2 ** 20} of ${1.5 * 2 ** 20} bytes were checked)`);
+  const limited = await run(at('/huge'), { pings: 1, body_size_limit: 2 ** 20, fail_if_body_matches_regexp: ['head'] });
+  assert.match(limited.error ?? '', /body exceeds body_size_limit/, 'body_size_limit still fails the attempt');
+});
+
+test('a regexp that backtracks without end in JavaScript is judged at once (RE2)', async () => {
+  const m = await run(at('/big'), { pings: 2, fail_if_body_matches_regexp: ['^(x+)+y$'], fail_if_header_matches: [{ header: 'content-type', regexp: '^(t|te)+x+$' }] });
+  assert.equal(m.error, undefined);
+  assert.equal(m.rtts.length, 2);
 });
