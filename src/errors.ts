@@ -25,9 +25,15 @@ export function errorBody(code: ErrorCode, error: string): { code: ErrorCode; er
 }
 
 export class SmokemeshError extends Error {
-  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /**
+   * Words from outside that explain the error but must not be stored or shown through the
+   * API (a remote's response body, a hook's stderr): only the server log gets them, at debug.
+   */
+  readonly detail?: string;
+  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown; detail?: string }) {
     super(message, options);
     this.name = 'SmokemeshError';
+    if (options?.detail !== undefined) this.detail = options.detail;
   }
 }
 

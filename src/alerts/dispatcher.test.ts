@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { openAlertDb } from './db.ts';
-import { Dispatcher, type Channel } from './dispatcher.ts';
+import pino from 'pino';
+import { SmokemeshError } from '../errors.ts';
+import { Dispatcher, storedError, type Channel } from './dispatcher.ts';
 import { webhookKind } from './notifiers/webhook.ts';
 import type { AlertEvent } from './notifiers/notifier.ts';
 import { silentLog, tempDir } from './testkit.ts';
@@ -105,4 +107,35 @@ test('dispatcher: deliveries unfinished at shutdown are resumed by the next proc
   assert.deepEqual(row.attempt_log.map((a) => a.outcome), ['retry', 'sent']);
   await rx.close();
   db.close();
+});
+
+test('dispatcher: a failed delivery is stored as status and host; the remote body only reaches the debug log', async () => {
+  const server = createServer((req, res) => { req.resume(); res.writeHead(502).end('upstream said: token=SECRET-IN-BODY'); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+  const db = openAlertDb(':memory:');
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'debug' }, { write: (l: string) => { lines.push(JSON.parse(l) as Record<string, unknown>); } });
+  const d = new Dispatcher(db, log);
+  d.setChannels(new Map([hook('hook', url, { retries: 0 })]));
+  try {
+    record(db, d, event('e-body'), ['hook']);
+    await d.idle();
+    const [row] = db.deliveries({ limit: 10 });
+    assert.equal(row!.status, 'failed');
+    assert.match(row!.last_error!, /^webhook "hook": HTTP 502 Bad Gateway from http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(row!.attempt_log[0]!.error, row!.last_error);
+    assert.doesNotMatch(JSON.stringify(db.deliveries({ limit: 10 })), /SECRET-IN-BODY/);
+    assert.doesNotMatch(d.status().map((s) => s.last_error ?? '').join(), /SECRET-IN-BODY/);
+    assert.ok(lines.some((l) => l.level === 20 && l.detail === 'upstream said: token=SECRET-IN-BODY'), 'the debug log has the body');
+    assert.ok(lines.filter((l) => (l.level as number) > 20).every((l) => !JSON.stringify(l).includes('SECRET-IN-BODY')), 'warnings do not');
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test('dispatcher: an error that is not a notifier\'s own is stored by its kind only', () => {
+  const e = Object.assign(new TypeError('remote said <html>secret</html>'), { code: 'ERR_X' });
+  assert.equal(storedError(e), 'TypeError ERR_X (details in the server log at debug level)');
+  assert.equal(storedError(new SmokemeshError('SMOKEMESH_E_NOTIFY', 'webhook "x": HTTP 500 Internal Server Error from http://h', { detail: 'body' })), 'webhook "x": HTTP 500 Internal Server Error from http://h');
 });

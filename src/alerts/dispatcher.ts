@@ -8,6 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { DeliveryOptions } from '../config/alerts-schema.ts';
+import { SmokemeshError } from '../errors.ts';
 import type { AlertDb } from './db.ts';
 import type { AlertEvent, Notifier } from './notifiers/notifier.ts';
 
@@ -123,11 +124,12 @@ export class Dispatcher {
       let error: string | null = null;
       const timeout = AbortSignal.timeout(opts.timeout_ms);
       try {
-        if (!channel) throw new Error(`channel "${name}" is no longer configured`);
+        if (!channel) throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `channel "${name}" is no longer configured`);
         await channel.notifier.send(job.event, AbortSignal.any([this.stop.signal, timeout]));
       } catch (e) {
-        error = e instanceof Error ? e.message : String(e);
+        error = storedError(e);
         if (timeout.aborted) error = `timed out after ${opts.timeout_ms} ms (${error})`;
+        this.log.debug({ channel: name, event: job.event.id, attempt: job.attempts, err: e, detail: (e as SmokemeshError).detail }, 'alert delivery error in full');
       }
       const took = performance.now() - started;
       if (this.stop.signal.aborted && error) {
@@ -153,4 +155,15 @@ export class Dispatcher {
       }
     }
   }
+}
+
+/**
+ * What is stored (and shown by the open read API) of a failed attempt. Notifiers word their
+ * errors for that (status, host, short reason; a remote's own words only in `detail`); any
+ * other error may quote anything, so only its kind is kept; the log has it in full.
+ */
+export function storedError(e: unknown): string {
+  if (e instanceof SmokemeshError) return e.message;
+  const code = (e as { code?: unknown } | null)?.code;
+  return `${e instanceof Error ? e.name : 'error'}${typeof code === 'string' ? ` ${code.replace(/[^\w.-]/g, '_').slice(0, 32)}` : ''} (details in the server log at debug level)`;
 }

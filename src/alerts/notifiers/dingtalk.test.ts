@@ -86,15 +86,17 @@ test('dingtalk: errcode other than 0 in an HTTP 200 body is a failure', async (t
   const rx = await startReceiver(() => ({ body: '{"errcode":310000,"errmsg":"sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]"}' }));
   t.after(() => rx.close());
   const n = dingtalkKind.create('dd', { url: `${rx.base}/robot/send?access_token=secret-token`, secret: 'SECx' });
-  await assert.rejects(n.send(sampleEvent(), AbortSignal.timeout(5000)), (e: Error) => {
-    assert.match(e.message, /^dingtalk notifier "dd": rejected with code 310000 \(sign not match/);
+  await assert.rejects(n.send(sampleEvent(), AbortSignal.timeout(5000)), (e: Error & { detail?: string }) => {
+    assert.equal(e.message, 'dingtalk notifier "dd": rejected with code 310000');
+    assert.match(e.detail ?? '', /^sign not match/);
     assert.doesNotMatch(e.message, /secret-token/);
     return true;
   });
   rx.answer = () => ({ body: 'not json' });
-  await assert.rejects(n.send(sampleEvent(), AbortSignal.timeout(5000)), /rejected with code missing: not json/);
+  await assert.rejects(n.send(sampleEvent(), AbortSignal.timeout(5000)), (e: Error & { detail?: string }) => /rejected with code missing$/.test(e.message) && e.detail === 'not json');
   rx.answer = () => ({ status: 500, body: 'upstream down' });
-  await assert.rejects(n.send(sampleEvent(), AbortSignal.timeout(5000)), /dingtalk notifier "dd": HTTP 500 from http:\/\/127\.0\.0\.1:\d+: upstream down/);
+  await assert.rejects(n.send(sampleEvent(), AbortSignal.timeout(5000)), (e: Error & { detail?: string }) =>
+    /^dingtalk notifier "dd": HTTP 500 Internal Server Error from http:\/\/127\.0\.0\.1:\d+$/.test(e.message) && e.detail === 'upstream down');
   rx.answer = () => ({ hang: true });
   const slow = dingtalkKind.create('dd', { url: `${rx.base}/robot/send?access_token=x` });
   await assert.rejects(slow.send(sampleEvent(), AbortSignal.timeout(100)), /no answer from http:\/\/127\.0\.0\.1:\d+ within the delivery timeout/);

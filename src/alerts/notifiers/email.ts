@@ -131,10 +131,20 @@ export const emailKind: NotifierKind<EmailConfig> = {
         await new Promise<void>((resolvePromise, reject) => {
           const onAbort = () => reject(new SmokemeshError('SMOKEMESH_E_NOTIFY', `email notifier "${name}": ${String(signal.reason ?? 'aborted')}`));
           signal.addEventListener('abort', onAbort, { once: true });
-          sending.then(() => resolvePromise(), (err: Error) => reject(new SmokemeshError('SMOKEMESH_E_NOTIFY', `email notifier "${name}": ${err.message}`, { cause: err })))
+          sending.then(() => resolvePromise(), (err: Error) => reject(smtpError(name, `${c.host}:${c.port}`, err)))
             .finally(() => signal.removeEventListener('abort', onAbort));
         });
       },
     };
   },
 };
+
+/**
+ * A failed SMTP delivery in safe words: nodemailer's code (EAUTH, EENVELOPE, ECONNECTION…) and
+ * the SMTP reply code, with the server; the server's reply text goes to `detail` (debug log).
+ */
+function smtpError(name: string, where: string, err: Error): SmokemeshError {
+  const e = err as Error & { code?: string; responseCode?: number };
+  const parts = [e.code, e.responseCode !== undefined ? `SMTP ${e.responseCode}` : undefined].filter(Boolean);
+  return new SmokemeshError('SMOKEMESH_E_NOTIFY', `email notifier "${name}": ${parts.length ? parts.join(' ') : 'sending failed'} from ${where}`, { cause: err, detail: err.message });
+}

@@ -41,7 +41,8 @@ export function runProgram(command: string, e: AlertEvent, env: Record<string, s
     child.on('error', (err) => reject(new SmokemeshError('SMOKEMESH_E_NOTIFY', `exec ${command}: ${err.message}`, { cause: err })));
     child.on('close', (code, sig) => {
       if (code === 0) resolvePromise();
-      else reject(new SmokemeshError('SMOKEMESH_E_NOTIFY', `exec ${command}: ${sig ? `killed by ${sig}` : `exit code ${code}`}${stderr ? `: ${stderr.trim().slice(-500)}` : ''}`));
+      // A hook's stderr often carries what it called answered: kept for the debug log only.
+      else reject(new SmokemeshError('SMOKEMESH_E_NOTIFY', `exec ${command}: ${sig ? `killed by ${sig}` : `exit code ${code}`}`, stderr ? { detail: stderr.trim().slice(-500) } : undefined));
     });
   });
 }

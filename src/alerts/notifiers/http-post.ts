@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { STATUS_CODES } from 'node:http';
 import Type, { type TObject, type TProperties, type TSchema } from 'typebox';
 import { Agent, ProxyAgent, fetch, type Dispatcher } from 'undici';
 import { SmokemeshError } from '../../errors.ts';
@@ -164,7 +165,8 @@ export interface PostResponse {
 /**
  * POSTs `body` as JSON and resolves with a 2xx response; anything else (non-2xx, timeout,
  * cancel, network error) throws a SMOKEMESH_E_NOTIFY error naming the channel, the endpoint
- * (secrets in its path and query removed) and the HTTP status with an excerpt of the body.
+ * (secrets in its path and query removed) and the HTTP status with its standard reason; the
+ * response body goes only to the error's `detail` (see httpFailure).
  */
 export async function postJson(req: PostRequest): Promise<PostResponse> {
   const where = endpoint(req.url);
@@ -196,9 +198,7 @@ export async function postJson(req: PostRequest): Promise<PostResponse> {
     }
     throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `${req.channel}: cannot reach ${where}: ${describeFetchError(e)}`, { cause: e });
   }
-  if (status < 200 || status > 299) {
-    throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `${req.channel}: HTTP ${status} from ${where}: ${excerpt(text)}`);
-  }
+  if (status < 200 || status > 299) throw httpFailure(req.channel, status, where, text);
   let json: unknown;
   try {
     json = text === '' ? undefined : JSON.parse(text);
@@ -208,10 +208,30 @@ export async function postJson(req: PostRequest): Promise<PostResponse> {
   return { status, text, json };
 }
 
-/** Builds the error for a vendor that reports failure inside an HTTP 200 body. */
+/**
+ * The error of a non-2xx answer. Delivery errors are stored and shown by the open read API,
+ * and a remote's body may hold anything (tokens echoed back, internal URLs), so the message
+ * says only status, standard reason and endpoint; the body is the `detail` (debug log).
+ */
+export function httpFailure(channel: string, status: number, where: string, body: string): SmokemeshError {
+  const reason = STATUS_CODES[status];
+  return new SmokemeshError('SMOKEMESH_E_NOTIFY', `${channel}: HTTP ${status}${reason ? ` ${reason}` : ''} from ${where}`, { detail: excerpt(body) });
+}
+
+/**
+ * Builds the error for a vendor that reports failure inside an HTTP 200 body: the message
+ * keeps the vendor's error code (a short token: see each vendor's code list), the vendor's
+ * own words go to `detail`.
+ */
 export function vendorError(channel: string, code: unknown, message: unknown, text: string): SmokemeshError {
-  return new SmokemeshError('SMOKEMESH_E_NOTIFY',
-    `${channel}: rejected with code ${String(code)}${message !== undefined ? ` (${String(message)})` : ''}: ${excerpt(text)}`);
+  return new SmokemeshError('SMOKEMESH_E_NOTIFY', `${channel}: rejected with code ${shortToken(code)}`,
+    { detail: `${message !== undefined ? `${String(message)}: ` : ''}${excerpt(text)}` });
+}
+
+/** A vendor's error code as a short, plain token (it is remote data too). */
+function shortToken(code: unknown): string {
+  const s = String(code).replace(/[^\w.-]/g, '_');
+  return s.length > 32 ? `${s.slice(0, 32)}…` : s || 'missing';
 }
 
 /** The first 300 characters of a response body, on one line. */

@@ -58,18 +58,20 @@ test('slack: text format, cleared state, URL from a file, legacy sender fields',
   assert.doesNotMatch(body.text, /Link|Comment|Pattern/);
 });
 
-test('slack: HTTP error names the channel, status and body, never the secret path', async (t) => {
+test('slack: HTTP error names the channel and status (the body only in the detail), never the secret path', async (t) => {
   const rx = await startReceiver(() => ({ status: 404, body: 'channel_not_found' }));
   t.after(() => rx.close());
   const n = slackKind.create('ops', { url: `${rx.base}/services/T/B/topsecret` });
-  await assert.rejects(n.send(sampleEvent(), AbortSignal.timeout(5000)), (e: Error & { code?: string }) => {
+  await assert.rejects(n.send(sampleEvent(), AbortSignal.timeout(5000)), (e: Error & { code?: string; detail?: string }) => {
     assert.equal(e.code, 'SMOKEMESH_E_NOTIFY');
-    assert.match(e.message, /slack notifier "ops": HTTP 404 from http:\/\/127\.0\.0\.1:\d+: channel_not_found/);
+    assert.match(e.message, /^slack notifier "ops": HTTP 404 Not Found from http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(e.detail, 'channel_not_found');
     assert.doesNotMatch(e.message, /topsecret/);
     return true;
   });
   rx.answer = () => ({ status: 500, body: 'rollup_error' });
-  await assert.rejects(n.send(sampleEvent(), AbortSignal.timeout(5000)), /HTTP 500 .*rollup_error/);
+  await assert.rejects(n.send(sampleEvent(), AbortSignal.timeout(5000)), (e: Error & { detail?: string }) =>
+    /HTTP 500 Internal Server Error from http:\/\/127\.0\.0\.1:\d+$/.test(e.message) && e.detail === 'rollup_error');
 });
 
 test('slack: a receiver that never answers times out; the caller can cancel', async (t) => {

@@ -157,12 +157,13 @@ test('sns: SNS errors, timeouts and missing credentials are failures naming the 
   t.after(() => rx.close());
   const keys = { access_key_id: 'AKID', secret_access_key: 'k' };
   const n = snsKind.create('aws', { topic_arn: 'arn:aws:sns:eu-west-1:123456789012:missing', endpoint: rx.base, ...keys });
-  await assert.rejects(n.send(sampleEvent(), AbortSignal.timeout(10_000)),
-    /^SmokemeshError: sns notifier "aws": Publish failed \(http:\/\/127\.0\.0\.1:\d+\/\): HTTP 404 NotFoundException: Topic does not exist$/);
+  await assert.rejects(n.send(sampleEvent(), AbortSignal.timeout(10_000)), (e: Error & { detail?: string }) =>
+    /^sns notifier "aws": Publish failed \(http:\/\/127\.0\.0\.1:\d+\/\): HTTP 404 NotFoundException$/.test(e.message) && e.detail === 'Topic does not exist');
   rx.answer = () => ({ hang: true });
   await assert.rejects(n.send(sampleEvent(), AbortSignal.timeout(200)), /sns notifier "aws": no answer within the delivery timeout/);
   const nokeys = snsKind.create('aws', { topic_arn: 'arn:aws:sns:eu-west-1:123456789012:t', endpoint: rx.base });
-  await assert.rejects(nokeys.send(sampleEvent(), AbortSignal.timeout(10_000)), /sns notifier "aws": Publish failed .*[Cc]redential/);
+  await assert.rejects(nokeys.send(sampleEvent(), AbortSignal.timeout(10_000)), (e: Error & { detail?: string }) =>
+    /^sns notifier "aws": Publish failed .*CredentialsProviderError$/.test(e.message) && /[Cc]redential/.test(e.detail ?? ''));
 });
 
 test('sns: config errors', () => {

@@ -105,5 +105,6 @@ function snsError(channel: string, config: SNSClientConfig, e: unknown, signal: 
     return new SmokemeshError('SMOKEMESH_E_NOTIFY', `${channel}: ${timedOut ? 'no answer within the delivery timeout' : 'cancelled'} (${where})`, { cause: e });
   }
   const status = err.$metadata?.httpStatusCode ? `HTTP ${err.$metadata.httpStatusCode} ` : '';
-  return new SmokemeshError('SMOKEMESH_E_NOTIFY', `${channel}: Publish failed (${where}): ${status}${err.name ?? 'Error'}: ${err.message ?? String(e)}`, { cause: e });
+  // The error name is AWS's code (NotFoundException…); its message is the remote's words.
+  return new SmokemeshError('SMOKEMESH_E_NOTIFY', `${channel}: Publish failed (${where}): ${status}${err.name ?? 'Error'}`, { cause: e, detail: err.message ?? String(e) });
 }

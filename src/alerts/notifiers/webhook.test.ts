@@ -52,7 +52,8 @@ test('webhook: body template; a non-2xx answer is an error naming the status', a
     url: rx.url, method: 'PUT', headers: {}, signature_header: 'X-Sig', content_type: 'text/plain',
     body_template: '{{alert.name}} {{state}} on {{target.path}}: {{loss}}',
   });
-  await assert.rejects(n.send(event, AbortSignal.timeout(5000)), /webhook "hook": HTTP 500: nope/);
+  await assert.rejects(n.send(event, AbortSignal.timeout(5000)), (e: Error & { detail?: string }) =>
+    /^webhook "hook": HTTP 500 Internal Server Error from http:\/\/127\.0\.0\.1:\d+$/.test(e.message) && e.detail === 'nope');
   await rx.close();
   assert.equal(rx.seen[0]!.method, 'PUT');
   assert.equal(rx.seen[0]!.body, 'lossy cleared on /Net/link: 100%, 0%');

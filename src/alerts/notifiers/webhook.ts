@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
 import { SmokemeshError } from '../../errors.ts';
 import type { AlertEvent, Notifier, NotifierKind } from './notifier.ts';
-import { describeFetchError } from './http-post.ts';
+import { describeFetchError, httpFailure } from './http-post.ts';
 
 export const WebhookConfigSchema = Type.Object({
   url: Type.String({ pattern: '^https?://', description: 'http(s) URL receiving the event' }),
@@ -63,9 +63,7 @@ export const webhookKind: NotifierKind<WebhookConfig> = {
           throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `webhook "${name}": cannot reach ${new URL(c.url).host}: ${describeFetchError(err)}`, { cause: err });
         }
         const text = await res.text().catch(() => '');
-        if (res.status < 200 || res.status > 299) {
-          throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `webhook "${name}": HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
-        }
+        if (res.status < 200 || res.status > 299) throw httpFailure(`webhook "${name}"`, res.status, new URL(c.url).origin, text);
       },
     };
   },
