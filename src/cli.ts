@@ -7,6 +7,7 @@ import { registerImportSmokepingCommand } from './cli/import-smokeping.ts';
 import { registerProbeCommand } from './cli/probe.ts';
 import { registerServerCommand } from './cli/server.ts';
 import { registerTaskCommand } from './cli/task.ts';
+import { registerUserCommands } from './cli/user.ts';
 import { VERSION } from './version.ts';
 
 const program = new Command('smokemesh')
@@ -22,6 +23,7 @@ registerCheckConfigCommand(program);
 registerDataCommands(program);
 registerImportSmokepingCommand(program);
 registerTaskCommand(program);
+registerUserCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -24,6 +24,13 @@ export const GeneralSchema = Type.Object({
   public_url: Type.Optional(Type.String({ description: 'URL of the UI, used in alert messages' })),
   admin_token_file: Type.Optional(Type.String({ description: 'bearer token for state-changing API calls; default <data_dir>/admin.token, created on first start' })),
   log_level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { default: 'info' }),
+  read_auth: Type.Optional(Type.Object({
+    users_file: Type.Optional(Type.String({ minLength: 1, description: 'users who log in to the UI: name:scrypt hash per line (smokemesh user add NAME); mode 600' })),
+    token_file: Type.Optional(Type.String({ minLength: 1, description: 'bearer token that reads the API (scripts, Grafana); mode 600' })),
+    metrics_token_file: Type.Optional(Type.String({ minLength: 1, description: 'when set, /metrics needs this bearer token (or any read credential); otherwise /metrics stays open' })),
+    health: Type.Enum(['open', 'protected'], { default: 'open', description: '/health without credentials (load balancers), or not' }),
+    session_hours: Type.Integer({ minimum: 1, maximum: 720, default: 12, description: 'a login lasts this long' }),
+  }, { additionalProperties: false, description: 'credentials for the UI and the read API (off when absent); see docs/security.md' })),
   tls: Type.Optional(Type.Object({
     cert_file: Type.String({ minLength: 1, description: 'PEM certificate (chain) the server presents' }),
     key_file: Type.String({ minLength: 1, description: 'PEM private key; must not be readable by group or others' }),

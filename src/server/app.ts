@@ -12,6 +12,7 @@ import { LiveMesh } from '../plan/live.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { bearerMatches, loadAdminToken } from './admin-token.ts';
+import { checkReadAuth, installReadAuth, loadReadAuth } from './read-auth.ts';
 import type { AgentInfo, ServerContext } from './context.ts';
 import { Ingest } from './ingest.ts';
 import { extraModules } from './modules.ts';
@@ -51,6 +52,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   mkdirSync(dataDir, { recursive: true });
   const { token: adminToken, created } = loadAdminToken(config.general.admin_token_file ?? join(dataDir, 'admin.token'));
   if (created) log.info({ file: join(dataDir, 'admin.token') }, 'created the admin token (needed for state-changing API calls)');
+  let readAuth = loadReadAuth(config); // off unless general.read_auth is set
 
   const store: Store = openStore(dataDir, config.store, log);
   const ingest = new Ingest([store], log);
@@ -99,7 +101,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     void reply.code(status).send({ code: err instanceof SmokemeshError ? err.code : err.code ?? 'SMOKEMESH_E_INTERNAL', error: err.message });
   });
 
-  const configChecks: ((c: Config) => string[])[] = [];
+  const configChecks: ((c: Config) => string[])[] = [checkReadAuth];
+  ctx.onReload((c) => {
+    try {
+      readAuth = loadReadAuth(c);
+    } catch (e) {
+      log.error({ err: e }, 'read authentication: the new settings could not be read; the previous ones stay');
+    }
+  });
+  // Before any route, so that the gate covers every one of them (the UI's files too).
+  await installReadAuth(app, { current: () => readAuth, adminToken, log });
   const modules = await extraModules({ ctx, ingest, log, live, builtin: agent });
   for (const m of modules) {
     if (m.check) configChecks.push(m.check);

@@ -25,6 +25,16 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * Read authentication (docs/security.md): a 401 marked `x-smokemesh-login: required` means
+ * the session is missing or expired, so the browser goes to the server's login page and comes
+ * back here afterwards. A 401 for a missing admin token is not marked, and stays an error.
+ */
+function loginIfRequired(res: Response): void {
+  if (res.status !== 401 || res.headers.get('x-smokemesh-login') !== 'required') return;
+  location.assign(`login?next=${encodeURIComponent(location.pathname + location.search + location.hash)}`);
+}
+
 /** GETs JSON from the server's API; rejects with HttpError carrying the server's message. */
 export async function getJson<T>(path: string, params: Record<string, string | number | string[] | undefined> = {}, signal?: AbortSignal): Promise<T> {
   const q = new URLSearchParams();
@@ -35,6 +45,7 @@ export async function getJson<T>(path: string, params: Record<string, string | n
   }
   const qs = q.toString();
   const res = await fetch(`api/${path}${qs ? '?' + qs : ''}`, { signal, headers: { accept: 'application/json' } });
+  loginIfRequired(res);
   if (!res.ok) {
     let msg = res.statusText;
     try {
@@ -55,6 +66,7 @@ export async function sendJson<T>(method: 'POST' | 'DELETE', path: string, body:
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token) headers.authorization = `Bearer ${token}`;
   const res = await fetch(`api/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  loginIfRequired(res);
   if (!res.ok) {
     let msg = res.statusText;
     try {
