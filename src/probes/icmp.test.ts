@@ -51,6 +51,30 @@ test('unavailable() is undefined when fping is installed and may ping', async ()
   assert.equal(await icmpProbe.unavailable!(), undefined);
 });
 
+/** Whether this machine lets one of our groups open ping sockets (net.ipv4.ping_group_range). */
+function pingSocketsAllowed(): boolean {
+  const [low, high] = readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8').trim().split(/\s+/).map(Number);
+  return [process.getegid!(), ...process.getgroups!()].some((g) => g >= low! && g <= high!);
+}
+
+test('auto: ping sockets exactly when net.ipv4.ping_group_range allows them, else raw with the reason', async () => {
+  const d = await createIcmpProbe().socket();
+  if (pingSocketsAllowed()) {
+    assert.equal(d.kind, 'ping');
+  } else {
+    assert.equal(d.kind, 'raw');
+    assert.match(d.why, /ping sockets do not work here .*net\.ipv4\.ping_group_range/);
+  }
+  assert.deepEqual(await createIcmpProbe({ socket: 'raw' }).socket(), { kind: 'raw', why: 'raw sockets, as configured' });
+});
+
+test('raw sockets on request: measured as before', async () => {
+  const probe = createIcmpProbe({ socket: 'raw' });
+  assert.equal(await probe.unavailable!(), undefined);
+  const res = await probe.measure(targets(['127.0.0.1', '127.0.0.2']), never);
+  assert.deepEqual(res.map((m) => [m.error, m.rtts.length]), [[undefined, 5], [undefined, 5]]);
+});
+
 test('127.0.0.1 and 127.x.y.z: every ping answered, RTTs in ms', async () => {
   const res = await icmpProbe.measure(targets(['127.0.0.1', '127.23.45.67', '127.255.254.1']), never);
   assert.equal(res.length, 3);
@@ -94,7 +118,7 @@ test('a host given twice is pinged once and reported for both targets', async ()
 test('big batches are cut into shards run in parallel; every target measured', async () => {
   const seen: number[] = [];
   const probe = createIcmpProbe({
-    limits: { maxShards: 4, maxShardSize: 3, stepFraction: 0.5 },
+    limits: { maxShards: 4, maxShardSize: 3, sweepFraction: 0.5, stepFraction: 0.5 },
     onRun: (_, n) => seen.push(n),
   });
   const hosts = Array.from({ length: 10 }, (_, i) => `127.0.1.${i + 1}`);

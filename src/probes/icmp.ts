@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { DEFAULT_SHARD_LIMITS, fpingArgs, planShards, type ShardLimits } from './fping/plan.ts';
 import { resolveHosts, type Resolution } from './fping/resolve.ts';
-import { FPING_INSTALL_HINT, EXTRA_FPING_DIRS, locateFping, runFping, type FpingRun } from './fping/runner.ts';
+import { FPING_INSTALL_HINT, EXTRA_FPING_DIRS, locateProgram, runFping, type FpingRun } from './fping/runner.ts';
+import { fpingCommand, parseSocketChoice, socketArgs, type FpingCommand, type SocketChoice, type SocketKind } from './fping/socket.ts';
 import { IcmpParamsSchema, type IcmpParams } from './params.ts';
 import type { Probe, ProbeTarget } from './probe.ts';
 import type { Measurement } from './round.ts';
@@ -9,66 +10,127 @@ import type { Measurement } from './round.ts';
 export interface IcmpProbeOptions {
   /** fping program: a name looked up in PATH (and /usr/sbin…) or a path. Default: $SMOKEMESH_FPING or 'fping'. */
   fping?: string;
+  /** ICMP socket kind (see fping/socket.ts). Default: $SMOKEMESH_FPING_SOCKET or 'auto'. */
+  socket?: SocketChoice;
+  /** argv prefix every fping runs under, e.g. `['ip', 'vrf', 'exec', 'blue']` (tests: `ip netns exec`). */
+  wrap?: string[];
   /** How big batches are cut into parallel fping processes. */
   limits?: ShardLimits;
   /** Called after each fping process ends (benchmarks, debugging). */
   onRun?: (run: FpingRun, targets: number) => void;
 }
 
+/** The socket kind this probe's rounds use, and why. */
+export interface SocketDecision {
+  kind: SocketKind;
+  why: string;
+}
+
+/** The icmp probe, which can also say which ICMP socket it uses. */
+export interface IcmpProbe extends Probe<IcmpParams> {
+  /** The socket kind of the rounds, decided at the first round (or `unavailable()` call). */
+  socket(): Promise<SocketDecision>;
+}
+
 /** Most targets one measure() call takes; bigger rounds are cut into parallel shards. */
 export const ICMP_BATCH = 10000;
 
+const PING_GROUP_HINT = 'allow them with sysctl net.ipv4.ping_group_range="0 2147483647" (or a range holding the agent\'s group)';
+
 /**
- * ICMP probe through fping, as SmokePing's FPing: one `fping -C <pings> -q` per shard,
- * IPv4 and IPv6 targets mixed in one process (fping ≥ 4 opens both sockets). Names are
- * resolved here first so that a name that does not resolve is an error on that target only.
+ * ICMP probe through fping, as SmokePing's FPing: `fping -C <pings> -q` processes, IPv4
+ * and IPv6 targets mixed in each (fping ≥ 4 opens both sockets). Kernel ping sockets when
+ * the machine allows them, raw sockets otherwise (see fping/socket.ts). Names are resolved
+ * here first so that a name that does not resolve is an error on that target only.
  */
-export function createIcmpProbe(options: IcmpProbeOptions = {}): Probe<IcmpParams> {
+export function createIcmpProbe(options: IcmpProbeOptions = {}): IcmpProbe {
   const name = options.fping ?? process.env.SMOKEMESH_FPING ?? 'fping';
+  const choice = options.socket ?? parseSocketChoice(process.env.SMOKEMESH_FPING_SOCKET) ?? 'auto';
+  const wrap = options.wrap ?? [];
   const limits = options.limits ?? DEFAULT_SHARD_LIMITS;
   const missing = (): string =>
     `fping not found: looked for "${name}"` +
     (name.includes('/') ? '' : ` in PATH and ${EXTRA_FPING_DIRS.join(', ')}`) +
     `; ${FPING_INSTALL_HINT}, or set SMOKEMESH_FPING to its path`;
 
+  /** One ping of the loopback through `cmd`: undefined when answered, else why not. */
+  const tryLoopback = async (cmd: FpingCommand): Promise<string | undefined> => {
+    // No -q: with it fping exits 4 without saying why when it cannot open its socket.
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 10_000);
+    const run = await runFping(cmd, ['-C', '1', '-t', '2000', ...socketArgs(cmd.kind, undefined), '127.0.0.1'], 1, ac.signal);
+    clearTimeout(timer);
+    if (run.spawnError) return run.spawnError;
+    const r = run.output.hosts.get('127.0.0.1');
+    if (r && 'rtts' in r && r.rtts.length === 1) return undefined;
+    return run.output.errors[0] ?? (run.signal ? `killed by ${run.signal}` : `exit code ${run.exitCode}`);
+  };
+
+  type Decided = SocketDecision & { bin: string; cmd: FpingCommand };
+  const decide = async (bin: string): Promise<Decided> => {
+    const raw = { kind: 'raw' as const, bin, cmd: fpingCommand(bin, 'raw', '', wrap) };
+    if (choice === 'raw') return { ...raw, why: 'raw sockets, as configured' };
+    const unshare = await locateProgram('unshare');
+    if (!unshare) return { ...raw, why: 'raw sockets: unshare (util-linux) not found, needed to run fping on a ping socket' };
+    const ping = { kind: 'ping' as const, bin, cmd: fpingCommand(bin, 'ping', unshare, wrap) };
+    if (choice === 'ping') return { ...ping, why: 'kernel ping sockets, as configured' };
+    const why = await tryLoopback(ping.cmd);
+    if (!why) return { ...ping, why: 'kernel ping sockets (net.ipv4.ping_group_range allows them)' };
+    return { ...raw, why: `raw sockets: ping sockets do not work here (${why}); ${PING_GROUP_HINT}` };
+  };
+  // Decided once; a missing fping is looked for again at the next round (it may be installed).
+  let decided: Promise<Decided | undefined> | undefined;
+  const decision = (fresh = false): Promise<Decided | undefined> => {
+    if (fresh || !decided) {
+      const d: Promise<Decided | undefined> = locateProgram(name)
+        .then((bin) => (bin ? decide(bin) : undefined))
+        .then((r) => { if (!r && decided === d) decided = undefined; return r; });
+      decided = d;
+    }
+    return decided;
+  };
+
   return {
     type: 'icmp',
     batch: ICMP_BATCH,
     paramsSchema: IcmpParamsSchema,
 
+    async socket() {
+      const d = await decision();
+      return d ? { kind: d.kind, why: d.why } : { kind: 'raw', why: missing() };
+    },
+
     async unavailable() {
-      const bin = await locateFping(name);
-      if (!bin) return missing();
-      // A real ping of the loopback shows both that fping runs and that it may open an
-      // ICMP socket (root, cap_net_raw, or ping_group_range). No -q: with it fping exits 4
-      // without saying why when it cannot open its socket.
-      const ac = new AbortController();
-      const timer = setTimeout(() => ac.abort(), 10_000);
-      const run = await runFping(bin, ['-C', '1', '-t', '1000', '127.0.0.1'], 1, ac.signal);
-      clearTimeout(timer);
-      if (run.spawnError) return run.spawnError;
-      if (run.output.hosts.has('127.0.0.1')) return undefined;
-      const why = run.output.errors[0] ?? (run.signal ? `killed by ${run.signal}` : `exit code ${run.exitCode}`);
-      return `${bin} does not work: ${why}. It needs root, the cap_net_raw capability ` +
-        `(setcap cap_net_raw+ep ${bin}) or ping sockets allowed (sysctl net.ipv4.ping_group_range)`;
+      const d = await decision(true);
+      if (!d) return missing();
+      // A real ping of the loopback shows both that fping runs and that it may open its
+      // ICMP socket (the auto decision has just done so for ping sockets).
+      if (choice === 'auto' && d.kind === 'ping') return undefined;
+      const why = await tryLoopback(d.cmd);
+      if (!why) return undefined;
+      return d.kind === 'ping'
+        ? `${d.bin} cannot use a ping socket: ${why}; ${PING_GROUP_HINT}`
+        : `${d.bin} does not work: ${why}. It needs root, the cap_net_raw capability ` +
+          `(setcap cap_net_raw+ep ${d.bin}) or ping sockets allowed (sysctl net.ipv4.ping_group_range)`;
     },
 
     async measure(targets, signal) {
       const out: Measurement[] = new Array(targets.length);
-      const bin = await locateFping(name);
+      const d = signal.aborted ? undefined : await decision();
       const groups = groupByParams(targets);
       await Promise.all([...groups.values()].map(async (indexes) => {
         const params = targets[indexes[0]!]!.params;
         const fail = (error: string): void => {
           for (const i of indexes) out[i] = { sent: params.pings, rtts: [], error };
         };
-        if (!bin) return fail(missing());
+        if (signal.aborted) return fail('aborted');
+        if (!d) return fail(missing());
         if (params.source !== undefined && !isIP(params.source)) {
           return fail(`source "${params.source}" is not an IP address (fping -S takes an address)`);
         }
         const resolved = await abortable(resolveHosts(indexes.map((i) => targets[i]!.host), signal), signal);
         if (!resolved) return fail('aborted');
-        const results = await pingAddresses(bin, resolved, params, limits, signal, options.onRun);
+        const results = await pingAddresses(d.cmd, resolved, params, limits, signal, options.onRun);
         for (const i of indexes) {
           const r = results.get(targets[i]!.host)!;
           out[i] = 'error' in r ? { sent: params.pings, rtts: [], error: r.error } : { sent: params.pings, rtts: r.rtts };
@@ -79,14 +141,14 @@ export function createIcmpProbe(options: IcmpProbeOptions = {}): Probe<IcmpParam
   };
 }
 
-/** The probe with default options (fping from PATH). */
-export const icmpProbe: Probe<IcmpParams> = createIcmpProbe();
+/** The probe with default options (fping from PATH, socket kind from the machine). */
+export const icmpProbe: IcmpProbe = createIcmpProbe();
 
 type HostOutcome = { rtts: number[] } | { error: string };
 
 /** Pings every resolved address once (shared by all hosts that resolve to it), sharded. */
 async function pingAddresses(
-  bin: string,
+  cmd: FpingCommand,
   resolved: Map<string, Resolution>,
   params: IcmpParams,
   limits: ShardLimits,
@@ -95,11 +157,11 @@ async function pingAddresses(
 ): Promise<Map<string, HostOutcome>> {
   const addresses = [...new Set([...resolved.values()].flatMap((r) => ('address' in r ? [r.address] : [])))];
   const byAddress = new Map<string, HostOutcome>();
-  const sizes = planShards(addresses.length, params, limits);
+  const plan = planShards(addresses.length, params, cmd.kind, limits);
   let start = 0;
-  const shards = sizes.map((size) => addresses.slice(start, (start += size)));
+  const shards = plan.sizes.map((size) => addresses.slice(start, (start += size)));
   await Promise.all(shards.map(async (shard) => {
-    const run = await runFping(bin, fpingArgs(params, shard), params.pings, signal);
+    const run = await runFping(cmd, fpingArgs(params, shard, cmd.kind, plan.gap), params.pings, signal);
     onRun?.(run, shard.length);
     const why = signal.aborted ? 'aborted' : failure(run);
     for (const address of shard) {
@@ -115,7 +177,7 @@ async function pingAddresses(
 /** Why an address got no result line from an fping run. */
 function failure(run: FpingRun): string {
   if (run.spawnError) return run.spawnError;
-  if (run.output.errors.length > 0) return `fping: ${run.output.errors[0]}`;
+  if (run.output.errors.length > 0) return run.output.errors[0]!;
   if (run.signal) return `fping was killed by ${run.signal}`;
   if (run.exitCode === 3) return 'fping failed with exit code 3 (invalid arguments)';
   if (run.exitCode === 4) return 'fping failed with exit code 4 (system call failure: may it open an ICMP socket?)';

@@ -20,7 +20,7 @@ function parsed(name: string): Map<string, HostResult> {
   return parseFpingOutput(f.stderr, pingsOf(f.argv)).hosts;
 }
 
-test('ok: every host of the command line has 10 RTTs in ms, µs precision kept', () => {
+test('ok: every host of the command line has 10 RTTs in ms, as printed (1 µs steps below 1 ms, 10 µs to 10 ms)', () => {
   const hosts = parsed('ok');
   assert.deepEqual([...hosts.keys()], ['127.0.0.1', '127.1.2.3', '198.51.100.2']);
   assert.deepEqual(hosts.get('127.1.2.3'), { rtts: [1.26, 0.046, 0.046, 0.043, 0.05, 0.049, 0.047, 0.048, 0.048, 0.049], lost: 0 });
@@ -73,10 +73,38 @@ test('mixed: IPv4 and IPv6, loss, duplicates and unreachable in one run', () => 
   assert.deepEqual(hosts.get('2001:db8:5b::5'), { rtts: [], lost: 10 });
 });
 
+test('ping sockets: same lines; duplicates still reported apart, no ICMP error lines at all', () => {
+  const hosts = parsed('ping-mixed');
+  assert.deepEqual([...hosts.keys()], ['127.0.0.1', '::1', '198.51.100.2', '198.51.100.3', '198.51.100.4', '203.0.113.5', '2001:db8:5a::2', '2001:db8:5b::5']);
+  assert.deepEqual(hosts.get('198.51.100.3'), { rtts: [0.05, 0.089, 0.064, 0.064, 0.06, 0.065], lost: 4 });
+  assert.deepEqual(hosts.get('198.51.100.4'), { rtts: [0.056, 0.054, 0.117, 0.093, 0.135, 0.068, 0.112, 0.065, 0.069, 0.071], lost: 0 });
+  assert.deepEqual(hosts.get('203.0.113.5'), { rtts: [], lost: 10 });
+  assert.deepEqual(hosts.get('2001:db8:5b::5'), { rtts: [], lost: 10 });
+  const verbose = fixture('ping-unreachable-verbose');
+  assert.doesNotMatch(verbose.stderr, /ICMP/, 'a ping socket passes ICMP errors only through IP_RECVERR, which fping does not read');
+  assert.deepEqual(parseFpingOutput(verbose.stderr, 3).hosts.get('203.0.113.5'), { rtts: [], lost: 3 });
+});
+
 test('fping error lines are collected apart and give no host', () => {
   const out = parseFpingOutput(fixture('bad-option').stderr, 10);
   assert.equal(out.hosts.size, 0);
-  assert.deepEqual(out.errors, ['data size 70000 not valid, must be lower than 65488']);
+  assert.deepEqual(out.errors, ['fping: data size 70000 not valid, must be lower than 65488']);
+});
+
+test('behind unshare or a wrapper, messages start with the path fping was started by', () => {
+  const programs = { fping: 'fping', '/usr/bin/fping': 'fping', '/usr/bin/unshare': 'unshare' };
+  const out = parseFpingOutput([
+    '/usr/bin/fping: cannot bind source address : Cannot assign requested address',
+    '/usr/bin/unshare: unshare failed: Operation not permitted',
+    'fping error: not enough sequence numbers available!',
+    '/usr/sbin/fping: from another path',
+    'constructor: not a program',
+  ].join('\n'), 1, programs);
+  assert.deepEqual(out.errors, [
+    'fping: cannot bind source address : Cannot assign requested address',
+    'unshare: unshare failed: Operation not permitted',
+    'fping: not enough sequence numbers available!',
+  ]);
 });
 
 test('a result line with the wrong number of values is an error for that host, not a guess', () => {

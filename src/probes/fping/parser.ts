@@ -6,11 +6,16 @@
  * (`<host> : duplicate for [3], 64 bytes, 0.06 ms`), ICMP errors (`ICMP Host Unreachable
  * from …`), blank lines, and fping's own complaints (`fping: …`), which are kept apart so
  * that a failed run can say why.
+ *
+ * Precision: fping prints an RTT with three significant digits and at most three decimals
+ * (`0.043`, `1.26`, `12.3`, `123`), so values are kept as printed: 1 µs steps below 1 ms,
+ * 10 µs up to 10 ms, 0.1 ms up to 100 ms, 1 ms beyond. fping 5.1 has no option for more.
  */
 
 /** What one line of fping's stderr is. */
 export type FpingLine =
   | { kind: 'result'; host: string; values: (number | null)[] }
+  /** A complaint of fping (or its wrapper), as `<name>: <message>`. */
   | { kind: 'fping-error'; message: string }
   | { kind: 'noise' };
 
@@ -20,22 +25,30 @@ export type HostResult = { rtts: number[]; lost: number } | { error: string };
 export interface FpingOutput {
   /** By host exactly as given to fping. */
   hosts: Map<string, HostResult>;
-  /** fping's own error lines (`fping: …`), in order. */
+  /** fping's own error lines (`fping: …`, or `unshare: …` from its wrapper), in order. */
   errors: string[];
 }
 
 const RESULT_LINE = /^(\S+)\s+:((?:\s+(?:\d+(?:\.\d+)?|-))+)\s*$/;
-const FPING_ERROR = /^fping(?: error)?:\s*(.*)$/;
+/** `<program>[ error]: <message>`, `<program>` being argv[0] of fping or of its wrapper. */
+const TOOL_ERROR = /^(\S+?)(?: error)?:\s*(.*)$/;
 
-/** Classifies one stderr line (without its newline). */
-export function parseFpingLine(line: string): FpingLine {
+/** Names a tool's own messages may start with (its argv[0]), each with the name to report. */
+export type ProgramNames = Readonly<Record<string, string>>;
+
+/**
+ * Classifies one stderr line (without its newline). `programs` maps the names fping's own
+ * messages may start with (`fping`, or the path it was started by behind a wrapper) to the
+ * name its error is reported under.
+ */
+export function parseFpingLine(line: string, programs: ProgramNames = { fping: 'fping' }): FpingLine {
   const m = RESULT_LINE.exec(line);
   if (m) {
     const values = m[2]!.trim().split(/\s+/).map((v) => (v === '-' ? null : Number(v)));
     return { kind: 'result', host: m[1]!, values };
   }
-  const e = FPING_ERROR.exec(line);
-  if (e) return { kind: 'fping-error', message: e[1]! };
+  const e = TOOL_ERROR.exec(line);
+  if (e && Object.hasOwn(programs, e[1]!)) return { kind: 'fping-error', message: `${programs[e[1]!]}: ${e[2]}` };
   return { kind: 'noise' };
 }
 
@@ -60,10 +73,10 @@ export class FpingOutputCollector {
   readonly hosts = new Map<string, HostResult>();
   readonly errors: string[] = [];
 
-  constructor(private readonly pings: number) {}
+  constructor(private readonly pings: number, private readonly programs?: ProgramNames) {}
 
   add(line: string): void {
-    const parsed = parseFpingLine(line);
+    const parsed = parseFpingLine(line, this.programs);
     if (parsed.kind === 'fping-error') {
       if (this.errors.length < 20) this.errors.push(parsed.message);
     } else if (parsed.kind === 'result') {
@@ -80,8 +93,8 @@ export class FpingOutputCollector {
 }
 
 /** Parses a whole captured stderr text of `fping -C <pings> -q`. */
-export function parseFpingOutput(stderr: string, pings: number): FpingOutput {
-  const c = new FpingOutputCollector(pings);
+export function parseFpingOutput(stderr: string, pings: number, programs?: ProgramNames): FpingOutput {
+  const c = new FpingOutputCollector(pings, programs);
   for (const line of stderr.split(/\r?\n/)) c.add(line);
   return c.result();
 }
