@@ -22,8 +22,9 @@ export const IcmpParamsSchema = Type.Object({
   interval: Type.Integer({ minimum: 1, maximum: 60000, default: 1000, description: 'ms between pings to one target (fping -p)' }),
   // Floor 0.2 ms: one fping process can have at most 65535 pings in flight per 10 s (its
   // sequence map), i.e. 6553 packets/s; faster makes it exit with "not enough sequence numbers".
-  // Default 0.5 ms (SmokePing: 10): fewer, faster fping processes cost less CPU (see docs/probes/icmp.md).
-  mininterval: Type.Number({ minimum: 0.2, maximum: 1000, default: 0.5, description: 'ms between any two packets of one fping process (fping -i)' }),
+  // Default 0.2 ms (SmokePing: 10): the planner widens it to spread small rounds, and fewer
+  // processes matter on raw sockets (see docs/probes/icmp.md).
+  mininterval: Type.Number({ minimum: 0.2, maximum: 1000, default: 0.2, description: 'least ms between any two packets of one fping process (fping -i)' }),
 }, { additionalProperties: false });
 
 // Shared by tcp, dns and http (blackbox_exporter's names and defaults).
