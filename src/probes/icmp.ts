@@ -157,11 +157,11 @@ async function pingAddresses(
 ): Promise<Map<string, HostOutcome>> {
   const addresses = [...new Set([...resolved.values()].flatMap((r) => ('address' in r ? [r.address] : [])))];
   const byAddress = new Map<string, HostOutcome>();
-  const plan = planShards(addresses.length, params, cmd.kind, limits);
+  const sizes = planShards(addresses.length, params, cmd.kind, limits);
   let start = 0;
-  const shards = plan.sizes.map((size) => addresses.slice(start, (start += size)));
+  const shards = sizes.map((size) => addresses.slice(start, (start += size)));
   await Promise.all(shards.map(async (shard) => {
-    const run = await runFping(cmd, fpingArgs(params, shard, cmd.kind, plan.gap), params.pings, signal);
+    const run = await runFping(cmd, fpingArgs(params, shard, cmd.kind), params.pings, signal);
     onRun?.(run, shard.length);
     const why = signal.aborted ? 'aborted' : failure(run);
     for (const address of shard) {

@@ -11,55 +11,46 @@ export interface ShardLimits {
   maxShards: number;
   /** Most targets in one fping process (10,000 IPv6 addresses are 400 kB of argv, ARG_MAX is 2 MB or more). */
   maxShardSize: number;
-  /** Part of `interval` one sweep over a shard may take: the rest absorbs a late-running fping. */
+  /** Ping sockets: part of `interval` one sweep over a shard may take; the rest absorbs an fping running late. */
   sweepFraction: number;
   /** Raw sockets only: part of the step a round may take before a process is added. */
   stepFraction: number;
 }
 
-export const DEFAULT_SHARD_LIMITS: ShardLimits = { maxShards: 16, maxShardSize: 10000, sweepFraction: 0.5, stepFraction: 0.4 };
+export const DEFAULT_SHARD_LIMITS: ShardLimits = { maxShards: 16, maxShardSize: 10000, sweepFraction: 0.25, stepFraction: 0.4 };
 
 type Timing = Pick<IcmpParams, 'pings' | 'interval' | 'mininterval' | 'timeout'> & { step?: number };
 
-/** A round's processes: their sizes (differing by at most one) and the `-i` they all get. */
-export interface ShardPlan {
-  sizes: number[];
-  /** ms between two packets of one process (fping -i), ≥ `mininterval`. */
-  gap: number;
-}
-
 /**
- * Expected wall time (ms) of one fping -C run over `size` targets sending a packet every
- * `gap` ms: a sweep takes max(size × gap, interval) (no target is pinged more often than
- * every `interval`); after the last sweep it waits up to `timeout` for the last replies.
+ * Expected wall time (ms) of one fping -C run over `size` targets: fping sends one packet
+ * every `mininterval` ms across all its targets and pings one target at most every
+ * `interval` ms, so a sweep takes max(size × mininterval, interval); after the last sweep
+ * it waits up to `timeout` for the last replies.
  */
-export function estimateShardMs(size: number, p: Timing, gap = p.mininterval): number {
+export function estimateShardMs(size: number, p: Timing): number {
   if (size <= 0) return 0;
-  const sweep = Math.max(size * gap, p.interval);
-  return (p.pings - 1) * sweep + size * gap + p.timeout;
+  const sweep = Math.max(size * p.mininterval, p.interval);
+  return (p.pings - 1) * sweep + size * p.mininterval + p.timeout;
 }
 
 /**
- * Splits `n` targets into fping processes.
+ * Splits `n` targets into fping processes; returns their sizes (differing by at most one).
  *
  * - `ping` sockets: processes do not see each other's replies, so a round costs the same CPU
  *   in one process or many. Enough processes that each sweeps its targets at `mininterval`
  *   within `sweepFraction` of `interval`: the round then lasts pings × interval, as for one
- *   target.
+ *   target, even when a busy machine slows fping down.
  * - `raw` sockets: every process reads every ICMP packet of the host, so the fewest whose
  *   round fits in `stepFraction` of the step.
  *
- * The gap is then widened as far as the sweep allows, so packets leave evenly spread rather
- * than in bursts. At most `maxShards` processes; when even they do not fit, the round simply
- * runs longer than planned.
+ * At most `maxShards` processes; when even they do not fit, the round runs longer than planned.
  */
-export function planShards(n: number, p: Timing, kind: SocketKind, limits: ShardLimits = DEFAULT_SHARD_LIMITS): ShardPlan {
-  if (n <= 0) return { sizes: [], gap: p.mininterval };
-  const sweepMs = p.interval * limits.sweepFraction;
+export function planShards(n: number, p: Timing, kind: SocketKind, limits: ShardLimits = DEFAULT_SHARD_LIMITS): number[] {
+  if (n <= 0) return [];
   let count: number;
   if (kind === 'ping') {
-    const perShard = Math.max(1, Math.min(limits.maxShardSize, Math.floor(sweepMs / p.mininterval)));
-    count = Math.ceil(n / perShard);
+    const perShard = Math.floor((p.interval * limits.sweepFraction) / p.mininterval);
+    count = Math.ceil(n / Math.max(1, Math.min(limits.maxShardSize, perShard)));
   } else {
     const budgetMs = (p.step ?? 60) * 1000 * limits.stepFraction;
     count = Math.ceil(n / limits.maxShardSize);
@@ -68,9 +59,7 @@ export function planShards(n: number, p: Timing, kind: SocketKind, limits: Shard
   count = Math.max(1, Math.min(count, limits.maxShards, n));
   const base = Math.floor(n / count);
   const extra = n % count;
-  const sizes = Array.from({ length: count }, (_, i) => base + (i < extra ? 1 : 0));
-  const spread = Math.floor((sweepMs / sizes[0]!) * 1000) / 1000; // fping takes µs fractions
-  return { sizes, gap: Math.max(p.mininterval, spread) };
+  return Array.from({ length: count }, (_, i) => base + (i < extra ? 1 : 0));
 }
 
 /** Formats a number of ms for fping's command line (it takes fractions for -i/-p). */
@@ -80,13 +69,13 @@ function ms(v: number): string {
 
 /**
  * fping's argv (without the program) for one shard: SmokePing's FPing command line,
- * `-C <pings> -q -i <gap> -p <interval> -t <timeout> -b <size> [-O tos] [-S src]`, then the
- * addresses. `-B1 -r1` are left out: retries and backoff do not apply to -C. Ping sockets get
- * their `-S` binds (see socket.ts). Addresses must be IP literals (callers resolve names), so
- * no argument can start with '-'.
+ * `-C <pings> -q -i <mininterval> -p <interval> -t <timeout> -b <size> [-O tos] [-S src]`,
+ * then the addresses. `-B1 -r1` are left out: retries and backoff do not apply to -C. Ping
+ * sockets get their `-S` binds (see socket.ts). Addresses must be IP literals (callers
+ * resolve names), so no argument can start with '-'.
  */
-export function fpingArgs(p: IcmpParams, addresses: readonly string[], kind: SocketKind = 'raw', gap = p.mininterval): string[] {
-  const args = ['-C', String(p.pings), '-q', '-i', ms(gap), '-p', ms(p.interval), '-t', ms(p.timeout), '-b', String(p.packet_size)];
+export function fpingArgs(p: IcmpParams, addresses: readonly string[], kind: SocketKind = 'raw'): string[] {
+  const args = ['-C', String(p.pings), '-q', '-i', ms(p.mininterval), '-p', ms(p.interval), '-t', ms(p.timeout), '-b', String(p.packet_size)];
   if (p.tos) args.push('-O', String(p.tos));
   return [...args, ...socketArgs(kind, p.source), ...addresses];
 }
