@@ -54,11 +54,11 @@ export function createIcmpProbe(options: IcmpProbeOptions = {}): IcmpProbe {
     `; ${FPING_INSTALL_HINT}, or set SMOKEMESH_FPING to its path`;
 
   /** One ping of the loopback through `cmd`: undefined when answered, else why not. */
-  const tryLoopback = async (cmd: FpingCommand): Promise<string | undefined> => {
+  const tryLoopback = async (cmd: FpingCommand, extra: string[] = []): Promise<string | undefined> => {
     // No -q: with it fping exits 4 without saying why when it cannot open its socket.
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), 10_000);
-    const run = await runFping(cmd, ['-C', '1', '-t', '2000', ...socketArgs(cmd.kind, undefined), '127.0.0.1'], 1, ac.signal);
+    const run = await runFping(cmd, ['-C', '1', '-t', '2000', ...extra, ...socketArgs(cmd.kind, undefined), '127.0.0.1'], 1, ac.signal);
     clearTimeout(timer);
     if (run.spawnError) return run.spawnError;
     const r = run.output.hosts.get('127.0.0.1');
@@ -74,7 +74,9 @@ export function createIcmpProbe(options: IcmpProbeOptions = {}): IcmpProbe {
     if (!unshare) return { ...raw, why: 'raw sockets: unshare (util-linux) not found, needed to run fping on a ping socket' };
     const ping = { kind: 'ping' as const, bin, cmd: fpingCommand(bin, 'ping', unshare, wrap) };
     if (choice === 'ping') return { ...ping, why: 'kernel ping sockets, as configured' };
-    const why = await tryLoopback(ping.cmd);
+    // -i 0.2 as rounds use it: an fping built with safe limits refuses it to non-root users,
+    // and behind unshare fping is not root (its user is unmapped there): raw sockets then.
+    const why = await tryLoopback(ping.cmd, ['-i', '0.2']);
     if (!why) return { ...ping, why: 'kernel ping sockets (net.ipv4.ping_group_range allows them)' };
     return { ...raw, why: `raw sockets: ping sockets do not work here (${why}); ${PING_GROUP_HINT}` };
   };
