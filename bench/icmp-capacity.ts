@@ -14,6 +14,7 @@
 //                         namespace as it is configured)
 //   env NEIGHBOUR=1       also measure a 1-target round next to a big bare fping
 //
+// Peak RSS: this Node process plus its live fping children, sampled every 2 s.
 // Why a namespace: other processes' ICMP (other test suites on a shared machine) reaches
 // every raw socket of the host namespace and would be counted against fping; the namespace
 // also lets ping sockets be allowed without touching the host's sysctl. Run as root.
@@ -43,7 +44,8 @@ if (process.env.NETNS !== '0' && !process.env[INSIDE]) {
   try {
     sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
     sh('ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 2147483647');
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    // --expose-gc: garbage left by one contender is collected before the next one starts.
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--expose-gc', ...process.execArgv, ...process.argv.slice(1)], {
       stdio: 'inherit', env: { ...process.env, [INSIDE]: ns },
     });
     const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
@@ -117,6 +119,7 @@ interface Result {
 async function bare(kind: 'raw' | 'ping', hosts: string[], p: IcmpParams): Promise<Result> {
   const args = ['-C', String(p.pings), '-q', '-i', String(p.mininterval), '-p', String(p.interval), '-t', String(p.timeout), '-b', String(p.packet_size)];
   const argv = kind === 'raw' ? ['fping', ...args, ...hosts] : ['unshare', '--user', 'fping', ...args, '-S', '0.0.0.0', '-S', '::', ...hosts];
+  globalThis.gc?.();
   const load0 = load();
   const cpu0 = cpuSeconds();
   const t0 = performance.now();
@@ -142,8 +145,9 @@ async function smokemesh(probe: ReturnType<typeof createIcmpProbe>, runs: string
   const batches: ProbeTarget<IcmpParams>[][] = [];
   for (let i = 0; i < targets.length; i += ICMP_BATCH) batches.push(targets.slice(i, i + ICMP_BATCH));
   runs.length = 0;
+  globalThis.gc?.();
   let peak = treeRssKb();
-  const sampler = setInterval(() => { peak = Math.max(peak, treeRssKb()); }, 1000);
+  const sampler = setInterval(() => { peak = Math.max(peak, treeRssKb()); }, 2000);
   const load0 = load();
   const cpu0 = cpuSeconds();
   const t0 = performance.now();
@@ -193,6 +197,8 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), Linux ${release()}, Node ${process.version}, ${fpingVersion}`);
   console.log(`network namespace: ${process.env[INSIDE] ?? 'the host\'s'}; probe socket: ${decision.kind} (${decision.why})`);
   console.log(`load average at start: ${load()}`);
+  const idle = await idleNodeCpu(10);
+  console.log(`this Node process idle (tsx's loader thread, timers): ${(idle * 1000).toFixed(1)} ms of CPU per s, counted in its rounds below`);
   console.log('config: pings 20, timeout 1000 ms, packet_size 56, mininterval 0.2 ms (defaults); interval per case; floor = pings × interval');
   console.log('CPU = fping children (cutime+cstime) + this Node process (utime+stime, smokemesh only), from /proc/self/stat\n');
 
@@ -220,6 +226,14 @@ async function main(): Promise<void> {
   }
 
   if (process.env.NEIGHBOUR !== '0') await neighbour();
+}
+
+/** CPU seconds per second this Node process uses while doing nothing, over `seconds`. */
+async function idleNodeCpu(seconds: number): Promise<number> {
+  globalThis.gc?.();
+  const c0 = cpuSeconds();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  return (cpuSeconds().self - c0.self) / seconds;
 }
 
 /** CPU of a 1-target round while one big bare fping (10,000 targets, raw) runs beside it. */

@@ -68,6 +68,22 @@ test('auto: ping sockets exactly when net.ipv4.ping_group_range allows them, els
   assert.deepEqual(await createIcmpProbe({ socket: 'raw' }).socket(), { kind: 'raw', why: 'raw sockets, as configured' });
 });
 
+test('SMOKEMESH_FPING_SOCKET chooses the socket kind; a wrong value is the probe\'s error, named', async () => {
+  const saved = process.env.SMOKEMESH_FPING_SOCKET;
+  try {
+    process.env.SMOKEMESH_FPING_SOCKET = 'raw';
+    assert.equal((await createIcmpProbe().socket()).kind, 'raw');
+    process.env.SMOKEMESH_FPING_SOCKET = 'dgram';
+    const probe = createIcmpProbe();
+    assert.equal(await probe.unavailable!(), 'SMOKEMESH_FPING_SOCKET is "dgram"; use auto, raw or ping');
+    assert.deepEqual(await probe.measure(targets(['127.0.0.1']), never),
+      [{ sent: 5, rtts: [], error: 'SMOKEMESH_FPING_SOCKET is "dgram"; use auto, raw or ping' }]);
+  } finally {
+    if (saved === undefined) delete process.env.SMOKEMESH_FPING_SOCKET;
+    else process.env.SMOKEMESH_FPING_SOCKET = saved;
+  }
+});
+
 test('raw sockets on request: measured as before', async () => {
   const probe = createIcmpProbe({ socket: 'raw' });
   assert.equal(await probe.unavailable!(), undefined);

@@ -45,7 +45,9 @@ const PING_GROUP_HINT = 'allow them with sysctl net.ipv4.ping_group_range="0 214
  */
 export function createIcmpProbe(options: IcmpProbeOptions = {}): IcmpProbe {
   const name = options.fping ?? process.env.SMOKEMESH_FPING ?? 'fping';
-  const choice = options.socket ?? parseSocketChoice(process.env.SMOKEMESH_FPING_SOCKET) ?? 'auto';
+  const envSocket = process.env.SMOKEMESH_FPING_SOCKET;
+  const choice = options.socket ?? parseSocketChoice(envSocket || 'auto');
+  const badChoice = `SMOKEMESH_FPING_SOCKET is "${envSocket}"; use auto, raw or ping`;
   const wrap = options.wrap ?? [];
   const limits = options.limits ?? DEFAULT_SHARD_LIMITS;
   const missing = (): string =>
@@ -67,7 +69,7 @@ export function createIcmpProbe(options: IcmpProbeOptions = {}): IcmpProbe {
   };
 
   type Decided = SocketDecision & { bin: string; cmd: FpingCommand };
-  const decide = async (bin: string): Promise<Decided> => {
+  const decide = async (bin: string, choice: SocketChoice): Promise<Decided> => {
     const raw = { kind: 'raw' as const, bin, cmd: fpingCommand(bin, 'raw', '', wrap) };
     if (choice === 'raw') return { ...raw, why: 'raw sockets, as configured' };
     const unshare = await locateProgram('unshare');
@@ -83,9 +85,10 @@ export function createIcmpProbe(options: IcmpProbeOptions = {}): IcmpProbe {
   // Decided once; a missing fping is looked for again at the next round (it may be installed).
   let decided: Promise<Decided | undefined> | undefined;
   const decision = (fresh = false): Promise<Decided | undefined> => {
+    if (!choice) return Promise.resolve(undefined);
     if (fresh || !decided) {
       const d: Promise<Decided | undefined> = locateProgram(name)
-        .then((bin) => (bin ? decide(bin) : undefined))
+        .then((bin) => (bin ? decide(bin, choice) : undefined))
         .then((r) => { if (!r && decided === d) decided = undefined; return r; });
       decided = d;
     }
@@ -99,10 +102,11 @@ export function createIcmpProbe(options: IcmpProbeOptions = {}): IcmpProbe {
 
     async socket() {
       const d = await decision();
-      return d ? { kind: d.kind, why: d.why } : { kind: 'raw', why: missing() };
+      return d ? { kind: d.kind, why: d.why } : { kind: 'raw', why: choice ? missing() : badChoice };
     },
 
     async unavailable() {
+      if (!choice) return badChoice;
       const d = await decision(true);
       if (!d) return missing();
       // A real ping of the loopback shows both that fping runs and that it may open its
@@ -126,7 +130,7 @@ export function createIcmpProbe(options: IcmpProbeOptions = {}): IcmpProbe {
           for (const i of indexes) out[i] = { sent: params.pings, rtts: [], error };
         };
         if (signal.aborted) return fail('aborted');
-        if (!d) return fail(missing());
+        if (!d) return fail(choice ? missing() : badChoice);
         if (params.source !== undefined && !isIP(params.source)) {
           return fail(`source "${params.source}" is not an IP address (fping -S takes an address)`);
         }
