@@ -13,6 +13,7 @@
 //                         net.ipv4.ping_group_range allows ping sockets (0 = the host's
 //                         namespace as it is configured)
 //   env NEIGHBOUR=1       also measure a 1-target round next to a big bare fping
+//   env SWEEP=0.25        the planner's sweepFraction (part of the interval one process's sweep may take)
 //
 // Peak RSS: this Node process plus its live fping children, sampled every 2 s.
 // Why a namespace: other processes' ICMP (other test suites on a shared machine) reaches
@@ -23,6 +24,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg, cpus, release } from 'node:os';
 import { createIcmpProbe, ICMP_BATCH } from '../src/probes/icmp.ts';
+import { DEFAULT_SHARD_LIMITS } from '../src/probes/fping/plan.ts';
 import { parseFpingOutput } from '../src/probes/fping/parser.ts';
 import { parseSocketChoice } from '../src/probes/fping/socket.ts';
 import type { IcmpParams } from '../src/probes/params.ts';
@@ -187,7 +189,8 @@ async function main(): Promise<void> {
   const bareKinds = (process.env.BARE ?? 'raw,ping').split(',').filter((k): k is 'raw' | 'ping' => k === 'raw' || k === 'ping');
   const socket = parseSocketChoice(process.env.SOCKET) ?? 'auto';
   const runs: string[][] = [];
-  const probe = createIcmpProbe({ socket, onRun: (run) => { runs.push(run.argv); } });
+  const limits = { ...DEFAULT_SHARD_LIMITS, sweepFraction: Number(process.env.SWEEP ?? DEFAULT_SHARD_LIMITS.sweepFraction) };
+  const probe = createIcmpProbe({ socket, limits, onRun: (run) => { runs.push(run.argv); } });
   const why = await probe.unavailable!();
   if (why) throw new Error(`icmp probe unavailable: ${why}`);
   const decision = await probe.socket();
@@ -200,6 +203,7 @@ async function main(): Promise<void> {
   const idle = await idleNodeCpu(10);
   console.log(`this Node process idle (tsx's loader thread, timers): ${(idle * 1000).toFixed(1)} ms of CPU per s, counted in its rounds below`);
   console.log('config: pings 20, timeout 1000 ms, packet_size 56, mininterval 0.2 ms (defaults); interval per case; floor = pings × interval');
+  console.log(`planner: ${JSON.stringify(limits)}; the probe gets ${ICMP_BATCH.toLocaleString('en')} targets per call, calls started together (offset 0 %)`);
   console.log('CPU = fping children (cutime+cstime) + this Node process (utime+stime, smokemesh only), from /proc/self/stat\n');
 
   for (const { n, interval } of cases) {
