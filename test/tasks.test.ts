@@ -30,8 +30,9 @@ function config(tasks = ''): string {
   data_dir: ${join(dir, 'data')}
   agent_name: srv
 agents:
-  - { name: r1, secret_file: ${join(dir, 'r1.secret')}, heartbeat: 1, region: lab }
-  - { name: quiet, secret_file: ${join(dir, 'quiet.secret')}, heartbeat: 1, region: lab }
+  # heartbeat 3: down after 9 s of silence (1 s made a busy machine's stalls read as "went down")
+  - { name: r1, secret_file: ${join(dir, 'r1.secret')}, heartbeat: 3, region: lab }
+  - { name: quiet, secret_file: ${join(dir, 'quiet.secret')}, heartbeat: 3, region: lab }
   - { name: gone, secret_file: ${join(dir, 'gone.secret')}, heartbeat: 1 }
 tasks:
   pickup_s: 3
