@@ -1,7 +1,10 @@
+import { compressSync } from 'snappy';
+
 /**
  * Prometheus remote write 1.0 on the wire: a protobuf `WriteRequest` in a snappy block.
- * Both written by hand (no protobuf or snappy dependency); the snappy block holds literals
- * only — valid snappy that any decoder reads, just not smaller.
+ * The protobuf is written by hand (three message types, no schema compiler needed); the
+ * compression is the `snappy` package (Rust's snap crate behind N-API), which makes the raw
+ * block format remote write expects (not snappy's framing format).
  */
 
 export interface WriteSeries {
@@ -32,19 +35,9 @@ export function encodeWriteRequest(series: readonly WriteSeries[]): Uint8Array {
   return out.bytes();
 }
 
-/** A snappy block (not the framing format) of `data`, as literal chunks. */
+/** `data` compressed as one snappy block (the raw format, not the framing format). */
 export function snappyBlock(data: Uint8Array): Uint8Array {
-  const parts: Uint8Array[] = [varint(data.length)];
-  const CHUNK = 65536;
-  for (let off = 0; off < data.length; off += CHUNK) {
-    const len = Math.min(CHUNK, data.length - off);
-    const n = len - 1;
-    if (n < 60) parts.push(Uint8Array.of(n << 2));
-    else if (n < 256) parts.push(Uint8Array.of(60 << 2, n));
-    else parts.push(Uint8Array.of(61 << 2, n & 0xff, n >> 8));
-    parts.push(data.subarray(off, off + len));
-  }
-  return concat(parts);
+  return compressSync(data);
 }
 
 class Writer {
