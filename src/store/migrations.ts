@@ -56,6 +56,37 @@ export function migrate(db: Db): void {
   }
 }
 
+/** Where the one-time conversion below reports (a subset of the store's logger). */
+export interface MigrationLog {
+  info(msg: string): void;
+}
+
+/**
+ * Makes the file return free pages (`auto_vacuum = INCREMENTAL`; retention then hands back
+ * what deletes free, src/store/retention.ts). A new file gets it before its first table; a
+ * file made by an older smokemesh is converted once by a VACUUM (it rewrites the whole file and
+ * needs as much free disk space again; logged before and after, as it takes a while for a big
+ * file). Not a schema version: an older smokemesh reads the converted file unchanged, so no
+ * downgrade is refused for it. A failed VACUUM changes nothing and is tried at the next open.
+ */
+export function useIncrementalVacuum(db: Db, file: string, log: MigrationLog): void {
+  if ((db.pragma('auto_vacuum', { simple: true }) as number) === 2) return;
+  db.pragma('auto_vacuum = INCREMENTAL');
+  const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as { n: number }).n;
+  if (tables === 0) return;
+  const bytes = (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
+  log.info(`store: converting ${file} (${(bytes / 1048576).toFixed(1)} MiB) to incremental vacuum, once: VACUUM rewrites the file (roughly 1 s per 50 MiB; needs ${(bytes / 1048576).toFixed(1)} MiB free)`);
+  const t0 = performance.now();
+  try {
+    db.exec('VACUUM');
+  } catch (e) {
+    log.info(`store: conversion of ${file} to incremental vacuum failed (${(e as Error).message}); free pages stay in the file until it succeeds at a later start`);
+    return;
+  }
+  const after = (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
+  log.info(`store: ${file} converted in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${(bytes / 1048576).toFixed(1)} → ${(after / 1048576).toFixed(1)} MiB`);
+}
+
 /** Table name of the rollup tier with `bucket` seconds per bucket. */
 export function tierTable(bucket: number): string {
   return `rollup_${bucket}`;

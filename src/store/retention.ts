@@ -2,6 +2,9 @@ import type Database from 'better-sqlite3';
 import { fromRow, seal, toRow, type BucketRow } from './bucket.ts';
 import type { Tier } from './tiers.ts';
 
+/** Free pages always kept in the file (at least; or 1 % of it). */
+const FREE_RESERVE_PAGES = 64;
+
 /**
  * Retention and sealing, done a few series at a time so that writes are never held up for
  * long: a pass walks the series in id order, each series in its own short transaction, and
@@ -11,6 +14,8 @@ import type { Tier } from './tiers.ts';
  */
 export class Retention {
   private cursor = 0;
+  /** A pass is done but free pages are still being returned. */
+  private returning = false;
   private pass: { rawCut: number; tiers: Array<{ tier: Tier; deleteBelow: number; sealFrom: number; sealBelow: number }> } | null = null;
 
   constructor(
@@ -25,6 +30,7 @@ export class Retention {
   /** Works for about `budgetMs`; returns true when the pass is not finished. */
   step(budgetMs: number): boolean {
     const started = performance.now();
+    if (this.returning) return (this.returning = this.returnFreePages(started, budgetMs));
     if (!this.pass) this.startPass();
     const pass = this.pass!;
     const nextSeries = this.db.prepare('SELECT id FROM series WHERE id > ? ORDER BY id LIMIT 64');
@@ -41,7 +47,22 @@ export class Retention {
     this.db.transaction(() => { for (const t of pass.tiers) done.run(t.sealBelow, t.tier.bucket); })();
     this.pass = null;
     this.cursor = 0;
-    return false;
+    return (this.returning = this.returnFreePages(started, budgetMs));
+  }
+
+  /**
+   * Hands free pages beyond a small reserve back to the file system (the file is in
+   * `auto_vacuum = INCREMENTAL`), a chunk at a time within the budget; true when some are left.
+   * The reserve is what the next minute's rounds would take straight back.
+   */
+  private returnFreePages(started: number, budgetMs: number): boolean {
+    const reserve = Math.max(FREE_RESERVE_PAGES, Math.floor((this.db.pragma('page_count', { simple: true }) as number) / 100));
+    for (;;) {
+      const excess = (this.db.pragma('freelist_count', { simple: true }) as number) - reserve;
+      if (excess <= 0) return false;
+      if (performance.now() - started >= budgetMs) return true;
+      this.db.pragma(`incremental_vacuum(${Math.min(excess, 256)})`);
+    }
   }
 
   private startPass(): void {

@@ -204,6 +204,60 @@ test('retention deletes expired raw rounds and buckets and seals old buckets, hi
   assert.ok(month.points[0]!.median! < month.points[4]!.median!, 'medians follow the data');
 });
 
+test('retention hands free pages back to the file system: no growth once retention is reached, a prune shrinks the file', (t) => {
+  let now = Date.UTC(2025, 0, 1);
+  const c: StoreConfig = { ...cfg, raw_days: 1, tiers: [{ bucket: 3600, keep_days: 2 }], synchronous: 'normal' };
+  const dir = tempDir(t);
+  const s = openStore(dir, c, undefined, { now: () => now, timers: false });
+  t.after(() => s.close());
+  const db = new Database(join(dir, DB_FILE), { readonly: true });
+  t.after(() => db.close());
+  const pages = () => ({ total: db.pragma('page_count', { simple: true }) as number, free: db.pragma('freelist_count', { simple: true }) as number });
+  const reserve = () => Math.max(64, pages().total / 100);
+  assert.equal(db.pragma('auto_vacuum', { simple: true }), 2, 'a new file is in incremental auto-vacuum');
+  const start = now;
+  const sizes: number[] = [];
+  for (let d = 0; d < 7; d++) {
+    now = start + (d + 1) * 24 * H;
+    for (let k = 0; k < 20; k++) s.write(day(`/G/h${k}`, 'x', start + d * 24 * H, 10 + k).filter((_, i) => i % 6 === 0));
+    while (s.maintain(50)) { /* until the pass is done */ }
+    sizes.push(pages().total);
+    assert.ok(pages().free <= reserve(), `free pages ${pages().free} of ${pages().total} on day ${d}`);
+  }
+  // Retention is reached after day 3 (2 days of hours, 1 day raw): from then on the file holds its size.
+  assert.ok(Math.max(...sizes.slice(4)) <= sizes[3]! + 64, `pages per day: ${sizes.join(' ')}`);
+  const full = pages().total;
+  assert.equal(s.prune(Array.from({ length: 15 }, (_, k) => `/G/h${k}`)), 15);
+  while (s.maintain(50)) { /* until the pass is done */ }
+  assert.ok(pages().free <= reserve(), `free pages ${pages().free} of ${pages().total} after prune`);
+  // A quarter of the data is left, plus at most the reserve of free pages.
+  assert.ok(pages().total <= full * 0.25 + 64, `${pages().total} pages after pruning 15 of 20 targets, ${full} before`);
+});
+
+test('a file from before incremental vacuum is converted once at open, history intact', (t) => {
+  const dir = tempDir(t);
+  const now = Date.UTC(2025, 0, 10);
+  const a = openStore(dir, cfg, undefined, { now: () => now, timers: false });
+  a.write(day('/G/h', 'x', now - 30 * H, 20, 2));
+  const before = a.series({ target: '/G/h', agent: 'x', from: now - 30 * H, to: now });
+  a.close();
+  const old = new Database(join(dir, DB_FILE));
+  old.pragma('auto_vacuum = NONE');
+  old.exec('VACUUM');
+  assert.equal(old.pragma('auto_vacuum', { simple: true }), 0);
+  old.close();
+  const logged: string[] = [];
+  const log = { info: (m: string) => logged.push(m), warn: (m: string) => logged.push(m), error: (m: string) => logged.push(m) };
+  const b = openStore(dir, cfg, log, { now: () => now, timers: false });
+  t.after(() => b.close());
+  assert.ok(logged.some((m) => /converting .*smokemesh\.db .* to incremental vacuum/.test(m)), logged.join('\n'));
+  assert.ok(logged.some((m) => /converted in/.test(m)), logged.join('\n'));
+  assert.deepEqual(b.series({ target: '/G/h', agent: 'x', from: now - 30 * H, to: now }), before);
+  const db = new Database(join(dir, DB_FILE), { readonly: true });
+  t.after(() => db.close());
+  assert.equal(db.pragma('auto_vacuum', { simple: true }), 2);
+});
+
 test('a corrupt file or a newer schema is a clear error naming the file', (t) => {
   const dir = tempDir(t);
   writeFileSync(join(dir, DB_FILE), Buffer.alloc(8192, 0x5a));

@@ -9,7 +9,7 @@ import { pruneSeries, renameSeries } from './admin.ts';
 import { addContribution, contributionOf, emptyBucket, fromRow, toRow, type BucketRow, type BucketState, type Contribution } from './bucket.ts';
 import { packAscendingUs } from './codec.ts';
 import { importHistory } from './import.ts';
-import { ensureTier, migrate } from './migrations.ts';
+import { ensureTier, migrate, useIncrementalVacuum } from './migrations.ts';
 import { querySeries, queryTopWindow, topOfRounds, type QueryContext } from './query.ts';
 import { rawExtra, roundFromRaw, type SeriesRow } from './raw.ts';
 import { RecentIndex } from './recent.ts';
@@ -113,10 +113,13 @@ export class SqliteStore implements Store {
     try {
       mkdirSync(dir, { recursive: true });
       db = new Database(this.file, { timeout: opts.busyTimeoutMs ?? 50 });
+      // Before the first table exists, so that a new file never needs the conversion VACUUM.
+      db.pragma('auto_vacuum = INCREMENTAL');
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') throw new Error(`cannot switch to WAL journal (got ${String(mode)})`);
       db.pragma(`synchronous = ${cfg.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       migrate(db);
+      useIncrementalVacuum(db, this.file, this.log);
       for (const t of this.tiers) ensureTier(db, t.bucket);
     } catch (e) {
       db?.close();
