@@ -191,4 +191,10 @@ test('overview: every visible probed target under a group in one answer, mini po
   const direct = srv.store.series({ target: '/Local/lo4', agent: 'local', from: NOW - HOUR, to: NOW, points: 300 });
   assert.deepEqual(lo4.series[0].points.map((p: { median: number }) => p.median), direct.points.map((p) => p.median));
   assert.equal((await get('/api/v1/overview?path=/Nope')).status, 404);
+  // The next page of a large group: the same order, the first ones skipped, the total unchanged.
+  const page = await get(`/api/v1/overview?path=/Local&from=${NOW - HOUR}&to=${NOW}&offset=1`);
+  assert.deepEqual(page.body.targets.map((t: { target: string }) => t.target), ['/Local/lossy', '/Local/北京']);
+  assert.equal(page.body.total, 3);
+  assert.equal(page.body.offset, 1);
+  assert.equal(body.offset, 0);
 });

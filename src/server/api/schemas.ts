@@ -91,6 +91,7 @@ export const OverviewResponseSchema = Type.Object({
   from: Type.Number(),
   to: Type.Number(),
   total: Type.Integer({ description: 'probed targets under the group; at most 200 are in targets' }),
+  offset: Type.Integer({ description: 'targets skipped before the first in targets (the request\'s offset)' }),
   targets: Type.Array(Type.Object({
     target: Type.String(),
     pings: Type.Integer(),

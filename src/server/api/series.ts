@@ -91,11 +91,12 @@ export const seriesRoutes: RouteModule = (app, ctx) => {
         path: Type.String({ minLength: 1, default: '/', description: 'group path' }),
         ...RangeQuery,
         points: Type.Integer({ minimum: 10, maximum: 2000, default: 300, description: 'at most this many points per series' }),
+        offset: Type.Integer({ minimum: 0, default: 0, description: `targets to skip (in tree order): the next page of a group with more than ${OVERVIEW_MAX_TARGETS}` }),
       }),
       response: { 200: OverviewResponseSchema, 400: ErrorSchema, 404: ErrorSchema },
     },
   }, async (req): Promise<OverviewResponse> => {
-    const q = req.query as { path: string; from?: number; to?: number; points: number };
+    const q = req.query as { path: string; from?: number; to?: number; points: number; offset: number };
     const { from, to } = range(q, 10 * HOUR);
     const group = findNode(ctx.targets(), q.path);
     if (!group) throw new ApiError(404, 'SMOKEMESH_E_NOT_FOUND', `querystring/path: no target "${q.path}" in the config`);
@@ -106,7 +107,7 @@ export const seriesRoutes: RouteModule = (app, ctx) => {
       if (n.hide) return;
       if (n.probe) {
         total++;
-        if (targets.length < OVERVIEW_MAX_TARGETS) {
+        if (total > q.offset && targets.length < OVERVIEW_MAX_TARGETS) {
           const agents = stored.get(n.path) ?? [];
           targets.push({
             target: n.path, pings: n.probe.params.pings, step: n.probe.params.step,
@@ -120,7 +121,7 @@ export const seriesRoutes: RouteModule = (app, ctx) => {
       for (const c of n.children) visit(c);
     };
     visit(group);
-    return { path: q.path, from, to, total, targets };
+    return { path: q.path, from, to, total, offset: q.offset, targets };
   });
 };
 
