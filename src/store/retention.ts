@@ -2,6 +2,8 @@ import type Database from 'better-sqlite3';
 import { fromRow, seal, toRow, type BucketRow } from './bucket.ts';
 import type { Tier } from './tiers.ts';
 
+/** Buckets are sealed in batches of this span (a day), see Retention.sealRange. */
+const SEAL_BATCH_MS = 86_400_000;
 /** Free pages always kept in the file (at least; or 1 % of it). */
 const FREE_RESERVE_PAGES = 64;
 
@@ -76,8 +78,9 @@ export class Retention {
         tier,
         deleteBelow: Math.floor((now - tier.keepMs) / tier.ms),
         sealFrom: sealed.get(tier.bucket) ?? 0,
-        // Buckets below this index ended at or before the raw horizon.
-        sealBelow: Math.floor(rawCut / tier.ms),
+        // Buckets below this index ended at or before the raw horizon; sealed a day's worth at
+        // a time (see sealRange).
+        sealBelow: alignDown(Math.floor(rawCut / tier.ms), Math.max(1, Math.floor(SEAL_BATCH_MS / tier.ms))),
       })),
     };
   }
@@ -93,16 +96,34 @@ export class Retention {
         this.db.prepare(`DELETE FROM ${t.tier.table} WHERE series = ? AND b < ?`).run(id, t.deleteBelow);
         const from = Math.max(t.sealFrom, t.deleteBelow);
         if (from >= t.sealBelow) continue;
-        const rows = this.db.prepare(`SELECT * FROM ${t.tier.table} WHERE series = ? AND b >= ? AND b < ? AND sketch IS NOT NULL`)
-          .all(id, from, t.sealBelow) as Array<BucketRow & { b: number }>;
-        const upd = this.db.prepare(`UPDATE ${t.tier.table} SET sketch = NULL, q = ? WHERE series = ? AND b = ?`);
-        for (const row of rows) {
-          const state = fromRow(row);
-          seal(state);
-          upd.run(toRow(state).q, id, row.b);
-          this.onSealed(t.tier, id, row.b);
-        }
+        this.sealRange(t.tier, id, from, t.sealBelow);
       }
     })();
   }
+
+  /**
+   * Replaces the histograms of the series' buckets in [from, below) by their quantiles. The
+   * rows are deleted and written back, not updated in place: a row shrinking from ~150 to ~50
+   * bytes would leave its page two-thirds empty for as long as the bucket is kept (SQLite
+   * rebalances only pages under a third full), while a deleted range frees its pages and the
+   * rows written back fill new ones. A day's worth at a time, so that there is a range to free.
+   */
+  private sealRange(tier: Tier, id: number, from: number, below: number): void {
+    const rows = this.db.prepare(`SELECT * FROM ${tier.table} WHERE series = ? AND b >= ? AND b < ? AND sketch IS NOT NULL ORDER BY b`)
+      .all(id, from, below) as Array<BucketRow & { b: number }>;
+    if (rows.length === 0) return;
+    this.db.prepare(`DELETE FROM ${tier.table} WHERE series = ? AND b >= ? AND b < ? AND sketch IS NOT NULL`).run(id, from, below);
+    const ins = this.db.prepare(`INSERT INTO ${tier.table} (series, b, rounds, sent, lost, n, min, max, mean, median, stddev, sketch, q, extra)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`);
+    for (const row of rows) {
+      const state = fromRow(row);
+      seal(state);
+      ins.run(id, row.b, row.rounds, row.sent, row.lost, row.n, row.min, row.max, row.mean, row.median, row.stddev, toRow(state).q, row.extra);
+      this.onSealed(tier, id, row.b);
+    }
+  }
+}
+
+function alignDown(v: number, unit: number): number {
+  return Math.floor(v / unit) * unit;
 }
