@@ -230,18 +230,18 @@ function thaw(b: BucketState): BucketState {
 export function quantilesUs(b: BucketState): number[] {
   if (b.n === 0) return [];
   if (!b.bins) return [b.min, ...(b.q ?? []), b.max];
-  const keys = [...b.bins.keys()].sort((x, y) => x - y);
+  const bins = b.bins;
+  const keys = (b.sortedBins ??= Float64Array.from(bins.keys()).sort());
   const out: number[] = [];
+  // Levels ascend, so one walk over the bins serves all of them.
+  let i = 0;
+  let cum = 0;
   for (const level of SMOKE_QUANTILES) {
     if (level === 0) { out.push(b.min); continue; }
     if (level === 1) { out.push(b.max); continue; }
     const rank = level * (b.n - 1);
-    let cum = 0;
-    let v = b.max;
-    for (const k of keys) {
-      cum += b.bins.get(k)!;
-      if (cum > rank) { v = binValue(k); break; }
-    }
+    while (i < keys.length && cum + bins.get(keys[i]!)! <= rank) cum += bins.get(keys[i++]!)!;
+    const v = i < keys.length ? binValue(keys[i]!) : b.max;
     out.push(Math.min(b.max, Math.max(b.min, Math.round(v))));
   }
   return out;
@@ -341,13 +341,16 @@ function decodeSketch(blob: Uint8Array, b: BucketState): void {
   b.medN = r.varint();
   const count = r.varint();
   const bins = new Map<number, number>();
+  // Keys are stored ascending (encodeSketch): the sorted copy comes for free.
+  const sorted = new Float64Array(count);
   let k = 0;
   for (let i = 0; i < count; i++) {
     k += r.varint();
+    sorted[i] = k;
     bins.set(k, r.varint());
   }
   b.bins = bins;
-  b.sortedBins = undefined;
+  b.sortedBins = sorted;
   b.q = null;
 }
 
