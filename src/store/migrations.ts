@@ -75,7 +75,7 @@ export function useIncrementalVacuum(db: Db, file: string, log: MigrationLog): v
   const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as { n: number }).n;
   if (tables === 0) return;
   const bytes = (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
-  log.info(`store: converting ${file} (${(bytes / 1048576).toFixed(1)} MiB) to incremental vacuum, once: VACUUM rewrites the file (roughly 1 s per 50 MiB; needs ${(bytes / 1048576).toFixed(1)} MiB free)`);
+  log.info(`store: converting ${file} (${(bytes / 1048576).toFixed(1)} MiB) to incremental vacuum, once: VACUUM rewrites every page, which takes a while for a big file, and needs ${(bytes / 1048576).toFixed(1)} MiB of free disk space`);
   const t0 = performance.now();
   try {
     db.exec('VACUUM');
