@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { StoreLogger } from './sqlite.ts';
 
 /**
  * The on-disk schema, versioned with `PRAGMA user_version`. Migrations only go forward; each
@@ -56,11 +57,6 @@ export function migrate(db: Db): void {
   }
 }
 
-/** Where the one-time conversion below reports (a subset of the store's logger). */
-export interface MigrationLog {
-  info(msg: string): void;
-}
-
 /**
  * Makes the file return free pages (`auto_vacuum = INCREMENTAL`; retention then hands back
  * what deletes free, src/store/retention.ts). A new file gets it before its first table; a
@@ -69,7 +65,7 @@ export interface MigrationLog {
  * file). Not a schema version: an older smokemesh reads the converted file unchanged, so no
  * downgrade is refused for it. A failed VACUUM changes nothing and is tried at the next open.
  */
-export function useIncrementalVacuum(db: Db, file: string, log: MigrationLog): void {
+export function useIncrementalVacuum(db: Db, file: string, log: Pick<StoreLogger, 'info'>): void {
   if ((db.pragma('auto_vacuum', { simple: true }) as number) === 2) return;
   db.pragma('auto_vacuum = INCREMENTAL');
   const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as { n: number }).n;
