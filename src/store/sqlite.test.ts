@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { StoreConfig } from '../config/schema.ts';
-import { SmokemeshError } from '../errors.ts';
+import { SmokemeshError, UnavailableError } from '../errors.ts';
 import { makeRound, type Round } from '../probes/round.ts';
 import { DB_FILE, openStore, type SqliteStore } from './index.ts';
 
@@ -14,7 +14,6 @@ const cfg: StoreConfig = {
   raw_days: 14,
   tiers: [{ bucket: 300, keep_days: 90 }, { bucket: 3600, keep_days: 730 }, { bucket: 86400, keep_days: 3650 }],
   synchronous: 'full',
-  max_pending: 1000,
 };
 
 function tempDir(t: { after(fn: () => void): void }): string {
@@ -127,18 +126,26 @@ test('step or pings changes keep the history; rounds in bad shape or out of rete
   t.after(() => s.close());
   s.write([round('/G/h', 'x', now - 2 * H, [5, 6])]);
   s.write([{ ...round('/G/h', 'x', now - H, [5, 6, 7], 5), step: 300 }]);
-  s.write([
+  const res = s.write([
     round('/G/h', 'x', now - 15 * 24 * H, [5]),
     round('/G/h', 'x', now + 2 * 24 * H, [5]),
     { ...round('/G/h', 'x', now - 10, [5]), rtts: [6, 5] },
     { ...round('/G/h', 'x', now - 20, [5]), time: Number.NaN },
     null as unknown as Round,
+    round('/G/h', 'x', now - 30, [5]),
   ]);
-  assert.equal(s.stats().rejected, 5);
-  assert.ok(warnings.some((w) => w.includes('older than raw retention') && w.includes('/G/h')), warnings.join('\n'));
+  assert.equal(s.stats().refused, 5);
+  assert.equal(res.stored, 1);
+  assert.deepEqual(res.refused.map((r) => [r.index, r.field]), [[0, 'time'], [1, 'time'], [2, 'rtts.1'], [3, 'time'], [4, '']]);
+  assert.match(res.refused[0]!.message, /older than the store keeps raw rounds \(store\.raw_days = 14\)/);
+  assert.match(res.refused[1]!.message, /in the future/);
+  assert.ok(warnings.some((w) => w.includes('older than the store keeps raw rounds') && w.includes('/G/h')), warnings.join('\n'));
+  // The same function answers Store.check.
+  assert.equal(s.check(round('/G/h', 'x', now - 15 * 24 * H, [5]))?.field, 'time');
+  assert.equal(s.check(round('/G/h', 'x', now - 40, [5])), undefined);
   const pts = s.series({ target: '/G/h', agent: 'x', from: now - 3 * H, to: now }).points;
-  assert.deepEqual(pts.map((p) => p.sent), [20, 5]);
-  assert.equal(s.latest()[0]!.step, 300);
+  assert.deepEqual(pts.map((p) => p.sent), [20, 5, 20]);
+  assert.equal(s.latest()[0]!.step, 60);
   assert.equal(s.list()[0]!.first, now - 2 * H);
 });
 
@@ -271,26 +278,64 @@ test('a corrupt file or a newer schema is a clear error naming the file', (t) =>
   assert.throws(() => openStore(dir2, cfg), /newer than this smokemesh/);
 });
 
-test('a locked database keeps rounds pending, then drains them; stored data is untouched', async (t) => {
+test('a locked database: write throws SMOKEMESH_E_UNAVAILABLE, commits nothing, fails fast, then commits again', async (t) => {
   const dir = tempDir(t);
   const now = Date.now();
   const errors: string[] = [];
   const s: SqliteStore = openStore(dir, cfg, { info() {}, warn() {}, error: (m) => errors.push(m) }, { busyTimeoutMs: 10 });
   t.after(() => s.close());
-  s.write([round('/G/h', 'x', now - 10 * 60_000, [10])]);
+  assert.equal(s.write([round('/G/h', 'x', now - 10 * 60_000, [10])]).stored, 1);
   const other = new Database(join(dir, DB_FILE));
   t.after(() => other.close());
   other.exec('BEGIN EXCLUSIVE');
-  s.write([round('/G/h', 'x', now - 5 * 60_000, [11])]);
-  s.write([round('/G/h', 'x', now - 4 * 60_000, [12])]);
-  assert.equal(s.stats().pending, 2);
-  assert.match(s.stats().last_error ?? '', /SMOKEMESH_E_STORE: .*smokemesh\.db: .*(locked|busy)/i);
-  assert.notEqual(errors.length, 0);
+  const unavailable = (e: unknown) => e instanceof UnavailableError && e.code === 'SMOKEMESH_E_UNAVAILABLE' && e.retryAfterMs > 0
+    && /smokemesh\.db: cannot commit: .*(locked|busy)/i.test(e.message) && /nothing of the batch was stored/.test(e.message);
+  assert.throws(() => s.write([round('/G/h', 'x', now - 5 * 60_000, [11]), round('/G/h', 'y', now - 5 * 60_000, [11])]), unavailable);
+  // Within the backoff the next write fails at once, without trying the file again.
+  assert.throws(() => s.write([round('/G/h', 'x', now - 4 * 60_000, [12])]), unavailable);
+  assert.equal(s.stats().unavailable, true);
+  assert.equal(s.stats().write_failures, 2);
+  assert.match(s.stats().last_error ?? '', /SMOKEMESH_E_UNAVAILABLE: .*smokemesh\.db/);
+  assert.equal(errors.length, 1, 'logged once, not per write');
   other.exec('COMMIT');
-  await until(() => s.stats().pending === 0);
+  assert.equal(s.series({ target: '/G/h', agent: 'x', from: now - H, to: now }).points.length, 1, 'nothing of the failed batches was stored');
+  // The caller retries (as agents do) once the backoff has passed.
+  let res: ReturnType<SqliteStore['write']> | undefined;
+  await until(() => {
+    try {
+      res = s.write([round('/G/h', 'x', now - 5 * 60_000, [11]), round('/G/h', 'x', now - 4 * 60_000, [12]), round('/G/h', 'x', now - 10 * 60_000, [10])]);
+      return true;
+    } catch (e) {
+      if (!(e instanceof UnavailableError)) throw e;
+      return false;
+    }
+  });
+  assert.deepEqual(res, { stored: 2, duplicates: [2], refused: [] });
+  assert.equal(s.stats().unavailable, false);
   assert.equal(s.stats().last_error, undefined);
   assert.equal(s.series({ target: '/G/h', agent: 'x', from: now - H, to: now }).points.length, 3);
   assert.equal((other.pragma('integrity_check', { simple: true })), 'ok');
+});
+
+test('a batch SQLite fails on for another reason: the rounds it fails on are refused, the rest committed in one transaction', (t) => {
+  const dir = tempDir(t);
+  const now = Date.now();
+  const s: SqliteStore = openStore(dir, cfg, undefined, { timers: false });
+  t.after(() => s.close());
+  const poison = now - 7 * 60_000;
+  // A real SQLite failure that is neither storage nor a bad round, injected by another connection.
+  const other = new Database(join(dir, DB_FILE));
+  other.exec(`CREATE TRIGGER poison BEFORE INSERT ON raw WHEN NEW.time = ${poison} BEGIN SELECT RAISE(ABORT, 'poisoned row'); END`);
+  other.close();
+  const res = s.write([round('/G/h', 'x', now - 8 * 60_000, [1]), round('/G/h', 'x', poison, [2]), round('/G/h', 'x', now - 6 * 60_000, [3])]);
+  assert.equal(res.stored, 2);
+  assert.deepEqual(res.refused.map((r) => r.index), [1]);
+  assert.match(res.refused[0]!.message, /poisoned row/);
+  const pts = s.series({ target: '/G/h', agent: 'x', from: now - H, to: now }).points;
+  assert.deepEqual(pts.map((p) => p.time), [now - 8 * 60_000, now - 6 * 60_000]);
+  const db = new Database(join(dir, DB_FILE), { readonly: true });
+  t.after(() => db.close());
+  assert.equal((db.prepare('SELECT sum(rounds) AS n FROM rollup_300').get() as { n: number }).n, 2, 'the rollups count exactly the stored rounds');
 });
 
 /** Waits for a condition, polling, at most `ms`. */

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { validate } from '../../config/validate.ts';
 import { AGENT_API, MAX_PLAN_WAIT_S, TaskResultsBodySchema, type RoundsReply, type TasksReply } from '../../agent/protocol.ts';
 import type { TaskService } from '../../tasks/service.ts';
-import { parseBody, payloadError, send } from './routes.ts';
+import { send } from './routes.ts';
+import { parseBody, payloadError } from './signed-scope.ts';
 
 /**
  * The agent API's task routes, registered inside its signed scope (./routes.ts): a long-poll
