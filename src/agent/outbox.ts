@@ -97,7 +97,7 @@ export class Outbox {
     const now = Date.now();
     if (!force && now - this.lastSettleTry < 1000) return this.memory.length;
     this.lastSettleTry = now;
-    const spool = this.ready();
+    const spool = this.ready(force);
     if (spool && this.append(spool, this.memory)) {
       this.opts.log.info({ rounds: this.memory.length }, 'outbox: the spool can be written again; the rounds held in memory are on disk');
       this.memory = [];
@@ -111,10 +111,10 @@ export class Outbox {
     this.spool?.close();
   }
 
-  private ready(): Spool | undefined {
+  private ready(force = false): Spool | undefined {
     if (this.spool) return this.spool;
     const now = Date.now();
-    if (now - this.lastOpenTry < 1000) return undefined;
+    if (!force && now - this.lastOpenTry < 1000) return undefined;
     this.lastOpenTry = now;
     try {
       this.spool = this.opts.open();

@@ -555,9 +555,11 @@ function errText(e: unknown): string {
   return typeof code === 'string' && !msg.includes(code) ? `${msg} (${code})` : msg;
 }
 
+/** Names a round in a log line without trusting its shape (a field may be a huge or deeply nested value). */
 function describe(r: unknown): string {
-  const x = r as Partial<Round> | null;
-  return `target ${String(x?.target)} agent ${String(x?.agent)} time ${String(x?.time)}`;
+  const x = (r !== null && typeof r === 'object' ? r : {}) as Record<string, unknown>;
+  const show = (v: unknown) => (typeof v === 'string' ? v.slice(0, 200) : typeof v === 'number' ? String(v) : typeof v);
+  return `target ${show(x.target)} agent ${show(x.agent)} time ${show(x.time)}`;
 }
 
 /** SMOKEMESH_E_STORE naming the file, with SQLite's reason and what to do. */

@@ -69,7 +69,9 @@ function schemaProblem(e: ErrorObject | undefined): RoundProblem {
   if (!e) return { field: '', message: 'is invalid' };
   const path = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (e.keyword === 'required') return { field: [...path, String(e.params.missingProperty)].join('.'), message: 'is missing' };
-  if (e.keyword === 'propertyNames') return { field: [...path, String(e.params.propertyName)].join('.').slice(0, 80), message: 'name is empty or too long' };
+  // A bad key (phase name): ajv names it on the error itself.
+  const key = (e as ErrorObject & { propertyName?: string }).propertyName ?? (e.keyword === 'propertyNames' ? String(e.params.propertyName) : undefined);
+  if (key !== undefined) return { field: [...path, key.slice(0, 64)].join('.'), message: `key ${e.message ?? 'is invalid'}` };
   if (e.keyword === 'enum') return { field: path.join('.'), message: `must be one of ${JSON.stringify(e.params.allowedValues)}` };
   if (path.length === 0) return { field: '', message: `round ${e.message ?? 'is invalid'}` };
   return { field: path.join('.'), message: e.message ?? 'is invalid' };

@@ -8,18 +8,22 @@ import type { AgentRegistry } from './registry.ts';
 
 /**
  * Body limits of the agent API. A batch of 500 rounds of 1000 pings is about 4.3 MiB of JSON
- * and 1.8 MiB gzipped (measured; docs/agents.md), so the rounds route takes 8 MiB as sent and
- * 16 MiB decompressed. Every other route of the scope takes 64 KiB unless it says otherwise.
- * Only an authenticated request gets as far as its body.
+ * and 1.8 MiB gzipped (measured; docs/agents.md; 6 MiB with 7-digit RTTs), so the rounds route
+ * takes 8 MiB as sent and 8 MiB decompressed; parsing that much takes a bounded ~0.1–0.3 s of
+ * the event loop. Every other route of the scope takes 64 KiB unless it says otherwise. JSON
+ * may nest at most MAX_JSON_DEPTH levels. Only an authenticated request gets as far as its body.
  */
 export const AGENT_BODY_LIMITS = {
   /** Bytes as sent (gzip) on the rounds route. */
   rounds: 8 * 1024 * 1024,
   /** Bytes once decompressed, on any route. */
-  json: 16 * 1024 * 1024,
+  json: 8 * 1024 * 1024,
   /** Bytes as sent on the other routes (heartbeat…). */
   other: 64 * 1024,
 } as const;
+
+/** Deepest nesting of arrays and objects accepted (a round is 4 deep): deep JSON costs the parser seconds. */
+export const MAX_JSON_DEPTH = 32;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -104,11 +108,29 @@ export function parseBody(req: FastifyRequest, agent: string): unknown {
   } else if (raw.length > AGENT_BODY_LIMITS.json) {
     throw payloadError(agent, `body is larger than ${AGENT_BODY_LIMITS.json} bytes`);
   }
+  if (nestsDeeper(raw, MAX_JSON_DEPTH)) throw payloadError(agent, `body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch (e) {
     throw payloadError(agent, `body is not JSON: ${(e as Error).message.slice(0, 200)}`);
   }
+}
+
+/** Whether JSON text nests deeper than `limit` (one linear pass over the bytes, strings skipped). */
+export function nestsDeeper(buf: Uint8Array, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 /** 400 SMOKEMESH_E_PAYLOAD naming the agent and the problem. */
