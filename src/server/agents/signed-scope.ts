@@ -58,8 +58,8 @@ export async function signedScope(app: FastifyInstance, deps: { registry: AgentR
       const st = v.agent ? registry.get(v.agent) : undefined;
       if (st) st.auth_failures++;
       log.warn({ agent: v.agent, reason: v.reason, ip: req.ip, url: req.url }, `SMOKEMESH_E_AUTH (${v.reason}): ${v.message}`);
-      // Close the connection: what the client still uploads is discarded, never buffered.
-      return reply.code(401).header('connection', 'close').send({ code: 'SMOKEMESH_E_AUTH', reason: v.reason, error: v.message });
+      discardBody(req);
+      return reply.code(401).send({ code: 'SMOKEMESH_E_AUTH', reason: v.reason, error: v.message });
     };
 
     api.addHook('onRequest', async (req, reply) => {
@@ -93,6 +93,27 @@ export async function signedScope(app: FastifyInstance, deps: { registry: AgentR
     });
 
     await routes(api);
+  });
+}
+
+/**
+ * Bytes of a refused request's body read (and thrown away) before its connection is closed:
+ * as much as the largest body a route takes, so that an agent refused mid-upload reads its 401.
+ */
+const DISCARD_LIMIT = AGENT_BODY_LIMITS.rounds;
+
+/**
+ * A refused request's body is never buffered: Node reads what the client still sends and
+ * throws it away (so the client can read the 401 instead of a reset); past DISCARD_LIMIT
+ * bytes the connection is closed.
+ */
+function discardBody(req: FastifyRequest): void {
+  const raw = req.raw;
+  if (raw.complete) return;
+  let seen = 0;
+  raw.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DISCARD_LIMIT) raw.socket.destroy();
   });
 }
 
