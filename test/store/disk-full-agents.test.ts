@@ -154,7 +154,9 @@ test('disk full, kill -9 of the server during it, restart, space back: every ack
   }
   assert.ok(times.get('srv|/b1')?.length, 'the built-in agent stored rounds');
   for (const name of ['a1', 'a2']) {
-    assert.ok(agents[name]!.lines().some((l) => /the server cannot store rounds right now \(SMOKEMESH_E_UNAVAILABLE\)/.test(String(l.msg))), `${name} logged the 503`);
+    // Once per outage, not per push: the 503s before the kill, and again after the restart (the 502s between are another failure).
+    const logged = agents[name]!.lines().filter((l) => /the server cannot store rounds right now \(SMOKEMESH_E_UNAVAILABLE\)/.test(String(l.msg))).length;
+    assert.ok(logged >= 1 && logged <= 2, `${name} logged the 503 ${logged} times`);
   }
   assert.ok(server!.lines().some((l) => /SMOKEMESH_E_UNAVAILABLE: .*smokemesh\.db: cannot commit/.test(String(l.msg))), 'the server logged why');
 });
