@@ -253,11 +253,11 @@ export class SqliteStore implements Store {
     const recent = this.recent;
     const finestRows: Array<[OpenBucket, BucketRow]> = [];
     const tx = this.db.transaction(() => {
-      for (let i = 0; i < rounds.length; i++) {
-        const r = rounds[i]!;
+      for (let k = 0; k < rounds.length; k++) {
+        const r = rounds[k]!;
         const s = this.seriesOf(r);
         const c = contributionOf(r);
-        if (insRaw.run(s.id, r.time, r.step, r.sent, c.us.length ? packAscendingUs(c.us, true) : null, rawExtra(r)).changes === 0) { duplicates.push(i); continue; }
+        if (insRaw.run(s.id, r.time, r.step, r.sent, c.us.length ? packAscendingUs(c.us, true) : null, rawExtra(r)).changes === 0) { duplicates.push(k); continue; }
         for (let i = 0; i < tiers.length; i++) {
           const ob = this.openBucket(s, i, Math.floor(r.time / tiers[i]!.ms));
           addContribution(ob.state, c);
