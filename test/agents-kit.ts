@@ -61,7 +61,7 @@ export async function startServer(config: string, opts: { ns?: string } = {}): P
   await waitFor('the server to listen', () => {
     if (p.child.exitCode !== null) throw new Error(`server exited: ${p.out.slice(-2000)}`);
     return /listening/.test(p.out);
-  }, 30000);
+  }, 60000); // a cold start (tsx compiling the sources) takes 10–30 s on the loaded test machine
   return p;
 }
 
