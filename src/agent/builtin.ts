@@ -181,7 +181,8 @@ export class BuiltinAgent {
         if (this.wake === done) this.wake = undefined;
         resolve();
       };
-      const t = setTimeout(done, ms);
+      // The sender never keeps the process alive by itself: what it has not delivered waits in the outbox.
+      const t = setTimeout(done, ms).unref();
       // While backing off, new rounds must not shorten the wait; a stop always does.
       this.wake = wakeable ? done : () => { if (!this.running) done(); };
     });

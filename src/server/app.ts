@@ -137,6 +137,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   try {
     address = await app.listen({ host, port });
   } catch (e) {
+    await agent.stop();
     for (const m of modules) await m.close?.();
     store.close();
     const code = (e as NodeJS.ErrnoException).code;
