@@ -448,9 +448,28 @@ export class SqliteStore implements Store {
     return this.admin(() => renameSeries(this.db, this.tiers, from, to));
   }
 
-  /** Foreign history older than the series' first round, straight into the tiers (src/store/import.ts). */
+  /**
+   * Foreign history older than the series' first round, straight into the tiers
+   * (src/store/import.ts). The write contract holds here too: one transaction that commits or
+   * throws, storage failures as SMOKEMESH_E_UNAVAILABLE with nothing of the series committed,
+   * and every raw round it makes passes the store's own validation.
+   */
   importHistory(h: HistoryImport): HistoryImportResult {
-    return this.admin(() => importHistory({ db: this.db, tiers: this.tiers, rawKeepMs: this.rawKeepMs, now: this.now() }, h));
+    if (this.closed) throw new SmokemeshError('SMOKEMESH_E_STORE', `${this.file}: the store is closed`);
+    const now = this.now();
+    const check = (r: Round, raw: boolean) => checkRound(r, raw ? this.window(now) : { ...this.window(now), oldest: 0 });
+    try {
+      return importHistory({ db: this.db, tiers: this.tiers, rawKeepMs: this.rawKeepMs, now, check }, h);
+    } catch (e) {
+      if (e instanceof SmokemeshError) throw e;
+      if (isTransient(e)) {
+        throw new UnavailableError(`SMOKEMESH_E_UNAVAILABLE: ${this.file}: cannot commit the history of ${h.target} from ${h.agent}: ${errText(e)}${hintOf(e)}; nothing of it was stored (run the import again: it writes only what is missing)`, MAX_RETRY_MS, { cause: e });
+      }
+      throw storeError(this.file, `history of ${h.target} from ${h.agent} not imported, nothing of it was stored`, e);
+    } finally {
+      // The writer's cached series and buckets may predate what the import changed.
+      this.resetCaches();
+    }
   }
 
   private admin<T>(fn: () => T): T {

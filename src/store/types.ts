@@ -186,6 +186,10 @@ export interface Store {
    * Adds history from before the series' first round (older than raw_days too): rollup
    * buckets at every tier, raw rounds where an interval is one round at the step and recent.
    * Never changes what is stored already, so importing the same history twice writes nothing.
+   * Keeps `write`'s promises: one transaction per call that is committed when it returns;
+   * storage failures throw SMOKEMESH_E_UNAVAILABLE with nothing of the series committed (run
+   * it again); an interval whose round `check` refuses (too many pings, a bad path or step) is
+   * skipped.
    */
   importHistory(h: HistoryImport): HistoryImportResult;
   stats(): StoreStats;
