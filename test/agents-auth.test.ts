@@ -180,3 +180,38 @@ test('an authenticated agent: body limits as sent and decompressed, nesting dept
   assert.equal(tampered.status, 401);
   assert.equal(tampered.body.reason, 'bad_digest');
 });
+
+// The tasks module's agent routes sit in the same signed scope: the same refusals, before any body byte.
+test('task routes: a long-poll for tasks and a task result are refused from the headers alone; an authenticated result may carry one task output past the rounds\' limits', { timeout: 120_000 }, async () => {
+  const results = '/api/v1/agent/task-results';
+  for (const [reason, headers] of [
+    ['missing_header', {}],
+    ['bad_signature', { ...signRequest({ agent: 'a1', secret, method: 'POST', path: results }), [HEADER.signature]: 'e'.repeat(64) }],
+    ['unknown_agent', signRequest({ agent: 'ghost', secret, method: 'POST', path: results })],
+    ['stale_timestamp', signRequest({ agent: 'a1', secret, method: 'POST', path: results, now: Date.now() - 10 * 60_000 })],
+  ] as Array<[string, Record<string, string>]>) {
+    const a = await upload(results, headers, 64 * MiB);
+    assert.deepEqual([a.status, a.body.code, a.body.reason], [401, 'SMOKEMESH_E_AUTH', reason], JSON.stringify(a.body));
+  }
+  // An unauthenticated long-poll is answered at once, not held for its 25 s.
+  const poll = await new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/api/v1/agent/tasks?wait=25', method: 'GET', headers: { ...signRequest({ agent: 'ghost', secret, method: 'GET', path: '/api/v1/agent/tasks?wait=25' }) }, timeout: 10_000 }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+    }).on('error', reject).on('timeout', () => reject(new Error('the unauthenticated long-poll was held'))).end();
+  });
+  assert.deepEqual([poll.status, poll.body.reason], [401, 'unknown_agent']);
+
+  // Authenticated: a result with a 10 MiB output (over the 8 MiB the rounds route takes once
+  // decompressed, within tasks.max_output_bytes' 16 MiB) is read and judged (no such task here).
+  const hbBody = gzipSync(JSON.stringify({ version: 'x', labels: {}, addresses: {}, spool: { backlog: 0, bytes: 0, dropped: 0 }, started_at: 1 }));
+  await upload('/api/v1/agent/heartbeat', { ...signRequest({ agent: 'a1', secret, method: 'POST', path: '/api/v1/agent/heartbeat', body: hbBody }), 'content-encoding': 'gzip' }, hbBody.length, { first: hbBody });
+  const big = gzipSync(JSON.stringify({ results: [{ id: 'no-such-task', ok: true, started: 1, finished: 2, output: { text: 'x'.repeat(10 * MiB) } }] }));
+  const judged = await upload(results, { ...signRequest({ agent: 'a1', secret, method: 'POST', path: results, body: big }), 'content-encoding': 'gzip' }, big.length, { first: big });
+  assert.equal(judged.status, 200, JSON.stringify(judged.body).slice(0, 500));
+  assert.deepEqual([judged.body.accepted, (judged.body.rejected as unknown[]).length], [0, 1]);
+  // Past the route's limit as sent: 413 naming the payload.
+  const over = await upload(results, { ...signRequest({ agent: 'a1', secret, method: 'POST', path: results }), 'content-encoding': 'gzip' }, 18 * MiB);
+  assert.deepEqual([over.status, over.body.code], [413, 'SMOKEMESH_E_PAYLOAD']);
+});

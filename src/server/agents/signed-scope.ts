@@ -4,13 +4,15 @@ import type { Logger } from 'pino';
 import { verifyBody, verifyHeaders, type VerifyResult } from '../../auth/signing.ts';
 import { UnavailableError, isUnavailable } from '../../errors.ts';
 import type { AgentApiError } from '../../agent/protocol.ts';
+import { MAX_TASK_OUTPUT_BYTES } from '../../config/tasks-schema.ts';
 import type { AgentRegistry } from './registry.ts';
 
 /**
  * Body limits of the agent API. A batch of 500 rounds of 1000 pings is about 4.3 MiB of JSON
  * and 1.8 MiB gzipped (measured; docs/agents.md; 6 MiB with 7-digit RTTs), so the rounds route
  * takes 8 MiB as sent and 8 MiB decompressed; parsing that much takes a bounded ~0.1–0.3 s of
- * the event loop. Every other route of the scope takes 64 KiB unless it says otherwise. JSON
+ * the event loop. The task-results route takes one task output (tasks.max_output_bytes, at most
+ * 16 MiB). Every other route of the scope takes 64 KiB unless it says otherwise. JSON
  * may nest at most MAX_JSON_DEPTH levels. Only an authenticated request gets as far as its body.
  */
 export const AGENT_BODY_LIMITS = {
@@ -20,6 +22,11 @@ export const AGENT_BODY_LIMITS = {
   json: 8 * 1024 * 1024,
   /** Bytes as sent on the other routes (heartbeat…). */
   other: 64 * 1024,
+  /**
+   * Bytes as sent and decompressed on the task-results route: an agent posts one result at a
+   * time, whose output may be as large as tasks.max_output_bytes allows, plus its envelope.
+   */
+  taskResults: MAX_TASK_OUTPUT_BYTES + 1024 * 1024,
 } as const;
 
 /** Deepest nesting of arrays and objects accepted (a round is 4 deep): deep JSON costs the parser seconds. */
@@ -100,7 +107,7 @@ export async function signedScope(app: FastifyInstance, deps: { registry: AgentR
  * Bytes of a refused request's body read (and thrown away) before its connection is closed:
  * as much as the largest body a route takes, so that an agent refused mid-upload reads its 401.
  */
-const DISCARD_LIMIT = AGENT_BODY_LIMITS.rounds;
+const DISCARD_LIMIT = Math.max(AGENT_BODY_LIMITS.rounds, AGENT_BODY_LIMITS.taskResults);
 
 /**
  * A refused request's body is never buffered: Node reads what the client still sends and
@@ -117,17 +124,17 @@ function discardBody(req: FastifyRequest): void {
   });
 }
 
-/** The request's JSON body, decompressed (gzip) within AGENT_BODY_LIMITS.json; 400 naming the problem otherwise. */
-export function parseBody(req: FastifyRequest, agent: string): unknown {
+/** The request's JSON body, decompressed (gzip) within `limit` bytes (default AGENT_BODY_LIMITS.json); 400 naming the problem otherwise. */
+export function parseBody(req: FastifyRequest, agent: string, limit: number = AGENT_BODY_LIMITS.json): unknown {
   let raw = req.body instanceof Buffer ? req.body : Buffer.alloc(0);
   if (req.headers['content-encoding'] === 'gzip') {
     try {
-      raw = gunzipSync(raw, { maxOutputLength: AGENT_BODY_LIMITS.json });
+      raw = gunzipSync(raw, { maxOutputLength: limit });
     } catch (e) {
-      throw payloadError(agent, `body is not valid gzip or is larger than ${AGENT_BODY_LIMITS.json} bytes once decompressed: ${(e as Error).message}`);
+      throw payloadError(agent, `body is not valid gzip or is larger than ${limit} bytes once decompressed: ${(e as Error).message}`);
     }
-  } else if (raw.length > AGENT_BODY_LIMITS.json) {
-    throw payloadError(agent, `body is larger than ${AGENT_BODY_LIMITS.json} bytes`);
+  } else if (raw.length > limit) {
+    throw payloadError(agent, `body is larger than ${limit} bytes`);
   }
   if (nestsDeeper(raw, MAX_JSON_DEPTH)) throw payloadError(agent, `body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`);
   try {
