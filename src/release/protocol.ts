@@ -53,5 +53,18 @@ export const UpgradeTargetSchema = Type.Object({
 }, { additionalProperties: false });
 export type UpgradeTarget = Static<typeof UpgradeTargetSchema>;
 
-export const UpgradeTargetReplySchema = Type.Object({ target: Type.Union([UpgradeTargetSchema, Type.Null()]) });
+/**
+ * The answer to AGENT_RELEASE_API.target: the version to run, or none. `problem` says why the
+ * server cannot serve a version a rollout asks this agent to run (no release for its
+ * architecture…): the agent reports it as a failure of that attempt, so the rollout pauses.
+ */
+export const UpgradeTargetReplySchema = Type.Object({
+  target: Type.Union([UpgradeTargetSchema, Type.Null()]),
+  problem: Type.Optional(Type.Object({
+    version: VersionSchema,
+    rollout: Type.Integer({ minimum: 1 }),
+    attempt: Type.Integer({ minimum: 1 }),
+    error: Type.String(),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
 export type UpgradeTargetReply = Static<typeof UpgradeTargetReplySchema>;
