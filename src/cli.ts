@@ -14,6 +14,7 @@ const COMMANDS: { name: string; summary: string; load: () => Promise<(program: C
   { name: 'check-config', summary: 'validate a config file as the server does', load: async () => (await import('./cli/check-config.ts')).registerCheckConfigCommand },
   { name: 'data', summary: 'manage the stored history (prune, rename, info)', load: async () => (await import('./cli/data.ts')).registerDataCommands },
   { name: 'import-smokeping', summary: "move from SmokePing: its config and RRD history", load: async () => (await import('./cli/import-smokeping.ts')).registerImportSmokepingCommand },
+  { name: 'release', summary: 'build, sign and upload releases; roll them out to the agents in waves', load: async () => (await import('./cli/release.ts')).registerReleaseCommand },
   { name: 'task', summary: 'run a diagnostic (mtr, traceroute, ping, dns, http, tcp) on agents through the server', load: async () => (await import('./cli/task.ts')).registerTaskCommand },
   { name: 'user', summary: 'users who log in to the UI and read API (general.read_auth.users_file)', load: async () => (await import('./cli/user.ts')).registerUserCommands },
 ];

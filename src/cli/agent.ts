@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { readSecretFile } from '../auth/secret.ts';
 import { SmokemeshError } from '../errors.ts';
+import { packageRoot } from '../package-root.ts';
 
 interface AgentCliOptions {
   server: string;
@@ -20,6 +21,10 @@ interface AgentCliOptions {
   logLevel: string;
   tasks: boolean;
   taskConcurrency: string;
+  releaseKey?: string;
+  allowDowngrade?: boolean;
+  upgradeCheck: string;
+  upgradeTrial: string;
 }
 
 /** `smokemesh agent`: a remote agent that measures what the server's plan says and pushes its rounds. */
@@ -41,6 +46,10 @@ export function registerAgentCommand(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
     .option('--no-tasks', 'run no diagnostic tasks (mtr, traceroute, ping, dns, http, tcp) for the server')
     .option('--task-concurrency <n>', 'diagnostic tasks run at once at most', '4')
+    .option('--release-key <file>', 'public key (PEM) releases must be signed with: the agent then upgrades itself when the server rolls out a version (default: $SMOKEMESH_RELEASE_KEY)')
+    .option('--allow-downgrade', 'accept an older version than the running one even when it is not a roll back')
+    .option('--upgrade-check <seconds>', 'seconds between asking the server for a version to run', '30')
+    .option('--upgrade-trial <seconds>', 'seconds a new version has to deliver rounds before it is rolled back', '120')
     .action(async (o: AgentCliOptions) => {
       const labels: Record<string, string> = {};
       for (const l of o.label) {
@@ -52,9 +61,25 @@ export function registerAgentCommand(program: Command): void {
       if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 20_000) throw new SmokemeshError('SMOKEMESH_E_USAGE', `--batch-size "${o.batchSize}": expected an integer 1–20000`);
       const taskConcurrency = Number(o.taskConcurrency);
       if (!Number.isInteger(taskConcurrency) || taskConcurrency < 1 || taskConcurrency > 32) throw new SmokemeshError('SMOKEMESH_E_USAGE', `--task-concurrency "${o.taskConcurrency}": expected an integer 1–32`);
+      const upgradeCheck = seconds('--upgrade-check', o.upgradeCheck);
+      const upgradeTrial = seconds('--upgrade-trial', o.upgradeTrial);
       const secret = readSecretFile(o.secretFile);
       const log = pino({ level: o.logLevel, base: undefined });
+      const keyFile = o.releaseKey ?? (process.env.SMOKEMESH_RELEASE_KEY || undefined);
+      const key = keyFile ? (await import('../release/signing.ts')).readPublicKey(keyFile) : undefined;
+      const { installLayoutOf } = await import('../agent/install-layout.ts');
+      const layout = installLayoutOf(packageRoot());
+      const { WORKER_ENV, superviseAgent } = await import('../agent/supervisor.ts');
+      if (key && layout && !process.env[WORKER_ENV]) {
+        // This process only supervises: the agent runs as its child, from <prefix>/current.
+        process.exitCode = await superviseAgent({ layout, args: process.argv.slice(2), log });
+        return;
+      }
       const { RemoteAgent } = await import('../agent/remote.ts');
+      const { EXIT_UPGRADED } = await import('../agent/upgrade.ts');
+      const exitAfterStop = (code: number) => {
+        void agent.stop().finally(() => process.exit(code));
+      };
       const agent = new RemoteAgent({
         server: o.server,
         name: o.name,
@@ -70,6 +95,11 @@ export function registerAgentCommand(program: Command): void {
         log,
         tasks: o.tasks,
         taskConcurrency,
+        upgrade: {
+          key, layout, allowDowngrade: o.allowDowngrade === true, checkMs: upgradeCheck * 1000, trialMs: upgradeTrial * 1000,
+          onSwitched: () => exitAfterStop(EXIT_UPGRADED),
+          onTrialFailed: () => exitAfterStop(1),
+        },
       });
       await agent.start();
       log.info({ agent: o.name, server: o.server, spool: agent.spool.status() }, 'agent started');
@@ -86,6 +116,12 @@ export function registerAgentCommand(program: Command): void {
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
     });
+}
+
+function seconds(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 86_400) throw new SmokemeshError('SMOKEMESH_E_USAGE', `${flag} "${v}": expected whole seconds 1–86400`);
+  return n;
 }
 
 /** '256MB', '1G', '500k', '1048576' → bytes. */
