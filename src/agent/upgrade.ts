@@ -78,7 +78,8 @@ export class Upgrader {
 
   /** Whether this process runs a version on trial (not committed yet). */
   get onTrial(): boolean {
-    return this.state.status.state === 'trial';
+    // The trial is the new version's: the old process still pushing its spool after the switch is not on trial.
+    return this.state.status.state === 'trial' && this.state.status.target === VERSION && !this.stopped;
   }
 
   /** Starts asking the server (and the trial's deadline when on trial). */
