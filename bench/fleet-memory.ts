@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildRelease } from '../src/release/build.ts';
 import { generateReleaseKeys } from '../src/release/signing.ts';
 import { freePort, writeSecret } from '../test/agents-kit.ts';
@@ -27,7 +27,11 @@ function rssMiB(pid: number): number {
 }
 /** The pids of a process's children. */
 function childrenOf(pid: number): number[] {
-  return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map(Number).filter(Boolean);
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map(Number).filter(Boolean);
+  } catch {
+    return []; // ps exits 1 when there is none
+  }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -93,8 +97,8 @@ targets:
       a.push(rssMiB(agent.pid!));
     }
   }
-  agent.kill('SIGKILL');
   for (const c of childrenOf(agent.pid!)) process.kill(c, 'SIGKILL');
+  agent.kill('SIGKILL');
   server.kill('SIGKILL');
   return { server_rss_mib: s[s.length - 1]!, agent_rss_mib: a[a.length - 1]!, ...(sup.length ? { supervisor_rss_mib: sup[sup.length - 1]! } : {}) };
 }
@@ -105,7 +109,7 @@ execFileSync('tar', ['-xzf', built.file, '-C', join(dir, 'unpack')]);
 const prefix = join(dir, 'opt');
 execFileSync(join(dir, 'unpack', 'smokemesh-0.0.1', 'install.sh'), ['--prefix', prefix, '--bin-dir', join(dir, 'bin'), '--config-dir', join(dir, 'etc'), '--no-user', '--no-systemd'], { stdio: 'ignore' });
 const release = [process.execPath, join(prefix, 'current', 'bin', 'smokemesh.js')];
-const tsx = [process.execPath, '--import', 'tsx', join(root, 'src', 'cli.ts')];
+const tsx = [process.execPath, '--import', pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, join(root, 'src', 'cli.ts')];
 
 const rows: Record<string, Record<string, number>> = {};
 rows['tsx (source)'] = { help_ms: timeIt(tsx[0]!, [...tsx.slice(1), '--help']), agent_help_ms: timeIt(tsx[0]!, [...tsx.slice(1), 'agent', '--help']), ...(await measure('tsx', tsx, false)) };
