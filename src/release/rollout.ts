@@ -65,6 +65,14 @@ export const RolloutSchema = Type.Object({
 }, { additionalProperties: false });
 export type Rollout = Static<typeof RolloutSchema>;
 
+/** A rollout in a list (GET /api/v1/rollouts, the agents page): its agents counted by state. */
+export const RolloutSummarySchema = Type.Object({
+  id: Type.Integer(), version: Type.String(), state: Type.String(), wave: Type.Integer(), waves: Type.Integer(),
+  reason: Type.Optional(Type.String()), created_at: Type.Integer(), updated_at: Type.Integer(),
+  agents: Type.Record(Type.String(), Type.Integer({ description: 'agents in this state' })),
+});
+export type RolloutSummary = Static<typeof RolloutSummarySchema>;
+
 /** What the server knows of an agent at a moment. */
 export interface AgentObservation {
   alive: boolean;

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifySchema } from 'fastify';
 import Type from 'typebox';
 import { MAX_RELEASE_BYTES } from '../../release/manifest.ts';
 import { StoredReleaseSchema } from '../../release/fleet-store.ts';
-import { RolloutSchema, RolloutSpecSchema, rolloutCounts, type RolloutAction, type RolloutSpec } from '../../release/rollout.ts';
+import { RolloutSchema, RolloutSpecSchema, RolloutSummarySchema, rolloutCounts, type RolloutAction, type RolloutSpec } from '../../release/rollout.ts';
 import { SmokemeshError } from '../../errors.ts';
 import { ApiError } from '../api/errors.ts';
 import type { ServerContext } from '../context.ts';
@@ -14,12 +14,6 @@ export const SIGNATURE_HEADER = 'x-smokemesh-signature';
 const FileParams = Type.Object({ file: Type.String({ minLength: 1, maxLength: 200 }) });
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 const ActionParams = Type.Object({ id: Type.Integer({ minimum: 1 }), action: Type.Enum(['pause', 'resume', 'abort', 'rollback']) });
-const RolloutSummarySchema = Type.Object({
-  id: Type.Integer(), version: Type.String(), state: Type.String(), wave: Type.Integer(), waves: Type.Integer(),
-  reason: Type.Optional(Type.String()), created_at: Type.Integer(), updated_at: Type.Integer(),
-  agents: Type.Record(Type.String(), Type.Integer({ description: 'agents in this state' })),
-});
-
 /**
  * The admin API of releases and rollouts: uploads (raw tarball, its `.sig` in a header) and
  * rollouts with pause, resume, abort and roll back need the admin token; lists are open like
