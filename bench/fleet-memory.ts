@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildRelease } from '../src/release/build.ts';
 import { generateReleaseKeys } from '../src/release/signing.ts';
-import { freePort, writeSecret } from '../test/agents-kit.ts';
+import { freePort, loopbackConfig, writeSecret } from '../test/agents-kit.ts';
 import { waitFor } from '../test/wait.ts';
 
 const settleS = Number(process.argv[process.argv.indexOf('--settle') + 1]) || 20;
@@ -54,17 +54,7 @@ async function measure(label: string, argv: string[], withKey: boolean): Promise
   const data = join(dir, `data-${label}`);
   const secret = writeSecret(dir, `a-${label}`);
   const cfg = join(dir, `${label}.yaml`);
-  writeFileSync(cfg, `general: { step: 2, pings: 2, listen: '127.0.0.1:${port}', data_dir: ${data}, agent_name: srv }
-agents:
-  - { name: a1, secret_file: ${secret}, heartbeat: 5 }
-probes:
-  tcpx: { type: tcp, port: ${targetPort}, timeout: 1000 }
-targets:
-  probe: tcpx
-  server_probes: false
-  children:
-    t1: { host: 127.0.0.1 }
-`);
+  writeFileSync(cfg, loopbackConfig({ port, dataDir: data, targetPort, agents: [{ name: 'a1', secretFile: secret, heartbeat: 5 }], serverProbes: false }));
   const server = spawn(argv[0]!, [...argv.slice(1), 'server', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   children.push(server);
   let out = '';

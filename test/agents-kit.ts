@@ -119,3 +119,26 @@ export function gapsAndDuplicates(times: number[], stepMs: number): { duplicates
   }
   return { duplicates, gaps };
 }
+
+/**
+ * A small server config on loopback: step 2 s, built-in agent `srv`, the given remote agents,
+ * and one target `/t1` probed by TCP connect to `targetPort` (a listener of the caller's).
+ */
+export function loopbackConfig(o: { port: number; dataDir: string; targetPort: number; agents: { name: string; secretFile: string; heartbeat?: number }[]; serverProbes?: boolean }): string {
+  return `general:
+  step: 2
+  pings: 2
+  listen: 127.0.0.1:${o.port}
+  data_dir: ${o.dataDir}
+  agent_name: srv
+agents:
+${o.agents.map((a) => `  - { name: ${a.name}, secret_file: ${a.secretFile}, heartbeat: ${a.heartbeat ?? 1} }`).join('\n')}
+probes:
+  tcpx: { type: tcp, port: ${o.targetPort}, timeout: 1000 }
+targets:
+  server_probes: ${o.serverProbes ?? true}
+  probe: tcpx
+  children:
+    t1: { host: 127.0.0.1 }
+`;
+}

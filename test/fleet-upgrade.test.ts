@@ -12,7 +12,7 @@ import type { Rollout } from '../src/release/rollout.ts';
 import { generateReleaseKeys, sha256, signRelease } from '../src/release/signing.ts';
 import { packRelease, readReleaseInfo } from '../src/release/tarball.ts';
 import { waitFor } from './wait.ts';
-import { freePort, getJson, seriesPoints, startServer, writeSecret, Proc } from './agents-kit.ts';
+import { freePort, getJson, loopbackConfig, seriesPoints, startServer, writeSecret, Proc } from './agents-kit.ts';
 
 // Real releases built here (1.0.0, 1.1.0, and 1.2.0 whose agent crashes at start), installed
 // with their install.sh into a prefix per agent, real agent processes under their supervisor,
@@ -93,22 +93,7 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   const secrets = Object.fromEntries(NAMES.map((n) => [n, writeSecret(dir, n)]));
   const cfg = join(dir, 'smokemesh.yaml');
-  writeFileSync(cfg, `general:
-  step: 2
-  pings: 2
-  listen: 127.0.0.1:${port}
-  data_dir: ${join(dir, 'data')}
-  agent_name: srv
-agents:
-${NAMES.map((n) => `  - { name: ${n}, secret_file: ${secrets[n]}, heartbeat: 1 }`).join('\n')}
-probes:
-  tcpx: { type: tcp, port: ${targetPort}, timeout: 1000 }
-targets:
-  server_probes: false
-  probe: tcpx
-  children:
-    t1: { host: 127.0.0.1 }
-`);
+  writeFileSync(cfg, loopbackConfig({ port, dataDir: join(dir, 'data'), targetPort, agents: NAMES.map((n) => ({ name: n, secretFile: secrets[n]! })), serverProbes: false }));
   server = await startServer(cfg);
   token = readFileSync(join(dir, 'data', 'admin.token'), 'utf8').trim();
   writeFileSync(join(dir, 'release.pub'), keys.publicPem);

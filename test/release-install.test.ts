@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { buildRelease } from '../src/release/build.ts';
 import { listEntries } from '../src/release/tarball.ts';
 import { waitFor } from './wait.ts';
-import { freePort, seriesPoints, writeSecret, Proc } from './agents-kit.ts';
+import { freePort, loopbackConfig, seriesPoints, writeSecret, Proc } from './agents-kit.ts';
 
 // The built output, away from the source tree: a release tarball installed with its own
 // install.sh into a temporary prefix; `smokemesh --version`, a server and an agent run from it.
@@ -49,21 +49,7 @@ test('a release installs into a prefix and runs the server and an agent from the
   const port = await freePort();
   const secret = writeSecret(dir, 'a1');
   const cfg = join(dir, 'etc', 'smokemesh.yaml');
-  writeFileSync(cfg, `general:
-  step: 2
-  pings: 2
-  listen: 127.0.0.1:${port}
-  data_dir: ${join(dir, 'data')}
-  agent_name: srv
-agents:
-  - { name: a1, secret_file: ${secret}, heartbeat: 1 }
-probes:
-  tcpx: { type: tcp, port: ${targetPort}, timeout: 1000 }
-targets:
-  probe: tcpx
-  children:
-    t1: { host: 127.0.0.1 }
-`);
+  writeFileSync(cfg, loopbackConfig({ port, dataDir: join(dir, 'data'), targetPort, agents: [{ name: 'a1', secretFile: secret }] }));
   const server = new Proc(spawn(smokemesh, ['server', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir }), 'server');
   procs.push(server);
   const base = `http://127.0.0.1:${port}`;
