@@ -55,14 +55,14 @@ function inNs(ns: string | undefined, argv: string[]): [string, string[]] {
   return ns ? ['ip', ['netns', 'exec', ns, ...argv]] : [argv[0]!, argv.slice(1)];
 }
 
-export async function startServer(config: string, opts: { ns?: string } = {}): Promise<Proc> {
+export async function startServer(config: string, opts: { ns?: string; timeoutMs?: number } = {}): Promise<Proc> {
   const [cmd, args] = inNs(opts.ns, [process.execPath, 'bin/smokemesh.js', 'server', '--config', config]);
   const p = new Proc(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }), 'server');
   try {
     await waitFor('the server to listen', () => {
       if (p.child.exitCode !== null) throw new Error(`server exited: ${p.out.slice(-2000)}`);
       return /listening/.test(p.out);
-    }, 60000); // a cold start (tsx compiling the sources) takes 10–30 s on the loaded test machine
+    }, opts.timeoutMs ?? 60000); // a cold start (tsx compiling the sources) takes 10–30 s on the loaded test machine
   } catch (e) {
     // Not returned to the caller, so nobody else would stop it (and the test process would wait for it).
     await p.stop('SIGKILL');

@@ -94,7 +94,8 @@ before(async () => {
   const secrets = Object.fromEntries(NAMES.map((n) => [n, writeSecret(dir, n)]));
   const cfg = join(dir, 'smokemesh.yaml');
   writeFileSync(cfg, loopbackConfig({ port, dataDir: join(dir, 'data'), targetPort, agents: NAMES.map((n) => ({ name: n, secretFile: secrets[n]! })), serverProbes: false }));
-  server = await startServer(cfg);
+  // A loaded machine may take long to start a server from the TypeScript sources.
+  server = await startServer(cfg, { timeoutMs: 120_000 });
   token = readFileSync(join(dir, 'data', 'admin.token'), 'utf8').trim();
   writeFileSync(join(dir, 'release.pub'), keys.publicPem);
 

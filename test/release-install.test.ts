@@ -57,8 +57,9 @@ test('a release installs into a prefix and runs the server and an agent from the
     if (server.child.exitCode !== null) throw new Error(`server exited: ${server.out.slice(-2000)}`);
     return /listening/.test(server.out);
   }, 60_000);
-  const agent = new Proc(spawn(smokemesh, ['agent', '--server', base, '--name', 'a1', '--secret-file', secret, '--spool', join(dir, 'spool')],
-    { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir }), 'a1');
+  // Settings from the environment, as the systemd unit gives them (EnvironmentFile=agent.env).
+  const agent = new Proc(spawn(smokemesh, ['agent', '--spool', join(dir, 'spool')],
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, env: { ...process.env, SMOKEMESH_SERVER: base, SMOKEMESH_NAME: 'a1', SMOKEMESH_SECRET_FILE: secret } }), 'a1');
   procs.push(agent);
   await waitFor('rounds of the built-in agent and of a1 stored', async () =>
     (await seriesPoints(base, '/t1', 'srv')).length > 0 && (await seriesPoints(base, '/t1', 'a1')).length > 0, 90_000, 500);

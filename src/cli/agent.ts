@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import pino from 'pino';
 import { readSecretFile } from '../auth/secret.ts';
 import { SmokemeshError } from '../errors.ts';
@@ -32,12 +32,13 @@ export function registerAgentCommand(program: Command): void {
   program
     .command('agent')
     .description('run a remote agent: pull the plan from the server, measure, push rounds (kept in a disk spool until the server has them)')
-    .requiredOption('-s, --server <url>', 'server URL, e.g. https://smokemesh.example:8888')
-    .requiredOption('-n, --name <name>', 'this agent\'s name, as listed under agents: in the server config')
-    .requiredOption('--secret-file <file>', 'file holding the shared secret (mode 600)')
+    // Each of these may come from the environment too (systemd's EnvironmentFile, deploy/systemd/agent.env.example).
+    .addOption(new Option('-s, --server <url>', 'server URL, e.g. https://smokemesh.example:8888').env('SMOKEMESH_SERVER').makeOptionMandatory())
+    .addOption(new Option('-n, --name <name>', 'this agent\'s name, as listed under agents: in the server config').env('SMOKEMESH_NAME').makeOptionMandatory())
+    .addOption(new Option('--secret-file <file>', 'file holding the shared secret (mode 600)').env('SMOKEMESH_SECRET_FILE').makeOptionMandatory())
     .option('--region <region>', 'region (default: $SMOKEMESH_REGION, else the server config, else "default")')
     .option('--label <key=value>', 'label (repeatable); wins over the server config\'s labels', collect, [])
-    .option('--ca <file>', 'PEM file of the CA that signed the server\'s TLS certificate')
+    .addOption(new Option('--ca <file>', 'PEM file of the CA that signed the server\'s TLS certificate').env('SMOKEMESH_CA'))
     .option('--spool <dir>', 'outbox directory (default: ~/.smokemesh/spool-<name>)')
     .option('--spool-quota <size>', 'disk quota of the outbox, e.g. 256MB; past it the oldest rounds go first', '256MB')
     .option('--public-address <address>', 'public address to advertise to the server')
@@ -46,7 +47,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
     .option('--no-tasks', 'run no diagnostic tasks (mtr, traceroute, ping, dns, http, tcp) for the server')
     .option('--task-concurrency <n>', 'diagnostic tasks run at once at most', '4')
-    .option('--release-key <file>', 'public key (PEM) releases must be signed with: the agent then upgrades itself when the server rolls out a version (default: $SMOKEMESH_RELEASE_KEY)')
+    .addOption(new Option('--release-key <file>', 'public key (PEM) releases must be signed with: the agent then upgrades itself when the server rolls out a version').env('SMOKEMESH_RELEASE_KEY'))
     .option('--allow-downgrade', 'accept an older version than the running one even when it is not a roll back')
     .option('--upgrade-check <seconds>', 'seconds between asking the server for a version to run', '30')
     .option('--upgrade-trial <seconds>', 'seconds a new version has to deliver rounds before it is rolled back', '120')
@@ -65,7 +66,7 @@ export function registerAgentCommand(program: Command): void {
       const upgradeTrial = seconds('--upgrade-trial', o.upgradeTrial);
       const secret = readSecretFile(o.secretFile);
       const log = pino({ level: o.logLevel, base: undefined });
-      const keyFile = o.releaseKey ?? (process.env.SMOKEMESH_RELEASE_KEY || undefined);
+      const keyFile = o.releaseKey || undefined;
       const key = keyFile ? (await import('../release/signing.ts')).readPublicKey(keyFile) : undefined;
       const { installLayoutOf } = await import('../agent/install-layout.ts');
       const layout = installLayoutOf(packageRoot());
