@@ -39,6 +39,9 @@ const NATIVE_FILES: Record<string, string[]> = {
   'better-sqlite3': ['package.json', 'LICENSE', 'lib', 'build/Release/better_sqlite3.node'],
   bindings: ['package.json', 'LICENSE.md', 'bindings.js'],
   'file-uri-to-path': ['package.json', 'LICENSE', 'index.js'],
+  // Remote write's compression: the package (JavaScript only) and its binary for this platform.
+  snappy: ['.'],
+  [`@napi-rs/snappy-linux-${process.arch}-gnu`]: ['.'],
 };
 
 /**
@@ -109,7 +112,7 @@ function copyNative(root: string, dir: string): void {
   for (const [pkg, files] of Object.entries(NATIVE_FILES)) {
     for (const f of files) {
       const from = join(root, 'node_modules', pkg, f);
-      if (!existsSync(from)) throw new SmokemeshError('SMOKEMESH_E_USAGE', `${from} is missing: run npm install (it builds the SQLite binding for this machine)`);
+      if (!existsSync(from)) throw new SmokemeshError('SMOKEMESH_E_USAGE', `${from} is missing: run npm install (it builds or fetches the native modules for this machine)`);
       cpSync(from, join(dir, 'node_modules', pkg, f), { recursive: true });
     }
   }

@@ -23,10 +23,11 @@ export interface BundleResult {
 }
 
 /**
- * Packages that stay outside the bundle: better-sqlite3 loads a native module from its own
- * directory (a release ships it in node_modules/); esbuild and vite only build, from a checkout.
+ * Packages that stay outside the bundle: better-sqlite3 and snappy load a native module from
+ * their own directory or a platform package (a release ships them in node_modules/); esbuild
+ * and vite only build, from a checkout.
  */
-export const EXTERNAL = ['better-sqlite3', 'esbuild', 'vite'];
+export const EXTERNAL = ['better-sqlite3', 'snappy', 'esbuild', 'vite'];
 
 /**
  * Builds the JavaScript production runs: src/cli.ts and everything it imports (our code and
