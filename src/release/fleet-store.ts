@@ -1,8 +1,9 @@
-import { chmodSync, closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import Type, { type Static } from 'typebox';
 import { SmokemeshError } from '../errors.ts';
+import { ensurePrivateDatabase, ensurePrivateDir, type ModeNote } from '../private-files.ts';
 import { MAX_RELEASE_BYTES, parseReleaseFileName, type Manifest } from './manifest.ts';
 import type { Rollout } from './rollout.ts';
 import { checkDigest, sha256, unverifiedManifest } from './signing.ts';
@@ -38,14 +39,13 @@ export class FleetStore {
   readonly dir: string;
   private readonly db: Database.Database;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, note?: ModeNote) {
+    ensurePrivateDir(dataDir, note);
     this.dir = join(dataDir, 'releases');
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    chmodSync(this.dir, 0o700);
+    ensurePrivateDir(this.dir, note);
     const file = join(dataDir, 'fleet.sqlite');
-    // Created 600 before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
-    closeSync(openSync(file, 'a', 0o600));
-    chmodSync(file, 0o600);
+    // 600 before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+    ensurePrivateDatabase(file, note);
     try {
       this.db = new Database(file);
       this.db.pragma('journal_mode = WAL');

@@ -41,7 +41,7 @@ export interface FleetDeps {
  */
 export function createFleetModule(deps: FleetDeps): FleetModule {
   const log = deps.log.child({ module: 'fleet' });
-  const store = new FleetStore(resolve(deps.ctx.config().general.data_dir));
+  const store = new FleetStore(resolve(deps.ctx.config().general.data_dir), (m) => log.warn(m));
   const startedAt = Date.now();
   let active = store.rollouts(20).find(isActive);
   if (active) log.info({ rollout: active.id, version: active.spec.version, state: active.state }, `continuing rollout ${active.id} of ${active.spec.version}`);
