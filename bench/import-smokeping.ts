@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configProblems } from '../src/cli/check-config.ts';
+import { validateConfig } from '../src/server/config-sections.ts';
 import { importSmokeping } from '../src/import/smokeping/run.ts';
 import { makeSmokepingRrd, smokepingConfig } from '../src/import/smokeping/testkit.ts';
 import { load, rng } from './store-common.ts';
@@ -65,7 +65,7 @@ writeFileSync(join(sp, 'config'), smokepingConfig({
 }));
 
 const out = join(dir, 'mesh', 'smokemesh.yaml');
-const opts = { config: join(sp, 'config'), out, agentName: hostname(), check: configProblems, concurrency };
+const opts = { config: join(sp, 'config'), out, agentName: hostname(), check: validateConfig, concurrency };
 let peak = 0;
 const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 250);
 const cpu0 = process.cpuUsage();

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { configProblems } from '../src/cli/check-config.ts';
+import { validateConfig } from '../src/server/config-sections.ts';
 import { loadConfig } from '../src/config/loader.ts';
 import { findNode, probedTargets } from '../src/config/tree.ts';
 import { databaseSection, IsolatedNamespace, PRESENTATION_SECTION, smokepingSkipReason, smokepingView } from '../src/import/smokeping/testkit.ts';
@@ -258,7 +258,7 @@ test('import of a real SmokePing: config passes check-config, tree and alerts ma
   assert.match(out, /smokemesh\.yaml: written \(passes check-config\)/);
   assert.match(out, /history: 6 RRD\(s\) read, 0 missing, 0 failed/);
   assert.match(out, /\/Loop\/both is a multi-host graph/);
-  assert.deepEqual(configProblems(file).problems, []);
+  assert.deepEqual(validateConfig(file).issues, []);
   execFileSync(process.execPath, [join(ROOT, 'bin', 'smokemesh.js'), 'check-config', file], { stdio: 'ignore' });
   assert.equal(statSync(join(dir, 'mesh', 'secrets', 'boomer.secret')).mode & 0o777, 0o600);
   assert.equal(readFileSync(join(dir, 'mesh', 'secrets', 'boomer.secret'), 'utf8'), '0123456789abcdef0123456789abcdef\n');

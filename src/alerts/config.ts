@@ -3,18 +3,22 @@
  * channel blocks, and checks every reference to them from the target tree. Problems come
  * back as ConfigIssues located with file:line:column.
  */
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import Type from 'typebox';
 import type { ConfigIssue } from '../errors.ts';
 import type { Config } from '../config/loader.ts';
+import { collectIssues, type ConfigSection, type IssueAt } from '../config/section.ts';
 import { validate } from '../config/validate.ts';
 import {
   ALERT_SECTION_KEYS, AlertRuleSchema, AlertsSectionSchema, DELIVERY_KEYS, DeliverySchema, NotifierBlockSchema,
   type AlertRuleConfig, type AlertsSection, type DeliveryOptions,
 } from '../config/alerts-schema.ts';
 import { compileMatcher, MatcherError, type History } from './matchers.ts';
-import { compilePattern, matchPattern, PatternError } from './pattern.ts';
+import { compilePattern, matchPattern, MAX_ALERT_HISTORY, PatternError } from './pattern.ts';
 import { NOTIFIER_KINDS } from './notifiers/index.ts';
+import { programProblem } from './notifiers/exec.ts';
+import { NotifierConfigError } from './notifiers/http-post.ts';
 
 /** One named alert, compiled. */
 export interface AlertRule {
@@ -63,15 +67,30 @@ const yes = (v: boolean | 'yes' | 'no' | undefined): boolean | undefined => (v =
 
 /** Resolves the alert sections; `issues` is empty when the config is usable. */
 export function resolveAlerts(config: Config): { setup: AlertsSetup; issues: ConfigIssue[] } {
-  const issues: ConfigIssue[] = [];
-  const issue = (path: (string | number)[], message: string) => {
-    const { line, column } = config.locate(path);
-    issues.push({ file: config.file, line, column, path: path.join('.'), message });
-  };
+  const { issue, issues } = collectIssues(config);
+  return { setup: readAlerts(config, issue, false), issues };
+}
+
+/**
+ * The `alerts:` entry of the list of sections. It checks `notifiers:` too (recipients name
+ * notifiers), and more than the engine needs at start: every notifier is built once (URLs,
+ * required pairs, secret files), files named by a notifier exist (secret ones private), and
+ * programs are absolute and executable.
+ */
+export const alertsSection: ConfigSection = {
+  key: 'alerts',
+  schema: Type.Optional(Type.Unknown()),
+  check: (c) => void readAlerts(c.config, c.error, true),
+};
+
+/** The `notifiers:` entry: checked with the alerts (see alertsSection). */
+export const notifiersSection: ConfigSection = { key: 'notifiers', schema: Type.Optional(Type.Unknown()) };
+
+function readAlerts(config: Config, issue: IssueAt, deep: boolean): AlertsSetup {
   const base = dirname(resolve(config.file));
   const setup: AlertsSetup = { rules: new Map(), to: [], channels: new Map() };
 
-  const channels = readChannels(config.raw.notifiers, issue);
+  const channels = readChannels(config.raw.notifiers, issue, deep);
   for (const c of channels) setup.channels.set(c.name, c);
   const mail = channels.find((c) => c.name === 'email' && c.kind === 'email') ?? channels.find((c) => c.kind === 'email');
   if (mail) setup.mailChannel = mail.name;
@@ -79,7 +98,7 @@ export function resolveAlerts(config: Config): { setup: AlertsSetup; issues: Con
   const raw = config.raw.alerts ?? {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     issue(['alerts'], 'alerts must be a mapping: to, from, edgetrigger, mailtemplate and one entry per named alert');
-    return { setup, issues };
+    return setup;
   }
   const section = raw as AlertsSection & Record<string, unknown>;
   for (const i of validate(AlertsSectionSchema, section)) issue(['alerts', ...i.path], i.message);
@@ -94,7 +113,7 @@ export function resolveAlerts(config: Config): { setup: AlertsSetup; issues: Con
     return abs;
   };
   const sectionTemplate = template(section.mailtemplate, ['alerts', 'mailtemplate']);
-  checkRecipients(setup, setup.to, ['alerts', 'to'], issue);
+  checkRecipients(setup, setup.to, ['alerts', 'to'], issue, deep);
 
   for (const [name, value] of Object.entries(section)) {
     if (ALERT_SECTION_KEYS.has(name)) continue;
@@ -112,14 +131,14 @@ export function resolveAlerts(config: Config): { setup: AlertsSetup; issues: Con
     if (!rule) continue;
     rule.edgetrigger = yes(a.edgetrigger) ?? sectionEdge;
     rule.to = recipients(a.to);
-    checkRecipients(setup, rule.to, [...at, 'to'], issue);
+    checkRecipients(setup, rule.to, [...at, 'to'], issue, deep);
     const t = a.mailtemplate !== undefined ? template(a.mailtemplate, [...at, 'mailtemplate']) : sectionTemplate;
     if (t) rule.mailtemplate = t;
     setup.rules.set(name, rule);
   }
   const defined = new Set(Object.keys(section).filter((k) => !ALERT_SECTION_KEYS.has(k)));
-  checkTargets(config.raw.targets, ['targets'], setup, defined, issue);
-  return { setup, issues };
+  checkTargets(config.raw.targets, ['targets'], setup, defined, issue, deep);
+  return setup;
 }
 
 /** Every problem of the alert sections, for `smokemesh check-config`. */
@@ -133,6 +152,10 @@ function compileRule(name: string, a: AlertRuleConfig, fail: (message: string) =
   try {
     if (a.type === 'matcher') {
       const m = compileMatcher(a.pattern);
+      if (!(m.length <= MAX_ALERT_HISTORY)) {
+        fail(`${m.name} would look at ${m.length} rounds; at most ${MAX_ALERT_HISTORY} are kept per alert`);
+        return undefined;
+      }
       return { ...base, length: m.length, test: (h, prev) => m.test(h, prev) };
     }
     const p = compilePattern(a.type, a.pattern);
@@ -147,9 +170,9 @@ function compileRule(name: string, a: AlertRuleConfig, fail: (message: string) =
   }
 }
 
-type Issue = (path: (string | number)[], message: string) => void;
+type Issue = IssueAt;
 
-function readChannels(raw: unknown, issue: Issue): ChannelBlock[] {
+function readChannels(raw: unknown, issue: Issue, deep: boolean): ChannelBlock[] {
   if (raw === undefined || raw === null) return [];
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     issue(['notifiers'], 'notifiers must be a mapping of channel name → { type, … }');
@@ -171,18 +194,76 @@ function readChannels(raw: unknown, issue: Issue): ChannelBlock[] {
     const delivery: Record<string, unknown> = {};
     const config: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(rest)) (DELIVERY_KEYS.has(k) ? delivery : config)[k] = v;
-    for (const i of validate(DeliverySchema, delivery)) issue([...at, ...i.path], i.message);
-    for (const i of validate(kind.configSchema, config)) issue([...at, ...i.path], i.message);
+    const problems = [...validate(DeliverySchema, delivery), ...validate(kind.configSchema, config)];
+    for (const i of problems) issue([...at, ...i.path], i.message);
+    if (deep && problems.length === 0) checkChannel(name, type, config, at, issue);
     out.push({ name, kind: type, config, delivery: delivery as DeliveryOptions });
   }
   return out;
 }
 
+/** Files a notifier names that hold no secret; every other `*_file` does, and must be private. */
+const PUBLIC_FILES = new Set(['ca_file', 'cert_file']);
+
+/**
+ * What only building the channel tells: each `*_file` exists and is readable (a secret one
+ * not by group or others), the program of an exec channel runs, and the kind's own
+ * checks at build time (URLs parse, pairs such as url/url_file are set right).
+ */
+function checkChannel(name: string, type: string, config: Record<string, unknown>, at: (string | number)[], issue: Issue): void {
+  let filesOk = true;
+  const files = (obj: Record<string, unknown>, path: (string | number)[]) => {
+    for (const [k, v] of Object.entries(obj)) {
+      if (v && typeof v === 'object' && !Array.isArray(v)) files(v as Record<string, unknown>, [...path, k]);
+      if (!k.endsWith('_file') || typeof v !== 'string') continue;
+      const why = fileProblem(v, !PUBLIC_FILES.has(k));
+      if (why) {
+        filesOk = false;
+        issue([...path, k], why);
+      }
+    }
+  };
+  files(config, at);
+  if (type === 'exec' && typeof config.command === 'string') {
+    const why = programProblem(config.command);
+    if (why) return issue([...at, 'command'], why);
+  }
+  if (!filesOk) return;
+  try {
+    NOTIFIER_KINDS[type]!.create(name, structuredClone(config));
+  } catch (e) {
+    if (e instanceof NotifierConfigError && e.notifier.startsWith(name)) {
+      const sub = e.notifier.slice(name.length).split('.').filter(Boolean);
+      issue([...at, ...sub, ...(e.field ? [e.field] : [])], e.reason);
+    } else {
+      issue(at, (e as Error).message);
+    }
+  }
+}
+
+/** Why a file named by the config cannot serve, or undefined. */
+function fileProblem(file: string, secret: boolean): string | undefined {
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) return `${file} is not a file`;
+    accessSync(file, constants.R_OK);
+    if (secret && st.mode & 0o077) return `${file} holds a secret but is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${file}`;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `${file} does not exist` : `cannot read ${file}: ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
 /** A recipient must be a program, a known notifier, or an address with an email notifier to send it. */
-function checkRecipients(setup: AlertsSetup, list: string[], at: (string | number)[], issue: Issue): void {
+function checkRecipients(setup: AlertsSetup, list: string[], at: (string | number)[], issue: Issue, deep: boolean): void {
   for (const r of list) {
     if (r.startsWith('|')) {
       if (r.length < 2) issue(at, 'a program recipient needs a path after "|"');
+      else if (deep) {
+        const why = programProblem(r.slice(1));
+        if (why) issue(at, `program recipient ${r}: ${why}`);
+      }
     } else if (setup.channels.has(r)) {
       continue;
     } else if (r.replace(/^mailto:/, '').includes('@')) {
@@ -194,7 +275,7 @@ function checkRecipients(setup: AlertsSetup, list: string[], at: (string | numbe
 }
 
 /** Walks the raw target tree: every `alerts` entry must name an alert, every `alertee` must be deliverable. */
-function checkTargets(node: unknown, at: (string | number)[], setup: AlertsSetup, defined: Set<string>, issue: Issue): void {
+function checkTargets(node: unknown, at: (string | number)[], setup: AlertsSetup, defined: Set<string>, issue: Issue, deep: boolean): void {
   if (typeof node !== 'object' || node === null || Array.isArray(node)) return;
   const n = node as Record<string, unknown>;
   if (Array.isArray(n.alerts)) {
@@ -204,9 +285,9 @@ function checkTargets(node: unknown, at: (string | number)[], setup: AlertsSetup
       }
     });
   }
-  if (Array.isArray(n.alertee)) checkRecipients(setup, recipients(n.alertee.filter((x): x is string => typeof x === 'string')), [...at, 'alertee'], issue);
+  if (Array.isArray(n.alertee)) checkRecipients(setup, recipients(n.alertee.filter((x): x is string => typeof x === 'string')), [...at, 'alertee'], issue, deep);
   const children = n.children;
   if (children && typeof children === 'object' && !Array.isArray(children)) {
-    for (const [name, child] of Object.entries(children)) checkTargets(child, [...at, 'children', name], setup, defined, issue);
+    for (const [name, child] of Object.entries(children)) checkTargets(child, [...at, 'children', name], setup, defined, issue, deep);
   }
 }

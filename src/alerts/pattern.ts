@@ -53,6 +53,17 @@ export class PatternError extends Error {
   }
 }
 
+/**
+ * Most rounds of history one alert may look at (its pattern's conditions plus every `*X*`,
+ * or a matcher's window): the engine keeps that much per series and alert, in memory.
+ */
+export const MAX_ALERT_HISTORY = 1000;
+/**
+ * Largest product of the X of a pattern's stars: the nested gap loops may try that many
+ * combinations per round and series, so it bounds the work a round can cause.
+ */
+export const MAX_STAR_PRODUCT = 100_000;
+
 // SmokePing's element grammar: op, value (number | U | S | N* | *), optional %, optional second condition.
 const ELEMENT = /^(==|!=|<|>|<=|>=|\*)(\d+(?:\.\d*)?|U|S|\d*\*)(%?)(?:(<|>|<=|>=)(\d+(?:\.\d*)?)(%?))?$/;
 
@@ -71,6 +82,7 @@ export function compilePattern(type: PatternType, source: string): CompiledPatte
   let open = stars;
   let maxLength = minLength;
   let position = -minLength;
+  let product = 1;
   elements.forEach((el, index) => {
     const m = ELEMENT.exec(el);
     if (!m) throw new PatternError(el, index, 'not a condition; write e.g. ">10%", "==U", "*3*" or ">45%<=55%"');
@@ -80,6 +92,9 @@ export function compilePattern(type: PatternType, source: string): CompiledPatte
       if (!star) throw new PatternError(el, index, 'a multi-match must be "*N*" with N ≥ 1');
       const x = Number(star[1]);
       maxLength += x;
+      product *= x;
+      if (maxLength > MAX_ALERT_HISTORY) throw new PatternError(el, index, `the pattern would look at ${maxLength} rounds of history or more; at most ${MAX_ALERT_HISTORY} are kept per alert`);
+      if (product > MAX_STAR_PRODUCT) throw new PatternError(el, index, `the stars' X multiply to more than ${MAX_STAR_PRODUCT.toLocaleString('en')} gap combinations, too many to try on every round; use fewer or smaller stars`);
       starMax[open] = x;
       open--;
       return;
@@ -108,6 +123,7 @@ export function compilePattern(type: PatternType, source: string): CompiledPatte
     conditions.push({ test, base: position, level: open });
     position++;
   });
+  if (maxLength > MAX_ALERT_HISTORY) throw new PatternError(elements[0]!, 0, `the pattern has ${maxLength} conditions; at most ${MAX_ALERT_HISTORY} rounds are kept per alert`);
   return { type, source, minLength, maxLength, conditions, starMax };
 }
 

@@ -1,46 +1,28 @@
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config/loader.ts';
 import { probedTargets } from '../config/tree.ts';
-import { ConfigError, formatIssue } from '../errors.ts';
-import { hostname } from 'node:os';
-import { checkAlertsConfig } from '../alerts/index.ts';
-import { parseMesh } from '../config/mesh-schema.ts';
-import { parseExport } from '../export/remote-write.ts';
-import { checkTasksConfig } from '../tasks/policy.ts';
-import { loadAgentEntries } from '../server/agents/registry.ts';
+import { formatIssue } from '../errors.ts';
+import { validateConfig } from '../server/config-sections.ts';
 
 /**
- * Every problem the server would find in a config file at start and reload, one line each
- * (file:line:column: field: message); `config` is set when the file loaded.
+ * `smokemesh check-config FILE`: judges the file exactly as the server's start and reload do
+ * (validateConfig). Errors and warnings go to stderr, one per line
+ * (file:line:column: field: message); exit 1 on any error, 0 otherwise (warnings included).
  */
-export function configProblems(file: string): { config?: Config; problems: string[] } {
-  let config: Config;
-  try {
-    config = loadConfig(file);
-  } catch (e) {
-    if (e instanceof ConfigError) return { problems: e.issues.map(formatIssue) };
-    throw e;
-  }
-  // The sections other concerns own, checked as the server checks them at start and reload.
-  const issues = [...checkAlertsConfig(config), ...parseMesh(config).issues, ...parseExport(config).issues, ...checkTasksConfig(config)];
-  const agentIssues = loadAgentEntries(config, config.general.agent_name ?? hostname()).issues;
-  return { config, problems: [...issues.map(formatIssue), ...agentIssues] };
-}
-
-/** `smokemesh check-config FILE`: exit 0 when valid, 1 with every error (file:line:column: field: message). */
 export function registerCheckConfigCommand(program: Command): void {
   program
     .command('check-config')
-    .description('validate a config file; prints every error with file:line:column and the field')
+    .description('validate a config file as the server does; prints every error and warning with file:line:column and the field')
     .argument('<file>', 'config file (YAML)')
     .action((file: string) => {
-      const { config, problems } = configProblems(file);
-      if (problems.length || !config) {
-        process.stderr.write(problems.join('\n') + '\n');
+      const { config, issues, warnings } = validateConfig(file);
+      const lines = [...issues.map(formatIssue), ...warnings.map((w) => `warning: ${formatIssue(w)}`)];
+      if (lines.length) process.stderr.write(lines.join('\n') + '\n');
+      if (!config) {
         process.exitCode = 1;
         return;
       }
       const n = probedTargets(config.targets).length;
-      process.stdout.write(`${file}: OK (${n} targets)\n`);
+      const w = warnings.length ? `, ${warnings.length} warning${warnings.length > 1 ? 's' : ''}` : '';
+      process.stdout.write(`${file}: OK (${n} targets${w})\n`);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { importSmokeping, type ImportSummary } from '../import/smokeping/run.ts';
-import { configProblems } from './check-config.ts';
+import { validateConfig } from '../server/config-sections.ts';
 import { ProgressBar } from './progress.ts';
 
 interface Options {
@@ -41,7 +41,7 @@ export function registerImportSmokepingCommand(program: Command, deps: ImportCom
       let summary: ImportSummary;
       try {
         summary = await importSmokeping({
-          config: o.config, out: o.out, agentName: o.agentName ?? hostname(), check: configProblems,
+          config: o.config, out: o.out, agentName: o.agentName ?? hostname(), check: validateConfig,
           concurrency: Math.max(1, Number(o.concurrency) || 2),
           ...(o.rrdDir ? { rrdDir: o.rrdDir } : {}),
           ...(o.dataDir ? { dataDir: o.dataDir } : {}),

@@ -13,7 +13,7 @@ export function registerServerCommand(program: Command): void {
       const server = await startServer({ configFile: o.config, listen: o.listen, dataDir: o.dataDir });
       const log = server.ctx.log;
       process.on('SIGHUP', () => {
-        void server.ctx.reload().then((errors) => {
+        void server.ctx.reload().then(({ errors }) => {
           if (errors.length) log.error({ errors }, 'config reload refused; the running config stays');
         });
       });

@@ -2,7 +2,11 @@ import Type, { type Static } from 'typebox';
 import type { ConfigIssue } from '../errors.ts';
 import { PARAMS_SCHEMAS } from '../probes/params.ts';
 import type { Config } from './loader.ts';
+import { DEFAULT_TIMEOUT } from './probe-params.ts';
+import { checkParams } from './resolve.ts';
+import { collectIssues, type ConfigSection, type SectionCheck } from './section.ts';
 import { validate } from './validate.ts';
+import type { FieldPath } from './yaml.ts';
 
 /**
  * The `mesh:` section: a list whose items are either mesh groups (every agent probes the
@@ -60,18 +64,27 @@ export const STATIC_DEFAULT_NAME = 'regions';
  * Reads and validates `config.raw.mesh`; every problem is returned located (file:line:col).
  * Group names must not collide with each other nor with top-level target nodes.
  */
-export function parseMesh(config: Pick<Config, 'file' | 'raw' | 'locate' | 'targets'>): { mesh: MeshConfig; issues: ConfigIssue[] } {
+export function parseMesh(config: Pick<Config, 'file' | 'raw' | 'locate' | 'targets' | 'general' | 'presets'>): { mesh: MeshConfig; issues: ConfigIssue[] } {
+  const { issue, issues } = collectIssues(config);
+  return { mesh: readMesh(config, { error: issue, warn: () => {} }), issues };
+}
+
+/** The `mesh:` entry of the list of sections. */
+export const meshSection: ConfigSection = {
+  key: 'mesh',
+  schema: Type.Optional(Type.Unknown()),
+  check: (c) => void readMesh(c.config, c),
+};
+
+/** Reads the mesh section, reporting each problem; what is valid is returned. */
+function readMesh(config: Pick<Config, 'raw' | 'targets' | 'general' | 'presets'>, report: Pick<SectionCheck, 'error' | 'warn'>): MeshConfig {
   const mesh: MeshConfig = { groups: [], statics: [] };
-  const issues: ConfigIssue[] = [];
-  const issue = (path: (string | number)[], message: string) => {
-    const { line, column } = config.locate(path);
-    issues.push({ file: config.file, line, column, path: path.join('.'), message });
-  };
+  const issue = report.error;
   const raw = config.raw.mesh;
-  if (raw === undefined || raw === null) return { mesh, issues };
+  if (raw === undefined || raw === null) return mesh;
   if (!Array.isArray(raw)) {
     issue(['mesh'], 'mesh must be a list of mesh groups ({name, probe, address, …}) and static region targets ({type, region, targets, …})');
-    return { mesh, issues };
+    return mesh;
   }
   const names = new Map<string, string>();
   const taken = new Set(config.targets.children.map((c) => c.name));
@@ -97,6 +110,7 @@ export function parseMesh(config: Pick<Config, 'file' | 'raw' | 'locate' | 'targ
         const known = new Set(Object.keys(PARAMS_SCHEMAS.http.properties));
         for (const k of Object.keys(s.http)) if (!known.has(k)) issue([...at, 'http', k], `unknown http field "${k}"; allowed: ${[...known].join(', ')}`);
       }
+      checkMeshParams(config, type, s, s.http, 'http', at, report);
       const name = s.name ?? STATIC_DEFAULT_NAME;
       if (taken.has(name)) issue([...at, 'name'], `"${name}" is already a top-level target node; give these targets another name`);
       mesh.statics.push({ ...s, type, name });
@@ -110,11 +124,41 @@ export function parseMesh(config: Pick<Config, 'file' | 'raw' | 'locate' | 'targ
         const known = new Set(Object.keys(PARAMS_SCHEMAS[g.probe].properties));
         for (const k of Object.keys(g.params)) if (!known.has(k)) issue([...at, 'params', k], `unknown ${g.probe} parameter "${k}"; allowed: ${[...known].join(', ')}`);
       }
+      checkMeshParams(config, g.probe, g, g.params, 'params', at, report);
       if (taken.has(g.name)) issue([...at, 'name'], `"${g.name}" is already a top-level target node; give the mesh another name`);
       if (names.has(g.name)) issue([...at, 'name'], `"${g.name}" is used twice in mesh`);
       names.set(g.name, 'group');
       mesh.groups.push(g);
     }
   });
-  return { mesh, issues };
+  return mesh;
+}
+
+/**
+ * The parameters a mesh group's or static list's targets get (as src/plan/mesh.ts resolves
+ * them: general, preset, the block of extra fields, then pings/step/timeout/port of the
+ * item), checked as a target's are: schema, regexps, round fit.
+ */
+function checkMeshParams(
+  config: Pick<Config, 'general' | 'presets'>, type: 'icmp' | 'tcp' | 'http',
+  own: { pings?: number; step?: number; timeout?: number; port?: number }, extra: Record<string, unknown> | undefined,
+  extraKey: string, at: FieldPath, report: Pick<SectionCheck, 'error' | 'warn'>,
+): void {
+  const g = config.general;
+  const { type: _t, ...preset } = config.presets[type] ?? { type };
+  const params: Record<string, unknown> = { pings: g.pings, step: g.step, offset: g.offset, timeout: DEFAULT_TIMEOUT[type], ...preset };
+  const origin: Record<string, FieldPath> = {};
+  const known = new Set(Object.keys(PARAMS_SCHEMAS[type].properties));
+  for (const [k, v] of Object.entries(extra ?? {})) {
+    if (!known.has(k)) continue;
+    params[k] = v;
+    origin[k] = [...at, extraKey, k];
+  }
+  const keys: ('pings' | 'step' | 'timeout' | 'port')[] = type === 'tcp' ? ['pings', 'step', 'timeout', 'port'] : ['pings', 'step', 'timeout'];
+  for (const k of keys) {
+    if (own[k] === undefined) continue;
+    params[k] = own[k];
+    origin[k] = [...at, k];
+  }
+  checkParams(type, params, origin, at, report);
 }

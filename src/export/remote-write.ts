@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/loader.ts';
 import { validate } from '../config/validate.ts';
 import type { ConfigIssue } from '../errors.ts';
+import { collectIssues, type ConfigSection, type IssueAt } from '../config/section.ts';
 import type { RoundSink } from '../pipeline.ts';
 import type { Round } from '../probes/round.ts';
 import { encodeWriteRequest, snappyBlock, type WriteSeries } from './remote-write-codec.ts';
@@ -22,13 +23,32 @@ export type RemoteWriteTarget = Static<typeof ExportSectionSchema>['remote_write
 
 /** Reads `config.raw.export` with defaults; every problem located (file:line:col). */
 export function parseExport(config: Pick<Config, 'file' | 'raw' | 'locate'>): { targets: RemoteWriteTarget[]; issues: ConfigIssue[] } {
-  const raw = structuredClone((config.raw as Record<string, unknown>).export ?? {});
-  const issues = validate(ExportSectionSchema, raw).map((i) => {
-    const path = ['export', ...i.path];
-    const { line, column } = config.locate(path);
-    return { file: config.file, line, column, path: path.join('.'), message: i.message };
+  const { issue, issues } = collectIssues(config);
+  const targets = readExport(config.raw.export, issue);
+  return { targets: issues.length ? [] : targets, issues };
+}
+
+/** The `export:` entry of the list of sections. */
+export const exportSection: ConfigSection = {
+  key: 'export',
+  schema: Type.Optional(Type.Unknown()),
+  check: (c) => void readExport(c.config.raw.export, c.error),
+};
+
+function readExport(section: unknown, issue: IssueAt): RemoteWriteTarget[] {
+  const raw = structuredClone(section ?? {});
+  const found = validate(ExportSectionSchema, raw);
+  for (const i of found) issue(['export', ...i.path], i.message);
+  if (found.length) return [];
+  const targets = (raw as Static<typeof ExportSectionSchema>).remote_write;
+  targets.forEach((t, i) => {
+    try {
+      new URL(t.url);
+    } catch {
+      issue(['export', 'remote_write', i, 'url'], `"${t.url}" is not a URL`);
+    }
   });
-  return { targets: issues.length ? [] : (raw as Static<typeof ExportSectionSchema>).remote_write, issues };
+  return targets;
 }
 
 /** The per-series values sent for each round (names as on /metrics). */

@@ -1,24 +1,28 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { loadConfig, type Config } from '../config/loader.ts';
-import { ConfigError, SmokemeshError, errorBody } from '../errors.ts';
+import type { Config } from '../config/loader.ts';
+import { parseListen } from '../config/core-sections.ts';
+import { ConfigError, SmokemeshError, errorBody, formatIssue } from '../errors.ts';
 import { BuiltinAgent } from '../agent/builtin.ts';
 import { LiveMesh } from '../plan/live.ts';
 import { ensurePrivateDir } from '../private-files.ts';
 import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { bearerMatches, loadAdminToken } from './admin-token.ts';
-import { checkReadAuth, installReadAuth, loadReadAuth } from './read-auth.ts';
-import type { AgentInfo, ServerContext } from './context.ts';
+import { validateConfig } from './config-sections.ts';
+import { validateConfigOffThread } from './config-thread.ts';
+import type { AgentInfo, ReloadResult, ServerContext } from './context.ts';
+import { installReadAuth, loadReadAuth } from './read-auth.ts';
 import { Ingest } from './ingest.ts';
 import { extraModules } from './modules.ts';
 import { coreRoutes } from './routes/core.ts';
 import { openApiPlugin } from './api/index.ts';
 import { packageRoot } from '../package-root.ts';
+import { httpsOptions } from './server-files.ts';
 
 export { VERSION } from '../version.ts';
 import { VERSION } from '../version.ts';
@@ -45,10 +49,18 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Loads the config, opens the store, starts the built-in agent and the HTTP server. */
+/**
+ * Validates the config (every section, validateConfig: a problem stops the start with its
+ * file:line:column errors), opens the store, starts the built-in agent and the HTTP server.
+ */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  let config = withOverrides(loadConfig(opts.configFile), opts);
+  const overrides = { listen: opts.listen, dataDir: opts.dataDir };
+  // On this thread: nothing is served yet, so there is no event loop to keep free.
+  const first = validateConfig(opts.configFile, overrides);
+  if (!first.config) throw new ConfigError(first.issues);
+  let config = first.config;
   const log = opts.logger ?? pino({ level: config.general.log_level, base: undefined });
+  if (first.warnings.length) log.warn({ warnings: first.warnings.map(formatIssue) }, 'config warnings');
   const https = httpsOptions(config); // before anything is opened: a bad key file stops the start cleanly
   const dataDir = resolve(config.general.data_dir);
   ensurePrivateDir(dataDir, (m) => log.warn(m));
@@ -60,6 +72,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const ingest = new Ingest(store, [], log);
   const builtinName = config.general.agent_name ?? hostname();
   const reloadListeners: ((c: Config) => void)[] = [];
+  let reloading: Promise<ReloadResult> = Promise.resolve({ errors: [], warnings: [] });
+  /**
+   * Parses and checks the file on a worker thread (a 40k-target file takes seconds), then
+   * applies it here: the listeners (alert engine, agents' plans, built-in agent, mesh).
+   */
+  const reload = async (): Promise<ReloadResult> => {
+    const verdict = await validateConfigOffThread(opts.configFile, overrides);
+    const warnings = verdict.warnings.map(formatIssue);
+    if (!verdict.config) return { errors: verdict.issues.map(formatIssue), warnings };
+    if (warnings.length) log.warn({ warnings }, 'config warnings');
+    config = verdict.config;
+    for (const l of reloadListeners) {
+      try {
+        l(config);
+      } catch (e) {
+        log.error({ err: e }, 'a module could not take the reloaded config; it keeps its previous state');
+      }
+    }
+    log.info({ file: opts.configFile }, 'config reloaded');
+    return { errors: [], warnings };
+  };
   const agentSources: (() => AgentInfo[])[] = [];
 
   const agent = new BuiltinAgent({ name: builtinName, region: config.general.region ?? 'default', log, ingest, outboxDir: join(dataDir, 'outbox') });
@@ -78,21 +111,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         await reply.code(401).send(errorBody('SMOKEMESH_E_AUTH', 'admin token required: send "Authorization: Bearer <token>" (the token is in the admin token file, by default <data_dir>/admin.token)'));
       }
     },
-    reload: async () => {
-      try {
-        const next = withOverrides(loadConfig(opts.configFile), opts);
-        // Every concern's check runs, so one reload reports every problem at once.
-        const issues = configChecks.flatMap((check) => check(next));
-        if (issues.length) return issues;
-        config = next;
-      } catch (e) {
-        if (e instanceof ConfigError) return e.issues.map((i) => `${i.file}:${i.line}:${i.column}: ${i.path ? i.path + ': ' : ''}${i.message}`);
-        return [(e as Error).message];
-      }
-      for (const l of reloadListeners) l(config);
-      log.info({ file: opts.configFile }, 'config reloaded');
-      return [];
-    },
+    // Reloads run one after another; each reads the file as it is then.
+    reload: () => (reloading = reloading.then(reload, reload)),
     onReload: (l) => reloadListeners.push(l),
   };
 
@@ -103,7 +123,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     void reply.code(status).send({ code: err instanceof SmokemeshError ? err.code : err.code ?? 'SMOKEMESH_E_INTERNAL', error: err.message });
   });
 
-  const configChecks: ((c: Config) => string[])[] = [checkReadAuth];
   ctx.onReload((c) => {
     try {
       readAuth = loadReadAuth(c);
@@ -115,7 +134,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await installReadAuth(app, { current: () => readAuth, adminToken, log });
   const modules = await extraModules({ ctx, ingest, log, live, builtin: agent });
   for (const m of modules) {
-    if (m.check) configChecks.push(m.check);
     if (m.sink) ingest.add(m.sink);
     if (m.agents) agentSources.push(m.agents);
   }
@@ -133,7 +151,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   }
 
-  const [host, port] = splitListen(config.general.listen);
+  const listen = parseListen(config.general.listen);
+  if (!listen) throw new SmokemeshError('SMOKEMESH_E_CONFIG', `--listen: "${config.general.listen}" is not host:port`);
+  const { host, port } = listen;
   let address: string;
   try {
     address = await app.listen({ host, port });
@@ -167,34 +187,4 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       store.close();
     },
   };
-}
-
-/** fastify's https options from general.tls, with errors that name the file. */
-function httpsOptions(config: Config): { https?: { cert: Buffer; key: Buffer } } {
-  const tls = config.general.tls;
-  if (!tls) return {};
-  const read = (file: string, field: string, secret: boolean) => {
-    try {
-      if (secret && (statSync(file).mode & 0o077)) {
-        throw new Error(`readable by group or others (mode ${(statSync(file).mode & 0o777).toString(8)}); run chmod 600 ${file}`);
-      }
-      return readFileSync(file);
-    } catch (e) {
-      throw new SmokemeshError('SMOKEMESH_E_CONFIG', `general.tls.${field} ${file}: ${(e as Error).message}`);
-    }
-  };
-  return { https: { cert: read(tls.cert_file, 'cert_file', false), key: read(tls.key_file, 'key_file', true) } };
-}
-
-function withOverrides(c: Config, opts: ServerOptions): Config {
-  if (opts.listen) c.general.listen = opts.listen;
-  if (opts.dataDir) c.general.data_dir = opts.dataDir;
-  return c;
-}
-
-/** Splits `host:port` (IPv6 in brackets). */
-export function splitListen(listen: string): [string, number] {
-  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(listen);
-  if (!m) throw new SmokemeshError('SMOKEMESH_E_CONFIG', `general.listen: "${listen}" is not host:port`);
-  return [m[1] || '0.0.0.0', Number(m[2])];
 }

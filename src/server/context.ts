@@ -24,22 +24,32 @@ export interface ServerContext {
   builtinAgent: string;
   /** fastify preHandler: 401 unless the request carries the admin token. Use on every state-changing route. */
   requireAdmin: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
-  /** Reloads the config from disk; resolves with the issues (empty = applied). */
-  reload(): Promise<string[]>;
+  /**
+   * Reloads the config from disk (validated on a worker thread, then applied); resolves
+   * with its problems (empty = applied) and warnings, each as file:line:column: field: message.
+   */
+  reload(): Promise<ReloadResult>;
   /** Called with the new config after every successful reload. */
   onReload(listener: (config: Config) => void): void;
+}
+
+/** What a reload concluded. */
+export interface ReloadResult {
+  errors: string[];
+  warnings: string[];
 }
 
 /** A route module: registers its routes (with JSON schemas) on the app. */
 export type RouteModule = (app: FastifyInstance, ctx: ServerContext) => Promise<void> | void;
 
-/** A concern plugged into the server: its routes, its round sink, its config check. */
+/**
+ * A concern plugged into the server: its routes, its round sink. Its config section, if
+ * any, is an entry of the list of sections (src/server/config-sections.ts), not a check here.
+ */
 export interface ServerModule {
   name: string;
   routes?: RouteModule;
   sink?: RoundSink;
-  /** Extra validation run on reload; non-empty = refuse the new config. */
-  check?: (config: Config) => string[];
   /** Agents this module knows besides the built-in one (listed by ctx.agents()). */
   agents?: () => AgentInfo[];
   close?: () => Promise<void> | void;

@@ -1,6 +1,4 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config/loader.ts';
-import { ConfigError, formatIssue } from '../errors.ts';
 import type { AgentMetricInfo, RolloutMetricInfo } from '../export/metrics.ts';
 import { RemoteWrites } from '../export/remote-writes.ts';
 import { ExportState } from '../export/state.ts';
@@ -107,16 +105,6 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
         state.write(rounds);
         remotes.write(rounds);
       },
-    },
-    check: (config: Config) => {
-      try {
-        live.meshOf(config);
-        RemoteWrites.targetsOf(config);
-        return [];
-      } catch (e) {
-        if (e instanceof ConfigError) return e.issues.map(formatIssue);
-        throw e;
-      }
     },
     routes: (app) => {
       regionRoutes(app, () => regions.snapshot(), (probe, source, target) => regions.pairDetail(probe, source, target));

@@ -8,8 +8,7 @@ import { apiRoutes } from './api/index.ts';
 import { createFleetModule, type FleetModule } from './fleet/module.ts';
 import { createMeshModule } from './mesh.ts';
 import { alertRoutes } from './routes/alerts.ts';
-import { checkAlertsConfig, createAlerts } from '../alerts/index.ts';
-import { formatIssue } from '../errors.ts';
+import { createAlerts } from '../alerts/index.ts';
 import { createTasksModule, type TasksModule } from './tasks/module.ts';
 
 /**
@@ -68,7 +67,6 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
       name: 'alerts',
       routes: alertRoutes({ engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: () => alerts.agentEvents() }),
       sink: alerts.sink,
-      check: (c) => checkAlertsConfig(c).map(formatIssue),
       close: () => alerts.close(),
     },
     { name: 'ui-api', routes: apiRoutes },

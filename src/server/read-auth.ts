@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { readSecretFile, readUsers, verifyPassword } from '../auth/users.ts';
 import type { Config } from '../config/loader.ts';
+import type { IssueAt } from '../config/section.ts';
 import { SmokemeshError, errorBody } from '../errors.ts';
 import { loginPage } from './login-page.ts';
 
@@ -38,34 +39,34 @@ function readToken(file: string, what: string): string {
 }
 
 /**
- * Reads the files of general.read_auth (undefined when the section is absent); throws a
- * SMOKEMESH_E_CONFIG error naming the field and file when one is missing, unsafe (readable by
- * group or others) or malformed, or when neither users_file nor token_file is set.
+ * Reads the files of general.read_auth (undefined when the section is absent); reports each
+ * file that is missing, unsafe (readable by group or others) or malformed at its field, and
+ * the section when neither users_file nor token_file is set. Undefined too when it reported.
  */
-export function loadReadAuth(config: Config): ReadAuth | undefined {
+export function readReadAuth(config: Config, issue: IssueAt): ReadAuth | undefined {
   const s = config.general.read_auth;
   if (!s) return undefined;
+  let ok = true;
   const at = (field: string, f: () => void) => {
-    try { f(); } catch (e) { throw new SmokemeshError('SMOKEMESH_E_CONFIG', `general.read_auth.${field}: ${(e as Error).message}`); }
+    try { f(); } catch (e) { ok = false; issue(['general', 'read_auth', field], (e as Error).message); }
   };
   if (!s.users_file && !s.token_file) {
-    throw new SmokemeshError('SMOKEMESH_E_CONFIG', 'general.read_auth: set users_file (people log in) or token_file (a bearer token), or both');
+    issue(['general', 'read_auth'], 'set users_file (people log in) or token_file (a bearer token), or both');
+    return undefined;
   }
   const out: ReadAuth = { settings: s };
   if (s.users_file) at('users_file', () => readUsers(s.users_file!));
   if (s.token_file) at('token_file', () => { out.readToken = readToken(s.token_file!, 'read token file'); });
   if (s.metrics_token_file) at('metrics_token_file', () => { out.metricsToken = readToken(s.metrics_token_file!, 'metrics token file'); });
-  return out;
+  return ok ? out : undefined;
 }
 
-/** The same checks as loadReadAuth, as messages (for the reload checks). */
-export function checkReadAuth(config: Config): string[] {
-  try {
-    loadReadAuth(config);
-    return [];
-  } catch (e) {
-    return [(e as Error).message];
-  }
+/** readReadAuth for a config already judged (start, reload): throws SMOKEMESH_E_CONFIG if a file changed since. */
+export function loadReadAuth(config: Config): ReadAuth | undefined {
+  const problems: string[] = [];
+  const out = readReadAuth(config, (path, message) => problems.push(`${path.join('.')}: ${message}`));
+  if (problems.length) throw new SmokemeshError('SMOKEMESH_E_CONFIG', problems.join('; '));
+  return out;
 }
 
 /** Constant-time equality of two secrets of any length (both are hashed first). */

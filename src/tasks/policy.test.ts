@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../config/loader.ts';
-import { buildPolicy, checkTasksConfig, hostOfTarget } from './policy.ts';
+import { checkConfigText } from '../config/check.ts';
+import { CORE_SECTIONS } from '../config/core-sections.ts';
+import { formatIssue } from '../errors.ts';
+import { buildPolicy, hostOfTarget, tasksSection } from './policy.ts';
 
 const allow = (o: Partial<{ targets: boolean; networks: string[]; names: string[] }> = {}) => ({ targets: true, networks: [], names: [], ...o });
 
@@ -30,11 +32,10 @@ test('hostOfTarget: URLs give their host, literals stay', () => {
 });
 
 test('bad networks are config errors with file:line:column', () => {
-  const c = parseConfig(`tasks:\n  allow:\n    networks:\n      - 198.18.0.0/15\n      - 10.0.0.0/33\n      - not-a-net\n`, 'x.yaml');
-  const issues = checkTasksConfig(c);
-  assert.deepEqual(issues.map((i) => `${i.file}:${i.line}:${i.column}: ${i.path}: ${i.message}`), [
-    'x.yaml:5:9: tasks.allow.networks.1: "10.0.0.0/33": prefix length must be 0–32',
-    'x.yaml:6:9: tasks.allow.networks.2: "not-a-net" is not an address or a CIDR block (e.g. 198.51.100.0/24, 2001:db8::/32)',
+  const check = (text: string, file: string) => checkConfigText(`targets: {}\n${text}`, file, [...CORE_SECTIONS, tasksSection]).issues.map(formatIssue);
+  assert.deepEqual(check(`tasks:\n  allow:\n    networks:\n      - 198.18.0.0/15\n      - 10.0.0.0/33\n      - not-a-net\n`, 'x.yaml'), [
+    'x.yaml:6:9: tasks.allow.networks.1: "10.0.0.0/33": prefix length must be 0–32',
+    'x.yaml:7:9: tasks.allow.networks.2: "not-a-net" is not an address or a CIDR block (e.g. 198.51.100.0/24, 2001:db8::/32)',
   ]);
-  assert.throws(() => parseConfig('tasks:\n  per_agent:\n    concurrency: 0\n', 'y.yaml'), /y\.yaml:3:5: tasks\.per_agent\.concurrency: must be >= 1/);
+  assert.deepEqual(check('tasks:\n  per_agent:\n    concurrency: 0\n', 'y.yaml'), ['y.yaml:4:5: tasks.per_agent.concurrency: must be >= 1']);
 });

@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { Config } from '../config/loader.ts';
-import type { TasksConfig } from '../config/tasks-schema.ts';
-import type { ConfigIssue } from '../errors.ts';
+import type { ConfigSection, IssueAt } from '../config/section.ts';
+import { TasksSectionSchema, type TasksConfig } from '../config/tasks-schema.ts';
 
 /**
  * The task policy: which hosts tasks may be sent to. By default the hosts of the configured
@@ -31,14 +31,28 @@ function addNetwork(list: BlockList, text: string): string | undefined {
   return undefined;
 }
 
-/** Problems of the `tasks:` section beyond its schema (networks that do not parse), located in the file. */
-export function checkTasksConfig(config: Config): ConfigIssue[] {
+/**
+ * The `tasks:` entry of the list of sections (src/server/config-sections.ts): its schema
+ * (defaults filled in) and the check beyond it, networks that do not parse, located in the file.
+ */
+export const tasksSection: ConfigSection = {
+  key: 'tasks',
+  schema: TasksSectionSchema,
+  check: (c) => checkNetworks(c.config.raw.tasks, c.error),
+};
+
+/** The config's `tasks:` section, defaults filled in (the config was judged by the list of sections). */
+export function tasksOf(config: Config): TasksConfig {
+  return config.raw.tasks as TasksConfig;
+}
+
+function checkNetworks(section: unknown, issue: IssueAt): void {
+  const networks = (section as Partial<TasksConfig> | undefined)?.allow?.networks;
+  if (!Array.isArray(networks)) return; // the schema said why
   const scratch = new BlockList();
-  return config.raw.tasks.allow.networks.flatMap((n, index) => {
-    const message = addNetwork(scratch, n);
-    if (!message) return [];
-    const path = ['tasks', 'allow', 'networks', index];
-    return [{ file: config.file, ...config.locate(path), path: path.join('.'), message }];
+  networks.forEach((n, index) => {
+    const message = typeof n === 'string' ? addNetwork(scratch, n) : undefined;
+    if (message) issue(['tasks', 'allow', 'networks', index], message);
   });
 }
 

@@ -61,7 +61,7 @@ export async function startDevServer(opts: {
   const ctx: ServerContext = {
     config: () => config, targets: () => config.targets, store, log, agents: () => agents, builtinAgent: agents[0]!.name,
     requireAdmin: async (_req, reply) => { await reply.code(401).send({ code: 'SMOKEMESH_E_AUTH', error: 'admin token required' }); },
-    reload: async () => [], onReload: () => {},
+    reload: async () => ({ errors: [], warnings: [] }), onReload: () => {},
   };
   const app = Fastify();
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configProblems } from '../../src/cli/check-config.ts';
+import { validateConfig } from '../../src/server/config-sections.ts';
 import { importSmokeping } from '../../src/import/smokeping/run.ts';
 import { IsolatedNamespace, makeSmokepingRrd, smokepingConfig } from '../../src/import/smokeping/testkit.ts';
 import { launchChromium } from './browser.ts';
@@ -61,7 +61,7 @@ copyFileSync(join(sp, 'cache/Demo/site_last_864000.png'), join(out, 'migrate-smo
 copyFileSync(join(sp, 'cache/Demo/site_last_31104000.png'), join(out, 'migrate-smokeping-360d.png'));
 
 const mesh = join(dir, 'mesh', 'smokemesh.yaml');
-const summary = await importSmokeping({ config: join(sp, 'config'), out: mesh, agentName: 'smokeping', check: configProblems });
+const summary = await importSmokeping({ config: join(sp, 'config'), out: mesh, agentName: 'smokeping', check: validateConfig });
 console.log(`imported: ${summary.raw} raw rounds, buckets ${JSON.stringify(summary.buckets)}`);
 
 ensureWebBuilt();

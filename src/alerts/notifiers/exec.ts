@@ -7,6 +7,8 @@
  * `|/path/to/program` recipients create one of these implicitly.
  */
 import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import Type, { type Static } from 'typebox';
 import { SmokemeshError } from '../../errors.ts';
 import type { AlertEvent, Notifier, NotifierKind } from './notifier.ts';
@@ -16,6 +18,22 @@ export const ExecConfigSchema = Type.Object({
   env: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String(), { description: 'extra environment variables' })),
 }, { additionalProperties: false });
 export type ExecConfig = Static<typeof ExecConfigSchema>;
+
+/**
+ * Why `command` cannot be run as an alert program, or undefined: it must be an absolute
+ * path (no PATH lookup, no shell) of an executable file.
+ */
+export function programProblem(command: string): string | undefined {
+  if (!isAbsolute(command)) return `"${command}" is not an absolute path; write the program's full path (no shell, no PATH lookup is involved)`;
+  try {
+    if (!statSync(command).isFile()) return `${command} is not a file`;
+    accessSync(command, constants.X_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `${command} does not exist` : code === 'EACCES' ? `${command} is not executable (chmod +x)` : `${command}: ${(e as Error).message}`;
+  }
+  return undefined;
+}
 
 /** SmokePing's argument vector for an event (without the program itself). */
 export function execArgs(e: AlertEvent): string[] {

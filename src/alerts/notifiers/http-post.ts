@@ -29,9 +29,16 @@ export function secretField(description: string) {
   return Type.Optional(Type.String({ minLength: 1, description }));
 }
 
-/** Throws a SMOKEMESH_E_CONFIG error naming `notifiers.<name>.<field>`. */
+/** A SMOKEMESH_E_CONFIG error about one field of a notifier; the config check locates it by `notifier` and `field`. */
+export class NotifierConfigError extends SmokemeshError {
+  constructor(readonly notifier: string, readonly field: string, readonly reason: string) {
+    super('SMOKEMESH_E_CONFIG', `notifiers.${notifier}${field ? '.' + field : ''}: ${reason}`);
+  }
+}
+
+/** A SMOKEMESH_E_CONFIG error naming `notifiers.<name>.<field>`, to throw. */
 export function configError(name: string, field: string, message: string): SmokemeshError {
-  return new SmokemeshError('SMOKEMESH_E_CONFIG', `notifiers.${name}${field ? '.' + field : ''}: ${message}`);
+  return new NotifierConfigError(name, field, message);
 }
 
 /**

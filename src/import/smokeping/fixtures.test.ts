@@ -10,7 +10,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rea
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configProblems } from '../../cli/check-config.ts';
+import { validateConfig } from '../../server/config-sections.ts';
 import { convertConfig } from './convert.ts';
 import { targetNodes, readModel, value, type SmokepingModel } from './model.ts';
 import { parseSmokepingConfig } from './parser.ts';
@@ -111,6 +111,6 @@ for (const name of FIXTURES) {
     const file = join(scratch, 'smokemesh.yaml');
     writeFileSync(file, readFileSync(expectedYaml, 'utf8').split('<fixture>').join(dir)
       .split('/etc/smokemesh/secrets').join(join(scratch, 'secrets')).split('/var/lib/smokemesh').join(join(scratch, 'data')));
-    assert.deepEqual(configProblems(file).problems, []);
+    assert.deepEqual(validateConfig(file).issues, []);
   });
 }

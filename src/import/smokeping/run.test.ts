@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { configProblems } from '../../cli/check-config.ts';
+import { validateConfig } from '../../server/config-sections.ts';
 import { importSmokeping } from './run.ts';
 import { makeSmokepingRrd, smokepingConfig } from './testkit.ts';
 
@@ -49,7 +49,7 @@ test('the store failing to commit (a held lock) stops the import with SMOKEMESH_
     locker = new Database(file);
     locker.exec('BEGIN IMMEDIATE');
   };
-  const opts = { config: join(sp, 'config'), out, agentName: 'master', check: configProblems, concurrency: 1 };
+  const opts = { config: join(sp, 'config'), out, agentName: 'master', check: validateConfig, concurrency: 1 };
   try {
     await assert.rejects(importSmokeping({ ...opts, progress }),
       (e: Error & { code?: string }) => e.code === 'SMOKEMESH_E_UNAVAILABLE' && /another process holds a lock/.test(e.message) && /nothing of it was stored/.test(e.message));

@@ -3,7 +3,8 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { dirname, join, relative, resolve } from 'node:path';
 import { Document } from 'yaml';
 import type { Config } from '../../config/loader.ts';
-import { isUnavailable, SmokemeshError } from '../../errors.ts';
+import { formatIssue, isUnavailable, SmokemeshError } from '../../errors.ts';
+import type { ConfigVerdict } from '../../config/section.ts';
 import { openStore, type StoreLogger } from '../../store/index.ts';
 import type { HistoryImportResult } from '../../store/types.ts';
 import { convertConfig, type AgentSecret } from './convert.ts';
@@ -31,8 +32,8 @@ export interface ImportOptions {
   dataDir?: string;
   /** Name of the server's built-in agent (default: this host's name). */
   agentName: string;
-  /** Checks a config file as the server does; returns its problems (src/cli/check-config.ts). */
-  check(file: string): { config?: Config; problems: string[] };
+  /** Judges a config file as check-config and the server do (validateConfig, src/server/config-sections.ts). */
+  check(file: string): ConfigVerdict;
   /** Skip the history (config only). */
   configOnly?: boolean;
   /** rrdtool processes run at once. */
@@ -122,9 +123,9 @@ function writeConfig(out: string, text: string, check: ImportOptions['check']): 
   try { old = readFileSync(out, 'utf8'); } catch { /* first run */ }
   const target = old === text ? out : `${out}.new`;
   if (target !== out) writeFileSync(target, text, { mode: 0o600 });
-  const { config, problems } = check(target);
-  if (problems.length || !config) {
-    throw new SmokemeshError('SMOKEMESH_E_CONFIG', `the converted config does not pass check-config (this is a bug in the importer; the file is left at ${target}):\n${problems.join('\n')}`);
+  const { config, issues } = check(target);
+  if (issues.length || !config) {
+    throw new SmokemeshError('SMOKEMESH_E_CONFIG', `the converted config does not pass check-config (this is a bug in the importer; the file is left at ${target}):\n${issues.map(formatIssue).join('\n')}`);
   }
   if (target === out) return { config, changed: false };
   if (old !== undefined) writeFileSync(`${out}.bak`, old, { mode: 0o600 });

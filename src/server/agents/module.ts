@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/loader.ts';
 import type { ServerContext, ServerModule } from '../context.ts';
 import type { Ingest } from '../ingest.ts';
-import { AgentRegistry, loadAgentEntries, type AgentEventHook, type TreeView } from './registry.ts';
+import { AgentRegistry, type AgentEventHook, type TreeView } from './registry.ts';
 import { agentApiRoutes } from './routes.ts';
 
 export interface AgentsModule extends ServerModule {
@@ -23,7 +23,6 @@ export function createAgentsModule(deps: { ctx: ServerContext; ingest: Ingest; l
     name: 'agents',
     registry,
     agents: () => registry.list(),
-    check: (c: Config) => loadAgentEntries(c, deps.ctx.builtinAgent).issues,
     routes: async (app) => {
       await agentApiRoutes(app, { registry, accept: (rounds) => deps.ingest.accept(rounds), check: (r) => deps.ctx.store.check(r), log, ...(deps.agentRoutes ? { more: deps.agentRoutes } : {}) });
       app.get('/api/v1/agent-status', {

@@ -3,7 +3,10 @@ import type { Config } from '../../config/loader.ts';
 import type { AgentEntry } from '../../config/agents-schema.ts';
 import { readSecretFile } from '../../auth/secret.ts';
 import { NonceCache } from '../../auth/nonce-cache.ts';
-import { SmokemeshError } from '../../errors.ts';
+import { formatIssue, SmokemeshError } from '../../errors.ts';
+import { hostname } from 'node:os';
+import { AgentsSectionSchema } from '../../config/agents-schema.ts';
+import { collectIssues, type ConfigSection, type IssueAt } from '../../config/section.ts';
 import { planFor, type AgentIdentity } from '../../plan/plan.ts';
 import type { Plan } from '../../plan/assignment.ts';
 import type { TargetNode } from '../../config/tree.ts';
@@ -41,24 +44,33 @@ export interface AgentState {
 
 /** Reads the agents section with its secrets; `issues` names each problem (file:line: …). */
 export function loadAgentEntries(config: Config, builtinName: string): { states: Map<string, { entry: AgentEntry; secret: string }>; issues: string[] } {
-  const entries = (config.raw.agents ?? []) as AgentEntry[];
+  const { issue, issues } = collectIssues(config);
+  const states = readAgentEntries(config, builtinName, issue);
+  return { states, issues: issues.map(formatIssue) };
+}
+
+/** The `agents:` entry of the list of sections: names unique, not the built-in agent's, secrets readable and private. */
+export const agentsSection: ConfigSection = {
+  key: 'agents',
+  schema: AgentsSectionSchema,
+  check: (c) => void readAgentEntries(c.config, c.config.general.agent_name ?? hostname(), c.error),
+};
+
+function readAgentEntries(config: Config, builtinName: string, issue: IssueAt): Map<string, { entry: AgentEntry; secret: string }> {
+  const entries = Array.isArray(config.raw.agents) ? (config.raw.agents as AgentEntry[]) : [];
   const states = new Map<string, { entry: AgentEntry; secret: string }>();
-  const issues: string[] = [];
-  const at = (i: number, field: string) => {
-    const { line, column } = config.locate(['agents', i, field]);
-    return `${config.file}:${line}:${column}: agents[${i}].${field}`;
-  };
   entries.forEach((entry, i) => {
-    if (states.has(entry.name)) return issues.push(`${at(i, 'name')}: agent "${entry.name}" is listed twice`);
-    if (entry.name === builtinName) return issues.push(`${at(i, 'name')}: "${entry.name}" is the name of the server's built-in agent (general.agent_name or the host name); choose another`);
+    if (typeof entry?.name !== 'string' || typeof entry.secret_file !== 'string') return; // the schema said why
+    if (states.has(entry.name)) return issue(['agents', i, 'name'], `agent "${entry.name}" is listed twice`);
+    if (entry.name === builtinName) return issue(['agents', i, 'name'], `"${entry.name}" is the name of the server's built-in agent (general.agent_name or the host name); choose another`);
     try {
       states.set(entry.name, { entry, secret: readSecretFile(entry.secret_file) });
     } catch (e) {
-      issues.push(`${at(i, 'secret_file')}: ${(e as Error).message}`);
+      issue(['agents', i, 'secret_file'], (e as Error).message);
     }
     return undefined;
   });
-  return { states, issues };
+  return states;
 }
 
 /**

@@ -30,7 +30,7 @@ targets:
     requireAdmin: async (req, reply) => {
       if (req.headers.authorization !== 'Bearer t0ken') await reply.code(401).send({ code: 'SMOKEMESH_E_AUTH', error: 'admin token required' });
     },
-    reload: async () => [], onReload: () => {},
+    reload: async () => ({ errors: [], warnings: [] }), onReload: () => {},
   } as ServerContext;
   const app = Fastify();
   await app.register(async (scope) => alertRoutes({ engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: alerts.agentEvents })(scope, ctx));

@@ -3,7 +3,11 @@ import Type from 'typebox';
 import type { RouteModule } from '../context.ts';
 import { VERSION } from '../../version.ts';
 
-const ReloadResult = Type.Object({ reloaded: Type.Boolean(), errors: Type.Array(Type.String()) });
+const ReloadResult = Type.Object({
+  reloaded: Type.Boolean(),
+  errors: Type.Array(Type.String(), { description: 'why the config was refused, file:line:column: field: message' }),
+  warnings: Type.Array(Type.String(), { description: 'what is worth knowing about the config, which was (or would have been) applied anyway' }),
+});
 
 /** Health and reload: the server's own routes. */
 export const coreRoutes: RouteModule = (app, ctx) => {
@@ -26,7 +30,7 @@ export const coreRoutes: RouteModule = (app, ctx) => {
       response: { 200: ReloadResult, 422: ReloadResult },
     } as FastifySchema,
   }, async (_req, reply) => {
-    const errors = await ctx.reload();
-    return reply.code(errors.length ? 422 : 200).send({ reloaded: errors.length === 0, errors });
+    const { errors, warnings } = await ctx.reload();
+    return reply.code(errors.length ? 422 : 200).send({ reloaded: errors.length === 0, errors, warnings });
   });
 };

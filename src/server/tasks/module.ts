@@ -11,8 +11,7 @@ import type { TasksConfig } from '../../config/tasks-schema.ts';
 import { probedTargets, type TargetNode } from '../../config/tree.ts';
 import { selects } from '../../plan/plan.ts';
 import { openTaskDb } from '../../tasks/db.ts';
-import { buildPolicy, checkTasksConfig, hostOfTarget, type TaskPolicy } from '../../tasks/policy.ts';
-import { ConfigError, formatIssue } from '../../errors.ts';
+import { buildPolicy, hostOfTarget, tasksOf, type TaskPolicy } from '../../tasks/policy.ts';
 import { ensurePrivateDir } from '../../private-files.ts';
 import { chooseAgents } from '../../tasks/select.ts';
 import { TaskService } from '../../tasks/service.ts';
@@ -49,9 +48,7 @@ export function createTasksModule(deps: {
 }): TasksModule {
   const { ctx } = deps;
   const log = deps.log.child({ module: 'tasks' });
-  const issues = checkTasksConfig(ctx.config());
-  if (issues.length) throw new ConfigError(issues); // as a reload would refuse it
-  const settings = (): TasksConfig => ctx.config().raw.tasks;
+  const settings = (): TasksConfig => tasksOf(ctx.config());
   const tree = (): TargetNode => ctx.targets();
   const dir = resolve(ctx.config().general.data_dir);
   const note = (m: string) => log.warn(`tasks: ${m}`);
@@ -69,11 +66,11 @@ export function createTasksModule(deps: {
     builtFor = { config, tree: live };
     const mine = builtFor;
     const hosts = probedTargets(live).map((t) => t.probe.host);
-    policy = buildPolicy(config.raw.tasks.allow, hosts, []);
-    const names = config.raw.tasks.allow.targets ? [...new Set(hosts.map(hostOfTarget).filter((h) => !isIP(h)))] : [];
+    policy = buildPolicy(tasksOf(config).allow, hosts, []);
+    const names = tasksOf(config).allow.targets ? [...new Set(hosts.map(hostOfTarget).filter((h) => !isIP(h)))] : [];
     if (names.length) {
       void resolveAll(names).then((addresses) => {
-        if (builtFor === mine) policy = buildPolicy(config.raw.tasks.allow, hosts, addresses);
+        if (builtFor === mine) policy = buildPolicy(tasksOf(config).allow, hosts, addresses);
       });
     }
     return policy;
@@ -126,7 +123,6 @@ export function createTasksModule(deps: {
         }
       });
     },
-    check: (config: Config) => checkTasksConfig(config).map(formatIssue),
     routes: taskRoutes({
       service,
       choose: (choice) => chooseAgents(choice, ctx.agents(), probersOf),
