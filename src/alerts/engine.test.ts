@@ -27,6 +27,7 @@ alerts:
     comment: slow
 ${extra}
 targets:
+  interval: 500
   children:
     Net:
       alerts: [lossy, slow]
@@ -112,6 +113,7 @@ alerts:
   minor: { type: loss, pattern: ">=10%", edgetrigger: yes, priority: 2, comment: minor }
   any: { type: loss, pattern: ">0%", edgetrigger: yes, comment: unprioritized }
 targets:
+  interval: 500
   children:
     A: { host: 127.0.0.1, alerts: [minor, major, any], labels: { site: a } }
     B: { host: 127.0.0.2, alerts: [minor, major, any], labels: { site: b } }

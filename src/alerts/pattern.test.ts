@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { compilePattern, matchPattern, PatternError, type HistoryValue, type PatternType } from './pattern.ts';
+import { MAX_ALERT_HISTORY, MAX_STAR_PRODUCT, compilePattern, matchPattern, PatternError, type HistoryValue, type PatternType } from './pattern.ts';
 
 const zeros = (n: number): number[] => new Array(n).fill(0);
 
@@ -108,9 +108,15 @@ test('pattern fuzz: valid patterns never throw, invalid ones are rejected', () =
   for (let k = 0; k < 3000; k++) {
     const type: PatternType = rnd() < 0.5 ? 'loss' : 'rtt';
     const pc = type === 'loss' ? '%' : '';
+    let product = 1;
     const elements = Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => {
       const r = rnd();
-      if (r < 0.2) return `*${1 + Math.floor(rnd() * 20)}*`;
+      const x = 1 + Math.floor(rnd() * 20);
+      // Valid patterns stay within the bound on the stars' work (tested on its own below).
+      if (r < 0.2 && product * x <= MAX_STAR_PRODUCT) {
+        product *= x;
+        return `*${x}*`;
+      }
       if (r < 0.3) return pick(['==U', '!=U', '==S', '==*']);
       let e = pick(ops) + (rnd() * 200).toFixed(pick([0, 1, 2])) + pc;
       if (rnd() < 0.2) e += pick(['<', '>', '<=', '>=']) + Math.floor(rnd() * 200) + pc;
@@ -129,4 +135,12 @@ test('pattern fuzz: valid patterns never throw, invalid ones are rejected', () =
     broken[at] = pick(['>', '=>5', '*0*', '<U', '>S', '**', '*x*', '5', '>5%5', '>=abc', '~1']);
     assert.throws(() => compilePattern(type, broken.join(',')), (e: unknown) => e instanceof PatternError && e.element === broken[at], broken.join(','));
   }
+});
+
+test('a pattern may not look at more history than an alert keeps, nor make the gap search explode', () => {
+  assert.throws(() => compilePattern('loss', '>10%,*999999999*,>10%'), (e: unknown) => e instanceof PatternError && e.element === '*999999999*' && /at most 1000 are kept/.test(e.message));
+  assert.throws(() => compilePattern('loss', Array(MAX_ALERT_HISTORY + 1).fill('>1%').join(',')), /at most 1000/);
+  assert.equal(compilePattern('loss', `>1%,*${MAX_ALERT_HISTORY - 2}*,>1%`).maxLength, MAX_ALERT_HISTORY);
+  assert.throws(() => compilePattern('rtt', '>1,*100*,>1,*100*,>1,*11*,>1'), (e: unknown) => e instanceof PatternError && e.element === '*11*' && /100,000 gap combinations/.test(e.message));
+  assert.doesNotThrow(() => compilePattern('rtt', '>1,*100*,>1,*100*,>1,*10*,>1'));
 });

@@ -37,6 +37,14 @@ class Stop extends Error {}
 
 /** Parses config text; never throws for any input. */
 export function readYaml(text: string): ParsedYaml {
+  const deep = tooDeep(text);
+  if (deep !== undefined) {
+    const lc = new LineCounter();
+    for (let i = text.indexOf('\n'); i >= 0 && i < deep; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
+    const { line, col } = lc.linePos(deep);
+    const position = { line, column: col };
+    return { value: undefined, problems: [{ position, path: [], message: `YAML: nested deeper than ${MAX_DEPTH} levels` }], locate: () => position };
+  }
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false, resolveKnownTags: false, merge: false });
   const pos = (offset: number | undefined): Position => {
@@ -59,6 +67,58 @@ export function readYaml(text: string): ParsedYaml {
     if (!(e instanceof Stop)) throw e;
   }
   return { value: problems.length ? undefined : value, problems, locate };
+}
+
+/**
+ * Offset where the text nests far deeper than MAX_DEPTH, or undefined. Checked before the
+ * parser sees the text: its recursion on thousands of levels is slow, and near the stack's
+ * end V8 can abort the whole process (a regexp compiled there fails to allocate), which no
+ * try/catch survives. Counts flow brackets where a collection may open (after `:`, `-`,
+ * `,`, `?`, a bracket or at a line start, outside quotes and comments) and the leading
+ * spaces and "- " of each line; generous, so that only absurd nesting is refused here.
+ */
+function tooDeep(text: string): number | undefined {
+  const limit = MAX_DEPTH * 2;
+  let depth = 0;
+  let quote = '';
+  let lineStart = true;
+  let indent = 0;
+  let prev = '\n';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === '\\' && quote === '"') i++;
+      else if (ch === quote) quote = '';
+      prev = ch;
+      continue;
+    }
+    if (ch === '\n') {
+      lineStart = true;
+      indent = 0;
+      prev = ch;
+      continue;
+    }
+    if (lineStart) {
+      if (ch === ' ' || (ch === '-' && text[i + 1] === ' ')) {
+        if (++indent > limit * 4) return i;
+        prev = ch;
+        continue;
+      }
+      lineStart = false;
+    }
+    if (ch === '#' && (prev === ' ' || prev === '\t' || prev === '\n')) {
+      const end = text.indexOf('\n', i);
+      if (end < 0) break;
+      i = end - 1;
+      continue;
+    }
+    if ((ch === '"' || ch === "'") && /[\s:,[{\-?]/.test(prev)) quote = ch;
+    else if ((ch === '[' || ch === '{') && /[\s:,[{\-?]/.test(prev)) {
+      if (++depth > limit) return i;
+    } else if ((ch === ']' || ch === '}') && depth > 0) depth--;
+    if (ch !== ' ' && ch !== '\t') prev = ch;
+  }
+  return undefined;
 }
 
 function firstLine(s: string): string {

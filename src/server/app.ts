@@ -14,7 +14,7 @@ import { openStore } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { bearerMatches, loadAdminToken } from './admin-token.ts';
 import { validateConfig } from './config-sections.ts';
-import { validateConfigOffThread } from './config-thread.ts';
+import { ConfigValidator } from './config-thread.ts';
 import type { AgentInfo, ReloadResult, ServerContext } from './context.ts';
 import { installReadAuth, loadReadAuth } from './read-auth.ts';
 import { Ingest } from './ingest.ts';
@@ -73,12 +73,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const builtinName = config.general.agent_name ?? hostname();
   const reloadListeners: ((c: Config) => void)[] = [];
   let reloading: Promise<ReloadResult> = Promise.resolve({ errors: [], warnings: [] });
+  const validator = new ConfigValidator();
   /**
    * Parses and checks the file on a worker thread (a 40k-target file takes seconds), then
    * applies it here: the listeners (alert engine, agents' plans, built-in agent, mesh).
    */
   const reload = async (): Promise<ReloadResult> => {
-    const verdict = await validateConfigOffThread(opts.configFile, overrides);
+    const verdict = await validator.validate(opts.configFile, overrides);
     const warnings = verdict.warnings.map(formatIssue);
     if (!verdict.config) return { errors: verdict.issues.map(formatIssue), warnings };
     if (warnings.length) log.warn({ warnings }, 'config warnings');
@@ -161,6 +162,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await agent.stop();
     for (const m of modules) await m.close?.();
     store.close();
+    await validator.close();
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'EADDRINUSE' ? 'the address is already in use (another smokemesh?)'
       : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
@@ -182,6 +184,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       closed = true;
       await agent.stop();
       await app.close();
+      await validator.close();
       await ingest.drain();
       for (const m of modules) await m.close?.();
       store.close();

@@ -15,6 +15,7 @@ alerts:
   to: "|${hook.path}"
   lossy: { type: loss, pattern: ">50%", edgetrigger: yes, comment: down }
 targets:
+  interval: 500
   children:
     Core:
       labels: { site: fra }
