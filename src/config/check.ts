@@ -71,9 +71,16 @@ export function checkConfigText(text: string, file: string, sections: readonly C
   const doc = raw as RawConfig;
   if (!isMapping(doc.general) || !isMapping(doc.probes) || !isMapping(doc.targets)) return verdict();
 
-  const presets = resolvePresets(doc, report);
-  const targets = resolveTree(doc, presets, report);
-  const config: Config = { file, general: doc.general, store: doc.store, presets, targets, raw: doc, locate: yaml.locate };
+  let config: Config;
+  try {
+    const presets = resolvePresets(doc, report);
+    const targets = resolveTree(doc, presets, report);
+    config = { file, general: doc.general, store: doc.store, presets, targets, raw: doc, locate: yaml.locate };
+  } catch (e) {
+    // A bug, not the file's fault; still a located refusal rather than a crash of the caller.
+    report.error(['targets'], `could not be checked: ${(e as Error).message}`);
+    return verdict();
+  }
   for (const s of sections) {
     if (!s.check) continue;
     try {

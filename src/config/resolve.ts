@@ -27,8 +27,9 @@ export function resolvePresets(raw: RawConfig, report: Report): Record<string, P
   for (const t of PROBE_TYPES) presets[t] = { type: t };
   const g = raw.general;
   for (const [name, p] of Object.entries(raw.probes)) {
+    if (!p || typeof p !== 'object' || Array.isArray(p)) continue; // the schema said why
     const { type, ...params } = p;
-    const schema = PARAMS_SCHEMAS[type];
+    const schema = Object.hasOwn(PARAMS_SCHEMAS, type) ? PARAMS_SCHEMAS[type] : undefined;
     if (!schema) continue; // already reported by the schema check
     const known = new Set(Object.keys(schema.properties));
     for (const k of Object.keys(params)) {
@@ -112,8 +113,12 @@ export function resolveTree(raw: RawConfig, presets: Record<string, ProbePreset>
       report.error(at, 'a target node must be a mapping (menu, title, host, children, …)');
       return undefined;
     }
-    const node = value as Record<string, unknown>;
-    for (const i of validate(TargetNodeSchema, node)) report.error([...at, ...i.path], i.message);
+    const node = { ...(value as Record<string, unknown>) };
+    // A field the schema refused was reported; the tree is built as if it were not there.
+    for (const i of validate(TargetNodeSchema, node)) {
+      report.error([...at, ...i.path], i.message);
+      if (i.path.length && NODE_KEYS.has(String(i.path[0]))) delete node[String(i.path[0])];
+    }
     const path = at.length === 1 ? '/' : '/' + pathNames(at).join('/');
 
     // Inherited values: the node's own overrides what came from above.

@@ -49,7 +49,10 @@ test('duplicate keys are refused at the second one, naming the first', () => {
 
 test('deep nesting, tags, non-finite numbers, complex keys and several documents are refused with their place', () => {
   assert.match(problemOf(`a: ${'['.repeat(MAX_DEPTH + 5)}${']'.repeat(MAX_DEPTH + 5)}\n`).message, /nested deeper than|nested too deeply/);
-  assert.match(problemOf(`a: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`).message, /nested too deeply/);
+  const huge = problemOf(`a: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`);
+  assert.match(huge.message, /nested deeper than 200 levels/, 'refused before the parser recurses (which could abort the process)');
+  assert.equal(huge.position.line, 1);
+  assert.match(problemOf(Array.from({ length: 3000 }, (_, i) => ' '.repeat(i) + 'k:').join('\n') + ' 1\n').message, /nested deeper/);
   assert.match(problemOf('a: !!binary aGVsbG8=\n').message, /tags are not used/);
   assert.match(problemOf('a: !custom x\n').message, /tags are not used/);
   assert.match(problemOf('a: .inf\n').message, /\.inf is not a finite number/);

@@ -39,10 +39,13 @@ class Stop extends Error {}
 export function readYaml(text: string): ParsedYaml {
   const deep = tooDeep(text);
   if (deep !== undefined) {
-    const lc = new LineCounter();
-    for (let i = text.indexOf('\n'); i >= 0 && i < deep; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
-    const { line, col } = lc.linePos(deep);
-    const position = { line, column: col };
+    let line = 1;
+    let start = 0;
+    for (let i = text.indexOf('\n'); i >= 0 && i < deep; i = text.indexOf('\n', i + 1)) {
+      line++;
+      start = i + 1;
+    }
+    const position = { line, column: deep - start + 1 };
     return { value: undefined, problems: [{ position, path: [], message: `YAML: nested deeper than ${MAX_DEPTH} levels` }], locate: () => position };
   }
   const lc = new LineCounter();
