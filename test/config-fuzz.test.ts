@@ -25,7 +25,7 @@ after(() => {
 
 interface FuzzResult {
   seed: number; count: number; agreed: number; applied: number; refused: number; warned: number; health: number;
-  mismatches: unknown[]; thrown: string[]; maxReloadMs: number; maxStallMs: number;
+  mismatches: unknown[]; thrown: string[]; maxReloadMs: number; maxStallMs: number; slowest: unknown;
 }
 
 test(`config fuzz: ${COUNT} mutated configs (seed ${SEED}); check-config and the real server's reload agree on every one, the server never throws and keeps answering`, { skip: root ? false : 'needs root for a network namespace', timeout: 3_600_000 }, async () => {
@@ -37,10 +37,10 @@ test(`config fuzz: ${COUNT} mutated configs (seed ${SEED}); check-config and the
   const code = await new Promise<number | null>((r) => child.on('close', r));
   assert.equal(code, 0, out.slice(-2000));
   const r = JSON.parse(out.trim().split('\n').pop()!) as FuzzResult;
-  console.log(`config fuzz seed ${r.seed}: ${r.count} configs, ${r.refused} refused, ${r.applied} applied, ${r.warned} with warnings; longest reload ${Math.round(r.maxReloadMs)} ms, longest event-loop stall ${r.maxStallMs} ms`);
+  console.log(`config fuzz seed ${r.seed}: ${r.count} configs, ${r.refused} refused, ${r.applied} applied, ${r.warned} with warnings; longest reload ${Math.round(r.maxReloadMs)} ms, longest event-loop stall during a reload ${r.maxStallMs} ms; slowest check ${JSON.stringify(r.slowest)}`);
   assert.deepEqual(r.thrown, [], 'the reload never throws');
   assert.deepEqual(r.mismatches, [], 'check-config and reload agree');
   assert.equal(r.agreed, COUNT);
   assert.equal(r.health, COUNT, 'the server answers /health after every reload');
-  assert.ok(r.refused > COUNT / 10 && r.applied > COUNT / 20, `the mutations reach both verdicts (${r.refused} refused, ${r.applied} applied)`);
+  assert.ok(r.refused > COUNT / 10 && r.applied > COUNT / 50, `the mutations reach both verdicts (${r.refused} refused, ${r.applied} applied)`);
 });

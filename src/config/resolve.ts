@@ -94,6 +94,20 @@ export function resolveTree(raw: RawConfig, presets: Record<string, ProbePreset>
   const g = raw.general;
   // One message per distinct round-fit finding, not one per target (configs have 40k targets).
   const fits: Fits = new Map();
+  // Equal parameter sets and labels become one object: 40k targets usually share a few, and
+  // a shared object is cloned once when the tree crosses threads and serialized once per plan.
+  const interner = <T extends object>() => {
+    const seen = new Map<string, T>();
+    return (o: T): T => {
+      const key = JSON.stringify(o);
+      const same = seen.get(key);
+      if (same) return same;
+      seen.set(key, o);
+      return o;
+    };
+  };
+  const sameParams = interner<Record<string, unknown>>();
+  const sameLabels = interner<Record<string, string>>();
   const generalOrigin: Record<string, FieldPath> = {};
   for (const k of ['pings', 'step', 'offset']) if (raw.general && k in (raw.general as object)) generalOrigin[k] = ['general', k];
   const rootInherit: Inherited = {
@@ -153,7 +167,7 @@ export function resolveTree(raw: RawConfig, presets: Record<string, ProbePreset>
       menu: (node.menu as string | undefined) ?? (name || 'Overview'),
       title: (node.title as string | undefined) ?? (node.host as string | undefined) ?? (name || g.title),
       hide: (node.hide as boolean | undefined) ?? false,
-      labels: mine.labels,
+      labels: sameLabels(mine.labels),
       alerts: mine.alerts,
       alertee: mine.alertee,
       agents: mine.agents,
@@ -185,7 +199,7 @@ export function resolveTree(raw: RawConfig, presets: Record<string, ProbePreset>
         origin[k] = mine.origin[k]!;
       }
       checkParams(type, params, origin, at, report, fits);
-      result.probe = { host: node.host, preset: mine.probe, type, params: params as NonNullable<TargetNode['probe']>['params'] };
+      result.probe = { host: node.host, preset: mine.probe, type, params: sameParams(params) as NonNullable<TargetNode['probe']>['params'] };
     }
 
     const children = node.children as Record<string, unknown> | undefined;

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { fromData, type ConfigData } from '../config/positions.ts';
+import { fromData, SLICE, treeBuilder, type ConfigHead, type NodeShell } from '../config/positions.ts';
 import type { ConfigVerdict } from '../config/section.ts';
 import type { ConfigIssue } from '../errors.ts';
 import type { ConfigOverrides } from './config-sections.ts';
@@ -7,30 +7,33 @@ import type { ConfigOverrides } from './config-sections.ts';
 /** A thread left idle this long is stopped (it holds the module graph); the next reload starts one. */
 const IDLE_MS = 60_000;
 
-interface Answer { id: number; issues: ConfigIssue[]; warnings: ConfigIssue[]; config?: ConfigData }
+type Answer =
+  | { id: number; issues: ConfigIssue[]; warnings: ConfigIssue[]; head?: ConfigHead }
+  | { id: number; slice: NodeShell[] };
 
 /**
  * validateConfig on a worker thread: the same verdict, while the event loop keeps serving.
- * One thread, started on first use, answers requests in order.
+ * One thread, started on first use, answers one request at a time; a valid config's tree
+ * comes over in slices, one per event-loop turn here.
  */
 export class ConfigValidator {
   private worker: Worker | undefined;
-  private pending = new Map<number, { file: string; resolve: (v: ConfigVerdict) => void }>();
+  private current: { id: number; file: string; resolve: (v: ConfigVerdict) => void; onAnswer: (a: Answer) => void } | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
   private seq = 0;
   private idle: NodeJS.Timeout | undefined;
+  private closed = false;
 
   /** Resolves (never rejects) with the verdict, or with one issue when the thread died. */
   validate(file: string, overrides: ConfigOverrides = {}): Promise<ConfigVerdict> {
-    clearTimeout(this.idle);
-    const id = ++this.seq;
-    return new Promise((resolve) => {
-      this.pending.set(id, { file, resolve });
-      this.thread().postMessage({ id, file, overrides });
-    });
+    const run = this.queue.then(() => this.run(file, overrides));
+    this.queue = run;
+    return run;
   }
 
-  /** Stops the thread; pending requests are answered with an issue. */
+  /** Stops the thread; a pending request is answered with an issue. */
   async close(): Promise<void> {
+    this.closed = true;
     clearTimeout(this.idle);
     const w = this.worker;
     this.worker = undefined;
@@ -38,21 +41,53 @@ export class ConfigValidator {
     await w?.terminate();
   }
 
+  private run(file: string, overrides: ConfigOverrides): Promise<ConfigVerdict> {
+    if (this.closed) return Promise.resolve({ issues: [{ file, line: 0, column: 0, path: '', message: 'the config could not be checked: the server is stopping' }], warnings: [] });
+    clearTimeout(this.idle);
+    const id = ++this.seq;
+    const worker = this.thread();
+    return new Promise<ConfigVerdict>((resolve) => {
+      let head: ConfigHead | undefined;
+      let verdict: ConfigVerdict;
+      const tree = treeBuilder();
+      let slice = 0;
+      this.current = {
+        id, file, resolve,
+        onAnswer: (a) => {
+          if ('issues' in a) {
+            verdict = { issues: a.issues, warnings: a.warnings };
+            head = a.head;
+            if (!head) return this.done(verdict);
+          } else {
+            tree.add(a.slice);
+            slice++;
+          }
+          if (slice * SLICE >= head!.nodes) {
+            verdict.config = fromData(head!, tree.tree());
+            return this.done(verdict);
+          }
+          // The next slice after this turn: requests waiting here are served in between.
+          setImmediate(() => worker.postMessage({ id, slice }));
+        },
+      };
+      worker.postMessage({ id, file, overrides });
+    });
+  }
+
+  private done(verdict: ConfigVerdict): void {
+    const c = this.current!;
+    this.current = undefined;
+    c.resolve(verdict);
+    this.idle = setTimeout(() => void this.stopIdle(), IDLE_MS);
+    this.idle.unref();
+  }
+
   private thread(): Worker {
     if (this.worker) return this.worker;
     const w = new Worker(new URL('./config-worker.mjs', import.meta.url));
     w.unref();
-    w.on('message', (m: Answer) => {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      const verdict: ConfigVerdict = { issues: m.issues, warnings: m.warnings };
-      if (m.config) verdict.config = fromData(m.config);
-      p.resolve(verdict);
-      if (this.pending.size === 0) {
-        this.idle = setTimeout(() => void this.stopIdle(w), IDLE_MS);
-        this.idle.unref();
-      }
+    w.on('message', (a: Answer) => {
+      if (this.current?.id === a.id) this.current.onAnswer(a);
     });
     w.on('error', (e) => this.died(w, e.message));
     w.on('exit', (code) => this.died(w, `its thread exited with code ${code}`));
@@ -60,8 +95,9 @@ export class ConfigValidator {
     return w;
   }
 
-  private async stopIdle(w: Worker): Promise<void> {
-    if (this.worker !== w || this.pending.size) return;
+  private async stopIdle(): Promise<void> {
+    const w = this.worker;
+    if (!w || this.current) return;
     this.worker = undefined;
     await w.terminate();
   }
@@ -73,9 +109,9 @@ export class ConfigValidator {
   }
 
   private fail(why: string): void {
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      p.resolve({ issues: [{ file: p.file, line: 0, column: 0, path: '', message: `the config could not be checked: ${why}` }], warnings: [] });
-    }
+    const c = this.current;
+    if (!c) return;
+    this.current = undefined;
+    c.resolve({ issues: [{ file: c.file, line: 0, column: 0, path: '', message: `the config could not be checked: ${why}` }], warnings: [] });
   }
 }
