@@ -22,6 +22,8 @@ export interface AlertsConversion {
 export interface AlertsOptions {
   /** Whether a file exists (mail templates must, or check-config refuses the config). */
   exists(file: string): boolean;
+  /** Why a `|/program` recipient cannot be run here, or undefined (the server refuses a config naming one it cannot run). */
+  programProblem(file: string): string | undefined;
   /** Resolves a path written in the SmokePing config (relative: from SmokePing's working directory, taken as the config's). */
   resolvePath(file: string): string;
 }
@@ -33,7 +35,12 @@ export function convertAlerts(model: SmokepingModel, report: ImportReport, opts:
     if (!raw) return [];
     const out: string[] = [];
     for (const r of raw.split(/\s*,\s*/).map((s) => s.trim()).filter(Boolean)) {
-      if (r.startsWith('|')) out.push(r);
+      if (r.startsWith('|')) {
+        // SmokePing's programs live on its host: one missing here would make the config refused.
+        const problem = opts.programProblem(r.slice(1));
+        if (problem) report.warn(at, `program recipient "${r}": ${problem}; left out`, `install it on this host, then add "${r}" to to: again`);
+        else out.push(r);
+      }
       else if (/^(snpp|xmpp):/.test(r)) report.warn(at, `recipient "${r}": SmokePing's ${r.slice(0, 4)} delivery has no smokemesh channel; left out`, 'add a notifier (webhook, Slack, Telegram, …) under notifiers: and name it in to:');
       else if (/^(mailto:)?\S+@\S+$/.test(r)) { out.push(r); needsMail = true; }
       else report.warn(at, `recipient "${r}" is not a mail address or |/program; left out`);

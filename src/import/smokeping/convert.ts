@@ -25,6 +25,8 @@ export interface ConvertOptions {
   /** Directory SmokePing ran in, for relative paths in its config (its config's directory). */
   baseDir: string;
   exists(file: string): boolean;
+  /** Why a `|/program` recipient cannot be run here (the server's own check), or undefined. */
+  programProblem(file: string): string | undefined;
   /** Reads SmokePing's slave secrets file (`name:secret` lines); throws when it cannot. */
   readSecrets(file: string): string;
 }
@@ -95,7 +97,7 @@ export function convertConfig(model: SmokepingModel, opts: ConvertOptions): Conv
   if (names?.has(opts.agentName)) {
     report.warn(model.slaves!.at, `slave "${opts.agentName}" has the name of the server's built-in agent`, 'run the import again with --agent-name <another name>');
   }
-  const alerts = convertAlerts(model, report, { exists: opts.exists, resolvePath: (f) => abs(opts.baseDir, f) });
+  const alerts = convertAlerts(model, report, { exists: opts.exists, programProblem: opts.programProblem, resolvePath: (f) => abs(opts.baseDir, f) });
   const general_ = { step: db.step, pings: db.pings, offset: 'random' };
   const { root, series } = convertTargets({
     model, report, alerts, presets, agents: names, builtinAgent: opts.agentName,

@@ -10,6 +10,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rea
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { programProblem } from '../../alerts/notifiers/exec.ts';
 import { validateConfig } from '../../server/config-sections.ts';
 import { convertConfig } from './convert.ts';
 import { targetNodes, readModel, value, type SmokepingModel } from './model.ts';
@@ -88,7 +89,7 @@ for (const name of FIXTURES) {
 
     const conv = convertConfig(model, {
       agentName: 'smokeping-master', dataDir: '/var/lib/smokemesh', secretsDir: '/etc/smokemesh/secrets', baseDir: dir,
-      exists: existsSync, readSecrets: (f) => readFileSync(f, 'utf8'),
+      exists: existsSync, programProblem, readSecrets: (f) => readFileSync(f, 'utf8'),
     });
     const scrub = (s: string) => s.split(dir).join('<fixture>');
     const yaml = scrub(yamlOf(conv.config, config));

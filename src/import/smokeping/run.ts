@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Document } from 'yaml';
+import { programProblem } from '../../alerts/notifiers/exec.ts';
 import type { Config } from '../../config/loader.ts';
 import { formatIssue, isUnavailable, SmokemeshError } from '../../errors.ts';
 import type { ConfigVerdict } from '../../config/section.ts';
@@ -75,6 +76,7 @@ export async function importSmokeping(o: ImportOptions): Promise<ImportSummary> 
     secretsDir: join(dirname(out), 'secrets'),
     baseDir: dirname(source),
     exists: existsSync,
+    programProblem,
     readSecrets: (f) => readFileSync(f, 'utf8'),
   });
   const { report } = conv;
