@@ -22,7 +22,7 @@ targets:
     Net:
       alerts: [lossy]
       children:
-        link: { host: 127.0.0.1 }
+        link: { host: 127.0.0.1, interval: 500 } # a 5 s step fits 5 pings only closer than 1 s
 `);
   const store = storeIn(dir, config);
   let open!: () => void;
