@@ -4,24 +4,21 @@ import type { ConfigVerdict } from '../config/section.ts';
 import type { ConfigIssue } from '../errors.ts';
 import type { ConfigOverrides } from './config-sections.ts';
 
-/** A thread left idle this long is stopped (it holds the module graph); the next reload starts one. */
-const IDLE_MS = 60_000;
-
 type Answer =
   | { id: number; issues: ConfigIssue[]; warnings: ConfigIssue[]; head?: ConfigHead }
   | { id: number; slice: NodeShell[] };
 
 /**
  * validateConfig on a worker thread: the same verdict, while the event loop keeps serving.
- * One thread, started on first use, answers one request at a time; a valid config's tree
- * comes over in slices, one per event-loop turn here.
+ * One thread, started on the first reload and kept until close (starting one loads the
+ * config code into it, seconds on a busy machine), answers one request at a time; a valid
+ * config's tree comes over in slices, one per event-loop turn here.
  */
 export class ConfigValidator {
   private worker: Worker | undefined;
   private current: { id: number; file: string; resolve: (v: ConfigVerdict) => void; onAnswer: (a: Answer) => void } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private seq = 0;
-  private idle: NodeJS.Timeout | undefined;
   private closed = false;
 
   /** Resolves (never rejects) with the verdict, or with one issue when the thread died. */
@@ -34,7 +31,6 @@ export class ConfigValidator {
   /** Stops the thread; a pending request is answered with an issue. */
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.idle);
     const w = this.worker;
     this.worker = undefined;
     this.fail('the server is stopping');
@@ -43,7 +39,6 @@ export class ConfigValidator {
 
   private run(file: string, overrides: ConfigOverrides): Promise<ConfigVerdict> {
     if (this.closed) return Promise.resolve({ issues: [{ file, line: 0, column: 0, path: '', message: 'the config could not be checked: the server is stopping' }], warnings: [] });
-    clearTimeout(this.idle);
     const id = ++this.seq;
     const worker = this.thread();
     return new Promise<ConfigVerdict>((resolve) => {
@@ -78,8 +73,6 @@ export class ConfigValidator {
     const c = this.current!;
     this.current = undefined;
     c.resolve(verdict);
-    this.idle = setTimeout(() => void this.stopIdle(), IDLE_MS);
-    this.idle.unref();
   }
 
   private thread(): Worker {
@@ -93,13 +86,6 @@ export class ConfigValidator {
     w.on('exit', (code) => this.died(w, `its thread exited with code ${code}`));
     this.worker = w;
     return w;
-  }
-
-  private async stopIdle(): Promise<void> {
-    const w = this.worker;
-    if (!w || this.current) return;
-    this.worker = undefined;
-    await w.terminate();
   }
 
   private died(w: Worker, why: string): void {
