@@ -19,7 +19,7 @@ export interface RoundTime {
 /** The duration of one round of one target (alone in its fping process, for icmp). */
 export function roundTime(type: ProbeType, p: Record<string, unknown> & { pings: number; timeout: number; step: number }): RoundTime {
   if (type === 'icmp') {
-    const timing = { pings: p.pings, timeout: p.timeout, interval: Number(p.interval ?? 1000), mininterval: Number(p.mininterval ?? 0.5) };
+    const timing = { pings: p.pings, timeout: p.timeout, interval: Number(p.interval ?? 1000), mininterval: Number(p.mininterval ?? 0.2) };
     // fping pings a target every `interval` ms, then waits `timeout` for the last reply.
     const unanswered = estimateShardMs(1, timing);
     return { answered: unanswered - timing.timeout, unanswered, interval: timing.interval };
