@@ -7,10 +7,9 @@
 import { readFileSync } from 'node:fs';
 import Type, { type TSchema } from 'typebox';
 import type { ConfigIssue } from '../errors.ts';
-import type { Config } from './loader.ts';
 import { resolvePresets, resolveTree, type Report } from './resolve.ts';
 import type { RawConfig } from './schema.ts';
-import type { ConfigSection, ConfigVerdict } from './section.ts';
+import type { Config, ConfigSection, ConfigVerdict } from './section.ts';
 import { validate } from './validate.ts';
 import { readYaml, type FieldPath } from './yaml.ts';
 

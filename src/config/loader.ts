@@ -1,24 +1,11 @@
 import { ConfigError } from '../errors.ts';
 import { checkConfigFile, checkConfigText } from './check.ts';
 import { CORE_SECTIONS } from './core-sections.ts';
-import type { GeneralConfig, ProbePreset, RawConfig, StoreConfig } from './schema.ts';
-import type { ConfigVerdict } from './section.ts';
-import type { TargetNode } from './tree.ts';
-import type { FieldPath, Position } from './yaml.ts';
+import type { Config, ConfigVerdict } from './section.ts';
 
 export { DEFAULT_TIMEOUT } from './probe-params.ts';
 
-/** A loaded, validated config. Sections of later concerns stay raw for their own readers. */
-export interface Config {
-  file: string;
-  general: GeneralConfig;
-  store: StoreConfig;
-  presets: Record<string, ProbePreset>;
-  targets: TargetNode;
-  raw: RawConfig;
-  /** Locates a field path of the file (for errors raised by later readers). */
-  locate(path: FieldPath): Position;
-}
+export type { Config } from './section.ts';
 
 /**
  * Reads a config file and resolves its core sections (general, store, probes, targets);

@@ -1,7 +1,20 @@
 import type { TSchema } from 'typebox';
 import type { ConfigIssue } from '../errors.ts';
-import type { Config } from './loader.ts';
-import type { FieldPath } from './yaml.ts';
+import type { GeneralConfig, ProbePreset, RawConfig, StoreConfig } from './schema.ts';
+import type { TargetNode } from './tree.ts';
+import type { FieldPath, Position } from './yaml.ts';
+
+/** A loaded, validated config. Sections of later concerns stay raw for their own readers. */
+export interface Config {
+  file: string;
+  general: GeneralConfig;
+  store: StoreConfig;
+  presets: Record<string, ProbePreset>;
+  targets: TargetNode;
+  raw: RawConfig;
+  /** Locates a field path of the file (for errors raised by later readers). */
+  locate(path: FieldPath): Position;
+}
 
 /**
  * One top-level section of the config file: its key, its schema, and the checks beyond the
