@@ -37,7 +37,7 @@ test(`config fuzz: ${COUNT} mutated configs (seed ${SEED}); check-config and the
   const code = await new Promise<number | null>((r) => child.on('close', r));
   assert.equal(code, 0, out.slice(-2000));
   const r = JSON.parse(out.trim().split('\n').pop()!) as FuzzResult;
-  console.log(`config fuzz seed ${r.seed}: ${r.count} configs, ${r.refused} refused, ${r.applied} applied, ${r.warned} with warnings; longest reload ${Math.round(r.maxReloadMs)} ms, longest event-loop stall during a reload ${r.maxStallMs} ms; slowest check ${JSON.stringify(r.slowest)}`);
+  console.log(`config fuzz seed ${r.seed}: ${r.count} configs, ${r.agreed} agreed, ${r.thrown.length} thrown, ${r.health} /health answers, ${r.refused} refused, ${r.applied} applied, ${r.warned} with warnings; longest reload ${Math.round(r.maxReloadMs)} ms, longest event-loop stall during a reload ${r.maxStallMs} ms; slowest check ${JSON.stringify(r.slowest)}`);
   assert.deepEqual(r.thrown, [], 'the reload never throws');
   assert.deepEqual(r.mismatches, [], 'check-config and reload agree');
   assert.equal(r.agreed, COUNT);
