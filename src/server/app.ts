@@ -9,7 +9,7 @@ import { loadConfig, type Config } from '../config/loader.ts';
 import { ConfigError, SmokemeshError, errorBody } from '../errors.ts';
 import { BuiltinAgent } from '../agent/builtin.ts';
 import { LiveMesh } from '../plan/live.ts';
-import { openStore } from '../store/index.ts';
+import { openBackend } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { bearerMatches, loadAdminToken } from './admin-token.ts';
 import { checkReadAuth, installReadAuth, loadReadAuth } from './read-auth.ts';
@@ -54,7 +54,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (created) log.info({ file: join(dataDir, 'admin.token') }, 'created the admin token (needed for state-changing API calls)');
   let readAuth = loadReadAuth(config); // off unless general.read_auth is set
 
-  const store: Store = openStore(dataDir, config.store, log);
+  const store: Store = openBackend(dataDir, config.store, log);
   const ingest = new Ingest([store], log);
   const builtinName = config.general.agent_name ?? hostname();
   const reloadListeners: ((c: Config) => void)[] = [];

@@ -16,7 +16,7 @@ import { RecentIndex } from './recent.ts';
 import { Retention } from './retention.ts';
 import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
 import type { HistoryImport, HistoryImportResult, SeriesInfo, SeriesQuery, SeriesResult, Store, StoreStats, TopMetric, TopRow } from './types.ts';
-import { checkRound } from './validate-round.ts';
+import { describeRound as describe, roundProblem } from './validate-round.ts';
 
 /** The subset of a pino logger the store uses. */
 export interface StoreLogger {
@@ -43,8 +43,6 @@ export interface StoreOptions {
 /** Name of the database file inside the data dir. */
 export const DB_FILE = 'smokemesh.db';
 
-/** Rounds newer than now + this are refused (a wrong agent clock). */
-const FUTURE_MS = 86_400_000;
 /** Open buckets kept decoded in memory (the rest are read back when a round lands in them). */
 const BUCKET_CACHE = 200_000;
 /** Storage failures that are worth retrying; anything else is a bad round. */
@@ -148,7 +146,7 @@ export class SqliteStore implements Store {
     const ok: Round[] = [];
     const now = this.now();
     for (const r of rounds) {
-      const problem = checkRound(r) ?? (r.time < now - this.rawKeepMs ? 'older than raw retention (store.raw_days)' : r.time > now + FUTURE_MS ? 'more than a day in the future' : undefined);
+      const problem = roundProblem(r, now, this.rawKeepMs);
       if (problem) {
         this.counters.rejected++;
         if (this.counters.rejected <= 10 || this.counters.rejected % 10000 === 0) {
@@ -546,11 +544,6 @@ function errText(e: unknown): string {
   const code = (e as { code?: unknown })?.code;
   const msg = e instanceof Error ? e.message : String(e);
   return typeof code === 'string' && !msg.includes(code) ? `${msg} (${code})` : msg;
-}
-
-function describe(r: Round): string {
-  const x = r as Partial<Round> | null;
-  return `target ${String(x?.target)} agent ${String(x?.agent)} time ${String(x?.time)}`;
 }
 
 /** SMOKEMESH_E_STORE naming the file, with SQLite's reason and what to do. */

@@ -29,3 +29,20 @@ export function checkRound(r: Round): string | undefined {
   if (r.cert_expiry !== undefined && !Number.isSafeInteger(r.cert_expiry)) return 'cert_expiry must be an integer';
   return undefined;
 }
+
+/** Rounds newer than now + this are refused (a wrong agent clock). */
+export const FUTURE_MS = 86_400_000;
+
+/**
+ * What every backend refuses: a round in bad shape, older than raw retention (its duplicate
+ * could no longer be detected) or more than a day in the future; undefined when acceptable.
+ */
+export function roundProblem(r: Round, now: number, rawKeepMs: number): string | undefined {
+  return checkRound(r) ?? (r.time < now - rawKeepMs ? 'older than raw retention (store.raw_days)' : r.time > now + FUTURE_MS ? 'more than a day in the future' : undefined);
+}
+
+/** "target … agent … time …" for log lines about a round that may be malformed. */
+export function describeRound(r: Round): string {
+  const x = r as Partial<Round> | null;
+  return `target ${String(x?.target)} agent ${String(x?.agent)} time ${String(x?.time)}`;
+}
