@@ -169,20 +169,31 @@ export class VmStore implements Store {
     if (!info || q.to < q.from) return empty;
     const step = this.outbox.latest().find((r) => r.target === q.target && r.agent === q.agent)?.step ?? 60;
     const span = q.to - q.from;
-    const res = stepFor(this.tiers, span, maxPoints);
+    let res = stepFor(this.tiers, span, maxPoints);
     if (span / (step * 1000) + 1 <= maxPoints || !res) {
       const text = this.get('/api/v1/export', { 'match[]': `{__name__=~"smokemesh_round_.+",target=${JSON.stringify(q.target)},agent=${JSON.stringify(q.agent)}}`, start: q.from / 1000, end: q.to / 1000 });
       const points = pointsFromExport(text, q.from, q.to);
       return { ...empty, resolution: step, points: res ? points : points.slice(-maxPoints) };
     }
-    const stepMs = res.stepS * 1000;
+    let points = this.buckets(q, res.stepS);
+    if (points.length > maxPoints) {
+      // Merged buckets and the partial ones at the range's ends overflowed: one more neighbour each.
+      res = stepFor(this.tiers, span, maxPoints, 1)!;
+      points = this.buckets(q, res.stepS);
+    }
+    return { ...empty, tier: res.tier.name, resolution: res.stepS, points };
+  }
+
+  /** The points of buckets of `stepS` seconds (aligned to multiples of it) overlapping [from, to]. */
+  private buckets(q: SeriesQuery, stepS: number) {
+    const stepMs = stepS * 1000;
     const result = this.promQuery('/api/v1/query_range', {
-      query: bucketQuery(selector(q.target, q.agent), res.stepS),
-      start: (Math.floor(q.from / stepMs) + 1) * res.stepS,
-      end: (Math.floor(q.to / stepMs) + 1) * res.stepS,
-      step: res.stepS,
+      query: bucketQuery(selector(q.target, q.agent), stepS),
+      start: (Math.floor(q.from / stepMs) + 1) * stepS,
+      end: (Math.floor(q.to / stepMs) + 1) * stepS,
+      step: stepS,
     });
-    return { ...empty, tier: res.tier.name, resolution: res.stepS, points: bucketPoints(result, stepMs) };
+    return bucketPoints(result, stepMs);
   }
 
   latest(prefix?: string): Round[] {

@@ -99,13 +99,17 @@ export function bucketPoints(result: PromSeries[], stepMs: number): SeriesPoint[
   return points;
 }
 
-/** The resolution for a range: the finest tier whose buckets fit in `maxPoints`, else the coarsest, merged. */
-export function stepFor(tiers: readonly Tier[], span: number, maxPoints: number): { tier: Tier; stepS: number } | undefined {
+/**
+ * The resolution for a range: the finest tier whose buckets fit in `maxPoints`, else the
+ * coarsest with `extra` more neighbours merged than the range's whole buckets need (the
+ * caller retries with extra = 1 when the partial buckets at the ends overflow the budget).
+ */
+export function stepFor(tiers: readonly Tier[], span: number, maxPoints: number, extra = 0): { tier: Tier; stepS: number } | undefined {
   if (tiers.length === 0) return undefined;
   const fit = tiers.find((t) => span / t.ms + 1 <= maxPoints);
   if (fit) return { tier: fit, stepS: fit.bucket };
   const coarsest = tiers[tiers.length - 1]!;
-  return { tier: coarsest, stepS: coarsest.bucket * Math.ceil((span / coarsest.ms + 1) / maxPoints) };
+  return { tier: coarsest, stepS: coarsest.bucket * (Math.max(1, Math.ceil(span / coarsest.ms / maxPoints)) + extra) };
 }
 
 /** The instant query of every series' sums over a window of `windowMs` ending at the query time. */
