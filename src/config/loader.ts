@@ -60,6 +60,8 @@ export function parseConfig(text: string, file = '<config>'): Config {
     throw new ConfigError([{ file, line: 1, column: 1, path: '', message: 'the config must be a mapping of sections (general, probes, targets, …)' }]);
   }
   for (const i of validate(ConfigSchema, raw)) issue(i.path, i.message);
+  // The one rule across store fields (the server and check-config both come through here).
+  if (raw.store?.backend === 'victoriametrics' && !raw.store.url) issue(['store', 'backend'], 'backend victoriametrics needs store.url (e.g. http://127.0.0.1:8428)');
   // Keep going past section errors so that one run reports every problem, as long as the
   // sections the tree needs have the right shape.
   const isMap = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -107,6 +107,7 @@ test('victoriametrics: graphs equal the SQLite backend\'s on the same rounds (me
     o.store.write(rs);
   }
   await o.settle();
+  let worst = 0;
   for (const [from, points] of [[now - 6 * H, 1000], [now - 2 * 24 * H, 300], [now - 10 * 24 * H, 250], [now - 10 * 24 * H, 10]] as const) {
     const q = { target: '/P/q', agent: 'x', from, to: now, points };
     const a = sq.series(q);
@@ -124,11 +125,14 @@ test('victoriametrics: graphs equal the SQLite backend\'s on the same rounds (me
       assert.ok(Math.abs(pb.mean! - pa.mean!) <= 0.0011 && Math.abs(pb.stddev! - pa.stddev!) <= 0.01, `mean/stddev at ${i}`);
       assert.equal(pb.smoke.length, pa.smoke.length);
       if (a.tier === 'raw') continue;
-      // Bands: SQLite's sketch is within 1 %, VM's vmrange buckets within a bucket's width (13.6 %).
+      // Bands: SQLite's sketch is within 1 %; VM interpolates inside vmrange buckets (≤ 6.6 %, reference page).
       for (let k = 1; k < pa.smoke.length - 1; k++) {
         const rel = Math.abs(pb.smoke[k]! - pa.smoke[k]!) / pa.smoke[k]!;
-        assert.ok(rel <= 0.15, `band ${k} ${pb.smoke[k]} vs ${pa.smoke[k]} at ${i} (${a.tier})`);
+        worst = Math.max(worst, rel);
+        assert.ok(rel <= 0.076, `band ${k} ${pb.smoke[k]} vs ${pa.smoke[k]} at ${i} (${a.tier})`);
       }
     }
   }
+  // Measured: 4.6 % at worst on these rounds.
+  assert.ok(worst > 0, 'the bands come from VM\'s histograms, not copied');
 });
