@@ -163,11 +163,10 @@ export class VmStore implements Store {
   }
 
   series(q: SeriesQuery): SeriesResult {
-    const info = this.outbox.list().find((s) => s.target === q.target && s.agent === q.agent);
+    const step = this.outbox.stepOf(q.target, q.agent);
     const maxPoints = Math.max(1, Math.floor(q.points ?? DEFAULT_POINTS));
     const empty = { target: q.target, agent: q.agent, tier: 'raw', resolution: 0, points: [] };
-    if (!info || q.to < q.from) return empty;
-    const step = this.outbox.latest().find((r) => r.target === q.target && r.agent === q.agent)?.step ?? 60;
+    if (step === undefined || q.to < q.from) return empty;
     const span = q.to - q.from;
     let res = stepFor(this.tiers, span, maxPoints);
     if (span / (step * 1000) + 1 <= maxPoints || !res) {

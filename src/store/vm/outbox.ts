@@ -84,8 +84,9 @@ export class Outbox {
     return this.db.prepare('SELECT target, agent, probe, first, last FROM series ORDER BY target, agent').all() as SeriesInfo[];
   }
 
-  has(target: string, agent: string): boolean {
-    return this.db.prepare('SELECT 1 FROM series WHERE target = ? AND agent = ?').get(target, agent) !== undefined;
+  /** The series' step (of its latest round), or undefined when the series is unknown. */
+  stepOf(target: string, agent: string): number | undefined {
+    return (this.db.prepare('SELECT step FROM series WHERE target = ? AND agent = ?').get(target, agent) as { step: number } | undefined)?.step;
   }
 
   /** Forgets the series under the paths (exact or below); returns how many. */
