@@ -40,7 +40,7 @@ export async function copyToVictoria(src: SqliteStore, dir: string, cfg: StoreCo
         progress(rounds, total);
       }
     }
-    progress(total, total);
+    if (rounds < total) progress(total, total); // rounds refused or pruned meanwhile: end the bar
     return { series, rounds, refused: vm.stats().rejected };
   } finally {
     vm.close();
