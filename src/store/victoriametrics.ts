@@ -1,4 +1,5 @@
 import type { StoreConfig } from '../config/schema.ts';
+import { trimTrailingSlashes } from '../config/tree.ts';
 import { SmokemeshError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
 import { rank, topOfRounds } from './query.ts';
@@ -54,7 +55,7 @@ export class VmStore implements Store {
 
   constructor(dir: string, cfg: StoreConfig, opts: VmStoreOptions = {}) {
     if (!cfg.url) throw new SmokemeshError('SMOKEMESH_E_CONFIG', 'store.url: required with store.backend: victoriametrics');
-    this.url = cfg.url.replace(/\/+$/, '');
+    this.url = trimTrailingSlashes(cfg.url);
     this.tiers = tiersOf(cfg);
     this.rawKeepMs = rawKeepMs(cfg);
     this.maxPending = cfg.max_pending;
@@ -198,7 +199,7 @@ export class VmStore implements Store {
   latest(prefix?: string): Round[] {
     const all = this.outbox.latest();
     if (!prefix || prefix === '/') return all;
-    const p = prefix.replace(/\/+$/, '');
+    const p = trimTrailingSlashes(prefix);
     return all.filter((r) => r.target === p || r.target.startsWith(p + '/'));
   }
 
@@ -224,7 +225,7 @@ export class VmStore implements Store {
     for (const p of paths) {
       if (!p.startsWith('/')) throw new SmokemeshError('SMOKEMESH_E_USAGE', `prune: "${p}" is not a target path (it must start with "/")`);
     }
-    const clean = paths.map((p) => p.replace(/\/+$/, '') || '/');
+    const clean = paths.map((p) => trimTrailingSlashes(p) || '/');
     for (const p of clean) {
       const re = p === '/' ? '/.*' : `${escapeRegex(p)}(/.*)?`;
       this.get('/api/v1/admin/tsdb/delete_series', { 'match[]': `{__name__=~"smokemesh_round_.+",target=~${q(re)}}` });
