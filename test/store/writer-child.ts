@@ -1,10 +1,14 @@
-// Child process of durability.test.ts: writes batches forever and prints each acknowledged
-// batch (first time and count) on stdout only after write() returned.
+// Child process of durability.test.ts (SQLite) and durability-victoria.test.ts (with a URL:
+// the VictoriaMetrics backend, sending as it writes): writes batches forever and prints each
+// acknowledged batch (first time and count) on stdout only after write() returned.
 import { makeRound } from '../../src/probes/round.ts';
-import { openStore } from '../../src/store/index.ts';
+import { openStore, VmStore, type Store, type StoreStats } from '../../src/store/index.ts';
 
-const [dir, startArg] = process.argv.slice(2);
-const store = openStore(dir!, { raw_days: 14, tiers: [{ bucket: 300, keep_days: 90 }, { bucket: 3600, keep_days: 730 }], synchronous: 'full', max_pending: 1000 }, undefined, { timers: false });
+const [dir, startArg, url] = process.argv.slice(2);
+const cfg = { raw_days: 14, tiers: [{ bucket: 300, keep_days: 90 }, { bucket: 3600, keep_days: 730 }], synchronous: 'full' as const, max_pending: url ? 1_000_000 : 1000 };
+const store: Store & { stats(): StoreStats & { rejected: number } } = url
+  ? new VmStore(dir!, { ...cfg, backend: 'victoriametrics', url })
+  : openStore(dir!, cfg, undefined, { timers: false });
 let time = Number(startArg);
 for (;;) {
   const batch = [];
@@ -14,6 +18,8 @@ for (;;) {
   }
   store.write(batch);
   const st = store.stats();
-  if (st.pending !== 0 || st.rejected !== 0) throw new Error(`unexpected pending/rejected: ${JSON.stringify(st)}`);
+  if ((!url && st.pending !== 0) || st.rejected !== 0) throw new Error(`unexpected pending/rejected: ${JSON.stringify(st)}`);
   process.stdout.write(`${batch[0]!.time} ${batch.length}\n`);
+  // The VM backend sends from timers: let them run between batches.
+  if (url) await new Promise((r) => setImmediate(r));
 }
