@@ -2,11 +2,11 @@
 // the VictoriaMetrics backend, sending as it writes): writes batches forever and prints each
 // acknowledged batch (first time and count) on stdout only after write() returned.
 import { makeRound } from '../../src/probes/round.ts';
-import { openStore, VmStore, type Store, type StoreStats } from '../../src/store/index.ts';
+import { openStore, VmStore, type SqliteStore } from '../../src/store/index.ts';
 
 const [dir, startArg, url] = process.argv.slice(2);
 const cfg = { raw_days: 14, tiers: [{ bucket: 300, keep_days: 90 }, { bucket: 3600, keep_days: 730 }], synchronous: 'full' as const, max_pending: url ? 1_000_000 : 1000 };
-const store: Store & { stats(): StoreStats & { rejected: number } } = url
+const store: VmStore | SqliteStore = url
   ? new VmStore(dir!, { ...cfg, backend: 'victoriametrics', url })
   : openStore(dir!, cfg, undefined, { timers: false });
 let time = Number(startArg);
