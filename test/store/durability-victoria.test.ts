@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VmStore } from '../../src/store/index.ts';
 import { startVictoria } from '../victoria.ts';
+import { writeUntilKilled } from './killer.ts';
 
 /**
  * The VictoriaMetrics backend's acknowledgement: kill -9 a child writing (and sending) at
@@ -17,29 +17,10 @@ test('victoriametrics: acknowledged rounds survive kill -9 of the server at any 
   t.after(() => vm.stop());
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-kill-vm-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const child = join(import.meta.dirname, 'writer-child.ts');
   let start = Date.now() - 13 * 3_600_000;
   const acked = new Map<number, number>();
   for (let run = 0; run < 4; run++) {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, dir, String(start), vm.url], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    let lines = 0;
-    const killAt = 20 + Math.floor(Math.random() * 300);
-    await new Promise<void>((resolve, reject) => {
-      p.stdout.on('data', (d: Buffer) => {
-        buf += d.toString();
-        let nl;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const [first, count] = buf.slice(0, nl).split(' ').map(Number);
-          buf = buf.slice(nl + 1);
-          acked.set(first!, count!);
-          if (++lines === killAt) p.kill('SIGKILL');
-        }
-      });
-      p.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child exited ${code}: ${stderr}`))));
-    });
+    await writeUntilKilled([dir, String(start), vm.url], 20 + Math.floor(Math.random() * 300), acked);
     start += 2 * 3_600_000;
   }
   const s = new VmStore(dir, { raw_days: 14, tiers: [{ bucket: 300, keep_days: 90 }], synchronous: 'full', max_pending: 1_000_000, backend: 'victoriametrics', url: vm.url }, { timers: false });
