@@ -75,11 +75,21 @@ test('data copy --to victoriametrics moves the raw history with progress, again 
   await run('copy', '--to', 'victoriametrics', vm.url);
   await vm.forceFlush();
   const v = new VmStore(join(dir, 'data'), { ...config.store, backend: 'victoriametrics', url: vm.url }, { timers: false });
-  t.after(() => v.close());
   assert.deepEqual(v.list().map((s) => s.target), ['/A/one', '/B/two']);
   const after = v.series({ target: '/A/one', agent: 'x', from: start, to: now, points: 100 });
   assert.equal(after.tier, before.tier);
   assert.deepEqual(after.points.map((p) => [p.time, p.rounds, p.lost]), before.points.map((p) => [p.time, p.rounds, p.lost]));
+  // With store.backend victoriametrics, the other data commands act on VictoriaMetrics.
+  v.close();
+  writeFileSync(file, `general:\n  data_dir: ${JSON.stringify(join(dir, 'data'))}\nstore:\n  backend: victoriametrics\n  url: ${vm.url}\n`);
+  const info = await run('info', '--series');
+  assert.equal(info[0], `backend: victoriametrics at ${vm.url}`);
+  assert.ok(info.includes('series: 2') && info.some((l) => l.startsWith('/B/two\tx\ticmp')), info.join('\n'));
+  assert.deepEqual(await run('prune', '/B'), ['deleted 1 series']);
+  await vm.forceFlush();
+  const gone = await (await fetch(`${vm.url}/api/v1/series?match[]=smokemesh_round_sent`)).json() as { data: Array<{ target: string }> };
+  assert.deepEqual(gone.data.map((x) => x.target), ['/A/one']);
+  await assert.rejects(run('rename', '/A', '/C'), /not supported with store\.backend: victoriametrics/);
   await vm.kill();
   await assert.rejects(run('copy', '--to', 'victoriametrics', vm.url), /SMOKEMESH_E_STORE|copy stopped: .*run the command again/);
   await assert.rejects(run('copy', '--to', 'influxdb', vm.url), /only victoriametrics/);

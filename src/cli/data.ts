@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/loader.ts';
 import { trimTrailingSlashes } from '../config/tree.ts';
 import { SmokemeshError } from '../errors.ts';
-import { dataDirOf, openStore, type SqliteStore, type StoreLogger } from '../store/index.ts';
+import { dataDirOf, openStore, VmStore, type SqliteStore, type StoreLogger } from '../store/index.ts';
 import { copyToVictoria } from './data-copy.ts';
 import { ProgressBar } from './progress.ts';
 
@@ -63,6 +63,7 @@ export function registerDataCommands(program: Command, deps: DataCommandDeps = {
       if (!/^https?:\/\/\S+$/.test(url)) throw new SmokemeshError('SMOKEMESH_E_USAGE', `data copy: "${url}" is not an http(s) URL`);
       const config = loadConfig(o.config);
       const dir = o.dataDir ?? dataDirOf(config);
+      // The source is always the SQLite file, whatever store.backend says now.
       const store = openStore(dir, config.store, deps.log, { timers: false, busyTimeoutMs: 10_000 });
       const bar = new ProgressBar('rounds', deps.progressOut);
       try {
@@ -79,21 +80,31 @@ export function registerDataCommands(program: Command, deps: DataCommandDeps = {
     .option('--series', 'list every series')
     .action((o: Options & { series?: boolean }) => withStore(o, deps.log, (store) => {
       const st = store.stats();
-      out(`file: ${store.file}`);
-      out(`size: ${(st.file_bytes / 1048576).toFixed(2)} MiB`);
-      out(`series: ${st.series}`);
-      for (const [table, rows] of Object.entries(store.tableRows())) out(`${table}: ${rows} rows`);
+      if (store instanceof VmStore) {
+        out(`backend: victoriametrics at ${store.url}`);
+        out(`outbox: ${store.outboxFile} (${(st.file_bytes / 1048576).toFixed(2)} MiB, ${st.pending} rounds waiting)`);
+        out(`series: ${st.series}`);
+      } else {
+        out(`file: ${store.file}`);
+        out(`size: ${(st.file_bytes / 1048576).toFixed(2)} MiB`);
+        out(`series: ${st.series}`);
+        for (const [table, rows] of Object.entries(store.tableRows())) out(`${table}: ${rows} rows`);
+      }
       if (o.series) {
         for (const s of store.list()) out(`${s.target}\t${s.agent}\t${s.probe}\t${new Date(s.first).toISOString()}\t${new Date(s.last).toISOString()}`);
       }
     }));
 }
 
-function withStore(o: Options, log: StoreLogger | undefined, fn: (store: SqliteStore) => void): void {
+/** Runs `fn` on the store of the config's backend (SQLite file, or VictoriaMetrics and its outbox). */
+function withStore(o: Options, log: StoreLogger | undefined, fn: (store: SqliteStore | VmStore) => void): void {
   const config = loadConfig(o.config);
   const dir = o.dataDir ?? dataDirOf(config);
-  // A long busy timeout: the server may be committing a batch right now.
-  const store = openStore(dir, config.store, log, { timers: false, busyTimeoutMs: 10_000 });
+  // A long busy timeout: the server may be committing a batch right now. The VM store does
+  // not send here (timers off): the server's own sender does.
+  const store = config.store.backend === 'victoriametrics'
+    ? new VmStore(dir, config.store, { timers: false, ...(log ? { log } : {}) })
+    : openStore(dir, config.store, log, { timers: false, busyTimeoutMs: 10_000 });
   try {
     fn(store);
   } finally {

@@ -38,6 +38,11 @@ export class VmStore implements Store {
   readonly name = 'store';
   readonly url: string;
   private readonly outbox: Outbox;
+  /** The outbox file (for `smokemesh data info`). */
+  get outboxFile(): string {
+    return this.outbox.file;
+  }
+
   private readonly http = new SyncHttp();
   private readonly tiers: Tier[];
   private readonly rawKeepMs: number;
