@@ -15,7 +15,7 @@ import { SyncHttp } from './vm/sync-http.ts';
 /** Points returned when a query does not say (as the SQLite store). */
 const DEFAULT_POINTS = 1000;
 /** Rounds per import request. */
-const BATCH = 2000;
+const BATCH = 10000;
 /** Every metric the backend writes. */
 const ALL = '{__name__=~"smokemesh_round_.+"}';
 
