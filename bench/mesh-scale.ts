@@ -138,7 +138,7 @@ for (let k = 0; k < 5; k++) {
 const render = (seriesHistograms: boolean) => renderMetrics({
   state, snapshot, seriesHistograms, probeSelf: false, tasksEnabled: false, hostOf: () => '10.0.0.1',
   agents: peers.map((p) => ({ name: p.name, region: p.region, alive: true, builtin: false, ip: '10.0.0.1', version: '0.1.0', spool_backlog: 0, spool_dropped: 0 })),
-  health: { rounds_by_agent: {}, sink_errors: {}, store: { rounds_written: 0, pending: 0, dropped: 0, series: 0, file_bytes: 0 } },
+  health: { rounds_by_agent: {}, sink_errors: {}, store: { rounds_written: 0, refused: 0, write_failures: 0, unavailable: false, series: 0, file_bytes: 0 } },
 });
 const scrape = (h: boolean) => {
   const times: number[] = [];

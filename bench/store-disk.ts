@@ -57,7 +57,7 @@ for (let d = 1; d <= days; d++) {
 }
 store.write(batch);
 const st = store.stats();
-if (st.rejected || st.rounds_written !== steps * targets) throw new Error(`unexpected stats ${JSON.stringify(st)}`);
+if (st.refused || st.rounds_written !== steps * targets) throw new Error(`unexpected stats ${JSON.stringify(st)}`);
 const tables = peek.prepare("SELECT name, sum(pgsize) AS bytes, sum(unused) AS unused FROM dbstat GROUP BY name ORDER BY bytes DESC").all() as Array<{ name: string; bytes: number; unused: number }>;
 peek.close();
 store.close();

@@ -16,7 +16,7 @@ const step = 60;
 // The rounds end about now, so that the recent index (below) takes them in as it would live.
 const start = Date.now() - Math.ceil(total / seriesCount) * step * 1000;
 const store = openStore(dir, {
-  raw_days: 14, synchronous: sync, max_pending: 1_000_000,
+  raw_days: 14, synchronous: sync,
   tiers: [{ bucket: 300, keep_days: 90 }, { bucket: 3600, keep_days: 730 }, { bucket: 86400, keep_days: 3650 }],
 }, undefined, { timers: false });
 // The UI's windowed top-N loads the store's recent index, which every write then keeps current:
@@ -48,7 +48,7 @@ while (written < total) {
 const st = store.stats();
 store.close();
 rmSync(dir, { recursive: true, force: true });
-if (st.rounds_written !== total || st.pending !== 0) throw new Error(`unexpected stats ${JSON.stringify(st)}`);
+if (st.rounds_written !== total || st.refused !== 0) throw new Error(`unexpected stats ${JSON.stringify(st)}`);
 const rps = total / (busy / 1000);
 console.log(`store ingest: ${total} rounds × 20 pings, ${seriesCount} series, batches of ${batchSize}, tiers 5m/1h/1d, synchronous=${sync}, recent index ${recent ? 'on' : 'off'}`);
 console.log(`  ${rps.toFixed(0)} rounds/s, ${(rps * 20).toFixed(0)} samples/s (time inside write(): ${(busy / 1000).toFixed(1)} s)`);

@@ -14,7 +14,7 @@ const DAY = 86_400_000;
 const start = Date.UTC(2024, 0, 1);
 let now = start;
 const store = openStore(dir, {
-  raw_days: 14, synchronous: 'normal', max_pending: 1_000_000,
+  raw_days: 14, synchronous: 'normal',
   tiers: [{ bucket: 300, keep_days: 90 }, { bucket: 3600, keep_days: 730 }, { bucket: 86400, keep_days: 3650 }],
 }, undefined, { now: () => now, timers: false });
 const rand = rng(3);

@@ -17,8 +17,8 @@ const seriesCount = Number(process.argv[3] ?? 10);
 const days = 400;
 const step = 300;
 const cfg: StoreConfig = which === 'smokeping'
-  ? { raw_days: 3.5, tiers: [{ bucket: 3600, keep_days: 180 }, { bucket: 43200, keep_days: 360 }], synchronous: 'normal', max_pending: 1_000_000 }
-  : { raw_days: 14, tiers: [{ bucket: 300, keep_days: 90 }, { bucket: 3600, keep_days: 730 }, { bucket: 86400, keep_days: 3650 }], synchronous: 'normal', max_pending: 1_000_000 };
+  ? { raw_days: 3.5, tiers: [{ bucket: 3600, keep_days: 180 }, { bucket: 43200, keep_days: 360 }], synchronous: 'normal' }
+  : { raw_days: 14, tiers: [{ bucket: 300, keep_days: 90 }, { bucket: 3600, keep_days: 730 }, { bucket: 86400, keep_days: 3650 }], synchronous: 'normal' };
 const dir = mkdtempSync(join(tmpdir(), 'smokemesh-bench-size-'));
 const start = Date.UTC(2024, 0, 1);
 let now = start;
@@ -42,7 +42,7 @@ for (let d = 0; d < days; d++) {
 const st = store.stats();
 const rows = store.tableRows();
 store.close();
-if (st.rejected || st.pending || st.rounds_written !== days * stepsPerDay * seriesCount) throw new Error(`unexpected stats ${JSON.stringify(st)}`);
+if (st.refused || st.write_failures || st.rounds_written !== days * stepsPerDay * seriesCount) throw new Error(`unexpected stats ${JSON.stringify(st)}`);
 const file = join(dir, DB_FILE);
 const db = new Database(file);
 db.exec('VACUUM');

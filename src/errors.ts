@@ -37,6 +37,22 @@ export class SmokemeshError extends Error {
   }
 }
 
+/**
+ * SMOKEMESH_E_UNAVAILABLE: storage cannot commit right now and nothing was committed; the caller
+ * keeps what it wanted stored and tries again, at the earliest after `retryAfterMs`.
+ */
+export class UnavailableError extends SmokemeshError {
+  constructor(message: string, readonly retryAfterMs: number, options?: { cause?: unknown }) {
+    super('SMOKEMESH_E_UNAVAILABLE', message, options);
+    this.name = 'UnavailableError';
+  }
+}
+
+/** Whether `e` says "retry later, nothing was committed" (a coded error, from this process or in an API answer). */
+export function isUnavailable(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === 'SMOKEMESH_E_UNAVAILABLE';
+}
+
 /** One problem found in a config file, located as precisely as the parser allows. */
 export interface ConfigIssue {
   file: string;

@@ -58,10 +58,16 @@ function inNs(ns: string | undefined, argv: string[]): [string, string[]] {
 export async function startServer(config: string, opts: { ns?: string } = {}): Promise<Proc> {
   const [cmd, args] = inNs(opts.ns, [process.execPath, 'bin/smokemesh.js', 'server', '--config', config]);
   const p = new Proc(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }), 'server');
-  await waitFor('the server to listen', () => {
-    if (p.child.exitCode !== null) throw new Error(`server exited: ${p.out.slice(-2000)}`);
-    return /listening/.test(p.out);
-  }, 30000);
+  try {
+    await waitFor('the server to listen', () => {
+      if (p.child.exitCode !== null) throw new Error(`server exited: ${p.out.slice(-2000)}`);
+      return /listening/.test(p.out);
+    }, 60000); // a cold start (tsx compiling the sources) takes 10–30 s on the loaded test machine
+  } catch (e) {
+    // Not returned to the caller, so nobody else would stop it (and the test process would wait for it).
+    await p.stop('SIGKILL');
+    throw e;
+  }
   return p;
 }
 

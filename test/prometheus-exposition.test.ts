@@ -41,7 +41,7 @@ test('the page passes promtool and carries one sample per family and label set',
   const text = renderMetrics({
     state, snapshot, seriesHistograms: true, probeSelf: true, tasksEnabled: false, hostOf: (t) => `http://127.0.0.1${t}`,
     agents: [{ name: 'a1', region: 'eu', alive: true, builtin: false, ip: '10.0.0.1', version: '1.0' }, { name: 'a2', region: 'eu', alive: false, builtin: false }],
-    health: { rounds_by_agent: { a1: 2, a2: 1 }, sink_errors: {}, store: { rounds_written: 3, pending: 0, dropped: 0, series: 3, file_bytes: 4096 }, notifier_failures: { slack: 2 } },
+    health: { rounds_by_agent: { a1: 2, a2: 1 }, sink_errors: {}, store: { rounds_written: 3, refused: 0, write_failures: 0, unavailable: false, series: 3, file_bytes: 4096 }, notifier_failures: { slack: 2 } },
   });
   const check = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', shell: false });
   assert.doesNotMatch(check.stdout + check.stderr, /parsing error|error while linting/i);

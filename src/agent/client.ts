@@ -7,9 +7,14 @@ import type { AgentApiError } from './protocol.ts';
 
 /** A refused or failed agent request; `status` 0 means the server could not be reached. */
 export class AgentRequestError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly reason?: string) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly reason?: string, readonly retryAfterMs?: number) {
     super(message);
     this.name = 'AgentRequestError';
+  }
+
+  /** Whether the server could not commit and asks to retry later (503 SMOKEMESH_E_UNAVAILABLE): the rounds stay in the spool. */
+  get isUnavailable(): boolean {
+    return this.code === 'SMOKEMESH_E_UNAVAILABLE' || this.status === 503;
   }
 
   /** Whether the server refused who we are (nothing will change by resending as is). */
@@ -92,7 +97,9 @@ export class AgentClient {
     }
     if (res.statusCode >= 400) {
       const e = parsed as Partial<AgentApiError> | undefined;
-      throw new AgentRequestError(res.statusCode, e?.code ?? `HTTP_${res.statusCode}`, e?.error ?? raw.toString('utf8').slice(0, 200), e?.reason);
+      const retryAfter = Number(res.headers['retry-after']);
+      throw new AgentRequestError(res.statusCode, e?.code ?? `HTTP_${res.statusCode}`, e?.error ?? raw.toString('utf8').slice(0, 200), e?.reason,
+        Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter, 300) * 1000 : undefined);
     }
     return { status: res.statusCode, etag, body: parsed as T };
   }

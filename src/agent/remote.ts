@@ -6,6 +6,7 @@ import { VERSION } from '../version.ts';
 import { localAddresses } from './builtin.ts';
 import { AgentClient, AgentRequestError } from './client.ts';
 import { AGENT_API, type Heartbeat, type HeartbeatReply, type PlanReply, type RoundsReply } from './protocol.ts';
+import { Outbox } from './outbox.ts';
 import { Scheduler } from './scheduler.ts';
 import { Spool } from './spool.ts';
 import { apiTaskSource, TaskRunner } from './tasks.ts';
@@ -49,6 +50,8 @@ export class RemoteAgent {
   readonly spool: Spool;
   /** Diagnostic tasks (mtr, traceroute…) the server sends; undefined with --no-tasks. */
   readonly tasks: TaskRunner | undefined;
+  /** The spool, and a bounded memory queue while the spool cannot be written. */
+  readonly outbox: Outbox;
   private readonly client: AgentClient;
   private readonly log: Logger;
   private readonly abort = new AbortController();
@@ -60,13 +63,17 @@ export class RemoteAgent {
   private heartbeatS = 10;
   private wakeSender: (() => void) | undefined;
   private lastErr = new Map<string, { key: string; at: number }>();
+  /** Rounds per push: --batch-size, halved while the server answers 413 (a batch over its body limit). */
+  private batchSize: number;
   /** Counters for tests and the CLI's final line. */
   readonly stats = { sent: 0, rejected: 0, batches: 0, dropped: 0 };
 
   constructor(private readonly opts: RemoteAgentOptions) {
     this.log = opts.log.child({ agent: opts.name });
     this.client = new AgentClient({ server: opts.server, agent: opts.name, secret: opts.secret, caFile: opts.caFile });
-    this.spool = new Spool(opts.spoolDir, opts.spoolQuotaBytes);
+    this.spool = new Spool(opts.spoolDir, opts.spoolQuotaBytes, (m) => this.log.warn(`spool: ${m}`));
+    this.outbox = new Outbox({ open: () => this.spool, log: this.log });
+    this.batchSize = opts.batchSize ?? 500;
     this.scheduler = new Scheduler({
       agent: opts.name,
       log: this.log,
@@ -87,7 +94,7 @@ export class RemoteAgent {
         await this.applyPlan(plan);
       }
     }
-    const s = this.spool.status();
+    const s = this.outbox.status();
     if (s.backlog) this.log.info({ backlog: s.backlog, oldest: s.oldest }, 'spool has rounds from before; they will be sent');
     this.loops = [this.heartbeatLoop(), this.planLoop(), this.sendLoop()];
     this.tasks?.start();
@@ -103,11 +110,11 @@ export class RemoteAgent {
     await Promise.allSettled(this.loops);
     const deadline = Date.now() + flushMs;
     try {
-      while (this.spool.status().backlog > 0 && Date.now() < deadline) await this.pushOnce();
+      while (this.outbox.backlog > 0 && Date.now() < deadline) await this.pushOnce();
     } catch {
       // The server is away: the rounds wait in the spool for the next start.
     }
-    this.spool.close();
+    this.outbox.close();
     await this.client.close();
   }
 
@@ -116,7 +123,7 @@ export class RemoteAgent {
       version: VERSION,
       labels: this.opts.labels,
       addresses: {},
-      spool: this.spool.status(),
+      spool: this.outbox.status(),
       started_at: this.startedAt,
     };
     if (this.opts.region) hb.region = this.opts.region;
@@ -128,17 +135,9 @@ export class RemoteAgent {
   }
 
   private onRounds(rounds: Parameters<Spool['append']>[0]): void {
-    let dropped: number;
-    try {
-      dropped = this.spool.append(rounds);
-    } catch (e) {
-      this.log.error({ err: e, rounds: rounds.length }, 'cannot write rounds to the spool; they are lost');
-      return;
-    }
-    if (dropped) {
-      this.stats.dropped += dropped;
-      this.log.warn({ dropped, total: this.spool.status().dropped }, 'spool quota reached: dropped the oldest rounds (reported to the server)');
-    }
+    const before = this.outbox.status().dropped;
+    this.outbox.add(rounds);
+    this.stats.dropped += this.outbox.status().dropped - before;
     this.wakeSender?.();
   }
 
@@ -200,7 +199,7 @@ export class RemoteAgent {
   private async sendLoop(): Promise<void> {
     let backoff = MIN_BACKOFF;
     while (this.running) {
-      if (this.spool.status().backlog === 0) {
+      if (this.outbox.backlog === 0) {
         await new Promise<void>((resolve) => {
           this.wakeSender = resolve;
         });
@@ -220,41 +219,57 @@ export class RemoteAgent {
           await this.sendHeartbeat().catch((err) => this.reportError('heartbeat', err));
           continue;
         }
+        if (e instanceof AgentRequestError && e.status === 413 && this.batchSize > 1) {
+          this.batchSize = Math.max(1, Math.floor(this.batchSize / 2));
+          this.log.warn({ batch_size: this.batchSize }, `push: the server refused a batch as too large; sending ${this.batchSize} rounds per push`);
+          continue;
+        }
         this.reportError('push', e);
-        await this.sleep(backoff);
+        // 503: the server could not commit; it says when to try again.
+        const wait = e instanceof AgentRequestError && e.retryAfterMs !== undefined ? Math.max(backoff, e.retryAfterMs) : backoff;
+        await this.sleep(wait);
         backoff = Math.min(backoff * 2, MAX_BACKOFF);
       }
     }
   }
 
-  /** Sends one batch and removes what the server answered for. */
+  /**
+   * Sends one batch and removes what the server answered for: committed or refused for good.
+   * A failed push (network, 503 while the server cannot commit) leaves it in the spool.
+   */
   private async pushOnce(): Promise<void> {
-    const batch = this.spool.take(this.opts.batchSize ?? 500);
-    if (batch.length === 0) return;
-    const r = await this.client.call<RoundsReply>('POST', AGENT_API.rounds, { json: { rounds: batch.map((b) => b.round) } });
+    const batch = this.outbox.take(this.batchSize);
+    if (batch.rounds.length === 0) return;
+    const r = await this.client.call<RoundsReply>('POST', AGENT_API.rounds, { json: { rounds: batch.rounds } });
     const reply = r.body!;
     for (const rej of reply.rejected.slice(0, 5)) {
-      const b = batch[rej.index];
-      this.log.error({ target: b?.round.target, time: b?.round.time, error: rej.error }, 'server refused a round; it is dropped');
+      const round = batch.rounds[rej.index];
+      this.log.error({ target: round?.target, time: round?.time, error: rej.error }, 'server refused a round; it is dropped');
     }
-    this.spool.remove(batch.map((b) => b.id));
+    this.outbox.done(batch);
     this.stats.batches++;
     this.stats.sent += reply.accepted;
     this.stats.rejected += reply.rejected.length;
-    this.log.debug({ accepted: reply.accepted, rejected: reply.rejected.length, backlog: this.spool.status().backlog }, 'batch sent');
+    this.log.debug({ accepted: reply.accepted, rejected: reply.rejected.length, backlog: this.outbox.backlog }, 'batch sent');
   }
 
-  /** Logs a failure when it changes, then once a minute while it lasts. */
+  /**
+   * Logs a failure when it changes, then once a minute while it lasts; a server that cannot
+   * commit (503) is logged once per outage, with the next success ("answers again").
+   */
   private reportError(what: string, e: unknown): void {
     const err = e as AgentRequestError;
-    const key = `${err.code}|${err.reason ?? ''}|${err.message}`;
+    const unavailable = err instanceof AgentRequestError && err.isUnavailable;
+    const key = unavailable ? 'unavailable' : `${err.code}|${err.reason ?? ''}|${err.message}`;
     const prev = this.lastErr.get(what);
     const now = Date.now();
-    if (prev && prev.key === key && now - prev.at < 60_000) return;
+    if (prev && prev.key === key && (unavailable || now - prev.at < 60_000)) return;
     this.lastErr.set(what, { key, at: now });
-    const fields = { op: what, status: err.status, code: err.code, reason: err.reason, backlog: this.spool.status().backlog };
+    const fields = { op: what, status: err.status, code: err.code, reason: err.reason, backlog: this.outbox.backlog };
     if (err instanceof AgentRequestError && err.isAuth) {
       this.log.error(fields, `${err.code} (${err.reason}): the server refused agent "${this.opts.name}": ${err.message}`);
+    } else if (unavailable) {
+      this.log.warn(fields, `${what}: the server cannot store rounds right now (${err.code}): ${err.message}; rounds wait in the spool and are sent again with backoff`);
     } else {
       this.log.warn(fields, `${what} failed: ${err.message}; retrying (rounds wait in the spool)`);
     }

@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Round } from '../probes/round.ts';
 import { SmokemeshError } from '../errors.ts';
+import { ensurePrivateDatabase, ensurePrivateDir, type ModeNote } from '../private-files.ts';
 import type { SpoolStatus } from './protocol.ts';
 
 /** A round waiting in the outbox, with the id that acknowledges it. */
@@ -17,6 +17,7 @@ export interface SpooledRound {
  * than segment files because the sender acknowledges arbitrary subsets (fresh rounds go out
  * beside the oldest backlog), which a table does atomically and a log of segments does not.
  * The quota counts the rounds' JSON bytes; past it the oldest rounds go first and are counted.
+ * Directory 700, files 600. A write that fails (disk full) throws and changes nothing.
  */
 export class Spool {
   private db: Database.Database;
@@ -25,10 +26,11 @@ export class Spool {
   private droppedTotal = 0;
   private readonly stmt;
 
-  constructor(dir: string, private readonly quotaBytes = 256 * 1024 * 1024) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  constructor(dir: string, private readonly quotaBytes = 256 * 1024 * 1024, note?: ModeNote) {
     const file = join(dir, 'outbox.sqlite');
     try {
+      ensurePrivateDir(dir, note);
+      ensurePrivateDatabase(file, note);
       this.db = new Database(file);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
@@ -55,34 +57,42 @@ export class Spool {
     this.droppedTotal = Number(this.getMeta('dropped') ?? 0);
   }
 
-  /** Writes rounds to disk; returns how many older rounds the quota pushed out. */
+  /** Rounds waiting (cheap: no query). */
+  get backlog(): number {
+    return this.count;
+  }
+
+  /**
+   * Writes rounds to disk (one transaction: all or, when it throws, none); returns how many
+   * older rounds the quota pushed out.
+   */
   append(rounds: readonly Round[]): number {
     if (rounds.length === 0) return 0;
     const bodies = rounds.map((r) => JSON.stringify(r));
+    const incoming = bodies.reduce((a, b) => a + Buffer.byteLength(b), 0);
+    // The counters change only once the transaction committed.
+    let bytes = this.bytes;
+    let count = this.count;
     let dropped = 0;
     this.db.transaction(() => {
-      const incoming = bodies.reduce((a, b) => a + Buffer.byteLength(b), 0);
-      while (this.bytes + incoming > this.quotaBytes && this.count > 0) {
+      while (bytes + incoming > this.quotaBytes && count > 0) {
         for (const { id } of this.stmt.oldest.all(256) as { id: number; size: number }[]) {
-          if (this.bytes + incoming <= this.quotaBytes) break;
+          if (bytes + incoming <= this.quotaBytes) break;
           const gone = this.stmt.del.get(id) as { size: number } | undefined;
           if (!gone) continue;
-          this.bytes -= gone.size;
-          this.count--;
+          bytes -= gone.size;
+          count--;
           dropped++;
         }
       }
       for (let i = 0; i < bodies.length; i++) {
-        const size = Buffer.byteLength(bodies[i]!);
-        this.stmt.insert.run(rounds[i]!.time, size, bodies[i]);
-        this.bytes += size;
-        this.count++;
+        this.stmt.insert.run(rounds[i]!.time, Buffer.byteLength(bodies[i]!), bodies[i]);
       }
-      if (dropped) {
-        this.droppedTotal += dropped;
-        this.stmt.setMeta.run('dropped', String(this.droppedTotal));
-      }
+      if (dropped) this.stmt.setMeta.run('dropped', String(this.droppedTotal + dropped));
     })();
+    this.bytes = bytes + incoming;
+    this.count = count + rounds.length;
+    this.droppedTotal += dropped;
     return dropped;
   }
 
@@ -102,14 +112,18 @@ export class Spool {
 
   /** Deletes acknowledged rounds (accepted or refused for good by the server). */
   remove(ids: readonly number[]): void {
+    let bytes = 0;
+    let count = 0;
     this.db.transaction(() => {
       for (const id of ids) {
         const gone = this.stmt.del.get(id) as { size: number } | undefined;
         if (!gone) continue;
-        this.bytes -= gone.size;
-        this.count--;
+        bytes += gone.size;
+        count++;
       }
     })();
+    this.bytes -= bytes;
+    this.count -= count;
   }
 
   status(): SpoolStatus {

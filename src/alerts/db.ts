@@ -4,6 +4,7 @@
  * history of events, every delivery and each of its attempts, and the silences.
  */
 import Database from 'better-sqlite3';
+import { ensurePrivateDatabase, type ModeNote } from '../private-files.ts';
 import type { AlertEvent } from './notifiers/notifier.ts';
 
 export interface ActiveRow {
@@ -93,8 +94,12 @@ CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts (delivery_id);
 CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, ends INTEGER NOT NULL, body TEXT NOT NULL);
 `;
 
-/** Opens (creating if needed) the alert database at `file` (':memory:' for tests). */
-export function openAlertDb(file: string) {
+/**
+ * Opens (creating if needed) the alert database at `file` (':memory:' for tests), mode 600 with
+ * its WAL and SHM (it holds alert history and delivery errors); `note` hears of modes tightened.
+ */
+export function openAlertDb(file: string, note?: ModeNote) {
+  ensurePrivateDatabase(file, note);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

@@ -1,7 +1,6 @@
 /**
  * The alert module as the server uses it: a round sink, its routes, reload and shutdown.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/loader.ts';
@@ -12,6 +11,7 @@ import { dataDirOf } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { resolveAlerts } from './config.ts';
 import { openAlertDb, type AlertDb } from './db.ts';
+import { ensurePrivateDir } from '../private-files.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { AlertEngine, type EngineOptions } from './engine.ts';
 
@@ -58,10 +58,10 @@ export function createAlerts(opts: AlertOptions): AlertService {
   let file = opts.dbFile;
   if (!file) {
     const dir = dataDirOf(opts.config);
-    mkdirSync(dir, { recursive: true });
+    ensurePrivateDir(dir, (m) => log.warn(m));
     file = join(dir, 'alerts.sqlite');
   }
-  const db = openAlertDb(file);
+  const db = openAlertDb(file, (m) => log.warn(m));
   const dispatcher = new Dispatcher(db, log);
   let config = opts.config;
   let current = setup;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HEADER, signRequest, verifyRequest, type VerifyInput } from './signing.ts';
+import { HEADER, signRequest, verifyBody, verifyHeaders, verifyRequest, type VerifyInput } from './signing.ts';
 import { NonceCache } from './nonce-cache.ts';
 import { readSecretFile } from './secret.ts';
 
@@ -59,6 +59,29 @@ test('a replayed request is refused; a forged one does not burn the nonce', () =
   assert.equal(v(h).ok, true);
   const again = v(h);
   assert.equal(again.ok ? 'ok' : again.reason, 'replayed_nonce');
+});
+
+test('the headers are checked alone, before the body; a valid header set is good once, whatever its body', () => {
+  const nonces = new NonceCache();
+  const deps = { method: 'POST', path: '/api/v1/agent/rounds', secretOf: (n: string) => (n === 'tokyo' ? SECRET : undefined), useNonce: (a: string, n: string, ts: number) => nonces.use(a, n, ts) };
+  const h = signRequest({ agent: 'tokyo', secret: SECRET, method: 'POST', path: '/api/v1/agent/rounds', body });
+  // Headers verify without the body; the body is checked against the signed digest afterwards.
+  assert.deepEqual(verifyHeaders({ ...deps, headers: h }), { ok: true, agent: 'tokyo' });
+  const tampered = verifyBody('tokyo', h, Buffer.from('{"rounds":[1]}'));
+  assert.equal(tampered.ok ? 'ok' : tampered.reason, 'bad_digest');
+  assert.equal(verifyBody('tokyo', h, body).ok, true);
+  // The header set was used: sending it again, even with the right body, is a replay refused before any body is read.
+  const again = verifyHeaders({ ...deps, headers: h });
+  assert.equal(again.ok ? 'ok' : again.reason, 'replayed_nonce');
+  // A forged signature does not consume the nonce of the header set it copies.
+  const h2 = signRequest({ agent: 'tokyo', secret: SECRET, method: 'POST', path: '/api/v1/agent/rounds', body });
+  const forged = verifyHeaders({ ...deps, headers: { ...h2, [HEADER.signature]: '0'.repeat(64) } });
+  assert.equal(forged.ok ? 'ok' : forged.reason, 'bad_signature');
+  assert.equal(verifyHeaders({ ...deps, headers: h2 }).ok, true);
+  // A digest header changed after signing breaks the signature (the digest is signed).
+  const h3 = signRequest({ agent: 'tokyo', secret: SECRET, method: 'POST', path: '/api/v1/agent/rounds', body });
+  const swapped = verifyHeaders({ ...deps, headers: { ...h3, [HEADER.digest]: 'a'.repeat(64) } });
+  assert.equal(swapped.ok ? 'ok' : swapped.reason, 'bad_signature');
 });
 
 test('nonce cache: bounded, and forgetting raises a floor instead of allowing replays', () => {

@@ -66,11 +66,10 @@ export function signRequest(i: SignInput): Record<string, string> {
   };
 }
 
-export interface VerifyInput {
+export interface VerifyHeadersInput {
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
-  body?: Uint8Array;
   /** The agent's secret, or undefined when the agent is not configured. */
   secretOf: (agent: string) => string | undefined;
   /** Records a nonce; false when it was seen within the window (a replay). */
@@ -78,24 +77,33 @@ export interface VerifyInput {
   now?: number;
 }
 
+export interface VerifyInput extends VerifyHeadersInput {
+  body?: Uint8Array;
+}
+
 export type VerifyResult =
   | { ok: true; agent: string }
   | { ok: false; agent?: string; reason: AuthReason; message: string };
 
+function header(headers: VerifyHeadersInput['headers'], name: string): string | undefined {
+  const x = headers[name];
+  return Array.isArray(x) ? x[0] : x;
+}
+
 /**
- * Checks one request. The nonce is recorded only once the signature is good, so that a forger
- * cannot burn a real agent's nonces.
+ * Checks a request from its headers alone, before any body byte is read: the agent is known,
+ * the signature (which covers the declared body digest) matches its secret, the timestamp is
+ * fresh, and the nonce is new. The nonce is recorded only once the signature is good (a forger
+ * cannot burn a real agent's nonces) and then at once, before the body: a valid header set is
+ * good for one request, so a replay of it is refused here, whatever body it carries, and no
+ * number of replays can make the server read a body. The body is checked by `verifyBody`.
  */
-export function verifyRequest(v: VerifyInput): VerifyResult {
-  const h = (name: string) => {
-    const x = v.headers[name];
-    return Array.isArray(x) ? x[0] : x;
-  };
-  const agent = h(HEADER.agent);
-  const timestamp = h(HEADER.timestamp);
-  const nonce = h(HEADER.nonce);
-  const digest = h(HEADER.digest);
-  const signature = h(HEADER.signature);
+export function verifyHeaders(v: VerifyHeadersInput): VerifyResult {
+  const agent = header(v.headers, HEADER.agent);
+  const timestamp = header(v.headers, HEADER.timestamp);
+  const nonce = header(v.headers, HEADER.nonce);
+  const digest = header(v.headers, HEADER.digest);
+  const signature = header(v.headers, HEADER.signature);
   const missing = Object.entries({ [HEADER.agent]: agent, [HEADER.timestamp]: timestamp, [HEADER.nonce]: nonce, [HEADER.digest]: digest, [HEADER.signature]: signature })
     .filter(([, val]) => !val).map(([k]) => k);
   if (missing.length) {
@@ -104,10 +112,6 @@ export function verifyRequest(v: VerifyInput): VerifyResult {
   const secret = v.secretOf(agent!);
   if (secret === undefined) {
     return { ok: false, agent, reason: 'unknown_agent', message: `agent "${agent}" is not configured on this server (add it under agents: with a secret_file)` };
-  }
-  const actual = bodyDigest(v.body);
-  if (actual !== digest) {
-    return { ok: false, agent, reason: 'bad_digest', message: `agent "${agent}": the body does not match its ${HEADER.digest} header (altered in transit?)` };
   }
   const expected = Buffer.from(hmac(secret, canonical(v.method, v.path, timestamp!, nonce!, digest!)), 'hex');
   const given = Buffer.from(/^[0-9a-f]{64}$/i.test(signature!) ? signature! : '', 'hex');
@@ -124,4 +128,18 @@ export function verifyRequest(v: VerifyInput): VerifyResult {
     return { ok: false, agent, reason: 'replayed_nonce', message: `agent "${agent}": nonce ${nonce} was already used (replayed request)` };
   }
   return { ok: true, agent: agent! };
+}
+
+/** Checks the body bytes (as sent, gzip included; none = empty) against the signed digest header. */
+export function verifyBody(agent: string, headers: VerifyHeadersInput['headers'], body: Uint8Array | undefined): VerifyResult {
+  if (bodyDigest(body) !== header(headers, HEADER.digest)?.toLowerCase()) {
+    return { ok: false, agent, reason: 'bad_digest', message: `agent "${agent}": the body does not match its ${HEADER.digest} header (altered in transit?)` };
+  }
+  return { ok: true, agent };
+}
+
+/** Checks a whole request: its headers (consuming the nonce), then its body. */
+export function verifyRequest(v: VerifyInput): VerifyResult {
+  const h = verifyHeaders(v);
+  return h.ok ? verifyBody(h.agent, v.headers, v.body) : h;
 }

@@ -41,7 +41,7 @@ export async function copyToVictoria(src: SqliteStore, dir: string, cfg: StoreCo
       }
     }
     if (rounds < total) progress(total, total); // rounds refused or pruned meanwhile: end the bar
-    return { series, rounds, refused: vm.stats().rejected };
+    return { series, rounds, refused: vm.stats().refused };
   } finally {
     vm.close();
   }

@@ -79,12 +79,13 @@ export function registerDataCommands(program: Command, deps: DataCommandDeps = {
   common(data.command('info').description('where the history is, its size and its series'))
     .option('--series', 'list every series')
     .action((o: Options & { series?: boolean }) => withStore(o, deps.log, (store) => {
-      const st = store.stats();
       if (store instanceof VmStore) {
+        const st = store.stats();
         out(`backend: victoriametrics at ${store.url}`);
         out(`outbox: ${store.outboxFile} (${(st.file_bytes / 1048576).toFixed(2)} MiB, ${st.pending} rounds waiting)`);
         out(`series: ${st.series}`);
       } else {
+        const st = store.stats();
         out(`file: ${store.file}`);
         out(`size: ${(st.file_bytes / 1048576).toFixed(2)} MiB`);
         out(`series: ${st.series}`);

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { CommonParamsSchema } from '../probes/params.ts';
-import { PROBE_TYPES } from '../probes/round.ts';
+import { MAX_PINGS, MAX_STEP, PROBE_TYPES } from '../probes/round.ts';
 import { AgentsSectionSchema } from './agents-schema.ts';
 import { TasksSectionSchema } from './tasks-schema.ts';
 
@@ -13,8 +13,8 @@ import { TasksSectionSchema } from './tasks-schema.ts';
 const NodeName = Type.String({ pattern: '^[^/~\\s][^/~]*$', description: 'node name: any UTF-8 text without "/" or "~"' });
 
 export const GeneralSchema = Type.Object({
-  step: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'seconds per round' }),
-  pings: Type.Integer({ minimum: 1, maximum: 1000, default: 20, description: 'attempts per round' }),
+  step: Type.Integer({ minimum: 1, maximum: MAX_STEP, default: 60, description: 'seconds per round' }),
+  pings: Type.Integer({ minimum: 1, maximum: MAX_PINGS, default: 20, description: 'attempts per round' }),
   offset: Type.String({ default: 'random', pattern: '^(random|\\d{1,2}(\\.\\d+)?%)$' }),
   data_dir: Type.String({ default: './data' }),
   listen: Type.String({ default: '0.0.0.0:8888', description: 'host:port of the web UI and API' }),
@@ -94,7 +94,7 @@ export const StoreSchema = Type.Object({
     default: [{ bucket: 300, keep_days: 90 }, { bucket: 3600, keep_days: 730 }, { bucket: 86400, keep_days: 3650 }],
   }),
   synchronous: Type.Enum(['full', 'normal'], { default: 'full', description: 'full: a written round survives power loss; normal: only a crash of smokemesh (faster on slow disks)' }),
-  max_pending: Type.Integer({ minimum: 0, default: 200000, description: 'sqlite: rounds kept in memory while the database cannot be written, beyond it the oldest are dropped; victoriametrics: rounds the local outbox holds while VictoriaMetrics cannot take them, beyond it writes are refused (SMOKEMESH_E_UNAVAILABLE)' }),
+  max_pending: Type.Optional(Type.Integer({ minimum: 0, description: 'sqlite: ignored (deprecated: the store no longer holds rounds in memory; writers keep them until they are committed); victoriametrics: rounds the local outbox holds while VictoriaMetrics cannot take them (default 200000), beyond it writes are refused with SMOKEMESH_E_UNAVAILABLE' })),
 }, { additionalProperties: false, default: {} });
 
 export const ConfigSchema = Type.Object({

@@ -1,5 +1,8 @@
 import Type, { type Static } from 'typebox';
 
+/** Largest `tasks.max_output_bytes` (the agent API's task-results route takes one such output). */
+export const MAX_TASK_OUTPUT_BYTES = 16 * 1024 * 1024;
+
 /**
  * The `tasks:` section: on-demand diagnostics (mtr, traceroute, ping, dns, http, tcp) run by
  * agents for an admin, and the traces alerts ask for. The policy says which hosts tasks may
@@ -18,7 +21,7 @@ export const TasksSectionSchema = Type.Object({
     queue: Type.Integer({ minimum: 0, maximum: 1000, default: 20, description: 'tasks waiting for one agent; more are refused' }),
   }, { additionalProperties: false, default: {} }),
   pickup_s: Type.Integer({ minimum: 1, maximum: 3600, default: 30, description: 'a live agent that does not fetch a queued task within this time gets it marked timed out' }),
-  max_output_bytes: Type.Integer({ minimum: 4096, maximum: 16777216, default: 1048576, description: 'largest output of one task on one agent' }),
+  max_output_bytes: Type.Integer({ minimum: 4096, maximum: MAX_TASK_OUTPUT_BYTES, default: 1048576, description: 'largest output of one task on one agent' }),
   retention_days: Type.Number({ exclusiveMinimum: 0, default: 30, description: 'days tasks and their results are kept' }),
   auto_trace: Type.Object({
     min_interval_s: Type.Integer({ minimum: 1, default: 600, description: 'at most one trace per series (target × agent) in this time' }),

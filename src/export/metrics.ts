@@ -16,7 +16,7 @@ export interface AgentMetricInfo {
   /** The address ProberMesh's `ip` label shows (intranet first). */
   ip?: string;
   builtin: boolean;
-  /** Rounds waiting in the agent's spool and dropped by its quota (remote agents). */
+  /** Rounds waiting in the agent's spool and dropped by its quota or memory bound (remote: last heartbeat; built-in: its outbox). */
   spool_backlog?: number;
   spool_dropped?: number;
   /** Rounds skipped because the previous one was still running (built-in agent). */
@@ -26,7 +26,7 @@ export interface AgentMetricInfo {
 export interface HealthFigures {
   rounds_by_agent: Record<string, number>;
   sink_errors: Record<string, number>;
-  store: { rounds_written: number; pending: number; dropped: number; series: number; file_bytes: number };
+  store: { rounds_written: number; refused: number; write_failures: number; unavailable: boolean; series: number; file_bytes: number };
   /** Failed deliveries per notifier channel, when the alert engine reports them. */
   notifier_failures?: Record<string, number>;
   /** Remote-write endpoints and their counters. */
@@ -127,8 +127,8 @@ function agentFamilies(x: Exposition, m: MetricsInput): void {
   for (const a of m.agents) x.sample('prober_agent_is_alive', labelString({ region: a.region, ip: a.ip ?? '', version: a.version ?? '', agent: a.name }), a.alive ? 1 : 0);
   x.family('prober_server_receive_points', 'counter', 'Rounds received since the server started, per probe type');
   for (const [t, n] of Object.entries(m.state.receivePoints)) x.sample('prober_server_receive_points', `{prober_type="${t}"}`, n);
-  x.family('smokemesh_agent_spool_backlog_rounds', 'gauge', 'Rounds waiting in a remote agent\'s spool (last heartbeat)');
-  x.family('smokemesh_agent_spool_dropped_rounds_total', 'counter', 'Rounds a remote agent dropped because its spool quota was reached');
+  x.family('smokemesh_agent_spool_backlog_rounds', 'gauge', 'Rounds waiting in an agent\'s spool (remote: last heartbeat; built-in: its outbox, disk and memory)');
+  x.family('smokemesh_agent_spool_dropped_rounds_total', 'counter', 'Rounds an agent dropped: its spool quota was reached, or its spool could not be written and its memory bound was reached');
   x.family('smokemesh_agent_overruns_total', 'counter', 'Rounds skipped because the previous round of the same job was still running');
   for (const a of m.agents) {
     const l = labelString({ agent: a.name });
@@ -165,10 +165,12 @@ function healthFamilies(x: Exposition, m: MetricsInput): void {
   for (const [sink, n] of Object.entries(h.sink_errors)) x.sample('smokemesh_sink_errors_total', labelString({ sink }), n);
   x.family('smokemesh_store_rounds_written_total', 'counter', 'Rounds written to the store');
   x.sample('smokemesh_store_rounds_written_total', '', h.store.rounds_written);
-  x.family('smokemesh_store_pending_rounds', 'gauge', 'Rounds accepted but not yet on disk (after a write failure)');
-  x.sample('smokemesh_store_pending_rounds', '', h.store.pending);
-  x.family('smokemesh_store_dropped_rounds_total', 'counter', 'Rounds dropped because the pending bound was reached');
-  x.sample('smokemesh_store_dropped_rounds_total', '', h.store.dropped);
+  x.family('smokemesh_store_refused_rounds_total', 'counter', 'Rounds the store\'s validation refused (out of bounds, outside the time window)');
+  x.sample('smokemesh_store_refused_rounds_total', '', h.store.refused);
+  x.family('smokemesh_store_write_failures_total', 'counter', 'Writes refused with SMOKEMESH_E_UNAVAILABLE (disk full, locked file, I/O error); the writers kept their rounds');
+  x.sample('smokemesh_store_write_failures_total', '', h.store.write_failures);
+  x.family('smokemesh_store_unavailable', 'gauge', '1 while the store cannot commit (agents get 503 and keep their rounds)');
+  x.sample('smokemesh_store_unavailable', '', h.store.unavailable ? 1 : 0);
   x.family('smokemesh_store_series', 'gauge', 'Series in the store');
   x.sample('smokemesh_store_series', '', h.store.series);
   x.family('smokemesh_store_file_bytes', 'gauge', 'Size of the store\'s database files');

@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { MAX_PINGS, MAX_STEP } from './round.ts';
 
 /**
  * Parameters of each probe type, with defaults. `pings`, `timeout`, `step` and `offset` are
@@ -6,9 +7,9 @@ import Type, { type Static } from 'typebox';
  * may set any of them; the config loader validates the resolved set per target.
  */
 export const CommonParamsSchema = {
-  pings: Type.Integer({ minimum: 1, maximum: 1000, description: 'attempts per round (SmokePing: pings)' }),
+  pings: Type.Integer({ minimum: 1, maximum: MAX_PINGS, description: 'attempts per round (SmokePing: pings)' }),
   timeout: Type.Integer({ minimum: 1, maximum: 60000, description: 'per-attempt timeout, ms' }),
-  step: Type.Integer({ minimum: 1, maximum: 86400, description: 'seconds between rounds' }),
+  step: Type.Integer({ minimum: 1, maximum: MAX_STEP, description: 'seconds between rounds' }),
   offset: Type.Union([Type.Literal('random'), Type.String({ pattern: '^\\d{1,2}(\\.\\d+)?%$' })], {
     description: "where in the step the round starts: 'random' or 'N%'",
   }),

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../config/loader.ts';
 import { ConfigError, SmokemeshError, errorBody } from '../errors.ts';
 import { BuiltinAgent } from '../agent/builtin.ts';
 import { LiveMesh } from '../plan/live.ts';
+import { ensurePrivateDir } from '../private-files.ts';
 import { openBackend } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { bearerMatches, loadAdminToken } from './admin-token.ts';
@@ -49,18 +50,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.logger ?? pino({ level: config.general.log_level, base: undefined });
   const https = httpsOptions(config); // before anything is opened: a bad key file stops the start cleanly
   const dataDir = resolve(config.general.data_dir);
-  mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir, (m) => log.warn(m));
   const { token: adminToken, created } = loadAdminToken(config.general.admin_token_file ?? join(dataDir, 'admin.token'));
   if (created) log.info({ file: join(dataDir, 'admin.token') }, 'created the admin token (needed for state-changing API calls)');
   let readAuth = loadReadAuth(config); // off unless general.read_auth is set
 
   const store: Store = openBackend(dataDir, config.store, log);
-  const ingest = new Ingest([store], log);
+  const ingest = new Ingest(store, [], log);
   const builtinName = config.general.agent_name ?? hostname();
   const reloadListeners: ((c: Config) => void)[] = [];
   const agentSources: (() => AgentInfo[])[] = [];
 
-  const agent = new BuiltinAgent({ name: builtinName, region: config.general.region ?? 'default', log, ingest });
+  const agent = new BuiltinAgent({ name: builtinName, region: config.general.region ?? 'default', log, ingest, outboxDir: join(dataDir, 'outbox') });
   // The live tree: the config's targets plus the mesh nodes of the live agents (a derived view).
   const live = new LiveMesh(() => ctx.agents());
 
@@ -136,6 +137,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   try {
     address = await app.listen({ host, port });
   } catch (e) {
+    await agent.stop();
     for (const m of modules) await m.close?.();
     store.close();
     const code = (e as NodeJS.ErrnoException).code;

@@ -45,7 +45,7 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
   });
   const mesh = createMeshModule({
     ctx, live, ingest: deps.ingest, log: deps.log,
-    spoolOf: (name) => agents.registry.spoolOf(name),
+    spoolOf: (name) => (name === ctx.builtinAgent ? builtin.outboxStatus() : agents.registry.spoolOf(name)),
     builtinOverruns: () => builtin.scheduler.stats.overruns,
     notifierFailures: () => alerts.db.failuresByChannel(),
     tasksEnabled: () => tasks!.service.enabled(),

@@ -166,18 +166,43 @@ test('beside a live writer: the import waits for the write lock, a held lock is 
   server.write([live(NOW - 600_000)]);
   const intervals = rrdLike(NOW / 1000, () => 0).filter((iv) => iv.seconds === 3600).slice(-48);
 
-  // Another connection holds the write lock longer than the importer waits.
+  // Another connection holds the write lock longer than the importer waits: the write
+  // contract's storage failure (retry later), naming the lock, and nothing of the series stored.
+  const before = tableDigest(importer.file);
   const locker = new Database(join(dir, 'smokemesh.db'));
   locker.exec('BEGIN IMMEDIATE');
   assert.throws(() => importer.importHistory({ target: '/old', agent: 'master', probe: 'icmp', step: 300, intervals }),
-    (e: Error & { code?: string }) => e.code === 'SMOKEMESH_E_STORE' && /another process holds a lock/.test(e.message));
+    (e: Error & { code?: string }) => e.code === 'SMOKEMESH_E_UNAVAILABLE' && /another process holds a lock/.test(e.message) && /nothing of it was stored/.test(e.message));
   locker.exec('ROLLBACK');
   locker.close();
+  assert.equal(tableDigest(importer.file), before);
 
   assert.equal(importer.importHistory({ target: '/old', agent: 'master', probe: 'icmp', step: 300, intervals }).buckets['1h'], 48);
   // The live writer sees the imported series and goes on writing its own.
-  server.write([live(NOW - 300_000)]);
-  assert.equal(server.stats().pending, 0);
+  assert.equal(server.write([live(NOW - 300_000)]).stored, 1);
+  assert.equal(server.stats().unavailable, false);
   assert.deepEqual(server.list().map((s) => s.target).sort(), ['/live', '/old']);
   assert.equal(server.series({ target: '/live', agent: 'master', from: NOW - 3_600_000, to: NOW }).points.length, 2);
+});
+
+test('history the store\'s own validation refuses is not imported: too many pings, a bad path, a step out of range; the rest of the series is', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'smokemesh-import-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = openStore(dir, CFG, undefined, { timers: false, now: () => NOW });
+  t.after(() => store.close());
+  const ok: HistoryInterval = { time: NOW - DAY, seconds: 300, rounds: 1, pings: 5, lost: 0, median: 1, rtts: [1, 1, 1, 1, 1] };
+  const huge: HistoryInterval = { ...ok, time: NOW - 2 * DAY, pings: 5000, rtts: [1] };
+  // Old (1 h rows, kept only as buckets) and recent (raw) alike.
+  const hourly: HistoryInterval = { ...huge, time: NOW - 100 * DAY, seconds: 3600, rounds: 12 };
+  const r = store.importHistory({ target: '/x', agent: 'a', probe: 'icmp', step: 300, intervals: [ok, huge, hourly] });
+  assert.equal(r.raw, 1);
+  assert.equal(r.skipped, 2);
+  assert.equal(r.buckets['1h'], 1);
+  const counts = tableCounts(store.file);
+  // A series the store would not take at all writes nothing.
+  for (const h of [{ target: 'no-slash', step: 300 }, { target: '/y', step: 10 * 86_400 }]) {
+    const bad = store.importHistory({ ...h, agent: 'a', probe: 'icmp', intervals: [ok] });
+    assert.deepEqual([bad.raw, bad.skipped], [0, 1], JSON.stringify(h));
+  }
+  assert.deepEqual(tableCounts(store.file), counts);
 });

@@ -5,6 +5,7 @@ import { packAscendingUs, toUs } from './codec.ts';
 import { rawExtra, type SeriesRow } from './raw.ts';
 import type { Tier } from './tiers.ts';
 import type { HistoryImport, HistoryImportResult, HistoryInterval } from './types.ts';
+import type { RoundProblem } from './validate-round.ts';
 
 /**
  * Import of foreign history (SmokePing's RRD rows) into the tiers, bypassing the raw-first
@@ -31,12 +32,21 @@ export interface ImportContext {
   tiers: readonly Tier[];
   rawKeepMs: number;
   now: number;
+  /**
+   * The store's own validation of a round (src/store/validate-round.ts): an interval whose
+   * round it refuses (a path, a step or a ping count the store would not take) is skipped.
+   * `raw` says whether the round is to be written raw (then the retention window applies).
+   */
+  check: (r: Round, raw: boolean) => RoundProblem | undefined;
 }
 
 /** Imports one series' history; see the module comment for what is written. */
 export function importHistory(ctx: ImportContext, h: HistoryImport): HistoryImportResult {
   const result: HistoryImportResult = { raw: 0, buckets: Object.fromEntries(ctx.tiers.map((t) => [t.name, 0])), skipped: 0 };
-  const valid = h.intervals.filter((iv) => isValid(iv));
+  const rawFrom = ctx.now - ctx.rawKeepMs;
+  const isRaw = (iv: HistoryInterval) => iv.rounds === 1 && iv.seconds === h.step && iv.time >= rawFrom;
+  // One round of the interval must be a round the store would keep, as a live one would be.
+  const valid = h.intervals.filter((iv) => isValid(iv) && ctx.check(roundOf(h, { ...iv, rounds: 1 }), isRaw(iv)) === undefined);
   result.skipped += h.intervals.length - valid.length;
   const { db } = ctx;
   const findSeries = db.prepare('SELECT * FROM series WHERE target = ? AND agent = ?');
@@ -61,14 +71,13 @@ export function importHistory(ctx: ImportContext, h: HistoryImport): HistoryImpo
       id = (db.prepare('INSERT INTO series (target, agent, probe, step, first, last) VALUES (?, ?, ?, ?, ?, ?) RETURNING id')
         .get(h.target, h.agent, h.probe, h.step, first, last) as { id: number }).id;
     }
-    const rawFrom = ctx.now - ctx.rawKeepMs;
     const rounds = new Map<HistoryInterval, Round>();
     const insRaw = db.prepare('INSERT OR IGNORE INTO raw (series, time, step, sent, rtts, extra) VALUES (?, ?, ?, ?, ?, ?)');
     for (const iv of todo) {
       if (iv.rounds !== 1) continue;
       const r = roundOf(h, iv);
       rounds.set(iv, r);
-      if (iv.seconds === h.step && iv.time >= rawFrom) {
+      if (isRaw(iv)) {
         const us = r.rtts.map(toUs);
         result.raw += insRaw.run(id, r.time, r.step, r.sent, us.length ? packAscendingUs(us) : null, rawExtra(r)).changes;
       }

@@ -25,7 +25,6 @@ const cfg: StoreConfig = {
   raw_days: 14,
   tiers: [{ bucket: 300, keep_days: 90 }, { bucket: 3600, keep_days: 730 }, { bucket: 86400, keep_days: 3650 }],
   synchronous: 'normal',
-  max_pending: 100_000,
 };
 const METRICS: TopMetric[] = ['loss', 'median', 'max', 'stddev'];
 

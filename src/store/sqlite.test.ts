@@ -5,11 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { StoreConfig } from '../config/schema.ts';
-import { SmokemeshError } from '../errors.ts';
+import { SmokemeshError, UnavailableError } from '../errors.ts';
+import { makeRound, type Round } from '../probes/round.ts';
+import { storeContract } from './store-contract.ts';
 import { DB_FILE, openStore, type SqliteStore } from './index.ts';
-import { contractConfig, day, H, round, storeContract } from './store-contract.ts';
 
-const cfg: StoreConfig = { ...contractConfig, max_pending: 1000 };
+const H = 3_600_000;
+const cfg: StoreConfig = {
+  raw_days: 14,
+  tiers: [{ bucket: 300, keep_days: 90 }, { bucket: 3600, keep_days: 730 }, { bucket: 86400, keep_days: 3650 }],
+  synchronous: 'full',
+};
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-store-'));
@@ -17,24 +23,131 @@ function tempDir(t: { after(fn: () => void): void }): string {
   return dir;
 }
 
-storeContract({
-  name: 'sqlite',
-  open: async (t, c, now, log) => {
-    const store = openStore(tempDir(t), c, log, { now, timers: false });
-    t.after(() => store.close());
-    return { store, settle: async () => {} };
-  },
+function round(target: string, agent: string, time: number, rtts: number[], sent = 20, extra: Partial<Round> = {}): Round {
+  return { ...makeRound({ target, agent, probe: 'icmp', time, step: 60 }, { sent, rtts }), ...extra };
+}
+
+/** A day of rounds at 60 s, RTTs around `base`, `lost` pings lost per round. */
+function day(target: string, agent: string, start: number, base: number, lost = 0): Round[] {
+  return Array.from({ length: 1440 }, (_, i) => round(target, agent, start + i * 60_000,
+    Array.from({ length: 20 - lost }, (_, k) => base + k * 0.1 + (i % 7) * 0.01)));
+}
+
+test('rounds are stored once; rollups count each once whatever the order', (t) => {
+  const dir = tempDir(t);
+  const now = Date.UTC(2025, 0, 10);
+  const a = openStore(join(dir, 'a'), cfg, undefined, { now: () => now, timers: false });
+  const b = openStore(join(dir, 'b'), cfg, undefined, { now: () => now, timers: false });
+  t.after(() => { a.close(); b.close(); });
+  const rs = day('/G/h', 'x', now - 30 * H, 20, 2);
+  a.write(rs);
+  // Reversed, in odd batches, every round twice: same history.
+  const rev = [...rs].reverse();
+  for (let i = 0; i < rev.length; i += 97) b.write(rev.slice(i, i + 97));
+  b.write(rs.slice(100, 900));
+  assert.equal(a.stats().rounds_written, 1440);
+  assert.equal(b.stats().rounds_written, 1440);
+  assert.equal(b.stats().duplicates, 800);
+  for (const points of [2000, 50, 3]) {
+    const q = { target: '/G/h', agent: 'x', from: now - 30 * H, to: now, points };
+    const ra = a.series(q);
+    assert.deepEqual(b.series(q), ra);
+    assert.ok(ra.points.length <= points && ra.points.length > 0, `${ra.points.length} points`);
+    assert.equal(ra.points.reduce((s, p) => s + p.rounds, 0), 1440, `tier ${ra.tier}`);
+    assert.equal(ra.points.reduce((s, p) => s + p.lost, 0), 2880);
+  }
 });
 
-test('sqlite: a round written twice is stored once and counted as a duplicate', (t) => {
+test('the finest covering tier within the point budget is used', (t) => {
   const now = Date.UTC(2025, 0, 10);
   const s = openStore(tempDir(t), cfg, undefined, { now: () => now, timers: false });
   t.after(() => s.close());
-  const rs = day('/G/h', 'x', now - 30 * H, 20, 2);
-  s.write(rs);
-  s.write(rs.slice(100, 900));
-  assert.equal(s.stats().rounds_written, 1440);
-  assert.equal(s.stats().duplicates, 800);
+  s.write(day('/G/h', 'x', now - 24 * H, 10));
+  const q = (from: number, points?: number) => s.series({ target: '/G/h', agent: 'x', from, to: now, points });
+  assert.equal(q(now - 3 * H).tier, 'raw');
+  assert.equal(q(now - 3 * H).points.length, 180);
+  assert.equal(q(now - 3 * H).resolution, 60);
+  assert.equal(q(now - 24 * H, 300).tier, '5m');
+  assert.equal(q(now - 24 * H, 300).points.length, 288);
+  assert.equal(q(now - 24 * H, 30).tier, '1h');
+  assert.equal(q(now - 24 * H, 1).tier, '1d');
+  const p = q(now - 24 * H, 30).points[3]!;
+  assert.equal(p.rounds, 60);
+  assert.equal(p.smoke.length, 11);
+  assert.ok(p.smoke[0]! <= p.median! && p.median! <= p.smoke[10]!, JSON.stringify(p));
+  assert.deepEqual(s.series({ target: '/nope', agent: 'x', from: 0, to: now }).points, []);
+});
+
+test('latest and top rank series over their latest round and over a window', (t) => {
+  const now = Date.UTC(2025, 0, 10);
+  const s = openStore(tempDir(t), cfg, undefined, { now: () => now, timers: false });
+  t.after(() => s.close());
+  s.write(day('/G/a', 'x', now - 24 * H, 10, 0));
+  s.write(day('/G/b', 'x', now - 24 * H, 50, 5));
+  s.write(day('/H/c', 'y', now - 24 * H, 30, 1));
+  // /G/a's very last round is bad: the latest ranking sees it, a day's window barely does.
+  s.write([round('/G/a', 'x', now - 1000, [900], 20)]);
+  assert.deepEqual(s.latest('/G').map((r) => r.target).sort(), ['/G/a', '/G/b']);
+  assert.equal(s.latest().length, 3);
+  assert.deepEqual(s.top('loss', 2).map((r) => r.target), ['/G/a', '/G/b']);
+  assert.equal(s.top('loss', 1)[0]!.value, 95);
+  const day1 = { from: now - 24 * H, to: now };
+  assert.deepEqual(s.top('loss', 3, day1).map((r) => r.target), ['/G/b', '/H/c', '/G/a']);
+  assert.deepEqual(s.top('median', 1, day1).map((r) => r.target), ['/G/b']);
+  assert.deepEqual(s.top('max', 1, day1).map((r) => r.target), ['/G/a']);
+  const short = s.top('loss', 3, { from: now - 5 * 60_000, to: now });
+  // Last 5 minutes (ends included): /G/b loses 25 %, /G/a 19 of 120 (5 clean rounds and the bad one), /H/c 5 %.
+  assert.deepEqual(short.map((r) => r.target), ['/G/b', '/G/a', '/H/c']);
+  assert.ok(Math.abs(short[1]!.value - 1900 / 120) < 1e-9, String(short[1]!.value));
+  assert.equal(s.top('loss', 1, day1)[0]!.value, 25);
+});
+
+test('HTTP rounds keep their phases, status and error in raw points and buckets', (t) => {
+  const now = Date.UTC(2025, 0, 10);
+  const s = openStore(tempDir(t), cfg, undefined, { now: () => now, timers: false });
+  t.after(() => s.close());
+  const http = (time: number, connect: number, extra: Partial<Round>) => ({ ...round('/web', 'x', time, [connect * 3], 1), probe: 'http' as const, phases: { connect, tls: 2 * connect }, ...extra });
+  s.write([http(now - 2 * H, 1, { status: 200 }), http(now - 2 * H + 60_000, 3, { status: 200, cert_expiry: 1_800_000_000 }), http(now - 2 * H + 120_000, 0, { status: 503, error: 'HTTP 503' })]);
+  const raw = s.series({ target: '/web', agent: 'x', from: now - 3 * H, to: now });
+  assert.equal(raw.tier, 'raw');
+  assert.deepEqual(raw.points.map((p) => p.phases?.connect), [1, 3, 0]);
+  assert.equal(raw.points[2]!.error, 'HTTP 503');
+  const agg = s.series({ target: '/web', agent: 'x', from: now - 3 * H, to: now, points: 1 });
+  assert.equal(agg.points.length, 1);
+  assert.deepEqual(agg.points[0]!.phases, { connect: 4 / 3, tls: 8 / 3 });
+  assert.equal(agg.points[0]!.status, 503);
+  assert.equal(s.latest()[0]!.error, 'HTTP 503');
+  assert.equal(s.latest()[0]!.probe, 'http');
+});
+
+test('step or pings changes keep the history; rounds in bad shape or out of retention are refused', (t) => {
+  const now = Date.UTC(2025, 0, 10);
+  const warnings: string[] = [];
+  const s = openStore(tempDir(t), cfg, { info() {}, warn: (m) => warnings.push(m), error() {} }, { now: () => now, timers: false });
+  t.after(() => s.close());
+  s.write([round('/G/h', 'x', now - 2 * H, [5, 6])]);
+  s.write([{ ...round('/G/h', 'x', now - H, [5, 6, 7], 5), step: 300 }]);
+  const res = s.write([
+    round('/G/h', 'x', now - 15 * 24 * H, [5]),
+    round('/G/h', 'x', now + 2 * 24 * H, [5]),
+    { ...round('/G/h', 'x', now - 10, [5]), rtts: [6, 5] },
+    { ...round('/G/h', 'x', now - 20, [5]), time: Number.NaN },
+    null as unknown as Round,
+    round('/G/h', 'x', now - 30, [5]),
+  ]);
+  assert.equal(s.stats().refused, 5);
+  assert.equal(res.stored, 1);
+  assert.deepEqual(res.refused.map((r) => [r.index, r.field]), [[0, 'time'], [1, 'time'], [2, 'rtts.1'], [3, 'time'], [4, '']]);
+  assert.match(res.refused[0]!.message, /older than the store keeps raw rounds \(store\.raw_days = 14\)/);
+  assert.match(res.refused[1]!.message, /in the future/);
+  assert.ok(warnings.some((w) => w.includes('older than the store keeps raw rounds') && w.includes('/G/h')), warnings.join('\n'));
+  // The same function answers Store.check.
+  assert.equal(s.check(round('/G/h', 'x', now - 15 * 24 * H, [5]))?.field, 'time');
+  assert.equal(s.check(round('/G/h', 'x', now - 40, [5])), undefined);
+  const pts = s.series({ target: '/G/h', agent: 'x', from: now - 3 * H, to: now }).points;
+  assert.deepEqual(pts.map((p) => p.sent), [20, 5, 20]);
+  assert.equal(s.latest()[0]!.step, 60);
+  assert.equal(s.list()[0]!.first, now - 2 * H);
 });
 
 test('prune and rename move or remove whole subtrees, for every agent', (t) => {
@@ -166,26 +279,64 @@ test('a corrupt file or a newer schema is a clear error naming the file', (t) =>
   assert.throws(() => openStore(dir2, cfg), /newer than this smokemesh/);
 });
 
-test('a locked database keeps rounds pending, then drains them; stored data is untouched', async (t) => {
+test('a locked database: write throws SMOKEMESH_E_UNAVAILABLE, commits nothing, fails fast, then commits again', async (t) => {
   const dir = tempDir(t);
   const now = Date.now();
   const errors: string[] = [];
   const s: SqliteStore = openStore(dir, cfg, { info() {}, warn() {}, error: (m) => errors.push(m) }, { busyTimeoutMs: 10 });
   t.after(() => s.close());
-  s.write([round('/G/h', 'x', now - 10 * 60_000, [10])]);
+  assert.equal(s.write([round('/G/h', 'x', now - 10 * 60_000, [10])]).stored, 1);
   const other = new Database(join(dir, DB_FILE));
   t.after(() => other.close());
   other.exec('BEGIN EXCLUSIVE');
-  s.write([round('/G/h', 'x', now - 5 * 60_000, [11])]);
-  s.write([round('/G/h', 'x', now - 4 * 60_000, [12])]);
-  assert.equal(s.stats().pending, 2);
-  assert.match(s.stats().last_error ?? '', /SMOKEMESH_E_STORE: .*smokemesh\.db: .*(locked|busy)/i);
-  assert.notEqual(errors.length, 0);
+  const unavailable = (e: unknown) => e instanceof UnavailableError && e.code === 'SMOKEMESH_E_UNAVAILABLE' && e.retryAfterMs > 0
+    && /smokemesh\.db: cannot commit: .*(locked|busy)/i.test(e.message) && /nothing of the batch was stored/.test(e.message);
+  assert.throws(() => s.write([round('/G/h', 'x', now - 5 * 60_000, [11]), round('/G/h', 'y', now - 5 * 60_000, [11])]), unavailable);
+  // Within the backoff the next write fails at once, without trying the file again.
+  assert.throws(() => s.write([round('/G/h', 'x', now - 4 * 60_000, [12])]), unavailable);
+  assert.equal(s.stats().unavailable, true);
+  assert.equal(s.stats().write_failures, 2);
+  assert.match(s.stats().last_error ?? '', /SMOKEMESH_E_UNAVAILABLE: .*smokemesh\.db/);
+  assert.equal(errors.length, 1, 'logged once, not per write');
   other.exec('COMMIT');
-  await until(() => s.stats().pending === 0);
+  assert.equal(s.series({ target: '/G/h', agent: 'x', from: now - H, to: now }).points.length, 1, 'nothing of the failed batches was stored');
+  // The caller retries (as agents do) once the backoff has passed.
+  let res: ReturnType<SqliteStore['write']> | undefined;
+  await until(() => {
+    try {
+      res = s.write([round('/G/h', 'x', now - 5 * 60_000, [11]), round('/G/h', 'x', now - 4 * 60_000, [12]), round('/G/h', 'x', now - 10 * 60_000, [10])]);
+      return true;
+    } catch (e) {
+      if (!(e instanceof UnavailableError)) throw e;
+      return false;
+    }
+  });
+  assert.deepEqual(res, { stored: 2, duplicates: [2], refused: [] });
+  assert.equal(s.stats().unavailable, false);
   assert.equal(s.stats().last_error, undefined);
   assert.equal(s.series({ target: '/G/h', agent: 'x', from: now - H, to: now }).points.length, 3);
   assert.equal((other.pragma('integrity_check', { simple: true })), 'ok');
+});
+
+test('a batch SQLite fails on for another reason: the rounds it fails on are refused, the rest committed in one transaction', (t) => {
+  const dir = tempDir(t);
+  const now = Date.now();
+  const s: SqliteStore = openStore(dir, cfg, undefined, { timers: false });
+  t.after(() => s.close());
+  const poison = now - 7 * 60_000;
+  // A real SQLite failure that is neither storage nor a bad round, injected by another connection.
+  const other = new Database(join(dir, DB_FILE));
+  other.exec(`CREATE TRIGGER poison BEFORE INSERT ON raw WHEN NEW.time = ${poison} BEGIN SELECT RAISE(ABORT, 'poisoned row'); END`);
+  other.close();
+  const res = s.write([round('/G/h', 'x', now - 8 * 60_000, [1]), round('/G/h', 'x', poison, [2]), round('/G/h', 'x', now - 6 * 60_000, [3])]);
+  assert.equal(res.stored, 2);
+  assert.deepEqual(res.refused.map((r) => r.index), [1]);
+  assert.match(res.refused[0]!.message, /poisoned row/);
+  const pts = s.series({ target: '/G/h', agent: 'x', from: now - H, to: now }).points;
+  assert.deepEqual(pts.map((p) => p.time), [now - 8 * 60_000, now - 6 * 60_000]);
+  const db = new Database(join(dir, DB_FILE), { readonly: true });
+  t.after(() => db.close());
+  assert.equal((db.prepare('SELECT sum(rounds) AS n FROM rollup_300').get() as { n: number }).n, 2, 'the rollups count exactly the stored rounds');
 });
 
 /** Waits for a condition, polling, at most `ms`. */
@@ -196,3 +347,13 @@ export async function until(cond: () => boolean, ms = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+// The store contract's suite, shared with the VictoriaMetrics backend (victoriametrics.test.ts).
+storeContract({
+  name: 'sqlite',
+  open: async (t, c, now, log) => {
+    const store = openStore(tempDir(t), c, log, { now, timers: false });
+    t.after(() => store.close());
+    return { store, settle: async () => {} };
+  },
+});

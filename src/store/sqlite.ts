@@ -1,9 +1,10 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { StoreConfig } from '../config/schema.ts';
 import { trimTrailingSlashes } from '../config/tree.ts';
-import { SmokemeshError } from '../errors.ts';
+import { SmokemeshError, UnavailableError } from '../errors.ts';
+import { ensurePrivateDatabase, ensurePrivateDir } from '../private-files.ts';
 import type { Round } from '../probes/round.ts';
 import { pruneSeries, renameSeries } from './admin.ts';
 import { addContribution, contributionOf, emptyBucket, fromRow, toRow, type BucketRow, type BucketState, type Contribution } from './bucket.ts';
@@ -15,8 +16,8 @@ import { rawExtra, roundFromRaw, type RawRow, type SeriesRow } from './raw.ts';
 import { RecentIndex } from './recent.ts';
 import { Retention } from './retention.ts';
 import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
-import type { HistoryImport, HistoryImportResult, SeriesInfo, SeriesQuery, SeriesResult, Store, StoreStats, TopMetric, TopRow } from './types.ts';
-import { describeRound as describe, roundProblem } from './validate-round.ts';
+import type { HistoryImport, HistoryImportResult, RoundRefusal, SeriesInfo, SeriesQuery, SeriesResult, Store, StoreStats, TopMetric, TopRow, WriteResult } from './types.ts';
+import { checkRound, FUTURE_MS, type RoundProblem, type RoundWindow } from './validate-round.ts';
 
 /** The subset of a pino logger the store uses. */
 export interface StoreLogger {
@@ -29,9 +30,9 @@ export interface StoreOptions {
   log?: StoreLogger;
   /** Clock (ms); benchmarks and tests simulate time with it. */
   now?: () => number;
-  /** Run retention and retries on timers (default true); when false call maintain() yourself. */
+  /** Run retention on a timer (default true); when false call maintain() yourself. */
   timers?: boolean;
-  /** How long a write waits for another connection's lock before the batch is kept pending. */
+  /** How long a write waits for another connection's lock before it fails with SMOKEMESH_E_UNAVAILABLE. */
   busyTimeoutMs?: number;
   /**
    * Keep the recent past (finest buckets of the last ~2 h, raw rounds of the last ~15 min) in
@@ -43,9 +44,11 @@ export interface StoreOptions {
 /** Name of the database file inside the data dir. */
 export const DB_FILE = 'smokemesh.db';
 
+/** After a storage failure writes fail at once for 250 ms, doubling up to this, then one is tried again. */
+const MAX_RETRY_MS = 5000;
 /** Open buckets kept decoded in memory (the rest are read back when a round lands in them). */
 const BUCKET_CACHE = 200_000;
-/** Storage failures that are worth retrying; anything else is a bad round. */
+/** Storage failures that are worth retrying (SMOKEMESH_E_UNAVAILABLE); anything else is a bad round or a bug. */
 const TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CORRUPT|NOTADB|CANTOPEN|READONLY|PERM|PROTOCOL|NOMEM)/;
 
 const noLog: StoreLogger = { info() {}, warn() {}, error() {} };
@@ -65,7 +68,8 @@ interface SeriesEntry extends SeriesRow {
 
 /**
  * The SQLite store: one writer (this object), WAL so that readers never block it, every
- * write() one transaction holding the raw rounds and their rollup buckets together.
+ * write() one transaction holding the raw rounds and their rollup buckets together. Nothing is
+ * held in memory for a later write: a write commits or throws (see Store.write).
  */
 export class SqliteStore implements Store {
   readonly name = 'store';
@@ -75,7 +79,7 @@ export class SqliteStore implements Store {
   private readonly rawKeepMs: number;
   private readonly log: StoreLogger;
   private readonly now: () => number;
-  private readonly maxPending: number;
+  private readonly rawDays: number;
   private readonly stmts = new Map<string, Database.Statement>();
   /** Series by target, then agent (no per-round key string to build). */
   private readonly seriesIds = new Map<string, Map<string, SeriesEntry>>();
@@ -87,13 +91,12 @@ export class SqliteStore implements Store {
   private latestBySeries: Map<number, Round> | null = null;
   private readonly retention: Retention;
   private dataVersion = 0;
-  private pending: Round[] = [];
+  /** Breaker after a storage failure: writes fail at once until retryAt (performance.now()), then one is tried. */
   private retryDelay = 0;
   private retryAt = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
   private maintainTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly counters = { rounds_written: 0, dropped: 0, rejected: 0, duplicates: 0 };
+  private readonly counters = { rounds_written: 0, refused: 0, duplicates: 0, write_failures: 0 };
   private lastError: string | undefined;
   private readonly timers: boolean;
   private readonly useRecent: boolean;
@@ -104,12 +107,15 @@ export class SqliteStore implements Store {
     this.now = opts.now ?? Date.now;
     this.tiers = tiersOf(cfg);
     this.rawKeepMs = rawKeepMs(cfg);
-    this.maxPending = cfg.max_pending;
+    this.rawDays = cfg.raw_days;
+    if (cfg.max_pending !== undefined) this.log.warn(`store.max_pending is ignored: the store no longer holds rounds in memory (writers keep them until they are committed); remove it from the config`);
     this.timers = opts.timers ?? true;
     this.useRecent = opts.recentIndex ?? true;
     let db: Database.Database | undefined;
     try {
-      mkdirSync(dir, { recursive: true });
+      const note = (m: string) => this.log.warn(`store: ${m}`);
+      ensurePrivateDir(dir, note);
+      ensurePrivateDatabase(this.file, note);
       db = new Database(this.file, { timeout: opts.busyTimeoutMs ?? 50 });
       // Before the first table exists, so that a new file never needs the conversion VACUUM.
       db.pragma('auto_vacuum = INCREMENTAL');
@@ -129,118 +135,113 @@ export class SqliteStore implements Store {
     if (this.timers) this.scheduleMaintenance(1000);
   }
 
-  /** Stores the rounds durably (one transaction) or, when the database fails, keeps them pending. */
-  write(rounds: readonly Round[]): void {
+  /** The store's validation of one round (Store.check): the shared checkRound with this store's time window. */
+  check(round: unknown, now = this.now()): RoundProblem | undefined {
+    return checkRound(round, this.window(now));
+  }
+
+  private window(now: number): RoundWindow {
+    return { oldest: now - this.rawKeepMs, newest: now + FUTURE_MS, retention: `store.raw_days = ${this.rawDays}` };
+  }
+
+  /** Validates, then commits the valid rounds in one transaction, or throws (see Store.write). */
+  write(rounds: readonly Round[]): WriteResult {
     if (this.closed) throw new SmokemeshError('SMOKEMESH_E_STORE', `${this.file}: the store is closed`);
-    const ok = this.accept(rounds);
-    if (this.pending.length > 0) {
-      this.enqueue(ok);
-      this.retry(false);
-      return;
+    const wait = this.retryAt - performance.now();
+    if (this.lastError !== undefined && wait > 0) {
+      this.counters.write_failures++;
+      throw new UnavailableError(this.lastError, wait);
     }
-    this.commitOrKeep(ok);
-  }
-
-  /** Validates and filters the rounds (bad or too old ones are counted and logged, never stored). */
-  private accept(rounds: readonly Round[]): Round[] {
+    const window = this.window(this.now());
     const ok: Round[] = [];
-    const now = this.now();
-    for (const r of rounds) {
-      const problem = roundProblem(r, now, this.rawKeepMs);
-      if (problem) {
-        this.counters.rejected++;
-        if (this.counters.rejected <= 10 || this.counters.rejected % 10000 === 0) {
-          this.log.warn(`SMOKEMESH_E_STORE: round refused (${this.counters.rejected} so far): ${describe(r)}: ${problem}`);
-        }
-      } else {
-        ok.push(r);
-      }
+    const at: number[] = [];
+    const refused: RoundRefusal[] = [];
+    for (let i = 0; i < rounds.length; i++) {
+      const problem = checkRound(rounds[i], window);
+      if (problem) this.refuse(refused, i, rounds[i], problem);
+      else { ok.push(rounds[i]!); at.push(i); }
     }
-    return ok;
-  }
-
-  private commitOrKeep(rounds: Round[]): void {
-    if (rounds.length === 0) return;
+    if (ok.length === 0) return { stored: 0, duplicates: [], refused };
+    const before = this.counters.rounds_written;
+    let duplicates: number[];
     try {
-      this.commit(rounds);
-      this.recovered();
+      duplicates = this.commit(ok).map((j) => at[j]!);
     } catch (e) {
-      if (isTransient(e)) {
-        this.failed(e);
-        this.enqueue(rounds);
-        this.retry(false);
-      } else {
-        this.oneByOne(rounds, e);
-      }
+      if (isTransient(e)) throw this.failed(e);
+      duplicates = this.commitWithout(ok, at, refused, e);
+    }
+    this.recovered();
+    refused.sort((x, y) => x.index - y.index);
+    return { stored: this.counters.rounds_written - before, duplicates, refused };
+  }
+
+  private refuse(refused: RoundRefusal[], index: number, r: unknown, problem: RoundProblem): void {
+    refused.push({ index, ...problem });
+    this.counters.refused++;
+    if (this.counters.refused <= 10 || this.counters.refused % 10000 === 0) {
+      this.log.warn(`SMOKEMESH_E_STORE: round refused (${this.counters.refused} so far): ${describe(r)}: ${problem.field}: ${problem.message}`);
     }
   }
 
-  /** A batch failed for a reason that is not storage: store what can be stored, refuse the rest. */
-  private oneByOne(rounds: Round[], cause: unknown): void {
-    this.log.error(`SMOKEMESH_E_STORE: ${this.file}: batch failed (${errText(cause)}); storing its rounds one by one`);
-    for (const r of rounds) {
+  /**
+   * The batch failed for a reason that is neither a bad round nor storage (a bug-shaped failure):
+   * each round is tried in a transaction that is rolled back, the ones SQLite fails on are
+   * refused, and the others committed in one transaction. Returns the duplicates' indices.
+   */
+  private commitWithout(ok: Round[], at: number[], refused: RoundRefusal[], cause: unknown): number[] {
+    this.resetCaches();
+    this.log.error(`SMOKEMESH_E_STORE: ${this.file}: batch failed (${errText(cause)}); finding the rounds it fails on`);
+    const keep: Round[] = [];
+    const keepAt: number[] = [];
+    for (let i = 0; i < ok.length; i++) {
       try {
-        this.commit([r]);
+        this.commit([ok[i]!], true);
+        keep.push(ok[i]!);
+        keepAt.push(at[i]!);
       } catch (e) {
-        if (isTransient(e)) { this.failed(e); this.enqueue([r]); continue; }
-        this.counters.rejected++;
-        this.log.warn(`SMOKEMESH_E_STORE: round refused: ${describe(r)}: ${errText(e)}`);
+        if (isTransient(e)) throw this.failed(e);
+        this.refuse(refused, at[i]!, ok[i], { field: '', message: `the store cannot write it: ${errText(e)}` });
+      } finally {
+        this.resetCaches();
       }
     }
-  }
-
-  private enqueue(rounds: Round[]): void {
-    this.pending.push(...rounds);
-    const excess = this.pending.length - this.maxPending;
-    if (excess > 0) {
-      // Keep the newest: they matter most to whoever looks at the graphs after the outage.
-      this.pending.splice(0, excess);
-      this.counters.dropped += excess;
-    }
-  }
-
-  /** Tries the pending rounds again (now if `force`, else once the backoff delay has passed). */
-  private retry(force: boolean): void {
-    if (this.pending.length === 0 || this.closed) return;
-    if (!force && performance.now() < this.retryAt) return;
-    const batch = this.pending;
-    this.pending = [];
     try {
-      this.commit(batch);
-      this.log.info(`store: ${batch.length} pending rounds written to ${this.file}`);
-      this.recovered();
+      return this.commit(keep).map((j) => keepAt[j]!);
     } catch (e) {
-      this.pending = batch.concat(this.pending);
-      if (!isTransient(e)) { const b = this.pending; this.pending = []; this.oneByOne(b, e); return; }
-      this.failed(e);
+      if (isTransient(e)) throw this.failed(e);
+      this.resetCaches();
+      throw storeError(this.file, 'write failed, nothing of the batch was stored', e);
     }
   }
 
-  private failed(e: unknown): void {
+  /** A storage failure: nothing was committed; writes fail at once for a while; logged when it changes. */
+  private failed(e: unknown): UnavailableError {
     // The cached buckets and series may hold what the rolled-back transaction changed.
     this.resetCaches();
-    const msg = `SMOKEMESH_E_STORE: ${this.file}: ${errText(e)}; rounds are kept in memory (up to store.max_pending) and retried`;
-    if (msg !== this.lastError) this.log.error(msg);
-    this.lastError = msg;
-    this.retryDelay = Math.min(30_000, this.retryDelay ? this.retryDelay * 2 : 250);
+    this.counters.write_failures++;
+    this.retryDelay = Math.min(MAX_RETRY_MS, this.retryDelay ? this.retryDelay * 2 : 250);
     // Monotonic clock: the injected one may be simulated.
     this.retryAt = performance.now() + this.retryDelay;
-    if (this.timers && !this.retryTimer) {
-      this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.retry(true); }, this.retryDelay);
-      this.retryTimer.unref();
-    }
+    const msg = `SMOKEMESH_E_UNAVAILABLE: ${this.file}: cannot commit: ${errText(e)}${hintOf(e)}; nothing of the batch was stored (agents keep their rounds and retry)`;
+    if (msg !== this.lastError) this.log.error(msg);
+    this.lastError = msg;
+    return new UnavailableError(msg, this.retryDelay, { cause: e });
   }
 
   private recovered(): void {
-    if (this.lastError && this.pending.length === 0) {
+    if (this.lastError !== undefined) {
       this.log.info(`store: ${this.file} writable again`);
       this.lastError = undefined;
     }
     this.retryDelay = 0;
   }
 
-  /** One transaction: raw rows (deduplicated on series+time), then every bucket they touched. */
-  private commit(rounds: Round[]): void {
+  /**
+   * One transaction: raw rows (deduplicated on series+time), then every bucket they touched.
+   * Returns the indices of the rounds that were already stored. `dryRun` rolls it back (and the
+   * caller drops the caches it changed).
+   */
+  private commit(rounds: Round[], dryRun = false): number[] {
     this.checkOtherWriters();
     const insRaw = this.stmt('INSERT OR IGNORE INTO raw (series, time, step, sent, rtts, extra) VALUES (?, ?, ?, ?, ?, ?)');
     const updSeries = this.stmt('UPDATE series SET first = ?, last = ?, probe = ?, step = ? WHERE id = ?');
@@ -248,14 +249,15 @@ export class SqliteStore implements Store {
     const stored: Array<[SeriesEntry, Round, Contribution]> = [];
     const dirty = new Set<OpenBucket>();
     const touched = new Set<SeriesEntry>();
-    let duplicates = 0;
+    const duplicates: number[] = [];
     const recent = this.recent;
     const finestRows: Array<[OpenBucket, BucketRow]> = [];
-    this.db.transaction(() => {
-      for (const r of rounds) {
+    const tx = this.db.transaction(() => {
+      for (let k = 0; k < rounds.length; k++) {
+        const r = rounds[k]!;
         const s = this.seriesOf(r);
         const c = contributionOf(r);
-        if (insRaw.run(s.id, r.time, r.step, r.sent, c.us.length ? packAscendingUs(c.us, true) : null, rawExtra(r)).changes === 0) { duplicates++; continue; }
+        if (insRaw.run(s.id, r.time, r.step, r.sent, c.us.length ? packAscendingUs(c.us, true) : null, rawExtra(r)).changes === 0) { duplicates.push(k); continue; }
         for (let i = 0; i < tiers.length; i++) {
           const ob = this.openBucket(s, i, Math.floor(r.time / tiers[i]!.ms));
           addContribution(ob.state, c);
@@ -273,9 +275,16 @@ export class SqliteStore implements Store {
         if (recent && ob.tier === tiers[0]) finestRows.push([ob, row]);
       }
       for (const s of touched) updSeries.run(s.first, s.last, s.probe, s.step, s.id);
-    })();
+      if (dryRun) throw DRY_RUN;
+    });
+    try {
+      tx();
+    } catch (e) {
+      if (e === DRY_RUN) return [];
+      throw e;
+    }
     this.counters.rounds_written += stored.length;
-    this.counters.duplicates += duplicates;
+    this.counters.duplicates += duplicates.length;
     // Only what is committed reaches the recent index.
     if (recent) {
       const now = this.now();
@@ -289,6 +298,7 @@ export class SqliteStore implements Store {
       }
     }
     this.trimCache();
+    return duplicates;
   }
 
   private readonly upserts = new Map<Tier, Database.Statement>();
@@ -448,9 +458,28 @@ export class SqliteStore implements Store {
     return this.admin(() => renameSeries(this.db, this.tiers, from, to));
   }
 
-  /** Foreign history older than the series' first round, straight into the tiers (src/store/import.ts). */
+  /**
+   * Foreign history older than the series' first round, straight into the tiers
+   * (src/store/import.ts). The write contract holds here too: one transaction that commits or
+   * throws, storage failures as SMOKEMESH_E_UNAVAILABLE with nothing of the series committed,
+   * and every raw round it makes passes the store's own validation.
+   */
   importHistory(h: HistoryImport): HistoryImportResult {
-    return this.admin(() => importHistory({ db: this.db, tiers: this.tiers, rawKeepMs: this.rawKeepMs, now: this.now() }, h));
+    if (this.closed) throw new SmokemeshError('SMOKEMESH_E_STORE', `${this.file}: the store is closed`);
+    const now = this.now();
+    const check = (r: Round, raw: boolean) => checkRound(r, raw ? this.window(now) : { ...this.window(now), oldest: 0 });
+    try {
+      return importHistory({ db: this.db, tiers: this.tiers, rawKeepMs: this.rawKeepMs, now, check }, h);
+    } catch (e) {
+      if (e instanceof SmokemeshError) throw e;
+      if (isTransient(e)) {
+        throw new UnavailableError(`SMOKEMESH_E_UNAVAILABLE: ${this.file}: cannot commit the history of ${h.target} from ${h.agent}: ${errText(e)}${hintOf(e)}; nothing of it was stored (run the import again: it writes only what is missing)`, MAX_RETRY_MS, { cause: e });
+      }
+      throw storeError(this.file, `history of ${h.target} from ${h.agent} not imported, nothing of it was stored`, e);
+    } finally {
+      // The writer's cached series and buckets may predate what the import changed.
+      this.resetCaches();
+    }
   }
 
   private admin<T>(fn: () => T): T {
@@ -473,19 +502,19 @@ export class SqliteStore implements Store {
     }
   }
 
-  stats(): StoreStats & { rejected: number; duplicates: number } {
+  stats(): StoreStats {
     let fileBytes = 0;
     for (const f of [this.file, `${this.file}-wal`]) {
       try { fileBytes += statSync(f).size; } catch { /* absent WAL */ }
     }
     let series = 0;
     try { series = (this.stmt('SELECT count(*) AS n FROM series').get() as { n: number }).n; } catch { /* reported via last_error */ }
-    const s: StoreStats & { rejected: number; duplicates: number } = {
+    const s: StoreStats = {
       rounds_written: this.counters.rounds_written,
-      pending: this.pending.length,
-      dropped: this.counters.dropped,
-      rejected: this.counters.rejected,
+      refused: this.counters.refused,
       duplicates: this.counters.duplicates,
+      write_failures: this.counters.write_failures,
+      unavailable: this.lastError !== undefined,
       series,
       file_bytes: fileBytes,
     };
@@ -505,11 +534,10 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Runs retention (and a due retry) for about `budgetMs`; returns true when more work is left.
-   * The timers call it; benchmarks with a simulated clock call it directly.
+   * Runs retention for about `budgetMs`; returns true when more work is left.
+   * The timer calls it; benchmarks with a simulated clock call it directly.
    */
   maintain(budgetMs = 25): boolean {
-    this.retry(false);
     try {
       return this.retention.step(budgetMs);
     } catch (e) {
@@ -526,20 +554,20 @@ export class SqliteStore implements Store {
     this.maintainTimer.unref();
   }
 
-  /** Tries the pending rounds once more, then closes; rounds still pending are reported lost. */
+  /** Closes the file (nothing is waiting: every write committed or threw). */
   close(): void {
     if (this.closed) return;
-    this.retry(true);
     this.closed = true;
-    clearTimeout(this.retryTimer);
     clearTimeout(this.maintainTimer);
-    if (this.pending.length) this.log.error(`SMOKEMESH_E_STORE: ${this.file}: closing with ${this.pending.length} rounds not written (${this.lastError ?? 'unknown error'})`);
     try {
       this.db.pragma('optimize');
     } catch { /* best effort */ }
     this.db.close();
   }
 }
+
+/** Thrown inside a dry-run transaction to roll it back. */
+const DRY_RUN = Symbol('dry run');
 
 function bucketKey(t: Tier, series: number, b: number): string {
   return `${t.bucket}:${series}:${b}`;
@@ -556,13 +584,24 @@ function errText(e: unknown): string {
   return typeof code === 'string' && !msg.includes(code) ? `${msg} (${code})` : msg;
 }
 
+/** Names a round in a log line without trusting its shape (a field may be a huge or deeply nested value). */
+function describe(r: unknown): string {
+  const x = (r !== null && typeof r === 'object' ? r : {}) as Record<string, unknown>;
+  const show = (v: unknown) => (typeof v === 'string' ? v.slice(0, 200) : typeof v === 'number' ? String(v) : typeof v);
+  return `target ${show(x.target)} agent ${show(x.agent)} time ${show(x.time)}`;
+}
+
 /** SMOKEMESH_E_STORE naming the file, with SQLite's reason and what to do. */
 export function storeError(file: string, what: string, e: unknown): SmokemeshError {
+  return new SmokemeshError('SMOKEMESH_E_STORE', `${file}: ${what}: ${errText(e)}${hintOf(e)}`, { cause: e });
+}
+
+/** What to do about a SQLite failure, from its code. */
+function hintOf(e: unknown): string {
   const code = (e as { code?: unknown })?.code;
-  let hint = '';
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') hint = '; the file is damaged or not a smokemesh database: restore a backup or move it aside to start a new history';
-  else if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') hint = '; another process holds a lock on it: stop it and try again';
-  else if (code === 'SQLITE_FULL') hint = '; the disk is full: free space';
-  else if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM') hint = '; check the data_dir and its permissions';
-  return new SmokemeshError('SMOKEMESH_E_STORE', `${file}: ${what}: ${errText(e)}${hint}`, { cause: e });
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return '; the file is damaged or not a smokemesh database: restore a backup or move it aside to start a new history';
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return '; another process holds a lock on it: stop it and try again';
+  if (code === 'SQLITE_FULL') return '; the disk is full: free space';
+  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM') return '; check the data_dir and its permissions';
+  return '';
 }

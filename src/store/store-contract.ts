@@ -141,8 +141,8 @@ export function storeContract(b: Backend): void {
       null as unknown as Round,
     ]);
     await settle();
-    assert.equal((s.stats() as { rejected?: number }).rejected, 5);
-    assert.ok(warnings.some((w) => w.includes('older than raw retention') && w.includes('/G/h')), warnings.join('\n'));
+    assert.equal(s.stats().refused, 5);
+    assert.ok(warnings.some((w) => w.includes('older than the store keeps raw rounds') && w.includes('/G/h')), warnings.join('\n'));
     const pts = s.series({ target: '/G/h', agent: 'x', from: now - 3 * H, to: now }).points;
     assert.deepEqual(pts.map((p) => p.sent), [20, 5]);
     assert.equal(s.latest()[0]!.step, 300);

@@ -1,11 +1,14 @@
 import Type, { type Static } from 'typebox';
-import type { RoundSink } from '../pipeline.ts';
 import { NullableNumber } from '../schema.ts';
 import type { ProbeType, Round } from '../probes/round.ts';
+import type { RoundProblem } from './validate-round.ts';
+
+export type { RoundProblem } from './validate-round.ts';
 
 /**
- * The store's contract: what the UI, the alert engine and the exporters may ask of it.
- * Times are ms since the epoch, RTTs ms. Implemented by src/store/sqlite.ts.
+ * The store's contract: what the ingest, the UI, the alert engine and the exporters may ask of
+ * it. Times are ms since the epoch, RTTs ms. Implemented by src/store/sqlite.ts; any other
+ * backend (e.g. VictoriaMetrics) keeps the same promises, above all those of `write`.
  */
 
 const Ms = NullableNumber();
@@ -74,13 +77,34 @@ export interface TopRow {
   time: number;
 }
 
+/** A round the store's validation refused: its index in the batch, the field and why. */
+export interface RoundRefusal extends RoundProblem {
+  index: number;
+}
+
+/** What `write` did with a batch; every round not listed was newly committed. */
+export interface WriteResult {
+  /** Rounds newly committed by this call. */
+  stored: number;
+  /** Indices of rounds that were already stored (a resend): committed earlier, nothing changed. */
+  duplicates: number[];
+  /** Rounds refused by `check` (bad shape, out of bounds, outside the time window): never stored; resending cannot help. */
+  refused: RoundRefusal[];
+}
+
 /** Health figures the server exposes (API and /metrics). */
 export interface StoreStats {
+  /** Rounds committed since start. */
   rounds_written: number;
-  /** Rounds accepted but not yet on disk (waiting after a write failure). */
-  pending: number;
-  /** Rounds dropped because the pending bound was reached. */
-  dropped: number;
+  /** Rounds refused by the store's validation since start. */
+  refused: number;
+  /** Rounds that were already stored when written again (resends) since start. */
+  duplicates: number;
+  /** Writes that failed with SMOKEMESH_E_UNAVAILABLE since start (disk full, locked file, I/O error). */
+  write_failures: number;
+  /** True while the store refuses writes after a storage failure (until its next attempt succeeds). */
+  unavailable: boolean;
+  /** The last storage failure, while it lasts. */
   last_error?: string;
   series: number;
   file_bytes: number;
@@ -126,9 +150,28 @@ export interface HistoryImportResult {
   skipped: number;
 }
 
-export interface Store extends RoundSink {
-  /** Accepts rounds; once it returns without throwing they are durable (or pending, see stats). */
-  write(rounds: readonly Round[]): void;
+/**
+ * The store. **`write` is the durability contract of the whole server**: an agent's round is
+ * acknowledged only after `write` returned for it.
+ */
+export interface Store {
+  /**
+   * Validates every round with `check`, then commits the valid ones **in one transaction**: once
+   * it returns (or its promise resolves) they are on disk (as durable as `store.synchronous`
+   * says) and the result lists the refused rounds and the duplicates. It never keeps rounds in
+   * memory for later: when storage fails (disk full, locked file, I/O error) it throws a
+   * SmokemeshError with code SMOKEMESH_E_UNAVAILABLE (an `UnavailableError`, with a retry hint)
+   * and **nothing of the batch was committed**, so the caller must keep its rounds and retry.
+   * Resending a committed round is harmless (duplicates are recognised by (target, agent, time)).
+   * Any other failure throws SMOKEMESH_E_STORE.
+   */
+  write(rounds: readonly Round[]): WriteResult | Promise<WriteResult>;
+  /**
+   * The store's own validation of one round (the function `write` applies; src/store/validate-round.ts):
+   * undefined when `write` would keep it, else the field and why. Callers that acknowledge
+   * rounds (the agent API) ask it first.
+   */
+  check(round: unknown, now?: number): RoundProblem | undefined;
   series(q: SeriesQuery): SeriesResult;
   /** The latest round of every series (optionally under a target path prefix). */
   latest(prefix?: string): Round[];
@@ -143,6 +186,10 @@ export interface Store extends RoundSink {
    * Adds history from before the series' first round (older than raw_days too): rollup
    * buckets at every tier, raw rounds where an interval is one round at the step and recent.
    * Never changes what is stored already, so importing the same history twice writes nothing.
+   * Keeps `write`'s promises: one transaction per call that is committed when it returns;
+   * storage failures throw SMOKEMESH_E_UNAVAILABLE with nothing of the series committed (run
+   * it again); an interval whose round `check` refuses (too many pings, a bad path or step) is
+   * skipped.
    */
   importHistory(h: HistoryImport): HistoryImportResult;
   stats(): StoreStats;

@@ -1,12 +1,12 @@
 import type { StoreConfig } from '../config/schema.ts';
 import { trimTrailingSlashes } from '../config/tree.ts';
-import { SmokemeshError } from '../errors.ts';
+import { SmokemeshError, UnavailableError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
 import { rank, topOfRounds } from './query.ts';
 import type { StoreLogger } from './sqlite.ts';
 import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
-import type { HistoryImport, HistoryImportResult, SeriesInfo, SeriesQuery, SeriesResult, Store, StoreStats, TopMetric, TopRow } from './types.ts';
-import { describeRound, roundProblem } from './validate-round.ts';
+import type { HistoryImport, HistoryImportResult, RoundRefusal, SeriesInfo, SeriesQuery, SeriesResult, Store, StoreStats, TopMetric, TopRow, WriteResult } from './types.ts';
+import { checkRound, FUTURE_MS, type RoundProblem, type RoundWindow } from './validate-round.ts';
 import { importLines, pointsFromExport } from './vm/encode.ts';
 import { Outbox } from './vm/outbox.ts';
 import { bucketPoints, bucketQuery, q, selector, stepFor, windowQuery, windowRows, windowValue, type PromSeries } from './vm/query.ts';
@@ -50,7 +50,8 @@ export class VmStore implements Store {
   private readonly timeoutMs: number;
   private readonly log: StoreLogger;
   private readonly now: () => number;
-  private readonly counters = { rounds_written: 0, rejected: 0, dropped: 0 };
+  private readonly counters = { rounds_written: 0, refused: 0, write_failures: 0 };
+  private readonly rawDays: number;
   private lastError: string | undefined;
   private sending: Promise<void> | undefined;
   private retryDelay = 0;
@@ -63,7 +64,8 @@ export class VmStore implements Store {
     this.url = trimTrailingSlashes(cfg.url);
     this.tiers = tiersOf(cfg);
     this.rawKeepMs = rawKeepMs(cfg);
-    this.maxPending = cfg.max_pending;
+    this.maxPending = cfg.max_pending ?? 200_000;
+    this.rawDays = cfg.raw_days;
     this.timeoutMs = cfg.timeout_ms ?? 10_000;
     this.log = opts.log ?? noLog;
     this.now = opts.now ?? Date.now;
@@ -76,34 +78,48 @@ export class VmStore implements Store {
     if (this.timers) this.schedule(0);
   }
 
+  /** The shared round validation (Store.check) with this store's time window. */
+  check(round: unknown, now = this.now()): RoundProblem | undefined {
+    return checkRound(round, this.window(now));
+  }
+
+  private window(now: number): RoundWindow {
+    return { oldest: now - this.rawKeepMs, newest: now + FUTURE_MS, retention: `store.raw_days = ${this.rawDays}` };
+  }
+
   /**
-   * Commits the acceptable rounds to the local outbox (one transaction, fsynced) or throws
+   * Commits the valid rounds to the local outbox (one transaction, fsynced) or throws
    * SMOKEMESH_E_UNAVAILABLE (outbox full or not writable): nothing of the batch is then kept.
+   * Duplicates are not recognised here (VictoriaMetrics' dedup keeps one sample per round).
    */
-  write(rounds: readonly Round[]): void {
+  write(rounds: readonly Round[]): WriteResult {
     if (this.closed) throw new SmokemeshError('SMOKEMESH_E_STORE', `${this.outbox.file}: the store is closed`);
-    const now = this.now();
+    const window = this.window(this.now());
     const ok: Round[] = [];
-    for (const r of rounds) {
-      const problem = roundProblem(r, now, this.rawKeepMs);
-      if (!problem) { ok.push(r); continue; }
-      this.counters.rejected++;
-      if (this.counters.rejected <= 10 || this.counters.rejected % 10000 === 0) {
-        this.log.warn(`SMOKEMESH_E_STORE: round refused (${this.counters.rejected} so far): ${describeRound(r)}: ${problem}`);
+    const refused: RoundRefusal[] = [];
+    for (let i = 0; i < rounds.length; i++) {
+      const problem = checkRound(rounds[i], window);
+      if (!problem) { ok.push(rounds[i]!); continue; }
+      refused.push({ index: i, ...problem });
+      this.counters.refused++;
+      if (this.counters.refused <= 10 || this.counters.refused % 10000 === 0) {
+        this.log.warn(`SMOKEMESH_E_STORE: round refused (${this.counters.refused} so far): ${describe(rounds[i])}: ${problem.field}: ${problem.message}`);
       }
     }
-    if (ok.length === 0) return;
+    if (ok.length === 0) return { stored: 0, duplicates: [], refused };
     const pending = this.outbox.pending();
     if (pending + ok.length > this.maxPending) {
-      this.counters.dropped += ok.length;
-      throw new SmokemeshError('SMOKEMESH_E_UNAVAILABLE', `${this.url}: VictoriaMetrics has not taken the last ${pending} rounds (${this.lastError ?? 'sending'}); the outbox is full (store.max_pending ${this.maxPending})`);
+      this.counters.write_failures++;
+      throw new UnavailableError(`SMOKEMESH_E_UNAVAILABLE: ${this.url}: VictoriaMetrics has not taken the last ${pending} rounds (${this.lastError ?? 'sending'}); the outbox is full (store.max_pending ${this.maxPending})`, Math.max(1000, this.retryDelay));
     }
     try {
       this.outbox.add(ok);
     } catch (e) {
-      throw new SmokemeshError('SMOKEMESH_E_UNAVAILABLE', `${this.outbox.file}: ${String(e)}; nothing was acknowledged`, { cause: e });
+      this.counters.write_failures++;
+      throw new UnavailableError(`SMOKEMESH_E_UNAVAILABLE: ${this.outbox.file}: ${String(e)}; nothing was acknowledged`, 1000, { cause: e });
     }
     if (this.timers && !this.sending) this.schedule(0);
+    return { stored: ok.length, duplicates: [], refused };
   }
 
   /** Sends everything waiting in the outbox now; resolves when it is empty or a send failed. */
@@ -246,12 +262,14 @@ export class VmStore implements Store {
     throw new SmokemeshError('SMOKEMESH_E_USAGE', 'importing foreign history into store.backend: victoriametrics is not done yet: import into SQLite, then `smokemesh data copy --to victoriametrics URL`');
   }
 
-  stats(): StoreStats & { rejected: number } {
-    const s: StoreStats & { rejected: number } = {
+  stats(): StoreStats & { pending: number } {
+    const s: StoreStats & { pending: number } = {
       rounds_written: this.counters.rounds_written,
+      refused: this.counters.refused,
+      duplicates: 0,
+      write_failures: this.counters.write_failures,
+      unavailable: this.outbox.pending() >= this.maxPending,
       pending: this.outbox.pending(),
-      dropped: this.counters.dropped,
-      rejected: this.counters.rejected,
       series: this.outbox.seriesCount(),
       file_bytes: this.outbox.bytes(),
     };
@@ -269,6 +287,11 @@ export class VmStore implements Store {
     if (left) this.log.info(`store: ${left} rounds wait in ${this.outbox.file} for VictoriaMetrics; they are sent at the next start`);
     this.outbox.close();
   }
+}
+
+function describe(r: unknown): string {
+  const x = r as Partial<Round> | null;
+  return `target ${String(x?.target)} agent ${String(x?.agent)} time ${String(x?.time)}`;
 }
 
 function escapeRegex(s: string): string {

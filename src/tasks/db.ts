@@ -3,8 +3,8 @@
  * inner addresses of the network): every task with who started it, when and for which
  * agents, and each agent's result. Kept for `tasks.retention_days`.
  */
-import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { ensurePrivateDatabase, type ModeNote } from '../private-files.ts';
 import type { AgentResult, TaskRecord, TaskSummary } from './record.ts';
 
 const SCHEMA = `
@@ -41,12 +41,13 @@ export interface ListQuery {
   origin?: string;
 }
 
-/** Opens (creating, mode 600) the task database at `file` (':memory:' for tests). */
-export function openTaskDb(file: string) {
-  if (file !== ':memory:') {
-    closeSync(openSync(file, 'a', 0o600));
-    chmodSync(file, 0o600); // SQLite gives its -wal and -shm files the database file's mode
-  }
+/**
+ * Opens the task database at `file` (':memory:' for tests): created mode 600, and an existing
+ * one and its -wal/-shm tightened to 600 (reported through `note`), as every data file is
+ * (src/private-files.ts).
+ */
+export function openTaskDb(file: string, note?: ModeNote) {
+  ensurePrivateDatabase(file, note);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

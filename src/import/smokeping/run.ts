@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { dirname, join, relative, resolve } from 'node:path';
 import { Document } from 'yaml';
 import type { Config } from '../../config/loader.ts';
-import { SmokemeshError } from '../../errors.ts';
+import { isUnavailable, SmokemeshError } from '../../errors.ts';
 import { openStore, type StoreLogger } from '../../store/index.ts';
 import type { HistoryImportResult } from '../../store/types.ts';
 import { convertConfig, type AgentSecret } from './convert.ts';
@@ -57,7 +57,11 @@ export interface ImportSummary {
   seconds: number;
 }
 
-/** Runs the import; throws SMOKEMESH_E_CONFIG/E_STORE for what stops it, reports the rest. */
+/**
+ * Runs the import; throws SMOKEMESH_E_CONFIG/E_STORE, or SMOKEMESH_E_UNAVAILABLE when the store
+ * cannot commit (disk full, a lock held too long: the series at hand was not stored, those before
+ * it were; running it again imports what is missing), for what stops it; reports the rest.
+ */
 export async function importSmokeping(o: ImportOptions): Promise<ImportSummary> {
   const started = performance.now();
   const source = resolve(o.config);
@@ -172,7 +176,9 @@ async function importHistory(series: SeriesSource[], rrdDir: string, config: Con
         add(summary, r);
         summary.files.read++;
       } catch (e) {
-        if (e instanceof SmokemeshError && e.code === 'SMOKEMESH_E_STORE' && !(data instanceof Error)) throw e;
+        // The store failing (not this file) stops the import: every later series would fail
+        // the same way. Nothing of this series was committed; a second run writes what is missing.
+        if (e instanceof SmokemeshError && (e.code === 'SMOKEMESH_E_STORE' || isUnavailable(e)) && !(data instanceof Error)) throw e;
         summary.files.failed++;
         report.warn(s.at, `history of ${s.target} from ${s.agent} not imported: ${(e as Error).message}`, 'check the file with `rrdtool info`; the rest of the import went on');
       }

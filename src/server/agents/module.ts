@@ -25,7 +25,7 @@ export function createAgentsModule(deps: { ctx: ServerContext; ingest: Ingest; l
     agents: () => registry.list(),
     check: (c: Config) => loadAgentEntries(c, deps.ctx.builtinAgent).issues,
     routes: async (app) => {
-      await agentApiRoutes(app, { registry, accept: (rounds) => deps.ingest.accept(rounds), log, ...(deps.agentRoutes ? { more: deps.agentRoutes } : {}) });
+      await agentApiRoutes(app, { registry, accept: (rounds) => deps.ingest.accept(rounds), check: (r) => deps.ctx.store.check(r), log, ...(deps.agentRoutes ? { more: deps.agentRoutes } : {}) });
       app.get('/api/v1/agent-status', {
         schema: { summary: 'Remote agents in detail: addresses, plan, spool backlog and drops, rounds, auth failures', tags: ['agents'] },
       }, async () => ({

@@ -1,71 +1,40 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { verifyRequest } from '../../auth/signing.ts';
 import { validate } from '../../config/validate.ts';
-import { RoundSchema, type Round } from '../../probes/round.ts';
+import type { Round } from '../../probes/round.ts';
+import type { RoundProblem, WriteResult } from '../../store/types.ts';
 import {
   AGENT_API, HeartbeatSchema, MAX_PLAN_WAIT_S, RoundsBodySchema,
-  type AgentApiError, type Heartbeat, type HeartbeatReply, type PlanReply, type RoundsReply,
+  type Heartbeat, type HeartbeatReply, type PlanReply, type RoundsReply,
 } from '../../agent/protocol.ts';
 import { GroupCommit } from './group-commit.ts';
 import type { AgentRegistry, AgentState } from './registry.ts';
+import { AGENT_BODY_LIMITS, ApiError, parseBody, payloadError, signedScope } from './signed-scope.ts';
 
-/** Largest body accepted after decompression (a batch of 20 000 rounds of 100 pings fits). */
-const MAX_BODY = 64 * 1024 * 1024;
-/** Rounds timed further ahead than this are refused: a wrong clock would poison the series. */
-const MAX_FUTURE_MS = 10 * 60_000;
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    smokemeshAgent?: string;
-  }
-}
-
-class ApiError extends Error {
-  constructor(readonly status: number, readonly body: AgentApiError) {
-    super(body.error);
-  }
+export interface AgentApiDeps {
+  registry: AgentRegistry;
+  /** Commits rounds (the ingest): resolves once they are on disk, throws SMOKEMESH_E_UNAVAILABLE when nothing could be. */
+  accept: (rounds: Round[]) => WriteResult | Promise<WriteResult>;
+  /** The store's own validation of one round (Store.check). */
+  check: (round: unknown) => RoundProblem | undefined;
+  log: Logger;
+  /** Other concerns' agent routes (tasks: ./task-routes.ts), registered inside the same signed scope. */
+  more?: (api: FastifyInstance) => void;
 }
 
 /**
- * The agent API: heartbeat, plan (long-poll with ETag) and rounds. Registered in a scope of its
- * own, because it reads raw bodies: the signature covers the bytes exactly as sent.
+ * The agent API: heartbeat, plan (long-poll with ETag) and rounds, in the signed scope
+ * (signed-scope.ts: authentication from the headers before any body is read). A push is
+ * answered only once its rounds are committed, or refused one by one naming the field.
  */
-export async function agentApiRoutes(app: FastifyInstance, deps: { registry: AgentRegistry; accept: (rounds: Round[]) => void; log: Logger; more?: (api: FastifyInstance) => void }): Promise<void> {
+export async function agentApiRoutes(app: FastifyInstance, deps: AgentApiDeps): Promise<void> {
   const { registry, log } = deps;
   const commit = new GroupCommit(deps.accept);
-  await app.register(async (api) => {
-    api.removeAllContentTypeParsers();
-    api.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BODY }, (_req, body, done) => done(null, body));
+  await signedScope(app, { registry, log }, (api) => {
     api.addHook('preClose', (done) => {
       registry.close();
-      commit.flush();
-      done();
-    });
-
-    api.addHook('preHandler', async (req, reply) => {
-      const body = req.body instanceof Buffer ? req.body : undefined;
-      const v = verifyRequest({
-        method: req.method, path: req.url, headers: req.headers, body,
-        secretOf: (name) => registry.secretOf(name),
-        useNonce: (name, nonce, ts) => registry.nonces.use(name, nonce, ts),
-      });
-      if (!v.ok) {
-        const st = v.agent ? registry.get(v.agent) : undefined;
-        if (st) st.auth_failures++;
-        log.warn({ agent: v.agent, reason: v.reason, ip: req.ip, url: req.url }, `SMOKEMESH_E_AUTH (${v.reason}): ${v.message}`);
-        return reply.code(401).send({ code: 'SMOKEMESH_E_AUTH', reason: v.reason, error: v.message });
-      }
-      req.smokemeshAgent = v.agent;
-      registry.seen(v.agent, req.ip);
-    });
-
-    api.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
-      if (err instanceof ApiError) return reply.code(err.status).send(err.body);
-      const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
-      if (status >= 500) log.error({ err, url: req.url, agent: req.smokemeshAgent }, 'agent request failed');
-      return reply.code(status).send({ code: status === 413 ? 'SMOKEMESH_E_PAYLOAD' : 'SMOKEMESH_E_INTERNAL', error: err.message });
+      void commit.flush().finally(done);
     });
 
     api.post(AGENT_API.heartbeat, async (req, reply) => {
@@ -92,18 +61,22 @@ export async function agentApiRoutes(app: FastifyInstance, deps: { registry: Age
       return send(req, reply, 200, out);
     });
 
-    api.post(AGENT_API.rounds, async (req, reply) => {
+    api.post(AGENT_API.rounds, { bodyLimit: AGENT_BODY_LIMITS.rounds }, async (req, reply) => {
       const name = req.smokemeshAgent!;
       const st = identified(registry, name);
       const body = parseBody(req, name) as { rounds: unknown[] };
       const issues = validate(RoundsBodySchema, body);
       if (issues.length) throw payloadError(name, `body.${issues[0]!.path.join('.')}: ${issues[0]!.message}`);
-      const { good, rejected } = checkRounds(body.rounds, st);
-      await commit.add(good);
-      st.rounds_accepted += good.length;
+      const { good, goodAt, rejected } = checkRounds(body.rounds, st, deps.check);
+      // Throws SMOKEMESH_E_UNAVAILABLE (503) when nothing could be committed: the agent keeps its rounds.
+      const result = await commit.add(good);
+      for (const x of result.refused) rejected.push({ index: goodAt[x.index]!, error: refusal(goodAt[x.index]!, x) });
+      rejected.sort((a, b) => a.index - b.index);
+      const accepted = good.length - result.refused.length;
+      st.rounds_accepted += accepted;
       st.rounds_rejected += rejected.length;
-      if (rejected.length) log.warn({ agent: name, rejected: rejected.length, accepted: good.length, first: rejected[0]!.error }, `agent ${name}: refused ${rejected.length} rounds of a batch`);
-      const out: RoundsReply = { accepted: good.length, rejected };
+      if (rejected.length) log.warn({ agent: name, rejected: rejected.length, accepted, first: rejected[0]!.error }, `agent ${name}: refused ${rejected.length} rounds of a batch`);
+      const out: RoundsReply = { accepted, rejected };
       return send(req, reply, 200, out);
     });
     // Other concerns' agent routes (tasks: ./task-routes.ts), signed like these.
@@ -111,24 +84,35 @@ export async function agentApiRoutes(app: FastifyInstance, deps: { registry: Age
   });
 }
 
-/** Splits a batch into valid rounds of this agent's plan and refusals naming the field. */
-export function checkRounds(rounds: unknown[], st: AgentState, now = Date.now()): { good: Round[]; rejected: RoundsReply['rejected'] } {
+/**
+ * Splits a batch into rounds to commit (with their indices in the batch) and refusals naming
+ * the field: the store's own validation first (`check`), then what only the agent API knows
+ * (the signing agent, its plan).
+ */
+export function checkRounds(rounds: unknown[], st: AgentState, check: AgentApiDeps['check']): { good: Round[]; goodAt: number[]; rejected: RoundsReply['rejected'] } {
   const good: Round[] = [];
+  const goodAt: number[] = [];
   const rejected: RoundsReply['rejected'] = [];
   const name = st.entry.name;
   rounds.forEach((r, index) => {
-    const issues = validate(RoundSchema, r);
-    if (issues.length) {
-      rejected.push({ index, error: issues.map((i) => `rounds[${index}].${i.path.join('.')}: ${i.message}`).join('; ') });
+    const problem = check(r);
+    if (problem) {
+      rejected.push({ index, error: refusal(index, problem) });
       return;
     }
     const round = r as Round;
     if (round.agent !== name) rejected.push({ index, error: `rounds[${index}].agent: "${round.agent}" but the request is signed by agent "${name}"` });
     else if (!st.targets.has(round.target)) rejected.push({ index, error: `rounds[${index}].target: "${round.target}" is not in the plan of agent "${name}"` });
-    else if (round.time > now + MAX_FUTURE_MS) rejected.push({ index, error: `rounds[${index}].time: ${new Date(round.time).toISOString()} is in the future (check the agent's clock)` });
-    else good.push(round);
+    else {
+      good.push(round);
+      goodAt.push(index);
+    }
   });
-  return { good, rejected };
+  return { good, goodAt, rejected };
+}
+
+function refusal(index: number, p: RoundProblem): string {
+  return `rounds[${index}]${p.field ? '.' + p.field : ''}: ${p.message}`;
 }
 
 function identified(registry: AgentRegistry, name: string): AgentState {
@@ -137,26 +121,6 @@ function identified(registry: AgentRegistry, name: string): AgentState {
     throw new ApiError(428, { code: 'SMOKEMESH_E_PAYLOAD', reason: 'heartbeat_first', error: `agent "${name}": send a heartbeat first (the server restarted and does not know its region and labels yet)` });
   }
   return st;
-}
-
-export function payloadError(agent: string, message: string): ApiError {
-  return new ApiError(400, { code: 'SMOKEMESH_E_PAYLOAD', error: `agent "${agent}": ${message}` });
-}
-
-export function parseBody(req: FastifyRequest, agent: string): unknown {
-  let raw = req.body instanceof Buffer ? req.body : Buffer.alloc(0);
-  if (req.headers['content-encoding'] === 'gzip') {
-    try {
-      raw = gunzipSync(raw, { maxOutputLength: MAX_BODY });
-    } catch (e) {
-      throw payloadError(agent, `body is not valid gzip or is larger than ${MAX_BODY} bytes: ${(e as Error).message}`);
-    }
-  }
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch (e) {
-    throw payloadError(agent, `body is not JSON: ${(e as Error).message}`);
-  }
 }
 
 /** JSON answer, gzip when the agent accepts it and it is worth it. */

@@ -3,11 +3,14 @@ import type { Logger } from 'pino';
 import { validate } from '../../config/validate.ts';
 import { AGENT_API, MAX_PLAN_WAIT_S, TaskResultsBodySchema, type RoundsReply, type TasksReply } from '../../agent/protocol.ts';
 import type { TaskService } from '../../tasks/service.ts';
-import { parseBody, payloadError, send } from './routes.ts';
+import { send } from './routes.ts';
+import { AGENT_BODY_LIMITS, parseBody, payloadError } from './signed-scope.ts';
 
 /**
- * The agent API's task routes, registered inside its signed scope (./routes.ts): a long-poll
- * GET that hands an agent its tasks the moment they are queued, and a POST for each result.
+ * The agent API's task routes, registered inside its signed scope (./signed-scope.ts, through
+ * ./routes.ts): authenticated from the headers before any body byte is read, like every agent
+ * route. A long-poll GET that hands an agent its tasks the moment they are queued, and a POST
+ * for each result (one task output, up to AGENT_BODY_LIMITS.taskResults).
  */
 export function agentTaskRoutes(api: FastifyInstance, deps: { tasks: TaskService; log: Logger }): void {
   api.addHook('preClose', (done) => {
@@ -27,9 +30,9 @@ export function agentTaskRoutes(api: FastifyInstance, deps: { tasks: TaskService
     return send(req, reply, 200, out);
   });
 
-  api.post(AGENT_API.taskResults, async (req, reply) => {
+  api.post(AGENT_API.taskResults, { bodyLimit: AGENT_BODY_LIMITS.taskResults }, async (req, reply) => {
     const name = req.smokemeshAgent!;
-    const body = parseBody(req, name) as { results: unknown[] };
+    const body = parseBody(req, name, AGENT_BODY_LIMITS.taskResults) as { results: unknown[] };
     const issues = validate(TaskResultsBodySchema, body);
     if (issues.length) throw payloadError(name, `body.${issues[0]!.path.join('.')}: ${issues[0]!.message}`);
     const out: RoundsReply = deps.tasks.report(name, body.results);

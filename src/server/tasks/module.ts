@@ -1,5 +1,4 @@
 import { lookup } from 'node:dns/promises';
-import { mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +13,7 @@ import { selects } from '../../plan/plan.ts';
 import { openTaskDb } from '../../tasks/db.ts';
 import { buildPolicy, checkTasksConfig, hostOfTarget, type TaskPolicy } from '../../tasks/policy.ts';
 import { ConfigError, formatIssue } from '../../errors.ts';
+import { ensurePrivateDir } from '../../private-files.ts';
 import { chooseAgents } from '../../tasks/select.ts';
 import { TaskService } from '../../tasks/service.ts';
 import { AutoTracer, type TraceRequest } from '../../tasks/traces.ts';
@@ -54,8 +54,9 @@ export function createTasksModule(deps: {
   const settings = (): TasksConfig => ctx.config().raw.tasks;
   const tree = (): TargetNode => ctx.targets();
   const dir = resolve(ctx.config().general.data_dir);
-  mkdirSync(dir, { recursive: true });
-  const db = openTaskDb(join(dir, 'tasks.sqlite'));
+  const note = (m: string) => log.warn(`tasks: ${m}`);
+  ensurePrivateDir(dir, note);
+  const db = openTaskDb(join(dir, 'tasks.sqlite'), note);
 
   // The policy: rebuilt when the config or the live tree (mesh members come and go) changes;
   // target names at once, the addresses they resolve to once looked up.
