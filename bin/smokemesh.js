@@ -1,5 +1,19 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx's loader: one code path for dev, tests and production.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli.ts');
+// Production runs the built JavaScript (dist/, from `npm run build` or shipped in a release) and
+// no TypeScript compiler. A source checkout runs dist/ only while it is newer than every source
+// file; otherwise (editing, tests) it runs the TypeScript through tsx's loader.
+import { existsSync } from 'node:fs';
+
+const root = new URL('../', import.meta.url);
+const built = new URL('dist/cli.js', root);
+const checkout = existsSync(new URL('src/cli.ts', root));
+if (checkout && !(await import('../scripts/dist-fresh.mjs')).distIsFresh(root)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli.ts');
+} else if (existsSync(built)) {
+  await import(built.href);
+} else {
+  process.stderr.write(`smokemesh: ${built.pathname} is missing: this copy was neither built (npm run build) nor installed from a release\n`);
+  process.exitCode = 1;
+}

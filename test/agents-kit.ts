@@ -55,14 +55,14 @@ function inNs(ns: string | undefined, argv: string[]): [string, string[]] {
   return ns ? ['ip', ['netns', 'exec', ns, ...argv]] : [argv[0]!, argv.slice(1)];
 }
 
-export async function startServer(config: string, opts: { ns?: string } = {}): Promise<Proc> {
+export async function startServer(config: string, opts: { ns?: string; timeoutMs?: number } = {}): Promise<Proc> {
   const [cmd, args] = inNs(opts.ns, [process.execPath, 'bin/smokemesh.js', 'server', '--config', config]);
   const p = new Proc(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }), 'server');
   try {
     await waitFor('the server to listen', () => {
       if (p.child.exitCode !== null) throw new Error(`server exited: ${p.out.slice(-2000)}`);
       return /listening/.test(p.out);
-    }, 60000); // a cold start (tsx compiling the sources) takes 10–30 s on the loaded test machine
+    }, opts.timeoutMs ?? 60000); // a cold start (tsx compiling the sources) takes 10–30 s on the loaded test machine
   } catch (e) {
     // Not returned to the caller, so nobody else would stop it (and the test process would wait for it).
     await p.stop('SIGKILL');
@@ -118,4 +118,27 @@ export function gapsAndDuplicates(times: number[], stepMs: number): { duplicates
     else if (d > stepMs * 1.5) gaps.push(sorted[i - 1]!);
   }
   return { duplicates, gaps };
+}
+
+/**
+ * A small server config on loopback: step 2 s, built-in agent `srv`, the given remote agents,
+ * and one target `/t1` probed by TCP connect to `targetPort` (a listener of the caller's).
+ */
+export function loopbackConfig(o: { port: number; dataDir: string; targetPort: number; agents: { name: string; secretFile: string; heartbeat?: number }[]; serverProbes?: boolean }): string {
+  return `general:
+  step: 2
+  pings: 2
+  listen: 127.0.0.1:${o.port}
+  data_dir: ${o.dataDir}
+  agent_name: srv
+agents:
+${o.agents.map((a) => `  - { name: ${a.name}, secret_file: ${a.secretFile}, heartbeat: ${a.heartbeat ?? 1} }`).join('\n')}
+probes:
+  tcpx: { type: tcp, port: ${o.targetPort}, timeout: 1000 }
+targets:
+  server_probes: ${o.serverProbes ?? true}
+  probe: tcpx
+  children:
+    t1: { host: 127.0.0.1 }
+`;
 }

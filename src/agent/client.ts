@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, readFileSync, rmSync } from 'node:fs';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 import { SmokemeshError } from '../errors.ts';
@@ -102,6 +105,49 @@ export class AgentClient {
         Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter, 300) * 1000 : undefined);
     }
     return { status: res.statusCode, etag, body: parsed as T };
+  }
+
+  /**
+   * Downloads a file with a signed GET into `dest` (600), stopping past `maxBytes`; returns its
+   * size and SHA-256 for the caller to check against a signed manifest. A partial file is removed.
+   */
+  async download(path: string, dest: string, maxBytes: number, signal?: AbortSignal): Promise<{ size: number; sha256: string }> {
+    const url = new URL(path, this.base);
+    const headers = signRequest({ agent: this.opts.agent, secret: this.opts.secret, method: 'GET', path: url.pathname + url.search });
+    let res;
+    try {
+      res = await request(url, { method: 'GET', headers, dispatcher: this.dispatcher, signal });
+    } catch (e) {
+      const err = e as Error & { code?: string; cause?: { message?: string } };
+      throw new AgentRequestError(0, err.code ?? 'NETWORK', `cannot reach ${this.base.origin}: ${err.cause?.message ?? err.message}`);
+    }
+    if (res.statusCode !== 200) {
+      const text = Buffer.from(await res.body.arrayBuffer()).toString('utf8');
+      let e: Partial<AgentApiError> | undefined;
+      try {
+        e = JSON.parse(text) as Partial<AgentApiError>;
+      } catch {
+        e = undefined;
+      }
+      throw new AgentRequestError(res.statusCode, e?.code ?? `HTTP_${res.statusCode}`, e?.error ?? text.slice(0, 200), e?.reason);
+    }
+    const hash = createHash('sha256');
+    let size = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        size += chunk.length;
+        if (size > maxBytes) return done(new SmokemeshError('SMOKEMESH_E_RELEASE', `${path}: more than the ${maxBytes} bytes the signed manifest announces`));
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(res.body, count, createWriteStream(dest, { mode: 0o600 }));
+    } catch (e) {
+      rmSync(dest, { force: true });
+      throw e;
+    }
+    return { size, sha256: hash.digest('hex') };
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import type { ErrorCode } from '../errors.ts';
 import Type, { type Static } from 'typebox';
 import { PlanSchema } from '../plan/assignment.ts';
 import { TaskAssignmentSchema } from '../tasks/task.ts';
+import { UpgradeStatusSchema } from '../release/protocol.ts';
 
 /**
  * The agent API's wire format (JSON, gzip on request and answer bodies), shared by the server
@@ -40,6 +41,8 @@ export const HeartbeatSchema = Type.Object({
   spool: SpoolStatusSchema,
   started_at: Type.Integer({ minimum: 0 }),
   plan_version: Type.Optional(Type.String()),
+  /** Self-upgrade status (src/release/protocol.ts); absent from agents that predate it. */
+  upgrade: Type.Optional(UpgradeStatusSchema),
 }, { additionalProperties: false });
 export type Heartbeat = Static<typeof HeartbeatSchema>;
 

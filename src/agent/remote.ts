@@ -10,6 +10,7 @@ import { Outbox } from './outbox.ts';
 import { Scheduler } from './scheduler.ts';
 import { Spool } from './spool.ts';
 import { apiTaskSource, TaskRunner } from './tasks.ts';
+import { Upgrader, type UpgraderOptions } from './upgrade.ts';
 
 export interface RemoteAgentOptions {
   server: string;
@@ -35,6 +36,8 @@ export interface RemoteAgentOptions {
   tasks?: boolean;
   /** Tasks run at once at most (the server sends no more than its tasks.per_agent.concurrency); default 4. */
   taskConcurrency?: number;
+  /** Self-upgrade (./upgrade.ts); absent: the agent reports it as disabled. */
+  upgrade?: Omit<UpgraderOptions, 'client' | 'log'>;
 }
 
 const MIN_BACKOFF = 500;
@@ -52,6 +55,7 @@ export class RemoteAgent {
   readonly tasks: TaskRunner | undefined;
   /** The spool, and a bounded memory queue while the spool cannot be written. */
   readonly outbox: Outbox;
+  readonly upgrader: Upgrader;
   private readonly client: AgentClient;
   private readonly log: Logger;
   private readonly abort = new AbortController();
@@ -81,6 +85,10 @@ export class RemoteAgent {
     });
     this.tasks = opts.tasks === false ? undefined
       : new TaskRunner({ source: apiTaskSource(this.client, this.log, opts.planWait ?? 25), log: this.log, concurrency: opts.taskConcurrency ?? 4 });
+    this.upgrader = new Upgrader({
+      key: undefined, layout: undefined, onSwitched: () => {}, onTrialFailed: () => {},
+      ...opts.upgrade, client: this.client, log: this.log,
+    });
   }
 
   /** Starts measuring the cached plan (if any) and the plan, heartbeat and push loops. */
@@ -98,12 +106,14 @@ export class RemoteAgent {
     if (s.backlog) this.log.info({ backlog: s.backlog, oldest: s.oldest }, 'spool has rounds from before; they will be sent');
     this.loops = [this.heartbeatLoop(), this.planLoop(), this.sendLoop()];
     this.tasks?.start();
+    this.upgrader.start();
   }
 
   /** Stops probing, tries briefly to push what is left, and closes the spool (rounds not sent stay in it). */
   async stop(flushMs = 3000): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.upgrader.stop();
     await Promise.all([this.scheduler.stop(), this.tasks?.stop()]);
     this.abort.abort();
     this.wakeSender?.();
@@ -125,6 +135,7 @@ export class RemoteAgent {
       addresses: {},
       spool: this.outbox.status(),
       started_at: this.startedAt,
+      upgrade: this.upgrader.status(),
     };
     if (this.opts.region) hb.region = this.opts.region;
     const intranet = intranetAddress(this.opts.interface);
@@ -194,6 +205,8 @@ export class RemoteAgent {
     this.planVersion = plan.version;
     await this.scheduler.setPlan(plan.assignments);
     this.log.info({ version: plan.version, targets: plan.assignments.length, jobs: this.scheduler.stats.jobs }, 'plan applied');
+    // Nothing to measure: a version on trial has nothing more to prove than talking to the server.
+    if (plan.assignments.length === 0 && this.planEtag !== undefined) this.upgrader.healthy();
   }
 
   private async sendLoop(): Promise<void> {
@@ -250,6 +263,7 @@ export class RemoteAgent {
     this.stats.batches++;
     this.stats.sent += reply.accepted;
     this.stats.rejected += reply.rejected.length;
+    if (reply.accepted > 0) this.upgrader.healthy();
     this.log.debug({ accepted: reply.accepted, rejected: reply.rejected.length, backlog: this.outbox.backlog }, 'batch sent');
   }
 

@@ -1,9 +1,10 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import pino from 'pino';
 import { readSecretFile } from '../auth/secret.ts';
 import { SmokemeshError } from '../errors.ts';
+import { packageRoot } from '../package-root.ts';
 
 interface AgentCliOptions {
   server: string;
@@ -20,6 +21,10 @@ interface AgentCliOptions {
   logLevel: string;
   tasks: boolean;
   taskConcurrency: string;
+  releaseKey?: string;
+  allowDowngrade?: boolean;
+  upgradeCheck: string;
+  upgradeTrial: string;
 }
 
 /** `smokemesh agent`: a remote agent that measures what the server's plan says and pushes its rounds. */
@@ -27,12 +32,13 @@ export function registerAgentCommand(program: Command): void {
   program
     .command('agent')
     .description('run a remote agent: pull the plan from the server, measure, push rounds (kept in a disk spool until the server has them)')
-    .requiredOption('-s, --server <url>', 'server URL, e.g. https://smokemesh.example:8888')
-    .requiredOption('-n, --name <name>', 'this agent\'s name, as listed under agents: in the server config')
-    .requiredOption('--secret-file <file>', 'file holding the shared secret (mode 600)')
+    // Each of these may come from the environment too (systemd's EnvironmentFile, deploy/systemd/agent.env.example).
+    .addOption(new Option('-s, --server <url>', 'server URL, e.g. https://smokemesh.example:8888').env('SMOKEMESH_SERVER').makeOptionMandatory())
+    .addOption(new Option('-n, --name <name>', 'this agent\'s name, as listed under agents: in the server config').env('SMOKEMESH_NAME').makeOptionMandatory())
+    .addOption(new Option('--secret-file <file>', 'file holding the shared secret (mode 600)').env('SMOKEMESH_SECRET_FILE').makeOptionMandatory())
     .option('--region <region>', 'region (default: $SMOKEMESH_REGION, else the server config, else "default")')
     .option('--label <key=value>', 'label (repeatable); wins over the server config\'s labels', collect, [])
-    .option('--ca <file>', 'PEM file of the CA that signed the server\'s TLS certificate')
+    .addOption(new Option('--ca <file>', 'PEM file of the CA that signed the server\'s TLS certificate').env('SMOKEMESH_CA'))
     .option('--spool <dir>', 'outbox directory (default: ~/.smokemesh/spool-<name>)')
     .option('--spool-quota <size>', 'disk quota of the outbox, e.g. 256MB; past it the oldest rounds go first', '256MB')
     .option('--public-address <address>', 'public address to advertise to the server')
@@ -41,6 +47,10 @@ export function registerAgentCommand(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
     .option('--no-tasks', 'run no diagnostic tasks (mtr, traceroute, ping, dns, http, tcp) for the server')
     .option('--task-concurrency <n>', 'diagnostic tasks run at once at most', '4')
+    .addOption(new Option('--release-key <file>', 'public key (PEM) releases must be signed with: the agent then upgrades itself when the server rolls out a version').env('SMOKEMESH_RELEASE_KEY'))
+    .option('--allow-downgrade', 'accept an older version than the running one even when it is not a roll back')
+    .option('--upgrade-check <seconds>', 'seconds between asking the server for a version to run', '30')
+    .option('--upgrade-trial <seconds>', 'seconds a new version has to deliver rounds before it is rolled back', '120')
     .action(async (o: AgentCliOptions) => {
       const labels: Record<string, string> = {};
       for (const l of o.label) {
@@ -52,9 +62,25 @@ export function registerAgentCommand(program: Command): void {
       if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 20_000) throw new SmokemeshError('SMOKEMESH_E_USAGE', `--batch-size "${o.batchSize}": expected an integer 1–20000`);
       const taskConcurrency = Number(o.taskConcurrency);
       if (!Number.isInteger(taskConcurrency) || taskConcurrency < 1 || taskConcurrency > 32) throw new SmokemeshError('SMOKEMESH_E_USAGE', `--task-concurrency "${o.taskConcurrency}": expected an integer 1–32`);
+      const upgradeCheck = seconds('--upgrade-check', o.upgradeCheck);
+      const upgradeTrial = seconds('--upgrade-trial', o.upgradeTrial);
       const secret = readSecretFile(o.secretFile);
       const log = pino({ level: o.logLevel, base: undefined });
+      const keyFile = o.releaseKey || undefined;
+      const key = keyFile ? (await import('../release/signing.ts')).readPublicKey(keyFile) : undefined;
+      const { installLayoutOf } = await import('../agent/install-layout.ts');
+      const layout = installLayoutOf(packageRoot());
+      const { WORKER_ENV, superviseAgent } = await import('../agent/supervisor.ts');
+      if (key && layout && !process.env[WORKER_ENV]) {
+        // This process only supervises: the agent runs as its child, from <prefix>/current.
+        process.exitCode = await superviseAgent({ layout, args: process.argv.slice(2), log });
+        return;
+      }
       const { RemoteAgent } = await import('../agent/remote.ts');
+      const { EXIT_UPGRADED } = await import('../agent/upgrade.ts');
+      const exitAfterStop = (code: number) => {
+        void agent.stop().finally(() => process.exit(code));
+      };
       const agent = new RemoteAgent({
         server: o.server,
         name: o.name,
@@ -70,6 +96,11 @@ export function registerAgentCommand(program: Command): void {
         log,
         tasks: o.tasks,
         taskConcurrency,
+        upgrade: {
+          key, layout, allowDowngrade: o.allowDowngrade === true, checkMs: upgradeCheck * 1000, trialMs: upgradeTrial * 1000,
+          onSwitched: () => exitAfterStop(EXIT_UPGRADED),
+          onTrialFailed: () => exitAfterStop(1),
+        },
       });
       await agent.start();
       log.info({ agent: o.name, server: o.server, spool: agent.spool.status() }, 'agent started');
@@ -86,6 +117,12 @@ export function registerAgentCommand(program: Command): void {
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
     });
+}
+
+function seconds(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 86_400) throw new SmokemeshError('SMOKEMESH_E_USAGE', `${flag} "${v}": expected whole seconds 1–86400`);
+  return n;
 }
 
 /** '256MB', '1G', '500k', '1048576' → bytes. */

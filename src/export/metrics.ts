@@ -21,6 +21,16 @@ export interface AgentMetricInfo {
   spool_dropped?: number;
   /** Rounds skipped because the previous one was still running (built-in agent). */
   overruns?: number;
+  /** Self-upgrade state and whether it carries an error (remote agents that report it). */
+  upgrade?: { state: string; error: boolean };
+}
+
+/** A rollout (the active one, or else the last), with its agents counted by state. */
+export interface RolloutMetricInfo {
+  id: number;
+  version: string;
+  state: string;
+  agents: Record<string, number>;
 }
 
 export interface HealthFigures {
@@ -33,6 +43,8 @@ export interface HealthFigures {
   remote_write?: { url: string; sent_rounds: number; dropped_rounds: number; failed_requests: number; pending: number }[];
   /** Seconds the last region aggregation took. */
   aggregation_seconds?: number;
+  /** Rollouts of agent releases (src/server/fleet/). */
+  rollouts?: RolloutMetricInfo[];
 }
 
 export interface MetricsInput {
@@ -136,6 +148,10 @@ function agentFamilies(x: Exposition, m: MetricsInput): void {
     if (a.spool_dropped !== undefined) x.sample('smokemesh_agent_spool_dropped_rounds_total', l, a.spool_dropped);
     if (a.overruns !== undefined) x.sample('smokemesh_agent_overruns_total', l, a.overruns);
   }
+  x.family('smokemesh_agent_upgrade_state', 'gauge', 'Self-upgrade state a remote agent reports (1 for its state; error="1" when it carries a last error)');
+  for (const a of m.agents) {
+    if (a.upgrade) x.sample('smokemesh_agent_upgrade_state', labelString({ agent: a.name, version: a.version ?? '', state: a.upgrade.state, error: a.upgrade.error ? '1' : '0' }), 1);
+  }
 }
 
 function seriesFamilies(x: Exposition, m: MetricsInput): void {
@@ -188,6 +204,14 @@ function healthFamilies(x: Exposition, m: MetricsInput): void {
     fam('smokemesh_remote_write_dropped_rounds_total', 'counter', 'Rounds dropped (queue bound reached, or refused with a 4xx)', (r) => r.dropped_rounds);
     fam('smokemesh_remote_write_failed_requests_total', 'counter', 'Requests that failed (retried unless 4xx)', (r) => r.failed_requests);
     fam('smokemesh_remote_write_pending_rounds', 'gauge', 'Rounds waiting to be sent', (r) => r.pending);
+  }
+  if (h.rollouts?.length) {
+    x.family('smokemesh_rollout_info', 'gauge', 'The active rollout (or the last one): 1, labelled with its id, version and state');
+    x.family('smokemesh_rollout_agents', 'gauge', 'Agents of the rollout in each state');
+    for (const r of h.rollouts) {
+      x.sample('smokemesh_rollout_info', labelString({ rollout: r.id, version: r.version, state: r.state }), 1);
+      for (const [state, n] of Object.entries(r.agents)) x.sample('smokemesh_rollout_agents', labelString({ rollout: r.id, state }), n);
+    }
   }
   if (h.aggregation_seconds !== undefined) {
     x.family('smokemesh_region_aggregation_seconds', 'gauge', 'Time the last region aggregation took');

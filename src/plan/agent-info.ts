@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { UpgradeStatusSchema } from '../release/protocol.ts';
 
 /**
  * An agent as the server knows it (the built-in one included): the shape of GET
@@ -15,6 +16,7 @@ export const AgentInfoSchema = Type.Object({
   intranet_address: Type.Optional(Type.String({ description: 'the address `address: intranet` meshes probe' })),
   public_address: Type.Optional(Type.String({ description: 'the address `address: public` meshes probe' })),
   version: Type.Optional(Type.String()),
+  upgrade: Type.Optional(UpgradeStatusSchema),
   last_seen: Type.Optional(Type.Number({ description: 'ms since the epoch; absent until it was heard from' })),
   alive: Type.Boolean(),
   builtin: Type.Boolean(),

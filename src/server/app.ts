@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -19,10 +18,12 @@ import { Ingest } from './ingest.ts';
 import { extraModules } from './modules.ts';
 import { coreRoutes } from './routes/core.ts';
 import { openApiPlugin } from './api/index.ts';
+import { packageRoot } from '../package-root.ts';
 
 export { VERSION } from '../version.ts';
 import { VERSION } from '../version.ts';
-const WEB_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+// The built UI, beside src/ in a checkout and beside dist/ in a release.
+const WEB_DIST = join(packageRoot(), 'web/dist');
 
 export interface ServerOptions {
   configFile: string;

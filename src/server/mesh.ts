@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/loader.ts';
 import { ConfigError, formatIssue } from '../errors.ts';
-import type { AgentMetricInfo } from '../export/metrics.ts';
+import type { AgentMetricInfo, RolloutMetricInfo } from '../export/metrics.ts';
 import { RemoteWrites } from '../export/remote-writes.ts';
 import { ExportState } from '../export/state.ts';
 import type { LiveMesh } from '../plan/live.ts';
@@ -28,6 +28,8 @@ export interface MeshDeps {
   notifierFailures(): Record<string, number>;
   /** Whether diagnostic tasks are accepted (prober_server_task_enabled). */
   tasksEnabled(): boolean;
+  /** The active rollout or the last one (src/server/fleet/). */
+  rollouts?(): RolloutMetricInfo[];
 }
 
 /**
@@ -93,6 +95,7 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
       info.spool_dropped = spool.dropped;
     }
     if (a.builtin) info.overruns = deps.builtinOverruns();
+    if (a.upgrade) info.upgrade = { state: a.upgrade.state, error: a.upgrade.error !== undefined };
     return info;
   });
 
@@ -132,6 +135,7 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
             notifier_failures: deps.notifierFailures(),
             remote_write: remotes.sinks().map((r) => ({ url: r.name.replace(/^remote-write /, ''), ...r.stats })),
             ...(regions.lastSeconds !== undefined ? { aggregation_seconds: regions.lastSeconds } : {}),
+            ...(deps.rollouts ? { rollouts: deps.rollouts() } : {}),
           },
         };
       });

@@ -5,6 +5,7 @@ import { createAgentsModule } from './agents/module.ts';
 import type { ServerContext, ServerModule } from './context.ts';
 import type { Ingest } from './ingest.ts';
 import { apiRoutes } from './api/index.ts';
+import { createFleetModule, type FleetModule } from './fleet/module.ts';
 import { createMeshModule } from './mesh.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { checkAlertsConfig, createAlerts } from '../alerts/index.ts';
@@ -25,13 +26,20 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     onEvent: (event, rule) => tasks?.onAlertEvent(event, rule),
   });
   ctx.onReload((c) => alerts.reload(c, ctx.targets()));
+  let fleet: FleetModule | undefined;
   const agents = createAgentsModule({
     ctx, ingest: deps.ingest, log: deps.log,
     view: { targets: () => ctx.targets(), peers: () => live.peers() },
     onAgentEvent: (agent, state) => alerts.agentEvent(agent.name, state),
-    agentRoutes: (api) => tasks?.agentRoutes(api),
+    // Registered when the routes are, by which time the tasks and fleet modules exist.
+    agentRoutes: (api) => {
+      tasks?.agentRoutes(api);
+      fleet?.agentRoutes(api);
+    },
   });
   tasks = createTasksModule({ ctx, log: deps.log, planOf: (name) => agents.registry.get(name)?.targets });
+  // Releases and rollouts: it reads what the registry observes of each agent.
+  fleet = createFleetModule({ ctx, log: deps.log, registry: agents.registry });
   // Mesh targets come and go with agents: every planner re-reads the live tree then.
   live.onChange((tree, peers) => {
     deps.log.info({ peers: peers.length }, 'mesh membership changed; replanning');
@@ -49,9 +57,11 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     builtinOverruns: () => builtin.scheduler.stats.overruns,
     notifierFailures: () => alerts.db.failuresByChannel(),
     tasksEnabled: () => tasks!.service.enabled(),
+    rollouts: () => fleet!.rolloutMetrics(),
   });
   return [
     agents,
+    fleet!,
     mesh,
     tasks,
     {

@@ -4,6 +4,8 @@ import type {
 
 export type { Agent, LatestRound, NodeSummary, OverviewResponse, SeriesResponse, TargetDetail, TopRow, TreeNode };
 export type { SeriesPoint, Series, MiniPoint } from '../../src/server/api/schemas.ts';
+import type { RolloutSummary } from '../../src/release/rollout.ts';
+export type { RolloutSummary };
 import type { ActiveRow, AttemptRow, DeliveryRow, EventRow, Silence } from '../../src/alerts/db.ts';
 import type { AlertRule } from '../../src/alerts/config.ts';
 import type { ChannelStatus } from '../../src/alerts/dispatcher.ts';
@@ -88,6 +90,7 @@ export const api = {
   latest: (prefix?: string) => getJson<{ rounds: LatestRound[] }>('v1/latest', { prefix }),
   top: (metric: string, window: string, n = 10) => getJson<{ rows: TopRow[] }>('v1/top', { metric, window, n }),
   agents: () => getJson<{ agents: Agent[] }>('v1/agents'),
+  rollouts: () => getJson<{ rollouts: RolloutSummary[] }>('v1/rollouts'),
   search: (q: string) => getJson<{ results: NodeSummary[] }>('v1/search', { q }),
   alertsSummary: () => getJson<AlertsSummary>('v1/alerts'),
   alertHistory: (limit = 100) => getJson<EventRow[]>('v1/alerts/history', { limit }),

@@ -195,6 +195,7 @@ export class AgentRegistry {
     if (st.entry.color) a.color = st.entry.color;
     if (st.entry.location) a.location = st.entry.location;
     if (st.hello) a.version = st.hello.version;
+    if (st.hello?.upgrade) a.upgrade = st.hello.upgrade;
     if (st.hello?.addresses.intranet) a.intranet_address = st.hello.addresses.intranet;
     if (st.hello?.addresses.public) a.public_address = st.hello.addresses.public;
     if (st.last_seen) a.last_seen = st.last_seen;

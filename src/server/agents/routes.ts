@@ -79,7 +79,7 @@ export async function agentApiRoutes(app: FastifyInstance, deps: AgentApiDeps): 
       const out: RoundsReply = { accepted, rejected };
       return send(req, reply, 200, out);
     });
-    // Other concerns' agent routes (tasks: ./task-routes.ts), signed like these.
+    // Other concerns' agent routes (tasks: ./task-routes.ts; self-upgrade: ./release-routes.ts), signed like these.
     deps.more?.(api);
   });
 }

@@ -1,0 +1,111 @@
+import type { FastifyInstance, FastifySchema } from 'fastify';
+import Type from 'typebox';
+import { MAX_RELEASE_BYTES } from '../../release/manifest.ts';
+import { StoredReleaseSchema } from '../../release/fleet-store.ts';
+import { RolloutSchema, RolloutSpecSchema, RolloutSummarySchema, rolloutCounts, type RolloutAction, type RolloutSpec } from '../../release/rollout.ts';
+import { SmokemeshError } from '../../errors.ts';
+import { ApiError } from '../api/errors.ts';
+import type { ServerContext } from '../context.ts';
+import type { FleetService } from './module.ts';
+
+/** Header carrying the release's `.sig` file (base64) on an upload. */
+export const SIGNATURE_HEADER = 'x-smokemesh-signature';
+
+const FileParams = Type.Object({ file: Type.String({ minLength: 1, maxLength: 200 }) });
+const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const ActionParams = Type.Object({ id: Type.Integer({ minimum: 1 }), action: Type.Enum(['pause', 'resume', 'abort', 'rollback']) });
+/**
+ * The admin API of releases and rollouts: uploads (raw tarball, its `.sig` in a header) and
+ * rollouts with pause, resume, abort and roll back need the admin token; lists are open like
+ * every GET.
+ */
+export async function fleetRoutes(app: FastifyInstance, ctx: ServerContext, fleet: FleetService): Promise<void> {
+  const tags = ['fleet'];
+  app.get('/api/v1/releases', {
+    schema: { summary: 'Releases the server holds for agents to upgrade to', tags, response: { 200: Type.Object({ releases: Type.Array(StoredReleaseSchema) }) } } as FastifySchema,
+  }, async () => ({ releases: fleet.store.releases() }));
+
+  // Tarballs arrive as raw bytes: a scope of their own with a buffer parser and a large limit.
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_RELEASE_BYTES }, (_req, body, done) => done(null, body));
+    scope.put('/api/v1/releases/:file', {
+      preHandler: ctx.requireAdmin,
+      schema: {
+        summary: `Upload a release tarball (body) with its .sig file (base64 in the ${SIGNATURE_HEADER} header); admin token`,
+        tags, params: FileParams, response: { 201: StoredReleaseSchema },
+      } as FastifySchema,
+    }, async (req, reply) => {
+      const { file } = req.params as { file: string };
+      const sig = req.headers[SIGNATURE_HEADER];
+      if (typeof sig !== 'string' || !sig) throw new ApiError(400, 'SMOKEMESH_E_RELEASE', `missing the ${SIGNATURE_HEADER} header (the release's .sig file, base64)`);
+      const body = req.body instanceof Buffer ? req.body : Buffer.alloc(0);
+      let stored;
+      try {
+        stored = fleet.store.addRelease(file, body, Buffer.from(sig, 'base64').toString('utf8'));
+      } catch (e) {
+        if (e instanceof SmokemeshError && e.code === 'SMOKEMESH_E_RELEASE') throw new ApiError(400, e.code, e.message);
+        throw e;
+      }
+      ctx.log.info({ file, version: stored.version, arch: stored.arch, key_id: stored.key_id, bytes: stored.size }, `release ${file} uploaded`);
+      return reply.code(201).send(stored);
+    });
+  });
+
+  app.delete('/api/v1/releases/:file', {
+    preHandler: ctx.requireAdmin,
+    schema: { summary: 'Remove a release; admin token', tags, params: FileParams } as FastifySchema,
+  }, async (req, reply) => {
+    const { file } = req.params as { file: string };
+    const rel = fleet.store.byFile(file);
+    const active = fleet.active();
+    if (rel && active && active.spec.version === rel.version) throw new ApiError(409, 'SMOKEMESH_E_RELEASE', `rollout ${active.id} uses ${rel.version}: abort it first`);
+    if (!fleet.store.deleteRelease(file)) throw new ApiError(404, 'SMOKEMESH_E_NOT_FOUND', `no release file "${file}"`);
+    return reply.code(204).send();
+  });
+
+  app.get('/api/v1/rollouts', {
+    schema: { summary: 'Rollouts, newest first, with their agents counted by state', tags, response: { 200: Type.Object({ rollouts: Type.Array(RolloutSummarySchema) }) } } as FastifySchema,
+  }, async () => ({
+    rollouts: fleet.store.rollouts(50).map((stored) => {
+      const r = fleet.active()?.id === stored.id ? fleet.active()! : stored;
+      return { id: r.id, version: r.spec.version, state: r.state, wave: r.wave, waves: r.waves, ...(r.reason ? { reason: r.reason } : {}), created_at: r.created_at, updated_at: r.updated_at, agents: rolloutCounts(r) };
+    }),
+  }));
+
+  app.get('/api/v1/rollouts/:id', {
+    schema: { summary: 'One rollout with every agent\'s wave, state, previous version and last error', tags, params: IdParams, response: { 200: RolloutSchema } } as FastifySchema,
+  }, async (req) => {
+    const { id } = req.params as { id: number };
+    const r = fleet.active()?.id === id ? fleet.active() : fleet.store.rollout(id);
+    if (!r) throw new ApiError(404, 'SMOKEMESH_E_NOT_FOUND', `no rollout ${id}`);
+    return r;
+  });
+
+  app.post('/api/v1/rollouts', {
+    preHandler: ctx.requireAdmin,
+    schema: {
+      summary: 'Start a rollout of an uploaded version: a canary, then batches, each healthy for wait_s before the next; admin token',
+      tags, body: RolloutSpecSchema, response: { 201: RolloutSchema },
+    } as FastifySchema,
+  }, async (req, reply) => {
+    const spec = req.body as RolloutSpec;
+    let r;
+    try {
+      r = fleet.start(spec);
+    } catch (e) {
+      if (e instanceof SmokemeshError) throw new ApiError(400, e.code, e.message);
+      throw e;
+    }
+    return reply.code(201).send(r);
+  });
+
+  app.post('/api/v1/rollouts/:id/:action', {
+    preHandler: ctx.requireAdmin,
+    schema: { summary: 'pause, resume (failed agents of the wave try again), abort, or rollback a rollout; admin token', tags, params: ActionParams, response: { 200: RolloutSchema } } as FastifySchema,
+  }, async (req) => {
+    const { id, action } = req.params as { id: number; action: RolloutAction };
+    return fleet.act(id, action);
+  });
+
+}

@@ -1,0 +1,237 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildRelease, buildWeb } from '../src/release/build.ts';
+import type { Rollout } from '../src/release/rollout.ts';
+import { generateReleaseKeys, sha256, signRelease } from '../src/release/signing.ts';
+import { packRelease, readReleaseInfo } from '../src/release/tarball.ts';
+import { waitFor } from './wait.ts';
+import { freePort, getJson, loopbackConfig, seriesPoints, startServer, writeSecret, Proc } from './agents-kit.ts';
+
+// Real releases built here (1.0.0, 1.1.0, and 1.2.0 whose agent crashes at start), installed
+// with their install.sh into a prefix per agent, real agent processes under their supervisor,
+// a real server on loopback. Every refusal and the roll back happen in the agents themselves.
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'sm-fleet-'));
+const rel = join(dir, 'releases');
+const keys = generateReleaseKeys();
+const wrongKeys = generateReleaseKeys();
+const NAMES = ['a1', 'a2'];
+let port: number;
+let base: string;
+let listener: Server;
+let server: Proc;
+let token: string;
+const agents: Record<string, Proc> = {};
+const files: Record<string, string> = {};
+
+/** Signs a tarball with a key pair of this test (the .sig text). */
+async function sign(file: string, privatePem: string): Promise<string> {
+  const { info } = await readReleaseInfo(file);
+  const bytes = readFileSync(file);
+  return JSON.stringify(signRelease(info, basename(file), { sha256: sha256(bytes), size: bytes.length }, createPrivateKey(privatePem)));
+}
+
+async function upload(file: string, sig: string): Promise<Response> {
+  return fetch(`${base}/api/v1/releases/${basename(file)}`, {
+    method: 'PUT', body: readFileSync(file),
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'x-smokemesh-signature': Buffer.from(sig).toString('base64') },
+  });
+}
+
+async function admin<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const r = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path}: HTTP ${r.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+const rollout = (id: number) => getJson<Rollout>(`${base}/api/v1/rollouts/${id}`);
+const versions = async () => Object.fromEntries((await getJson<{ agents: { name: string; version?: string; builtin: boolean }[] }>(`${base}/api/v1/agents`)).agents
+  .filter((a) => !a.builtin).map((a) => [a.name, a.version]));
+const current = (name: string) => basename(readlinkSync(join(dir, `prefix-${name}`, 'current')));
+
+async function startRollout(version: string, extra: Record<string, unknown> = {}): Promise<Rollout> {
+  return admin<Rollout>('POST', '/api/v1/rollouts', { version, canary: '1', batch: '1', wait_s: 1, timeout_s: 120, ...extra });
+}
+
+/** Waits until the rollout is paused and returns it. */
+async function paused(id: number): Promise<Rollout> {
+  try {
+    return await waitFor(`rollout ${id} to pause`, async () => {
+      const r = await rollout(id);
+      return r.state === 'paused' ? r : undefined;
+    }, 120_000, 250);
+  } catch (e) {
+    // What the agents said, to tell why.
+    throw new Error(`${(e as Error).message}\n${JSON.stringify(await rollout(id))}\n${NAMES.map((n) => `--- ${n}\n${agents[n]!.out.slice(-3000)}`).join('\n')}`);
+  }
+}
+
+before(async () => {
+  const web = buildWeb(root);
+  mkdirSync(rel);
+  for (const v of ['1.0.0', '1.1.0', '1.2.0']) files[v] = (await buildRelease({ root, outDir: rel, version: v, webDist: web })).file;
+  // 1.2.0 passes its self-test (`--version`) but its agent crashes at start.
+  const unpacked = join(dir, 'crash');
+  mkdirSync(unpacked);
+  execFileSync('tar', ['-xzf', files['1.2.0']!, '-C', unpacked]);
+  const cli = join(unpacked, 'smokemesh-1.2.0', 'dist', 'cli.js');
+  writeFileSync(cli, "if (process.argv.includes('agent')) { process.stderr.write('1.2.0: crash at start\\n'); process.exit(3); }\n" + readFileSync(cli, 'utf8'));
+  await packRelease(unpacked, 'smokemesh-1.2.0', files['1.2.0']!, Date.now());
+
+  listener = createServer((s) => s.destroy());
+  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+  const targetPort = (listener.address() as { port: number }).port;
+  port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const secrets = Object.fromEntries(NAMES.map((n) => [n, writeSecret(dir, n)]));
+  const cfg = join(dir, 'smokemesh.yaml');
+  writeFileSync(cfg, loopbackConfig({ port, dataDir: join(dir, 'data'), targetPort, agents: NAMES.map((n) => ({ name: n, secretFile: secrets[n]! })), serverProbes: false }));
+  // A loaded machine may take long to start a server from the TypeScript sources.
+  server = await startServer(cfg, { timeoutMs: 120_000 });
+  token = readFileSync(join(dir, 'data', 'admin.token'), 'utf8').trim();
+  writeFileSync(join(dir, 'release.pub'), keys.publicPem);
+
+  // Each agent installed from the 1.0.0 tarball into a prefix of its own, away from the checkout.
+  const unpack10 = join(dir, 'unpack-1.0.0');
+  mkdirSync(unpack10);
+  execFileSync('tar', ['-xzf', files['1.0.0']!, '-C', unpack10]);
+  for (const n of NAMES) {
+    const prefix = join(dir, `prefix-${n}`);
+    execFileSync(join(unpack10, 'smokemesh-1.0.0', 'install.sh'), ['--prefix', prefix, '--bin-dir', join(prefix, 'bin'), '--config-dir', join(prefix, 'etc'), '--no-user', '--no-systemd'], { stdio: 'pipe' });
+    agents[n] = new Proc(spawn(process.execPath, [join(prefix, 'current', 'bin', 'smokemesh.js'), 'agent', '--server', base, '--name', n,
+      '--secret-file', secrets[n]!, '--spool', join(dir, `spool-${n}`), '--release-key', join(dir, 'release.pub'),
+      '--upgrade-check', '1', '--upgrade-trial', '60'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir }), n);
+  }
+  await waitFor('both agents on 1.0.0 with rounds stored', async () => {
+    const v = await versions();
+    return v.a1 === '1.0.0' && v.a2 === '1.0.0' && (await seriesPoints(base, '/t1', 'a1')).length > 0 && (await seriesPoints(base, '/t1', 'a2')).length > 0;
+  }, 120_000, 500);
+});
+
+after(async () => {
+  for (const a of Object.values(agents)) {
+    // The supervisor passes SIGTERM on to its agent and waits for it.
+    const done = await Promise.race([a.stop('SIGTERM'), new Promise((r) => setTimeout(() => r('late'), 15_000))]);
+    if (done === 'late') {
+      for (const pid of execFileSync('ps', ['-o', 'pid=', '--ppid', String(a.child.pid)], { encoding: 'utf8' }).split('\n').map(Number).filter(Boolean)) process.kill(pid, 'SIGKILL');
+      await a.stop('SIGKILL');
+    }
+  }
+  await server?.stop('SIGKILL');
+  listener?.close();
+});
+
+test('uploads need the admin token and a .sig that names the very tarball', async () => {
+  const file = files['1.1.0']!;
+  const sig = await sign(file, keys.privatePem);
+  const noToken = await fetch(`${base}/api/v1/releases/${basename(file)}`, { method: 'PUT', body: readFileSync(file), headers: { 'content-type': 'application/octet-stream', 'x-smokemesh-signature': Buffer.from(sig).toString('base64') } });
+  assert.equal(noToken.status, 401);
+  const other = await upload(files['1.0.0']!, sig);
+  assert.equal(other.status, 400);
+  assert.match(await other.text(), /its signature is for smokemesh-1\.1\.0-linux-\w+\.tar\.gz/);
+  assert.equal((await getJson<{ releases: unknown[] }>(`${base}/api/v1/releases`)).releases.length, 0);
+});
+
+test('a release signed with another key is refused by the agent and pauses the rollout', async () => {
+  assert.equal((await upload(files['1.1.0']!, await sign(files['1.1.0']!, wrongKeys.privatePem))).status, 201);
+  const r = await paused((await startRollout('1.1.0')).id);
+  const failed = r.agents.find((a) => a.state === 'failed')!;
+  assert.match(failed.error ?? '', new RegExp(`made with key ${wrongKeys.keyId}, but the trusted release key is ${keys.keyId}`));
+  assert.equal(r.agents.filter((a) => a.state === 'pending').length, 1, 'the batch did not start');
+  assert.deepEqual(await versions(), { a1: '1.0.0', a2: '1.0.0' });
+  await admin('POST', `/api/v1/rollouts/${r.id}/abort`);
+});
+
+test('a tarball altered on the server is refused before it is unpacked', async () => {
+  assert.equal((await upload(files['1.1.0']!, await sign(files['1.1.0']!, keys.privatePem))).status, 201);
+  // The server's copy altered after the upload (a compromised or broken server): same size, one byte off.
+  const stored = join(dir, 'data', 'releases', basename(files['1.1.0']!));
+  const bytes = readFileSync(stored);
+  const mid = bytes.length >> 1;
+  bytes[mid] = bytes[mid]! ^ 0xff;
+  writeFileSync(stored, bytes);
+  const r = await paused((await startRollout('1.1.0')).id);
+  const failed = r.agents.find((a) => a.state === 'failed')!;
+  assert.match(failed.error ?? '', /SHA-256 .* the tarball was altered/);
+  assert.equal(current(failed.name), '1.0.0');
+  assert.deepEqual(readFileSync(join(dir, `prefix-${failed.name}`, 'agent-upgrade.json'), 'utf8').includes('"state":"failed"'), true);
+  await admin('POST', `/api/v1/rollouts/${r.id}/abort`);
+});
+
+test('a rollout upgrades the canary, then the batch once the canary is healthy', async () => {
+  assert.equal((await upload(files['1.1.0']!, await sign(files['1.1.0']!, keys.privatePem))).status, 201);
+  const started = await startRollout('1.1.0');
+  const r = await waitFor('the rollout to finish', async () => {
+    const x = await rollout(started.id);
+    if (x.state === 'paused') throw new Error(`paused: ${x.reason}`);
+    return x.state === 'done' ? x : undefined;
+  }, 240_000, 500);
+  assert.deepEqual(r.agents.map((a) => [a.wave, a.state, a.from]).sort(), [[0, 'done', '1.0.0'], [1, 'done', '1.0.0']]);
+  assert.deepEqual(await versions(), { a1: '1.1.0', a2: '1.1.0' });
+  for (const n of NAMES) assert.equal(current(n), '1.1.0');
+  // Waves: the batch's agent was asked only after the canary was done (the server's log order).
+  const canary = r.agents.find((a) => a.wave === 0)!.name;
+  const batch = r.agents.find((a) => a.wave === 1)!.name;
+  const log = server.out;
+  const canaryDone = log.indexOf(`rollout ${r.id} of 1.1.0: agent ${canary}: done`);
+  const batchAsked = log.indexOf(`rollout ${r.id} of 1.1.0: agent ${batch}: upgrading`);
+  assert.ok(canaryDone > 0 && batchAsked > canaryDone, 'the batch started after the canary was done');
+  // Each new version ran on trial and committed itself once its rounds were accepted.
+  for (const n of NAMES) assert.match(agents[n]!.out, /"version":"1\.1\.0","previous":"1\.0\.0","msg":"new version healthy: upgrade committed"/);
+  // The old version stays beside the new one (a roll back needs no download).
+  assert.ok(existsSync(join(dir, `prefix-${canary}`, 'versions', '1.0.0', 'dist', 'cli.js')));
+});
+
+test('a downgrade is refused unless it is a roll back', async () => {
+  assert.equal((await upload(files['1.0.0']!, await sign(files['1.0.0']!, keys.privatePem))).status, 201);
+  const r = await paused((await startRollout('1.0.0')).id);
+  const failed = r.agents.find((a) => a.state === 'failed')!;
+  assert.match(failed.error ?? '', /1\.0\.0 is older than 1\.1\.0: a downgrade is refused/);
+  assert.deepEqual(await versions(), { a1: '1.1.0', a2: '1.1.0' });
+  await admin('POST', `/api/v1/rollouts/${r.id}/abort`);
+});
+
+test('a version that crashes at start is rolled back by the agent, which keeps delivering rounds', async () => {
+  assert.equal((await upload(files['1.2.0']!, await sign(files['1.2.0']!, keys.privatePem))).status, 201);
+  const r = await paused((await startRollout('1.2.0')).id);
+  const failed = r.agents.find((a) => a.state === 'failed')!;
+  const other = NAMES.find((n) => n !== failed.name)!;
+  assert.match(failed.error ?? '', /1\.2\.0 exited with status 3 on trial/);
+  assert.match(agents[failed.name]!.out, /1\.2\.0: crash at start/);
+  assert.equal(current(failed.name), '1.1.0');
+  assert.deepEqual(await versions(), { a1: '1.1.0', a2: '1.1.0' });
+  assert.equal(r.agents.find((a) => a.name === other)!.state, 'pending', 'the batch did not start');
+  const agent = (await getJson<{ agents: { name: string; upgrade?: { state: string; target?: string; error?: string } }[] }>(`${base}/api/v1/agents`)).agents.find((a) => a.name === failed.name)!;
+  assert.equal(agent.upgrade?.state, 'failed');
+  assert.equal(agent.upgrade?.target, '1.2.0');
+  const before = (await seriesPoints(base, '/t1', failed.name)).length;
+  await waitFor(`new rounds from ${failed.name} on 1.1.0`, async () => (await seriesPoints(base, '/t1', failed.name)).length >= before + 2, 60_000, 500);
+  // /metrics shows the paused rollout and the agent's failed upgrade.
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  assert.match(metrics, new RegExp(`smokemesh_rollout_info\\{rollout="${r.id}",version="1.2.0",state="paused"\\} 1`));
+  assert.match(metrics, new RegExp(`smokemesh_agent_upgrade_state\\{agent="${failed.name}",version="1.1.0",state="failed",error="1"\\} 1`));
+});
+
+test('an admin rolls a finished rollout back: every agent it upgraded returns to its previous version', async () => {
+  const rollouts = (await getJson<{ rollouts: { id: number; version: string; state: string }[] }>(`${base}/api/v1/rollouts`)).rollouts;
+  const paused = rollouts.find((r) => r.state === 'paused')!;
+  await admin('POST', `/api/v1/rollouts/${paused.id}/abort`);
+  const upgrade = rollouts.find((r) => r.version === '1.1.0' && r.state === 'done')!;
+  await admin('POST', `/api/v1/rollouts/${upgrade.id}/rollback`);
+  const r = await waitFor('the roll back to finish', async () => {
+    const x = await rollout(upgrade.id);
+    return x.state === 'rolled_back' ? x : undefined;
+  }, 240_000, 500);
+  assert.deepEqual(r.agents.map((a) => a.state), ['rolled_back', 'rolled_back']);
+  // 1.0.0 is older, but the server calls it a roll back: accepted, from the copy kept beside.
+  assert.deepEqual(await versions(), { a1: '1.0.0', a2: '1.0.0' });
+  for (const n of NAMES) assert.equal(current(n), '1.0.0');
+});
