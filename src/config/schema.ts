@@ -2,6 +2,7 @@ import Type, { type Static } from 'typebox';
 import { CommonParamsSchema } from '../probes/params.ts';
 import { MAX_PINGS, MAX_STEP, PROBE_TYPES } from '../probes/round.ts';
 import { AgentsSectionSchema } from './agents-schema.ts';
+import { PresentationSchema } from './presentation-schema.ts';
 import { TasksSectionSchema } from './tasks-schema.ts';
 
 /**
@@ -110,6 +111,8 @@ export const ConfigSchema = Type.Object({
   export: Type.Optional(Type.Unknown()),
   /** On-demand diagnostics and alert traces: src/tasks/. */
   tasks: TasksSectionSchema,
+  /** What the web UI shows by default (SmokePing's *** Presentation ***). */
+  presentation: PresentationSchema,
 }, { additionalProperties: false });
 
 export type GeneralConfig = Static<typeof GeneralSchema>;

@@ -17,7 +17,7 @@ import type { AgentInfo, ServerContext } from './context.ts';
 import { Ingest } from './ingest.ts';
 import { extraModules } from './modules.ts';
 import { coreRoutes } from './routes/core.ts';
-import { openApiPlugin } from './api/index.ts';
+import { openApiPlugin, registerCompression } from './api/index.ts';
 import { packageRoot } from '../package-root.ts';
 
 export { VERSION } from '../version.ts';
@@ -119,7 +119,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (m.sink) ingest.add(m.sink);
     if (m.agents) agentSources.push(m.agents);
   }
-  // Before any route, so the OpenAPI description covers every concern's routes.
+  // Before any route and the static files: both attach themselves to routes as they are added.
+  await registerCompression(app);
   await app.register(openApiPlugin);
   await app.register(async (scope) => {
     await coreRoutes(scope, ctx);

@@ -10,7 +10,7 @@ import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
 import type { Round } from '../../src/probes/round.ts';
 import type { AgentInfo, ServerContext } from '../../src/server/context.ts';
-import { apiRoutes, openApiPlugin } from '../../src/server/api/index.ts';
+import { apiRoutes, openApiPlugin, registerCompression } from '../../src/server/api/index.ts';
 
 const WEB_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 
@@ -67,6 +67,7 @@ export async function startDevServer(opts: {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     void reply.code(err.statusCode ?? 500).send({ code: err.code ?? 'SMOKEMESH_E_INTERNAL', error: err.message });
   });
+  await registerCompression(app);
   await app.register(openApiPlugin);
   if (opts.otherRoutes) await app.register(async (scope) => opts.otherRoutes!(scope));
   await app.register(async (scope) => { await apiRoutes(scope, ctx); });
