@@ -58,6 +58,16 @@ export const EventRowSchema = Type.Object({
 });
 export type EventRow = Static<typeof EventRowSchema>;
 
+/** A delivery as the API lists it: with its attempts and what its event was about. */
+export const DeliveryListRowSchema = Type.Object({
+  ...DeliveryRowSchema.properties,
+  attempt_log: Type.Array(AttemptRowSchema),
+  event: Nullable(Type.Object({
+    alert: Type.String(), state: AlertEventSchema.properties.state, target: Type.String(), agent: Type.String(), time: Type.Number(),
+  }, { description: 'the event it carried (null if the event is gone)' })),
+});
+export type DeliveryListRow = Static<typeof DeliveryListRowSchema>;
+
 export const SilenceSchema = Type.Object({
   id: Type.String(),
   created: Type.Number(),
@@ -236,12 +246,19 @@ export function openAlertDb(file: string, note?: ModeNote) {
       const { where, args } = eventFilter(q);
       return (db.prepare(`SELECT COUNT(*) AS n FROM events ${where}`).get(...args) as { n: number }).n;
     },
-    /** Deliveries matching the filter, newest first, one page of it, each with its attempts. */
-    deliveries(q: DeliveryQuery): (DeliveryRow & { attempt_log: AttemptRow[] })[] {
+    /** Deliveries matching the filter, newest first, one page of it, each with its attempts and its event. */
+    deliveries(q: DeliveryQuery): DeliveryListRow[] {
       const { from, where, args } = deliveryFilter(q);
       const rows = db.prepare(`SELECT d.* FROM ${from} ${where} ORDER BY d.id DESC LIMIT ? OFFSET ?`).all(...args, q.limit, q.offset ?? 0) as DeliveryRow[];
       const attempts = db.prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY attempt');
-      return rows.map((r) => ({ ...r, attempt_log: attempts.all(r.id) as AttemptRow[] }));
+      const event = db.prepare('SELECT alert, state, target, agent, time FROM events WHERE id = ?');
+      return rows.map((r) => ({ ...r, attempt_log: attempts.all(r.id) as AttemptRow[], event: (event.get(r.event_id) as DeliveryListRow['event'] | undefined) ?? null }));
+    },
+    /** The outcome of each channel's latest attempt (a channel whose latest attempt failed is failing). */
+    lastOutcomes(): Record<string, AttemptRow['outcome']> {
+      const rows = db.prepare(`SELECT d.channel AS channel, a.outcome AS outcome FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+        WHERE a.rowid IN (SELECT max(a2.rowid) FROM attempts a2 JOIN deliveries d2 ON d2.id = a2.delivery_id GROUP BY d2.channel)`).all() as { channel: string; outcome: AttemptRow['outcome'] }[];
+      return Object.fromEntries(rows.map((r) => [r.channel, r.outcome]));
     },
     /** How many deliveries match the filter (all pages). */
     countDeliveries(q: DeliveryQuery): number {

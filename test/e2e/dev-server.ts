@@ -34,6 +34,8 @@ export async function startDevServer(opts: {
   rounds?: Iterable<Round>;
   /** Routes of other concerns, registered before the read API (to check the OpenAPI collector sees them). */
   otherRoutes?: (app: FastifyInstance) => void;
+  /** Answer 401 to every /api request without "Authorization: Bearer <readToken>" (a server that wants a login). */
+  readToken?: string;
 }): Promise<DevServer> {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-ui-'));
   writeFileSync(join(dir, 'smokemesh.yaml'), opts.configYaml);
@@ -68,6 +70,14 @@ export async function startDevServer(opts: {
     void reply.code(err.statusCode ?? 500).send({ code: err.code ?? 'SMOKEMESH_E_INTERNAL', error: err.message });
   });
   await registerCompression(app);
+  if (opts.readToken) {
+    const token = opts.readToken;
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.url.startsWith('/api/') && req.headers.authorization !== `Bearer ${token}`) {
+        await reply.code(401).send({ code: 'SMOKEMESH_E_AUTH', error: 'sign in to read this server' });
+      }
+    });
+  }
   await app.register(openApiPlugin);
   if (opts.otherRoutes) await app.register(async (scope) => opts.otherRoutes!(scope));
   await app.register(async (scope) => { await apiRoutes(scope, ctx); });

@@ -4,7 +4,7 @@ import type { FastifySchema } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { AlertRuleInfoSchema } from '../../alerts/config.ts';
 import {
-  ActiveRowSchema, AttemptRowSchema, DELIVERY_STATUSES, DeliveryRowSchema, EventRowSchema, SilenceSchema,
+  ActiveRowSchema, AttemptRowSchema, DELIVERY_STATUSES, DeliveryListRowSchema, EventRowSchema, SilenceSchema,
   type AlertDb, type Silence,
 } from '../../alerts/db.ts';
 import { ChannelStatusSchema, type Dispatcher } from '../../alerts/dispatcher.ts';
@@ -52,9 +52,12 @@ const DeliveryQuery = Type.Object({
 const TotalHeader = { 'x-total-count': Type.Integer({ description: 'rows matching the filter, over all pages' }) };
 const Err = Type.Object({ code: Type.String(), error: Type.String() });
 const ActiveSchema = Type.Object({ ...ActiveRowSchema.properties, edgetrigger: Type.Boolean() });
-const ChannelSchema = Type.Object({ ...ChannelStatusSchema.properties, failed_attempts: Type.Integer({ description: 'failed attempts recorded (retries and final failures)' }) });
+const ChannelSchema = Type.Object({
+  ...ChannelStatusSchema.properties,
+  failed_attempts: Type.Integer({ description: 'failed attempts recorded (retries and final failures)' }),
+  last_outcome: Type.Union([AttemptRowSchema.properties.outcome, Type.Null()], { description: "the outcome of the channel's latest attempt" }),
+});
 const SilenceWithState = Type.Object({ ...SilenceSchema.properties, active: Type.Boolean() });
-const DeliverySchema = Type.Object({ ...DeliveryRowSchema.properties, attempt_log: Type.Array(AttemptRowSchema) });
 const SilenceBody = Type.Object({
   target: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_GLOB_LENGTH, description: 'target path glob: * within a segment, ** across' })),
   agent: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_GLOB_LENGTH, description: 'agent name glob' })),
@@ -75,7 +78,8 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
     // Channel queues with the failed attempts each has recorded (retries and final failures).
     const channels = () => {
       const failures = deps.db.failuresByChannel();
-      return deps.dispatcher.status().map((c) => ({ ...c, failed_attempts: failures[c.name] ?? 0 }));
+      const last = deps.db.lastOutcomes();
+      return deps.dispatcher.status().map((c) => ({ ...c, failed_attempts: failures[c.name] ?? 0, last_outcome: last[c.name] ?? null }));
     };
     app.get('/api/v1/alerts', {
       schema: {
@@ -114,7 +118,7 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
       schema: {
         summary: 'Deliveries with every attempt (sent, retried, failed) and silenced notifications, newest first; filters and paging (X-Total-Count)',
         tags, querystring: DeliveryQuery,
-        response: { 200: { ...Type.Array(DeliverySchema), headers: TotalHeader } },
+        response: { 200: { ...Type.Array(DeliveryListRowSchema), headers: TotalHeader } },
       } as FastifySchema,
     }, async (req, reply) => {
       void reply.header('x-total-count', deps.db.countDeliveries(req.query));
