@@ -177,7 +177,7 @@ test('alerts: state and duration instead of an internal counter; history and del
   await page.click('.list-filter[data-list=h] button[type=submit]');
   await page.waitForFunction(() => location.hash.includes('h.target=') && !location.hash.includes('h.page'));
   await page.waitForSelector('.pager[data-list=h][data-page="1"]');
-  await page.waitForFunction(() => [...document.querySelectorAll('table.alert-history tbody tr')].every((tr) => tr.children[3]?.textContent === '/Live/closed2'));
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('table.alert-history tbody tr')).every((tr) => tr.children[3]?.textContent === '/Live/closed2'));
   const filtered = Number(await page.getAttribute('.pager[data-list=h]', 'data-total'));
   const apiFiltered = (await api<unknown[]>('/api/v1/alerts/history?target=%2FLive%2Fclosed2&state=firing&limit=1')).total;
   assert.ok(filtered > 0 && filtered <= apiFiltered && filtered < pagerTotal, `filtered ${filtered}, API ${apiFiltered}, all ${pagerTotal}`);

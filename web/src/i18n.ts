@@ -119,6 +119,8 @@ const dicts: Record<Lang, Record<Key, string>> = { en, 'zh-CN': zh };
 let lang: Lang = readLang();
 
 function readLang(): Lang {
+  // Outside a browser (the UI's logic tested in Node): English.
+  if (typeof localStorage === 'undefined') return 'en';
   const saved = localStorage.getItem('smokemesh.lang');
   if (saved === 'en' || saved === 'zh-CN') return saved;
   return navigator.language.toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';

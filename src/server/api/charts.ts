@@ -37,9 +37,9 @@ export const chartRoutes: RouteModule = (app, ctx) => {
       tags: ['series'],
       querystring: Type.Object({
         sorter: Type.Enum(CHART_SORTERS),
-        range: Type.String({ pattern: '^[1-9][0-9]{0,5}[mhdwy]$', default: '3h', description: 'a span: 1h, 3h, 30h, 10d…' }),
-        n: Type.Integer({ minimum: 1, maximum: 50, default: 8 }),
-        points: Type.Integer({ minimum: 10, maximum: 1000, default: 200, description: 'at most this many points per graph' }),
+        range: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,5}[mhdwy]$', default: '3h', description: 'a span: 1h, 3h, 30h, 10d…' })),
+        n: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 8 })),
+        points: Type.Optional(Type.Integer({ minimum: 10, maximum: 1000, default: 200, description: 'at most this many points per graph' })),
       }),
       response: { 200: ChartsResponseSchema, 400: ErrorSchema },
     },

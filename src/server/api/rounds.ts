@@ -27,8 +27,8 @@ export const roundRoutes: RouteModule = (app, ctx) => {
       tags: ['series'],
       querystring: Type.Object({
         metric: Type.Enum(TOP_METRICS),
-        n: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
-        window: Type.Enum(TOP_WINDOWS, { default: 'last' }),
+        n: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 10 })),
+        window: Type.Optional(Type.Enum(TOP_WINDOWS, { default: 'last' })),
       }),
       response: { 200: Type.Object({ metric: Type.String(), window: Type.String(), rows: Type.Array(TopRowSchema) }), 400: ErrorSchema },
     },

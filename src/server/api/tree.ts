@@ -28,7 +28,7 @@ export const treeRoutes: RouteModule = (app, ctx) => {
     schema: {
       summary: 'One node of the tree with its probe settings, breadcrumbs and children',
       tags: TAGS,
-      querystring: Type.Object({ path: Type.String({ minLength: 1, default: '/', description: 'target path, e.g. /Group/host' }) }),
+      querystring: Type.Object({ path: Type.Optional(Type.String({ minLength: 1, default: '/', description: 'target path, e.g. /Group/host' })) }),
       response: { 200: TargetDetailSchema, 404: ErrorSchema },
     },
   }, async (req) => {
@@ -44,7 +44,7 @@ export const treeRoutes: RouteModule = (app, ctx) => {
       tags: TAGS,
       querystring: Type.Object({
         q: Type.String({ minLength: 1, maxLength: 200 }),
-        limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
       }),
       response: { 200: Type.Object({ q: Type.String(), results: Type.Array(NodeSummarySchema) }), 400: ErrorSchema },
     },

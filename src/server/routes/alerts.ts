@@ -21,8 +21,8 @@ export interface AlertRouteDeps {
   agentEvents: () => { agent: string; state: 'down' | 'up'; time: number }[];
 }
 
-const Limit = Type.Integer({ minimum: 1, maximum: 5000, default: 200 });
-const Offset = Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0, description: 'rows to skip (paging); X-Total-Count has the total' });
+const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 200 }));
+const Offset = Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0, description: 'rows to skip (paging); X-Total-Count has the total' }));
 const TimeFilter = {
   from: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch, inclusive' })),
   to: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch, exclusive' })),
@@ -111,8 +111,9 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
         response: { 200: { ...Type.Array(EventRowSchema), headers: TotalHeader } },
       } as FastifySchema,
     }, async (req, reply) => {
-      void reply.header('x-total-count', deps.db.countEvents(req.query));
-      return deps.db.events(req.query);
+      const q = { ...req.query, limit: req.query.limit ?? 200 };
+      void reply.header('x-total-count', deps.db.countEvents(q));
+      return deps.db.events(q);
     });
     app.get<{ Querystring: Static<typeof DeliveryQuery> }>('/api/v1/alerts/deliveries', {
       schema: {
@@ -121,8 +122,9 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
         response: { 200: { ...Type.Array(DeliveryListRowSchema), headers: TotalHeader } },
       } as FastifySchema,
     }, async (req, reply) => {
-      void reply.header('x-total-count', deps.db.countDeliveries(req.query));
-      return deps.db.deliveries(req.query);
+      const q = { ...req.query, limit: req.query.limit ?? 200 };
+      void reply.header('x-total-count', deps.db.countDeliveries(q));
+      return deps.db.deliveries(q);
     });
     app.get('/api/v1/alerts/channels', {
       schema: { summary: 'Channel queues, last errors and failed attempts', tags, response: { 200: Type.Array(ChannelSchema) } } as FastifySchema,
