@@ -12,6 +12,7 @@ import { AlertEventSchema } from '../../alerts/notifiers/notifier.ts';
 import type { AlertEngine } from '../../alerts/engine.ts';
 import { MAX_GLOB_LENGTH } from '../../alerts/glob.ts';
 import type { RouteModule } from '../context.ts';
+import { ErrorSchema as Err } from '../api/schemas.ts';
 
 /** What the alert routes read and change. */
 export interface AlertRouteDeps {
@@ -50,7 +51,6 @@ const DeliveryQuery = Type.Object({
   offset: Offset,
 });
 const TotalHeader = { 'x-total-count': Type.Integer({ description: 'rows matching the filter, over all pages' }) };
-const Err = Type.Object({ code: Type.String(), error: Type.String() });
 const ActiveSchema = Type.Object({ ...ActiveRowSchema.properties, edgetrigger: Type.Boolean() });
 const ChannelSchema = Type.Object({
   ...ChannelStatusSchema.properties,

@@ -1,6 +1,7 @@
 import type { FastifySchema } from 'fastify';
 import Type from 'typebox';
 import { StoreStatsSchema } from '../../store/types.ts';
+import { ErrorSchema } from '../api/schemas.ts';
 import type { RouteModule } from '../context.ts';
 import { VERSION } from '../../version.ts';
 
@@ -27,7 +28,7 @@ export const coreRoutes: RouteModule = (app, ctx) => {
     schema: {
       summary: 'Reload the config file; a broken config is refused and the running one stays',
       tags: ['server'],
-      response: { 200: ReloadResult, 401: Type.Object({ code: Type.String(), error: Type.String() }), 422: ReloadResult },
+      response: { 200: ReloadResult, 401: ErrorSchema, 422: ReloadResult },
     } as FastifySchema,
   }, async (_req, reply) => {
     const errors = await ctx.reload();

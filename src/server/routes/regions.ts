@@ -2,6 +2,7 @@ import { errorBody } from '../../errors.ts';
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import { RegionCellSchema, type RegionCell, type RegionSnapshot } from '../../plan/region.ts';
+import { ErrorSchema as Err } from '../api/schemas.ts';
 
 /** A matrix cell without the per-agent detail. */
 function brief(c: RegionCell): Omit<RegionCell, 'agents'> {
@@ -11,7 +12,6 @@ function brief(c: RegionCell): Omit<RegionCell, 'agents'> {
 
 const Probe = Type.Enum(['icmp', 'tcp', 'dns', 'http'], { default: 'icmp' });
 const { agents: _agents, ...briefFields } = RegionCellSchema.properties;
-const Err = Type.Object({ code: Type.String(), error: Type.String() });
 
 /**
  * GET /api/v1/regions/matrix: every (source region, target region) cell of one probe type;
