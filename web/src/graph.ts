@@ -3,11 +3,11 @@ import type { MiniPoint, Series, SeriesPoint } from './api.ts';
 import { colorOf, type App } from './app.ts';
 import { DASHES } from './chart/draw.ts';
 import { download, fileName, graphPng, seriesCsv } from './chart/export.ts';
-import { legendTable, lineSample, lossKey, type LegendRow } from './chart/legend.ts';
-import { lossColor, pointPings } from './chart/palette.ts';
+import { legendTable, lineSample, lossChip, lossKey, type LegendRow } from './chart/legend.ts';
+import { pointPings } from './chart/palette.ts';
 import { smokeChart, type SmokeLayer } from './chart/smoke.ts';
 import { h, replace } from './dom.ts';
-import { fmtMs, fmtPct, fmtResolution } from './format.ts';
+import { fmtMs, fmtResolution } from './format.ts';
 import { t } from './i18n.ts';
 import { fmtMinute, fmtTime, zoneLabel } from './time.ts';
 
@@ -112,7 +112,7 @@ function hoverText(layers: SmokeLayer[], mode: MedianMode, time: number, pts: (S
     out.push(h('span', { class: 'hover-item' },
       mark, layers.length > 1 ? `${layer.agent} ` : '',
       `${t('median')} ${fmtMs(pt.median)} · ${t('loss')} `,
-      h('span', { class: 'loss-chip', style: `background:${lossColor(pt.loss_pct, pointPings(pt, layer.pings))}` }, fmtPct(pt.loss_pct)),
+      lossChip(pt.loss_pct, pointPings(pt, layer.pings)),
       ` · ${t('min')} ${fmtMs(pt.min)} · ${t('max')} ${fmtMs(pt.max)} · ${t('stddev')} ${fmtMs(pt.stddev)}`,
       pt.rounds > 1 ? ` · ${pt.rounds} ${t('rounds')}` : '',
       ` · ${pt.sent - pt.lost}/${pt.sent}`,

@@ -45,6 +45,10 @@ function clip(u: Plot): void {
   u.ctx.clip();
 }
 
+/**
+ * The smoke of every layer: for each point, bands between rank pairs of its distribution
+ * (outermost lightest), one canvas path per shade; tinted in the layer's colour when asked.
+ */
 export function drawSmoke(u: Plot, o: DrawOptions, data: Aligned<SmokeLayer['points'][number]>, bg: string, ink: string): void {
   const ctx = u.ctx;
   if (o.noSmoke) return;
@@ -80,6 +84,10 @@ export function drawSmoke(u: Plot, o: DrawOptions, data: Aligned<SmokeLayer['poi
   ctx.restore();
 }
 
+/**
+ * The medians as step lines: in loss colours (each layer in its dash pattern) or in the layer's
+ * colour; rounds with no reply at all as ticks in the total-loss colour along the top.
+ */
 export function drawMedians(u: Plot, o: DrawOptions, data: Aligned<SmokeLayer['points'][number]>): void {
   const ctx = u.ctx;
   const dpr = u.pxRatio;

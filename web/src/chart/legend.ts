@@ -2,7 +2,7 @@ import type { SeriesPoint } from '../api.ts';
 import { h } from '../dom.ts';
 import { fmtMs, fmtPct } from '../format.ts';
 import { t } from '../i18n.ts';
-import { lossBins } from './palette.ts';
+import { lossBins, lossColor, rgb } from './palette.ts';
 import { legendStats, type LegendStats } from './stats.ts';
 
 /** One line of a legend: an agent of a target (or a compared series) and its points. */
@@ -66,4 +66,12 @@ export function lossKey(pings: number): HTMLElement {
     h('span', {}, t('lossKey', { n: pings })),
     lossBins(pings).map((b) => h('span', { class: 'key-item', 'data-color': b.color },
       h('i', { class: 'swatch', style: `background:${b.color}` }), b.label)));
+}
+
+/** A loss figure on the colour its median would have, in black or white, whichever reads. */
+export function lossChip(lossPct: number | null, pings: number): HTMLElement {
+  const bg = lossColor(lossPct, pings);
+  const [r, g, b] = rgb(bg);
+  const light = 0.299 * r + 0.587 * g + 0.114 * b > 140;
+  return h('span', { class: 'loss-chip', style: `background:${bg};color:${light ? '#000' : '#fff'}` }, fmtPct(lossPct));
 }

@@ -1,6 +1,6 @@
 import { api, type ChartsResponse } from '../api.ts';
 import { colorOf, type App, type Cleanup } from '../app.ts';
-import { lossColor } from '../chart/palette.ts';
+import { lossChip } from '../chart/legend.ts';
 import { miniChart } from '../chart/mini.ts';
 import { h, replace } from '../dom.ts';
 import { fmtMs, fmtPct } from '../format.ts';
@@ -63,7 +63,7 @@ function chartCard(app: App, res: ChartsResponse, r: ChartsResponse['rows'][numb
     h('header', {}, h('span', { class: 'rank' }, `${i + 1}.`), h('a', { href, class: 'card-title' }, r.title ?? r.target),
       h('span', { class: 'host' }, h('i', { class: 'swatch', style: `background:${colorOf(app, r.agent)}` }), r.agent)),
     h('div', { class: 'figures' }, h('span', { class: 'value' }, value),
-      h('span', { class: 'loss-chip', style: `background:${lossColor(r.loss_pct, r.pings ?? 20)}` }, fmtPct(r.loss_pct))),
+      lossChip(r.loss_pct, r.pings ?? 20)),
     chart);
   card.addEventListener('click', (e) => { if (!(e.target as HTMLElement).closest('a')) location.hash = href; });
   const draw = () => {

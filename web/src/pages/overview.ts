@@ -1,11 +1,10 @@
 import { api, type LatestRound, type OverviewResponse, type TreeNode } from '../api.ts';
 import { autoRefresh, colorOf, trail, type App, type Cleanup } from '../app.ts';
 import { DASHES } from '../chart/draw.ts';
-import { lineSample } from '../chart/legend.ts';
-import { lossColor } from '../chart/palette.ts';
+import { lineSample, lossChip } from '../chart/legend.ts';
 import { miniChart } from '../chart/mini.ts';
 import { h, replace } from '../dom.ts';
-import { fmtMs, fmtPct } from '../format.ts';
+import { fmtMs } from '../format.ts';
 import { t } from '../i18n.ts';
 import { breadcrumbs, errorNote, note } from '../layout.ts';
 import { targetHref } from '../route.ts';
@@ -159,5 +158,5 @@ function figures(app: App, rounds: LatestRound[], dashOf?: (agent: string) => nu
   return rounds.map((r) => h('span', { class: 'figure', 'data-agent': r.agent, title: r.agent },
     dashOf ? [lineSample('currentColor', dashOf(r.agent)), h('i', { class: 'swatch', style: `background:${colorOf(app, r.agent)}` })] : null,
     h('span', { class: 'median' }, fmtMs(r.median)),
-    h('span', { class: 'loss-chip', style: `background:${lossColor(r.loss_pct, r.sent || 20)}` }, fmtPct(r.loss_pct))));
+    lossChip(r.loss_pct, r.sent || 20)));
 }
