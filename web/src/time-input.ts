@@ -9,8 +9,9 @@ export function timeInput(name: string, ms: number | undefined, label: string): 
   const input = h('input', {
     name, type: 'text', inputmode: 'numeric', autocomplete: 'off', spellcheck: 'false', class: 'time-input',
     placeholder: 'YYYY-MM-DD HH:MM', pattern: '\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}(:\\d{2})?', 'aria-label': label, title: label,
-    value: ms === undefined ? '' : fmtMinute(ms),
   });
+  // As its default too, so that a form can tell a field left as it was filled in.
+  input.defaultValue = ms === undefined ? '' : fmtMinute(ms);
   return input;
 }
 

@@ -47,8 +47,11 @@ export function silenceForm(rules: string[], done: () => void): HTMLElement {
     e.preventDefault();
     const lab = parseLabels(labels.value);
     if (!lab) return message(msg, t('badLabels'), 'error');
-    const s = timeInputValue(starts);
-    const en = timeInputValue(ends);
+    // Fields left as they were filled in mean "now" and "2 h from now" when the form is sent,
+    // not when the page was opened.
+    const untouched = starts.value === starts.defaultValue && ends.value === ends.defaultValue;
+    const s = untouched ? Date.now() : timeInputValue(starts);
+    const en = untouched ? s + 2 * HOUR : timeInputValue(ends);
     if (!Number.isFinite(s) || !Number.isFinite(en) || en <= s) return message(msg, t('badTime'), 'error');
     const body: SilenceRequest = { starts: s, ends: en, comment: comment.value.trim() };
     if (target.value.trim()) body.target = target.value.trim();
