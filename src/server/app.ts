@@ -127,7 +127,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     for (const m of modules) if (m.routes) await m.routes(scope, ctx);
   });
   if (existsSync(join(WEB_DIST, 'index.html'))) {
-    await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false });
+    // preCompressed: the build's .br/.gz files (web/vite.config.ts) go out as they are.
+    await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false, preCompressed: true });
     app.setNotFoundHandler((req, reply) => {
       if (req.method === 'GET' && !req.url.startsWith('/api/')) return reply.sendFile('index.html');
       return reply.code(404).send(errorBody('SMOKEMESH_E_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));

@@ -81,7 +81,7 @@ export async function startDevServer(opts: {
   await app.register(openApiPlugin);
   if (opts.otherRoutes) await app.register(async (scope) => opts.otherRoutes!(scope));
   await app.register(async (scope) => { await apiRoutes(scope, ctx); });
-  if (existsSync(join(WEB_DIST, 'index.html'))) await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false });
+  if (existsSync(join(WEB_DIST, 'index.html'))) await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false, preCompressed: true });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url, app, store, config, dir,

@@ -1,9 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { makeRound, type Round } from '../../src/probes/round.ts';
-import { launchChromium } from './browser.ts';
+import { launchChromium, openPage, type OpenOptions } from './browser.ts';
 import { startDevServer, type DevServer } from './dev-server.ts';
 import { canvasColors, leftmostInk } from './pixels.ts';
 import { ensureWebBuilt } from './real-server.ts';
@@ -68,24 +68,8 @@ after(async () => {
   await srv?.close();
 });
 
-interface OpenOptions { width?: number; lang?: 'en' | 'zh-CN'; theme?: 'light' | 'dark'; timezoneId?: string; zone?: string; url?: string }
-
-async function open(hash: string, ready: string, o: OpenOptions = {}): Promise<Page> {
-  const ctxOpts: BrowserContextOptions = { viewport: { width: o.width ?? 1200, height: 900 }, acceptDownloads: true };
-  if (o.timezoneId) ctxOpts.timezoneId = o.timezoneId;
-  const ctx = await browser.newContext(ctxOpts);
-  await ctx.addInitScript(([lang, theme, zone]) => {
-    localStorage.setItem('smokemesh.lang', lang!);
-    localStorage.setItem('smokemesh.theme', theme!);
-    if (zone) localStorage.setItem('smokemesh.tz', zone);
-  }, [o.lang ?? 'en', o.theme ?? 'light', o.zone ?? '']);
-  const page = await ctx.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${o.url ?? srv.url}/${hash}`);
-  await page.waitForSelector(ready, { timeout: 30_000 });
-  assert.deepEqual(errors, []);
-  return page;
+async function open(hash: string, ready: string, o: OpenOptions & { url?: string } = {}): Promise<Page> {
+  return openPage(browser, o.url ?? srv.url, hash, ready, o);
 }
 
 async function close(page: Page): Promise<void> {

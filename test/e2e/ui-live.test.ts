@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { networkInterfaces } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from './browser.ts';
+import { launchChromium, openPage, type OpenOptions } from './browser.ts';
 import { ensureWebBuilt, startRealServer, waitFor, type RealServer } from './real-server.ts';
 import { closedPort } from '../fixtures/ports.ts';
 
@@ -78,19 +78,8 @@ after(async () => {
   await new Promise((r) => flaky?.close(r));
 });
 
-async function open(hash: string, ready: string, o: { width?: number; lang?: string; theme?: string } = {}): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: { width: o.width ?? 1200, height: 900 } });
-  await ctx.addInitScript(([lang, theme]) => {
-    localStorage.setItem('smokemesh.lang', lang!);
-    localStorage.setItem('smokemesh.theme', theme!);
-  }, [o.lang ?? 'en', o.theme ?? 'light']);
-  const page = await ctx.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${server.url}/${hash}`);
-  await page.waitForSelector(ready, { timeout: 30_000 });
-  assert.deepEqual(errors, []);
-  return page;
+async function open(hash: string, ready: string, o: OpenOptions = {}): Promise<Page> {
+  return openPage(browser, server.url, hash, ready, o);
 }
 
 /** Cells (td) that end right of the viewport: content cut off or pushed off the screen. */

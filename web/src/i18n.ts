@@ -1,6 +1,6 @@
 /** English and Simplified Chinese strings; the choice is remembered in localStorage. */
 const en = {
-  overview: 'Overview', charts: 'Charts', agents: 'Agents', alerts: 'Alerts', search: 'Search',
+  overview: 'Overview', charts: 'Charts', agents: 'Agents', regions: 'Regions', alerts: 'Alerts', search: 'Search',
   searchPlaceholder: 'Search name, host, label…', targets: 'Targets', theme: 'Theme', light: 'Light', dark: 'Dark',
   last3h: 'Last 3 Hours', last30h: 'Last 30 Hours', last10d: 'Last 10 Days', last360d: 'Last 360 Days', custom: 'Custom',
   from: 'From', to: 'To', apply: 'Apply', resetZoom: 'Reset zoom', loading: 'Loading…', noData: 'No data yet',
@@ -59,7 +59,7 @@ const en = {
 export type Key = keyof typeof en;
 
 const zh: Record<Key, string> = {
-  overview: '概览', charts: '排行', agents: '探针', alerts: '告警', search: '搜索',
+  overview: '概览', charts: '排行', agents: '探针', regions: '区域', alerts: '告警', search: '搜索',
   searchPlaceholder: '搜索名称、主机、标签…', targets: '目标', theme: '主题', light: '浅色', dark: '深色',
   last3h: '最近 3 小时', last30h: '最近 30 小时', last10d: '最近 10 天', last360d: '最近 360 天', custom: '自定义',
   from: '开始', to: '结束', apply: '应用', resetZoom: '重置缩放', loading: '加载中…', noData: '暂无数据',

@@ -1,6 +1,6 @@
 import type { Aligned } from './align.ts';
 import { lossColor, pointPings, smokeShade } from './palette.ts';
-import type { SmokeLayer } from './smoke.ts';
+import type { MiniPoint, SeriesPoint } from '../api.ts';
 
 /**
  * The drawing of a smoke graph on any canvas plot: uPlot's (detail) or a plain canvas
@@ -11,6 +11,20 @@ export interface Plot {
   bbox: { left: number; top: number; width: number; height: number };
   valToPos(v: number, scale: 'x' | 'y', canvasPixels: true): number;
   pxRatio: number;
+}
+
+/** One agent's series drawn on a smoke graph. */
+export interface SmokeLayer {
+  agent: string;
+  color: string;
+  /** Full points (detail: hover shows them) or mini points (overview). */
+  points: (SeriesPoint | MiniPoint)[];
+  /** Seconds each point covers. */
+  resolution: number;
+  /** The target's pings per round: loss colours scale with it (points that carry sent/rounds use their own). */
+  pings: number;
+  /** Line style of the median (CSS px dash pattern; none = solid). */
+  dash?: number[];
 }
 
 export interface DrawOptions {

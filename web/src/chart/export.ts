@@ -62,7 +62,8 @@ export function download(blob: Blob, filename: string): void {
 
 /** A file name from a target path and a range: "Group_host_30h.csv". */
 export function fileName(path: string, what: string, ext: string): string {
-  const base = path.split('/').filter(Boolean).join('_').replace(/[\\/:*?"<>|\s]+/g, '_') || 'smokemesh';
+  // Characters file systems refuse (and spaces) become "_".
+  const base = path.split('/').filter(Boolean).join('_').replace(/[\\/:*?\x22<>|\s]+/g, '_') || 'smokemesh';
   return `${base}_${what}.${ext}`;
 }
 

@@ -2,8 +2,7 @@ import { themeColor } from '../prefs.ts';
 import { offsetMinutes, timeTicks } from '../time.ts';
 import { align, yMax } from './align.ts';
 import { fmtAxis, textWidth } from './axis.ts';
-import { drawMedians, drawSmoke, type DrawOptions, type Plot } from './draw.ts';
-import type { SmokeLayer } from './smoke.ts';
+import { drawMedians, drawSmoke, type DrawOptions, type Plot, type SmokeLayer } from './draw.ts';
 
 /**
  * A small, static smoke graph on a plain canvas (the overview draws a hundred of them; uPlot's

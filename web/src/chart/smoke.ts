@@ -3,21 +3,9 @@ import type { MiniPoint, SeriesPoint } from '../api.ts';
 import { themeColor } from '../prefs.ts';
 import { align, yMax } from './align.ts';
 import { latencyAxis, timeAxis, zoneDate } from './axis.ts';
-import { drawMedians, drawSmoke, type DrawOptions, type Plot } from './draw.ts';
+import { drawMedians, drawSmoke, type DrawOptions, type Plot, type SmokeLayer } from './draw.ts';
 
-/** One agent's series drawn on a smoke graph. */
-export interface SmokeLayer {
-  agent: string;
-  color: string;
-  /** Full points (detail: hover shows them) or mini points (overview). */
-  points: (SeriesPoint | MiniPoint)[];
-  /** Seconds each point covers. */
-  resolution: number;
-  /** The target's pings per round: loss colours scale with it (points that carry sent/rounds use their own). */
-  pings: number;
-  /** Line style of the median (CSS px dash pattern; none = solid). */
-  dash?: number[];
-}
+export type { SmokeLayer };
 
 export interface SmokeChartOptions extends DrawOptions {
   width: number;

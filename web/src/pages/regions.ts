@@ -36,11 +36,6 @@ export function cellColor(c: Pick<Cell, 'loss_pct' | 'median' | 'status'>): stri
   return '#5cb85c';
 }
 
-/** The page's name in the navigation, in the current language. */
-export function regionsLabel(): string {
-  return s().title;
-}
-
 export function regionsPage(main: HTMLElement, route: Route): Cleanup {
   const probe = route.params.get('probe') ?? 'icmp';
   const pickSource = route.params.get('source');
