@@ -4,6 +4,7 @@ import { colorOf, type App } from './app.ts';
 import { DASHES } from './chart/draw.ts';
 import { download, fileName, graphPng, seriesCsv } from './chart/export.ts';
 import { legendTable, lineSample, lossChip, lossKey, type LegendRow } from './chart/legend.ts';
+import { markerPlugin, type Marker } from './chart/markers.ts';
 import { pointPings } from './chart/palette.ts';
 import { smokeChart, type SmokeLayer } from './chart/smoke.ts';
 import { h, replace } from './dom.ts';
@@ -42,6 +43,8 @@ export interface GraphOptions {
   pingsOf?: (s: Series) => number;
   onZoom?: (from: number, to: number) => void;
   onReset?: () => void;
+  /** Moments marked on the graph (alert traces), with what each found. */
+  markers?: readonly Marker[];
   /** uPlot instances made here, for the page to destroy. */
   charts: uPlot[];
 }
@@ -82,6 +85,7 @@ export function graphBlock(o: GraphOptions): HTMLElement {
     width: o.width, height: o.height ?? Math.round(Math.min(360, Math.max(200, o.width * 0.4))), from: o.from, to: o.to,
     layers, median: o.mode === 'own' ? 'agent' : o.mode, tint: several && o.mode !== 'own', noSmoke: o.mode === 'own',
     ...(o.onZoom ? { onZoom: o.onZoom } : {}), ...(o.onReset ? { onReset: o.onReset } : {}),
+    ...(o.markers?.length ? { plugins: [markerPlugin(o.markers)] } : {}),
     onHover: (time, pts) => replace(hover, time === null ? '\u00a0' : hoverText(layers, o.mode, time, pts)),
   });
   o.charts.push(u);

@@ -2,6 +2,7 @@ import type uPlot from 'uplot';
 import { api, type Series, type TargetDetail } from '../api.ts';
 import { autoRefresh, colorOf, detailRanges, refreshSeconds, type App, type Cleanup, type Range } from '../app.ts';
 import { phaseKey, phasesChart } from '../chart/http.ts';
+import type { Marker } from '../chart/markers.ts';
 import { resultsTable } from '../chart/results.ts';
 import { h, replace } from '../dom.ts';
 import { graphBlock, type MedianMode } from '../graph.ts';
@@ -9,6 +10,9 @@ import { t } from '../i18n.ts';
 import { breadcrumbs, errorNote, note } from '../layout.ts';
 import { pageHref, targetHref, type Route } from '../route.ts';
 import { timeInput, timeInputValue } from '../time-input.ts';
+import { fmtTime } from '../time.ts';
+import { taskApi, type TaskSummary } from './tasks-api.ts';
+import { tt } from './tasks-i18n.ts';
 
 /** What a detail URL asks for: every range stacked, one range, or a custom range; and a zoom inside. */
 export interface DetailView {
@@ -38,7 +42,8 @@ export function detailView(ranges: Range[], p: URLSearchParams): DetailView {
  * default), or one range, or a custom one. Drag on a graph zooms into it (`zoom=` in the URL),
  * double-click goes back to the range the zoom came from. Several agents: overlaid (medians in
  * loss colours, agents told apart by line style), one graph each, or medians in agent colours.
- * Under the graphs: failures by reason (and HTTP status codes, phases).
+ * Alert traces (tasks) are marked on the graphs of the agents that ran them and listed with links
+ * to their hop tables. Under the graphs: failures by reason (and HTTP status codes, phases).
  */
 export function detailPage(main: HTMLElement, app: App, detail: TargetDetail, route: Route): Cleanup {
   const charts: uPlot[] = [];
@@ -105,7 +110,10 @@ export function detailPage(main: HTMLElement, app: App, detail: TargetDetail, ro
     try {
       const width = Math.max(280, graphs.clientWidth);
       const list = panels();
-      const answers = await Promise.all(list.map((x) => api.series(detail.path, x.from, x.to, Math.min(1200, width), agents, abort.signal)));
+      const [answers, traces] = await Promise.all([
+        Promise.all(list.map((x) => api.series(detail.path, x.from, x.to, Math.min(1200, width), agents, abort.signal))),
+        taskApi.list({ target: detail.path, origin: 'alert', limit: 200 }).then((r) => r.tasks).catch(() => [] as TaskSummary[]),
+      ]);
       if (abort.signal.aborted) return;
       // Keep the page's height while the graphs are rebuilt, so a refresh does not scroll.
       graphs.style.minHeight = loads ? `${graphs.offsetHeight}px` : '';
@@ -131,7 +139,8 @@ export function detailPage(main: HTMLElement, app: App, detail: TargetDetail, ro
         }
         const groups: Series[][] = layout === 'split' ? series.map((s) => [s]) : [series];
         for (const g of groups) {
-          section.append(graphBlock({ ...common, title: g.length === 1 && all.length > 1 ? `${x.title} · ${g[0]!.agent}` : x.title, series: g }));
+          const markers = traceMarkers(traces, g.map((s) => s.agent));
+          section.append(graphBlock({ ...common, title: g.length === 1 && all.length > 1 ? `${x.title} · ${g[0]!.agent}` : x.title, series: g, markers }));
         }
         // Failures and HTTP details once, under the first (shortest) range or the one shown.
         if (i === 0) {
@@ -142,6 +151,10 @@ export function detailPage(main: HTMLElement, app: App, detail: TargetDetail, ro
           if (res.probe === 'http') for (const s of series) section.append(httpBlock(s, { width, from: x.from, to: x.to, charts }));
         }
       });
+      const from = Math.min(...list.map((x) => x.from));
+      const to = Math.max(...list.map((x) => x.to));
+      const shown = traces.filter((x) => x.created >= from && x.created <= to);
+      if (shown.length) graphs.append(traceList(shown));
       graphs.style.minHeight = '';
       loads++;
       graphs.dataset.loads = String(loads);
@@ -159,6 +172,19 @@ export function detailPage(main: HTMLElement, app: App, detail: TargetDetail, ro
     stopRefresh();
     for (const c of charts) c.destroy();
   };
+}
+
+/** Markers for the traces run by these agents: when, and what each found. */
+function traceMarkers(traces: TaskSummary[], agents: string[]): Marker[] {
+  return traces.filter((x) => Object.keys(x.counts).length && agents.some((a) => x.summaries[a] !== undefined || x.created_by.endsWith(` from ${a}`)))
+    .map((x) => ({ time: x.created, label: `${x.created_by}\n${Object.entries(x.summaries).map(([a, s]) => `${a}: ${s}`).join('\n')}` }));
+}
+
+/** The traces inside the ranges shown, with links to their hop tables. */
+function traceList(traces: TaskSummary[]): HTMLElement {
+  return h('div', { class: 'traces' }, h('h3', {}, tt('traces')), h('ul', { class: 'trace-marks' }, traces.map((x) => h('li', { 'data-task': x.id },
+    h('a', { href: pageHref('tasks', { id: x.id }) }, fmtTime(x.created)), ` ${x.created_by}`,
+    Object.entries(x.summaries).map(([a, s]) => h('div', { class: 'host' }, `${a}: ${s}`))))));
 }
 
 function httpBlock(s: Series, o: { width: number; from: number; to: number; charts: uPlot[] }): HTMLElement {
