@@ -177,6 +177,28 @@ test('every operation of /api/openapi.json has a response schema, and the real a
   const unsigned = await fetch(`${server.url}/api/v1/agent/heartbeat`, { method: 'POST', body: '{}' });
   check('/api/v1/agent/heartbeat', 'post', unsigned.status, await unsigned.json());
 
+  // Tasks: kinds and list; a start refused without the token and for bad input, one for the
+  // remote agent, which takes it over the signed long-poll and reports a result (and a bad batch).
+  await get('/api/v1/tasks/kinds');
+  await call('post', '/api/v1/tasks', '/api/v1/tasks', { json: { kind: 'ping', params: { host: '127.0.0.1' }, agents: { names: ['remote1'] } } });
+  await call('post', '/api/v1/tasks', '/api/v1/tasks', { token, json: { kind: 'ping', params: { host: '127.0.0.1' }, agents: { names: ['nobody'] } } });
+  const task = await call('post', '/api/v1/tasks', '/api/v1/tasks', { token, json: { kind: 'ping', params: { host: '127.0.0.1', count: 1 }, agents: { names: ['remote1'] } } }) as { id: string };
+  const taken = await client.call('GET', '/api/v1/agent/tasks?wait=5');
+  check('/api/v1/agent/tasks', 'get', taken.status, taken.body);
+  assert.deepEqual((taken.body as { tasks: { id: string }[] }).tasks.map((x) => x.id), [task.id]);
+  const report = { id: task.id, ok: false, started: Date.now(), finished: Date.now(), error: 'openapi test' };
+  const reported = await client.call('POST', '/api/v1/agent/task-results', { json: { results: [report, { id: 'nope' }] } });
+  check('/api/v1/agent/task-results', 'post', reported.status, reported.body);
+  const badBody = gzipSync(JSON.stringify({ results: 'not a list' }));
+  const badResults = await fetch(`${server.url}/api/v1/agent/task-results`, {
+    method: 'POST', body: badBody,
+    headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', ...signRequest({ agent: 'remote1', secret: agentSecret, method: 'POST', path: '/api/v1/agent/task-results', body: badBody }) },
+  });
+  check('/api/v1/agent/task-results', 'post', badResults.status, await badResults.json());
+  await get('/api/v1/tasks/{id}', `/api/v1/tasks/${task.id}`);
+  await get('/api/v1/tasks/{id}', '/api/v1/tasks/nope');
+  await get('/api/v1/tasks', '/api/v1/tasks?limit=5');
+
   // Every operation was called and answered as described.
   const missing: string[] = [];
   for (const [path, methods] of Object.entries(doc.paths)) for (const m of Object.keys(methods)) if (!checked.has(`${m} ${path}`)) missing.push(`${m.toUpperCase()} ${path}`);
