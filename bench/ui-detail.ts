@@ -2,15 +2,16 @@
 // request + JSON + uPlot render + paint). Goal: ≤ 300 ms. Synthetic history in the real store.
 // Also the target's default detail page (`#/t/G/year`: every detail range stacked since the
 // stacked page exists; before it, the 3-hour graph alone), hash change → every graph painted.
-import { loadavg } from 'node:os';
 import { startDevServer } from '../test/e2e/dev-server.ts';
 import { syntheticRounds } from '../test/e2e/synthetic.ts';
 import { launchChromium } from '../test/e2e/browser.ts';
 import { ensureWebBuilt } from '../test/e2e/real-server.ts';
+import { benchEnd, benchStart } from './ui-common.ts';
 
 const DAY = 86_400_000;
 const STEP = Number(process.env.STEP ?? 300);
 const RUNS = Number(process.env.RUNS ?? 15);
+benchStart(import.meta.filename, ['STEP', 'RUNS'], { step: STEP, runs: RUNS, history: '365 days of /G/year, 20 pings, 1 % ping loss', chromium: 'Debian /usr/bin/chromium, headless', viewport: '1400x900' });
 ensureWebBuilt();
 const now = Date.now();
 const t0 = performance.now();
@@ -72,4 +73,4 @@ console.log(`graph: ${pts}`);
 console.log(`360-day API (Node fetch, ${RUNS} runs): ${stats(apiTimes)}`);
 console.log(`360-day graph, hash change → painted (${RUNS} runs): ${stats(times)}  (goal ≤ 300 ms)`);
 console.log(`default detail page (${graphsOnDefault} canvases), hash change → painted (${RUNS} runs): ${stats(stacked)}`);
-console.log(`loadavg ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+benchEnd();

@@ -2,13 +2,14 @@
 // as Chromium counts them (transferSize: headers + body as sent; encodedBodySize: the body as
 // sent; decodedBodySize: after decompression). The overview of the demo tree and a detail page
 // (30 h, two agents) over synthetic history in the real store, served as the server serves them.
-import { loadavg } from 'node:os';
 import { startDevServer } from '../test/e2e/dev-server.ts';
 import { demoConfig, demoRounds } from '../test/e2e/demo-data.ts';
 import { launchChromium } from '../test/e2e/browser.ts';
 import { ensureWebBuilt } from '../test/e2e/real-server.ts';
+import { benchEnd, benchStart } from './ui-common.ts';
 
 const DAY = 86_400_000;
+benchStart(import.meta.filename, [], { chromium: 'Debian /usr/bin/chromium, headless', viewport: '1400x900', cache: 'cold context per page', data: 'demoConfig(8, 300): 24 targets in 3 groups, 2 days at step 300 s, half with a second agent' });
 ensureWebBuilt();
 const now = Date.now();
 const srv = await startDevServer({ configYaml: demoConfig(8, 300), rounds: demoRounds(8, now - 2 * DAY, now, 300) });
@@ -48,4 +49,4 @@ for (const [label, hash, ready] of [
 }
 await browser.close();
 await srv.close();
-console.log(`\nloadavg ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+benchEnd();
