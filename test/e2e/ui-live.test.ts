@@ -57,10 +57,12 @@ targets:
     Live:
       children:
         lo: { host: 127.0.0.1, pings: 3, step: 2, interval: 20, timeout: 500 }
+        # A refused connect answers at once; the long timeout keeps a loaded machine's slow
+        # event loop from turning refusals into timeouts.
         flaky: { host: "http://127.0.0.1:${port}/", probe: http, pings: 3, step: 2, timeout: 2000 }
-        closed1: { probe: tcp, host: 127.0.0.1, port: ${closed}, timeout: 200, alerts: [stilldown] }
-        closed2: { probe: tcp, host: 127.0.0.1, port: ${closed}, timeout: 200, alerts: [stilldown] }
-        closed3: { probe: tcp, host: 127.0.0.1, port: ${closed}, timeout: 200, alerts: [stilldown] }
+        closed1: { probe: tcp, host: 127.0.0.1, port: ${closed}, timeout: 900, alerts: [stilldown] }
+        closed2: { probe: tcp, host: 127.0.0.1, port: ${closed}, timeout: 900, alerts: [stilldown] }
+        closed3: { probe: tcp, host: 127.0.0.1, port: ${closed}, timeout: 900, alerts: [stilldown] }
 `);
   await waitFor('rounds of every target and 60 alert events', async () => {
     const events = (await api<unknown[]>('/api/v1/alerts/history?limit=100')).body.length;
@@ -133,6 +135,11 @@ test('agents page: the built-in agent\'s link-local addresses folded away; every
 });
 
 test('regions: latencies in µs like everywhere else, and the agent count explained', async () => {
+  // The matrix is aggregated from rounds as they come: wait for the pair in the API first
+  // (the page draws what the API has when it opens).
+  await waitFor('the here → lo cell in the matrix', async () =>
+    ((await api<{ cells: { source_region: string; target_region: string }[] }>('/api/v1/regions/matrix?probe=icmp')).body.cells
+      .find((c) => c.source_region === 'here' && c.target_region === 'lo')), 120_000, 500);
   const page = await open('#/regions', 'td[data-source="here"][data-target="lo"]');
   const text = await page.innerText('td[data-source="here"][data-target="lo"]');
   assert.match(text, /\d+ µs/, text);
