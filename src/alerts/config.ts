@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import type { ConfigIssue } from '../errors.ts';
 import type { Config } from '../config/loader.ts';
 import { collectIssues, type ConfigSection, type IssueAt } from '../config/section.ts';
@@ -20,21 +20,22 @@ import { NOTIFIER_KINDS } from './notifiers/index.ts';
 import { programProblem } from './notifiers/exec.ts';
 import { NotifierConfigError } from './notifiers/http-post.ts';
 
+/** One named alert as the API shows it: everything but its compiled test. */
+export const AlertRuleInfoSchema = Type.Object({
+  name: Type.String(),
+  type: Type.Enum(['loss', 'rtt', 'matcher']),
+  pattern: Type.String(),
+  comment: Type.String(),
+  edgetrigger: Type.Boolean(),
+  priority: Type.Optional(Type.Number()),
+  to: Type.Array(Type.String()),
+  mailtemplate: Type.Optional(Type.String({ description: 'absolute path of the mail template file' })),
+  trace: Type.Boolean({ description: 'ask for path traces (mtr from the agents that see it) when it raises and clears' }),
+  length: Type.Integer({ description: "rounds of history this alert looks at (SmokePing's maxlength)" }),
+});
+
 /** One named alert, compiled. */
-export interface AlertRule {
-  name: string;
-  type: 'loss' | 'rtt' | 'matcher';
-  pattern: string;
-  comment: string;
-  edgetrigger: boolean;
-  priority?: number;
-  to: string[];
-  /** Absolute path of the mail template file. */
-  mailtemplate?: string;
-  /** Ask for path traces (mtr from the agents that see it) when it raises and clears. */
-  trace: boolean;
-  /** Rounds of history this alert looks at (SmokePing's maxlength). */
-  length: number;
+export interface AlertRule extends Static<typeof AlertRuleInfoSchema> {
   /** SmokePing's match value: 0 = no match. */
   test(h: History, prevmatch: number): number;
 }

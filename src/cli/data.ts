@@ -1,13 +1,18 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/loader.ts';
 import { trimTrailingSlashes } from '../config/tree.ts';
-import { dataDirOf, openStore, type SqliteStore, type StoreLogger } from '../store/index.ts';
+import { SmokemeshError } from '../errors.ts';
+import { dataDirOf, openStore, VmStore, type SqliteStore, type StoreLogger } from '../store/index.ts';
+import { copyToVictoria } from './data-copy.ts';
+import { ProgressBar } from './progress.ts';
 
 /** What the data commands need from their surroundings (tests pass their own). */
 export interface DataCommandDeps {
   /** Where results go (default: stdout). */
   out?: (line: string) => void;
   log?: StoreLogger;
+  /** Where progress bars go (default: stderr). */
+  progressOut?: NodeJS.WriteStream;
 }
 
 interface Options {
@@ -22,7 +27,7 @@ interface Options {
  */
 export function registerDataCommands(program: Command, deps: DataCommandDeps = {}): void {
   const out = deps.out ?? ((line: string) => process.stdout.write(line + '\n'));
-  const data = program.command('data').description('manage the stored history (prune removed targets, rename, info)');
+  const data = program.command('data').description('manage the stored history (prune removed targets, rename, info, copy to VictoriaMetrics)');
   const common = (c: Command) => c
     .option('-c, --config <file>', 'config file', 'smokemesh.yaml')
     .option('--data-dir <dir>', 'override general.data_dir');
@@ -49,25 +54,58 @@ export function registerDataCommands(program: Command, deps: DataCommandDeps = {
       out(`moved ${store.rename(from, to)} series from ${from} to ${to}`);
     }));
 
+  common(data.command('copy')
+    .description('copy the history (raw rounds) from SQLite to VictoriaMetrics, with progress; safe to run again')
+    .requiredOption('--to <backend>', 'the target backend: victoriametrics')
+    .argument('<url>', 'VictoriaMetrics base URL, e.g. http://127.0.0.1:8428'))
+    .action(async (url: string, o: Options & { to: string }) => {
+      if (o.to !== 'victoriametrics') throw new SmokemeshError('SMOKEMESH_E_USAGE', `data copy --to ${o.to}: only victoriametrics is supported`);
+      if (!/^https?:\/\/\S+$/.test(url)) throw new SmokemeshError('SMOKEMESH_E_USAGE', `data copy: "${url}" is not an http(s) URL`);
+      const config = loadConfig(o.config);
+      const dir = o.dataDir ?? dataDirOf(config);
+      // The source is always the SQLite file, whatever store.backend says now.
+      const store = openStore(dir, config.store, deps.log, { timers: false, busyTimeoutMs: 10_000 });
+      const bar = new ProgressBar('rounds', deps.progressOut);
+      try {
+        const r = await copyToVictoria(store, dir, config.store, url, (d, t) => bar.update(d, t), deps.log);
+        bar.close();
+        out(`copied ${r.rounds} rounds of ${r.series} series to ${url}${r.refused ? ` (${r.refused} refused: older than store.raw_days or malformed)` : ''}`);
+      } finally {
+        bar.close();
+        store.close();
+      }
+    });
+
   common(data.command('info').description('where the history is, its size and its series'))
     .option('--series', 'list every series')
     .action((o: Options & { series?: boolean }) => withStore(o, deps.log, (store) => {
-      const st = store.stats();
-      out(`file: ${store.file}`);
-      out(`size: ${(st.file_bytes / 1048576).toFixed(2)} MiB`);
-      out(`series: ${st.series}`);
-      for (const [table, rows] of Object.entries(store.tableRows())) out(`${table}: ${rows} rows`);
+      if (store instanceof VmStore) {
+        const st = store.stats();
+        out(`backend: victoriametrics at ${store.url}`);
+        out(`outbox: ${store.outboxFile} (${(st.file_bytes / 1048576).toFixed(2)} MiB, ${st.pending} rounds waiting)`);
+        out(`series: ${st.series}`);
+      } else {
+        const st = store.stats();
+        out(`file: ${store.file}`);
+        out(`size: ${(st.file_bytes / 1048576).toFixed(2)} MiB`);
+        out(`series: ${st.series}`);
+        for (const [table, rows] of Object.entries(store.tableRows())) out(`${table}: ${rows} rows`);
+      }
       if (o.series) {
         for (const s of store.list()) out(`${s.target}\t${s.agent}\t${s.probe}\t${new Date(s.first).toISOString()}\t${new Date(s.last).toISOString()}`);
       }
     }));
 }
 
-function withStore(o: Options, log: StoreLogger | undefined, fn: (store: SqliteStore) => void): void {
+/** Runs `fn` on the store of the config's backend (SQLite file, or VictoriaMetrics and its outbox). */
+function withStore(o: Options, log: StoreLogger | undefined, fn: (store: SqliteStore | VmStore) => void): void {
   const config = loadConfig(o.config);
   const dir = o.dataDir ?? dataDirOf(config);
-  // A long busy timeout: the server may be committing a batch right now.
-  const store = openStore(dir, config.store, log, { timers: false, busyTimeoutMs: 10_000 });
+  // A long busy timeout: the server may be committing a batch right now. The VM store does
+  // not send here (timers off): the server's own sender does.
+  const store = config.store.backend === 'victoriametrics'
+    ? new VmStore(dir, config.store, { timers: false, ...(log ? { log } : {}) })
+    : openStore(dir, config.store, log, { timers: false, busyTimeoutMs: 10_000 });
   try {
     fn(store);
   } finally {

@@ -121,3 +121,16 @@ test('a node without host or children is an error', () => {
   const issues = issuesOf('targets:\n  children:\n    empty: { menu: x }\n');
   assert.match(issues[0]!.message, /needs a host/);
 });
+
+test('store: backend victoriametrics needs a url; a bad url or backend is an error at its field', () => {
+  const t = 'targets:\n  children:\n    a: { host: 127.0.0.1 }\n';
+  const ok = parseConfig(`store:\n  backend: victoriametrics\n  url: http://127.0.0.1:8428\n${t}`);
+  assert.equal(ok.store.backend, 'victoriametrics');
+  assert.equal(ok.store.timeout_ms, 10000);
+  assert.equal(parseConfig(t).store.backend, 'sqlite');
+  const errorsOf = (text: string) => issuesOf(text).map((i) => `${i.file}:${i.line}:${i.column} ${i.path}: ${i.message}`).join('\n');
+  const msg = errorsOf(`store:\n  backend: victoriametrics\n${t}`);
+  assert.match(msg, /x\.yaml:2:\d+ .*store\.backend.*needs store\.url/);
+  assert.match(errorsOf(`store:\n  backend: influx\n${t}`), /x\.yaml:2:\d+ .*store\.backend/);
+  assert.match(errorsOf(`store:\n  backend: victoriametrics\n  url: ftp://x\n${t}`), /x\.yaml:3:\d+ .*store\.url/);
+});

@@ -80,6 +80,9 @@ export const INHERITED_KEYS = ['probe', 'alerts', 'alertee', 'agents', 'server_p
 export const COMMON_PARAM_KEYS = Object.keys(CommonParamsSchema);
 
 export const StoreSchema = Type.Object({
+  backend: Type.Optional(Type.Enum(['sqlite', 'victoriametrics'], { default: 'sqlite', description: 'sqlite: one file in data_dir; victoriametrics: history in VictoriaMetrics at url (docs/scale.md)' })),
+  url: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'VictoriaMetrics base URL (single-node http://host:8428, or a vmselect/vminsert prefix); required with backend victoriametrics' })),
+  timeout_ms: Type.Optional(Type.Integer({ minimum: 100, default: 10000, description: 'victoriametrics: how long one query or import request may take' })),
   raw_days: Type.Number({ exclusiveMinimum: 0, default: 14, description: 'days every raw round is kept' }),
   tiers: Type.Array(Type.Object({
     bucket: Type.Integer({ minimum: 1, description: 'seconds per bucket' }),
@@ -88,7 +91,7 @@ export const StoreSchema = Type.Object({
     default: [{ bucket: 300, keep_days: 90 }, { bucket: 3600, keep_days: 730 }, { bucket: 86400, keep_days: 3650 }],
   }),
   synchronous: Type.Enum(['full', 'normal'], { default: 'full', description: 'full: a written round survives power loss; normal: only a crash of smokemesh (faster on slow disks)' }),
-  max_pending: Type.Optional(Type.Integer({ minimum: 0, description: 'ignored (deprecated): the store no longer holds rounds in memory; writers keep them until they are committed' })),
+  max_pending: Type.Optional(Type.Integer({ minimum: 0, description: 'sqlite: ignored (deprecated: the store no longer holds rounds in memory; writers keep them until they are committed); victoriametrics: rounds the local outbox holds while VictoriaMetrics cannot take them (default 200000), beyond it writes are refused with SMOKEMESH_E_UNAVAILABLE' })),
 }, { additionalProperties: false, default: {} });
 
 /**

@@ -11,7 +11,7 @@ import { ConfigError, SmokemeshError, errorBody, formatIssue } from '../errors.t
 import { BuiltinAgent } from '../agent/builtin.ts';
 import { LiveMesh } from '../plan/live.ts';
 import { ensurePrivateDir } from '../private-files.ts';
-import { openStore } from '../store/index.ts';
+import { openBackend } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { bearerMatches, loadAdminToken } from './admin-token.ts';
 import { validateConfig } from './config-sections.ts';
@@ -21,7 +21,7 @@ import { installReadAuth, loadReadAuth } from './read-auth.ts';
 import { Ingest } from './ingest.ts';
 import { extraModules } from './modules.ts';
 import { coreRoutes } from './routes/core.ts';
-import { openApiPlugin } from './api/index.ts';
+import { openApiPlugin, registerCompression } from './api/index.ts';
 import { packageRoot } from '../package-root.ts';
 import { httpsOptions } from './server-files.ts';
 
@@ -69,7 +69,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (created) log.info({ file: join(dataDir, 'admin.token') }, 'created the admin token (needed for state-changing API calls)');
   let readAuth = loadReadAuth(config); // off unless general.read_auth is set
 
-  const store: Store = openStore(dataDir, config.store, log);
+  const store: Store = openBackend(dataDir, config.store, log);
   const ingest = new Ingest(store, [], log);
   const builtinName = config.general.agent_name ?? hostname();
   const reloadListeners: ((c: Config) => void)[] = [];
@@ -147,14 +147,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (m.sink) ingest.add(m.sink);
     if (m.agents) agentSources.push(m.agents);
   }
-  // Before any route, so the OpenAPI description covers every concern's routes.
+  // Before any route and the static files: both attach themselves to routes as they are added.
+  await registerCompression(app);
   await app.register(openApiPlugin);
   await app.register(async (scope) => {
     await coreRoutes(scope, ctx);
     for (const m of modules) if (m.routes) await m.routes(scope, ctx);
   });
   if (existsSync(join(WEB_DIST, 'index.html'))) {
-    await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false });
+    // preCompressed: the build's .br/.gz files (web/vite.config.ts) go out as they are.
+    await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false, preCompressed: true });
     app.setNotFoundHandler((req, reply) => {
       if (req.method === 'GET' && !req.url.startsWith('/api/')) return reply.sendFile('index.html');
       return reply.code(404).send(errorBody('SMOKEMESH_E_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));

@@ -8,6 +8,7 @@
 import { checkConfigFile, checkConfigText, topSchema, type CheckOptions } from '../config/check.ts';
 import { CORE_SECTIONS } from '../config/core-sections.ts';
 import { meshSection } from '../config/mesh-schema.ts';
+import { presentationSection } from '../config/presentation-schema.ts';
 import type { RawConfig } from '../config/schema.ts';
 import type { ConfigSection, ConfigVerdict, SectionCheck } from '../config/section.ts';
 import { alertsSection, notifiersSection } from '../alerts/config.ts';
@@ -27,6 +28,7 @@ export const SECTIONS: readonly ConfigSection[] = [
   meshSection,
   exportSection,
   tasksSection,
+  presentationSection,
 ];
 
 /** The whole file's schema, derived from SECTIONS (for documentation and tests). */

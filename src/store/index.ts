@@ -2,9 +2,12 @@ import { resolve } from 'node:path';
 import type { Config } from '../config/loader.ts';
 import type { StoreConfig } from '../config/schema.ts';
 import { SqliteStore, type StoreLogger, type StoreOptions } from './sqlite.ts';
+import type { Store } from './types.ts';
+import { VmStore } from './victoriametrics.ts';
 
 export { SqliteStore, DB_FILE, type StoreLogger, type StoreOptions } from './sqlite.ts';
 export * from './types.ts';
+export { VmStore, type VmStoreOptions } from './victoriametrics.ts';
 
 /**
  * Opens (creating if needed) the history in `dir`; throws SMOKEMESH_E_STORE naming the file
@@ -12,6 +15,15 @@ export * from './types.ts';
  */
 export function openStore(dir: string, cfg: StoreConfig, log?: StoreLogger, opts: Omit<StoreOptions, 'log'> = {}): SqliteStore {
   return new SqliteStore(dir, cfg, { ...opts, ...(log ? { log } : {}) });
+}
+
+/**
+ * Opens the history of the configured backend (store.backend): SQLite in `dir`, or
+ * VictoriaMetrics at store.url with its outbox in `dir`. Throws as openStore does.
+ */
+export function openBackend(dir: string, cfg: StoreConfig, log?: StoreLogger): Store {
+  if (cfg.backend === 'victoriametrics') return new VmStore(dir, cfg, log ? { log } : {});
+  return openStore(dir, cfg, log);
 }
 
 /** The history directory of a config: general.data_dir, a relative one from the working directory (as the server does). */

@@ -177,7 +177,8 @@ export function topOfRounds(rounds: Iterable<Round>, metric: TopMetric, n: numbe
   return rank(ranked, n);
 }
 
-function rank(rows: TopRow[], n: number): TopRow[] {
+/** Sorts by value (descending), then path and agent, and keeps the first n. */
+export function rank(rows: TopRow[], n: number): TopRow[] {
   rows.sort((a, b) => b.value - a.value || a.target.localeCompare(b.target) || a.agent.localeCompare(b.agent));
   return rows.slice(0, Math.max(0, n));
 }

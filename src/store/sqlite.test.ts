@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import type { StoreConfig } from '../config/schema.ts';
 import { SmokemeshError, UnavailableError } from '../errors.ts';
 import { makeRound, type Round } from '../probes/round.ts';
+import { storeContract } from './store-contract.ts';
 import { DB_FILE, openStore, type SqliteStore } from './index.ts';
 
 const H = 3_600_000;
@@ -55,68 +56,6 @@ test('rounds are stored once; rollups count each once whatever the order', (t) =
     assert.equal(ra.points.reduce((s, p) => s + p.rounds, 0), 1440, `tier ${ra.tier}`);
     assert.equal(ra.points.reduce((s, p) => s + p.lost, 0), 2880);
   }
-});
-
-test('the finest covering tier within the point budget is used', (t) => {
-  const now = Date.UTC(2025, 0, 10);
-  const s = openStore(tempDir(t), cfg, undefined, { now: () => now, timers: false });
-  t.after(() => s.close());
-  s.write(day('/G/h', 'x', now - 24 * H, 10));
-  const q = (from: number, points?: number) => s.series({ target: '/G/h', agent: 'x', from, to: now, points });
-  assert.equal(q(now - 3 * H).tier, 'raw');
-  assert.equal(q(now - 3 * H).points.length, 180);
-  assert.equal(q(now - 3 * H).resolution, 60);
-  assert.equal(q(now - 24 * H, 300).tier, '5m');
-  assert.equal(q(now - 24 * H, 300).points.length, 288);
-  assert.equal(q(now - 24 * H, 30).tier, '1h');
-  assert.equal(q(now - 24 * H, 1).tier, '1d');
-  const p = q(now - 24 * H, 30).points[3]!;
-  assert.equal(p.rounds, 60);
-  assert.equal(p.smoke.length, 11);
-  assert.ok(p.smoke[0]! <= p.median! && p.median! <= p.smoke[10]!, JSON.stringify(p));
-  assert.deepEqual(s.series({ target: '/nope', agent: 'x', from: 0, to: now }).points, []);
-});
-
-test('latest and top rank series over their latest round and over a window', (t) => {
-  const now = Date.UTC(2025, 0, 10);
-  const s = openStore(tempDir(t), cfg, undefined, { now: () => now, timers: false });
-  t.after(() => s.close());
-  s.write(day('/G/a', 'x', now - 24 * H, 10, 0));
-  s.write(day('/G/b', 'x', now - 24 * H, 50, 5));
-  s.write(day('/H/c', 'y', now - 24 * H, 30, 1));
-  // /G/a's very last round is bad: the latest ranking sees it, a day's window barely does.
-  s.write([round('/G/a', 'x', now - 1000, [900], 20)]);
-  assert.deepEqual(s.latest('/G').map((r) => r.target).sort(), ['/G/a', '/G/b']);
-  assert.equal(s.latest().length, 3);
-  assert.deepEqual(s.top('loss', 2).map((r) => r.target), ['/G/a', '/G/b']);
-  assert.equal(s.top('loss', 1)[0]!.value, 95);
-  const day1 = { from: now - 24 * H, to: now };
-  assert.deepEqual(s.top('loss', 3, day1).map((r) => r.target), ['/G/b', '/H/c', '/G/a']);
-  assert.deepEqual(s.top('median', 1, day1).map((r) => r.target), ['/G/b']);
-  assert.deepEqual(s.top('max', 1, day1).map((r) => r.target), ['/G/a']);
-  const short = s.top('loss', 3, { from: now - 5 * 60_000, to: now });
-  // Last 5 minutes (ends included): /G/b loses 25 %, /G/a 19 of 120 (5 clean rounds and the bad one), /H/c 5 %.
-  assert.deepEqual(short.map((r) => r.target), ['/G/b', '/G/a', '/H/c']);
-  assert.ok(Math.abs(short[1]!.value - 1900 / 120) < 1e-9, String(short[1]!.value));
-  assert.equal(s.top('loss', 1, day1)[0]!.value, 25);
-});
-
-test('HTTP rounds keep their phases, status and error in raw points and buckets', (t) => {
-  const now = Date.UTC(2025, 0, 10);
-  const s = openStore(tempDir(t), cfg, undefined, { now: () => now, timers: false });
-  t.after(() => s.close());
-  const http = (time: number, connect: number, extra: Partial<Round>) => ({ ...round('/web', 'x', time, [connect * 3], 1), probe: 'http' as const, phases: { connect, tls: 2 * connect }, ...extra });
-  s.write([http(now - 2 * H, 1, { status: 200 }), http(now - 2 * H + 60_000, 3, { status: 200, cert_expiry: 1_800_000_000 }), http(now - 2 * H + 120_000, 0, { status: 503, error: 'HTTP 503' })]);
-  const raw = s.series({ target: '/web', agent: 'x', from: now - 3 * H, to: now });
-  assert.equal(raw.tier, 'raw');
-  assert.deepEqual(raw.points.map((p) => p.phases?.connect), [1, 3, 0]);
-  assert.equal(raw.points[2]!.error, 'HTTP 503');
-  const agg = s.series({ target: '/web', agent: 'x', from: now - 3 * H, to: now, points: 1 });
-  assert.equal(agg.points.length, 1);
-  assert.deepEqual(agg.points[0]!.phases, { connect: 4 / 3, tls: 8 / 3 });
-  assert.equal(agg.points[0]!.status, 503);
-  assert.equal(s.latest()[0]!.error, 'HTTP 503');
-  assert.equal(s.latest()[0]!.probe, 'http');
 });
 
 test('step or pings changes keep the history; rounds in bad shape or out of retention are refused', (t) => {
@@ -346,3 +285,13 @@ export async function until(cond: () => boolean, ms = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+// The store contract's suite, shared with the VictoriaMetrics backend (victoriametrics.test.ts).
+storeContract({
+  name: 'sqlite',
+  open: async (t, c, now, log) => {
+    const store = openStore(tempDir(t), c, log, { now, timers: false });
+    t.after(() => store.close());
+    return { store, settle: async () => {} };
+  },
+});

@@ -12,7 +12,7 @@ import { packAscendingUs } from './codec.ts';
 import { importHistory } from './import.ts';
 import { ensureTier, migrate, useIncrementalVacuum } from './migrations.ts';
 import { querySeries, queryTopWindow, topOfRounds, type QueryContext } from './query.ts';
-import { rawExtra, roundFromRaw, type SeriesRow } from './raw.ts';
+import { rawExtra, roundFromRaw, type RawRow, type SeriesRow } from './raw.ts';
 import { RecentIndex } from './recent.ts';
 import { Retention } from './retention.ts';
 import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
@@ -433,6 +433,16 @@ export class SqliteStore implements Store {
     for (const row of rows) m.set(row.id, roundFromRaw(row, row));
     this.latestBySeries = m;
     return m;
+  }
+
+  /** Up to `limit` raw rounds of a series after time `after`, oldest first (for `data copy`). */
+  rawRoundsAfter(target: string, agent: string, after: number, limit: number): Round[] {
+    return this.read(() => {
+      const s = this.stmt('SELECT * FROM series WHERE target = ? AND agent = ?').get(target, agent) as SeriesRow | undefined;
+      if (!s) return [];
+      const rows = this.stmt('SELECT time, step, sent, rtts, extra FROM raw WHERE series = ? AND time > ? ORDER BY time LIMIT ?').all(s.id, after, limit) as RawRow[];
+      return rows.map((row) => roundFromRaw(s, row));
+    });
   }
 
   list(): SeriesInfo[] {

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DB_FILE } from '../../src/store/index.ts';
+import { writeUntilKilled } from './killer.ts';
 
 /**
  * kill -9 at random moments while a child writes: after each kill the database passes
@@ -15,30 +15,11 @@ import { DB_FILE } from '../../src/store/index.ts';
 test('acknowledged rounds survive kill -9 at any moment', { timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-kill-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const child = join(import.meta.dirname, 'writer-child.ts');
   // Runs 2 h apart, all within raw retention and not in the future.
   let start = Date.now() - 13 * 3_600_000;
   const acked = new Map<number, number>();
   for (let run = 0; run < 6; run++) {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, dir, String(start)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    let lines = 0;
-    const killAt = 5 + Math.floor(Math.random() * 200);
-    await new Promise<void>((resolve, reject) => {
-      p.stdout.on('data', (d: Buffer) => {
-        buf += d.toString();
-        let nl;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const [first, count] = buf.slice(0, nl).split(' ').map(Number);
-          buf = buf.slice(nl + 1);
-          acked.set(first!, count!);
-          if (++lines === killAt) p.kill('SIGKILL');
-        }
-      });
-      p.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child exited ${code}: ${stderr}`))));
-    });
+    await writeUntilKilled([dir, String(start)], 5 + Math.floor(Math.random() * 200), acked);
     // Next run starts after everything this one may have written (acked or not).
     start += 2 * 3_600_000;
 

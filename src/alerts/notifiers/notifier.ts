@@ -3,53 +3,45 @@
  * Channel files (slack.ts, email.ts, …) each export one `NotifierKind` registered in
  * ./index.ts. The webhook channel sends this event as its versioned JSON envelope.
  */
-export interface AlertEvent {
-  /** Envelope version of this shape. */
-  version: 1;
-  /** Unique id of this notification (for idempotent receivers). */
-  id: string;
-  /** raised / cleared for edge-triggered alerts; firing for every matching round otherwise. */
-  state: 'raised' | 'cleared' | 'firing';
-  alert: {
-    name: string;
-    type: string;
-    pattern?: string;
-    comment: string;
-    priority?: number;
-    edgetrigger: boolean;
-    /** Mail template file (SmokePing's mailtemplate), absolute path; the email channel uses it. */
-    mailtemplate?: string;
-  };
-  target: {
-    path: string;
-    /** SmokePing's dotted form, `Group.Host` (plus ` [from agent]` for remote agents). */
-    dotted: string;
-    host: string;
-    title: string;
-    labels: Record<string, string>;
-  };
-  agent: string;
-  /** Time of the round that caused it, ms since the epoch. */
-  time: number;
-  /** SmokePing-style history oldest → newest, e.g. ['0%', '5%'] and ['12ms', 'U']. */
-  loss: string[];
-  rtt: string[];
-  /** Link to the target's page in the UI, when general.public_url is set. */
-  url?: string;
-  /** Addresses resolved for this alert (section to + alertee + alert to). */
-  recipients: string[];
-  /** A path trace the alert asked for (`trace: true`): mtr from the agent to the target. */
-  trace?: {
-    /** Task id of the trace, when one ran. */
-    task?: string;
-    /** Where loss starts or that the path is clean ("loss starts at hop 4, 10.0.3.1"), or why there is no trace. */
-    summary: string;
-    /** What changed since the previous trace of this series ("path changed at hop 3"). */
-    changes: string[];
-    /** The trace in the UI, when general.public_url is set. */
-    url?: string;
-  };
-}
+import Type, { type Static } from 'typebox';
+
+/** The event envelope (version 1): one schema for its type, the API's answers and the docs. */
+export const AlertEventSchema = Type.Object({
+  version: Type.Literal(1, { description: 'envelope version of this shape' }),
+  id: Type.String({ description: 'unique id of this notification (for idempotent receivers)' }),
+  state: Type.Union([Type.Literal('raised'), Type.Literal('cleared'), Type.Literal('firing')], {
+    description: 'raised / cleared for edge-triggered alerts; firing for every matching round otherwise',
+  }),
+  alert: Type.Object({
+    name: Type.String(),
+    type: Type.String(),
+    pattern: Type.Optional(Type.String()),
+    comment: Type.String(),
+    priority: Type.Optional(Type.Number()),
+    edgetrigger: Type.Boolean(),
+    mailtemplate: Type.Optional(Type.String({ description: "mail template file (SmokePing's mailtemplate), absolute path" })),
+  }),
+  target: Type.Object({
+    path: Type.String(),
+    dotted: Type.String({ description: "SmokePing's dotted form, Group.Host (plus ' [from agent]' for remote agents)" }),
+    host: Type.String(),
+    title: Type.String(),
+    labels: Type.Record(Type.String(), Type.String()),
+  }),
+  agent: Type.String(),
+  time: Type.Number({ description: 'time of the round that caused it, ms since the epoch' }),
+  loss: Type.Array(Type.String(), { description: "SmokePing-style history oldest → newest, e.g. ['0%', '5%']" }),
+  rtt: Type.Array(Type.String(), { description: "e.g. ['12ms', 'U']" }),
+  url: Type.Optional(Type.String({ description: "link to the target's page in the UI, when general.public_url is set" })),
+  recipients: Type.Array(Type.String(), { description: 'addresses resolved for this alert (section to + alertee + alert to)' }),
+  trace: Type.Optional(Type.Object({
+    task: Type.Optional(Type.String({ description: 'task id of the trace, when one ran' })),
+    summary: Type.String({ description: 'where loss starts or that the path is clean ("loss starts at hop 4, 10.0.3.1"), or why there is no trace' }),
+    changes: Type.Array(Type.String(), { description: 'what changed since the previous trace of this series ("path changed at hop 3")' }),
+    url: Type.Optional(Type.String({ description: 'the trace in the UI, when general.public_url is set' })),
+  }, { description: 'a path trace the alert asked for (trace: true): mtr from the agent to the target' })),
+});
+export type AlertEvent = Static<typeof AlertEventSchema>;
 
 /** A configured channel instance, ready to send. */
 export interface Notifier {

@@ -1,0 +1,299 @@
+import type { StoreConfig } from '../config/schema.ts';
+import { trimTrailingSlashes } from '../config/tree.ts';
+import { SmokemeshError, UnavailableError } from '../errors.ts';
+import type { Round } from '../probes/round.ts';
+import { rank, topOfRounds } from './query.ts';
+import type { StoreLogger } from './sqlite.ts';
+import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
+import type { HistoryImport, HistoryImportResult, RoundRefusal, SeriesInfo, SeriesQuery, SeriesResult, Store, StoreStats, TopMetric, TopRow, WriteResult } from './types.ts';
+import { checkRound, FUTURE_MS, type RoundProblem, type RoundWindow } from './validate-round.ts';
+import { importLines, pointsFromExport } from './vm/encode.ts';
+import { Outbox } from './vm/outbox.ts';
+import { bucketPoints, bucketQuery, q, selector, stepFor, windowQuery, windowRows, windowValue, type PromSeries } from './vm/query.ts';
+import { SyncHttp } from './vm/sync-http.ts';
+
+/** Points returned when a query does not say (as the SQLite store). */
+const DEFAULT_POINTS = 1000;
+/** Rounds per import request. */
+const BATCH = 10000;
+/** Every metric the backend writes. */
+const ALL = '{__name__=~"smokemesh_round_.+"}';
+
+export interface VmStoreOptions {
+  log?: StoreLogger;
+  now?: () => number;
+  /** Send the outbox on timers (default true); when false call flush() yourself. */
+  timers?: boolean;
+}
+
+const noLog: StoreLogger = { info() {}, warn() {}, error() {} };
+
+/**
+ * The VictoriaMetrics backend: a round is acknowledged once committed to the local durable
+ * outbox (src/store/vm/outbox.ts); a sender moves the outbox to VM's /api/v1/import in
+ * batches, with retries, and removes a batch only after VM answered 2xx. Reads are MetricsQL
+ * queries (graphs, windowed top-N) or the local series index (latest, list).
+ */
+export class VmStore implements Store {
+  readonly name = 'store';
+  readonly url: string;
+  private readonly outbox: Outbox;
+  /** The outbox file (for `smokemesh data info`). */
+  get outboxFile(): string {
+    return this.outbox.file;
+  }
+
+  private readonly http = new SyncHttp();
+  private readonly tiers: Tier[];
+  private readonly rawKeepMs: number;
+  private readonly maxPending: number;
+  private readonly timeoutMs: number;
+  private readonly log: StoreLogger;
+  private readonly now: () => number;
+  private readonly counters = { rounds_written: 0, refused: 0, write_failures: 0 };
+  private readonly rawDays: number;
+  private lastError: string | undefined;
+  private sending: Promise<void> | undefined;
+  private retryDelay = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly timers: boolean;
+  private closed = false;
+
+  constructor(dir: string, cfg: StoreConfig, opts: VmStoreOptions = {}) {
+    if (!cfg.url) throw new SmokemeshError('SMOKEMESH_E_CONFIG', 'store.url: required with store.backend: victoriametrics');
+    this.url = trimTrailingSlashes(cfg.url);
+    this.tiers = tiersOf(cfg);
+    this.rawKeepMs = rawKeepMs(cfg);
+    this.maxPending = cfg.max_pending ?? 200_000;
+    this.rawDays = cfg.raw_days;
+    this.timeoutMs = cfg.timeout_ms ?? 10_000;
+    this.log = opts.log ?? noLog;
+    this.now = opts.now ?? Date.now;
+    this.timers = opts.timers ?? true;
+    try {
+      this.outbox = new Outbox(dir);
+    } catch (e) {
+      throw new SmokemeshError('SMOKEMESH_E_STORE', `${dir}: cannot open the VictoriaMetrics outbox: ${String(e)}; check the data_dir and its permissions`, { cause: e });
+    }
+    if (this.timers) this.schedule(0);
+  }
+
+  /** The shared round validation (Store.check) with this store's time window. */
+  check(round: unknown, now = this.now()): RoundProblem | undefined {
+    return checkRound(round, this.window(now));
+  }
+
+  private window(now: number): RoundWindow {
+    return { oldest: now - this.rawKeepMs, newest: now + FUTURE_MS, retention: `store.raw_days = ${this.rawDays}` };
+  }
+
+  /**
+   * Commits the valid rounds to the local outbox (one transaction, fsynced) or throws
+   * SMOKEMESH_E_UNAVAILABLE (outbox full or not writable): nothing of the batch is then kept.
+   * Duplicates are not recognised here (VictoriaMetrics' dedup keeps one sample per round).
+   */
+  write(rounds: readonly Round[]): WriteResult {
+    if (this.closed) throw new SmokemeshError('SMOKEMESH_E_STORE', `${this.outbox.file}: the store is closed`);
+    const window = this.window(this.now());
+    const ok: Round[] = [];
+    const refused: RoundRefusal[] = [];
+    for (let i = 0; i < rounds.length; i++) {
+      const problem = checkRound(rounds[i], window);
+      if (!problem) { ok.push(rounds[i]!); continue; }
+      refused.push({ index: i, ...problem });
+      this.counters.refused++;
+      if (this.counters.refused <= 10 || this.counters.refused % 10000 === 0) {
+        this.log.warn(`SMOKEMESH_E_STORE: round refused (${this.counters.refused} so far): ${describe(rounds[i])}: ${problem.field}: ${problem.message}`);
+      }
+    }
+    if (ok.length === 0) return { stored: 0, duplicates: [], refused };
+    const pending = this.outbox.pending();
+    if (pending + ok.length > this.maxPending) {
+      this.counters.write_failures++;
+      throw new UnavailableError(`SMOKEMESH_E_UNAVAILABLE: ${this.url}: VictoriaMetrics has not taken the last ${pending} rounds (${this.lastError ?? 'sending'}); the outbox is full (store.max_pending ${this.maxPending})`, Math.max(1000, this.retryDelay));
+    }
+    try {
+      this.outbox.add(ok);
+    } catch (e) {
+      this.counters.write_failures++;
+      throw new UnavailableError(`SMOKEMESH_E_UNAVAILABLE: ${this.outbox.file}: ${String(e)}; nothing was acknowledged`, 1000, { cause: e });
+    }
+    if (this.timers && !this.sending) this.schedule(0);
+    return { stored: ok.length, duplicates: [], refused };
+  }
+
+  /** Sends everything waiting in the outbox now; resolves when it is empty or a send failed. */
+  flush(): Promise<void> {
+    this.sending ??= this.sendAll().finally(() => { this.sending = undefined; });
+    return this.sending;
+  }
+
+  private async sendAll(): Promise<void> {
+    for (;;) {
+      const { ids, rounds } = this.outbox.peek(BATCH);
+      if (ids.length === 0) return;
+      let problem: string | undefined;
+      try {
+        const res = await fetch(`${this.url}/api/v1/import`, { method: 'POST', body: importLines(rounds), signal: AbortSignal.timeout(this.timeoutMs) });
+        if (!res.ok) problem = `HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`;
+        else await res.body?.cancel();
+      } catch (e) {
+        problem = String((e as { cause?: unknown }).cause ?? e);
+      }
+      if (this.closed) return;
+      if (problem) { this.failed(problem); return; }
+      this.outbox.remove(ids);
+      this.counters.rounds_written += ids.length;
+      if (this.lastError) this.log.info(`store: VictoriaMetrics at ${this.url} takes rounds again`);
+      this.lastError = undefined;
+      this.retryDelay = 0;
+    }
+  }
+
+  private failed(problem: string): void {
+    const msg = `SMOKEMESH_E_STORE: ${this.url}/api/v1/import: ${problem}; rounds stay in the outbox (${this.outbox.file}) and are retried`;
+    if (msg !== this.lastError) this.log.error(msg);
+    this.lastError = msg;
+    this.retryDelay = Math.min(30_000, this.retryDelay ? this.retryDelay * 2 : 250);
+  }
+
+  private schedule(delay: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      void this.flush().then(() => {
+        // Rounds written while sending go out at once; after a failure, after the backoff.
+        if (!this.closed) this.schedule(this.lastError ? this.retryDelay : this.outbox.pending() > 0 ? 0 : 1000);
+      });
+    }, delay);
+    this.timer.unref();
+  }
+
+  /** One GET against VM, answered synchronously; throws SMOKEMESH_E_STORE naming the URL. */
+  private get(path: string, params: Record<string, string | number>): string {
+    const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+    const url = `${this.url}${path}`;
+    const a = this.http.request('POST', url, this.timeoutMs, qs.toString(), { 'content-type': 'application/x-www-form-urlencoded' });
+    if (a.status < 200 || a.status > 299) {
+      throw new SmokemeshError('SMOKEMESH_E_STORE', `${url}: read failed: ${a.error ?? `HTTP ${a.status}: ${a.body.slice(0, 300)}`}`);
+    }
+    return a.body;
+  }
+
+  private promQuery(path: string, params: Record<string, string | number>): PromSeries[] {
+    const body = JSON.parse(this.get(path, { ...params, nocache: 1 })) as { data?: { result?: PromSeries[] } };
+    return body.data?.result ?? [];
+  }
+
+  series(q: SeriesQuery): SeriesResult {
+    const step = this.outbox.stepOf(q.target, q.agent);
+    const maxPoints = Math.max(1, Math.floor(q.points ?? DEFAULT_POINTS));
+    const empty = { target: q.target, agent: q.agent, tier: 'raw', resolution: 0, points: [] };
+    if (step === undefined || q.to < q.from) return empty;
+    const span = q.to - q.from;
+    let res = stepFor(this.tiers, span, maxPoints);
+    if (span / (step * 1000) + 1 <= maxPoints || !res) {
+      const text = this.get('/api/v1/export', { 'match[]': `{__name__=~"smokemesh_round_.+",target=${JSON.stringify(q.target)},agent=${JSON.stringify(q.agent)}}`, start: q.from / 1000, end: q.to / 1000 });
+      const points = pointsFromExport(text, q.from, q.to);
+      return { ...empty, resolution: step, points: res ? points : points.slice(-maxPoints) };
+    }
+    let points = this.buckets(q, res.stepS);
+    if (points.length > maxPoints) {
+      // Merged buckets and the partial ones at the range's ends overflowed: one more neighbour each.
+      res = stepFor(this.tiers, span, maxPoints, 1)!;
+      points = this.buckets(q, res.stepS);
+    }
+    return { ...empty, tier: res.tier.name, resolution: res.stepS, points };
+  }
+
+  /** The points of buckets of `stepS` seconds (aligned to multiples of it) overlapping [from, to]. */
+  private buckets(q: SeriesQuery, stepS: number) {
+    const stepMs = stepS * 1000;
+    const result = this.promQuery('/api/v1/query_range', {
+      query: bucketQuery(selector(q.target, q.agent), stepS),
+      start: (Math.floor(q.from / stepMs) + 1) * stepS,
+      end: (Math.floor(q.to / stepMs) + 1) * stepS,
+      step: stepS,
+    });
+    return bucketPoints(result, stepMs);
+  }
+
+  latest(prefix?: string): Round[] {
+    const all = this.outbox.latest();
+    if (!prefix || prefix === '/') return all;
+    const p = trimTrailingSlashes(prefix);
+    return all.filter((r) => r.target === p || r.target.startsWith(p + '/'));
+  }
+
+  top(metric: TopMetric, n: number, window?: { from: number; to: number }): TopRow[] {
+    if (!window) return topOfRounds(this.outbox.latest(), metric, n);
+    // Both ends included, as the SQLite store's raw windows.
+    const rows = windowRows(this.promQuery('/api/v1/query', { query: windowQuery(window.to - window.from + 1), time: window.to / 1000 }));
+    const ranked: TopRow[] = [];
+    for (const r of rows) {
+      const value = windowValue(r, metric);
+      if (value === null) continue;
+      ranked.push({ target: r.target, agent: r.agent, value, loss_pct: r.sent > 0 ? (100 * r.lost) / r.sent : null, median: r.median, time: r.time });
+    }
+    return rank(ranked, n);
+  }
+
+  list(): SeriesInfo[] {
+    return this.outbox.list();
+  }
+
+  /** Deletes the series under the paths in VictoriaMetrics (delete_series) and locally. */
+  prune(paths: string[]): number {
+    for (const p of paths) {
+      if (!p.startsWith('/')) throw new SmokemeshError('SMOKEMESH_E_USAGE', `prune: "${p}" is not a target path (it must start with "/")`);
+    }
+    const clean = paths.map((p) => trimTrailingSlashes(p) || '/');
+    for (const p of clean) {
+      const re = p === '/' ? '/.*' : `${escapeRegex(p)}(/.*)?`;
+      this.get('/api/v1/admin/tsdb/delete_series', { 'match[]': `{__name__=~"smokemesh_round_.+",target=~${q(re)}}` });
+    }
+    return this.outbox.forget(clean.map((p) => (p === '/' ? '' : p)));
+  }
+
+  rename(): number {
+    throw new SmokemeshError('SMOKEMESH_E_USAGE', `rename is not supported with store.backend: victoriametrics (VictoriaMetrics cannot relabel stored samples); not done yet`);
+  }
+
+  importHistory(_h: HistoryImport): HistoryImportResult {
+    throw new SmokemeshError('SMOKEMESH_E_USAGE', 'importing foreign history into store.backend: victoriametrics is not done yet: import into SQLite, then `smokemesh data copy --to victoriametrics URL`');
+  }
+
+  stats(): StoreStats & { pending: number } {
+    const s: StoreStats & { pending: number } = {
+      rounds_written: this.counters.rounds_written,
+      refused: this.counters.refused,
+      duplicates: 0,
+      write_failures: this.counters.write_failures,
+      unavailable: this.outbox.pending() >= this.maxPending,
+      pending: this.outbox.pending(),
+      series: this.outbox.seriesCount(),
+      file_bytes: this.outbox.bytes(),
+    };
+    if (this.lastError) s.last_error = this.lastError;
+    return s;
+  }
+
+  /** Stops sending; rounds not yet sent stay in the outbox and go out at the next start. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.http.close();
+    const left = this.outbox.pending();
+    if (left) this.log.info(`store: ${left} rounds wait in ${this.outbox.file} for VictoriaMetrics; they are sent at the next start`);
+    this.outbox.close();
+  }
+}
+
+function describe(r: unknown): string {
+  const x = r as Partial<Round> | null;
+  return `target ${String(x?.target)} agent ${String(x?.agent)} time ${String(x?.time)}`;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,122 @@
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Round } from '../../probes/round.ts';
+import type { SeriesInfo } from '../types.ts';
+
+/** The outbox file inside the data dir. */
+export const OUTBOX_FILE = 'vm-outbox.db';
+
+/**
+ * The VictoriaMetrics backend's local, durable part (one SQLite file, mode 600, WAL,
+ * synchronous FULL): rounds acknowledged but not yet confirmed by VictoriaMetrics, and the
+ * series index (first, last, the latest round) that latest(), list() and top-by-latest read.
+ * A round is acknowledged once it is committed here; it leaves only when VM answered 2xx.
+ */
+export class Outbox {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly ins: Database.Statement;
+  private readonly upsert: Database.Statement;
+
+  constructor(dir: string) {
+    this.file = resolve(join(dir, OUTBOX_FILE));
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Created 600 before SQLite opens it: SQLite gives its WAL and shm files the same mode.
+    writeFileSync(this.file, '', { flag: 'a', mode: 0o600 });
+    chmodSync(this.file, 0o600);
+    this.db = new Database(this.file, { timeout: 1000 });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, round TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS series (target TEXT NOT NULL, agent TEXT NOT NULL, probe TEXT NOT NULL, step INTEGER NOT NULL,
+        first INTEGER NOT NULL, last INTEGER NOT NULL, latest TEXT NOT NULL, PRIMARY KEY (target, agent)) WITHOUT ROWID;`);
+    this.ins = this.db.prepare('INSERT INTO outbox (round) VALUES (?)');
+    this.upsert = this.db.prepare(`INSERT INTO series (target, agent, probe, step, first, last, latest) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (target, agent) DO UPDATE SET first = min(first, excluded.first),
+        probe = CASE WHEN excluded.last >= last THEN excluded.probe ELSE probe END,
+        step = CASE WHEN excluded.last >= last THEN excluded.step ELSE step END,
+        latest = CASE WHEN excluded.last >= last THEN excluded.latest ELSE latest END,
+        last = max(last, excluded.last)`);
+  }
+
+  /** Commits the rounds (to send) and the series index in one transaction; throws on failure. */
+  add(rounds: readonly Round[]): void {
+    this.db.transaction(() => {
+      for (const r of rounds) {
+        const json = JSON.stringify(r);
+        this.ins.run(json);
+        this.upsert.run(r.target, r.agent, r.probe, r.step, r.time, r.time, json);
+      }
+    })();
+  }
+
+  /** Only the index (history copied straight to VictoriaMetrics by `data copy`). */
+  index(rounds: readonly Round[]): void {
+    this.db.transaction(() => {
+      for (const r of rounds) this.upsert.run(r.target, r.agent, r.probe, r.step, r.time, r.time, JSON.stringify(r));
+    })();
+  }
+
+  /** The oldest `n` rounds waiting, with their ids. */
+  peek(n: number): { ids: number[]; rounds: Round[] } {
+    const rows = this.db.prepare('SELECT id, round FROM outbox ORDER BY id LIMIT ?').all(n) as Array<{ id: number; round: string }>;
+    return { ids: rows.map((r) => r.id), rounds: rows.map((r) => JSON.parse(r.round) as Round) };
+  }
+
+  /** Removes rounds VictoriaMetrics confirmed. */
+  remove(ids: readonly number[]): void {
+    if (ids.length === 0) return;
+    this.db.prepare('DELETE FROM outbox WHERE id >= ? AND id <= ?').run(ids[0], ids[ids.length - 1]);
+  }
+
+  /** Rounds waiting to be sent. */
+  pending(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
+  }
+
+  /** The latest round of every series. */
+  latest(): Round[] {
+    return (this.db.prepare('SELECT latest FROM series').all() as Array<{ latest: string }>).map((r) => JSON.parse(r.latest) as Round);
+  }
+
+  list(): SeriesInfo[] {
+    return this.db.prepare('SELECT target, agent, probe, first, last FROM series ORDER BY target, agent').all() as SeriesInfo[];
+  }
+
+  /** The series' step (of its latest round), or undefined when the series is unknown. */
+  stepOf(target: string, agent: string): number | undefined {
+    return (this.db.prepare('SELECT step FROM series WHERE target = ? AND agent = ?').get(target, agent) as { step: number } | undefined)?.step;
+  }
+
+  /** Forgets the series under the paths (exact or below); returns how many. */
+  forget(paths: readonly string[]): number {
+    let n = 0;
+    const del = this.db.prepare("DELETE FROM series WHERE target = ? OR substr(target, 1, length(?) + 1) = ? || '/'");
+    const delOut = this.db.prepare("DELETE FROM outbox WHERE json_extract(round, '$.target') = ? OR substr(json_extract(round, '$.target'), 1, length(?) + 1) = ? || '/'");
+    this.db.transaction(() => {
+      for (const p of paths) {
+        n += del.run(p, p, p).changes;
+        delOut.run(p, p, p);
+      }
+    })();
+    return n;
+  }
+
+  seriesCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM series').get() as { n: number }).n;
+  }
+
+  /** Bytes of the file and its WAL. */
+  bytes(): number {
+    let n = 0;
+    for (const f of [this.file, `${this.file}-wal`]) {
+      try { n += statSync(f).size; } catch { /* no WAL yet */ }
+    }
+    return n;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,166 @@
+import type { Tier } from '../tiers.ts';
+import { SMOKE_QUANTILES, type SeriesPoint, type TopMetric } from '../types.ts';
+import { M, us } from './encode.ts';
+
+/**
+ * MetricsQL for the store's reads. Values are per round, so a bucket [t, t + step) is the
+ * `*_over_time(…[step])` evaluated at t + step − 1 ms (`offset 1ms` at the aligned end):
+ * exactly the rounds whose time falls in it, as in a SQLite rollup bucket.
+ */
+
+/** A MetricsQL string literal (Go escapes; JSON's are a subset). */
+export function q(s: string): string {
+  return JSON.stringify(s);
+}
+
+/** The label filter of one series. */
+export function selector(target: string, agent: string): string {
+  return `{target=${q(target)},agent=${q(agent)}}`;
+}
+
+/** One series of a /api/v1/query_range or /api/v1/query answer. */
+export interface PromSeries {
+  metric: Record<string, string>;
+  values?: Array<[number, string]>;
+  value?: [number, string];
+}
+
+const MID_QUANTILES = SMOKE_QUANTILES.filter((x) => x > 0 && x < 1);
+
+/** The union query of every bucket field of one series at `stepS` seconds per bucket. */
+export function bucketQuery(sel: string, stepS: number): string {
+  const w = `[${stepS}s] offset 1ms`;
+  const f = (name: string, expr: string) => `label_set(${expr}, "f", ${q(name)})`;
+  return `union(${[
+    f('rounds', `count_over_time(${M.sent}${sel}${w})`),
+    f('sent', `sum_over_time(${M.sent}${sel}${w})`),
+    f('lost', `sum_over_time(${M.lost}${sel}${w})`),
+    f('median', `avg_over_time(${M.median}${sel}${w})`),
+    f('min', `min_over_time(${M.min}${sel}${w})`),
+    f('max', `max_over_time(${M.max}${sel}${w})`),
+    f('sum', `sum_over_time(${M.sum}${sel}${w})`),
+    f('sumsq', `sum_over_time(${M.sumsq}${sel}${w})`),
+    f('q', `histogram_quantiles("q", ${MID_QUANTILES.join(', ')}, sum(sum_over_time(${M.bucket}${sel}${w})) by (vmrange))`),
+    f('phase', `avg_over_time(${M.phase}${sel}${w})`),
+    f('status', `last_over_time(${M.status}${sel}${w})`),
+    f('error', `last_over_time(${M.error}${sel}${w})`),
+  ].join(', ')})`;
+}
+
+interface Acc {
+  rounds?: number; sent?: number; lost?: number; median?: number; min?: number; max?: number; sum?: number; sumsq?: number;
+  q: Map<number, number>; phases?: Record<string, number>; status?: number; error?: string; errorAt?: number;
+}
+
+/** Series points (time = bucket start) from the answer of bucketQuery. */
+export function bucketPoints(result: PromSeries[], stepMs: number): SeriesPoint[] {
+  const at = new Map<number, Acc>();
+  for (const s of result) {
+    const f = s.metric.f;
+    for (const [ts, text] of s.values ?? []) {
+      const t = Math.round(ts * 1000) - stepMs;
+      const v = Number(text);
+      if (!Number.isFinite(v)) continue;
+      let a = at.get(t);
+      if (!a) at.set(t, (a = { q: new Map() }));
+      if (f === 'q') a.q.set(Number(s.metric.q), v);
+      else if (f === 'phase') (a.phases ??= {})[s.metric.phase ?? ''] = v;
+      else if (f === 'error') a.error = s.metric.error ?? '';
+      else if (f === 'rounds' || f === 'sent' || f === 'lost' || f === 'median' || f === 'min' || f === 'max' || f === 'sum' || f === 'sumsq' || f === 'status') a[f] = v;
+    }
+  }
+  const points: SeriesPoint[] = [];
+  for (const [time, a] of [...at].sort((x, y) => x[0] - y[0])) {
+    if (!a.rounds) continue;
+    const sent = a.sent ?? 0;
+    const lost = a.lost ?? 0;
+    const n = sent - lost;
+    const mean = n > 0 && a.sum !== undefined ? a.sum / n : null;
+    const has = n > 0 && a.min !== undefined && a.max !== undefined;
+    const p: SeriesPoint = {
+      time,
+      rounds: a.rounds,
+      sent,
+      lost,
+      loss_pct: sent > 0 ? (100 * lost) / sent : null,
+      median: a.median === undefined ? null : us(a.median),
+      mean: mean === null ? null : us(mean),
+      min: has ? a.min! : null,
+      max: has ? a.max! : null,
+      stddev: mean === null || a.sumsq === undefined ? null : us(Math.sqrt(Math.max(0, a.sumsq / n - mean * mean))),
+      // min and max are exact; the levels between come from the merged histogram, kept inside them.
+      smoke: has ? [a.min!, ...MID_QUANTILES.map((x) => us(Math.min(a.max!, Math.max(a.min!, a.q.get(x) ?? a.min!)))), a.max!] : [],
+    };
+    if (a.phases) p.phases = a.phases;
+    if (a.status !== undefined) p.status = a.status;
+    if (a.error !== undefined) p.error = a.error;
+    points.push(p);
+  }
+  return points;
+}
+
+/**
+ * The resolution for a range: the finest tier whose buckets fit in `maxPoints`, else the
+ * coarsest with `extra` more neighbours merged than the range's whole buckets need (the
+ * caller retries with extra = 1 when the partial buckets at the ends overflow the budget).
+ */
+export function stepFor(tiers: readonly Tier[], span: number, maxPoints: number, extra = 0): { tier: Tier; stepS: number } | undefined {
+  if (tiers.length === 0) return undefined;
+  const fit = tiers.find((t) => span / t.ms + 1 <= maxPoints);
+  if (fit) return { tier: fit, stepS: fit.bucket };
+  const coarsest = tiers[tiers.length - 1]!;
+  return { tier: coarsest, stepS: coarsest.bucket * (Math.max(1, Math.ceil(span / coarsest.ms / maxPoints)) + extra) };
+}
+
+/** The instant query of every series' sums over a window of `windowMs` ending at the query time. */
+export function windowQuery(windowMs: number): string {
+  const w = `[${windowMs}ms]`;
+  const f = (name: string, expr: string) => `label_set(${expr}, "f", ${q(name)})`;
+  return `union(${[
+    f('sent', `sum_over_time(${M.sent}${w})`),
+    f('lost', `sum_over_time(${M.lost}${w})`),
+    f('median', `avg_over_time(${M.median}${w})`),
+    f('max', `max_over_time(${M.max}${w})`),
+    f('sum', `sum_over_time(${M.sum}${w})`),
+    f('sumsq', `sum_over_time(${M.sumsq}${w})`),
+    f('time', `tlast_over_time(${M.sent}${w})`),
+  ].join(', ')})`;
+}
+
+/** Per-series window sums as the top-N ranking needs them. */
+export interface WindowRow {
+  target: string; agent: string; time: number; sent: number; lost: number; median: number | null; max: number | null; n: number; sum: number; sumsq: number;
+}
+
+/** Rows from the answer of windowQuery. */
+export function windowRows(result: PromSeries[]): WindowRow[] {
+  const rows = new Map<string, WindowRow>();
+  for (const s of result) {
+    const { target, agent, f } = s.metric;
+    if (!target || !agent || !s.value) continue;
+    const key = `${target}\u0000${agent}`;
+    let r = rows.get(key);
+    if (!r) rows.set(key, (r = { target, agent, time: 0, sent: 0, lost: 0, median: null, max: null, n: 0, sum: 0, sumsq: 0 }));
+    const v = Number(s.value[1]);
+    if (!Number.isFinite(v)) continue;
+    if (f === 'sent') r.sent = v;
+    else if (f === 'lost') r.lost = v;
+    else if (f === 'median') r.median = v;
+    else if (f === 'max') r.max = v;
+    else if (f === 'sum') r.sum = v;
+    else if (f === 'sumsq') r.sumsq = v;
+    else if (f === 'time') r.time = Math.round(v * 1000);
+  }
+  for (const r of rows.values()) r.n = r.sent - r.lost;
+  return [...rows.values()];
+}
+
+/** The metric's value of a window row (loss in %, the others in ms); null when not measured. */
+export function windowValue(r: WindowRow, metric: TopMetric): number | null {
+  if (metric === 'loss') return r.sent > 0 ? (100 * r.lost) / r.sent : null;
+  if (metric === 'median') return r.median;
+  if (metric === 'max') return r.max;
+  if (r.n <= 0) return null;
+  const mean = r.sum / r.n;
+  return Math.sqrt(Math.max(0, r.sumsq / r.n - mean * mean));
+}
