@@ -70,6 +70,7 @@ const NetworkThresholds = Type.Object({
   confirmed: Fraction('1/2', 'of its cells or of the items it measures, bad: confirmed'),
   min_cells: Type.Integer({ minimum: 1, default: 3, description: 'the cell clause needs this many cells in the network' }),
   min_items: Type.Integer({ minimum: 1, default: 3, description: 'the item clause needs this many bad items' }),
+  destinations: Fraction('1/2', 'and its bad items must lie in at least this fraction of the destination groups it measures (bad concentrated in one group is that group, or the path to it)'),
 }, { additionalProperties: false, default: {} });
 
 const DestinationThresholds = Type.Object({

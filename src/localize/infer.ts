@@ -8,9 +8,12 @@
  *    either — our probe is broken, not the network;
  * 2. network (e.g. an ISP): a third / half of its cells, or of the items it measures, bad —
  *    counting only items that the other networks do not see bad too;
+ *    and spread over at least half of the destination groups it measures;
  * 3. destination (e.g. an IDC): seen bad by ≥ 2 networks, or a third / half of its items bad;
- * 4. cell (e.g. one ISP in one province): half of its series bad;
- * 5. item (e.g. a VIP): more than half of one network's cells see it bad.
+ * 4. path (one network to one destination group: a peering or uplink problem): the network
+ *    sees half of the group's items bad, no other network does;
+ * 5. cell (e.g. one ISP in one province): half of its series bad;
+ * 6. item (e.g. a VIP): more than half of one network's cells see it bad.
  *
  * Plain data in, plain data out; counts are exact (fractions compared as ratios).
  */
@@ -61,6 +64,7 @@ interface Rules {
   vantageBad: Ratio;
   othersBad: Ratio;
   netSuspected: Ratio;
+  netDestinations: Ratio;
   netConfirmed: Ratio;
   destSees: Ratio;
   destSuspected: Ratio;
@@ -76,6 +80,7 @@ function rulesOf(t: Thresholds): Rules {
     vantageBad: ratio(t.vantage.bad_fraction),
     othersBad: ratio(t.vantage.others_bad_fraction),
     netSuspected: ratio(t.network.suspected),
+    netDestinations: ratio(t.network.destinations),
     netConfirmed: ratio(t.network.confirmed),
     destSees: ratio(t.destination.network_sees),
     destSuspected: ratio(t.destination.suspected),
@@ -97,13 +102,13 @@ export function infer(table: Table, thresholds: Thresholds): { causes: Inferred[
   const rowCause = new Int32Array(table.size).fill(-1);
   const causes: Inferred[] = [];
   // The causes of one level take the rows not taken yet whose column names one of them.
-  const take = (level: Inferred[], column: Int32Array) => {
+  const take = (level: Inferred[], column: Int32Array | ((i: number) => number)) => {
     const byIndex = new Map<number, number>();
     for (const c of level) byIndex.set(c.index, causes.push(c) - 1);
     if (byIndex.size === 0) return;
     for (let i = 0; i < table.size; i++) {
       if (rowCause[i] !== -1) continue;
-      const id = byIndex.get(column[i]!);
+      const id = byIndex.get(typeof column === 'function' ? column(i) : column[i]!);
       if (id !== undefined) rowCause[i] = id;
     }
   };
@@ -111,6 +116,7 @@ export function infer(table: Table, thresholds: Thresholds): { causes: Inferred[
   take(vantage(table, r), table.site);
   take(networks(table, rowCause, itemView(table, rowCause, r), r), table.net);
   take(destinations(table, rowCause, itemView(table, rowCause, r), r), table.dest);
+  take(paths(table, rowCause, itemView(table, rowCause, r), r), (i) => pathIndex(table, table.net[i]!, table.dest[i]!));
   if (table.cellLevel) take(cells(table, rowCause, itemView(table, rowCause, r), r), table.cell);
   take(items(itemView(table, rowCause, r), r), table.item);
   return { causes, rowCause };
@@ -241,17 +247,27 @@ function networks(table: Table, rowCause: Int32Array, view: ItemView, r: Rules):
   const itemsTotal = new Int32Array(nNets);
   const itemsBad = new Int32Array(nNets);
   const commonOf = new Map<number, Set<number>>(); // net → its common items
+  const destOfItem = destinationOfItems(table, rowCause);
+  const destsMeasured = new Map<number, Set<number>>(); // net → destination groups it measures
+  const destsBad = new Map<number, Set<number>>(); // net → destination groups with its own bad items
+  const add = (m: Map<number, Set<number>>, net: number, v: number) => {
+    let s = m.get(net);
+    if (!s) m.set(net, (s = new Set()));
+    s.add(v);
+  };
   for (const [item, m] of view.byItem) {
     const bad = view.badFrom.get(item) ?? [];
     for (const net of m.keys()) {
+      add(destsMeasured, net, destOfItem.get(item)!);
       if (common(view, item, net)) {
-        let s = commonOf.get(net);
-        if (!s) commonOf.set(net, (s = new Set()));
-        s.add(item);
+        add(commonOf, net, item);
         continue;
       }
       itemsTotal[net]!++;
-      if (bad.includes(net)) itemsBad[net]!++;
+      if (bad.includes(net)) {
+        itemsBad[net]!++;
+        add(destsBad, net, destOfItem.get(item)!);
+      }
     }
   }
   // Cells of each network over its non-common items: [series, bad].
@@ -274,8 +290,12 @@ function networks(table: Table, rowCause: Int32Array, view: ItemView, r: Rules):
   }
   const out: Inferred[] = [];
   for (let net = 0; net < nNets; net++) {
+    // Bad items concentrated in a few destination groups are those groups (or the paths to
+    // them). A bad cell sees half of its series bad, so it is spread by itself.
+    const spread = destsBad.get(net)?.size ?? 0;
+    const measured = destsMeasured.get(net)?.size ?? 0;
     const cellsOk = cellsTotal[net]! >= r.t.network.min_cells;
-    const itemsOk = itemsBad[net]! >= r.t.network.min_items;
+    const itemsOk = itemsBad[net]! >= r.t.network.min_items && atLeast(spread, measured, r.netDestinations);
     const cf = (q: Ratio) => cellsOk && atLeast(cellsBad[net]!, cellsTotal[net]!, q);
     const itf = (q: Ratio) => itemsOk && atLeast(itemsBad[net]!, itemsTotal[net]!, q);
     const confirmed = cf(r.netConfirmed) || itf(r.netConfirmed);
@@ -283,12 +303,44 @@ function networks(table: Table, rowCause: Int32Array, view: ItemView, r: Rules):
     const q = confirmed ? r.netConfirmed : r.netSuspected;
     const why: string[] = [];
     if (cf(q)) why.push(`${cellsBad[net]} of ${cellsTotal[net]} cells bad (≥ ${fmt(q)})`);
-    if (itf(q)) why.push(`${itemsBad[net]} of ${itemsTotal[net]} items bad from it alone (≥ ${fmt(q)})`);
+    if (itf(q)) why.push(`${itemsBad[net]} of ${itemsTotal[net]} items bad from it alone (≥ ${fmt(q)}), in ${spread} of ${measured} destination groups`);
     out.push({
       kind: 'network', index: net, confidence: confirmed ? 'confirmed' : 'suspected', rule: why.join('; '),
       items: { bad: itemsBad[net]!, total: itemsTotal[net]! },
       cells: { bad: cellsBad[net]!, total: cellsTotal[net]! },
     });
+  }
+  return out;
+}
+
+/** The destination group of each item not yet taken (an item lives in one group). */
+function destinationOfItems(table: Table, rowCause: Int32Array): Map<number, number> {
+  const out = new Map<number, number>();
+  for (let i = 0; i < table.size; i++) if (rowCause[i] === -1) out.set(table.item[i]!, table.dest[i]!);
+  return out;
+}
+
+/** One number for a (network, destination) pair. */
+const pathIndex = (table: Table, net: number, dest: number) => net * table.dests.length + dest;
+
+/** A network that sees a destination group bad that no other network sees bad: the path between them. */
+function paths(table: Table, rowCause: Int32Array, view: ItemView, r: Rules): Inferred[] {
+  const destOfItem = destinationOfItems(table, rowCause);
+  const acc = new Map<number, [number, number]>(); // path → [items measured, items bad from the net]
+  for (const [item, m] of view.byItem) {
+    const from = view.badFrom.get(item) ?? [];
+    for (const net of m.keys()) {
+      const k = pathIndex(table, net, destOfItem.get(item)!);
+      const x = acc.get(k) ?? [0, 0];
+      x[0]++;
+      if (from.includes(net)) x[1]++;
+      acc.set(k, x);
+    }
+  }
+  const out: Inferred[] = [];
+  for (const [k, [n, b]] of acc) {
+    if (b < r.t.destination.min_bad_items || !atLeast(b, n, r.destSees)) continue;
+    out.push({ kind: 'path', index: k, confidence: 'confirmed', rule: `${b} of ${n} items of the group bad from this network only (≥ ${fmt(r.destSees)})`, items: { bad: b, total: n } });
   }
   return out;
 }

@@ -147,6 +147,11 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
       case 'network': return { [roles.vantage[0]!]: table.nets[c.index]! };
       case 'cell': return Object.fromEntries(roles.vantage.map((k, i) => [k, cellValues[c.index]![i]!]));
       case 'destination': return Object.fromEntries(roles.destination.map((k, i) => [k, destValues[c.index]![i]!]));
+      case 'path': {
+        const dest = c.index % table.dests.length;
+        const net = (c.index - dest) / table.dests.length;
+        return { [roles.vantage[0]!]: table.nets[net]!, ...Object.fromEntries(roles.destination.map((k, i) => [k, destValues[dest]![i]!])) };
+      }
       case 'item': return { [roles.item]: table.items[c.index]! };
     }
   };
@@ -238,7 +243,10 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
   // general raised cause whose key it falls under (raised causes not inferred this step).
   const raised = [...causes.values()].map((m) => m.cause).filter((c) => c.raised !== null);
   const byId = new Map(inferred.map((c, i) => [i, idOf(c.kind, keyOf(c))]));
-  const names = new Map(raised.map((c) => [c.id, Object.values(c.key).join(' / ')]));
+  const names = new Map(raised.map((c) => {
+    const v = Object.values(c.key);
+    return [c.id, c.kind === 'path' ? `${v[0]} → ${v.slice(1).join(' / ')}` : v.join(' / ')];
+  }));
   const holds = (c: Cause, i: number): boolean => {
     const name = names.get(c.id);
     switch (c.kind) {
@@ -246,6 +254,7 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
       case 'network': return table.nets[table.net[i]!] === name;
       case 'cell': return table.cells[table.cell[i]!] === name;
       case 'destination': return table.dests[table.dest[i]!] === name;
+      case 'path': return `${table.nets[table.net[i]!]} → ${table.dests[table.dest[i]!]}` === name;
       case 'item': return table.items[table.item[i]!] === name;
     }
   };

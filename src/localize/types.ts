@@ -10,7 +10,7 @@ import type { SeriesColumns } from './memory.ts';
  */
 
 /** Most general first: the order in which causes are inferred. */
-export const CAUSE_KINDS = ['vantage', 'network', 'destination', 'cell', 'item'] as const;
+export const CAUSE_KINDS = ['vantage', 'network', 'destination', 'path', 'cell', 'item'] as const;
 export type CauseKind = (typeof CAUSE_KINDS)[number];
 
 /** The latest round of one series (target × agent) with the labels its roles are read from. */
@@ -74,7 +74,7 @@ export const CountSchema = Type.Object({ bad: Type.Integer(), total: Type.Intege
 export const CauseSchema = Type.Object({
   id: Type.String({ description: 'stable identity: scope/kind/key' }),
   scope: Type.String(),
-  kind: Type.Enum(CAUSE_KINDS, { description: 'vantage (our probe), network (e.g. an ISP), destination (e.g. an IDC), cell (e.g. one ISP in one province), item (e.g. one VIP)' }),
+  kind: Type.Enum(CAUSE_KINDS, { description: 'vantage (our probe), network (e.g. an ISP), destination (e.g. an IDC), path (one network to one destination: peering, uplink), cell (e.g. one ISP in one province), item (e.g. one VIP)' }),
   key: Type.Record(Type.String(), Type.String(), { description: 'the role values that name it, e.g. {"idc": "bj-1"}' }),
   title: Type.String({ description: 'e.g. "destination idc=bj-1"' }),
   confidence: Type.Enum(['suspected', 'confirmed']),
