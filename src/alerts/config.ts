@@ -10,7 +10,7 @@ import type { Config } from '../config/loader.ts';
 import { validate } from '../config/validate.ts';
 import {
   ALERT_SECTION_KEYS, AlertRuleSchema, AlertsSectionSchema, DELIVERY_KEYS, DeliverySchema, NotifierBlockSchema,
-  type AlertRuleConfig, type AlertsSection, type DeliveryOptions,
+  type AlertRuleConfig, type AlertsSection, type DeliveryOptions, type QuorumConfig,
 } from '../config/alerts-schema.ts';
 import { compileMatcher, MatcherError, type History } from './matchers.ts';
 import { compilePattern, matchPattern, PatternError } from './pattern.ts';
@@ -19,7 +19,7 @@ import { NOTIFIER_KINDS } from './notifiers/index.ts';
 /** One named alert, compiled. */
 export interface AlertRule {
   name: string;
-  type: 'loss' | 'rtt' | 'matcher';
+  type: 'loss' | 'rtt' | 'matcher' | 'cert';
   pattern: string;
   comment: string;
   edgetrigger: boolean;
@@ -31,8 +31,16 @@ export interface AlertRule {
   trace: boolean;
   /** Rounds of history this alert looks at (SmokePing's maxlength). */
   length: number;
-  /** SmokePing's match value: 0 = no match. */
-  test(h: History, prevmatch: number): number;
+  /** SmokePing's match value: 0 = no match. `series` carries what is not in the history (cert days). */
+  test(h: History, prevmatch: number, series?: { certDays?: number }): number;
+  /** Raised per target once enough agents (regions) match, not per series. Cert alerts: any one agent. */
+  quorum?: QuorumConfig;
+  /** Edge-triggered: clean rounds in a row before a clear (1 = SmokePing). */
+  hold_down?: number;
+  /** Seconds between notifications of one series (or target) and alert. */
+  renotify_min?: number;
+  /** A target whose active alerts suppress this one. */
+  depends_on?: string;
 }
 
 /** A configured channel before it is built. */
@@ -110,7 +118,7 @@ export function resolveAlerts(config: Config): { setup: AlertsSetup; issues: Con
     const a = value as AlertRuleConfig;
     const rule = compileRule(name, a, (m) => issue([...at, 'pattern'], m));
     if (!rule) continue;
-    rule.edgetrigger = yes(a.edgetrigger) ?? sectionEdge;
+    if (rule.type !== 'cert') rule.edgetrigger = yes(a.edgetrigger) ?? sectionEdge;
     rule.to = recipients(a.to);
     checkRecipients(setup, rule.to, [...at, 'to'], issue);
     const t = a.mailtemplate !== undefined ? template(a.mailtemplate, [...at, 'mailtemplate']) : sectionTemplate;
@@ -128,8 +136,23 @@ export function checkAlertsConfig(config: Config): ConfigIssue[] {
 }
 
 function compileRule(name: string, a: AlertRuleConfig, fail: (message: string) => void): AlertRule | undefined {
-  const base = { name, type: a.type, pattern: a.pattern, comment: a.comment ?? '', edgetrigger: false, to: [] as string[], trace: a.trace ?? false };
-  if (a.priority !== undefined) Object.assign(base, { priority: a.priority });
+  const base: Omit<AlertRule, 'length' | 'test'> = { name, type: a.type, pattern: a.pattern, comment: a.comment ?? '', edgetrigger: false, to: [] as string[], trace: a.trace ?? false };
+  if (a.priority !== undefined) base.priority = a.priority;
+  if (a.quorum !== undefined) base.quorum = a.quorum;
+  if (a.hold_down !== undefined && a.hold_down > 1) base.hold_down = a.hold_down;
+  if (a.renotify_min !== undefined) base.renotify_min = a.renotify_min;
+  if (a.depends_on !== undefined) base.depends_on = a.depends_on;
+  if (a.type === 'cert') {
+    const m = /^\s*(<=?)\s*(\d{1,5}(?:\.\d{1,3})?)\s*d?\s*$/.exec(a.pattern);
+    if (!m) {
+      fail(`a cert alert's pattern is the days left that raise it, e.g. "<14" or "<=7"`);
+      return undefined;
+    }
+    const days = Number(m[2]);
+    const below = m[1] === '<' ? (d: number) => d < days : (d: number) => d <= days;
+    // One notification per target: any one agent seeing the certificate close to expiry raises it.
+    return { ...base, quorum: a.quorum ?? { agents: 1 }, edgetrigger: true, length: 1, test: (_h, _p, s) => (s?.certDays !== undefined && below(s.certDays) ? 1 : 0) };
+  }
   try {
     if (a.type === 'matcher') {
       const m = compileMatcher(a.pattern);
@@ -179,7 +202,7 @@ function readChannels(raw: unknown, issue: Issue): ChannelBlock[] {
 }
 
 /** A recipient must be a program, a known notifier, or an address with an email notifier to send it. */
-function checkRecipients(setup: AlertsSetup, list: string[], at: (string | number)[], issue: Issue): void {
+export function checkRecipients(setup: AlertsSetup, list: string[], at: (string | number)[], issue: Issue): void {
   for (const r of list) {
     if (r.startsWith('|')) {
       if (r.length < 2) issue(at, 'a program recipient needs a path after "|"');

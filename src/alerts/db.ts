@@ -15,7 +15,8 @@ export interface ActiveRow {
   since: number;
 }
 
-export type DeliveryStatus = 'pending' | 'sent' | 'failed' | 'silenced' | 'suppressed';
+/** `held`: waiting for a verdict (a cause, a parent target's alert, renotify_min) before it is sent or suppressed. */
+export type DeliveryStatus = 'pending' | 'sent' | 'failed' | 'silenced' | 'suppressed' | 'held';
 
 export interface DeliveryRow {
   id: number;
@@ -45,7 +46,7 @@ export interface EventRow {
   agent: string;
   alert: string;
   state: AlertEvent['state'];
-  /** Why nothing was sent: a silence id, or 'priority'. */
+  /** Why nothing was sent: a silence id, 'priority', 'quorum', 'renotify', 'cause:<id>', 'depends_on:<path>'. */
   muted_by: string | null;
   event: AlertEvent;
 }
@@ -92,6 +93,9 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts (delivery_id);
 CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, ends INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_muted ON events (muted_by) WHERE muted_by IS NOT NULL;
+CREATE TABLE IF NOT EXISTS causes (id TEXT PRIMARY KEY, scope TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS localize_state (scope TEXT PRIMARY KEY, time INTEGER NOT NULL, state BLOB NOT NULL);
 `;
 
 /**
@@ -104,6 +108,8 @@ export function openAlertDb(file: string, note?: ModeNote) {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
+  // Notifications held when the process stopped lost their verdict: send them rather than lose them.
+  db.prepare(`UPDATE deliveries SET status = 'pending' WHERE status = 'held'`).run();
 
   const upsertActive = db.prepare('INSERT INTO active (target, agent, alert, prevmatch, since) VALUES (?, ?, ?, ?, ?) ON CONFLICT (target, agent, alert) DO UPDATE SET prevmatch = excluded.prevmatch');
   const deleteActive = db.prepare('DELETE FROM active WHERE target = ? AND agent = ? AND alert = ?');
@@ -146,6 +152,34 @@ export function openAlertDb(file: string, note?: ModeNote) {
     updateEvent(e: AlertEvent): void {
       db.prepare('UPDATE events SET event = ? WHERE id = ?').run(JSON.stringify(e), e.id);
     },
+    /** Settles a held event: muted (its deliveries become suppressed) or released (pending; returned to be queued). */
+    settle: db.transaction((eventId: string, mutedBy: string | null): { id: number; channel: string }[] => {
+      const now = Date.now();
+      if (mutedBy !== null) {
+        db.prepare('UPDATE events SET muted_by = ? WHERE id = ?').run(mutedBy, eventId);
+        db.prepare(`UPDATE deliveries SET status = 'suppressed', updated = ? WHERE event_id = ? AND status = 'held'`).run(now, eventId);
+        return [];
+      }
+      const rows = db.prepare(`SELECT id, channel FROM deliveries WHERE event_id = ? AND status = 'held' ORDER BY id`).all(eventId) as { id: number; channel: string }[];
+      db.prepare(`UPDATE deliveries SET status = 'pending', updated = ? WHERE event_id = ? AND status = 'held'`).run(now, eventId);
+      return rows;
+    }),
+    /** The active causes of a localization scope (replaces what was saved for it). */
+    saveCauses: db.transaction((scope: string, causes: { id: string; body: string }[]) => {
+      db.prepare('DELETE FROM causes WHERE scope = ?').run(scope);
+      const ins = db.prepare('INSERT INTO causes (id, scope, body) VALUES (?, ?, ?)');
+      for (const c of causes) ins.run(c.id, scope, c.body);
+    }),
+    loadCauses(scope: string): string[] {
+      return (db.prepare('SELECT body FROM causes WHERE scope = ? ORDER BY id').all(scope) as { body: string }[]).map((r) => r.body);
+    },
+    /** A localization scope's engine memory (baselines, bad runs), kept across restarts. */
+    saveLocalizeState(scope: string, time: number, state: Buffer): void {
+      db.prepare('INSERT OR REPLACE INTO localize_state (scope, time, state) VALUES (?, ?, ?)').run(scope, time, state);
+    },
+    loadLocalizeState(scope: string): { time: number; state: Buffer } | undefined {
+      return db.prepare('SELECT time, state FROM localize_state WHERE scope = ?').get(scope) as { time: number; state: Buffer } | undefined;
+    },
     recordAttempt: db.transaction((deliveryId: number, attempt: number, outcome: AttemptRow['outcome'], durationMs: number, error: string | null) => {
       const now = Date.now();
       insertAttempt.run(deliveryId, attempt, now, outcome, Math.round(durationMs), error);
@@ -156,15 +190,22 @@ export function openAlertDb(file: string, note?: ModeNote) {
       const rows = db.prepare(`SELECT d.*, e.event AS event FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.status = 'pending' ORDER BY d.id`).all() as (DeliveryRow & { event: string })[];
       return rows.map((r) => ({ ...r, event: JSON.parse(r.event) as AlertEvent }));
     },
-    events(q: { target?: string; alert?: string; agent?: string; before?: number; limit: number }): EventRow[] {
+    events(q: { target?: string; alert?: string; agent?: string; before?: number; muted_by?: string; alertPrefix?: string; type?: string; limit: number }): EventRow[] {
       const where: string[] = [];
       const args: unknown[] = [];
+      if (q.alertPrefix) { where.push('substr(alert, 1, ?) = ?'); args.push(q.alertPrefix.length, q.alertPrefix); }
+      if (q.type) { where.push(`json_extract(event, '$.alert.type') = ?`); args.push(q.type); }
+      if (q.muted_by) { where.push('muted_by = ?'); args.push(q.muted_by); }
       if (q.target) { where.push('target = ?'); args.push(q.target); }
       if (q.alert) { where.push('alert = ?'); args.push(q.alert); }
       if (q.agent) { where.push('agent = ?'); args.push(q.agent); }
       if (q.before !== undefined) { where.push('time < ?'); args.push(q.before); }
       const sql = `SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY time DESC, rowid DESC LIMIT ?`;
       return (db.prepare(sql).all(...args, q.limit) as (Omit<EventRow, 'event'> & { event: string })[]).map(parseEvent);
+    },
+    /** How many events the given reason muted. */
+    countMuted(mutedBy: string): number {
+      return (db.prepare('SELECT COUNT(*) AS n FROM events WHERE muted_by = ?').get(mutedBy) as { n: number }).n;
     },
     deliveries(q: { event?: string; channel?: string; status?: string; limit: number }): (DeliveryRow & { attempt_log: AttemptRow[] })[] {
       const where: string[] = [];

@@ -120,6 +120,7 @@ function resolveTree(raw: RawConfig, presets: Record<string, ProbePreset>, issue
       agents: (node.agents as AgentSelection | undefined) ?? inh.agents,
       server_probes: (node.server_probes as boolean | undefined) ?? inh.server_probes,
       shard: (node.shard as 'none' | 'per_region' | undefined) ?? inh.shard,
+      depends_on: (node.depends_on as string | undefined) ?? inh.depends_on,
       labels: { ...inh.labels, ...((node.labels as Record<string, string> | undefined) ?? {}) },
       params: { ...inh.params },
     };
@@ -149,6 +150,7 @@ function resolveTree(raw: RawConfig, presets: Record<string, ProbePreset>, issue
       children: [],
     };
     if (node.remark !== undefined) result.remark = node.remark as string;
+    if (mine.depends_on !== undefined && mine.depends_on !== path) result.depends_on = mine.depends_on;
 
     if (typeof node.host === 'string' && preset) {
       const type = preset.type;
@@ -193,6 +195,7 @@ interface Inherited {
   agents: AgentSelection;
   server_probes: boolean;
   shard: 'none' | 'per_region';
+  depends_on?: string;
   labels: Record<string, string>;
   params: Record<string, unknown>;
 }

@@ -72,13 +72,14 @@ export const TargetNodeSchema = Type.Object({
   labels: Type.Optional(Type.Record(Type.String({ minLength: 1 }), LabelValue)),
   hide: Type.Optional(Type.Boolean()),
   shard: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('per_region')])),
+  depends_on: Type.Optional(Type.String({ pattern: '^/', description: 'a target path (a gateway, the DX link): while an alert of it is active, this node\'s alerts are recorded as suppressed; inherited' })),
   children: Type.Optional(Type.Record(NodeName, Type.Unknown())),
 }, { additionalProperties: true });
 
 /** Names of node keys that are structure, not probe parameters. */
 export const NODE_KEYS = new Set(Object.keys(TargetNodeSchema.properties));
 /** Keys that inherit down the tree besides probe parameters (SmokePing's rule). */
-export const INHERITED_KEYS = ['probe', 'alerts', 'alertee', 'agents', 'server_probes', 'shard'] as const;
+export const INHERITED_KEYS = ['probe', 'alerts', 'alertee', 'agents', 'server_probes', 'shard', 'depends_on'] as const;
 /** Probe parameters common to every probe type. */
 export const COMMON_PARAM_KEYS = Object.keys(CommonParamsSchema);
 
@@ -110,6 +111,8 @@ export const ConfigSchema = Type.Object({
   export: Type.Optional(Type.Unknown()),
   /** On-demand diagnostics and alert traces: src/tasks/. */
   tasks: TasksSectionSchema,
+  /** Fault localization scopes: src/config/localize-schema.ts. */
+  localize: Type.Optional(Type.Unknown()),
 }, { additionalProperties: false });
 
 export type GeneralConfig = Static<typeof GeneralSchema>;

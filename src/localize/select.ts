@@ -3,7 +3,8 @@
  * whitelist and maintenance windows. Plain functions over plain data; no regular expressions
  * (patterns come from the config and are matched segment by segment in linear time).
  */
-import { WEEKDAYS, type LabelMatch, type Maintenance, type Whitelist } from '../config/localize-schema.ts';
+import { WEEKDAYS, type LabelMatch, type Maintenance, type Roles, type Whitelist } from '../config/localize-schema.ts';
+import type { SeriesInput } from './types.ts';
 
 /** A fraction as an exact ratio: `"1/3"` → {num: 1, den: 3}; 0.5 → {num: 0.5, den: 1}. */
 export interface Ratio { num: number; den: number }
@@ -94,3 +95,16 @@ export function inMaintenance(list: readonly Maintenance[], now: number, target:
   }
   return false;
 }
+
+/** The vantage role values of a series (agent labels; "agent" and "region" always exist); undefined where a label is missing. */
+export function vantageOf(roles: Roles, s: Pick<SeriesInput, 'agent' | 'agentLabels' | 'agentRegion'>): (string | undefined)[] {
+  return roles.vantage.map((k) => (k === 'agent' ? s.agent : k === 'region' ? (s.agentLabels.region ?? s.agentRegion) : s.agentLabels[k]));
+}
+
+/** The destination role values of a series (target labels; "path" = the target's parent group). */
+export function destinationOf(roles: Roles, s: Pick<SeriesInput, 'target' | 'targetLabels'>): (string | undefined)[] {
+  return roles.destination.map((k) => (k === 'path' ? parentOf(s.target) : s.targetLabels[k]));
+}
+
+/** The parent group of a target path: `/IDC/bj/vip1` → `/IDC/bj`. */
+export const parentOf = (path: string): string => path.slice(0, Math.max(1, path.lastIndexOf('/'))) || '/';

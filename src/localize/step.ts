@@ -9,7 +9,7 @@ import type { LocalizeScopeConfig } from '../config/localize-schema.ts';
 import { infer, type Inferred, type Table } from './infer.ts';
 import { judge } from './judge.ts';
 import { copyColumns, emptyColumns, forget, readMemo, slotOf, writeMemo } from './memory.ts';
-import { inMaintenance, whitelisted } from './select.ts';
+import { destinationOf, inMaintenance, vantageOf, whitelisted } from './select.ts';
 import {
   CAUSE_KINDS, seriesKey,
   type Cause, type CauseEvent, type CauseKind, type CauseMemo, type LocalizeState, type MatrixCell, type SeriesInput, type SeriesMemo, type StepResult,
@@ -38,9 +38,6 @@ class Names {
     return i;
   }
 }
-
-/** The parent group of a target path: `/IDC/bj/vip1` → `/IDC/bj`. */
-const parentOf = (path: string) => path.slice(0, Math.max(1, path.lastIndexOf('/'))) || '/';
 
 /** Runs one step of `scope` at `now` over the latest round of each of its series. */
 export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[], prev: LocalizeState | undefined, now: number): StepResult {
@@ -73,8 +70,7 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
   const rolesOfAgent = (s: SeriesInput) => {
     let r = agentRoles.get(s.agent);
     if (r !== undefined) return r;
-    const label = (k: string) => (k === 'agent' ? s.agent : k === 'region' ? (s.agentLabels.region ?? s.agentRegion) : s.agentLabels[k]);
-    const vantage = roles.vantage.map(label);
+    const vantage = vantageOf(roles, s);
     if (vantage.includes(undefined)) r = null;
     else {
       const cell = cells.id((vantage as string[]).join(' / '));
@@ -90,7 +86,7 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
   const rolesOfTarget = (s: SeriesInput) => {
     let r = targetRoles.get(s.target);
     if (r !== undefined) return r;
-    const destination = roles.destination.map((k) => (k === 'path' ? parentOf(s.target) : s.targetLabels[k]));
+    const destination = destinationOf(roles, s);
     if (destination.includes(undefined)) r = null;
     else {
       const dest = dests.id((destination as string[]).join(' / '));

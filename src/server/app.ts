@@ -13,7 +13,7 @@ import { openBackend } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 import { bearerMatches, loadAdminToken } from './admin-token.ts';
 import { checkReadAuth, installReadAuth, loadReadAuth } from './read-auth.ts';
-import type { AgentInfo, ServerContext } from './context.ts';
+import type { AgentInfo, ServerContext, ServerModule } from './context.ts';
 import { Ingest } from './ingest.ts';
 import { extraModules } from './modules.ts';
 import { coreRoutes } from './routes/core.ts';
@@ -32,6 +32,8 @@ export interface ServerOptions {
   /** Overrides general.data_dir. */
   dataDir?: string;
   logger?: Logger;
+  /** The clock localization steps and held alerts follow (a simulation drives its own); Date.now by default. */
+  clock?: () => number;
 }
 
 export interface RunningServer {
@@ -42,6 +44,8 @@ export interface RunningServer {
   /** Base URL the server listens on, e.g. http://127.0.0.1:8888 */
   url: string;
   adminToken: string;
+  /** The concerns plugged in (tests reach a module by its name). */
+  modules: ServerModule[];
   close(): Promise<void>;
 }
 
@@ -85,6 +89,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const issues = configChecks.flatMap((check) => check(next));
         if (issues.length) return issues;
         config = next;
+        for (const w of configWarnings.flatMap((warn) => warn(next))) log.warn({ file: opts.configFile }, w);
       } catch (e) {
         if (e instanceof ConfigError) return e.issues.map((i) => `${i.file}:${i.line}:${i.column}: ${i.path ? i.path + ': ' : ''}${i.message}`);
         return [(e as Error).message];
@@ -94,6 +99,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return [];
     },
     onReload: (l) => reloadListeners.push(l),
+    now: opts.clock ?? Date.now,
   };
 
   const app = Fastify({ ...https, loggerInstance: log.child({ module: 'http' }) as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 16 * 1024 * 1024 });
@@ -104,6 +110,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
 
   const configChecks: ((c: Config) => string[])[] = [checkReadAuth];
+  const configWarnings: ((c: Config) => string[])[] = [];
   ctx.onReload((c) => {
     try {
       readAuth = loadReadAuth(c);
@@ -116,9 +123,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const modules = await extraModules({ ctx, ingest, log, live, builtin: agent });
   for (const m of modules) {
     if (m.check) configChecks.push(m.check);
+    if (m.warn) configWarnings.push(m.warn);
     if (m.sink) ingest.add(m.sink);
     if (m.agents) agentSources.push(m.agents);
   }
+  for (const w of configWarnings.flatMap((warn) => warn(config))) log.warn({ file: opts.configFile }, w);
   // Before any route, so the OpenAPI description covers every concern's routes.
   await app.register(openApiPlugin);
   await app.register(async (scope) => {
@@ -156,7 +165,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   let closed = false;
   return {
-    app, ctx, ingest, agent, url, adminToken,
+    app, ctx, ingest, agent, url, adminToken, modules,
     async close() {
       if (closed) return;
       closed = true;

@@ -28,6 +28,8 @@ export interface ServerContext {
   reload(): Promise<string[]>;
   /** Called with the new config after every successful reload. */
   onReload(listener: (config: Config) => void): void;
+  /** The server's clock (ms since the epoch); Date.now unless a test drives its own. */
+  now?: () => number;
 }
 
 /** A route module: registers its routes (with JSON schemas) on the app. */
@@ -40,6 +42,8 @@ export interface ServerModule {
   sink?: RoundSink;
   /** Extra validation run on reload; non-empty = refuse the new config. */
   check?: (config: Config) => string[];
+  /** Warnings about a valid config (logged at start and reload, printed by check-config). */
+  warn?: (config: Config) => string[];
   /** Agents this module knows besides the built-in one (listed by ctx.agents()). */
   agents?: () => AgentInfo[];
   close?: () => Promise<void> | void;

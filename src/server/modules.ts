@@ -9,8 +9,10 @@ import { createFleetModule, type FleetModule } from './fleet/module.ts';
 import { createMeshModule } from './mesh.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { checkAlertsConfig, createAlerts } from '../alerts/index.ts';
+import { checkAlertWarnings } from '../alerts/warnings.ts';
 import { formatIssue } from '../errors.ts';
 import { createTasksModule, type TasksModule } from './tasks/module.ts';
+import { createLocalizeModule } from './localize-module.ts';
 
 /**
  * Builds the modules of the other concerns (agents, alerts, mesh and exporters, UI API) and
@@ -24,6 +26,7 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
   const alerts = createAlerts({
     config: ctx.config(), targets: ctx.targets(), store: ctx.store, log: deps.log.child({ module: 'alerts' }), builtinAgent: ctx.builtinAgent,
     onEvent: (event, rule) => tasks?.onAlertEvent(event, rule),
+    ...(ctx.now ? { now: ctx.now } : {}), regionOf: agentRegions(ctx),
   });
   ctx.onReload((c) => alerts.reload(c, ctx.targets()));
   let fleet: FleetModule | undefined;
@@ -51,6 +54,8 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
       deps.log.error({ err: e }, 'alert engine could not take the new mesh targets');
     }
   });
+  // Fault localization: judges the series of its scopes each step, holds and suppresses their target alerts.
+  const localize = createLocalizeModule({ ctx, alerts, log: deps.log });
   const mesh = createMeshModule({
     ctx, live, ingest: deps.ingest, log: deps.log,
     spoolOf: (name) => (name === ctx.builtinAgent ? builtin.outboxStatus() : agents.registry.spoolOf(name)),
@@ -58,19 +63,37 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     notifierFailures: () => alerts.db.failuresByChannel(),
     tasksEnabled: () => tasks!.service.enabled(),
     rollouts: () => fleet!.rolloutMetrics(),
+    extraMetrics: localize.metrics,
   });
   return [
     agents,
     fleet!,
     mesh,
     tasks,
+    // Before the alerts: it closes first, while the alert database (where it saves its memory) is open.
+    localize,
     {
       name: 'alerts',
       routes: alertRoutes({ engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: () => alerts.agentEvents() }),
       sink: alerts.sink,
       check: (c) => checkAlertsConfig(c).map(formatIssue),
+      warn: (c) => checkAlertWarnings(c).map(formatIssue),
       close: () => alerts.close(),
     },
     { name: 'ui-api', routes: apiRoutes },
   ];
+}
+
+/** An agent's region, looked up in a list refreshed at most once a second (quorum alerts ask per target). */
+function agentRegions(ctx: ServerContext): (agent: string) => string | undefined {
+  let at = 0;
+  let map = new Map<string, string>();
+  return (agent) => {
+    const now = Date.now();
+    if (now - at > 1000) {
+      map = new Map(ctx.agents().map((a) => [a.name, a.region]));
+      at = now;
+    }
+    return map.get(agent);
+  };
 }

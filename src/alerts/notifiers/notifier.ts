@@ -49,6 +49,10 @@ export interface AlertEvent {
     /** The trace in the UI, when general.public_url is set. */
     url?: string;
   };
+  /** Quorum alerts (agent "*"): the agents that match, of those reporting, and what was needed. */
+  quorum?: { matching: string[]; total: number; regions: string[]; need: string };
+  /** Localization causes (agent "*"): the cause with its evidence (docs/localize.md). */
+  cause?: import('../../localize/types.ts').Cause;
 }
 
 /** A configured channel instance, ready to send. */

@@ -22,12 +22,13 @@ const HistoryQuery = Type.Object({
   alert: Type.Optional(Type.String()),
   agent: Type.Optional(Type.String()),
   before: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch; for paging' })),
+  muted_by: Type.Optional(Type.String({ description: 'e.g. cause:<id> (suppressed by a localization cause), depends_on:/path, renotify, quorum' })),
   limit: Limit,
 });
 const DeliveryQuery = Type.Object({
   event: Type.Optional(Type.String()),
   channel: Type.Optional(Type.String()),
-  status: Type.Optional(Type.Enum(['pending', 'sent', 'failed', 'silenced', 'suppressed'])),
+  status: Type.Optional(Type.Enum(['pending', 'sent', 'failed', 'silenced', 'suppressed', 'held'])),
   limit: Limit,
 });
 const SilenceBody = Type.Object({
