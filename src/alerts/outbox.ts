@@ -91,7 +91,8 @@ export class Outbox {
         if (p.dependsOn) item.dependsOn = p.dependsOn;
         if (e.state === 'cleared' && p.renotifyMin) item.renotify = true;
         this.held.hold(item);
-      } else if (p.mutedBy && (p.mutedBy === 'renotify' || p.mutedBy.startsWith('cause:') || p.mutedBy.startsWith('depends_on:'))) {
+      } else if (p.mutedBy && (p.mutedBy.startsWith('cause:') || p.mutedBy.startsWith('depends_on:'))) {
+        // A raise muted by renotify is not news: the receiver still has the raise before it.
         this.held.settled(p.key, e.state, p.mutedBy);
       }
     });
