@@ -52,7 +52,7 @@ export interface SimOptions {
 }
 
 /** The config of the simulated deployment: agents with isp/province labels, VIPs with idc/vip/business. */
-function configYaml(o: SimOptions, dir: string, hook: string): string {
+function configYaml(o: Pick<SimOptions, 'world' | 'localize'>, dir: string, hook: string): string {
   const secret = writeSecret(dir, 'shared');
   const agents = o.world.agents.map((a) => `  - { name: ${a.name}, region: ${a.region}, secret_file: ${secret}, labels: { isp: ${a.labels.isp}, province: ${a.labels.province} } }`).join('\n');
   const idcs = [...new Set(o.world.targets.map((t) => t.labels.idc!))];
@@ -97,46 +97,80 @@ ${o.localize ? `localize:
 ` : ''}`;
 }
 
-/** Runs every scenario in turn on one server and one simulated timeline; returns a report per scenario. */
-export async function simulate(o: SimOptions): Promise<{ reports: ScenarioReport[]; rounds: number; seconds: number; steps: number }> {
+/** A simulated deployment: the server, its receiver, and a function that feeds one step window. */
+export interface SimServer {
+  server: RunningServer;
+  rx: Receiver;
+  dir: string;
+  /** Start of window 0 (ms). */
+  start: number;
+  /** Feeds window `i` (faults applied), moves the clock to its end and runs the localization steps due. */
+  step(i: number, faults: readonly Fault[]): Promise<void>;
+  rounds: number;
+  close(): Promise<void>;
+}
+
+/** Starts a server for the world on a simulated clock that begins `windows` steps before now. */
+export async function startSim(o: Pick<SimOptions, 'world' | 'localize'>, windows: number): Promise<SimServer> {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-localize-sim-'));
   mkdirSync(join(dir, 'data'), { recursive: true });
-  const rx: Receiver = await startReceiver();
+  const rx = await startReceiver();
   const stepMs = o.world.step * 1000;
   // The simulated timeline ends before the real now: the store takes rounds of the recent past.
-  const total = o.warmup + o.scenarios.reduce((a, s) => a + s.steps, 0);
-  const T = (Math.floor(Date.now() / stepMs) - total - 5) * stepMs;
+  const T = (Math.floor(Date.now() / stepMs) - windows - 5) * stepMs;
   let now = T;
   const configFile = join(dir, 'smokemesh.yaml');
   writeFileSync(configFile, configYaml(o, dir, rx.base + '/hook'));
-  let server: RunningServer | undefined;
-  const t0 = performance.now();
-  let rounds = 0;
+  let server: RunningServer;
   try {
     server = await startServer({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'error' }), clock: () => now });
-    const localize = server.modules.find((m) => m.name === 'localize') as LocalizeModule;
-    const runStep = async (i: number, faults: Fault[]) => {
+  } catch (e) {
+    await rx.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const localize = server.modules.find((m) => m.name === 'localize') as LocalizeModule;
+  const sim: SimServer = {
+    server, rx, dir, start: T, rounds: 0,
+    async step(i, faults) {
       const batch = roundsAt(o.world, T + i * stepMs, faults);
-      for (let k = 0; k < batch.length; k += 5000) server!.ingest.accept(batch.slice(k, k + 5000));
-      await server!.ingest.drain();
-      rounds += batch.length;
+      for (let k = 0; k < batch.length; k += 5000) server.ingest.accept(batch.slice(k, k + 5000));
+      await server.ingest.drain();
+      sim.rounds += batch.length;
       now = T + (i + 1) * stepMs;
       localize.tick(now);
-    };
+    },
+    async close() {
+      await server.close();
+      await rx.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return sim;
+}
+
+/** Runs every scenario in turn on one server and one simulated timeline; returns a report per scenario. */
+export async function simulate(o: SimOptions): Promise<{ reports: ScenarioReport[]; rounds: number; seconds: number; steps: number }> {
+  const stepMs = o.world.step * 1000;
+  const total = o.warmup + o.scenarios.reduce((a, s) => a + s.steps, 0);
+  const t0 = performance.now();
+  const sim = await startSim(o, total);
+  const { server, rx, dir } = sim;
+  try {
     let i = 0;
-    for (; i < o.warmup; i++) await runStep(i, []);
+    for (; i < o.warmup; i++) await sim.step(i, []);
     const spans: { s: Scenario; from: number; to: number; faultStart: number }[] = [];
     for (const s of o.scenarios) {
-      const start = T + i * stepMs;
+      const start = sim.start + i * stepMs;
       const faults = s.faults(start, stepMs);
       spans.push({ s, from: start, to: start + s.steps * stepMs, faultStart: start + s.faultAt });
-      for (let j = 0; j < s.steps; j++, i++) await runStep(i, faults);
+      for (let j = 0; j < s.steps; j++, i++) await sim.step(i, faults);
       o.progress?.(`${s.name}: ${s.steps} steps done (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     }
     // Every delivery made: nothing pending or held any more.
     await waitFor('deliveries to settle', async () => {
-      const r = await fetch(`${server!.url}/api/v1/alerts/deliveries?status=pending&limit=1`);
-      const h = await fetch(`${server!.url}/api/v1/alerts/deliveries?status=held&limit=1`);
+      const r = await fetch(`${server.url}/api/v1/alerts/deliveries?status=pending&limit=1`);
+      const h = await fetch(`${server.url}/api/v1/alerts/deliveries?status=held&limit=1`);
       return ((await r.json()) as unknown[]).length === 0 && ((await h.json()) as unknown[]).length === 0;
     }, 120_000, 200);
     // A retried delivery may arrive twice: count each event once.
@@ -166,13 +200,12 @@ export async function simulate(o: SimOptions): Promise<{ reports: ScenarioReport
       return { name: s.name, causes, sent, suppressed };
     });
     db.close();
-    return { reports, rounds, seconds: (performance.now() - t0) / 1000, steps: i };
+    return { reports, rounds: sim.rounds, seconds: (performance.now() - t0) / 1000, steps: i };
   } finally {
-    await server?.close();
-    await rx.close();
-    rmSync(dir, { recursive: true, force: true });
+    await sim.close();
   }
 }
+
 
 /** The scripted scenarios of the issue, in the order they run. `fault` steps long, `recover` clean steps after. */
 export function issueScenarios(world: World, fault = 8, recover = 8): Scenario[] {
