@@ -6,6 +6,7 @@ import { currentTheme, setTheme } from './prefs.ts';
 import { pageHref, targetHref, type Route } from './route.ts';
 import { regionsLabel } from './pages/regions.ts';
 import { tt } from './pages/tasks-i18n.ts';
+import { localizeLabel } from './pages/localize.ts';
 
 /** The page frame: header (nav, search, language, theme), the tree menu and the main area. */
 export function frame(app: App, route: Route, onPrefs: () => void): { root: HTMLElement; main: HTMLElement } {
@@ -32,7 +33,7 @@ export function frame(app: App, route: Route, onPrefs: () => void): { root: HTML
     h('a', { class: 'brand', href: '#/' }, app.title),
     h('div', { class: 'nav' },
       nav('', t('overview'), '#/'), nav('charts', t('charts'), pageHref('charts')),
-      nav('agents', t('agents'), pageHref('agents')), nav('regions', regionsLabel(), pageHref('regions')), nav('alerts', t('alerts'), pageHref('alerts')), nav('tasks', tt('tasks'), pageHref('tasks'))),
+      nav('agents', t('agents'), pageHref('agents')), nav('regions', regionsLabel(), pageHref('regions')), nav('localize', localizeLabel(), pageHref('localize')), nav('alerts', t('alerts'), pageHref('alerts')), nav('tasks', tt('tasks'), pageHref('tasks'))),
     h('form', {
       class: 'search', role: 'search',
       onsubmit: (e: Event) => { e.preventDefault(); location.hash = pageHref('search', { q: search.value.trim() }); },
