@@ -6,7 +6,20 @@
  * only ever grows, so an older state stays valid: a slot beyond its `size` is simply unknown
  * to it.
  */
-import type { SeriesMemo } from './types.ts';
+
+/** What the engine remembers of one series between steps. */
+export interface SeriesMemo {
+  /** Time of the newest round already counted (a round is counted once). */
+  last: number;
+  /** Baseline median (EWMA of good rounds), null until the first good round. */
+  base: number | null;
+  /** Good rounds the baseline has seen. */
+  samples: number;
+  /** Whether the newest counted round was bad, and why. */
+  bad: false | 'loss' | 'latency';
+  /** Start of the current run of bad rounds, or null when the latest round is good. */
+  badSince: number | null;
+}
 
 export interface SeriesColumns {
   /** seriesKey → slot; shared between a state and the states derived from it (append-only). */

@@ -52,7 +52,7 @@ export interface AlertEvent {
   /** Quorum alerts (agent "*"): the agents that match, of those reporting, and what was needed. */
   quorum?: { matching: string[]; total: number; regions: string[]; need: string };
   /** Localization causes (agent "*"): the cause with its evidence (docs/localize.md). */
-  cause?: import('../../localize/types.ts').Cause;
+  cause?: import('../cause.ts').Cause;
 }
 
 /** A configured channel instance, ready to send. */

@@ -5,6 +5,7 @@ import type { LocalizeService } from '../../localize/service.ts';
 import { NullableNumber } from '../../schema.ts';
 import type { RouteModule } from '../context.ts';
 import { ErrorSchema } from '../api/schemas.ts';
+import { errorBody } from '../../errors.ts';
 
 /** A notification a cause suppressed, as the API lists it under the cause. */
 const SuppressedSchema = Type.Object({
@@ -115,7 +116,7 @@ export function localizeRoutes(service: LocalizeService, db: AlertDb): RouteModu
     }, async (req, reply) => {
       const q = req.query as Static<typeof CellQuery>;
       const scope = service.list().find((s) => s.config.name === q.scope);
-      if (!scope) return reply.code(404).send({ code: 'SMOKEMESH_E_NOT_FOUND', error: `no localization scope "${q.scope}"; GET /api/v1/localize lists them` });
+      if (!scope) return reply.code(404).send(errorBody('SMOKEMESH_E_NOT_FOUND', `no localization scope "${q.scope}"; GET /api/v1/localize lists them`));
       const explain = scope.last?.explain;
       const series = service.cellSeries(q.scope, q.row, q.column).map((s) => ({
         target: s.target, agent: s.agent, time: s.time, loss_pct: s.loss_pct, median: s.median, bad: s.bad,
