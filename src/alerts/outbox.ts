@@ -38,6 +38,8 @@ export class Outbox {
   private held = new HeldQueue();
   private waiting = new Map<string, { event: AlertEvent; channels: string[]; ready?: Promise<void> }>();
   private lastSent = new Map<string, number>();
+  /** Per key, the addition the latest notification still waits for: later ones of the key wait behind it (a clear never overtakes its raise). */
+  private inflight = new Map<string, Promise<void>>();
 
   constructor(private db: AlertDb, private dispatcher: Dispatcher, private log: Logger) {}
 
@@ -77,7 +79,7 @@ export class Outbox {
       const e = p.event;
       this.log.info({ alert: e.alert.name, target: e.target.path, agent: e.agent, state: e.state, muted_by: p.mutedBy, held: p.status === 'held', channels: p.channels.map((c) => c.name) }, `alert ${e.alert.name} ${e.state}`);
       const deliveries = ids[i]!.map((id, j) => ({ id, channel: p.channels[j]!.name }));
-      const ready = p.attach && this.rewriteWhen(p.attach, e);
+      const ready = this.readiness(p);
       if (p.status === 'pending') {
         this.enqueue(ready, e, deliveries);
         this.sent(p.key, e);
@@ -114,6 +116,19 @@ export class Outbox {
       if (w && rows.length) this.enqueue(w.ready, w.event, rows);
       if (w) this.sent(item.key, w.event);
     }
+  }
+
+  /** What a notification's deliveries wait for: its own addition and any its key's earlier notification still waits for. */
+  private readiness(p: Prepared): Promise<void> | undefined {
+    const prior = this.inflight.get(p.key);
+    const own = p.attach && this.rewriteWhen(p.attach, p.event);
+    const ready = prior && own ? Promise.all([prior, own]).then(() => undefined) : prior ?? own;
+    if (!ready) return undefined;
+    this.inflight.set(p.key, ready);
+    void ready.then(() => {
+      if (this.inflight.get(p.key) === ready) this.inflight.delete(p.key);
+    });
+    return ready;
   }
 
   /** Rewrites the recorded event once its addition settled; the promise returned never rejects. */
