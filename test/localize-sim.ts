@@ -49,10 +49,12 @@ export interface SimOptions {
   localize: boolean;
   /** Progress lines (the bench prints them). */
   progress?: (line: string) => void;
+  /** More top-level config sections (YAML), e.g. `tasks:`. */
+  extra?: string;
 }
 
 /** The config of the simulated deployment: agents with isp/province labels, VIPs with idc/vip/business. */
-function configYaml(o: Pick<SimOptions, 'world' | 'localize'>, dir: string, hook: string): string {
+function configYaml(o: Pick<SimOptions, 'world' | 'localize' | 'extra'>, dir: string, hook: string): string {
   const secret = writeSecret(dir, 'shared');
   const agents = o.world.agents.map((a) => `  - { name: ${a.name}, region: ${a.region}, secret_file: ${secret}, labels: { isp: ${a.labels.isp}, province: ${a.labels.province} } }`).join('\n');
   const idcs = [...new Set(o.world.targets.map((t) => t.labels.idc!))];
@@ -94,7 +96,7 @@ ${o.localize ? `localize:
       targets: { paths: [/IDC/**] }
       roles: { vantage: [isp, province], destination: [idc], item: vip }
       to: hook
-` : ''}`;
+` : ''}${o.extra ?? ''}`;
 }
 
 /** A simulated deployment: the server, its receiver, and a function that feeds one step window. */
@@ -111,7 +113,7 @@ export interface SimServer {
 }
 
 /** Starts a server for the world on a simulated clock that begins `windows` steps before now. */
-export async function startSim(o: Pick<SimOptions, 'world' | 'localize'>, windows: number): Promise<SimServer> {
+export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra'>, windows: number): Promise<SimServer> {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-localize-sim-'));
   mkdirSync(join(dir, 'data'), { recursive: true });
   const rx = await startReceiver();

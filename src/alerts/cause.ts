@@ -20,6 +20,20 @@ export const EvidenceCellSchema = Type.Object({
 
 export const CountSchema = Type.Object({ bad: Type.Integer(), total: Type.Integer() });
 
+/**
+ * A path trace attached to a notification: an alert's (`trace: true`) or a cause's evidence
+ * trace, run as an mtr task (src/tasks/traces.ts).
+ */
+export const TraceNoteSchema = Type.Object({
+  task: Type.Optional(Type.String({ description: 'task id of the trace, when one ran (GET /api/v1/tasks/{id})' })),
+  summary: Type.String({ description: 'where loss starts or that the path is clean, per agent ("loss starts at hop 4, 10.0.3.1"); or why there is no trace' }),
+  changes: Type.Array(Type.String(), { description: 'what changed since the previous trace of the same series or cause ("path changed at hop 3")' }),
+  url: Type.Optional(Type.String({ description: 'the trace in the UI, when general.public_url is set' })),
+  target: Type.Optional(Type.String({ description: 'cause traces: the affected target traced toward' })),
+  agents: Type.Optional(Type.Array(Type.String(), { description: 'cause traces: the affected agents that ran it' })),
+});
+export type TraceNote = Static<typeof TraceNoteSchema>;
+
 export const CauseSchema = Type.Object({
   id: Type.String({ description: 'stable identity: scope/kind/key' }),
   scope: Type.String(),
@@ -43,6 +57,7 @@ export const CauseSchema = Type.Object({
   bad_cells: Type.Array(EvidenceCellSchema, { description: 'the matrix cells with bad series, worst first (at most 50)' }),
   affected: Type.Record(Type.String(), Type.Record(Type.String(), Type.Integer()), { description: 'per routing label key (e.g. business): value → bad series' }),
   agents: Type.Array(Type.String(), { description: 'vantage causes: the agents of the site' }),
+  trace: Type.Optional(TraceNoteSchema),
 });
 export type Cause = Static<typeof CauseSchema>;
 

@@ -145,6 +145,7 @@ export const LocalizeScopeSchema = Type.Object({
   to: Type.Optional(RecipientsSchema),
   routes: Type.Array(RouteSchema, { default: [] }),
   notify_clear: Type.Boolean({ default: true, description: 'send "cleared" when a cause ends' }),
+  trace_agents: Type.Integer({ minimum: 0, maximum: 2, default: 2, description: 'when a cause is raised, this many of its affected agents (0: none) run mtr toward one affected target as a task (tasks policy, limits and auto_trace apply); its notification waits for the trace' }),
   hold_target_alerts: Type.Boolean({ default: true, description: 'target alerts of series in this scope wait up to raise_after + 1 steps so that a cause explaining them suppresses them' }),
   comment: Type.String({ default: '' }),
 }, { additionalProperties: false });

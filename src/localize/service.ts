@@ -4,7 +4,9 @@
  * each of the scope's step boundaries, sends raised and cleared causes through the alert
  * channels with their evidence, persists the active causes and the engine's memory in the
  * alert database, and tells the alert engine which target alerts to hold and which a cause
- * explains (AlertGate).
+ * explains (AlertGate). A raised cause asks for an evidence trace (mtr from one or two of its
+ * affected agents toward one affected target, through the tasks module) and its notification
+ * waits for it.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -19,12 +21,15 @@ import { ConfigError } from '../errors.ts';
 import type { RoundSink } from '../pipeline.ts';
 import type { Round } from '../probes/round.ts';
 import type { Store } from '../store/types.ts';
+import type { TraceNote as TaskTraceNote, TraceRequest } from '../tasks/traces.ts';
+import type { TraceNote } from '../alerts/cause.ts';
 import { parseLocalize } from './config.ts';
 import { lossOf } from './judge.ts';
 import { memoOf } from './memory.ts';
 import { decodeState, encodeState } from './persist.ts';
 import { anyPath, destinationOf, labelsMatch, vantageOf } from './select.ts';
 import { emptyState, step } from './step.ts';
+import { traceChoice } from './trace.ts';
 import { seriesKey, type Cause, type CauseEvent, type CauseMemo, type LocalizeState, type SeriesInput, type StepResult } from './types.ts';
 
 /** An agent as the server lists it. */
@@ -41,8 +46,10 @@ export interface LocalizeDeps {
   /** The live target tree. */
   tree: () => TargetNode;
   agents: () => LocalizeAgent[];
-  /** Sends a cause through the alert channels (AlertEngine.notifyExternal). */
-  notify: (event: AlertEvent, to: string[], key: string) => void;
+  /** Sends a cause through the alert channels (AlertEngine.notifyExternal); `attach` holds its deliveries until it settles. */
+  notify: (event: AlertEvent, to: string[], key: string, attach?: Promise<void>) => void;
+  /** Runs a bounded trace as a task (TasksModule.trace: policy, limits, auto_trace); none: causes carry no trace. */
+  trace?: (req: TraceRequest) => Promise<TaskTraceNote>;
   /** Called after every step (the alert engine settles its held notifications then). */
   afterStep?: (now: number) => void;
   log: Logger;
@@ -56,6 +63,8 @@ interface Scope {
   config: LocalizeScopeConfig;
   /** Probed targets in the scope → their labels. */
   targets: Map<string, Record<string, string>>;
+  /** Probed targets in the scope → their host (what a trace goes to). */
+  hosts: Map<string, string>;
   stepMs: number;
   next: number;
   state: LocalizeState;
@@ -78,6 +87,8 @@ export class LocalizeService implements RoundSink, AlertGate {
   private scoped = new Set<string>();
   private lastPersist = 0;
   private publicUrl: string | undefined;
+  /** Evidence traces of raised causes (cause id → trace), shown with the cause until it clears. */
+  private traces = new Map<string, TraceNote>();
 
   constructor(private deps: LocalizeDeps) {
     this.apply(deps.config);
@@ -97,11 +108,16 @@ export class LocalizeService implements RoundSink, AlertGate {
     for (const c of scopes) {
       const old = this.scopes.get(c.name);
       const sameRoles = old && JSON.stringify(old.config.roles) === JSON.stringify(c.roles);
-      next.set(c.name, { config: c, targets: new Map(), stepMs: 60_000, next: old?.next ?? 0, state: sameRoles ? old.state : this.restore(c.name), ...(sameRoles && old.last ? { last: old.last } : {}) });
+      next.set(c.name, { config: c, targets: new Map(), hosts: new Map(), stepMs: 60_000, next: old?.next ?? 0, state: sameRoles ? old.state : this.restore(c.name), ...(sameRoles && old.last ? { last: old.last } : {}) });
     }
     this.scopes = next;
     this.tree = undefined;
     this.index();
+  }
+
+  /** The evidence trace of a cause: what it found, or that it is still running. */
+  traceOf(causeId: string): TraceNote | undefined {
+    return this.traces.get(causeId);
   }
 
   /** Scopes as they run now (API, metrics). */
@@ -194,14 +210,18 @@ export class LocalizeService implements RoundSink, AlertGate {
   /** One step of one scope: engine, causes saved, events sent. */
   private run(s: Scope, now: number): void {
     const t0 = performance.now();
-    const result = step(s.config, this.inputs(s), s.state, now);
+    const inputs = this.inputs(s);
+    const result = step(s.config, inputs, s.state, now);
     s.state = result.state;
     s.last = result;
     s.took = (performance.now() - t0) / 1000;
     if (result.events.length || result.causes.length || s.state.causes.size !== 0) {
-      this.deps.db.saveCauses(s.config.name, [...result.state.causes.values()].map((m) => ({ id: m.cause.id, body: JSON.stringify(m) })));
+      this.deps.db.saveCauses(s.config.name, [...result.state.causes.values()].map((m) => {
+        const trace = this.traces.get(m.cause.id);
+        return { id: m.cause.id, body: JSON.stringify(trace ? { ...m, trace } : m) };
+      }));
     }
-    for (const e of result.events) this.send(s.config, e);
+    for (const e of result.events) this.send(s, e, inputs);
     if (result.events.length) this.deps.log.info({ scope: s.config.name, events: result.events.map((e) => `${e.state} ${e.cause.id}`), took_s: s.took }, 'localization step');
   }
 
@@ -241,6 +261,7 @@ export class LocalizeService implements RoundSink, AlertGate {
     const probed = probedTargets(tree);
     for (const s of this.scopes.values()) {
       s.targets.clear();
+      s.hosts.clear();
       let step = Infinity;
       const sel = s.config.targets;
       for (const n of probed) {
@@ -248,6 +269,7 @@ export class LocalizeService implements RoundSink, AlertGate {
         if (sel.probes && !sel.probes.includes(n.probe.type)) continue;
         if (!labelsMatch(sel.labels, n.labels)) continue;
         s.targets.set(n.path, n.labels);
+        s.hosts.set(n.path, n.probe.host);
         this.scoped.add(n.path);
         step = Math.min(step, n.probe.params.step);
       }
@@ -262,8 +284,9 @@ export class LocalizeService implements RoundSink, AlertGate {
       const saved = this.deps.db.loadLocalizeState(scope);
       const state = saved ? decodeState(saved.state, saved.time) : emptyState();
       for (const body of this.deps.db.loadCauses(scope)) {
-        const m = JSON.parse(body) as CauseMemo;
+        const { trace, ...m } = JSON.parse(body) as CauseMemo & { trace?: TraceNote };
         state.causes.set(m.cause.id, m);
+        if (trace) this.traces.set(m.cause.id, trace);
       }
       return state;
     } catch (e) {
@@ -273,14 +296,52 @@ export class LocalizeService implements RoundSink, AlertGate {
   }
 
   /** Sends a raised or cleared cause to the scope's recipients and the routes its affected labels match. */
-  private send(c: LocalizeScopeConfig, e: CauseEvent): void {
+  private send(s: Scope, e: CauseEvent, inputs: readonly SeriesInput[]): void {
+    const c = s.config;
+    if (e.state === 'cleared') this.traces.delete(e.cause.id);
     if (e.state === 'cleared' && !c.notify_clear) return;
     const to = recipients(c.to);
     for (const r of c.routes) {
       const matches = Object.entries(r.labels).every(([k, want]) => Object.keys(e.cause.affected[k] ?? {}).some((v) => (Array.isArray(want) ? want.includes(v) : want === v)));
       if (matches) to.push(...recipients(r.to));
     }
-    this.deps.notify(causeEvent(c, e, this.publicUrl), [...new Set(to)], `cause\u0000${e.cause.id}`);
+    const event = causeEvent(c, e, this.publicUrl);
+    const attach = e.state === 'raised' ? this.evidenceTrace(s, e, event, inputs) : undefined;
+    this.deps.notify(event, [...new Set(to)], `cause\u0000${e.cause.id}`, attach);
+  }
+
+  /**
+   * Starts the evidence trace of a raised cause: mtr from up to `trace_agents` of its affected
+   * agents toward the target most of its bad series go to, as a task (so the task policy, the
+   * per-agent limits and tasks.auto_trace bound it). Resolves once the trace is attached to the
+   * event and to the cause; never rejects.
+   */
+  private evidenceTrace(s: Scope, e: CauseEvent, event: AlertEvent, inputs: readonly SeriesInput[]): Promise<void> | undefined {
+    const run = this.deps.trace;
+    const explain = s.last?.explain;
+    if (!run || !explain) return undefined;
+    const choice = traceChoice(e.cause.id, explain, inputs, s.config.roles, s.config.trace_agents);
+    const host = choice && s.hosts.get(choice.target);
+    if (!choice || !host) return undefined;
+    const id = e.cause.id;
+    const pending: TraceNote = { summary: 'trace running', changes: [], target: choice.target, agents: choice.agents };
+    this.traces.set(id, pending);
+    return run({
+      key: `cause\u0000${id}`, target: choice.target, host, agents: choice.agents,
+      reason: `cause ${e.cause.title} raised in scope ${s.config.name}`,
+    }).then((note) => {
+      const trace: TraceNote = { summary: note.summary, changes: note.changes, target: choice.target, agents: choice.agents };
+      if (note.task) {
+        trace.task = note.task;
+        if (this.publicUrl) trace.url = `${this.publicUrl.replace(/\/$/, '')}/#/tasks?id=${note.task}`;
+      }
+      event.trace = trace;
+      event.cause = { ...event.cause!, trace };
+      if (this.traces.get(id) === pending) this.traces.set(id, trace);
+    }, (err: unknown) => {
+      this.deps.log.warn({ err, cause: id }, 'evidence trace failed; the cause is sent without it');
+      if (this.traces.get(id) === pending) this.traces.delete(id);
+    });
   }
 }
 

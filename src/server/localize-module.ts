@@ -3,7 +3,7 @@ import type { AlertService } from '../alerts/index.ts';
 import { formatIssue } from '../errors.ts';
 import { checkLocalizeConfig } from '../localize/config.ts';
 import { renderLocalizeMetrics } from '../localize/metrics.ts';
-import { LocalizeService } from '../localize/service.ts';
+import { LocalizeService, type LocalizeDeps } from '../localize/service.ts';
 import type { ServerContext, ServerModule } from './context.ts';
 import { localizeRoutes } from './routes/localize.ts';
 
@@ -22,7 +22,7 @@ const TICK_MS = 1000;
  * Fault localization in the server: the service takes rounds as a sink, steps on the server's
  * clock, holds and suppresses target alerts through the alert engine's gate, and serves its API.
  */
-export function createLocalizeModule(deps: { ctx: ServerContext; alerts: AlertService; log: Logger }): LocalizeModule {
+export function createLocalizeModule(deps: { ctx: ServerContext; alerts: AlertService; log: Logger; trace?: LocalizeDeps['trace'] }): LocalizeModule {
   const { ctx, alerts } = deps;
   const now = ctx.now ?? Date.now;
   const config = ctx.config();
@@ -32,7 +32,8 @@ export function createLocalizeModule(deps: { ctx: ServerContext; alerts: AlertSe
     db: alerts.db,
     tree: () => ctx.targets(),
     agents: () => ctx.agents(),
-    notify: (event, to, key) => alerts.engine.notifyExternal(event, to, key),
+    notify: (event, to, key, attach) => alerts.engine.notifyExternal(event, to, key, attach),
+    ...(deps.trace ? { trace: deps.trace } : {}),
     afterStep: (t) => alerts.engine.release(t),
     log: deps.log.child({ module: 'localize' }),
     now,

@@ -55,7 +55,8 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     }
   });
   // Fault localization: judges the series of its scopes each step, holds and suppresses their target alerts.
-  const localize = createLocalizeModule({ ctx, alerts, log: deps.log });
+  // Raised causes get an evidence trace from the tasks module (bounded by its policy and limits).
+  const localize = createLocalizeModule({ ctx, alerts, log: deps.log, trace: (req) => tasks!.trace(req) });
   const mesh = createMeshModule({
     ctx, live, ingest: deps.ingest, log: deps.log,
     spoolOf: (name) => (name === ctx.builtinAgent ? builtin.outboxStatus() : agents.registry.spoolOf(name)),

@@ -4,7 +4,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { cdnWorld, type Fault } from '../../src/localize/testkit.ts';
+import { startAgent, type Proc } from '../agents-kit.ts';
 import { startSim, type SimServer } from '../localize-sim.ts';
+import { waitFor } from '../wait.ts';
 import { launchChromium } from './browser.ts';
 import { ensureWebBuilt } from './real-server.ts';
 
@@ -12,18 +14,27 @@ import { ensureWebBuilt } from './real-server.ts';
  * The fault-localization page end to end: a server fed by the scenario simulator (4 provinces
  * × 3 ISPs, 3 IDCs × 4 VIPs) with one IDC down and one agent broken. Debian's chromium shows
  * both causes with their evidence and suppressed alerts, the matrix with the causes' cells
- * outlined, a cell's series after a click, and the timeline; then the same in Chinese at 375 px.
+ * outlined, a cell's series after a click, the timeline, and each cause's evidence trace (the
+ * broken agent runs as a real agent process that takes the trace task; the targets' hosts are
+ * loopback addresses); then the same in Chinese at 375 px.
  * SMOKEMESH_SCREENSHOTS=1 saves docs/screenshots/localize.png and localize-mobile-zh.png.
  */
 const SHOTS_ENV = process.env.SMOKEMESH_SCREENSHOTS;
 const SHOTS = SHOTS_ENV === '1' ? resolve(dirname(fileURLToPath(import.meta.url)), '../../docs/screenshots') : SHOTS_ENV || undefined;
 const world = cdnWorld({ provinces: 4, agentsPerCell: 1, idcs: 3, vipsPerIdc: 4 });
+for (const t of world.targets) t.host = t.host.replace(/^10\./, '127.');
 let sim: SimServer;
+let agent: Proc | undefined;
 let browser: Browser;
 
 before(async () => {
   ensureWebBuilt();
-  sim = await startSim({ world, localize: true }, 30);
+  sim = await startSim({ world, localize: true, extra: 'tasks:\n  auto_trace: { count: 2, interval: 0.5, grace: 1 }\n' }, 30);
+  agent = startAgent({ server: sim.server.url, name: 'unicom-tianjin-1', secretFile: join(sim.dir, 'shared.secret'), spool: join(sim.dir, 'spool') });
+  await waitFor('the real agent to connect', () => {
+    if (agent!.child.exitCode !== null) throw new Error(`agent exited: ${agent!.out.slice(-2000)}`);
+    return sim.server.ctx.agents().find((a) => a.name === 'unicom-tianjin-1')?.alive;
+  }, 300_000, 250);
   const from = sim.start + 5 * 60_000 + 17_000;
   const faults: Fault[] = [
     { name: 'idc', from, to: Infinity, match: (_a, t) => t.labels.idc === 'idc3', loss: 100 },
@@ -35,6 +46,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  await agent?.stop();
   await sim?.close();
 });
 
@@ -49,6 +61,12 @@ test('localize page: causes with evidence, matrix with the causes outlined, a ce
   const idc = causes.find((c) => c.id === 'cdn/destination/idc3')!.text;
   assert.match(idc, /3 of 3 networks see it bad/);
   assert.match(idc, /target alerts suppressed: 44/); // 11 healthy agents × 4 VIPs; the broken agent's are its own cause's
+  // Evidence traces: the broken agent's own trace ran (a link to its hop table); the IDC's was asked of two
+  // simulated agents, which are down: the block says so.
+  const vantage = 'article.cause[data-cause="cdn/vantage/unicom-tianjin-1"] .cause-trace';
+  await page.waitForFunction((sel) => !!document.querySelector(`${sel} a[href^="#/tasks?id="]`), vantage, { timeout: 120_000, polling: 500 });
+  assert.match(await page.textContent(vantage) ?? '', /^Evidence trace: mtr from unicom-tianjin-1 to \/IDC\/idc\d\/vip\d · /);
+  assert.match(await page.textContent('article.cause[data-cause="cdn/destination/idc3"] .cause-trace') ?? '', /^Evidence trace: mtr from \S+, \S+ to \/IDC\/idc3\/vip\d · .*down/);
   // Every cell of the IDC's column is outlined as the cause's; the broken agent's row as its own.
   const cells = await page.$$eval('td[data-col]', (els) => els.map((e) => ({ row: e.getAttribute('data-row'), col: e.getAttribute('data-col'), cause: e.getAttribute('data-cause'), outline: (e as HTMLElement).style.outline })));
   assert.equal(cells.length, 12 * 3);

@@ -38,17 +38,8 @@ export interface AlertEvent {
   url?: string;
   /** Addresses resolved for this alert (section to + alertee + alert to). */
   recipients: string[];
-  /** A path trace the alert asked for (`trace: true`): mtr from the agent to the target. */
-  trace?: {
-    /** Task id of the trace, when one ran. */
-    task?: string;
-    /** Where loss starts or that the path is clean ("loss starts at hop 4, 10.0.3.1"), or why there is no trace. */
-    summary: string;
-    /** What changed since the previous trace of this series ("path changed at hop 3"). */
-    changes: string[];
-    /** The trace in the UI, when general.public_url is set. */
-    url?: string;
-  };
+  /** A path trace: the alert's (`trace: true`, mtr from the agent to the target) or a cause's evidence trace. */
+  trace?: import('../cause.ts').TraceNote;
   /** Quorum alerts (agent "*"): the agents that match, of those reporting, and what was needed. */
   quorum?: { matching: string[]; total: number; regions: string[]; need: string };
   /** Localization causes (agent "*"): the cause with its evidence (docs/localize.md). */

@@ -88,7 +88,8 @@ export function localizeRoutes(service: LocalizeService, db: AlertDb): RouteModu
           last_step: last ? last.state.time : null, took_s: s.took ?? null, counts: last?.counts ?? null,
           causes: (last?.causes ?? []).map((c) => {
             const muted = db.events({ muted_by: `cause:${c.id}`, limit: 20 });
-            return { ...c, suppressed: { count: db.countMuted(`cause:${c.id}`), recent: muted.map(brief) } };
+            const trace = service.traceOf(c.id);
+            return { ...c, ...(trace ? { trace } : {}), suppressed: { count: db.countMuted(`cause:${c.id}`), recent: muted.map(brief) } };
           }),
           matrix: { rows: [...new Set(cells.map((c) => c.row))].sort(), columns: [...new Set(cells.map((c) => c.column))].sort(), cells },
         };

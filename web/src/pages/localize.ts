@@ -4,7 +4,7 @@ import { h, replace } from '../dom.ts';
 import { fmtMs, fmtPct, fmtTime } from '../format.ts';
 import { currentLang } from '../i18n.ts';
 import { note } from '../layout.ts';
-import { targetHref, type Route } from '../route.ts';
+import { pageHref, targetHref, type Route } from '../route.ts';
 import type { Cause, MatrixCell } from '../../../src/localize/types.ts';
 import { cellColor } from './regions.ts';
 
@@ -46,6 +46,7 @@ const STR = {
     roles: 'rows: {v} · columns: {d} · items: {i} · step {s} s · raise after {k} steps, clear after {c}', lastStep: 'last step',
     kind_vantage: 'vantage point (our probe)', kind_network: 'network', kind_destination: 'destination', kind_path: 'path', kind_cell: 'cell', kind_item: 'item',
     loading: 'Loading…', error: 'Error', since: 'since', cleared: 'cleared', ongoing: 'ongoing',
+    trace: 'Evidence trace', traceFrom: 'mtr from {agents} to {target}', traceRunning: 'running…', hops: 'hop table', changed: 'changed',
   },
   zh: {
     title: '故障定位', none: '未配置定位范围（见 docs/localize.md 的 localize: 配置段）。',
@@ -57,6 +58,7 @@ const STR = {
     roles: '行：{v} · 列：{d} · 条目：{i} · 步长 {s} 秒 · 连续 {k} 步告警，{c} 步恢复', lastStep: '最近一步',
     kind_vantage: '探测点（我们的探针）', kind_network: '网络', kind_destination: '目的地', kind_path: '路径', kind_cell: '单元', kind_item: '条目',
     loading: '加载中…', error: '错误', since: '开始于', cleared: '已恢复', ongoing: '持续中',
+    trace: '证据路由追踪', traceFrom: '从 {agents} 到 {target} 的 mtr', traceRunning: '进行中…', hops: '逐跳表', changed: '变化',
   },
 };
 type Str = typeof STR.en;
@@ -156,9 +158,21 @@ export function localizePage(main: HTMLElement, route: Route): Cleanup {
       return h('article', { class: 'cause', 'data-cause': c.id, 'data-kind': c.kind, style: `border-left:6px solid ${outlineOf(c.id, ids)}` },
         h('h3', {}, `${c.title} `, h('small', {}, `${str[`kind_${c.kind}` as keyof Str]} · ${c.confidence} · ${state}`)),
         h('dl', {}, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+        c.trace ? traceView(c.trace) : null,
         h('details', {}, h('summary', {}, `${str.suppressed}: ${c.suppressed.count}`),
           h('ul', { class: 'suppressed' }, c.suppressed.recent.map((e) => h('li', {}, `${fmtTime(e.time)} ${e.alert} ${e.state}: `, h('a', { href: targetHref(e.target) }, e.target), ` [${e.agent}]`)))));
     }));
+  }
+
+  /** The cause's evidence trace: who traced toward what, the verdict per agent, and a link to the hop tables. */
+  function traceView(tr: NonNullable<Cause['trace']>): HTMLElement {
+    const str = s();
+    const from = tr.agents && tr.target ? fill(str.traceFrom, { agents: tr.agents.join(', '), target: tr.target }) : '';
+    return h('div', { class: 'cause-trace', 'data-task': tr.task ?? '' },
+      h('strong', {}, `${str.trace}: `), from ? `${from} · ` : '',
+      tr.summary === 'trace running' ? str.traceRunning : tr.summary,
+      tr.task ? [' ', h('a', { href: pageHref('tasks', { id: tr.task }) }, str.hops)] : null,
+      tr.changes.length ? h('div', { class: 'muted' }, `${str.changed}: ${tr.changes.join('; ')}`) : null);
   }
 
   function matrixView(scope: Scope): HTMLElement {
