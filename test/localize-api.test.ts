@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cdnWorld, type Fault } from '../src/localize/testkit.ts';
 import { startSim } from './localize-sim.ts';
+import { waitFor } from './wait.ts';
 
 const world = cdnWorld({ provinces: 3, agentsPerCell: 1, idcs: 3, vipsPerIdc: 4 });
 
@@ -48,7 +49,7 @@ test('localization in the server: API (scopes, matrix, causes with evidence, sup
     assert.equal(sup.events.length, 36);
 
     // The webhook got the cause once, with its evidence, and no target alert.
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor('the cause notification', () => sim.rx.requests.length > 0, 120_000);
     const got = sim.rx.requests.map((r) => JSON.parse(r.body) as { agent: string; state: string; alert: { name: string; type: string }; target: { labels: Record<string, string> }; cause?: { id: string } });
     assert.deepEqual(got.map((e) => `${e.alert.name} ${e.state} ${e.agent}`), ['cdn.destination raised *']);
     assert.equal(got[0]!.alert.type, 'localize');

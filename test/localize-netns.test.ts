@@ -143,6 +143,12 @@ test('real agents in namespaces: an IDC losing every ping is one IDC cause; an a
   await waitFor('the IDC cause to clear', async () => (await scope()).causes.length === 0, 90_000, 250);
   await waitFor('nothing held', heldNone, 60_000, 500);
   assert.deepEqual(sent().map((e) => `${e.state} ${e.target.path}`), ['raised cdn/destination/idc2', 'cleared cdn/destination/idc2']);
+  // The raise carried its evidence trace: mtr from two agents of two ISPs toward one of the IDC's VIPs, through the dropped path.
+  const idcTrace = sent()[0]!.trace!;
+  assert.ok(idcTrace?.task, JSON.stringify(idcTrace));
+  assert.equal(idcTrace.agents!.length, 2);
+  assert.match(idcTrace.target!, /^\/IDC\/idc2\//);
+  for (const a of idcTrace.agents!) assert.match(idcTrace.summary, new RegExp(`${a}: [^;]*(not reached|loss starts)`), idcTrace.summary);
 
   // 2. One agent's uplink drops the echo replies: our probe is broken, not the network.
   const broken = AGENTS[1]!;
@@ -157,5 +163,9 @@ test('real agents in namespaces: an IDC losing every ping is one IDC cause; an a
   await waitFor('the vantage cause to clear', async () => (await scope()).causes.length === 0, 90_000, 250);
   await waitFor('nothing held', heldNone, 60_000, 500);
   assert.deepEqual(sent().map((e) => `${e.state} ${e.target.path}`).slice(2), [`raised cdn/vantage/${broken.name}`, `cleared cdn/vantage/${broken.name}`]);
+  // Traced from the broken agent itself: its replies are dropped, so the trace reaches nothing.
+  const agentTrace = sent()[2]!.trace!;
+  assert.deepEqual(agentTrace?.agents, [broken.name], JSON.stringify(agentTrace));
+  assert.match(agentTrace.summary, /not reached|loss starts/);
   assert.equal(sent().filter((e) => !e.cause).length, 0, 'no target alert sent');
 });
