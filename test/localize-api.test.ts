@@ -1,11 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cdnWorld, type Fault } from '../src/localize/testkit.ts';
 import { startSim } from './localize-sim.ts';
 import { waitFor } from './wait.ts';
+
+/**
+ * check-config as a child process, awaited (not spawnSync: that would stop this process's event
+ * loop, and the server under test runs in it; its idle keep-alive sockets then close under the
+ * next request).
+ */
+const checkConfig = (file: string) => new Promise<{ status: number; stderr: string }>((resolve) => {
+  execFile(process.execPath, ['bin/smokemesh.js', 'check-config', file], { encoding: 'utf8' }, (err, _stdout, stderr) => {
+    resolve({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr });
+  });
+});
 
 const world = cdnWorld({ provinces: 3, agentsPerCell: 1, idcs: 3, vipsPerIdc: 4 });
 
@@ -68,7 +79,7 @@ test('localization in the server: API (scopes, matrix, causes with evidence, sup
     const file = join(sim.dir, 'smokemesh.yaml');
     const good = readFileSync(file, 'utf8');
     writeFileSync(file, good.replace('roles: { vantage: [isp, province], destination: [idc], item: vip }', 'roles: { vantage: [isp, province], destination: [idc], item: vip }\n      thresholds: { network: { suspected: "2/3", confirmed: 0.5 } }\n      raise_after: 0'));
-    const cli = spawnSync(process.execPath, ['bin/smokemesh.js', 'check-config', file], { encoding: 'utf8' });
+    const cli = await checkConfig(file);
     assert.equal(cli.status, 1);
     assert.match(cli.stderr, /smokemesh\.yaml:\d+:\d+: localize\.scopes\.0\.raise_after: must be >= 1/);
     const reload = await fetch(server.url + '/api/v1/reload', { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}` } });
@@ -76,7 +87,7 @@ test('localization in the server: API (scopes, matrix, causes with evidence, sup
     assert.notEqual(reload.status, 200, body);
     assert.match(body, /localize\.scopes\.0\.raise_after/);
     writeFileSync(file, good.replace('roles: { vantage: [isp, province], destination: [idc], item: vip }', 'roles: { vantage: [isp, province], destination: [idc], item: vip }\n      thresholds: { network: { suspected: "2/3", confirmed: 0.5 } }'));
-    const cli2 = spawnSync(process.execPath, ['bin/smokemesh.js', 'check-config', file], { encoding: 'utf8' });
+    const cli2 = await checkConfig(file);
     assert.match(cli2.stderr, /localize\.scopes\.0\.thresholds\.network\.suspected: suspected \(2\/3\) must not be above confirmed \(0\.5\)/);
     assert.equal((await api<{ scopes: Scope[] }>('/api/v1/localize')).scopes[0]!.causes[0]!.id, cause.id, 'the running scope stays');
   } finally {
