@@ -142,6 +142,8 @@ test('real agents in namespaces: an IDC losing every ping is one IDC cause; an a
   unblock(idc2.ns);
   await waitFor('the IDC cause to clear', async () => (await scope()).causes.length === 0, 90_000, 250);
   await waitFor('nothing held', heldNone, 60_000, 500);
+  // The raise waits for its evidence trace (mtr, at most tasks.auto_trace.max_wait_s), the clear behind it.
+  await waitFor('the cause\'s raise and clear to be delivered', () => sent().length >= 2, 180_000, 500);
   assert.deepEqual(sent().map((e) => `${e.state} ${e.target.path}`), ['raised cdn/destination/idc2', 'cleared cdn/destination/idc2']);
   // The raise carried its evidence trace: mtr from two agents of two ISPs toward one of the IDC's VIPs, through the dropped path.
   const idcTrace = sent()[0]!.trace!;
@@ -162,6 +164,7 @@ test('real agents in namespaces: an IDC losing every ping is one IDC cause; an a
   unblock(broken.ns);
   await waitFor('the vantage cause to clear', async () => (await scope()).causes.length === 0, 90_000, 250);
   await waitFor('nothing held', heldNone, 60_000, 500);
+  await waitFor('the vantage cause\'s raise and clear to be delivered', () => sent().length >= 4, 180_000, 500);
   assert.deepEqual(sent().map((e) => `${e.state} ${e.target.path}`).slice(2), [`raised cdn/vantage/${broken.name}`, `cleared cdn/vantage/${broken.name}`]);
   // Traced from the broken agent itself: its replies are dropped, so the trace reaches nothing.
   const agentTrace = sent()[2]!.trace!;

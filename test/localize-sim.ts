@@ -170,11 +170,16 @@ export async function simulate(o: SimOptions): Promise<{ reports: ScenarioReport
       o.progress?.(`${s.name}: ${s.steps} steps done (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     }
     // Every delivery made: nothing pending or held any more.
+    // Generous: the run without localization sends hundreds of notifications, one by one, on a machine that may be loaded.
+    let left = '';
     await waitFor('deliveries to settle', async () => {
-      const r = await fetch(`${server.url}/api/v1/alerts/deliveries?status=pending&limit=1`);
-      const h = await fetch(`${server.url}/api/v1/alerts/deliveries?status=held&limit=1`);
-      return ((await r.json()) as unknown[]).length === 0 && ((await h.json()) as unknown[]).length === 0;
-    }, 120_000, 200);
+      const r = (await (await fetch(`${server.url}/api/v1/alerts/deliveries?status=pending&limit=5000`)).json()) as unknown[];
+      const h = (await (await fetch(`${server.url}/api/v1/alerts/deliveries?status=held&limit=5000`)).json()) as unknown[];
+      left = `${r.length} pending, ${h.length} held, ${rx.requests.length} received`;
+      return r.length === 0 && h.length === 0;
+    }, 600_000, 500).catch((e: Error) => {
+      throw new Error(`${e.message} (${left})`);
+    });
     // A retried delivery may arrive twice: count each event once.
     const byId = new Map<string, AlertEvent>();
     for (const r of rx.requests) if (r.url === '/hook') byId.set((JSON.parse(r.body) as AlertEvent).id, JSON.parse(r.body) as AlertEvent);
