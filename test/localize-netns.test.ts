@@ -71,14 +71,17 @@ before(async () => {
   const port = await freePort();
   const secrets = Object.fromEntries(AGENTS.map((a) => [a.name, writeSecret(dir, a.name)]));
   const configFile = join(dir, 'smokemesh.yaml');
+  // Step 4 s and heartbeats every 3 s: on a loaded machine a 2 s step let a target alert's hold
+  // (raise_after + 1.5 steps) end just before the cause was raised, and 1 s heartbeats let agents
+  // read as down in the middle of their trace.
   writeFileSync(configFile, `general:
-  step: 2
+  step: 4
   pings: 5
   listen: ${addr(1)}:${port}
   data_dir: ${join(dir, 'data')}
   agent_name: server
 agents:
-${AGENTS.map((a) => `  - { name: ${a.name}, secret_file: ${secrets[a.name]}, heartbeat: 1 }`).join('\n')}
+${AGENTS.map((a) => `  - { name: ${a.name}, secret_file: ${secrets[a.name]}, heartbeat: 3 }`).join('\n')}
 notifiers:
   hook: { type: webhook, url: "${rx.base}/hook", retries: 3, backoff_ms: 100 }
 alerts:
@@ -150,7 +153,7 @@ test('real agents in namespaces: an IDC losing every ping is one IDC cause; an a
   assert.ok(idcTrace?.task, JSON.stringify(idcTrace));
   assert.equal(idcTrace.agents!.length, 2);
   assert.match(idcTrace.target!, /^\/IDC\/idc2\//);
-  for (const a of idcTrace.agents!) assert.match(idcTrace.summary, new RegExp(`${a}: [^;]*(not reached|loss starts)`), idcTrace.summary);
+  for (const a of idcTrace.agents!) assert.match(idcTrace.summary, new RegExp(`${a}: [^;]*(not reached|loss starts|no hops traced)`), idcTrace.summary);
 
   // 2. One agent's uplink drops the echo replies: our probe is broken, not the network.
   const broken = AGENTS[1]!;
@@ -169,6 +172,6 @@ test('real agents in namespaces: an IDC losing every ping is one IDC cause; an a
   // Traced from the broken agent itself: its replies are dropped, so the trace reaches nothing.
   const agentTrace = sent()[2]!.trace!;
   assert.deepEqual(agentTrace?.agents, [broken.name], JSON.stringify(agentTrace));
-  assert.match(agentTrace.summary, /not reached|loss starts/);
+  assert.match(agentTrace.summary, /not reached|loss starts|no hops traced/);
   assert.equal(sent().filter((e) => !e.cause).length, 0, 'no target alert sent');
 });
