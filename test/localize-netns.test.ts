@@ -142,6 +142,8 @@ test('real agents in namespaces: an IDC losing every ping is one IDC cause; an a
   await waitFor('the per-VIP alerts to be settled (held, then suppressed)', async () => ((await scope()).causes[0]?.suppressed.count ?? 0) >= 12 && (await heldNone()), 60_000, 500)
     .catch(async (e: Error) => { throw new Error(`${e.message}; scope: ${JSON.stringify(await scope())}; sent: ${JSON.stringify(sent().map((x) => `${x.state} ${x.target.path} ${x.agent}`))}`); });
   assert.equal((await scope()).causes[0]!.suppressed.count, 12, 'one raise per series toward the IDC, each suppressed');
+  // The evidence trace runs through the dropped path: keep the fault until it has ended.
+  await waitFor('the IDC cause\'s trace', async () => { const t = (await scope()).causes[0]?.trace; return t && t.summary !== 'trace running'; }, 180_000, 500);
   unblock(idc2.ns);
   await waitFor('the IDC cause to clear', async () => (await scope()).causes.length === 0, 90_000, 250);
   await waitFor('nothing held', heldNone, 60_000, 500);
@@ -164,6 +166,7 @@ test('real agents in namespaces: an IDC losing every ping is one IDC cause; an a
   await waitFor('its target alerts suppressed', async () => ((await scope()).causes[0]?.suppressed.count ?? 0) >= 6 && (await heldNone()), 60_000, 500)
     .catch(async (e: Error) => { throw new Error(`${e.message}; scope: ${JSON.stringify(await scope())}; sent: ${JSON.stringify(sent().map((x) => `${x.state} ${x.target.path} ${x.agent}`))}`); });
   assert.equal((await scope()).causes[0]!.suppressed.count, 6);
+  await waitFor('the vantage cause\'s trace', async () => { const t = (await scope()).causes[0]?.trace; return t && t.summary !== 'trace running'; }, 180_000, 500);
   unblock(broken.ns);
   await waitFor('the vantage cause to clear', async () => (await scope()).causes.length === 0, 90_000, 250);
   await waitFor('nothing held', heldNone, 60_000, 500);
