@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { startReceiver, type Receiver } from '../src/alerts/notifiers/receiver.testkit.ts';
 import type { AlertEvent } from '../src/alerts/notifiers/notifier.ts';
+import type { Cause } from '../src/alerts/cause.ts';
 import { startServer, type RunningServer } from '../src/server/app.ts';
 import { freePort, startAgent, writeSecret, type Proc } from './agents-kit.ts';
 import { waitFor } from './wait.ts';
@@ -121,7 +122,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Cause { id: string; kind: string; raised: number | null }
 interface Scope { counts: { series: number; bad: number } | null; causes: (Cause & { suppressed: { count: number } })[] }
 const scope = async (): Promise<Scope> => ((await (await fetch(`${server!.url}/api/v1/localize?matrix=0`)).json()) as { scopes: Scope[] }).scopes[0]!;
 const sent = () => rx.requests.filter((r) => r.url === '/hook').map((r) => JSON.parse(r.body) as AlertEvent);
