@@ -136,7 +136,8 @@ export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra
     server, rx, dir, start: T, rounds: 0,
     async step(i, faults) {
       const batch = roundsAt(o.world, T + i * stepMs, faults);
-      for (let k = 0; k < batch.length; k += 5000) server.ingest.accept(batch.slice(k, k + 5000));
+      // accept commits to the store first and hands the rounds to the sinks after: await each batch.
+      for (let k = 0; k < batch.length; k += 5000) await server.ingest.accept(batch.slice(k, k + 5000));
       await server.ingest.drain();
       sim.rounds += batch.length;
       now = T + (i + 1) * stepMs;
