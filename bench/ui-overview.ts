@@ -1,14 +1,15 @@
 // Overview of 100 targets in headless Chromium: a fresh page load until every small smoke
 // graph is drawn and painted. Goal: ≤ 1.5 s. Synthetic 10 h history (step 60 s, 20 pings).
-import { loadavg } from 'node:os';
 import { startDevServer } from '../test/e2e/dev-server.ts';
 import { syntheticRounds } from '../test/e2e/synthetic.ts';
 import { launchChromium } from '../test/e2e/browser.ts';
 import { ensureWebBuilt } from '../test/e2e/real-server.ts';
 import type { Round } from '../src/probes/round.ts';
+import { benchEnd, benchStart } from './ui-common.ts';
 
 const N = Number(process.env.TARGETS ?? 100);
 const RUNS = Number(process.env.RUNS ?? 7);
+benchStart(import.meta.filename, ['TARGETS', 'RUNS'], { targets: N, runs: RUNS, history: '10 h at step 60 s, 20 pings, loss on every 10th target', chromium: 'Debian /usr/bin/chromium, headless', viewport: '1400x900', cache: 'cold context per load' });
 ensureWebBuilt();
 const now = Date.now();
 const lines = ['general: { step: 60, pings: 20 }', 'targets:', '  children:', '    Many:', '      children:'];
@@ -43,4 +44,4 @@ await browser.close();
 await srv.close();
 const s = [...times].sort((a, b) => a - b);
 console.log(`overview of ${N} targets, navigation start → all ${N} graphs painted (${RUNS} cold loads): median ${s[Math.floor(s.length / 2)]!.toFixed(0)} ms, min ${s[0]!.toFixed(0)} ms, max ${s.at(-1)!.toFixed(0)} ms  (goal ≤ 1500 ms)`);
-console.log(`loadavg ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+benchEnd();

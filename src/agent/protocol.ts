@@ -82,8 +82,9 @@ export const TaskResultsBodySchema = Type.Object({ results: Type.Array(Type.Unkn
 export const TaskResultsReplySchema = RoundsReplySchema;
 
 /** Body of every refused agent request. */
-export interface AgentApiError {
-  code: ErrorCode;
-  reason?: string;
-  error: string;
-}
+export const AgentApiErrorSchema = Type.Object({
+  code: Type.Unsafe<ErrorCode>(Type.String({ description: 'a code of the catalogue in docs/errors.md' })),
+  reason: Type.Optional(Type.String({ description: 'why the signature was refused (401 only)' })),
+  error: Type.String(),
+});
+export type AgentApiError = Static<typeof AgentApiErrorSchema>;

@@ -4,43 +4,41 @@
  * back as ConfigIssues located with file:line:column.
  */
 import { existsSync } from 'node:fs';
+import Type, { type Static } from 'typebox';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { ConfigIssue } from '../errors.ts';
 import type { Config } from '../config/loader.ts';
 import { validate } from '../config/validate.ts';
 import {
-  ALERT_SECTION_KEYS, AlertRuleSchema, AlertsSectionSchema, DELIVERY_KEYS, DeliverySchema, NotifierBlockSchema,
+  ALERT_SECTION_KEYS, AlertRuleSchema, AlertsSectionSchema, DELIVERY_KEYS, DeliverySchema, NotifierBlockSchema, QuorumSchema,
   type AlertRuleConfig, type AlertsSection, type DeliveryOptions, type QuorumConfig,
 } from '../config/alerts-schema.ts';
 import { compileMatcher, MatcherError, type History } from './matchers.ts';
 import { compilePattern, matchPattern, PatternError } from './pattern.ts';
 import { NOTIFIER_KINDS } from './notifiers/index.ts';
 
+/** One named alert as the API shows it: everything but its compiled test. */
+export const AlertRuleInfoSchema = Type.Object({
+  name: Type.String(),
+  type: Type.Enum(['loss', 'rtt', 'matcher', 'cert']),
+  pattern: Type.String(),
+  comment: Type.String(),
+  edgetrigger: Type.Boolean(),
+  priority: Type.Optional(Type.Number()),
+  to: Type.Array(Type.String()),
+  mailtemplate: Type.Optional(Type.String({ description: 'absolute path of the mail template file' })),
+  trace: Type.Boolean({ description: 'ask for path traces (mtr from the agents that see it) when it raises and clears' }),
+  length: Type.Integer({ description: "rounds of history this alert looks at (SmokePing's maxlength)" }),
+  quorum: Type.Optional(QuorumSchema),
+  hold_down: Type.Optional(Type.Integer({ description: 'edge-triggered: clean rounds in a row before a clear (1 = SmokePing)' })),
+  renotify_min: Type.Optional(Type.Integer({ description: 'seconds between notifications of one series (or target) and alert' })),
+  depends_on: Type.Optional(Type.String({ description: 'a target whose active alerts suppress this one' })),
+});
+
 /** One named alert, compiled. */
-export interface AlertRule {
-  name: string;
-  type: 'loss' | 'rtt' | 'matcher' | 'cert';
-  pattern: string;
-  comment: string;
-  edgetrigger: boolean;
-  priority?: number;
-  to: string[];
-  /** Absolute path of the mail template file. */
-  mailtemplate?: string;
-  /** Ask for path traces (mtr from the agents that see it) when it raises and clears. */
-  trace: boolean;
-  /** Rounds of history this alert looks at (SmokePing's maxlength). */
-  length: number;
+export interface AlertRule extends Static<typeof AlertRuleInfoSchema> {
   /** SmokePing's match value: 0 = no match. `series` carries what is not in the history (cert days). */
   test(h: History, prevmatch: number, series?: { certDays?: number }): number;
-  /** Raised per target once enough agents (regions) match, not per series. Cert alerts: any one agent. */
-  quorum?: QuorumConfig;
-  /** Edge-triggered: clean rounds in a row before a clear (1 = SmokePing). */
-  hold_down?: number;
-  /** Seconds between notifications of one series (or target) and alert. */
-  renotify_min?: number;
-  /** A target whose active alerts suppress this one. */
-  depends_on?: string;
 }
 
 /** A configured channel before it is built. */

@@ -4,70 +4,84 @@
  * history of events, every delivery and each of its attempts, and the silences.
  */
 import Database from 'better-sqlite3';
+import Type, { type Static, type TSchema } from 'typebox';
+import { trimTrailingSlashes } from '../config/tree.ts';
 import { ensurePrivateDatabase, type ModeNote } from '../private-files.ts';
-import type { AlertEvent } from './notifiers/notifier.ts';
+import { AlertEventSchema, type AlertEvent } from './notifiers/notifier.ts';
 
-export interface ActiveRow {
-  target: string;
-  agent: string;
-  alert: string;
-  prevmatch: number;
-  since: number;
-}
+/** An alert that matches a series now: SmokePing's match counter and since when. */
+export const ActiveRowSchema = Type.Object({
+  target: Type.String(),
+  agent: Type.String(),
+  alert: Type.String(),
+  prevmatch: Type.Number({ description: "SmokePing's match counter (internal; not a count of rounds)" }),
+  since: Type.Number({ description: 'ms since the epoch: first round of this match' }),
+});
+export type ActiveRow = Static<typeof ActiveRowSchema>;
 
 /** `held`: waiting for a verdict (a cause, a parent target's alert, renotify_min) before it is sent or suppressed. */
-export type DeliveryStatus = 'pending' | 'sent' | 'failed' | 'silenced' | 'suppressed' | 'held';
+export const DELIVERY_STATUSES = ['pending', 'sent', 'failed', 'silenced', 'suppressed', 'held'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
-export interface DeliveryRow {
-  id: number;
-  event_id: string;
-  channel: string;
-  kind: string;
-  status: DeliveryStatus;
-  attempts: number;
-  created: number;
-  updated: number;
-  last_error: string | null;
-}
+export const DeliveryRowSchema = Type.Object({
+  id: Type.Integer(),
+  event_id: Type.String(),
+  channel: Type.String(),
+  kind: Type.String(),
+  status: Type.Enum(DELIVERY_STATUSES),
+  attempts: Type.Integer(),
+  created: Type.Number(),
+  updated: Type.Number(),
+  last_error: Nullable(Type.String()),
+});
+export type DeliveryRow = Static<typeof DeliveryRowSchema>;
 
-export interface AttemptRow {
-  delivery_id: number;
-  attempt: number;
-  time: number;
-  outcome: 'sent' | 'retry' | 'failed';
-  duration_ms: number;
-  error: string | null;
-}
+export const AttemptRowSchema = Type.Object({
+  delivery_id: Type.Integer(),
+  attempt: Type.Integer(),
+  time: Type.Number(),
+  outcome: Type.Enum(['sent', 'retry', 'failed']),
+  duration_ms: Type.Number(),
+  error: Nullable(Type.String()),
+});
+export type AttemptRow = Static<typeof AttemptRowSchema>;
 
-export interface EventRow {
-  id: string;
-  time: number;
-  target: string;
-  agent: string;
-  alert: string;
-  state: AlertEvent['state'];
-  /** Why nothing was sent: a silence id, 'priority', 'quorum', 'renotify', 'cause:<id>', 'depends_on:<path>'. */
-  muted_by: string | null;
-  event: AlertEvent;
-}
+export const EventRowSchema = Type.Object({
+  id: Type.String(),
+  time: Type.Number(),
+  target: Type.String(),
+  agent: Type.String(),
+  alert: Type.String(),
+  state: AlertEventSchema.properties.state,
+  muted_by: Nullable(Type.String({ description: "why nothing was sent: a silence id, 'priority', 'quorum', 'renotify', 'cause:<id>', 'depends_on:<path>'" })),
+  event: AlertEventSchema,
+});
+export type EventRow = Static<typeof EventRowSchema>;
 
-export interface Silence {
-  id: string;
-  created: number;
-  /** Active from `starts` (inclusive) to `ends` (exclusive), ms since the epoch. */
-  starts: number;
-  ends: number;
-  /** Target path glob: `*` within one path segment, `**` across segments (alerts/glob.ts). */
-  target?: string;
-  /** Agent name glob. */
-  agent?: string;
-  /** Alert name glob. */
-  alert?: string;
-  /** Every label must be equal on the target. */
-  labels?: Record<string, string>;
-  comment: string;
-  created_by?: string;
-}
+/** A delivery as the API lists it: with its attempts and what its event was about. */
+export const DeliveryListRowSchema = Type.Object({
+  ...DeliveryRowSchema.properties,
+  attempt_log: Type.Array(AttemptRowSchema),
+  event: Nullable(Type.Object({
+    alert: Type.String(), state: AlertEventSchema.properties.state, target: Type.String(), agent: Type.String(), time: Type.Number(),
+  }, { description: 'the event it carried (null if the event is gone)' })),
+});
+export type DeliveryListRow = Static<typeof DeliveryListRowSchema>;
+
+export const SilenceSchema = Type.Object({
+  id: Type.String(),
+  created: Type.Number(),
+  starts: Type.Number({ description: 'active from starts (inclusive), ms since the epoch' }),
+  ends: Type.Number({ description: 'to ends (exclusive)' }),
+  target: Type.Optional(Type.String({ description: 'target path glob: * within one path segment, ** across segments (alerts/glob.ts)' })),
+  agent: Type.Optional(Type.String({ description: 'agent name glob' })),
+  alert: Type.Optional(Type.String({ description: 'alert name glob' })),
+  labels: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'every label must be equal on the target' })),
+  comment: Type.String(),
+  created_by: Type.Optional(Type.String()),
+});
+export type Silence = Static<typeof SilenceSchema>;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS active (
@@ -97,6 +111,80 @@ CREATE INDEX IF NOT EXISTS events_muted ON events (muted_by) WHERE muted_by IS N
 CREATE TABLE IF NOT EXISTS causes (id TEXT PRIMARY KEY, scope TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS localize_state (scope TEXT PRIMARY KEY, time INTEGER NOT NULL, state BLOB NOT NULL);
 `;
+
+/** A filter on the history; `target` matches the path itself and every path under it. */
+export interface EventQuery {
+  target?: string;
+  alert?: string;
+  agent?: string;
+  state?: string;
+  /** Why nothing was sent (exactly), e.g. `cause:<id>`. */
+  muted_by?: string;
+  /** Alert names starting with this (a localization scope's `<scope>.`). */
+  alertPrefix?: string;
+  /** The alert's type, e.g. `localize`. */
+  type?: string;
+  /** ms since the epoch: from (inclusive) … to (exclusive); `before` is the older paging cursor. */
+  from?: number;
+  to?: number;
+  before?: number;
+  limit: number;
+  offset?: number;
+}
+
+/** A filter on deliveries; target, alert and agent are those of the event each one carried. */
+export interface DeliveryQuery {
+  event?: string;
+  channel?: string;
+  status?: string;
+  target?: string;
+  alert?: string;
+  agent?: string;
+  from?: number;
+  to?: number;
+  limit: number;
+  offset?: number;
+}
+
+/** WHERE clause of the event filters (`e.` columns); values as bound parameters, never in the SQL. */
+function eventConditions(q: Omit<EventQuery, 'limit'>, prefix: string): { conds: string[]; args: unknown[] } {
+  const conds: string[] = [];
+  const args: unknown[] = [];
+  const col = (c: string) => `${prefix}${c}`;
+  if (q.target) {
+    const t = trimTrailingSlashes(q.target) || '/';
+    conds.push(`(${col('target')} = ? OR substr(${col('target')}, 1, ?) = ?)`);
+    const under = t === '/' ? '/' : t + '/';
+    args.push(t, under.length, under);
+  }
+  if (q.alert) { conds.push(`${col('alert')} = ?`); args.push(q.alert); }
+  if (q.agent) { conds.push(`${col('agent')} = ?`); args.push(q.agent); }
+  if (q.state) { conds.push(`${col('state')} = ?`); args.push(q.state); }
+  return { conds, args };
+}
+
+function eventFilter(q: Omit<EventQuery, 'limit'>): { where: string; args: unknown[] } {
+  const { conds, args } = eventConditions(q, '');
+  if (q.from !== undefined) { conds.push('time >= ?'); args.push(q.from); }
+  if (q.to !== undefined) { conds.push('time < ?'); args.push(q.to); }
+  if (q.before !== undefined) { conds.push('time < ?'); args.push(q.before); }
+  if (q.muted_by) { conds.push('muted_by = ?'); args.push(q.muted_by); }
+  if (q.alertPrefix) { conds.push('substr(alert, 1, ?) = ?'); args.push(q.alertPrefix.length, q.alertPrefix); }
+  if (q.type) { conds.push(`json_extract(event, '$.alert.type') = ?`); args.push(q.type); }
+  return { where: conds.length ? 'WHERE ' + conds.join(' AND ') : '', args };
+}
+
+function deliveryFilter(q: Omit<DeliveryQuery, 'limit'>): { from: string; where: string; args: unknown[] } {
+  // The event's target, alert and agent: filtered through a join on the event.
+  const { conds, args } = eventConditions(q, 'e.');
+  if (q.event) { conds.push('d.event_id = ?'); args.push(q.event); }
+  if (q.channel) { conds.push('d.channel = ?'); args.push(q.channel); }
+  if (q.status) { conds.push('d.status = ?'); args.push(q.status); }
+  if (q.from !== undefined) { conds.push('d.created >= ?'); args.push(q.from); }
+  if (q.to !== undefined) { conds.push('d.created < ?'); args.push(q.to); }
+  const join = Boolean(q.target || q.alert || q.agent);
+  return { from: join ? 'deliveries d JOIN events e ON e.id = d.event_id' : 'deliveries d', where: conds.length ? 'WHERE ' + conds.join(' AND ') : '', args };
+}
 
 /**
  * Opens (creating if needed) the alert database at `file` (':memory:' for tests), mode 600 with
@@ -190,32 +278,39 @@ export function openAlertDb(file: string, note?: ModeNote) {
       const rows = db.prepare(`SELECT d.*, e.event AS event FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.status = 'pending' ORDER BY d.id`).all() as (DeliveryRow & { event: string })[];
       return rows.map((r) => ({ ...r, event: JSON.parse(r.event) as AlertEvent }));
     },
-    events(q: { target?: string; alert?: string; agent?: string; before?: number; muted_by?: string; alertPrefix?: string; type?: string; limit: number }): EventRow[] {
-      const where: string[] = [];
-      const args: unknown[] = [];
-      if (q.alertPrefix) { where.push('substr(alert, 1, ?) = ?'); args.push(q.alertPrefix.length, q.alertPrefix); }
-      if (q.type) { where.push(`json_extract(event, '$.alert.type') = ?`); args.push(q.type); }
-      if (q.muted_by) { where.push('muted_by = ?'); args.push(q.muted_by); }
-      if (q.target) { where.push('target = ?'); args.push(q.target); }
-      if (q.alert) { where.push('alert = ?'); args.push(q.alert); }
-      if (q.agent) { where.push('agent = ?'); args.push(q.agent); }
-      if (q.before !== undefined) { where.push('time < ?'); args.push(q.before); }
-      const sql = `SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY time DESC, rowid DESC LIMIT ?`;
-      return (db.prepare(sql).all(...args, q.limit) as (Omit<EventRow, 'event'> & { event: string })[]).map(parseEvent);
+    /** Events matching the filter, newest first, one page of it. */
+    events(q: EventQuery): EventRow[] {
+      const { where, args } = eventFilter(q);
+      const sql = `SELECT * FROM events ${where} ORDER BY time DESC, rowid DESC LIMIT ? OFFSET ?`;
+      return (db.prepare(sql).all(...args, q.limit, q.offset ?? 0) as (Omit<EventRow, 'event'> & { event: string })[]).map(parseEvent);
+    },
+    /** How many events match the filter (all pages). */
+    countEvents(q: EventQuery): number {
+      const { where, args } = eventFilter(q);
+      return (db.prepare(`SELECT COUNT(*) AS n FROM events ${where}`).get(...args) as { n: number }).n;
     },
     /** How many events the given reason muted. */
     countMuted(mutedBy: string): number {
       return (db.prepare('SELECT COUNT(*) AS n FROM events WHERE muted_by = ?').get(mutedBy) as { n: number }).n;
     },
-    deliveries(q: { event?: string; channel?: string; status?: string; limit: number }): (DeliveryRow & { attempt_log: AttemptRow[] })[] {
-      const where: string[] = [];
-      const args: unknown[] = [];
-      if (q.event) { where.push('event_id = ?'); args.push(q.event); }
-      if (q.channel) { where.push('channel = ?'); args.push(q.channel); }
-      if (q.status) { where.push('status = ?'); args.push(q.status); }
-      const rows = db.prepare(`SELECT * FROM deliveries ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`).all(...args, q.limit) as DeliveryRow[];
+    /** Deliveries matching the filter, newest first, one page of it, each with its attempts and its event. */
+    deliveries(q: DeliveryQuery): DeliveryListRow[] {
+      const { from, where, args } = deliveryFilter(q);
+      const rows = db.prepare(`SELECT d.* FROM ${from} ${where} ORDER BY d.id DESC LIMIT ? OFFSET ?`).all(...args, q.limit, q.offset ?? 0) as DeliveryRow[];
       const attempts = db.prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY attempt');
-      return rows.map((r) => ({ ...r, attempt_log: attempts.all(r.id) as AttemptRow[] }));
+      const event = db.prepare('SELECT alert, state, target, agent, time FROM events WHERE id = ?');
+      return rows.map((r) => ({ ...r, attempt_log: attempts.all(r.id) as AttemptRow[], event: (event.get(r.event_id) as DeliveryListRow['event'] | undefined) ?? null }));
+    },
+    /** The outcome of each channel's latest attempt (a channel whose latest attempt failed is failing). */
+    lastOutcomes(): Record<string, AttemptRow['outcome']> {
+      const rows = db.prepare(`SELECT d.channel AS channel, a.outcome AS outcome FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+        WHERE a.rowid IN (SELECT max(a2.rowid) FROM attempts a2 JOIN deliveries d2 ON d2.id = a2.delivery_id GROUP BY d2.channel)`).all() as { channel: string; outcome: AttemptRow['outcome'] }[];
+      return Object.fromEntries(rows.map((r) => [r.channel, r.outcome]));
+    },
+    /** How many deliveries match the filter (all pages). */
+    countDeliveries(q: DeliveryQuery): number {
+      const { from, where, args } = deliveryFilter(q);
+      return (db.prepare(`SELECT COUNT(*) AS n FROM ${from} ${where}`).get(...args) as { n: number }).n;
     },
     saveSilence(s: Silence): void {
       db.prepare('INSERT OR REPLACE INTO silences (id, ends, body) VALUES (?, ?, ?)').run(s.id, s.ends, JSON.stringify(s));

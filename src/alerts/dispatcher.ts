@@ -6,6 +6,7 @@
  * Every attempt is recorded; unfinished deliveries are resumed after a restart.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import Type, { type Static } from 'typebox';
 import type { Logger } from 'pino';
 import type { DeliveryOptions } from '../config/alerts-schema.ts';
 import { SmokemeshError } from '../errors.ts';
@@ -31,14 +32,16 @@ interface Lane {
   last_ok?: number;
 }
 
-export interface ChannelStatus {
-  name: string;
-  kind: string;
-  queued: number;
-  busy: boolean;
-  last_error?: string;
-  last_ok?: number;
-}
+/** A channel's queue and health, as the API shows it. */
+export const ChannelStatusSchema = Type.Object({
+  name: Type.String(),
+  kind: Type.String(),
+  queued: Type.Integer(),
+  busy: Type.Boolean(),
+  last_error: Type.Optional(Type.String()),
+  last_ok: Type.Optional(Type.Number({ description: 'ms since the epoch' })),
+});
+export type ChannelStatus = Static<typeof ChannelStatusSchema>;
 
 export class Dispatcher {
   private channels = new Map<string, Channel>();

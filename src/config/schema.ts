@@ -2,6 +2,7 @@ import Type, { type Static } from 'typebox';
 import { CommonParamsSchema } from '../probes/params.ts';
 import { MAX_PINGS, MAX_STEP, PROBE_TYPES } from '../probes/round.ts';
 import { AgentsSectionSchema } from './agents-schema.ts';
+import { PresentationSchema } from './presentation-schema.ts';
 import { TasksSectionSchema } from './tasks-schema.ts';
 
 /**
@@ -113,6 +114,8 @@ export const ConfigSchema = Type.Object({
   tasks: TasksSectionSchema,
   /** Fault localization scopes: src/config/localize-schema.ts. */
   localize: Type.Optional(Type.Unknown()),
+  /** What the web UI shows by default (SmokePing's *** Presentation ***). */
+  presentation: PresentationSchema,
 }, { additionalProperties: false });
 
 export type GeneralConfig = Static<typeof GeneralSchema>;

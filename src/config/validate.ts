@@ -49,7 +49,10 @@ function simplify(errors: ErrorObject[]): SchemaIssue[] {
   // A failed union reports every branch; keep the most specific messages only.
   const out = new Map<string, SchemaIssue>();
   for (const e of errors) {
+    // A key refused by propertyNames is reported once, by the inner error that names it.
+    if (e.keyword === 'propertyNames') continue;
     const path = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    if (e.propertyName !== undefined) path.push(e.propertyName);
     let message: string;
     switch (e.keyword) {
       case 'additionalProperties':

@@ -1,3 +1,4 @@
+import Type, { type Static } from 'typebox';
 import { smokepingMedian, type Round } from '../probes/round.ts';
 
 /**
@@ -16,53 +17,50 @@ export interface RegionRule {
 }
 export const DEFAULT_RULE: RegionRule = { bad_loss_pct: 20, stale_steps: 3 };
 
-export type RegionStatus = 'ok' | 'degraded' | 'down';
+export const REGION_STATUSES = ['ok', 'degraded', 'down'] as const;
+export type RegionStatus = (typeof REGION_STATUSES)[number];
+const NullableMs = Type.Union([Type.Number(), Type.Null()]);
 
 /** One agent's view of a target or a target region, pooled over its rounds. */
-export interface AgentView {
-  agent: string;
-  ok: boolean;
-  rounds: number;
-  sent: number;
-  lost: number;
-  loss_pct: number;
-  median: number | null;
-  jitter: number | null;
-  min: number | null;
-  max: number | null;
-  /** Rounds in which nothing came back. */
-  failed: number;
-  /** The targets this view covers (one for a per-target cell). */
-  targets: string[];
-}
+export const AgentViewSchema = Type.Object({
+  agent: Type.String(),
+  ok: Type.Boolean(),
+  rounds: Type.Integer(),
+  sent: Type.Integer(),
+  lost: Type.Integer(),
+  loss_pct: Type.Number(),
+  median: NullableMs,
+  jitter: NullableMs,
+  min: NullableMs,
+  max: NullableMs,
+  failed: Type.Integer({ description: 'rounds in which nothing came back' }),
+  targets: Type.Array(Type.String(), { description: 'the targets this view covers (one for a per-target cell)' }),
+});
+export type AgentView = Static<typeof AgentViewSchema>;
 
-/** A region's aggregate toward one target or one target region. */
-export interface RegionCell {
-  probe: string;
-  source_region: string;
-  /** The target path (per-target cells) or undefined (region-pair cells). */
-  target?: string;
-  target_region: string;
-  status: RegionStatus;
-  agents_total: number;
-  agents_ok: number;
-  /** Figures of the agents that carry the verdict (see docs/mesh.md); ms and percent. */
-  median: number | null;
-  loss_pct: number | null;
-  jitter: number | null;
-  min: number | null;
-  max: number | null;
-  /** Pooled over every agent, for comparison with the majority's figure. */
-  loss_pct_all: number | null;
-  /** Rounds with no reply at all (ProberMesh's `failed`). */
-  failed: number;
-  /** HTTP: mean phases (ms) over successful rounds, commonest status, earliest cert expiry, failure reasons. */
-  phases?: Record<string, number>;
-  status_code?: number;
-  cert_expiry?: number;
-  errors?: Record<string, number>;
-  agents: AgentView[];
-}
+/** A region's aggregate toward one target or one target region (ms and percent). */
+export const RegionCellSchema = Type.Object({
+  probe: Type.String(),
+  source_region: Type.String(),
+  target: Type.Optional(Type.String({ description: 'the target path (per-target cells); absent for region-pair cells' })),
+  target_region: Type.String(),
+  status: Type.Enum(REGION_STATUSES),
+  agents_total: Type.Integer(),
+  agents_ok: Type.Integer(),
+  median: NullableMs,
+  loss_pct: NullableMs,
+  jitter: NullableMs,
+  min: NullableMs,
+  max: NullableMs,
+  loss_pct_all: Type.Union([Type.Number(), Type.Null()], { description: 'pooled over every agent, for comparison with the majority' }),
+  failed: Type.Integer({ description: "rounds with no reply at all (ProberMesh's failed)" }),
+  phases: Type.Optional(Type.Record(Type.String(), Type.Number(), { description: 'HTTP: mean phases (ms) over successful rounds' })),
+  status_code: Type.Optional(Type.Integer({ description: 'HTTP: commonest status' })),
+  cert_expiry: Type.Optional(Type.Number({ description: 'HTTP: earliest certificate expiry' })),
+  errors: Type.Optional(Type.Record(Type.String(), Type.Integer(), { description: 'failure reasons and their counts' })),
+  agents: Type.Array(AgentViewSchema),
+});
+export type RegionCell = Static<typeof RegionCellSchema>;
 
 export interface RegionSnapshot {
   time: number;

@@ -17,7 +17,7 @@ import type { AgentInfo, ServerContext, ServerModule } from './context.ts';
 import { Ingest } from './ingest.ts';
 import { extraModules } from './modules.ts';
 import { coreRoutes } from './routes/core.ts';
-import { openApiPlugin } from './api/index.ts';
+import { openApiPlugin, registerCompression } from './api/index.ts';
 import { packageRoot } from '../package-root.ts';
 
 export { VERSION } from '../version.ts';
@@ -128,14 +128,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (m.agents) agentSources.push(m.agents);
   }
   for (const w of configWarnings.flatMap((warn) => warn(config))) log.warn({ file: opts.configFile }, w);
-  // Before any route, so the OpenAPI description covers every concern's routes.
+  // Before any route and the static files: both attach themselves to routes as they are added
+  // (and the OpenAPI description then covers every concern's routes).
+  await registerCompression(app);
   await app.register(openApiPlugin);
   await app.register(async (scope) => {
     await coreRoutes(scope, ctx);
     for (const m of modules) if (m.routes) await m.routes(scope, ctx);
   });
   if (existsSync(join(WEB_DIST, 'index.html'))) {
-    await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false });
+    // preCompressed: the build's .br/.gz files (web/vite.config.ts) go out as they are.
+    await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false, preCompressed: true });
     app.setNotFoundHandler((req, reply) => {
       if (req.method === 'GET' && !req.url.startsWith('/api/')) return reply.sendFile('index.html');
       return reply.code(404).send(errorBody('SMOKEMESH_E_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));

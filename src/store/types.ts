@@ -93,22 +93,17 @@ export interface WriteResult {
 }
 
 /** Health figures the server exposes (API and /metrics). */
-export interface StoreStats {
-  /** Rounds committed since start. */
-  rounds_written: number;
-  /** Rounds refused by the store's validation since start. */
-  refused: number;
-  /** Rounds that were already stored when written again (resends) since start. */
-  duplicates: number;
-  /** Writes that failed with SMOKEMESH_E_UNAVAILABLE since start (disk full, locked file, I/O error). */
-  write_failures: number;
-  /** True while the store refuses writes after a storage failure (until its next attempt succeeds). */
-  unavailable: boolean;
-  /** The last storage failure, while it lasts. */
-  last_error?: string;
-  series: number;
-  file_bytes: number;
-}
+export const StoreStatsSchema = Type.Object({
+  rounds_written: Type.Integer({ description: 'rounds committed since start' }),
+  refused: Type.Integer({ description: "rounds refused by the store's validation since start" }),
+  duplicates: Type.Integer({ description: 'rounds that were already stored when written again (resends) since start' }),
+  write_failures: Type.Integer({ description: 'writes that failed with SMOKEMESH_E_UNAVAILABLE since start (disk full, locked file, I/O error)' }),
+  unavailable: Type.Boolean({ description: 'true while the store refuses writes after a storage failure (until its next attempt succeeds)' }),
+  last_error: Type.Optional(Type.String({ description: 'the last storage failure, while it lasts' })),
+  series: Type.Integer(),
+  file_bytes: Type.Integer(),
+});
+export type StoreStats = Static<typeof StoreStatsSchema>;
 
 /**
  * One interval of history from another system (one SmokePing RRD row): `rounds` rounds of

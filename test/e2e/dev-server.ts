@@ -10,7 +10,7 @@ import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
 import type { Round } from '../../src/probes/round.ts';
 import type { AgentInfo, ServerContext } from '../../src/server/context.ts';
-import { apiRoutes, openApiPlugin } from '../../src/server/api/index.ts';
+import { apiRoutes, openApiPlugin, registerCompression } from '../../src/server/api/index.ts';
 
 const WEB_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 
@@ -34,6 +34,8 @@ export async function startDevServer(opts: {
   rounds?: Iterable<Round>;
   /** Routes of other concerns, registered before the read API (to check the OpenAPI collector sees them). */
   otherRoutes?: (app: FastifyInstance) => void;
+  /** Answer 401 to every /api request without "Authorization: Bearer <readToken>" (a server that wants a login). */
+  readToken?: string;
 }): Promise<DevServer> {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-ui-'));
   writeFileSync(join(dir, 'smokemesh.yaml'), opts.configYaml);
@@ -67,10 +69,19 @@ export async function startDevServer(opts: {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     void reply.code(err.statusCode ?? 500).send({ code: err.code ?? 'SMOKEMESH_E_INTERNAL', error: err.message });
   });
+  await registerCompression(app);
+  if (opts.readToken) {
+    const token = opts.readToken;
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.url.startsWith('/api/') && req.headers.authorization !== `Bearer ${token}`) {
+        await reply.code(401).send({ code: 'SMOKEMESH_E_AUTH', error: 'sign in to read this server' });
+      }
+    });
+  }
   await app.register(openApiPlugin);
   if (opts.otherRoutes) await app.register(async (scope) => opts.otherRoutes!(scope));
   await app.register(async (scope) => { await apiRoutes(scope, ctx); });
-  if (existsSync(join(WEB_DIST, 'index.html'))) await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false });
+  if (existsSync(join(WEB_DIST, 'index.html'))) await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false, preCompressed: true });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url, app, store, config, dir,

@@ -22,3 +22,24 @@ export async function canvasColors(page: Page, selector: string, colors: string[
     return { counts, grey, canvases: canvases.length };
   }, [selector, colors] as const);
 }
+
+/**
+ * The leftmost canvas column (device pixels) of the first canvas matched by `selector` that
+ * holds a pixel far from the background colour: where the leftmost drawing (an axis label) starts.
+ */
+export async function leftmostInk(page: Page, selector: string): Promise<number> {
+  return page.evaluate((sel) => {
+    const cv = document.querySelector(sel) as HTMLCanvasElement;
+    const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+    const bg = getComputedStyle(document.documentElement).getPropertyValue('--bg').trim();
+    const n = parseInt(bg.slice(1), 16);
+    const [br, bgc, bb] = [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+    for (let x = 0; x < cv.width; x++) {
+      for (let y = 0; y < cv.height; y++) {
+        const i = (y * cv.width + x) * 4;
+        if (d[i + 3]! > 0 && Math.abs(d[i]! - br) + Math.abs(d[i + 1]! - bgc) + Math.abs(d[i + 2]! - bb) > 90) return x;
+      }
+    }
+    return cv.width;
+  }, selector);
+}

@@ -25,7 +25,7 @@ export interface RealServer {
  * Runs `node bin/smokemesh.js server` on a config (listen 127.0.0.1:0, temp data dir) and
  * resolves with its URL once it logs that it listens; rejects with its output on exit or timeout.
  */
-export async function startRealServer(configYaml: string, timeoutMs = 30_000): Promise<RealServer> {
+export async function startRealServer(configYaml: string, timeoutMs = 90_000): Promise<RealServer> {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-e2e-'));
   const cfg = join(dir, 'smokemesh.yaml');
   writeFileSync(cfg, configYaml);

@@ -35,11 +35,12 @@ async function shot(name: string, hash: string, ready: string, opts: { width?: n
   console.log(`${name}.png`);
 }
 await shot('overview', '#/', '.overview[data-state=ready]');
-await shot('detail', '#/t/Backbone/t1?range=30h&agents=local', '.graphs[data-state=ready]');
+await shot('detail', '#/t/Backbone/t1?agents=local', '.graphs[data-state=ready]', { full: true });
 await shot('detail-overlay-10d', '#/t/Backbone/t0?range=10d', '.graphs[data-state=ready]');
 await shot('detail-dark-zh', `#/t/${encodeURIComponent('华东 East')}/${encodeURIComponent('t1-上海')}?range=3h`, '.graphs[data-state=ready]', { lang: 'zh-CN', theme: 'dark' });
 await shot('http', '#/t/Web/t0?range=3h&view=split', '.graphs[data-state=ready]', { full: true });
-await shot('charts', '#/charts?window=1h', '.top-tables[data-state=ready]');
+await shot('charts', '#/charts?range=3h', '.chart-sections[data-state=ready]');
+await shot('compare', `#/compare?s=${encodeURIComponent('/Backbone/t0')}~local&s=${encodeURIComponent('/Backbone/t0')}~tokyo&s=${encodeURIComponent('/Backbone/t2')}~local&range=30h`, '.graphs[data-state=ready]');
 await shot('mobile', '#/t/Backbone', '.overview[data-state=ready]', { width: 375, height: 760 });
 await browser.close();
 await srv.close();

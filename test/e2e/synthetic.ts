@@ -42,10 +42,18 @@ export function* syntheticRounds(s: SyntheticSpec): Generator<Round> {
       rtts.push(s.base * wave * (1 + 0.3 * -Math.log(1 - rnd() * 0.999)));
     }
     const m: Parameters<typeof makeRound>[1] = { sent: s.pings, rtts };
-    if (s.probe === 'http' && rtts.length) {
-      const total = rtts[0]!;
-      m.phases = { resolve: total * 0.05, connect: total * 0.2, tls: total * 0.3, processing: total * 0.35, transfer: total * 0.1 };
-      m.status = rnd() < 0.05 ? 503 : 200;
+    if (s.probe === 'http') {
+      // As the probe records it: a 503 is a failed attempt with its reason; lost attempts time out.
+      if (rtts.length < s.pings) m.error = 'timeout after 10000 ms';
+      if (rtts.length && rnd() < 0.05) {
+        rtts.pop();
+        m.error = 'status 503 not in valid_status_codes [2xx]';
+      }
+      if (rtts.length) {
+        const total = rtts[0]!;
+        m.phases = { resolve: total * 0.05, connect: total * 0.2, tls: total * 0.3, processing: total * 0.35, transfer: total * 0.1 };
+        m.status = 200;
+      }
     }
     yield makeRound({ target: s.target, agent: s.agent, probe: s.probe ?? 'icmp', time: t, step: s.step }, m);
   }

@@ -147,23 +147,23 @@ test('detail: legend equals the API figures, smoke and median drawn, drag zooms,
   await page.waitForFunction(() => /median .*\d+(\.\d+)? (µs|ms)/.test(document.querySelector('.hover')?.textContent ?? ''));
   await shot(page, 'detail');
 
-  // Drag across the middle third: the URL gets the narrower range and the graph is redrawn.
+  // Drag across the middle third: the URL gets the zoom and the graph is redrawn.
   await page.mouse.move(box.x + box.width / 3, box.y + box.height / 2);
   await page.mouse.down();
   await page.mouse.move(box.x + (2 * box.width) / 3, box.y + box.height / 2, { steps: 5 });
   await page.mouse.up();
-  await page.waitForFunction((f) => new URLSearchParams(location.hash.split('?')[1]).get('from') !== String(f), from);
+  await page.waitForFunction(() => location.hash.includes('zoom='));
   const params = await page.evaluate(() => Object.fromEntries(new URLSearchParams(location.hash.split('?')[1])));
-  const zf = Number(params.from), zt = Number(params.to);
+  const [zf, zt] = params.zoom!.split('-').map(Number) as [number, number];
   assert.ok(zf > from && zt < to && zt > zf, `zoomed ${zf}..${zt} inside ${from}..${to}`);
   assert.ok(Math.abs((zt - zf) - (to - from) / 3) < (to - from) * 0.05, 'a third of the range');
-  await page.waitForSelector('.graphs[data-state=ready]');
+  await page.waitForSelector('.graphs[data-state=ready][data-view=zoom]');
 
-  // Double-click resets to the range (no from/to in the URL).
+  // Double-click goes back to the range the zoom came from.
   const box2 = (await page.locator('.graph .chart .u-over').boundingBox())!;
   await page.mouse.dblclick(box2.x + box2.width / 2, box2.y + box2.height / 2);
-  await page.waitForFunction(() => !location.hash.includes('from='));
-  await page.waitForSelector('.tabs a.active[data-range="3h"]');
+  await page.waitForFunction(() => !location.hash.includes('zoom='));
+  assert.deepEqual(await page.evaluate(() => Object.fromEntries(new URLSearchParams(location.hash.split('?')[1]))), { from: String(from), to: String(to) });
   await page.close();
 });
 
@@ -177,7 +177,7 @@ test('pages that follow "now" refresh themselves (?refresh=2): new data, moved r
     const u = new URL(r.url());
     if (u.pathname.endsWith('/api/v1/series')) tos.push(Number(u.searchParams.get('to')));
   });
-  await detail.goto(`${server.url}/#/t/Loopback/lo1?refresh=2`);
+  await detail.goto(`${server.url}/#/t/Loopback/lo1?range=3h&refresh=2`);
   await detail.waitForSelector('.graphs[data-loads="2"]', { timeout: 20_000 });
   assert.ok(tos.length >= 2 && tos[1]! > tos[0]!, `series requests to=${tos.join(', ')}`);
   assert.equal(await detail.$$eval('.graph .chart', (c) => c.length), 1, 'the graph is replaced, not added');
@@ -185,9 +185,9 @@ test('pages that follow "now" refresh themselves (?refresh=2): new data, moved r
 });
 
 test('HTTP target: stacked phases drawn and status 200 counted', async () => {
-  const page = await open('#/t/Loopback/web', '.graphs[data-state=ready]');
-  const status = await page.$$eval('.status-table tbody tr', (rows) => rows.map((r) => r.textContent));
-  assert.ok(status.length >= 1 && status[0]!.startsWith('200'), `status rows: ${status}`);
+  const page = await open('#/t/Loopback/web?range=3h', '.graphs[data-state=ready]');
+  const status = await page.$$eval('.results-table tbody tr', (rows) => rows.map((r) => (r.children[0] as HTMLElement).innerText.trim()));
+  assert.ok(status.length >= 1 && status[0] === 'HTTP 200', `status rows: ${status}`);
   const px = await canvasColors(page, '.graph.http canvas', ['#80b1d3', '#fdb462']);
   assert.ok(px.counts[0]! + px.counts[1]! > 20, `phase pixels: ${px.counts}`);
   await page.close();
@@ -226,7 +226,7 @@ test('375 px wide: no horizontal scrolling, the menu opens from a button', async
   await page.click('.menu-toggle');
   await shot(page, 'mobile');
   await page.close();
-  const detail = await open('#/t/Loopback/web', '.graphs[data-state=ready]', { width: 375, height: 800 });
+  const detail = await open('#/t/Loopback/web?range=3h', '.graphs[data-state=ready]', { width: 375, height: 800 });
   const over = await detail.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(over <= 0, `detail overflows by ${over}px`);
   const canvasWidth = await detail.$eval('.graph .chart canvas', (c) => c.getBoundingClientRect().width);
@@ -249,8 +249,8 @@ test('search, charts, agents and alerts pages', async () => {
   assert.ok(hits.includes('#/t/Loopback/lo1'), `hits: ${hits}`);
   await search.close();
 
-  const charts = await open('#/charts', '.top-tables[data-state=ready]');
-  const rows = await charts.$$eval('.top[data-metric=median] tbody tr', (r) => r.length);
+  const charts = await open('#/charts', '.chart-sections[data-state=ready]');
+  const rows = await charts.$$eval('.sorter[data-metric=median] .card canvas', (r) => r.length);
   assert.equal(rows, 3);
   await shot(charts, 'charts');
   await charts.close();

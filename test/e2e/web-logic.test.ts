@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LOSS_COLORS, lossColor, smokeShade } from '../../web/src/chart/palette.ts';
+import { LOSS_COLORS, lossBins, lossColor, pointPings, smokeShade } from '../../web/src/chart/palette.ts';
+import { results } from '../../web/src/chart/results.ts';
+import { isLinkLocal, splitAddresses } from '../../web/src/pages/agents.ts';
+import { offsetLabel, offsetMinutes, parseLocalInput, timeTicks, zoneLabel } from '../../web/src/time.ts';
 import { legendStats } from '../../web/src/chart/stats.ts';
 import { align } from '../../web/src/chart/align.ts';
 import { parseRoute, targetHref } from '../../web/src/route.ts';
@@ -54,4 +57,67 @@ test('URLs: target paths with Unicode, spaces and quotes round-trip with their r
   assert.equal(r.params.get('from'), '5');
   assert.equal(r.params.has('to'), false);
   assert.deepEqual(parseRoute('').path, '/');
+});
+
+test('loss bins scale with the pings as SmokePing\'s do (5, 10, 100 pings), labels as its legend writes them', () => {
+  const bins = (p: number) => lossBins(p).map((b) => `${b.label} ${b.color}`);
+  assert.deepEqual(bins(5), ['0 #26ff00', '1 #00b8ff', '2 #0059ff', '3 #7e00ff', '4 #ff0000', '5/5 #a00000']);
+  assert.deepEqual(bins(10), ['0 #26ff00', '1 #00b8ff', '2 #0059ff', '3 #7e00ff', '4 #ff00ff', '5 #ff5500', '6–9 #ff0000', '10/10 #a00000']);
+  assert.deepEqual(bins(100).map((b) => b.split(' ')[0]), ['0', '1', '2–5', '6–10', '11–25', '26–50', '51–99', '100/100']);
+  assert.deepEqual(bins(20).map((b) => b.split(' ')[0]), ['0', '1', '2', '3', '4–5', '6–10', '11–19', '20/20']);
+  // A ping of one: answered is green (SmokePing would paint it red), lost is the outage colour.
+  assert.deepEqual(bins(1), ['0 #26ff00', '1/1 #a00000']);
+  // 1 of 5 lost (20 %) is the 1-of-5 colour, not the 20-ping palette's 4-of-20; 2 of 5 lost likewise.
+  assert.equal(lossColor(20, 5), '#00b8ff');
+  assert.equal(lossColor(40, 5), '#0059ff');
+  assert.equal(lossColor(80, 5), '#ff0000');
+  assert.equal(lossColor(100, 5), '#a00000');
+  // A bucket's average: 0.5 of 5 lost is in the first bin, not green.
+  assert.equal(lossColor(10, 5), '#00b8ff');
+  // A round's own count wins over the target's: 10 pings sent in 2 rounds = 5 pings each.
+  assert.equal(pointPings({ sent: 10, rounds: 2 }, 20), 5);
+  assert.equal(pointPings({}, 20), 20);
+});
+
+test('time ticks: 24-hour clock in the chosen zone, the date where the day changes, dates and months for long ranges', () => {
+  const t0 = Date.UTC(2026, 10, 23, 15, 0) / 1000; // 23:00 in Shanghai
+  const hourly = [0, 1, 2, 3].map((i) => t0 + i * 3600);
+  assert.deepEqual(timeTicks(hourly, 3600, 'Asia/Shanghai'), ['23:00\n11-23', '00:00\n11-24', '01:00', '02:00']);
+  assert.deepEqual(timeTicks(hourly, 3600, 'UTC'), ['15:00', '16:00', '17:00', '18:00']);
+  assert.deepEqual(timeTicks([t0, t0 + 86400], 86400, 'UTC'), ['11-23\n2026', '11-24']);
+  assert.deepEqual(timeTicks([t0, t0 + 40 * 86400], 30 * 86400, 'UTC'), ['2026-11', '2027-01']);
+  assert.equal(offsetMinutes(t0 * 1000, 'Asia/Shanghai'), 480);
+  assert.equal(offsetLabel(t0 * 1000, 'Asia/Shanghai'), 'UTC+08:00');
+  assert.equal(offsetLabel(t0 * 1000, 'America/New_York'), 'UTC−05:00');
+  assert.equal(zoneLabel(t0 * 1000, 'UTC'), 'UTC');
+  // Typed wall-clock times mean that zone's time (also next to a DST change).
+  assert.equal(parseLocalInput('2026-11-23T23:00', 'Asia/Shanghai'), t0 * 1000);
+  assert.equal(parseLocalInput('2026-03-08T03:30', 'America/New_York'), Date.UTC(2026, 2, 8, 7, 30));
+  assert.ok(Number.isNaN(parseLocalInput('23.11.2026 23:00', 'UTC')));
+});
+
+test('agents: routable addresses first (two), the rest and link-local ones folded', () => {
+  const many = ['192.0.2.2', 'fd00::2', ...Array.from({ length: 26 }, (_, i) => `fe80::${i + 1}`), '169.254.3.4', '10.1.1.1'];
+  const { first, rest } = splitAddresses(many);
+  assert.deepEqual(first, ['192.0.2.2', 'fd00::2']);
+  assert.equal(rest.length, many.length - 2);
+  assert.deepEqual(rest.slice(0, 1), ['10.1.1.1']);
+  assert.ok(rest.filter(isLinkLocal).length === 27);
+});
+
+const hp = (over: Partial<SeriesPoint>): SeriesPoint => ({ ...pt(0, 10, 0), sent: 3, lost: 0, rounds: 1, ...over });
+
+test('results: answers by status, failures by reason; a round\'s failed status never counts as its answer', () => {
+  // Attempts 503, 200, 200: the round keeps status 200 (last) and the 503 as its error.
+  const r = results([
+    hp({ time: 1, status: 200, lost: 1, error: 'status 503 not in valid_status_codes [2xx]' }),
+    hp({ time: 2, status: 503, lost: 1, error: 'status 503 not in valid_status_codes [2xx]' }),
+    hp({ time: 3, status: 200 }),
+  ], 'http');
+  assert.deepEqual(r.map((x) => [x.ok, x.label, x.attempts, x.rounds]), [
+    [false, 'status 503 not in valid_status_codes [2xx]', 2, 2],
+    [true, 'HTTP 200', 5, 2],
+    [true, 'answered', 2, 1],
+  ]);
+  assert.deepEqual(results([hp({ sent: 5, lost: 2 })], 'icmp').map((x) => x.label), ['no reply (timeout)', 'replies']);
 });

@@ -1,21 +1,21 @@
 import type {
-  Agent, LatestRound, NodeSummary, OverviewResponse, SeriesResponse, TargetDetail, TopRow, TreeNode,
+  Agent, ChartsResponse, LatestRound, NodeSummary, OverviewResponse, PresentationView, SeriesResponse, TargetDetail, TopRow, TreeNode,
 } from '../../src/server/api/schemas.ts';
 
-export type { Agent, LatestRound, NodeSummary, OverviewResponse, SeriesResponse, TargetDetail, TopRow, TreeNode };
+export type { Agent, ChartsResponse, LatestRound, NodeSummary, OverviewResponse, PresentationView, SeriesResponse, TargetDetail, TopRow, TreeNode };
 export type { SeriesPoint, Series, MiniPoint } from '../../src/server/api/schemas.ts';
 import type { RolloutSummary } from '../../src/release/rollout.ts';
 export type { RolloutSummary };
-import type { ActiveRow, AttemptRow, DeliveryRow, EventRow, Silence } from '../../src/alerts/db.ts';
+import type { ActiveRow, AttemptRow, DeliveryListRow, DeliveryRow, EventRow, Silence } from '../../src/alerts/db.ts';
 import type { AlertRule } from '../../src/alerts/config.ts';
 import type { ChannelStatus } from '../../src/alerts/dispatcher.ts';
 
-export type { ActiveRow, AttemptRow, DeliveryRow, EventRow, Silence };
+export type { ActiveRow, AttemptRow, DeliveryListRow, DeliveryRow, EventRow, Silence };
 /** GET /api/v1/alerts: rules (without their test), active alerts, channels with failed attempt counts. */
 export interface AlertsSummary {
   rules: Omit<AlertRule, 'test'>[];
-  active: ActiveRow[];
-  channels: (ChannelStatus & { failed_attempts: number })[];
+  active: (ActiveRow & { edgetrigger: boolean })[];
+  channels: (ChannelStatus & { failed_attempts: number; last_outcome: AttemptRow['outcome'] | null })[];
 }
 /** The body of POST /api/v1/silences. */
 export type SilenceRequest = Omit<Silence, 'id' | 'created'>;
@@ -37,26 +37,49 @@ function loginIfRequired(res: Response): void {
   location.assign(`login?next=${encodeURIComponent(location.pathname + location.search + location.hash)}`);
 }
 
-/** GETs JSON from the server's API; rejects with HttpError carrying the server's message. */
-export async function getJson<T>(path: string, params: Record<string, string | number | string[] | undefined> = {}, signal?: AbortSignal): Promise<T> {
+type Query = Record<string, string | number | string[] | undefined>;
+
+/** GETs from the server's API; rejects with HttpError carrying the server's message. */
+async function get(path: string, params: Query, signal?: AbortSignal): Promise<Response> {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
-    if (v === undefined) continue;
+    if (v === undefined || v === '') continue;
     if (Array.isArray(v)) for (const x of v) q.append(k, x);
     else q.set(k, String(v));
   }
   const qs = q.toString();
   const res = await fetch(`api/${path}${qs ? '?' + qs : ''}`, { signal, headers: { accept: 'application/json' } });
   loginIfRequired(res);
-  if (!res.ok) {
-    let msg = res.statusText;
-    try {
-      const body = (await res.json()) as { error?: string; message?: string };
-      msg = body.error ?? body.message ?? msg;
-    } catch { /* not JSON */ }
-    throw new HttpError(res.status, msg);
-  }
-  return (await res.json()) as T;
+  if (!res.ok) throw await httpError(res);
+  return res;
+}
+
+async function httpError(res: Response): Promise<HttpError> {
+  let msg = res.statusText;
+  try {
+    const body = (await res.json()) as { error?: string; message?: string };
+    msg = body.error ?? body.message ?? msg;
+  } catch { /* not JSON */ }
+  return new HttpError(res.status, msg);
+}
+
+/** GETs JSON from the server's API; rejects with HttpError carrying the server's message. */
+export async function getJson<T>(path: string, params: Query = {}, signal?: AbortSignal): Promise<T> {
+  return (await (await get(path, params, signal)).json()) as T;
+}
+
+/** One page of a paged list: its rows and how many match over all pages (X-Total-Count). */
+export interface Page<T> {
+  rows: T[];
+  total: number;
+}
+
+/** GETs one page of a paged list. */
+export async function getPage<T>(path: string, params: Query = {}, signal?: AbortSignal): Promise<Page<T>> {
+  const res = await get(path, params, signal);
+  const rows = (await res.json()) as T[];
+  const total = Number(res.headers.get('x-total-count'));
+  return { rows, total: Number.isFinite(total) && res.headers.has('x-total-count') ? total : rows.length };
 }
 
 /**
@@ -69,19 +92,12 @@ export async function sendJson<T>(method: 'POST' | 'DELETE', path: string, body:
   if (token) headers.authorization = `Bearer ${token}`;
   const res = await fetch(`api/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   loginIfRequired(res);
-  if (!res.ok) {
-    let msg = res.statusText;
-    try {
-      const b = (await res.json()) as { error?: string; message?: string };
-      msg = b.error ?? b.message ?? msg;
-    } catch { /* not JSON */ }
-    throw new HttpError(res.status, msg);
-  }
+  if (!res.ok) throw await httpError(res);
   return (res.status === 204 ? undefined : await res.json()) as T;
 }
 
 export const api = {
-  tree: () => getJson<{ title: string; root: TreeNode }>('v1/tree'),
+  tree: () => getJson<{ title: string; root: TreeNode; presentation: PresentationView }>('v1/tree'),
   target: (path: string) => getJson<TargetDetail>('v1/targets', { path }),
   series: (target: string, from: number, to: number, points: number, agents?: string[], signal?: AbortSignal) =>
     getJson<SeriesResponse>('v1/series', { target, from, to, points, agent: agents }, signal),
@@ -89,12 +105,13 @@ export const api = {
     getJson<OverviewResponse>('v1/overview', { path, from, to, points }, signal),
   latest: (prefix?: string) => getJson<{ rounds: LatestRound[] }>('v1/latest', { prefix }),
   top: (metric: string, window: string, n = 10) => getJson<{ rows: TopRow[] }>('v1/top', { metric, window, n }),
+  charts: (sorter: string, range: string, n: number, signal?: AbortSignal) => getJson<ChartsResponse>('v1/charts', { sorter, range, n }, signal),
   agents: () => getJson<{ agents: Agent[] }>('v1/agents'),
   rollouts: () => getJson<{ rollouts: RolloutSummary[] }>('v1/rollouts'),
   search: (q: string) => getJson<{ results: NodeSummary[] }>('v1/search', { q }),
   alertsSummary: () => getJson<AlertsSummary>('v1/alerts'),
-  alertHistory: (limit = 100) => getJson<EventRow[]>('v1/alerts/history', { limit }),
-  alertDeliveries: (limit = 100) => getJson<(DeliveryRow & { attempt_log: AttemptRow[] })[]>('v1/alerts/deliveries', { limit }),
+  alertHistory: (q: Record<string, string | number | undefined>) => getPage<EventRow>('v1/alerts/history', q),
+  alertDeliveries: (q: Record<string, string | number | undefined>) => getPage<DeliveryListRow>('v1/alerts/deliveries', q),
   silences: () => getJson<(Silence & { active: boolean })[]>('v1/silences'),
   createSilence: (s: SilenceRequest, token?: string) => sendJson<Silence>('POST', 'v1/silences', s, token),
   expireSilence: (id: string, token?: string) => sendJson<Silence>('POST', `v1/silences/${encodeURIComponent(id)}/expire`, undefined, token),

@@ -1,11 +1,37 @@
-import type { Agent, TreeNode } from './api.ts';
+import type { Agent, PresentationView, TreeNode } from './api.ts';
 import { agentColor } from './chart/palette.ts';
+import { t, type Key } from './i18n.ts';
 
-/** What every page gets: the tree and agents loaded at start, and helpers over them. */
+/** What every page gets: the tree, the presentation settings and the agents loaded at start. */
 export interface App {
   title: string;
   tree: TreeNode;
   agents: Agent[];
+  presentation: PresentationView;
+}
+
+/** A range of the detail page (SmokePing's detail ranges). */
+export interface Range {
+  /** As written in the config ("30h"): the id in URLs. */
+  id: string;
+  ms: number;
+  title: string;
+}
+
+const KNOWN: Record<string, Key> = { '3h': 'last3h', '30h': 'last30h', '10d': 'last10d', '360d': 'last360d' };
+const UNITS: Record<string, Key> = { m: 'spanMinutes', h: 'spanHours', d: 'spanDays', w: 'spanWeeks', y: 'spanYears' };
+
+/** The detail page's ranges: the config's titles, else "Last …" in the current language. */
+export function detailRanges(app: App): Range[] {
+  return app.presentation.detail_ranges.map((r) => ({
+    id: r.span, ms: r.ms,
+    title: r.title ?? (KNOWN[r.span] ? t(KNOWN[r.span]!) : t(UNITS[r.span.slice(-1)] ?? 'spanHours', { n: r.span.slice(0, -1) })),
+  }));
+}
+
+/** The label of a tree node: the root's default menu ("Overview") follows the language. */
+export function menuLabel(node: { path: string; menu: string }): string {
+  return node.path === '/' && node.menu === 'Overview' ? t('overview') : node.menu;
 }
 
 /** Something a page leaves behind to be undone when the route changes. */

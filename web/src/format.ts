@@ -15,9 +15,23 @@ export function fmtPct(v: number | null | undefined): string {
   return `${Number(v.toFixed(2))} %`;
 }
 
-/** A date-time in the current language. */
-export function fmtTime(ms: number): string {
-  return new Date(ms).toLocaleString(currentLang(), { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+/** Seconds a point covers, in the unit that reads best: "2 s", "5 min", "1 h", "1 d". */
+export function fmtResolution(seconds: number): string {
+  if (seconds % 86400 === 0) return `${seconds / 86400} ${t('unitDay')}`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} ${t('unitHour')}`;
+  if (seconds % 60 === 0) return `${seconds / 60} ${t('unitMin')}`;
+  return `${seconds} ${t('unitSec')}`;
+}
+
+/** A duration in words: "45 s", "12 min", "3 h 5 min", "2 d 4 h". */
+export function fmtDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} ${t('unitSec')}`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} ${t('unitMin')}`;
+  const hrs = Math.floor(m / 60);
+  if (hrs < 48) return `${hrs} ${t('unitHour')}${m % 60 ? ` ${m % 60} ${t('unitMin')}` : ''}`;
+  return `${Math.floor(hrs / 24)} ${t('unitDay')}${hrs % 24 ? ` ${hrs % 24} ${t('unitHour')}` : ''}`;
 }
 
 /** "12 s ago" style age, or "never". */

@@ -1,6 +1,6 @@
 /** English and Simplified Chinese strings; the choice is remembered in localStorage. */
 const en = {
-  overview: 'Overview', charts: 'Charts', agents: 'Agents', alerts: 'Alerts', search: 'Search',
+  overview: 'Overview', charts: 'Charts', agents: 'Agents', regions: 'Regions', alerts: 'Alerts', search: 'Search',
   searchPlaceholder: 'Search name, host, label…', targets: 'Targets', theme: 'Theme', light: 'Light', dark: 'Dark',
   last3h: 'Last 3 Hours', last30h: 'Last 30 Hours', last10d: 'Last 10 Days', last360d: 'Last 360 Days', custom: 'Custom',
   from: 'From', to: 'To', apply: 'Apply', resetZoom: 'Reset zoom', loading: 'Loading…', noData: 'No data yet',
@@ -14,7 +14,7 @@ const en = {
   phases: 'HTTP phases', status: 'Status codes', rounds: 'rounds', sent: 'sent', lost: 'lost', results: 'results',
   noResults: 'No matching targets', moreTargets: '{n} more targets not shown', menu: 'Menu', state: 'State',
   since: 'Since', message: 'Message', hidden: 'hidden', probe: 'Probe', host: 'Host', time: 'Time',
-  dragToZoom: 'Drag to zoom, double-click to reset', matching: 'matching', resolution: 'resolution', group: 'Group', language: 'Language',
+  dragToZoom: 'Drag across a graph to zoom; double-click to go back to the range', matching: 'matching', resolution: 'resolution', group: 'Group', language: 'Language',
   // Alerts page
   activeAlerts: 'Active alerts', channels: 'Channels', channel: 'Channel', kind: 'Kind', queued: 'Queued',
   lastOk: 'Last sent', lastError: 'Last error', failedAttempts: 'Failed attempts', failing: 'failing', ok: 'ok',
@@ -37,11 +37,29 @@ const en = {
   tokenHint: 'Needed to create or expire silences; kept in this browser only. On the server it is in <data_dir>/admin.token.',
   tokenRequired: 'The server needs the admin token for this: enter it under "Admin token" (the file <data_dir>/admin.token on the server).',
   tokenRejected: 'The server refused the admin token: check it under "Admin token".',
+  // Detail, compare, charts, time
+  allRanges: 'All ranges', zoom: 'Zoom', compare: 'Compare', compareEmpty: 'Pick targets above: each median gets its own colour on one graph.',
+  add: 'Add', remove: 'Remove', allAgents: 'all agents', targetPath: 'Target path', shareLink: 'Link to this comparison',
+  overlayColors: 'Overlay, agent colours', savePng: 'Save the graph as PNG (legend included)', saveCsv: 'Save the data as CSV',
+  lossKey: 'loss (lost of {n} pings):', tierRaw: 'raw rounds', tierBuckets: 'buckets',
+  unitSec: 's', unitMin: 'min', unitHour: 'h', unitDay: 'd',
+  spanMinutes: 'Last {n} Minutes', spanHours: 'Last {n} Hours', spanDays: 'Last {n} Days', spanWeeks: 'Last {n} Weeks', spanYears: 'Last {n} Years',
+  timeZone: 'Time zone', zoneBrowser: 'Browser', zoneServer: 'Server',
+  failures: 'Failures', statusAndFailures: 'Status codes and failures', result: 'Result', lastSeenAt: 'Last',
+  replies: 'replies', answered: 'answered', noReply: 'no reply (timeout)', failedNoReason: 'failed (no reason given)',
+  topChange: 'Largest change', overSpan: 'Last {span}',
+  sortLoss: 'Highest average loss over the last {span}.', sortMedian: 'Highest average median over the last {span}.',
+  sortStddev: 'Most jitter (std dev of the RTTs) over the last {span}.', sortChange: 'Median of the last {span} against the {span} before: the largest moves either way (graphs show both periods).',
+  sortMax: 'Highest single RTT over the last {span}.',
+  // Agents, alerts lists, access
+  moreAddresses: '+{n} more', forDuration: 'for {d}', filter: 'Filter', reset: 'Reset', newer: 'Newer', older: 'Older',
+  rowsOf: '{a}–{b} of {n}',
+  authRequired: 'This server needs you to sign in before it shows anything (HTTP 401). Sign in, or ask its operator for access.',
 };
 export type Key = keyof typeof en;
 
 const zh: Record<Key, string> = {
-  overview: '概览', charts: '排行', agents: '探针', alerts: '告警', search: '搜索',
+  overview: '概览', charts: '排行', agents: '探针', regions: '区域', alerts: '告警', search: '搜索',
   searchPlaceholder: '搜索名称、主机、标签…', targets: '目标', theme: '主题', light: '浅色', dark: '深色',
   last3h: '最近 3 小时', last30h: '最近 30 小时', last10d: '最近 10 天', last360d: '最近 360 天', custom: '自定义',
   from: '开始', to: '结束', apply: '应用', resetZoom: '重置缩放', loading: '加载中…', noData: '暂无数据',
@@ -55,7 +73,7 @@ const zh: Record<Key, string> = {
   phases: 'HTTP 阶段', status: '状态码', rounds: '轮', sent: '发送', lost: '丢失', results: '结果',
   noResults: '没有匹配的目标', moreTargets: '还有 {n} 个目标未显示', menu: '菜单', state: '状态',
   since: '开始于', message: '消息', hidden: '隐藏', probe: '探测', host: '主机', time: '时间',
-  dragToZoom: '拖动缩放，双击复原', matching: '持续匹配', resolution: '分辨率', group: '分组', language: '语言',
+  dragToZoom: '在图上拖动可缩放；双击回到原来的范围', matching: '持续匹配', resolution: '分辨率', group: '分组', language: '语言',
   activeAlerts: '当前告警', channels: '通知渠道', channel: '渠道', kind: '类型', queued: '排队',
   lastOk: '最近成功', lastError: '最近错误', failedAttempts: '失败次数', failing: '失败中', ok: '正常',
   busy: '发送中', noChannels: '未配置通知渠道', history: '历史', noHistory: '暂无告警事件',
@@ -77,6 +95,22 @@ const zh: Record<Key, string> = {
   tokenHint: '创建或使静默失效时需要；只保存在此浏览器中。服务器上位于 <data_dir>/admin.token。',
   tokenRequired: '此操作需要管理令牌：请在“管理令牌”中填写（服务器上的 <data_dir>/admin.token 文件）。',
   tokenRejected: '服务器拒绝了此管理令牌，请在“管理令牌”中检查。',
+  allRanges: '全部范围', zoom: '缩放', compare: '对比', compareEmpty: '在上方选择目标：每条中位线各用一种颜色画在同一张图上。',
+  add: '添加', remove: '移除', allAgents: '全部探针', targetPath: '目标路径', shareLink: '此对比的链接',
+  overlayColors: '叠加（探针颜色）', savePng: '保存图为 PNG（含图例）', saveCsv: '保存数据为 CSV',
+  lossKey: '丢包（{n} 次探测中丢失）：', tierRaw: '原始数据', tierBuckets: '汇总',
+  unitSec: '秒', unitMin: '分钟', unitHour: '小时', unitDay: '天',
+  spanMinutes: '最近 {n} 分钟', spanHours: '最近 {n} 小时', spanDays: '最近 {n} 天', spanWeeks: '最近 {n} 周', spanYears: '最近 {n} 年',
+  timeZone: '时区', zoneBrowser: '浏览器', zoneServer: '服务器',
+  failures: '失败', statusAndFailures: '状态码与失败', result: '结果', lastSeenAt: '最近一次',
+  replies: '有回复', answered: '有应答', noReply: '无回复（超时）', failedNoReason: '失败（无原因）',
+  topChange: '变化最大', overSpan: '最近 {span}',
+  sortLoss: '最近 {span} 平均丢包最高。', sortMedian: '最近 {span} 平均中位延迟最高。',
+  sortStddev: '最近 {span} 抖动（RTT 标准差）最大。', sortChange: '最近 {span} 的中位延迟与之前 {span} 相比变化最大（图中包含两个时段）。',
+  sortMax: '最近 {span} 单次 RTT 最高。',
+  moreAddresses: '另外 {n} 个', forDuration: '持续 {d}', filter: '筛选', reset: '重置', newer: '较新', older: '较早',
+  rowsOf: '第 {a}–{b} 条，共 {n} 条',
+  authRequired: '此服务器需要先登录才能查看（HTTP 401）。请登录，或向管理员申请访问权限。',
 };
 
 export type Lang = 'en' | 'zh-CN';
@@ -85,6 +119,8 @@ const dicts: Record<Lang, Record<Key, string>> = { en, 'zh-CN': zh };
 let lang: Lang = readLang();
 
 function readLang(): Lang {
+  // Outside a browser (the UI's logic tested in Node): English.
+  if (typeof localStorage === 'undefined') return 'en';
   const saved = localStorage.getItem('smokemesh.lang');
   if (saved === 'en' || saved === 'zh-CN') return saved;
   return navigator.language.toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';

@@ -1,6 +1,7 @@
 /**
  * The URL is the state: `#/<page>/<path…>?<params>`. Pages: '' (overview of /), 't'
- * (a target: group overview or detail), 'charts', 'agents', 'alerts', 'search', 'tasks' (`?id=` one task).
+ * (a target: group overview or detail), 'compare', 'charts', 'agents', 'regions', 'alerts', 'search',
+ * 'tasks' (`?id=` one task).
  * Target path segments are URI-encoded, so any Unicode name round-trips.
  */
 export interface Route {
@@ -22,21 +23,26 @@ export function parseRoute(hash: string): Route {
   return { page, path: '/' + segs.join('/'), params };
 }
 
+type Params = Record<string, string | number | string[] | undefined>;
+
 /** The hash of a target page (group overview or detail). */
-export function targetHref(path: string, params?: Record<string, string | number | undefined>): string {
+export function targetHref(path: string, params?: Params): string {
   const segs = path.split('/').filter(Boolean).map(encodeURIComponent).join('/');
   return '#/t/' + segs + query(params);
 }
 
 /** The hash of a plain page. */
-export function pageHref(page: string, params?: Record<string, string | number | undefined>): string {
+export function pageHref(page: string, params?: Params): string {
   return '#/' + page + query(params);
 }
 
-function query(params?: Record<string, string | number | undefined>): string {
+function query(params?: Params): string {
   if (!params) return '';
   const p = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') p.set(k, String(v));
+  for (const [k, v] of Object.entries(params)) {
+    if (Array.isArray(v)) for (const x of v) p.append(k, x);
+    else if (v !== undefined && v !== '') p.set(k, String(v));
+  }
   const s = p.toString();
   return s ? '?' + s : '';
 }

@@ -3,48 +3,45 @@
  * Channel files (slack.ts, email.ts, …) each export one `NotifierKind` registered in
  * ./index.ts. The webhook channel sends this event as its versioned JSON envelope.
  */
-export interface AlertEvent {
-  /** Envelope version of this shape. */
-  version: 1;
-  /** Unique id of this notification (for idempotent receivers). */
-  id: string;
-  /** raised / cleared for edge-triggered alerts; firing for every matching round otherwise. */
-  state: 'raised' | 'cleared' | 'firing';
-  alert: {
-    name: string;
-    type: string;
-    pattern?: string;
-    comment: string;
-    priority?: number;
-    edgetrigger: boolean;
-    /** Mail template file (SmokePing's mailtemplate), absolute path; the email channel uses it. */
-    mailtemplate?: string;
-  };
-  target: {
-    path: string;
-    /** SmokePing's dotted form, `Group.Host` (plus ` [from agent]` for remote agents). */
-    dotted: string;
-    host: string;
-    title: string;
-    labels: Record<string, string>;
-  };
-  agent: string;
-  /** Time of the round that caused it, ms since the epoch. */
-  time: number;
-  /** SmokePing-style history oldest → newest, e.g. ['0%', '5%'] and ['12ms', 'U']. */
-  loss: string[];
-  rtt: string[];
-  /** Link to the target's page in the UI, when general.public_url is set. */
-  url?: string;
-  /** Addresses resolved for this alert (section to + alertee + alert to). */
-  recipients: string[];
-  /** A path trace: the alert's (`trace: true`, mtr from the agent to the target) or a cause's evidence trace. */
-  trace?: import('../cause.ts').TraceNote;
-  /** Quorum alerts (agent "*"): the agents that match, of those reporting, and what was needed. */
-  quorum?: { matching: string[]; total: number; regions: string[]; need: string };
-  /** Localization causes (agent "*"): the cause with its evidence (docs/localize.md). */
-  cause?: import('../cause.ts').Cause;
-}
+import Type, { type Static } from 'typebox';
+import { CauseSchema, TraceNoteSchema } from '../cause.ts';
+
+/** The event envelope (version 1): one schema for its type, the API's answers and the docs. */
+export const AlertEventSchema = Type.Object({
+  version: Type.Literal(1, { description: 'envelope version of this shape' }),
+  id: Type.String({ description: 'unique id of this notification (for idempotent receivers)' }),
+  state: Type.Union([Type.Literal('raised'), Type.Literal('cleared'), Type.Literal('firing')], {
+    description: 'raised / cleared for edge-triggered alerts; firing for every matching round otherwise',
+  }),
+  alert: Type.Object({
+    name: Type.String(),
+    type: Type.String(),
+    pattern: Type.Optional(Type.String()),
+    comment: Type.String(),
+    priority: Type.Optional(Type.Number()),
+    edgetrigger: Type.Boolean(),
+    mailtemplate: Type.Optional(Type.String({ description: "mail template file (SmokePing's mailtemplate), absolute path" })),
+  }),
+  target: Type.Object({
+    path: Type.String(),
+    dotted: Type.String({ description: "SmokePing's dotted form, Group.Host (plus ' [from agent]' for remote agents)" }),
+    host: Type.String(),
+    title: Type.String(),
+    labels: Type.Record(Type.String(), Type.String()),
+  }),
+  agent: Type.String(),
+  time: Type.Number({ description: 'time of the round that caused it, ms since the epoch' }),
+  loss: Type.Array(Type.String(), { description: "SmokePing-style history oldest → newest, e.g. ['0%', '5%']" }),
+  rtt: Type.Array(Type.String(), { description: "e.g. ['12ms', 'U']" }),
+  url: Type.Optional(Type.String({ description: "link to the target's page in the UI, when general.public_url is set" })),
+  recipients: Type.Array(Type.String(), { description: 'addresses resolved for this alert (section to + alertee + alert to)' }),
+  trace: Type.Optional(TraceNoteSchema),
+  quorum: Type.Optional(Type.Object({
+    matching: Type.Array(Type.String()), total: Type.Integer(), regions: Type.Array(Type.String()), need: Type.String(),
+  }, { description: 'quorum alerts (agent "*"): the agents that match, of those reporting, and what was needed' })),
+  cause: Type.Optional(CauseSchema),
+});
+export type AlertEvent = Static<typeof AlertEventSchema>;
 
 /** A configured channel instance, ready to send. */
 export interface Notifier {

@@ -1,10 +1,33 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import Type from 'typebox';
+import { SpoolStatusSchema } from '../../agent/protocol.ts';
+import { AgentInfoSchema } from '../../plan/agent-info.ts';
 import type { Config } from '../../config/loader.ts';
 import type { ServerContext, ServerModule } from '../context.ts';
 import type { Ingest } from '../ingest.ts';
 import { AgentRegistry, loadAgentEntries, type AgentEventHook, type TreeView } from './registry.ts';
 import { agentApiRoutes } from './routes.ts';
+
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
+/** GET /api/v1/agent-status: every remote agent with what the registry knows of it. */
+const AgentStatusList = Type.Object({
+  agents: Type.Array(Type.Object({
+    ...AgentInfoSchema.properties,
+    intranet_address: NullableString,
+    public_address: NullableString,
+    remote_ip: NullableString,
+    plan_version: NullableString,
+    agent_plan_version: NullableString,
+    targets: Type.Integer({ description: 'targets in its plan' }),
+    spool: Type.Union([SpoolStatusSchema, Type.Null()]),
+    started_at: NullableInt,
+    rounds_accepted: Type.Integer(),
+    rounds_rejected: Type.Integer(),
+    auth_failures: Type.Integer(),
+  })),
+});
 
 export interface AgentsModule extends ServerModule {
   registry: AgentRegistry;
@@ -27,7 +50,10 @@ export function createAgentsModule(deps: { ctx: ServerContext; ingest: Ingest; l
     routes: async (app) => {
       await agentApiRoutes(app, { registry, accept: (rounds) => deps.ingest.accept(rounds), check: (r) => deps.ctx.store.check(r), log, ...(deps.agentRoutes ? { more: deps.agentRoutes } : {}) });
       app.get('/api/v1/agent-status', {
-        schema: { summary: 'Remote agents in detail: addresses, plan, spool backlog and drops, rounds, auth failures', tags: ['agents'] },
+        schema: {
+          summary: 'Remote agents in detail: addresses, plan, spool backlog and drops, rounds, auth failures', tags: ['agents'],
+          response: { 200: AgentStatusList },
+        },
       }, async () => ({
         agents: registry.list().map((a) => {
           const st = registry.get(a.name)!;

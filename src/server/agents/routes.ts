@@ -1,16 +1,17 @@
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Type from 'typebox';
 import type { Logger } from 'pino';
 import { validate } from '../../config/validate.ts';
 import type { Round } from '../../probes/round.ts';
 import type { RoundProblem, WriteResult } from '../../store/types.ts';
 import {
-  AGENT_API, HeartbeatSchema, MAX_PLAN_WAIT_S, RoundsBodySchema,
+  AGENT_API, HeartbeatReplySchema, HeartbeatSchema, MAX_PLAN_WAIT_S, PlanReplySchema, RoundsBodySchema, RoundsReplySchema,
   type Heartbeat, type HeartbeatReply, type PlanReply, type RoundsReply,
 } from '../../agent/protocol.ts';
 import { GroupCommit } from './group-commit.ts';
 import type { AgentRegistry, AgentState } from './registry.ts';
-import { AGENT_BODY_LIMITS, ApiError, parseBody, payloadError, signedScope } from './signed-scope.ts';
+import { AGENT_BODY_LIMITS, agentRouteDoc, ApiError, parseBody, payloadError, signedScope } from './signed-scope.ts';
 
 export interface AgentApiDeps {
   registry: AgentRegistry;
@@ -37,7 +38,7 @@ export async function agentApiRoutes(app: FastifyInstance, deps: AgentApiDeps): 
       void commit.flush().finally(done);
     });
 
-    api.post(AGENT_API.heartbeat, async (req, reply) => {
+    api.post(AGENT_API.heartbeat, agentRouteDoc('An agent reports it is alive (version, addresses, spool); HMAC-signed', HeartbeatReplySchema), async (req, reply) => {
       const name = req.smokemeshAgent!;
       const hb = parseBody(req, name) as Heartbeat;
       const issues = validate(HeartbeatSchema, hb);
@@ -47,7 +48,7 @@ export async function agentApiRoutes(app: FastifyInstance, deps: AgentApiDeps): 
       return send(req, reply, 200, out);
     });
 
-    api.get(AGENT_API.plan, async (req, reply) => {
+    api.get(AGENT_API.plan, agentRouteDoc("The agent's plan (long-poll with ?wait=s and If-None-Match); HMAC-signed", PlanReplySchema, { 304: Type.Null({ description: 'plan unchanged' }) }), async (req, reply) => {
       const name = req.smokemeshAgent!;
       const st = identified(registry, name);
       const q = req.query as { wait?: string };
@@ -61,7 +62,7 @@ export async function agentApiRoutes(app: FastifyInstance, deps: AgentApiDeps): 
       return send(req, reply, 200, out);
     });
 
-    api.post(AGENT_API.rounds, { bodyLimit: AGENT_BODY_LIMITS.rounds }, async (req, reply) => {
+    api.post(AGENT_API.rounds, { bodyLimit: AGENT_BODY_LIMITS.rounds, ...agentRouteDoc('A batch of rounds (gzip JSON); HMAC-signed; answered once committed; idempotent', RoundsReplySchema) }, async (req, reply) => {
       const name = req.smokemeshAgent!;
       const st = identified(registry, name);
       const body = parseBody(req, name) as { rounds: unknown[] };

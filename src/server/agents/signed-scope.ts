@@ -1,9 +1,10 @@
 import { gunzipSync } from 'node:zlib';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
+import type { TSchema } from 'typebox';
 import type { Logger } from 'pino';
 import { verifyBody, verifyHeaders, type VerifyResult } from '../../auth/signing.ts';
 import { UnavailableError, isUnavailable } from '../../errors.ts';
-import type { AgentApiError } from '../../agent/protocol.ts';
+import { AgentApiErrorSchema, type AgentApiError } from '../../agent/protocol.ts';
 import { MAX_TASK_OUTPUT_BYTES } from '../../config/tasks-schema.ts';
 import type { AgentRegistry } from './registry.ts';
 
@@ -164,4 +165,14 @@ export function nestsDeeper(buf: Uint8Array, limit: number): boolean {
 /** 400 SMOKEMESH_E_PAYLOAD naming the agent and the problem. */
 export function payloadError(agent: string, message: string): ApiError {
   return new ApiError(400, { code: 'SMOKEMESH_E_PAYLOAD', error: `agent "${agent}": ${message}` });
+}
+
+/**
+ * Route options describing an agent API operation in the OpenAPI document: its answer, and the
+ * agent API's error body for 400, 401, 413, 428 and 503. The answers are sent as signed-over
+ * bytes (routes.ts send()), so the schemas document them rather than serialise them.
+ */
+export function agentRouteDoc(summary: string, ok: TSchema, extra: Record<number, TSchema> = {}): { schema: FastifySchema } {
+  const err = AgentApiErrorSchema;
+  return { schema: { summary, tags: ['agent API'], response: { 200: ok, ...extra, 400: err, 401: err, 413: err, 428: err, 503: err } } };
 }

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { validate } from '../../config/validate.ts';
-import { AGENT_API, MAX_PLAN_WAIT_S, TaskResultsBodySchema, type RoundsReply, type TasksReply } from '../../agent/protocol.ts';
+import { AGENT_API, MAX_PLAN_WAIT_S, TaskResultsBodySchema, TaskResultsReplySchema, TasksReplySchema, type RoundsReply, type TasksReply } from '../../agent/protocol.ts';
 import type { TaskService } from '../../tasks/service.ts';
 import { send } from './routes.ts';
-import { AGENT_BODY_LIMITS, parseBody, payloadError } from './signed-scope.ts';
+import { AGENT_BODY_LIMITS, agentRouteDoc, parseBody, payloadError } from './signed-scope.ts';
 
 /**
  * The agent API's task routes, registered inside its signed scope (./signed-scope.ts, through
@@ -18,7 +18,7 @@ export function agentTaskRoutes(api: FastifyInstance, deps: { tasks: TaskService
     done();
   });
 
-  api.get(AGENT_API.tasks, async (req, reply) => {
+  api.get(AGENT_API.tasks, agentRouteDoc('Tasks for this agent (long-poll with ?wait=s): handed out once, the moment they are queued; HMAC-signed', TasksReplySchema), async (req, reply) => {
     const name = req.smokemeshAgent!;
     const q = req.query as { wait?: string };
     const wait = Math.min(Math.max(Number(q.wait ?? 0) || 0, 0), MAX_PLAN_WAIT_S);
@@ -30,7 +30,7 @@ export function agentTaskRoutes(api: FastifyInstance, deps: { tasks: TaskService
     return send(req, reply, 200, out);
   });
 
-  api.post(AGENT_API.taskResults, { bodyLimit: AGENT_BODY_LIMITS.taskResults }, async (req, reply) => {
+  api.post(AGENT_API.taskResults, { bodyLimit: AGENT_BODY_LIMITS.taskResults, ...agentRouteDoc('Results of tasks this agent ran (gzip JSON); HMAC-signed', TaskResultsReplySchema) }, async (req, reply) => {
     const name = req.smokemeshAgent!;
     const body = parseBody(req, name, AGENT_BODY_LIMITS.taskResults) as { results: unknown[] };
     const issues = validate(TaskResultsBodySchema, body);

@@ -198,3 +198,32 @@ test('overview: every visible probed target under a group in one answer, mini po
   assert.equal(page.body.offset, 1);
   assert.equal(body.offset, 0);
 });
+
+test('tree carries the presentation section: the default detail ranges in ms, the time zones', async () => {
+  const { body } = await get('/api/v1/tree');
+  assert.deepEqual(body.presentation.detail_ranges, [
+    { span: '3h', ms: 3 * HOUR }, { span: '30h', ms: 30 * HOUR }, { span: '10d', ms: 240 * HOUR }, { span: '360d', ms: 360 * 24 * HOUR },
+  ]);
+  assert.equal(body.presentation.time_zone, 'browser');
+  assert.equal(body.presentation.overview_range, 10 * HOUR);
+  assert.equal(body.presentation.server_time_zone, Intl.DateTimeFormat().resolvedOptions().timeZone);
+});
+
+test('charts: each sorter ranks as the store does; change compares the median with the period before', async () => {
+  const loss = await get('/api/v1/charts?sorter=loss&range=1h&n=3');
+  assert.equal(loss.status, 200);
+  assert.equal(loss.body.rows[0].target, '/Local/lossy');
+  assert.equal(loss.body.rows[0].pings, 10);
+  assert.ok(loss.body.rows[0].series.points.length > 30, 'a small graph of the hour');
+  assert.equal(loss.body.to - loss.body.from, HOUR);
+  const median = await get('/api/v1/charts?sorter=median&range=1h&n=2');
+  const top = (await get(`/api/v1/top?metric=median&window=1h&n=2`)).body.rows;
+  assert.deepEqual(median.body.rows.map((r: { target: string; agent: string }) => `${r.target}~${r.agent}`), top.map((r: { target: string; agent: string }) => `${r.target}~${r.agent}`));
+  const change = await get('/api/v1/charts?sorter=change&range=30m&n=10');
+  assert.equal(change.body.to - change.body.from, HOUR, 'graphs show both periods');
+  for (const r of change.body.rows) assert.ok(Math.abs(r.value - (r.median - r.previous)) < 1e-6, 'value = median now − median before');
+  assert.equal(change.body.rows.length, 4);
+  const bad = await get('/api/v1/charts?sorter=loss&range=500d');
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error, /querystring\/range/);
+});

@@ -1,11 +1,13 @@
 import type { RouteModule } from '../context.ts';
 import { agentRoutes } from './agents.ts';
+import { chartRoutes } from './charts.ts';
 import { openApiRoutes } from './openapi.ts';
 import { roundRoutes } from './rounds.ts';
 import { seriesRoutes } from './series.ts';
 import { treeRoutes } from './tree.ts';
 
 export { openApiPlugin } from './openapi.ts';
+export { registerCompression } from './compression.ts';
 
 /** The web UI's read API (/api/v1/…, all GET, public) and /api/openapi.json. */
 export const apiRoutes: RouteModule = async (app, ctx) => {
@@ -14,4 +16,5 @@ export const apiRoutes: RouteModule = async (app, ctx) => {
   seriesRoutes(app, ctx);
   roundRoutes(app, ctx);
   agentRoutes(app, ctx);
+  chartRoutes(app, ctx);
 };

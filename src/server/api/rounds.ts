@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import { lossPct } from '../../probes/round.ts';
 import type { RouteModule } from '../context.ts';
-import { LatestRoundSchema, TOP_METRICS, TOP_WINDOWS, TopRowSchema, type LatestRound } from './schemas.ts';
+import { ErrorSchema, LatestRoundSchema, TOP_METRICS, TOP_WINDOWS, TopRowSchema, type LatestRound } from './schemas.ts';
 import type { TopMetric } from '../../store/types.ts';
 
 /** GET /api/v1/latest and /api/v1/top: the newest rounds and the worst series. */
@@ -27,10 +27,10 @@ export const roundRoutes: RouteModule = (app, ctx) => {
       tags: ['series'],
       querystring: Type.Object({
         metric: Type.Enum(TOP_METRICS),
-        n: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
-        window: Type.Enum(TOP_WINDOWS, { default: 'last' }),
+        n: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 10 })),
+        window: Type.Optional(Type.Enum(TOP_WINDOWS, { default: 'last' })),
       }),
-      response: { 200: Type.Object({ metric: Type.String(), window: Type.String(), rows: Type.Array(TopRowSchema) }) },
+      response: { 200: Type.Object({ metric: Type.String(), window: Type.String(), rows: Type.Array(TopRowSchema) }), 400: ErrorSchema },
     },
   }, async (req) => {
     const { metric, n, window } = req.query as { metric: TopMetric; n: number; window: 'last' | '1h' };

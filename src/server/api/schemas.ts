@@ -86,6 +86,15 @@ export const MiniPointSchema = Type.Object({
 });
 export type MiniPoint = Static<typeof MiniPointSchema>;
 
+/** One agent's series of a target as a small graph draws it. */
+export const MiniSeriesSchema = Type.Object({
+  agent: Type.String(),
+  tier: Type.String(),
+  resolution: Type.Number({ description: 'seconds per point' }),
+  points: Type.Array(MiniPointSchema),
+});
+export type MiniSeries = Static<typeof MiniSeriesSchema>;
+
 export const OverviewResponseSchema = Type.Object({
   path: Type.String(),
   from: Type.Number(),
@@ -96,12 +105,7 @@ export const OverviewResponseSchema = Type.Object({
     target: Type.String(),
     pings: Type.Integer(),
     step: Type.Integer(),
-    series: Type.Array(Type.Object({
-      agent: Type.String(),
-      tier: Type.String(),
-      resolution: Type.Number(),
-      points: Type.Array(MiniPointSchema),
-    })),
+    series: Type.Array(MiniSeriesSchema),
   })),
 });
 export type OverviewResponse = Static<typeof OverviewResponseSchema>;
@@ -114,6 +118,9 @@ export const LatestRoundSchema = Type.Object({
 export type LatestRound = Static<typeof LatestRoundSchema>;
 
 export const TOP_METRICS = ['loss', 'median', 'max', 'stddev'] as const;
+/** SmokePing's sorters, plus the change of the median against the period before. */
+export const CHART_SORTERS = [...TOP_METRICS, 'change'] as const;
+export type ChartSorter = (typeof CHART_SORTERS)[number];
 export const TOP_WINDOWS = ['last', '1h'] as const;
 
 export const TopRowSchema = Type.Object({
@@ -135,3 +142,39 @@ export const ErrorSchema = Type.Object({
   code: Type.String({ description: 'stable code, e.g. FST_ERR_VALIDATION or SMOKEMESH_E_NOT_FOUND' }),
   error: Type.String({ description: 'what is wrong, naming the parameter' }),
 });
+
+export const ChartRowSchema = Type.Object({
+  target: Type.String(),
+  agent: Type.String(),
+  title: Type.Optional(Type.String({ description: "the target's title, when the config still has it" })),
+  value: Type.Number({ description: 'what it is ranked by: loss in %, change in ms, the others in ms' }),
+  previous: Type.Optional(NullableNumber),
+  loss_pct: NullableNumber,
+  median: NullableNumber,
+  pings: Type.Optional(Type.Integer({ description: "the target's pings per round (loss colours)" })),
+  series: MiniSeriesSchema,
+});
+export type ChartRow = Static<typeof ChartRowSchema>;
+
+export const ChartsResponseSchema = Type.Object({
+  sorter: Type.Enum(CHART_SORTERS),
+  range: Type.Integer({ description: 'ms ranked over; change compares it with the range before' }),
+  from: Type.Number({ description: 'start of the graphs (for change: of the period before)' }),
+  to: Type.Number(),
+  rows: Type.Array(ChartRowSchema),
+});
+export type ChartsResponse = Static<typeof ChartsResponseSchema>;
+
+/** The config's presentation section as the UI needs it, and the server's own time zone. */
+export const PresentationViewSchema = Type.Object({
+  time_zone: Type.Enum(['browser', 'server', 'UTC'], { description: 'the default; each viewer may pick another' }),
+  server_time_zone: Type.String({ description: "IANA zone of the server's clock, e.g. Asia/Shanghai" }),
+  overview_range: Type.Integer({ description: 'ms of the small graphs' }),
+  detail_ranges: Type.Array(Type.Object({
+    span: Type.String({ description: 'as written, e.g. 30h: the id in URLs' }),
+    ms: Type.Integer(),
+    title: Type.Optional(Type.String()),
+  })),
+  charts_count: Type.Integer(),
+});
+export type PresentationView = Static<typeof PresentationViewSchema>;

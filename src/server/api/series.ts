@@ -2,7 +2,7 @@ import Type from 'typebox';
 import { findNode } from '../../config/tree.ts';
 import type { SeriesResult } from '../../store/types.ts';
 import type { RouteModule, ServerContext } from '../context.ts';
-import { ErrorSchema, OverviewResponseSchema, SeriesResponseSchema, type OverviewResponse, type SeriesResponse } from './schemas.ts';
+import { ErrorSchema, OverviewResponseSchema, SeriesResponseSchema, type MiniSeries, type OverviewResponse, type SeriesResponse } from './schemas.ts';
 import { ApiError, badParam, unknownTarget } from './errors.ts';
 
 const HOUR = 3_600_000;
@@ -11,12 +11,12 @@ const MAX_RANGE = 20 * 366 * 24 * HOUR;
 /** Most targets one overview request draws (the UI says how many more there are). */
 export const OVERVIEW_MAX_TARGETS = 200;
 
-const RangeQuery = {
+export const RangeQuery = {
   from: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch; default to − 3 h' })),
   to: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch; default now' })),
 };
 
-function range(q: { from?: number; to?: number }, defaultSpan: number): { from: number; to: number } {
+export function range(q: { from?: number; to?: number }, defaultSpan: number): { from: number; to: number } {
   const to = q.to ?? Date.now();
   const from = q.from ?? to - defaultSpan;
   if (from >= to) throw badParam('from', `must be before to (from=${from}, to=${to})`);
@@ -36,8 +36,14 @@ function compact(s: SeriesResult): SeriesResult {
   };
 }
 
+/** One agent's series of a target with the points a small graph needs (time, loss, median, smoke). */
+export function miniSeries(ctx: ServerContext, target: string, agent: string, from: number, to: number, points: number): MiniSeries {
+  const { tier, resolution, points: pts } = compact(ctx.store.series({ target, agent, from, to, points }));
+  return { agent, tier, resolution, points: pts.map((p) => ({ time: p.time, loss_pct: p.loss_pct, median: p.median, smoke: p.smoke })) };
+}
+
 /** Agents with stored data per target, from one pass over the store's series list. */
-function storedAgents(ctx: ServerContext): Map<string, string[]> {
+export function storedAgents(ctx: ServerContext): Map<string, string[]> {
   const m = new Map<string, string[]>();
   for (const s of ctx.store.list()) {
     const l = m.get(s.target);
@@ -60,7 +66,7 @@ export const seriesRoutes: RouteModule = (app, ctx) => {
         target: Type.String({ minLength: 1, description: 'target path' }),
         agent: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 100, description: 'agent name; repeat for several' })),
         ...RangeQuery,
-        points: Type.Integer({ minimum: 10, maximum: 10000, default: 1000, description: 'at most this many points per series' }),
+        points: Type.Optional(Type.Integer({ minimum: 10, maximum: 10000, default: 1000, description: 'at most this many points per series' })),
       }),
       response: { 200: SeriesResponseSchema, 400: ErrorSchema, 404: ErrorSchema },
     },
@@ -88,10 +94,10 @@ export const seriesRoutes: RouteModule = (app, ctx) => {
       summary: 'Series of every probed target under a group (hidden ones left out), every agent: one request for an overview page',
       tags: ['series'],
       querystring: Type.Object({
-        path: Type.String({ minLength: 1, default: '/', description: 'group path' }),
+        path: Type.Optional(Type.String({ minLength: 1, default: '/', description: 'group path' })),
         ...RangeQuery,
-        points: Type.Integer({ minimum: 10, maximum: 2000, default: 300, description: 'at most this many points per series' }),
-        offset: Type.Integer({ minimum: 0, default: 0, description: `targets to skip (in tree order): the next page of a group with more than ${OVERVIEW_MAX_TARGETS}` }),
+        points: Type.Optional(Type.Integer({ minimum: 10, maximum: 2000, default: 300, description: 'at most this many points per series' })),
+        offset: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: `targets to skip (in tree order): the next page of a group with more than ${OVERVIEW_MAX_TARGETS}` })),
       }),
       response: { 200: OverviewResponseSchema, 400: ErrorSchema, 404: ErrorSchema },
     },
@@ -111,10 +117,7 @@ export const seriesRoutes: RouteModule = (app, ctx) => {
           const agents = stored.get(n.path) ?? [];
           targets.push({
             target: n.path, pings: n.probe.params.pings, step: n.probe.params.step,
-            series: agents.map((agent) => {
-              const { tier, resolution, points } = compact(ctx.store.series({ target: n.path, agent, from, to, points: q.points }));
-              return { agent, tier, resolution, points: points.map((p) => ({ time: p.time, loss_pct: p.loss_pct, median: p.median, smoke: p.smoke })) };
-            }),
+            series: agents.map((agent) => miniSeries(ctx, n.path, agent, from, to, q.points)),
           });
         }
       }

@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import type { RouteModule, ServerContext } from '../context.ts';
-import { ErrorSchema, NodeSummarySchema, TargetDetailSchema, TreeNodeSchema } from './schemas.ts';
-import { agentsByTarget, searchTargets, targetDetail, treeView } from './views.ts';
+import { ErrorSchema, NodeSummarySchema, PresentationViewSchema, TargetDetailSchema, TreeNodeSchema } from './schemas.ts';
+import { agentsByTarget, presentationView, searchTargets, targetDetail, treeView } from './views.ts';
 import { ApiError } from './errors.ts';
 
 const TAGS = ['targets'];
@@ -17,18 +17,18 @@ export const treeRoutes: RouteModule = (app, ctx) => {
     schema: {
       summary: 'The target tree (menu, title, remark, host, probe, labels, agents, children; hidden nodes flagged)',
       tags: TAGS,
-      response: { 200: Type.Object({ title: Type.String(), root: TreeNodeSchema }) },
+      response: { 200: Type.Object({ title: Type.String(), root: TreeNodeSchema, presentation: PresentationViewSchema }) },
     },
   }, async () => {
     const config = ctx.config();
-    return { title: config.general.title, root: treeView(ctx.targets(), currentAgents(ctx)) };
+    return { title: config.general.title, root: treeView(ctx.targets(), currentAgents(ctx)), presentation: presentationView(config.raw.presentation) };
   });
 
   app.get('/api/v1/targets', {
     schema: {
       summary: 'One node of the tree with its probe settings, breadcrumbs and children',
       tags: TAGS,
-      querystring: Type.Object({ path: Type.String({ minLength: 1, default: '/', description: 'target path, e.g. /Group/host' }) }),
+      querystring: Type.Object({ path: Type.Optional(Type.String({ minLength: 1, default: '/', description: 'target path, e.g. /Group/host' })) }),
       response: { 200: TargetDetailSchema, 404: ErrorSchema },
     },
   }, async (req) => {
@@ -44,9 +44,9 @@ export const treeRoutes: RouteModule = (app, ctx) => {
       tags: TAGS,
       querystring: Type.Object({
         q: Type.String({ minLength: 1, maxLength: 200 }),
-        limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
       }),
-      response: { 200: Type.Object({ q: Type.String(), results: Type.Array(NodeSummarySchema) }) },
+      response: { 200: Type.Object({ q: Type.String(), results: Type.Array(NodeSummarySchema) }), 400: ErrorSchema },
     },
   }, async (req) => {
     const { q, limit } = req.query as { q: string; limit: number };

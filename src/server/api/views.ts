@@ -2,7 +2,8 @@ import { walk, type TargetNode } from '../../config/tree.ts';
 import { selects } from '../../plan/plan.ts';
 import type { AgentInfo } from '../context.ts';
 import type { SeriesInfo } from '../../store/types.ts';
-import type { NodeSummary, TargetDetail, TreeNode } from './schemas.ts';
+import { spanMs, type PresentationConfig } from '../../config/presentation-schema.ts';
+import type { NodeSummary, PresentationView, TargetDetail, TreeNode } from './schemas.ts';
 
 /**
  * Pure views of the target tree for the read API: no I/O, the route handlers feed them the
@@ -84,4 +85,15 @@ export function searchTargets(root: TargetNode, q: string, agents: Map<string, s
   }
   scored.sort((a, b) => b.score - a.score || a.node.path.localeCompare(b.node.path));
   return scored.slice(0, limit).map((s) => summary(s.node, agents));
+}
+
+/** The presentation section as the UI takes it: spans in ms, the server's own time zone. */
+export function presentationView(p: PresentationConfig, serverZone = Intl.DateTimeFormat().resolvedOptions().timeZone): PresentationView {
+  return {
+    time_zone: p.time_zone,
+    server_time_zone: serverZone,
+    overview_range: spanMs(p.overview.range),
+    detail_ranges: Object.entries(p.detail.ranges).map(([span, title]) => (title ? { span, ms: spanMs(span), title } : { span, ms: spanMs(span) })),
+    charts_count: p.charts.count,
+  };
 }

@@ -2,11 +2,17 @@ import { errorBody } from '../../errors.ts';
 import { randomUUID } from 'node:crypto';
 import type { FastifySchema } from 'fastify';
 import Type, { type Static } from 'typebox';
-import type { AlertDb, Silence } from '../../alerts/db.ts';
-import type { Dispatcher } from '../../alerts/dispatcher.ts';
+import { AlertRuleInfoSchema } from '../../alerts/config.ts';
+import {
+  ActiveRowSchema, AttemptRowSchema, DELIVERY_STATUSES, DeliveryListRowSchema, EventRowSchema, SilenceSchema,
+  type AlertDb, type Silence,
+} from '../../alerts/db.ts';
+import { ChannelStatusSchema, type Dispatcher } from '../../alerts/dispatcher.ts';
+import { AlertEventSchema } from '../../alerts/notifiers/notifier.ts';
 import type { AlertEngine } from '../../alerts/engine.ts';
 import { MAX_GLOB_LENGTH } from '../../alerts/glob.ts';
 import type { RouteModule } from '../context.ts';
+import { ErrorSchema as Err } from '../api/schemas.ts';
 
 /** What the alert routes read and change. */
 export interface AlertRouteDeps {
@@ -16,21 +22,43 @@ export interface AlertRouteDeps {
   agentEvents: () => { agent: string; state: 'down' | 'up'; time: number }[];
 }
 
-const Limit = Type.Integer({ minimum: 1, maximum: 5000, default: 200 });
+const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 200 }));
+const Offset = Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0, description: 'rows to skip (paging); X-Total-Count has the total' }));
+const TimeFilter = {
+  from: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch, inclusive' })),
+  to: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch, exclusive' })),
+};
+const EventFilter = {
+  target: Type.Optional(Type.String({ minLength: 1, description: 'a target path: the target and every target under it' })),
+  alert: Type.Optional(Type.String({ minLength: 1 })),
+  agent: Type.Optional(Type.String({ minLength: 1 })),
+};
 const HistoryQuery = Type.Object({
-  target: Type.Optional(Type.String()),
-  alert: Type.Optional(Type.String()),
-  agent: Type.Optional(Type.String()),
-  before: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch; for paging' })),
+  ...EventFilter,
+  state: Type.Optional(AlertEventSchema.properties.state),
+  ...TimeFilter,
+  before: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch; events older than this (cursor paging)' })),
   muted_by: Type.Optional(Type.String({ description: 'e.g. cause:<id> (suppressed by a localization cause), depends_on:/path, renotify, quorum' })),
   limit: Limit,
+  offset: Offset,
 });
 const DeliveryQuery = Type.Object({
-  event: Type.Optional(Type.String()),
-  channel: Type.Optional(Type.String()),
-  status: Type.Optional(Type.Enum(['pending', 'sent', 'failed', 'silenced', 'suppressed', 'held'])),
+  event: Type.Optional(Type.String({ minLength: 1 })),
+  channel: Type.Optional(Type.String({ minLength: 1 })),
+  status: Type.Optional(Type.Enum(DELIVERY_STATUSES)),
+  ...EventFilter,
+  ...TimeFilter,
   limit: Limit,
+  offset: Offset,
 });
+const TotalHeader = { 'x-total-count': Type.Integer({ description: 'rows matching the filter, over all pages' }) };
+const ActiveSchema = Type.Object({ ...ActiveRowSchema.properties, edgetrigger: Type.Boolean() });
+const ChannelSchema = Type.Object({
+  ...ChannelStatusSchema.properties,
+  failed_attempts: Type.Integer({ description: 'failed attempts recorded (retries and final failures)' }),
+  last_outcome: Type.Union([AttemptRowSchema.properties.outcome, Type.Null()], { description: "the outcome of the channel's latest attempt" }),
+});
+const SilenceWithState = Type.Object({ ...SilenceSchema.properties, active: Type.Boolean() });
 const SilenceBody = Type.Object({
   target: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_GLOB_LENGTH, description: 'target path glob: * within a segment, ** across' })),
   agent: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_GLOB_LENGTH, description: 'agent name glob' })),
@@ -51,10 +79,21 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
     // Channel queues with the failed attempts each has recorded (retries and final failures).
     const channels = () => {
       const failures = deps.db.failuresByChannel();
-      return deps.dispatcher.status().map((c) => ({ ...c, failed_attempts: failures[c.name] ?? 0 }));
+      const last = deps.db.lastOutcomes();
+      return deps.dispatcher.status().map((c) => ({ ...c, failed_attempts: failures[c.name] ?? 0, last_outcome: last[c.name] ?? null }));
     };
     app.get('/api/v1/alerts', {
-      schema: { summary: 'Alert definitions, active alerts, channel health', tags } as FastifySchema,
+      schema: {
+        summary: 'Alert definitions, active alerts, channel health, agent up/down events', tags,
+        response: {
+          200: Type.Object({
+            rules: Type.Array(AlertRuleInfoSchema),
+            active: Type.Array(ActiveSchema),
+            channels: Type.Array(ChannelSchema),
+            agent_events: Type.Array(Type.Object({ agent: Type.String(), state: Type.Enum(['down', 'up']), time: Type.Number() })),
+          }),
+        },
+      } as FastifySchema,
     }, async () => {
       const engine = deps.engine();
       return {
@@ -64,22 +103,46 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
         agent_events: deps.agentEvents(),
       };
     });
-    app.get('/api/v1/alerts/active', { schema: { summary: 'Alerts currently matching, per series', tags } as FastifySchema }, async () => deps.engine().active());
+    app.get('/api/v1/alerts/active', {
+      schema: { summary: 'Alerts currently matching, per series', tags, response: { 200: Type.Array(ActiveSchema) } } as FastifySchema,
+    }, async () => deps.engine().active());
     app.get<{ Querystring: Static<typeof HistoryQuery> }>('/api/v1/alerts/history', {
-      schema: { summary: 'Raised / cleared / firing events, newest first', tags, querystring: HistoryQuery } as FastifySchema,
-    }, async (req) => deps.db.events(req.query));
+      schema: {
+        summary: 'Raised / cleared / firing events, newest first; filters and paging (X-Total-Count: all matches)', tags, querystring: HistoryQuery,
+        response: { 200: { ...Type.Array(EventRowSchema), headers: TotalHeader } },
+      } as FastifySchema,
+    }, async (req, reply) => {
+      const q = { ...req.query, limit: req.query.limit ?? 200 };
+      void reply.header('x-total-count', deps.db.countEvents(q));
+      return deps.db.events(q);
+    });
     app.get<{ Querystring: Static<typeof DeliveryQuery> }>('/api/v1/alerts/deliveries', {
-      schema: { summary: 'Deliveries with every attempt (sent, retried, failed) and silenced notifications', tags, querystring: DeliveryQuery } as FastifySchema,
-    }, async (req) => deps.db.deliveries(req.query));
-    app.get('/api/v1/alerts/channels', { schema: { summary: 'Channel queues, last errors and failed attempts', tags } as FastifySchema }, async () => channels());
+      schema: {
+        summary: 'Deliveries with every attempt (sent, retried, failed) and silenced notifications, newest first; filters and paging (X-Total-Count)',
+        tags, querystring: DeliveryQuery,
+        response: { 200: { ...Type.Array(DeliveryListRowSchema), headers: TotalHeader } },
+      } as FastifySchema,
+    }, async (req, reply) => {
+      const q = { ...req.query, limit: req.query.limit ?? 200 };
+      void reply.header('x-total-count', deps.db.countDeliveries(q));
+      return deps.db.deliveries(q);
+    });
+    app.get('/api/v1/alerts/channels', {
+      schema: { summary: 'Channel queues, last errors and failed attempts', tags, response: { 200: Type.Array(ChannelSchema) } } as FastifySchema,
+    }, async () => channels());
 
-    app.get('/api/v1/silences', { schema: { summary: 'Silences, active and future', tags } as FastifySchema }, async () => {
+    app.get('/api/v1/silences', {
+      schema: { summary: 'Silences, active, future and expired', tags, response: { 200: Type.Array(SilenceWithState) } } as FastifySchema,
+    }, async () => {
       const now = Date.now();
       return deps.db.silences().map((s) => ({ ...s, active: s.starts <= now && now < s.ends }));
     });
     app.post<{ Body: Static<typeof SilenceBody> }>('/api/v1/silences', {
       preHandler: ctx.requireAdmin,
-      schema: { summary: 'Create a silence (by target glob, agent, alert, labels; time window)', tags, body: SilenceBody } as FastifySchema,
+      schema: {
+        summary: 'Create a silence (by target glob, agent, alert, labels; time window)', tags, body: SilenceBody,
+        response: { 201: SilenceSchema, 400: Err, 401: Err },
+      } as FastifySchema,
     }, async (req, reply) => {
       const b = req.body;
       const starts = b.starts ?? Date.now();
@@ -102,7 +165,7 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
     });
     app.delete<{ Params: Static<typeof IdParams> }>('/api/v1/silences/:id', {
       preHandler: ctx.requireAdmin,
-      schema: { summary: 'Delete a silence', tags, params: IdParams } as FastifySchema,
+      schema: { summary: 'Delete a silence', tags, params: IdParams, response: { 204: Type.Null({ description: 'deleted' }), 401: Err, 404: Err } } as FastifySchema,
     }, async (req, reply) => {
       if (!deps.db.deleteSilence(req.params.id)) return reply.code(404).send(errorBody('SMOKEMESH_E_NOT_FOUND', `no silence ${req.params.id}`));
       deps.engine().refreshSilences();
@@ -110,7 +173,10 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
     });
     app.post<{ Params: Static<typeof IdParams> }>('/api/v1/silences/:id/expire', {
       preHandler: ctx.requireAdmin,
-      schema: { summary: 'Expire a silence now (kept, so that history naming it still resolves)', tags, params: IdParams } as FastifySchema,
+      schema: {
+        summary: 'Expire a silence now (kept, so that history naming it still resolves)', tags, params: IdParams,
+        response: { 200: SilenceSchema, 401: Err, 404: Err },
+      } as FastifySchema,
     }, async (req, reply) => {
       const s = deps.db.silences().find((x) => x.id === req.params.id);
       if (!s) return reply.code(404).send(errorBody('SMOKEMESH_E_NOT_FOUND', `no silence ${req.params.id}`));

@@ -1,7 +1,8 @@
 import { errorBody } from '../../errors.ts';
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import type { RegionCell, RegionSnapshot } from '../../plan/region.ts';
+import { RegionCellSchema, type RegionCell, type RegionSnapshot } from '../../plan/region.ts';
+import { ErrorSchema as Err } from '../api/schemas.ts';
 
 /** A matrix cell without the per-agent detail. */
 function brief(c: RegionCell): Omit<RegionCell, 'agents'> {
@@ -10,6 +11,7 @@ function brief(c: RegionCell): Omit<RegionCell, 'agents'> {
 }
 
 const Probe = Type.Enum(['icmp', 'tcp', 'dns', 'http'], { default: 'icmp' });
+const { agents: _agents, ...briefFields } = RegionCellSchema.properties;
 
 /**
  * GET /api/v1/regions/matrix: every (source region, target region) cell of one probe type;
@@ -26,6 +28,9 @@ export function regionRoutes(
       description: 'Cells follow the majority rule of docs/mesh.md; `status` is ok, degraded (tie) or down.',
       tags: ['regions'],
       querystring: Type.Object({ probe: Probe }),
+      response: {
+        200: Type.Object({ time: Type.Number(), probe: Type.String(), regions: Type.Array(Type.String()), cells: Type.Array(Type.Object(briefFields)) }),
+      },
     },
   }, async (req) => {
     const { probe } = req.query as { probe: string };
@@ -45,6 +50,13 @@ export function regionRoutes(
         source: Type.String({ minLength: 1, description: 'source region' }),
         target: Type.String({ minLength: 1, description: 'target region' }),
       }),
+      response: {
+        200: Type.Object({
+          time: Type.Number(), cell: RegionCellSchema, targets: Type.Array(RegionCellSchema),
+          series: Type.Array(Type.Object({ target: Type.String(), agent: Type.String() })),
+        }),
+        404: Err,
+      },
     },
   }, async (req, reply) => {
     const q = req.query as { probe: string; source: string; target: string };

@@ -1,6 +1,6 @@
 import type { Aligned } from './align.ts';
-import { lossColor, smokeShade } from './palette.ts';
-import type { SmokeLayer } from './smoke.ts';
+import { lossColor, pointPings, smokeShade } from './palette.ts';
+import type { MiniPoint, SeriesPoint } from '../api.ts';
 
 /**
  * The drawing of a smoke graph on any canvas plot: uPlot's (detail) or a plain canvas
@@ -13,10 +13,32 @@ export interface Plot {
   pxRatio: number;
 }
 
+/** One agent's series drawn on a smoke graph. */
+export interface SmokeLayer {
+  agent: string;
+  color: string;
+  /** Full points (detail: hover shows them) or mini points (overview). */
+  points: (SeriesPoint | MiniPoint)[];
+  /** Seconds each point covers. */
+  resolution: number;
+  /** The target's pings per round: loss colours scale with it (points that carry sent/rounds use their own). */
+  pings: number;
+  /** Line style of the median (CSS px dash pattern; none = solid). */
+  dash?: number[];
+}
+
 export interface DrawOptions {
   layers: SmokeLayer[];
+  /** 'loss': medians coloured by loss (each layer in its own line style); 'agent': in the layer's colour. */
   median: 'loss' | 'agent';
+  /** Tint each layer's smoke in its colour (several agents on one graph). */
+  tint?: boolean;
+  /** No smoke at all (Compare: medians only). */
+  noSmoke?: boolean;
 }
+
+/** Line styles that tell agents apart on one graph when the medians are coloured by loss (CSS px). */
+export const DASHES: number[][] = [[], [7, 4], [2, 3], [9, 3, 2, 3], [14, 4], [2, 2, 2, 6]];
 
 /** Canvas x of a point's start and its width (at least one device pixel). */
 export function span(u: Plot, time: number, resolution: number): [number, number] {
@@ -37,13 +59,19 @@ function clip(u: Plot): void {
   u.ctx.clip();
 }
 
+/**
+ * The smoke of every layer: for each point, bands between rank pairs of its distribution
+ * (outermost lightest), one canvas path per shade; tinted in the layer's colour when asked.
+ */
 export function drawSmoke(u: Plot, o: DrawOptions, data: Aligned<SmokeLayer['points'][number]>, bg: string, ink: string): void {
   const ctx = u.ctx;
+  if (o.noSmoke) return;
   clip(u);
   o.layers.forEach((layer, li) => {
     // Overlays tint each agent's smoke in its colour, lighter, so the lines stay readable.
-    const color = o.median === 'agent' ? layer.color : ink;
-    const strength = o.median === 'agent' ? 0.55 : 1;
+    const tint = o.tint ?? o.median === 'agent';
+    const color = tint ? layer.color : ink;
+    const strength = tint ? 0.55 : 1;
     // One path per shade (outer pairs first): far fewer canvas state changes than a fill per band.
     const byShade = new Map<string, { order: number; rects: number[] }>();
     for (const p of data.rows[li]!) {
@@ -70,6 +98,10 @@ export function drawSmoke(u: Plot, o: DrawOptions, data: Aligned<SmokeLayer['poi
   ctx.restore();
 }
 
+/**
+ * The medians as step lines: in loss colours (each layer in its dash pattern) or in the layer's
+ * colour; rounds with no reply at all as ticks in the total-loss colour along the top.
+ */
 export function drawMedians(u: Plot, o: DrawOptions, data: Aligned<SmokeLayer['points'][number]>): void {
   const ctx = u.ctx;
   const dpr = u.pxRatio;
@@ -78,10 +110,11 @@ export function drawMedians(u: Plot, o: DrawOptions, data: Aligned<SmokeLayer['p
   ctx.lineWidth = Math.max(2, Math.round(2 * dpr));
   ctx.lineCap = 'butt';
   o.layers.forEach((layer, li) => {
-    // Segments grouped by colour, one stroke per colour.
-    const paths = new Map<string, number[]>();
+    // Runs of adjacent points of one colour, each a single polyline: one stroke per colour, and
+    // a dash pattern that flows along the run instead of restarting at every point.
+    const runs = new Map<string, number[][]>();
     const outages: number[] = [];
-    let prev: { x: number; y: number } | null = null;
+    let prev: { x: number; y: number; color: string; run: number[] } | null = null;
     let prevTime = -Infinity;
     for (const p of data.rows[li]!) {
       if (!p) continue;
@@ -93,29 +126,34 @@ export function drawMedians(u: Plot, o: DrawOptions, data: Aligned<SmokeLayer['p
         prev = null;
         continue;
       }
-      const color = o.median === 'agent' ? layer.color : lossColor(p.loss_pct);
+      const color = o.median === 'agent' ? layer.color : lossColor(p.loss_pct, pointPings(p as { sent?: number; rounds?: number }, layer.pings));
       const y = Math.round(u.valToPos(p.median, 'y', true));
-      let segs = paths.get(color);
-      if (!segs) paths.set(color, (segs = []));
-      // Joined to the previous point when adjacent, so the median reads as a line.
-      if (prev && p.time - prevTime <= layer.resolution * 1500) segs.push(prev.x, prev.y, x, prev.y, x, y, x + w, y, NaN);
-      else segs.push(x, y, x + w, y, NaN);
-      prev = { x: x + w, y };
+      const adjacent = prev !== null && p.time - prevTime <= layer.resolution * 1500;
+      let run: number[];
+      if (adjacent && prev!.color === color) {
+        run = prev!.run;
+        run.push(x, prev!.y, x, y, x + w, y);
+      } else {
+        // Joined to the previous point when adjacent, so the median reads as a line.
+        run = adjacent ? [prev!.x, prev!.y, x, prev!.y, x, y, x + w, y] : [x, y, x + w, y];
+        let list = runs.get(color);
+        if (!list) runs.set(color, (list = []));
+        list.push(run);
+      }
+      prev = { x: x + w, y, color, run };
       prevTime = p.time;
     }
-    for (const [color, segs] of paths) {
+    ctx.setLineDash((layer.dash ?? []).map((d) => d * dpr));
+    for (const [color, list] of runs) {
       ctx.strokeStyle = color;
       ctx.beginPath();
-      let start = true;
-      for (let k = 0; k < segs.length; k++) {
-        if (Number.isNaN(segs[k])) { start = true; continue; }
-        if (start) ctx.moveTo(segs[k]!, segs[k + 1]!);
-        else ctx.lineTo(segs[k]!, segs[k + 1]!);
-        start = false;
-        k++;
+      for (const run of list) {
+        ctx.moveTo(run[0]!, run[1]!);
+        for (let k = 2; k < run.length; k += 2) ctx.lineTo(run[k]!, run[k + 1]!);
       }
       ctx.stroke();
     }
+    ctx.setLineDash([]);
     // Rounds with no reply at all: a tick in the 100 %-loss colour along the top.
     ctx.fillStyle = lossColor(100);
     for (let k = 0; k < outages.length; k += 2) ctx.fillRect(outages[k]!, u.bbox.top, outages[k + 1]!, 3 * dpr);

@@ -2,6 +2,7 @@ import uPlot from 'uplot';
 import type { SeriesPoint } from '../api.ts';
 import { h } from '../dom.ts';
 import { themeColor } from '../prefs.ts';
+import { latencyAxis, timeAxis, zoneDate } from './axis.ts';
 
 /** blackbox_exporter's phase names, bottom to top of the stack. */
 export const PHASES = ['resolve', 'connect', 'tls', 'processing', 'transfer'] as const;
@@ -16,11 +17,12 @@ export function phasesChart(el: HTMLElement, o: { width: number; height: number;
   const top = Math.max(1, ...totals) * 1.1;
   const fg = themeColor('--muted') || '#666';
   const grid = themeColor('--grid') || '#ddd';
+  const font = '12px system-ui, sans-serif';
   const axis: uPlot.Axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
   return new uPlot({
-    width: o.width, height: o.height, legend: { show: false },
+    width: o.width, height: o.height, legend: { show: false }, tzDate: zoneDate(),
     scales: { x: { time: true, auto: false, range: () => [o.from / 1000, o.to / 1000] }, y: { auto: false, range: () => [0, top] } },
-    axes: [axis, { ...axis, size: 60, values: (_u, s) => s.map((v) => `${Number(v.toPrecision(3))} ms`) }],
+    axes: [{ ...timeAxis(axis, font, (labels) => { el.dataset.xticks = labels.join('|'); }), size: 46 }, latencyAxis(axis, font)],
     series: [{}, { label: 'total', paths: () => null, points: { show: false } }],
     cursor: { drag: { x: false, y: false }, points: { show: false } },
     hooks: {
@@ -50,26 +52,4 @@ export function phasesChart(el: HTMLElement, o: { width: number; height: number;
 export function phaseKey(): HTMLElement {
   return h('div', { class: 'key' }, PHASES.map((k) => h('span', { class: 'key-item' },
     h('i', { class: 'swatch', style: `background:${PHASE_COLORS[k]}` }), k)));
-}
-
-/** A table of status codes (and errors) seen over the points, most frequent first. */
-export function statusTable(points: SeriesPoint[], labels: { status: string; rounds: string }): HTMLElement {
-  const counts = new Map<string, number>();
-  for (const p of points) {
-    const key = p.error ? `${p.status ?? '–'} ${p.error}` : p.status !== undefined ? String(p.status) : null;
-    if (key !== null) counts.set(key, (counts.get(key) ?? 0) + p.rounds);
-  }
-  const rows = [...counts].sort((a, b) => b[1] - a[1]);
-  return h('table', { class: 'status-table' },
-    h('thead', {}, h('tr', {}, h('th', {}, labels.status), h('th', {}, labels.rounds))),
-    h('tbody', {}, rows.map(([k, n]) => h('tr', {},
-      h('td', {}, h('i', { class: 'swatch', style: `background:${statusColor(k)}` }), k), h('td', { class: 'num' }, n)))));
-}
-
-function statusColor(key: string): string {
-  const c = Number(key.slice(0, 3));
-  if (c >= 200 && c < 300 && !key.includes(' ')) return '#2ca02c';
-  if (c >= 300 && c < 400) return '#1f77b4';
-  if (c >= 400 && c < 500) return '#ff7f0e';
-  return '#d62728';
 }

@@ -1,14 +1,15 @@
 import { themeColor } from '../prefs.ts';
+import { offsetMinutes, timeTicks } from '../time.ts';
 import { align, yMax } from './align.ts';
-import { drawMedians, drawSmoke, type Plot } from './draw.ts';
-import type { SmokeLayer } from './smoke.ts';
+import { fmtAxis, textWidth } from './axis.ts';
+import { drawMedians, drawSmoke, type DrawOptions, type Plot, type SmokeLayer } from './draw.ts';
 
 /**
  * A small, static smoke graph on a plain canvas (the overview draws a hundred of them; uPlot's
  * cursor, zoom and DOM per chart would cost more than the drawing itself). Same drawing as the
  * detail graph, with a y axis of three values and hour ticks on the x axis.
  */
-export function miniChart(el: HTMLElement, o: { width: number; height: number; from: number; to: number; layers: SmokeLayer[]; median: 'loss' | 'agent' }): HTMLCanvasElement {
+export function miniChart(el: HTMLElement, o: DrawOptions & { width: number; height: number; from: number; to: number; layers: SmokeLayer[] }): HTMLCanvasElement {
   const dpr = window.devicePixelRatio || 1;
   const canvas = document.createElement('canvas');
   canvas.width = Math.round(o.width * dpr);
@@ -17,12 +18,17 @@ export function miniChart(el: HTMLElement, o: { width: number; height: number; f
   canvas.style.height = `${o.height}px`;
   el.replaceChildren(canvas);
   const ctx = canvas.getContext('2d')!;
-  const left = 46 * dpr;
+  const ymax = yMax(o.layers.map((l) => l.points));
+  const step = niceStep(ymax / 3);
+  const labels: [number, string][] = [];
+  for (let v = 0; v <= ymax; v += step) labels.push([v, fmtAxis(v)]);
+  const font = '10px system-ui, sans-serif';
+  // As wide as the widest label, so that none is cut at the canvas edge.
+  const left = Math.ceil(Math.max(...labels.map(([, l]) => textWidth(l, font))) + 8) * dpr;
   const bottom = 18 * dpr;
   const top = 6 * dpr;
   const right = 6 * dpr;
   const bbox = { left, top, width: canvas.width - left - right, height: canvas.height - top - bottom };
-  const ymax = yMax(o.layers.map((l) => l.points));
   const x0 = o.from / 1000;
   const x1 = o.to / 1000;
   const plot: Plot = {
@@ -43,28 +49,30 @@ export function miniChart(el: HTMLElement, o: { width: number; height: number; f
   ctx.lineWidth = 1;
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
-  const step = niceStep(ymax / 3);
   ctx.beginPath();
-  for (let v = 0; v <= ymax; v += step) {
+  for (const [v, label] of labels) {
     const y = Math.round(plot.valToPos(v, 'y', true)) + 0.5;
     ctx.moveTo(bbox.left, y);
     ctx.lineTo(bbox.left + bbox.width, y);
-    ctx.fillText(fmtAxis(v), bbox.left - 4 * dpr, y);
+    ctx.fillText(label, bbox.left - 4 * dpr, y);
   }
   const hour = 3600;
-  const every = (x1 - x0) / hour > 12 ? 4 * hour : 2 * hour;
+  // About five ticks on whole hours (or days) of the page's time zone.
+  const every = [1, 2, 3, 4, 6, 12, 24, 48, 168].map((n) => n * hour).find((e) => (x1 - x0) / e <= 6) ?? 30 * 24 * hour;
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
-  const tz = new Date().getTimezoneOffset() * 60;
-  for (let t = Math.ceil((x0 - tz) / every) * every + tz; t <= x1; t += every) {
+  const tz = -offsetMinutes(x0 * 1000) * 60;
+  const ticks: number[] = [];
+  for (let t = Math.ceil((x0 - tz) / every) * every + tz; t <= x1; t += every) ticks.push(t);
+  const tickLabels = timeTicks(ticks, every).map((l) => l.split('\n')[0]!);
+  ticks.forEach((t, i) => {
     const x = Math.round(plot.valToPos(t, 'x', true)) + 0.5;
     ctx.moveTo(x, bbox.top);
     ctx.lineTo(x, bbox.top + bbox.height);
-    const d = new Date(t * 1000);
-    const label = `${String(d.getHours()).padStart(2, '0')}:00`;
+    const label = tickLabels[i]!;
     // A label cut by the edge reads wrong ("02:0"): leave it out.
     if (x + ctx.measureText(label).width / 2 <= canvas.width) ctx.fillText(label, x, bbox.top + bbox.height + 3 * dpr);
-  }
+  });
   ctx.stroke();
 
   const data = align(o.layers.map((l) => l.points));
@@ -80,8 +88,3 @@ function niceStep(raw: number): number {
   return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw)!;
 }
 
-function fmtAxis(v: number): string {
-  if (v === 0) return '0';
-  if (v < 1) return `${Math.round(v * 1000)} µs`;
-  return `${Number(v.toPrecision(3))} ms`;
-}

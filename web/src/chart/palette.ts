@@ -1,33 +1,66 @@
 /**
- * SmokePing's default loss colours for 20 pings, by lost count: 0, 1, 2, 3, 4–5, 6–10,
- * 11–19, 20. Other ping counts (and rollup buckets) map by lost fraction: a fraction f
- * is coloured like f × 20 lost pings out of 20, rounded up (any loss is never green), and
- * only total loss gets the 20-of-20 colour.
+ * SmokePing's loss colours, which scale with the pings of a round: for p pings the bins end at
+ * 0, max(⌊1 % p⌋, 1), max(⌊5 % p⌋, 2), max(⌊10 % p⌋, 3), max(⌊25 % p⌋, 4), max(⌊50 % p⌋, 5),
+ * p − 1 and p lost pings (a later bin replaces an earlier one that ends at the same count, as
+ * in SmokePing; bins past p are left out). For 20 pings: 0, 1, 2, 3, 4–5, 6–10, 11–19, 20.
+ * Two deliberate differences: no loss is always green (SmokePing paints 1 ping of 1 received
+ * red), and only total loss gets the last colour, so an outage reads apart from heavy loss.
  */
-export const LOSS_COLORS = [
-  { upTo: 0, color: '#26ff00' },
-  { upTo: 1, color: '#00b8ff' },
-  { upTo: 2, color: '#0059ff' },
-  { upTo: 3, color: '#7e00ff' },
-  { upTo: 5, color: '#ff00ff' },
-  { upTo: 10, color: '#ff5500' },
-  { upTo: 19, color: '#ff0000' },
-  { upTo: 20, color: '#a00000' },
-] as const;
+export interface LossBin {
+  /** Lost pings (of `pings`) up to which this colour applies. */
+  upTo: number;
+  color: string;
+  /** "0", "1", "4–5", "20/20" as SmokePing's legend writes them. */
+  label: string;
+}
 
-/** Legend labels of the palette (lost pings out of 20). */
-export const LOSS_LABELS = ['0', '1', '2', '3', '4–5', '6–10', '11–19', '20'];
+const BIN_COLORS = ['#26ff00', '#00b8ff', '#0059ff', '#7e00ff', '#ff00ff', '#ff5500', '#ff0000', '#a00000'] as const;
+const bins = new Map<number, LossBin[]>();
 
-/** The median colour for a loss in percent (null = nothing sent: no colour). */
-export function lossColor(lossPct: number | null): string {
-  if (lossPct === null) return LOSS_COLORS[7].color;
-  if (lossPct <= 0) return LOSS_COLORS[0].color;
-  if (lossPct >= 100) return LOSS_COLORS[7].color;
-  // Rounding guards against 0.15 × 20 = 3.0000000000000004 landing in the next bucket.
-  // Anything short of total loss stays below the 20-of-20 colour.
-  const equiv = Math.min(19, Math.ceil(Math.round((lossPct / 100) * 20 * 1e6) / 1e6));
-  for (const c of LOSS_COLORS) if (equiv <= c.upTo) return c.color;
-  return LOSS_COLORS[7].color;
+/** The loss bins of a target with `pings` pings per round. */
+export function lossBins(pings = 20): LossBin[] {
+  const p = Math.max(1, Math.round(pings) || 20);
+  let out = bins.get(p);
+  if (out) return out;
+  const per = (f: number, min: number) => Math.max(Math.floor(f * p), min);
+  const ends = [0, per(0.01, 1), per(0.05, 2), per(0.1, 3), per(0.25, 4), per(0.5, 5), p - 1, p];
+  const colorAt = new Map<number, string>();
+  ends.forEach((end, i) => {
+    if (end === 0 && i > 0) return;
+    colorAt.set(end, BIN_COLORS[i]!);
+  });
+  const sorted = [...colorAt.keys()].filter((k) => k <= p).sort((a, b) => a - b);
+  out = sorted.map((upTo, i) => {
+    const lower = i === 0 ? 0 : sorted[i - 1]! + 1;
+    const label = upTo === 0 ? '0' : upTo === p ? `${p}/${p}` : upTo > lower ? `${lower}–${upTo}` : String(upTo);
+    return { upTo, color: colorAt.get(upTo)!, label };
+  });
+  bins.set(p, out);
+  return out;
+}
+
+/** SmokePing's palette for 20 pings (the default when a target's pings are not known). */
+export const LOSS_COLORS = lossBins(20);
+
+/**
+ * The median colour for a loss in percent of a target with `pings` pings per round (rollup
+ * buckets: their average lost count falls into a bin the same way). null = nothing sent.
+ */
+export function lossColor(lossPct: number | null, pings = 20): string {
+  const list = lossBins(pings);
+  const total = list[list.length - 1]!;
+  if (lossPct === null || lossPct >= 100) return total.color;
+  if (lossPct <= 0) return list[0]!.color;
+  // Rounding guards against 0.15 × 20 = 3.0000000000000004 landing in the next bin.
+  const lost = Math.round((lossPct / 100) * total.upTo * 1e6) / 1e6;
+  for (let i = 1; i < list.length - 1; i++) if (lost <= list[i]!.upTo) return list[i]!.color;
+  // Short of total loss: the colour before the last.
+  return list[Math.max(1, list.length - 2)]!.color;
+}
+
+/** Pings per round of a point: its own count (sent over rounds) when it has one, else the target's. */
+export function pointPings(p: { sent?: number; rounds?: number }, fallback: number): number {
+  return p.sent && p.rounds ? p.sent / p.rounds : fallback;
 }
 
 /** Distinct colours for agents that have none configured. */

@@ -2,27 +2,17 @@ import uPlot from 'uplot';
 import type { MiniPoint, SeriesPoint } from '../api.ts';
 import { themeColor } from '../prefs.ts';
 import { align, yMax } from './align.ts';
-import { drawMedians, drawSmoke, type Plot } from './draw.ts';
+import { latencyAxis, timeAxis, zoneDate } from './axis.ts';
+import { drawMedians, drawSmoke, type DrawOptions, type Plot, type SmokeLayer } from './draw.ts';
 
-/** One agent's series drawn on a smoke graph. */
-export interface SmokeLayer {
-  agent: string;
-  color: string;
-  /** Full points (detail: hover shows them) or mini points (overview). */
-  points: (SeriesPoint | MiniPoint)[];
-  /** Seconds each point covers. */
-  resolution: number;
-}
+export type { SmokeLayer };
 
-export interface SmokeChartOptions {
+export interface SmokeChartOptions extends DrawOptions {
   width: number;
   height: number;
   /** Range shown, ms since the epoch. */
   from: number;
   to: number;
-  layers: SmokeLayer[];
-  /** 'loss': median coloured by loss (one agent); 'agent': each median in its agent's colour. */
-  median: 'loss' | 'agent';
   onZoom?: (from: number, to: number) => void;
   onReset?: () => void;
   /** Called with the points under the cursor (one per layer; null where a layer has none), or null when it leaves. */
@@ -36,6 +26,7 @@ export interface SmokeChartOptions {
  * distribution (a raw round's RTTs, or a bucket's quantiles) paired from the outside in,
  * lighter outward; then the median as a step line coloured by loss (or by agent).
  * Rounds with no reply at all are marked by a tick in the loss colour at the top.
+ * The time axis follows the page's time zone; its labels are kept in `el.dataset.xticks`.
  */
 export function smokeChart(el: HTMLElement, o: SmokeChartOptions): uPlot {
   const data = align(o.layers.map((l) => l.points));
@@ -45,23 +36,22 @@ export function smokeChart(el: HTMLElement, o: SmokeChartOptions): uPlot {
   const bg = themeColor('--bg') || '#fff';
   const ink = themeColor('--smoke-ink') || '#000';
   const font = '12px system-ui, sans-serif';
-
-  const axis = (y: boolean): uPlot.Axis => ({
-    stroke: fg, font, ticks: { stroke: grid, width: 1 }, grid: { stroke: grid, width: 1 },
-    size: y ? 64 : 50,
-    ...(y ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => fmtAxis(v)) } : {}),
-  });
+  const base: uPlot.Axis = { stroke: fg, ticks: { stroke: grid, width: 1 }, grid: { stroke: grid, width: 1 } };
 
   const opts: uPlot.Options = {
     width: o.width,
     height: o.height,
     legend: { show: false },
     plugins: o.plugins ?? [],
+    tzDate: zoneDate(),
     scales: {
       x: { time: true, auto: false, range: () => [o.from / 1000, o.to / 1000] },
       y: { auto: false, range: () => [0, top] },
     },
-    axes: [axis(false), axis(true)],
+    axes: [
+      { ...timeAxis(base, font, (labels) => { el.dataset.xticks = labels.join('|'); }), size: 46 },
+      latencyAxis(base, font),
+    ],
     series: [
       {},
       ...o.layers.map((l) => ({ label: l.agent, stroke: l.color, paths: () => null, points: { show: false } })),
@@ -98,13 +88,6 @@ export function smokeChart(el: HTMLElement, o: SmokeChartOptions): uPlot {
   const uData: uPlot.AlignedData = [data.xs, ...data.rows.map((r) => r.map((p) => p?.median ?? null))];
   return new uPlot(opts, uData, el);
 }
-
-function fmtAxis(v: number): string {
-  if (v === 0) return '0';
-  if (v < 1) return `${Math.round(v * 1000)} µs`;
-  return `${Number(v.toPrecision(3))} ms`;
-}
-
 
 function plotOf(u: uPlot): Plot {
   return { ctx: u.ctx, bbox: u.bbox, valToPos: (v, s) => u.valToPos(v, s, true), pxRatio: uPlot.pxRatio };

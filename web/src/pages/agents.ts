@@ -2,8 +2,9 @@ import { api, type Agent, type RolloutSummary } from '../api.ts';
 import { colorOf, type App, type Cleanup } from '../app.ts';
 import { h, replace } from '../dom.ts';
 import { fmtAgo } from '../format.ts';
-import { t } from '../i18n.ts';
-import { note } from '../layout.ts';
+import { t, type Key } from '../i18n.ts';
+import { errorNote, note } from '../layout.ts';
+import { fmtTime } from '../time.ts';
 
 /** A remote agent's self-upgrade state, with its target and last error (docs/fleet.md). */
 function upgradeCell(a: Agent): HTMLElement {
@@ -21,24 +22,44 @@ function rolloutLine(r: RolloutSummary | undefined): HTMLElement | null {
     t('rollout', { id: r.id, version: r.version, state: r.state, wave: r.wave + 1, waves: r.waves }), ` (${counts})`, r.reason ? ` — ${r.reason}` : '');
 }
 
-/** Every agent: name, region, addresses, version, self-upgrade, last seen, alive; the rollout above. */
+/** Link-local addresses (fe80::/10, 169.254/16): of no use to reach an agent from elsewhere. */
+export function isLinkLocal(a: string): boolean {
+  return /^fe[89ab][0-9a-f]:/i.test(a) || a.startsWith('169.254.');
+}
+
+/** The addresses worth showing first (routable ones, at most two) and the rest. */
+export function splitAddresses(addresses: readonly string[], shown = 2): { first: string[]; rest: string[] } {
+  const routable = addresses.filter((a) => !isLinkLocal(a));
+  return { first: routable.slice(0, shown), rest: [...routable.slice(shown), ...addresses.filter(isLinkLocal)] };
+}
+
+/** Every agent: name, region, addresses (the first two; the rest folded), version, self-upgrade, last seen, alive; the rollout above. */
 export function agentsPage(main: HTMLElement, app: App): Cleanup {
   const body = h('div', { 'data-state': 'loading' }, note(t('loading')));
   replace(main, h('h1', {}, t('agents')), body);
   let live = true;
+  const head = (keys: Key[]) => h('thead', {}, h('tr', {}, keys.map((k) => h('th', {}, t(k)))));
+  const td = (label: Key, ...children: (Node | string | null)[]) => h('td', { 'data-label': t(label) }, ...children);
   Promise.all([api.agents(), api.rollouts().catch(() => ({ rollouts: [] }))]).then(([{ agents }, { rollouts }]) => {
     if (!live) return;
     app.agents = agents;
-    replace(body, rolloutLine(rollouts[0]), h('div', { class: 'scroll' }, h('table', { class: 'agents' },
-      h('thead', {}, h('tr', {}, h('th', {}, t('agent')), h('th', {}, t('region')), h('th', {}, t('address')),
-        h('th', {}, t('version')), h('th', {}, t('upgrade')), h('th', {}, t('lastSeen')), h('th', {}, t('alive')))),
-      h('tbody', {}, agents.map((a) => h('tr', { 'data-agent': a.name },
-        h('td', {}, h('i', { class: 'swatch', style: `background:${colorOf(app, a.name)}` }), a.display_name ?? a.name,
-          a.location ? h('span', { class: 'host' }, ` ${a.location}`) : null),
-        h('td', {}, a.region), h('td', {}, a.addresses.join(', ')), h('td', {}, a.version ?? '–'), upgradeCell(a),
-        h('td', {}, fmtAgo(a.last_seen)),
-        h('td', {}, h('span', { class: a.alive ? 'dot up' : 'dot down' }), a.alive ? t('yes') : t('no'))))))));
+    replace(body, rolloutLine(rollouts[0]), h('table', { class: 'agents stack' },
+      head(['agent', 'region', 'address', 'version', 'upgrade', 'lastSeen', 'alive']),
+      h('tbody', {}, agents.map((a) => {
+        const { first, rest } = splitAddresses(a.addresses);
+        const upgrade = upgradeCell(a);
+        upgrade.dataset.label = t('upgrade');
+        return h('tr', { 'data-agent': a.name },
+          td('agent', h('i', { class: 'swatch', style: `background:${colorOf(app, a.name)}` }), a.display_name ?? a.name,
+            a.location ? h('span', { class: 'host' }, ` ${a.location}`) : null),
+          td('region', a.region),
+          h('td', { 'data-label': t('address'), class: 'addresses' }, first.join(', ') || (rest.length ? '' : '–'),
+            rest.length ? h('details', { class: 'more-addresses' }, h('summary', {}, t('moreAddresses', { n: rest.length })), h('span', {}, rest.join(', '))) : null),
+          td('version', a.version ?? '–'), upgrade,
+          h('td', { 'data-label': t('lastSeen'), title: a.last_seen ? fmtTime(a.last_seen) : '' }, fmtAgo(a.last_seen)),
+          td('alive', h('span', { class: a.alive ? 'dot up' : 'dot down' }), a.alive ? t('yes') : t('no')));
+      }))));
     body.dataset.state = 'ready';
-  }).catch((e: Error) => { replace(body, note(`${t('error')}: ${e.message}`, 'error')); });
+  }).catch((e: unknown) => { if (live) replace(body, errorNote(e)); });
   return () => { live = false; };
 }

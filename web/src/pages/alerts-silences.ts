@@ -1,17 +1,11 @@
 import { api, type Silence, type SilenceRequest } from '../api.ts';
 import { h, replace } from '../dom.ts';
-import { fmtTime } from '../format.ts';
+import { timeInput, timeInputValue } from '../time-input.ts';
+import { fmtTime } from '../time.ts';
 import { t } from '../i18n.ts';
 import { actionError, adminToken } from './alerts-admin.ts';
 
 const HOUR = 3600_000;
-
-/** `<input type=datetime-local>` value (local time, minutes) of a time. */
-export function localInputValue(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
 
 /** Parses "k=v, k2=v2" into labels; undefined when a pair has no `=` or an empty key. */
 export function parseLabels(text: string): Record<string, string> | undefined {
@@ -41,8 +35,8 @@ export function silenceForm(rules: string[], done: () => void): HTMLElement {
   const agent = h('input', { name: 'agent', placeholder: t('any'), autocomplete: 'off' });
   const alert = h('select', { name: 'alert' }, h('option', { value: '' }, t('anyAlert')), rules.map((r) => h('option', { value: r }, r)));
   const labels = h('input', { name: 'labels', placeholder: 'site=fra, role=core', autocomplete: 'off' });
-  const starts = h('input', { name: 'starts', type: 'datetime-local', value: localInputValue(now) });
-  const ends = h('input', { name: 'ends', type: 'datetime-local', value: localInputValue(now + 2 * HOUR) });
+  const starts = timeInput('starts', now, t('startsAt'));
+  const ends = timeInput('ends', now + 2 * HOUR, t('endsAt'));
   const comment = h('input', { name: 'comment', autocomplete: 'off' });
   const msg = statusLine();
   const submit = h('button', { type: 'submit' }, t('createSilence'));
@@ -53,8 +47,11 @@ export function silenceForm(rules: string[], done: () => void): HTMLElement {
     e.preventDefault();
     const lab = parseLabels(labels.value);
     if (!lab) return message(msg, t('badLabels'), 'error');
-    const s = new Date(starts.value).getTime();
-    const en = new Date(ends.value).getTime();
+    // Fields left as they were filled in mean "now" and "2 h from now" when the form is sent,
+    // not when the page was opened.
+    const untouched = starts.value === starts.defaultValue && ends.value === ends.defaultValue;
+    const s = untouched ? Date.now() : timeInputValue(starts);
+    const en = untouched ? s + 2 * HOUR : timeInputValue(ends);
     if (!Number.isFinite(s) || !Number.isFinite(en) || en <= s) return message(msg, t('badTime'), 'error');
     const body: SilenceRequest = { starts: s, ends: en, comment: comment.value.trim() };
     if (target.value.trim()) body.target = target.value.trim();

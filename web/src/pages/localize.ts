@@ -1,7 +1,8 @@
 import { getJson } from '../api.ts';
 import type { Cleanup } from '../app.ts';
 import { h, replace } from '../dom.ts';
-import { fmtMs, fmtPct, fmtTime } from '../format.ts';
+import { fmtMs, fmtPct } from '../format.ts';
+import { fmtTime } from '../time.ts';
 import { currentLang } from '../i18n.ts';
 import { note } from '../layout.ts';
 import { pageHref, targetHref, type Route } from '../route.ts';

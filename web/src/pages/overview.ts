@@ -1,43 +1,55 @@
 import { api, type LatestRound, type OverviewResponse, type TreeNode } from '../api.ts';
 import { autoRefresh, colorOf, trail, type App, type Cleanup } from '../app.ts';
-import { lossColor } from '../chart/palette.ts';
+import { DASHES } from '../chart/draw.ts';
+import { lineSample, lossChip } from '../chart/legend.ts';
 import { miniChart } from '../chart/mini.ts';
 import { h, replace } from '../dom.ts';
-import { fmtMs, fmtPct } from '../format.ts';
+import { fmtMs } from '../format.ts';
 import { t } from '../i18n.ts';
-import { breadcrumbs, note } from '../layout.ts';
+import { breadcrumbs, errorNote, note } from '../layout.ts';
 import { targetHref } from '../route.ts';
 
-const RANGE = 10 * 3600_000;
+/** The small graphs' range until the server says otherwise (presentation.overview.range). */
+const DEFAULT_RANGE = 10 * 3600_000;
 /** Points per small graph: 10 h in 5-minute buckets fit. */
 const POINTS = 300;
 
-let prefetched: { path: string; at: number; data: Promise<OverviewResponse> } | undefined;
+let prefetched: { path: string; at: number; range: number; abort: AbortController; data: Promise<OverviewResponse> } | undefined;
 
-/** Starts loading a group's overview series before the page is drawn (called at boot). */
+/** Starts loading a group's overview series before the page is drawn (called at boot, before the tree is known). */
 export function prefetchOverview(path: string): void {
   const to = Date.now();
-  const data = api.overview(path, to - RANGE, to, POINTS);
+  const abort = new AbortController();
+  const data = api.overview(path, to - DEFAULT_RANGE, to, POINTS, abort.signal);
   data.catch(() => {});
-  prefetched = { path, at: to, data };
+  prefetched = { path, at: to, range: DEFAULT_RANGE, abort, data };
 }
 
-function overviewData(path: string): Promise<OverviewResponse> {
+/** Cancels a prefetch that turned out not to be needed (the path is a target, not a group). */
+export function dropPrefetch(): void {
+  prefetched?.abort.abort();
+  prefetched = undefined;
+}
+
+function overviewData(path: string, range: number, signal: AbortSignal): Promise<OverviewResponse> {
   const p = prefetched;
   prefetched = undefined;
-  if (p && p.path === path && Date.now() - p.at < 10_000) return p.data;
+  if (p && p.path === path && p.range === range && Date.now() - p.at < 10_000) return p.data;
+  p?.abort.abort();
   const to = Date.now();
-  return api.overview(path, to - RANGE, to, POINTS);
+  return api.overview(path, to - range, to, POINTS, signal);
 }
 const MAX_CARDS = 200;
 
 /**
- * A group's overview: a small smoke graph (last 10 h) per probed target below it, grouped by
- * parent, with the current median and loss colour-coded. Several agents: one line each.
+ * A group's overview: a small smoke graph (last 10 h by default) per probed target below it,
+ * grouped by parent, with the current median and loss of each agent and the latest failure
+ * reason in words. Several agents: each median in loss colours, told apart by line style.
  * Sets data-state="ready" on the page when every graph is drawn (tests and benchmarks wait on it).
  */
 export function overviewPage(main: HTMLElement, app: App, node: TreeNode, refreshSeconds: number): Cleanup {
   const abort = new AbortController();
+  const range = app.presentation.overview_range || DEFAULT_RANGE;
   const page = h('section', { class: 'overview', 'data-state': 'loading' });
   const crumbs = trail(app.tree, node.path);
   replace(main, breadcrumbs(crumbs), h('h1', {}, node.title), node.remark ? h('p', { class: 'remark' }, node.remark) : null, page);
@@ -62,17 +74,20 @@ export function overviewPage(main: HTMLElement, app: App, node: TreeNode, refres
     page.dataset.state = 'ready';
     return () => {};
   }
-  const cards: { target: TreeNode; chart: HTMLElement; figures: HTMLElement }[] = [];
+  const cards: { target: TreeNode; chart: HTMLElement; figures: HTMLElement; failure: HTMLElement }[] = [];
   for (const { group, targets } of groups.values()) {
     if (group.path !== node.path) page.append(h('h2', {}, h('a', { href: targetHref(group.path) }, group.title)));
     page.append(h('div', { class: 'cards' }, targets.map((target) => {
       const chart = h('div', { class: 'mini-chart' });
       const figures = h('div', { class: 'figures' });
-      cards.push({ target, chart, figures });
+      const failure = h('p', { class: 'card-failure', hidden: true });
+      cards.push({ target, chart, figures, failure });
+      // The title (which defaults to the host), then the node's name and the host where they add something.
+      const sub = [target.name !== target.title ? target.name : null, target.host && target.host !== target.title ? target.host : null].filter(Boolean).join(' · ');
       return h('article', { class: 'card', 'data-target': target.path },
         h('header', {}, h('a', { href: targetHref(target.path), class: 'card-title' }, target.title),
-          h('span', { class: 'host' }, target.host ?? '')),
-        figures, chart);
+          sub ? h('span', { class: 'host' }, sub) : null),
+        figures, failure, chart);
     })));
   }
   if (count > MAX_CARDS) page.append(note(t('moreTargets', { n: count - MAX_CARDS })));
@@ -85,7 +100,7 @@ export function overviewPage(main: HTMLElement, app: App, node: TreeNode, refres
       const width = Math.max(200, cards[0]?.chart.clientWidth ?? 300);
       const [latest, overview] = await Promise.all([
         api.latest(node.path === '/' ? undefined : node.path),
-        loads === 0 ? overviewData(node.path) : api.overview(node.path, Date.now() - RANGE, Date.now(), POINTS, abort.signal),
+        loads === 0 ? overviewData(node.path, range, abort.signal) : api.overview(node.path, Date.now() - range, Date.now(), POINTS, abort.signal),
       ]);
       const { from, to } = overview;
       if (abort.signal.aborted) return;
@@ -96,17 +111,25 @@ export function overviewPage(main: HTMLElement, app: App, node: TreeNode, refres
         list.push(r);
         byTarget.set(r.target, list);
       }
-      const seriesOf = new Map(overview.targets.map((x) => [x.target, x.series]));
+      const byPath = new Map(overview.targets.map((x) => [x.target, x]));
       for (const c of cards) {
-        replace(c.figures, figures(app, byTarget.get(c.target.path) ?? []));
-        const layers = (seriesOf.get(c.target.path) ?? []).filter((s) => s.points.length).map((s) => ({
-          agent: s.agent, color: colorOf(app, s.agent), points: s.points, resolution: s.resolution,
+        const info = byPath.get(c.target.path);
+        const series = (info?.series ?? []).filter((s) => s.points.length);
+        const dashOf = (agent: string) => DASHES[Math.max(0, series.findIndex((s) => s.agent === agent)) % DASHES.length]!;
+        const rounds = byTarget.get(c.target.path) ?? [];
+        replace(c.figures, figures(app, rounds, rounds.length > 1 ? dashOf : undefined));
+        const failures = rounds.filter((r) => r.error);
+        c.failure.hidden = failures.length === 0;
+        replace(c.failure, failures.map((r) => h('span', { 'data-agent': r.agent }, `⚠ ${rounds.length > 1 ? r.agent + ': ' : ''}${r.error}`)));
+        const layers = series.map((s, i) => ({
+          agent: s.agent, color: colorOf(app, s.agent), points: s.points, resolution: s.resolution, pings: info?.pings ?? 20,
+          ...(series.length > 1 ? { dash: DASHES[i % DASHES.length]! } : {}),
         }));
         if (!layers.length) {
           replace(c.chart, note(t('noData')));
           continue;
         }
-        miniChart(c.chart, { width, height: 110, from, to, layers, median: layers.length > 1 ? 'agent' : 'loss' });
+        miniChart(c.chart, { width, height: 110, from, to, layers, median: 'loss', tint: layers.length > 1 });
       }
       loads++;
       page.dataset.loads = String(loads);
@@ -118,7 +141,7 @@ export function overviewPage(main: HTMLElement, app: App, node: TreeNode, refres
       }
     } catch (e) {
       if (abort.signal.aborted) return;
-      page.append(note(`${t('error')}: ${(e as Error).message}`, 'error'));
+      page.append(errorNote(e));
       page.dataset.state = 'error';
     }
   };
@@ -130,10 +153,10 @@ export function overviewPage(main: HTMLElement, app: App, node: TreeNode, refres
   };
 }
 
-/** Current median and loss of each agent's latest round, coloured by loss. */
-function figures(app: App, rounds: LatestRound[]): HTMLElement[] {
-  return rounds.map((r) => h('span', { class: 'figure', 'data-agent': r.agent },
-    rounds.length > 1 ? h('i', { class: 'swatch', style: `background:${colorOf(app, r.agent)}`, title: r.agent }) : null,
+/** Current median and loss of each agent's latest round, coloured by loss for that round's pings. */
+function figures(app: App, rounds: LatestRound[], dashOf?: (agent: string) => number[]): HTMLElement[] {
+  return rounds.map((r) => h('span', { class: 'figure', 'data-agent': r.agent, title: r.agent },
+    dashOf ? [lineSample('currentColor', dashOf(r.agent)), h('i', { class: 'swatch', style: `background:${colorOf(app, r.agent)}` })] : null,
     h('span', { class: 'median' }, fmtMs(r.median)),
-    h('span', { class: 'loss-chip', style: `background:${lossColor(r.loss_pct)}` }, fmtPct(r.loss_pct))));
+    lossChip(r.loss_pct, r.sent || 20)));
 }

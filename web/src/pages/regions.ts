@@ -1,8 +1,10 @@
+import type { RegionCell } from '../../../src/plan/region.ts';
 import { getJson } from '../api.ts';
 import type { Cleanup } from '../app.ts';
 import { h, replace } from '../dom.ts';
 import { currentLang } from '../i18n.ts';
-import { note } from '../layout.ts';
+import { fmtMs } from '../format.ts';
+import { errorNote, note } from '../layout.ts';
 import { pageHref, targetHref, type Route } from '../route.ts';
 
 /**
@@ -11,27 +13,17 @@ import { pageHref, targetHref, type Route } from '../route.ts';
  * pair (GET /api/v1/regions/pair): each agent's view and each target, linked to its smoke graph.
  */
 
-interface Cell {
-  source_region: string;
-  target_region: string;
-  status: 'ok' | 'degraded' | 'down';
-  median: number | null;
-  loss_pct: number | null;
-  jitter: number | null;
-  agents_ok: number;
-  agents_total: number;
-  target?: string;
-  agents?: { agent: string; ok: boolean; loss_pct: number; median: number | null; jitter: number | null }[];
-}
+type Cell = RegionCell;
 
 // Own strings (English / Simplified Chinese) so that this page stays in one file.
 const STR = {
-  en: { title: 'Regions', source: 'source ↓ / target →', agents: 'agents ok', pair: 'Pair', noData: 'No region data yet: it appears once agents of two regions probe each other (see docs/mesh.md).', loading: 'Loading…', error: 'Error', agent: 'Agent', target: 'Target', median: 'median', loss: 'loss', jitter: 'jitter', status: 'status' },
-  zh: { title: '区域', source: '源区域 ↓ / 目标区域 →', agents: '正常探针', pair: '区域对', noData: '暂无区域数据：两个区域的探针互测后出现（见 docs/mesh.md）。', loading: '加载中…', error: '错误', agent: '探针', target: '目标', median: '中位数', loss: '丢包', jitter: '抖动', status: '状态' },
+  en: { title: 'Regions', source: 'source ↓ / target →', agents: 'agents ok', agentsOk: '{ok} of {n} agents OK', key: 'Each cell: the median and loss of the source region\'s agents toward the target region, and how many of those agents see it fine (the majority decides). Green: no loss; yellow: some; orange: ≥ 5 % or a tie; red: ≥ 20 % or down; blue: no loss but ≥ 200 ms.', pair: 'Pair', noData: 'No region data yet: it appears once agents of two regions probe each other (see docs/mesh.md).', loading: 'Loading…', error: 'Error', agent: 'Agent', target: 'Target', median: 'median', loss: 'loss', jitter: 'jitter', status: 'status' },
+  zh: { title: '区域', source: '源区域 ↓ / 目标区域 →', agents: '正常探针', agentsOk: '{n} 个探针中 {ok} 个正常', key: '每格：源区域探针到目标区域的中位延迟与丢包，以及其中正常的探针数（多数决定）。绿：无丢包；黄：少量；橙：≥ 5 % 或持平；红：≥ 20 % 或不可达；蓝：无丢包但 ≥ 200 ms。', pair: '区域对', noData: '暂无区域数据：两个区域的探针互测后出现（见 docs/mesh.md）。', loading: '加载中…', error: '错误', agent: '探针', target: '目标', median: '中位数', loss: '丢包', jitter: '抖动', status: '状态' },
 };
 const s = () => (currentLang() === 'zh-CN' ? STR.zh : STR.en);
 
-const ms = (v: number | null) => (v === null ? '–' : v < 10 ? v.toFixed(2) : v.toFixed(1));
+const ms = fmtMs;
+const agentsOk = (c: { agents_ok: number; agents_total: number }) => s().agentsOk.replace('{ok}', String(c.agents_ok)).replace('{n}', String(c.agents_total));
 const pct = (v: number | null) => (v === null ? '–' : `${v < 1 && v > 0 ? v.toFixed(2) : v.toFixed(0)} %`);
 
 /** Background by loss first (SmokePing's loss colours), then by latency. */
@@ -42,11 +34,6 @@ export function cellColor(c: Pick<Cell, 'loss_pct' | 'median' | 'status'>): stri
   if (loss > 0) return '#e6d450';
   if ((c.median ?? 0) >= 200) return '#9fc5e8';
   return '#5cb85c';
-}
-
-/** The page's name in the navigation, in the current language. */
-export function regionsLabel(): string {
-  return s().title;
 }
 
 export function regionsPage(main: HTMLElement, route: Route): Cleanup {
@@ -72,7 +59,7 @@ export function regionsPage(main: HTMLElement, route: Route): Cleanup {
       const sources = [...new Set(m.cells.map((c) => c.source_region))].sort();
       const targets = [...new Set(m.cells.map((c) => c.target_region))].sort();
       const at = new Map(m.cells.map((c) => [`${c.source_region}\n${c.target_region}`, c]));
-      replace(matrixBox, h('div', { class: 'scroll' }, h('table', { class: 'matrix' },
+      replace(matrixBox, h('p', { class: 'hint' }, s().key), h('div', { class: 'scroll' }, h('table', { class: 'matrix' },
         h('thead', {}, h('tr', {}, h('th', {}, s().source), targets.map((t) => h('th', {}, t)))),
         h('tbody', {}, sources.map((src) => h('tr', {}, h('th', {}, src), targets.map((tgt) => {
           const c = at.get(`${src}\n${tgt}`);
@@ -80,13 +67,13 @@ export function regionsPage(main: HTMLElement, route: Route): Cleanup {
           return h('td', {
             'data-source': src, 'data-target': tgt, 'data-status': c.status,
             style: `background:${cellColor(c)};color:#111;cursor:pointer;text-align:center`,
-            title: `${src} → ${tgt}: ${s().median} ${ms(c.median)} ms, ${s().loss} ${pct(c.loss_pct)}, ${s().jitter} ${ms(c.jitter)} ms, ${s().agents} ${c.agents_ok}/${c.agents_total}`,
+            title: `${src} → ${tgt}: ${s().median} ${ms(c.median)}, ${s().loss} ${pct(c.loss_pct)}, ${s().jitter} ${ms(c.jitter)}, ${agentsOk(c)}`,
             onclick: () => { location.hash = pageHref('regions', { probe, source: src, target: tgt }); },
-          }, h('div', {}, `${ms(c.median)} ms`), h('small', {}, `${pct(c.loss_pct)} · ${c.agents_ok}/${c.agents_total}`));
+          }, h('div', {}, ms(c.median)), h('small', {}, `${pct(c.loss_pct)} · ${agentsOk(c)}`));
         })))))));
       matrixBox.dataset.state = 'ready';
     } catch (e) {
-      if (live) replace(matrixBox, note(`${s().error}: ${(e as Error).message}`, 'error'));
+      if (live) replace(matrixBox, errorNote(e));
     }
   };
 
@@ -95,17 +82,17 @@ export function regionsPage(main: HTMLElement, route: Route): Cleanup {
       const p = await getJson<{ cell: Cell; targets: Cell[] }>('v1/regions/pair', { probe, source, target });
       if (!live) return;
       const row = (c: { agent: string; ok: boolean; loss_pct: number; median: number | null; jitter: number | null }) =>
-        h('tr', { 'data-agent': c.agent }, h('td', {}, c.agent), h('td', {}, c.ok ? '✔' : '✘'), h('td', {}, `${ms(c.median)} ms`), h('td', {}, pct(c.loss_pct)), h('td', {}, `${ms(c.jitter)} ms`));
+        h('tr', { 'data-agent': c.agent }, h('td', {}, c.agent), h('td', {}, c.ok ? '✔' : '✘'), h('td', {}, ms(c.median)), h('td', {}, pct(c.loss_pct)), h('td', {}, ms(c.jitter)));
       replace(pairBox,
-        h('h2', {}, `${s().pair}: ${source} → ${target} (${p.cell.status}, ${s().agents} ${p.cell.agents_ok}/${p.cell.agents_total})`),
+        h('h2', {}, `${s().pair}: ${source} → ${target} (${p.cell.status}, ${agentsOk(p.cell)})`),
         h('table', { class: 'agents' }, h('thead', {}, h('tr', {}, [s().agent, s().status, s().median, s().loss, s().jitter].map((x) => h('th', {}, x)))),
           h('tbody', {}, (p.cell.agents ?? []).map(row))),
         h('table', { class: 'agents' }, h('thead', {}, h('tr', {}, [s().target, s().status, s().median, s().loss, s().agents].map((x) => h('th', {}, x)))),
           h('tbody', {}, p.targets.map((t) => h('tr', {},
             h('td', {}, h('a', { href: targetHref(t.target!) }, t.target!)), h('td', {}, t.status),
-            h('td', {}, `${ms(t.median)} ms`), h('td', {}, pct(t.loss_pct)), h('td', {}, `${t.agents_ok}/${t.agents_total}`))))));
+            h('td', {}, ms(t.median)), h('td', {}, pct(t.loss_pct)), h('td', {}, agentsOk(t)))))));
     } catch (e) {
-      if (live) replace(pairBox, note(`${s().error}: ${(e as Error).message}`, 'error'));
+      if (live) replace(pairBox, errorNote(e));
     }
   };
 

@@ -1,7 +1,7 @@
 import type { AgentResult } from '../../../src/tasks/record.ts';
 import { lossColor } from '../chart/palette.ts';
 import { h, type Child } from '../dom.ts';
-import { fmtTime } from '../format.ts';
+import { fmtTime } from '../time.ts';
 import type { AttemptsOutput, DnsTaskOutput, HttpTaskOutput, MtrReport, TaskRecord, TracerouteReport } from './tasks-api.ts';
 import { tt } from './tasks-i18n.ts';
 
@@ -40,7 +40,7 @@ export function mtrTable(r: MtrReport): HTMLElement {
     h('tbody', {}, r.hops.map((hop) => h('tr', { 'data-hop': hop.hop },
       num(hop.hop),
       h('td', { class: hop.host ? '' : 'muted' }, hop.asn ? h('span', { class: 'asn' }, hop.asn, ' ') : null, hop.host ?? '???'),
-      h('td', { class: 'num' }, h('span', { class: 'loss-chip', style: `background:${lossColor(hop.loss_pct)}` }, hop.loss_pct.toFixed(1))),
+      h('td', { class: 'num' }, h('span', { class: 'loss-chip', style: `background:${lossColor(hop.loss_pct, hop.sent)}` }, hop.loss_pct.toFixed(1))),
       num(hop.sent), num(ms(hop.last)), num(ms(hop.avg)), num(ms(hop.best)), num(ms(hop.worst)), num(ms(hop.stdev)))))));
 }
 
@@ -56,7 +56,7 @@ function tracerouteTable(r: TracerouteReport): HTMLElement {
 function attempts(o: AttemptsOutput): HTMLElement {
   return h('div', {},
     h('p', { class: 'figures' },
-      h('span', { class: 'loss-chip', style: `background:${lossColor(o.loss_pct)}` }, `${o.loss_pct}%`),
+      h('span', { class: 'loss-chip', style: `background:${lossColor(o.loss_pct, o.sent)}` }, `${o.loss_pct}%`),
       ` ${o.received}/${o.sent} · min ${ms(o.min_ms)} · median ${ms(o.median_ms)} · max ${ms(o.max_ms)} · σ ${ms(o.stddev_ms)} ms`),
     o.rtts_ms.length ? h('p', { class: 'host' }, o.rtts_ms.map((v) => v.toFixed(3)).join(' ')) : null,
     o.error ? h('p', { class: 'task-error' }, o.error) : null);

@@ -2,7 +2,7 @@ import './tasks.css';
 import type { App, Cleanup } from '../app.ts';
 import type { TreeNode } from '../api.ts';
 import { h, replace } from '../dom.ts';
-import { fmtTime } from '../format.ts';
+import { fmtTime } from '../time.ts';
 import { t } from '../i18n.ts';
 import { note } from '../layout.ts';
 import { pageHref, type Route } from '../route.ts';
