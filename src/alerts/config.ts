@@ -11,19 +11,20 @@ import type { Config } from '../config/loader.ts';
 import { collectIssues, type ConfigSection, type IssueAt } from '../config/section.ts';
 import { validate } from '../config/validate.ts';
 import {
-  ALERT_SECTION_KEYS, AlertRuleSchema, AlertsSectionSchema, DELIVERY_KEYS, DeliverySchema, NotifierBlockSchema,
-  type AlertRuleConfig, type AlertsSection, type DeliveryOptions,
+  ALERT_SECTION_KEYS, AlertRuleSchema, AlertsSectionSchema, DELIVERY_KEYS, DeliverySchema, NotifierBlockSchema, QuorumSchema,
+  type AlertRuleConfig, type AlertsSection, type DeliveryOptions, type QuorumConfig,
 } from '../config/alerts-schema.ts';
 import { compileMatcher, MatcherError, type History } from './matchers.ts';
 import { compilePattern, matchPattern, MAX_ALERT_HISTORY, PatternError } from './pattern.ts';
 import { NOTIFIER_KINDS } from './notifiers/index.ts';
 import { programProblem } from './notifiers/exec.ts';
+import { warnLossThresholds } from './warnings.ts';
 import { NotifierConfigError } from './notifiers/http-post.ts';
 
 /** One named alert as the API shows it: everything but its compiled test. */
 export const AlertRuleInfoSchema = Type.Object({
   name: Type.String(),
-  type: Type.Enum(['loss', 'rtt', 'matcher']),
+  type: Type.Enum(['loss', 'rtt', 'matcher', 'cert']),
   pattern: Type.String(),
   comment: Type.String(),
   edgetrigger: Type.Boolean(),
@@ -32,12 +33,16 @@ export const AlertRuleInfoSchema = Type.Object({
   mailtemplate: Type.Optional(Type.String({ description: 'absolute path of the mail template file' })),
   trace: Type.Boolean({ description: 'ask for path traces (mtr from the agents that see it) when it raises and clears' }),
   length: Type.Integer({ description: "rounds of history this alert looks at (SmokePing's maxlength)" }),
+  quorum: Type.Optional(QuorumSchema),
+  hold_down: Type.Optional(Type.Integer({ description: 'edge-triggered: clean rounds in a row before a clear (1 = SmokePing)' })),
+  renotify_min: Type.Optional(Type.Integer({ description: 'seconds between notifications of one series (or target) and alert' })),
+  depends_on: Type.Optional(Type.String({ description: 'a target whose active alerts suppress this one' })),
 });
 
 /** One named alert, compiled. */
 export interface AlertRule extends Static<typeof AlertRuleInfoSchema> {
-  /** SmokePing's match value: 0 = no match. */
-  test(h: History, prevmatch: number): number;
+  /** SmokePing's match value: 0 = no match. `series` carries what is not in the history (cert days). */
+  test(h: History, prevmatch: number, series?: { certDays?: number }): number;
 }
 
 /** A configured channel before it is built. */
@@ -81,7 +86,10 @@ export function resolveAlerts(config: Config): { setup: AlertsSetup; issues: Con
 export const alertsSection: ConfigSection = {
   key: 'alerts',
   schema: Type.Optional(Type.Unknown()),
-  check: (c) => void readAlerts(c.config, c.error, true),
+  check: (c) => {
+    readAlerts(c.config, c.error, true);
+    warnLossThresholds(c.config, c.warn);
+  },
 };
 
 /** The `notifiers:` entry: checked with the alerts (see alertsSection). */
@@ -130,7 +138,7 @@ function readAlerts(config: Config, issue: IssueAt, deep: boolean): AlertsSetup 
     const a = value as AlertRuleConfig;
     const rule = compileRule(name, a, (m) => issue([...at, 'pattern'], m));
     if (!rule) continue;
-    rule.edgetrigger = yes(a.edgetrigger) ?? sectionEdge;
+    if (rule.type !== 'cert') rule.edgetrigger = yes(a.edgetrigger) ?? sectionEdge;
     rule.to = recipients(a.to);
     checkRecipients(setup, rule.to, [...at, 'to'], issue, deep);
     const t = a.mailtemplate !== undefined ? template(a.mailtemplate, [...at, 'mailtemplate']) : sectionTemplate;
@@ -148,8 +156,23 @@ export function checkAlertsConfig(config: Config): ConfigIssue[] {
 }
 
 function compileRule(name: string, a: AlertRuleConfig, fail: (message: string) => void): AlertRule | undefined {
-  const base = { name, type: a.type, pattern: a.pattern, comment: a.comment ?? '', edgetrigger: false, to: [] as string[], trace: a.trace ?? false };
-  if (a.priority !== undefined) Object.assign(base, { priority: a.priority });
+  const base: Omit<AlertRule, 'length' | 'test'> = { name, type: a.type, pattern: a.pattern, comment: a.comment ?? '', edgetrigger: false, to: [] as string[], trace: a.trace ?? false };
+  if (a.priority !== undefined) base.priority = a.priority;
+  if (a.quorum !== undefined) base.quorum = a.quorum;
+  if (a.hold_down !== undefined && a.hold_down > 1) base.hold_down = a.hold_down;
+  if (a.renotify_min !== undefined) base.renotify_min = a.renotify_min;
+  if (a.depends_on !== undefined) base.depends_on = a.depends_on;
+  if (a.type === 'cert') {
+    const m = /^\s*(<=?)\s*(\d{1,5}(?:\.\d{1,3})?)\s*d?\s*$/.exec(a.pattern);
+    if (!m) {
+      fail(`a cert alert's pattern is the days left that raise it, e.g. "<14" or "<=7"`);
+      return undefined;
+    }
+    const days = Number(m[2]);
+    const below = m[1] === '<' ? (d: number) => d < days : (d: number) => d <= days;
+    // One notification per target: any one agent seeing the certificate close to expiry raises it.
+    return { ...base, quorum: a.quorum ?? { agents: 1 }, edgetrigger: true, length: 1, test: (_h, _p, s) => (s?.certDays !== undefined && below(s.certDays) ? 1 : 0) };
+  }
   try {
     if (a.type === 'matcher') {
       const m = compileMatcher(a.pattern);
@@ -257,7 +280,8 @@ function fileProblem(file: string, secret: boolean): string | undefined {
 }
 
 /** A recipient must be a program, a known notifier, or an address with an email notifier to send it. */
-function checkRecipients(setup: AlertsSetup, list: string[], at: (string | number)[], issue: Issue, deep: boolean): void {
+/** Checks recipients (notifier names, mail addresses, |programs; `deep`: the programs exist and run). */
+export function checkRecipients(setup: AlertsSetup, list: string[], at: (string | number)[], issue: Issue, deep = false): void {
   for (const r of list) {
     if (r.startsWith('|')) {
       if (r.length < 2) issue(at, 'a program recipient needs a path after "|"');

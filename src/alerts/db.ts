@@ -19,7 +19,8 @@ export const ActiveRowSchema = Type.Object({
 });
 export type ActiveRow = Static<typeof ActiveRowSchema>;
 
-export const DELIVERY_STATUSES = ['pending', 'sent', 'failed', 'silenced', 'suppressed'] as const;
+/** `held`: waiting for a verdict (a cause, a parent target's alert, renotify_min) before it is sent or suppressed. */
+export const DELIVERY_STATUSES = ['pending', 'sent', 'failed', 'silenced', 'suppressed', 'held'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -53,7 +54,7 @@ export const EventRowSchema = Type.Object({
   agent: Type.String(),
   alert: Type.String(),
   state: AlertEventSchema.properties.state,
-  muted_by: Nullable(Type.String({ description: "why nothing was sent: a silence id, or 'priority'" })),
+  muted_by: Nullable(Type.String({ description: "why nothing was sent: a silence id, 'priority', 'quorum', 'renotify', 'cause:<id>', 'depends_on:<path>'" })),
   event: AlertEventSchema,
 });
 export type EventRow = Static<typeof EventRowSchema>;
@@ -106,6 +107,9 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts (delivery_id);
 CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, ends INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_muted ON events (muted_by) WHERE muted_by IS NOT NULL;
+CREATE TABLE IF NOT EXISTS causes (id TEXT PRIMARY KEY, scope TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS localize_state (scope TEXT PRIMARY KEY, time INTEGER NOT NULL, state BLOB NOT NULL);
 `;
 
 /** A filter on the history; `target` matches the path itself and every path under it. */
@@ -114,6 +118,12 @@ export interface EventQuery {
   alert?: string;
   agent?: string;
   state?: string;
+  /** Why nothing was sent (exactly), e.g. `cause:<id>`. */
+  muted_by?: string;
+  /** Alert names starting with this (a localization scope's `<scope>.`). */
+  alertPrefix?: string;
+  /** The alert's type, e.g. `localize`. */
+  type?: string;
   /** ms since the epoch: from (inclusive) … to (exclusive); `before` is the older paging cursor. */
   from?: number;
   to?: number;
@@ -158,6 +168,9 @@ function eventFilter(q: Omit<EventQuery, 'limit'>): { where: string; args: unkno
   if (q.from !== undefined) { conds.push('time >= ?'); args.push(q.from); }
   if (q.to !== undefined) { conds.push('time < ?'); args.push(q.to); }
   if (q.before !== undefined) { conds.push('time < ?'); args.push(q.before); }
+  if (q.muted_by) { conds.push('muted_by = ?'); args.push(q.muted_by); }
+  if (q.alertPrefix) { conds.push('substr(alert, 1, ?) = ?'); args.push(q.alertPrefix.length, q.alertPrefix); }
+  if (q.type) { conds.push(`json_extract(event, '$.alert.type') = ?`); args.push(q.type); }
   return { where: conds.length ? 'WHERE ' + conds.join(' AND ') : '', args };
 }
 
@@ -183,6 +196,8 @@ export function openAlertDb(file: string, note?: ModeNote) {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
+  // Notifications held when the process stopped lost their verdict: send them rather than lose them.
+  db.prepare(`UPDATE deliveries SET status = 'pending' WHERE status = 'held'`).run();
 
   const upsertActive = db.prepare('INSERT INTO active (target, agent, alert, prevmatch, since) VALUES (?, ?, ?, ?, ?) ON CONFLICT (target, agent, alert) DO UPDATE SET prevmatch = excluded.prevmatch');
   const deleteActive = db.prepare('DELETE FROM active WHERE target = ? AND agent = ? AND alert = ?');
@@ -225,6 +240,34 @@ export function openAlertDb(file: string, note?: ModeNote) {
     updateEvent(e: AlertEvent): void {
       db.prepare('UPDATE events SET event = ? WHERE id = ?').run(JSON.stringify(e), e.id);
     },
+    /** Settles a held event: muted (its deliveries become suppressed) or released (pending; returned to be queued). */
+    settle: db.transaction((eventId: string, mutedBy: string | null): { id: number; channel: string }[] => {
+      const now = Date.now();
+      if (mutedBy !== null) {
+        db.prepare('UPDATE events SET muted_by = ? WHERE id = ?').run(mutedBy, eventId);
+        db.prepare(`UPDATE deliveries SET status = 'suppressed', updated = ? WHERE event_id = ? AND status = 'held'`).run(now, eventId);
+        return [];
+      }
+      const rows = db.prepare(`SELECT id, channel FROM deliveries WHERE event_id = ? AND status = 'held' ORDER BY id`).all(eventId) as { id: number; channel: string }[];
+      db.prepare(`UPDATE deliveries SET status = 'pending', updated = ? WHERE event_id = ? AND status = 'held'`).run(now, eventId);
+      return rows;
+    }),
+    /** The active causes of a localization scope (replaces what was saved for it). */
+    saveCauses: db.transaction((scope: string, causes: { id: string; body: string }[]) => {
+      db.prepare('DELETE FROM causes WHERE scope = ?').run(scope);
+      const ins = db.prepare('INSERT INTO causes (id, scope, body) VALUES (?, ?, ?)');
+      for (const c of causes) ins.run(c.id, scope, c.body);
+    }),
+    loadCauses(scope: string): string[] {
+      return (db.prepare('SELECT body FROM causes WHERE scope = ? ORDER BY id').all(scope) as { body: string }[]).map((r) => r.body);
+    },
+    /** A localization scope's engine memory (baselines, bad runs), kept across restarts. */
+    saveLocalizeState(scope: string, time: number, state: Buffer): void {
+      db.prepare('INSERT OR REPLACE INTO localize_state (scope, time, state) VALUES (?, ?, ?)').run(scope, time, state);
+    },
+    loadLocalizeState(scope: string): { time: number; state: Buffer } | undefined {
+      return db.prepare('SELECT time, state FROM localize_state WHERE scope = ?').get(scope) as { time: number; state: Buffer } | undefined;
+    },
     recordAttempt: db.transaction((deliveryId: number, attempt: number, outcome: AttemptRow['outcome'], durationMs: number, error: string | null) => {
       const now = Date.now();
       insertAttempt.run(deliveryId, attempt, now, outcome, Math.round(durationMs), error);
@@ -245,6 +288,10 @@ export function openAlertDb(file: string, note?: ModeNote) {
     countEvents(q: EventQuery): number {
       const { where, args } = eventFilter(q);
       return (db.prepare(`SELECT COUNT(*) AS n FROM events ${where}`).get(...args) as { n: number }).n;
+    },
+    /** How many events the given reason muted. */
+    countMuted(mutedBy: string): number {
+      return (db.prepare('SELECT COUNT(*) AS n FROM events WHERE muted_by = ?').get(mutedBy) as { n: number }).n;
     },
     /** Deliveries matching the filter, newest first, one page of it, each with its attempts and its event. */
     deliveries(q: DeliveryQuery): DeliveryListRow[] {

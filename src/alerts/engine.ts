@@ -1,9 +1,11 @@
 /**
  * The alert engine: a RoundSink that evaluates each series (target × agent) right after its
  * round is stored, turns outcomes into AlertEvents, applies silences and hands deliveries
- * to the dispatcher. History lives in memory, seeded from the store the first time a series
- * is seen; match counters are persisted so that a restart neither repeats a raise nor loses
- * a clear.
+ * to the outbox (recorded, then sent, muted or held for a verdict). History lives in memory,
+ * seeded from the store the first time a series is seen; match counters are persisted so that
+ * a restart neither repeats a raise nor loses a clear. Alerts with a quorum (and certificate
+ * alerts) notify per target once enough agents match; alerts of series that a localization
+ * scope judges, or of targets that depend on another, wait for the verdict (src/alerts/held.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -13,13 +15,25 @@ import type { Config } from '../config/loader.ts';
 import { walk, type TargetNode } from '../config/tree.ts';
 import type { Store } from '../store/types.ts';
 import { recipients, type AlertRule, type AlertsSetup } from './config.ts';
-import type { ActiveRow, AlertDb, DeliveryStatus, Silence } from './db.ts';
+import type { ActiveRow, AlertDb, Silence } from './db.ts';
 import type { Channel, Dispatcher } from './dispatcher.ts';
 import { evaluateRules, formatHistory, newHistory, orderRules, pushRound, trimHistory, type Outcome, type SeriesState } from './evaluate.ts';
+import type { HeldItem, MutedBy } from './held.ts';
 import type { HistoryValue } from './pattern.ts';
 import { NOTIFIER_KINDS } from './notifiers/index.ts';
 import type { AlertEvent } from './notifiers/notifier.ts';
+import { Outbox, type Prepared } from './outbox.ts';
+import { quorum, type QuorumVerdict } from './quorum.ts';
 import { silenceMatches } from './silences.ts';
+
+/**
+ * A localization engine's say on a series (src/localize/): how long a notification of it should
+ * wait for a verdict, and which active cause explains it. Set by the server; none by default.
+ */
+export interface AlertGate {
+  holdMs(target: string, agent: string): number;
+  explain(target: string, agent: string): { id: string } | undefined;
+}
 
 interface TargetAlerts {
   node: TargetNode;
@@ -39,17 +53,17 @@ export interface EngineOptions {
    * settles (bounded by the hook), so the hook can add to the event: a path trace.
    */
   onEvent?: (event: AlertEvent, rule: AlertRule) => Promise<void> | undefined;
-}
-
-interface Prepared {
-  rule: AlertRule;
-  event: AlertEvent;
-  channels: { name: string; kind: string }[];
-  mutedBy: string | null;
-  status: DeliveryStatus;
+  /** The server's clock (ms); Date.now by default. */
+  now?: () => number;
+  /** An agent's region (quorum regions); unknown agents count as region "default". */
+  regionOf?: (agent: string) => string | undefined;
 }
 
 const key = (target: string, agent: string) => `${target}\u0000${agent}`;
+/** The agent of target-level notifications (quorum, certificates, causes). */
+export const ANY_AGENT = '*';
+/** A series is counted in a quorum while its latest round is at most this many steps old. */
+const QUORUM_FRESH_STEPS = 3;
 
 export class AlertEngine implements RoundSink {
   readonly name = 'alerts';
@@ -63,10 +77,23 @@ export class AlertEngine implements RoundSink {
   private firstSeen: Map<string, number> | undefined;
   private silenceCache: Silence[];
   private stopped = false;
+  private outbox: Outbox;
+  private gate: AlertGate | undefined;
+  private readonly now: () => number;
+  /** Agents reporting on each target (quorum voters, parents of dependent targets). */
+  private agentsOf = new Map<string, Set<string>>();
+  /** Target-level raised state of quorum alerts: target\0alert → since. */
+  private quorumRaised = new Map<string, number>();
 
   /** `tree` is the live target tree (the config's own plus mesh targets); default the config's. */
   constructor(private opts: EngineOptions, config: Config, setup: AlertsSetup, tree: TargetNode = config.targets) {
+    this.now = opts.now ?? Date.now;
+    this.outbox = new Outbox(opts.db, opts.dispatcher, opts.log);
     for (const row of opts.db.loadCounters()) {
+      if (row.agent === ANY_AGENT) {
+        this.quorumRaised.set(`${row.target}\u0000${row.alert}`, row.since);
+        continue;
+      }
       const k = key(row.target, row.agent);
       if (!this.saved.has(k)) this.saved.set(k, new Map());
       this.saved.get(k)!.set(row.alert, { prevmatch: row.prevmatch, since: row.since });
@@ -105,13 +132,83 @@ export class AlertEngine implements RoundSink {
         }
       }
     }
+    for (const qk of [...this.quorumRaised.keys()]) {
+      const [target, alert] = qk.split('\u0000') as [string, string];
+      if (this.targets.get(target)?.rules.some((r) => r.name === alert && r.quorum)) continue;
+      this.quorumRaised.delete(qk);
+      changes.push({ target, agent: ANY_AGENT, alert, prevmatch: 0, since: 0 });
+    }
     if (changes.length) this.opts.db.saveCounters(changes);
     this.opts.dispatcher.setChannels(this.buildChannels(tree));
   }
 
+  /** Connects a localization engine (or disconnects it with undefined). */
+  setGate(gate: AlertGate | undefined): void {
+    this.gate = gate;
+  }
+
+  /** Notifications waiting for a verdict. */
+  heldCount(): number {
+    return this.outbox.heldCount;
+  }
+
+  /** Settles the held notifications that can be settled at `now` (the server calls it every second and after each localization step). */
+  release(now = this.now()): void {
+    try {
+      this.outbox.release(now, (item) => this.why(item));
+    } catch (e) {
+      this.opts.log.error({ err: e }, 'held alerts could not be settled');
+    }
+  }
+
+  /**
+   * Records and sends a notification built elsewhere (a localization cause), routed to the
+   * given recipients like a target's alert and subject to silences.
+   */
+  notifyExternal(event: AlertEvent, to: readonly string[], key: string, attach?: Promise<void>): void {
+    const { channels, addresses } = this.routeList(to);
+    event.recipients = addresses;
+    const silence = this.silenceCache.find((s) => silenceMatches(s, { target: event.target.path, agent: event.agent, alert: event.alert.name, labels: event.target.labels, time: this.now() }));
+    this.outbox.submit([{
+      event, key, agents: [], holdMs: 0, dependsWaitMs: 0,
+      channels: channels.map((name) => ({ name, kind: this.opts.dispatcher.channel(name)?.notifier.kind ?? 'unknown' })),
+      mutedBy: silence ? silence.id : null, status: silence ? 'silenced' : 'pending',
+      ...(attach ? { attach } : {}),
+    }]);
+  }
+
+  /** Why a held notification must not be sent: a cause explaining its series, or its parent's active alert. */
+  private why(item: HeldItem): MutedBy | undefined {
+    if (this.gate && item.agents.length) {
+      let cause: string | undefined;
+      for (const agent of item.agents) {
+        const c = this.gate.explain(item.target, agent);
+        if (!c) {
+          cause = undefined;
+          break;
+        }
+        cause ??= c.id;
+      }
+      if (cause) return `cause:${cause}`;
+    }
+    if (item.dependsOn && this.targetActive(item.dependsOn)) return `depends_on:${item.dependsOn}`;
+    return undefined;
+  }
+
+  /** Whether any alert of the target is raised (on any series, or at the target level). */
+  private targetActive(target: string): boolean {
+    for (const agent of this.agentsOf.get(target) ?? []) {
+      const s = this.series.get(key(target, agent));
+      if (s && (s.counters.size > 0 || s.holds.size > 0)) return true;
+    }
+    for (const qk of this.quorumRaised.keys()) if (qk.startsWith(`${target}\u0000`)) return true;
+    return false;
+  }
+
   write(rounds: readonly Round[]): void {
     const changes: ActiveRow[] = [];
-    const fired: { round: Round; t: TargetAlerts; outcome: Outcome; state: SeriesState }[] = [];
+    const fired: Prepared[] = [];
+    const quorumTouched = new Map<string, { round: Round; t: TargetAlerts; rule: AlertRule; state: SeriesState }>();
     for (const round of rounds) {
       const t = this.targets.get(round.target);
       if (!t) continue;
@@ -120,29 +217,85 @@ export class AlertEngine implements RoundSink {
         const state = this.series.get(k) ?? this.seed(round.target, round.agent, round.step, round.time, t);
         if (round.time <= state.last) continue;
         state.last = round.time;
+        let agents = this.agentsOf.get(round.target);
+        if (!agents) this.agentsOf.set(round.target, (agents = new Set()));
+        agents.add(round.agent);
+        if (round.cert_expiry !== undefined) state.certDays = (round.cert_expiry * 1000 - round.time) / 86_400_000;
         pushRound(state.history, t.cap, lossPct(round), round.median);
         const { outcomes, changed } = evaluateRules(state, t.rules);
-        for (const alert of changed) {
-          const prevmatch = state.counters.get(alert) ?? 0;
+        for (const alert of new Set(changed)) {
+          const counter = state.counters.get(alert) ?? 0;
+          // Held raised by hold_down: kept as a negative count of the clean rounds seen.
+          const prevmatch = counter > 0 ? counter : state.holds.has(alert) ? -state.holds.get(alert)! : 0;
           const sk = `${k}\u0000${alert}`;
           if (prevmatch === 0) this.since.delete(sk);
           else if (!this.since.has(sk)) this.since.set(sk, round.time);
           changes.push({ target: round.target, agent: round.agent, alert, prevmatch, since: this.since.get(sk) ?? round.time });
         }
-        for (const outcome of outcomes) fired.push({ round, t, outcome, state });
+        for (const rule of t.rules) if (rule.quorum) quorumTouched.set(`${round.target}\u0000${rule.name}`, { round, t, rule, state });
+        for (const outcome of outcomes) {
+          if (outcome.rule.quorum) continue; // notified per target below
+          fired.push(this.hook(this.prepare(round.target, round.agent, round.time, t, outcome.rule, outcome.state, state, outcome.suppressed ? 'priority' : null), outcome.rule));
+        }
       } catch (e) {
         this.opts.log.error({ err: e, target: round.target, agent: round.agent }, 'alert evaluation failed for this round');
       }
     }
+    for (const [qk, q] of quorumTouched) {
+      try {
+        const verdict = this.verdict(q.round.target, q.rule.name, q.t, q.round.time);
+        const was = this.quorumRaised.has(qk);
+        if (verdict.met === was) continue;
+        if (verdict.met) this.quorumRaised.set(qk, q.round.time);
+        else this.quorumRaised.delete(qk);
+        changes.push({ target: q.round.target, agent: ANY_AGENT, alert: q.rule.name, prevmatch: verdict.met ? 1 : 0, since: q.round.time });
+        const p = this.prepare(q.round.target, ANY_AGENT, q.round.time, q.t, q.rule, verdict.met ? 'raised' : 'cleared', q.state, null);
+        p.event.quorum = { matching: verdict.matching, total: verdict.total, regions: verdict.regions, need: verdict.need };
+        p.agents = verdict.met ? verdict.matching : [];
+        // In a localization scope the target's notification waits for the verdict like a series' would.
+        p.holdMs = Math.max(0, ...p.agents.map((a) => this.gate?.holdMs(q.round.target, a) ?? 0));
+        fired.push(this.hook(p, q.rule));
+      } catch (e) {
+        this.opts.log.error({ err: e, target: q.round.target, alert: q.rule.name }, 'quorum evaluation failed');
+      }
+    }
     try {
       if (changes.length) this.opts.db.saveCounters(changes);
-      if (fired.length) this.notify(fired.map((f) => this.prepare(f.round, f.t, f.outcome, f.state)));
+      if (fired.length) this.outbox.submit(fired);
     } catch (e) {
       this.opts.log.error({ err: e }, 'alert state could not be saved');
     }
+    this.release();
   }
 
-  /** Active alerts: every series × alert whose counter is non-zero. */
+  /**
+   * Tells the event hook of a notification (complete: quorum agents included); what it returns
+   * holds the deliveries until it settles. A hook that throws does not stop the notification.
+   */
+  private hook(p: Prepared, rule: AlertRule): Prepared {
+    try {
+      const attach = this.opts.onEvent?.(p.event, rule);
+      if (attach) p.attach = attach;
+    } catch (err) {
+      this.opts.log.error({ err, alert: rule.name, target: p.event.target.path }, 'alert event hook failed; delivering without it');
+    }
+    return p;
+  }
+
+  /** The quorum of one target's alert now: its agents' series with a fresh round vote. */
+  private verdict(target: string, alert: string, t: TargetAlerts, time: number): QuorumVerdict {
+    const rule = this.setup.rules.get(alert)!;
+    const stepMs = (t.node.probe?.params.step ?? 60) * 1000;
+    const voters = [];
+    for (const agent of this.agentsOf.get(target) ?? []) {
+      const s = this.series.get(key(target, agent));
+      if (!s || time - s.last > QUORUM_FRESH_STEPS * stepMs) continue;
+      voters.push({ agent, region: this.opts.regionOf?.(agent) ?? 'default', matching: (s.counters.get(alert) ?? 0) > 0 || s.holds.has(alert) });
+    }
+    return quorum(rule.quorum!, voters);
+  }
+
+  /** Active alerts: every series × alert whose counter is non-zero (negative: held raised by hold_down), and quorum alerts raised per target (agent "*"). */
   active(): { target: string; agent: string; alert: string; prevmatch: number; since: number; edgetrigger: boolean }[] {
     return this.opts.db.loadCounters().map((r) => ({
       ...r,
@@ -203,7 +356,13 @@ export class AlertEngine implements RoundSink {
       }
     }
     this.saved.delete(k);
-    const state: SeriesState = { history: newHistory(), counters, last: -Infinity };
+    const holds = new Map<string, number>();
+    for (const [alert, n] of [...counters]) {
+      if (n >= 0) continue;
+      counters.delete(alert);
+      holds.set(alert, -n);
+    }
+    const state: SeriesState = { history: newHistory(), counters, holds, last: -Infinity };
     try {
       const step = stepS * 1000;
       const from = before - (t.cap + 1) * step - step / 2;
@@ -239,9 +398,14 @@ export class AlertEngine implements RoundSink {
 
   /** Channel names an alert of a target goes to, and the mail addresses among its recipients. */
   private route(t: TargetAlerts, rule: AlertRule): { channels: string[]; addresses: string[] } {
+    return this.routeList([...this.setup.to, ...recipients(t.node.alertee), ...rule.to]);
+  }
+
+  /** Channels and mail addresses of a recipient list. */
+  private routeList(list: readonly string[]): { channels: string[]; addresses: string[] } {
     const channels = new Set<string>();
     const addresses: string[] = [];
-    for (const r of [...this.setup.to, ...recipients(t.node.alertee), ...rule.to]) {
+    for (const r of list) {
       if (r.startsWith('|')) channels.add(r);
       else if (this.setup.channels.has(r)) channels.add(r);
       else if (r.includes('@')) {
@@ -252,61 +416,44 @@ export class AlertEngine implements RoundSink {
     return { channels: [...channels], addresses: [...new Set(addresses)] };
   }
 
-  /** Builds the event of an outcome, its channels and whether a silence or priority mutes it. */
-  private prepare(round: Round, t: TargetAlerts, outcome: Outcome, state: SeriesState): Prepared {
-    const { rule } = outcome;
+  /** Builds the notification of an outcome: its event, channels, and whether a silence or priority mutes it. */
+  private prepare(target: string, agent: string, time: number, t: TargetAlerts, rule: AlertRule, what: Outcome['state'], state: SeriesState, muted: 'priority' | null): Prepared {
     const { channels, addresses } = this.route(t, rule);
     const { loss, rtt } = formatHistory(state.history);
-    const builtin = round.agent === this.opts.builtinAgent;
-    const dotted = round.target.replace(/^\//, '').replace(/\//g, '.') + (builtin ? '' : ` [from ${round.agent}]`);
+    const from = agent === this.opts.builtinAgent || agent === ANY_AGENT ? '' : ` [from ${agent}]`;
     const event: AlertEvent = {
       version: 1,
       id: randomUUID(),
-      state: outcome.state,
-      alert: { name: rule.name, type: rule.type, pattern: rule.pattern, comment: rule.comment, edgetrigger: rule.edgetrigger },
-      target: { path: round.target, dotted, host: t.node.probe?.host ?? '', title: t.node.title, labels: t.node.labels },
-      agent: round.agent,
-      time: round.time,
+      state: what,
+      alert: { name: rule.name, type: rule.type, pattern: rule.pattern, comment: rule.comment, edgetrigger: rule.edgetrigger || !!rule.quorum },
+      target: { path: target, dotted: target.replace(/^\//, '').replace(/\//g, '.') + from, host: t.node.probe?.host ?? '', title: t.node.title, labels: t.node.labels },
+      agent,
+      time,
       loss,
       rtt,
       recipients: addresses,
     };
     if (rule.priority !== undefined) event.alert.priority = rule.priority;
     if (rule.mailtemplate) event.alert.mailtemplate = rule.mailtemplate;
-    if (this.publicUrl) event.url = `${this.publicUrl.replace(/\/$/, '')}/?target=${encodeURIComponent(round.target)}`;
-    const silence = outcome.suppressed ? undefined : this.silenceCache.find((s) => silenceMatches(s, {
-      target: round.target, agent: round.agent, alert: rule.name, labels: t.node.labels, time: Date.now(),
+    if (this.publicUrl) event.url = `${this.publicUrl.replace(/\/$/, '')}/?target=${encodeURIComponent(target)}`;
+    const silence = muted ? undefined : this.silenceCache.find((s) => silenceMatches(s, {
+      target, agent, alert: rule.name, labels: t.node.labels, time: this.now(),
     }));
-    return {
-      rule,
+    const stepMs = (t.node.probe?.params.step ?? 60) * 1000;
+    const p: Prepared = {
       event,
       channels: channels.map((name) => ({ name, kind: this.opts.dispatcher.channel(name)?.notifier.kind ?? 'unknown' })),
-      mutedBy: outcome.suppressed ? 'priority' : silence ? silence.id : null,
-      status: outcome.suppressed ? 'suppressed' : silence ? 'silenced' : 'pending',
+      mutedBy: muted ?? (silence ? silence.id : null),
+      status: muted ? 'suppressed' : silence ? 'silenced' : 'pending',
+      key: `${key(target, agent)}\u0000${rule.name}`,
+      agents: agent === ANY_AGENT ? [] : [agent],
+      holdMs: agent === ANY_AGENT ? 0 : this.gate?.holdMs(target, agent) ?? 0,
+      dependsWaitMs: Math.round(stepMs * 1.5),
     };
-  }
-
-  /** Records the events of one batch in one transaction, then queues the deliveries that are not muted. */
-  private notify(batch: Prepared[]): void {
-    const ids = this.opts.db.recordEvents(batch);
-    batch.forEach((p, i) => {
-      const e = p.event;
-      this.opts.log.info({ alert: e.alert.name, target: e.target.path, agent: e.agent, state: e.state, muted_by: p.mutedBy, channels: p.channels.map((c) => c.name) }, `alert ${e.alert.name} ${e.state}`);
-      const deliver = () => {
-        if (p.status === 'pending') this.opts.dispatcher.enqueue(e, ids[i]!.map((id, j) => ({ id, channel: p.channels[j]!.name })));
-      };
-      let held: Promise<void> | undefined;
-      try {
-        held = this.opts.onEvent?.(e, p.rule);
-      } catch (err) {
-        this.opts.log.error({ err, alert: e.alert.name, target: e.target.path }, 'alert event hook failed; delivering without it');
-      }
-      if (!held) return deliver();
-      void held.then(() => this.opts.db.updateEvent(e))
-        .catch((err: unknown) => this.opts.log.error({ err, alert: e.alert.name, target: e.target.path }, 'alert event hook failed; delivering without it'))
-        .finally(deliver);
-      return undefined;
-    });
+    const parent = rule.depends_on ?? t.node.depends_on;
+    if (parent && parent !== target) p.dependsOn = parent;
+    if (rule.renotify_min) p.renotifyMin = rule.renotify_min;
+    return p;
   }
 
   /** Named notifiers of the config, plus one exec channel per `|/program` recipient anywhere. */

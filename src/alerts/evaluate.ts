@@ -4,6 +4,8 @@
  * entries as the longest alert of the target needs), then the alerts are tested in ascending
  * priority; edge-triggered ones report raised/cleared, the others every matching round; once
  * a prioritized alert notifies, the other prioritized alerts of the target are suppressed.
+ * Beyond SmokePing (off unless configured): `hold_down: N` keeps a raised edge-triggered
+ * alert raised until N rounds in a row did not match (SmokePing clears at the first one).
  */
 import type { AlertRule } from './config.ts';
 import type { History } from './matchers.ts';
@@ -15,6 +17,10 @@ export interface SeriesState {
   counters: Map<string, number>;
   /** Time of the newest round in the history: a resent or late round is not counted twice. */
   last: number;
+  /** Alerts held raised by hold_down: clean rounds seen since they stopped matching. */
+  holds: Map<string, number>;
+  /** Days the certificate of the latest round that reported one has left (HTTPS targets). */
+  certDays?: number;
 }
 
 export interface Outcome {
@@ -68,13 +74,14 @@ export function evaluateRules(state: SeriesState, ordered: AlertRule[]): { outco
     const prev = state.counters.get(rule.name) ?? 0;
     let match: number;
     try {
-      match = rule.test(state.history, prev);
+      match = rule.test(state.history, prev, state);
     } catch {
       match = 0;
     }
     if (!Number.isFinite(match)) match = match ? COUNTER_CAP : 0;
     let what: Outcome['state'] | undefined;
-    if (rule.edgetrigger && (prev ? 1 : 0) !== (match ? 1 : 0)) what = prev === 0 ? 'raised' : 'cleared';
+    if (rule.edgetrigger && rule.hold_down) what = holdDown(state, rule, prev, match, changed);
+    else if (rule.edgetrigger && (prev ? 1 : 0) !== (match ? 1 : 0)) what = prev === 0 ? 'raised' : 'cleared';
     if (!rule.edgetrigger && match) what = 'firing';
     if (what) {
       const suppressed = rule.priority !== undefined && priorityDone !== undefined;
@@ -89,6 +96,28 @@ export function evaluateRules(state: SeriesState, ordered: AlertRule[]): { outco
     }
   }
   return { outcomes, changed };
+}
+
+/** Edge triggering with hold-down: raised as usual, cleared only after `hold_down` clean rounds in a row. */
+function holdDown(state: SeriesState, rule: AlertRule, prev: number, match: number, changed: string[]): Outcome['state'] | undefined {
+  const held = state.holds.get(rule.name);
+  const wasRaised = prev > 0 || held !== undefined;
+  if (match) {
+    if (held !== undefined) {
+      state.holds.delete(rule.name);
+      changed.push(rule.name);
+    }
+    return wasRaised ? undefined : 'raised';
+  }
+  if (!wasRaised) return undefined;
+  const clean = (held ?? 0) + 1;
+  changed.push(rule.name);
+  if (clean >= rule.hold_down!) {
+    state.holds.delete(rule.name);
+    return 'cleared';
+  }
+  state.holds.set(rule.name, clean);
+  return undefined;
 }
 
 /** Perl's sprintf "%.0f": round half to even on the exact value. */

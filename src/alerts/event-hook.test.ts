@@ -60,3 +60,57 @@ targets:
     store.close();
   }
 });
+
+test('a clear waits behind its raise while the raise\'s trace runs; a quorum alert is handed to the hook with its matching agents', async () => {
+  const dir = tempDir();
+  const hook = writeHook(dir);
+  const config = configIn(dir, `
+general: { pings: 5, step: 5, data_dir: ./data }
+alerts:
+  to: "|${hook.path}"
+  lossy: { type: loss, pattern: ">50%", edgetrigger: yes, trace: true }
+  many: { type: loss, pattern: ">50%", quorum: { agents: 2 }, trace: true }
+targets:
+  children:
+    Net:
+      children:
+        one: { host: 127.0.0.1, alerts: [lossy] }
+        two: { host: 127.0.0.2, alerts: [many] }
+`);
+  const store = storeIn(dir, config);
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const seen: { target: string; state: string; agents: string[] }[] = [];
+  const alerts = createAlerts({
+    config, store, log: silentLog, builtinAgent: 'srv',
+    onEvent: (event) => {
+      seen.push({ target: event.target.path, state: event.state, agents: event.quorum?.matching ?? [event.agent] });
+      // Only the first raise has a slow trace; the clear has none to wait for.
+      if (seen.length > 1) return undefined;
+      return gate.then(() => {
+        event.trace = { summary: 'path clean', changes: [] };
+      });
+    },
+  });
+  try {
+    const feed = async (rounds: ReturnType<typeof round>[]) => {
+      store.write(rounds);
+      alerts.sink.write(rounds);
+      await alerts.dispatcher.idle();
+    };
+    await feed([round('/Net/one', 'srv', t0, 5, 5)]);
+    await feed([round('/Net/one', 'srv', t0 + 5000, 5, 0)]);
+    assert.deepEqual(seen.map((s) => `${s.target} ${s.state}`), ['/Net/one raised', '/Net/one cleared']);
+    assert.equal(hook.calls().length, 0, 'the clear does not overtake its raise');
+    open();
+    await waitFor('both notifications', () => hook.calls().length === 2);
+    assert.deepEqual(hook.calls().map((c) => (c.event as unknown as AlertEvent).state), ['raised', 'cleared']);
+
+    await feed([round('/Net/two', 'a1', t0 + 10_000, 5, 5), round('/Net/two', 'a2', t0 + 10_000, 5, 5), round('/Net/two', 'a3', t0 + 10_000, 5, 0)]);
+    const q = seen.find((s) => s.target === '/Net/two')!;
+    assert.deepEqual([q.state, q.agents.sort()], ['raised', ['a1', 'a2']]);
+  } finally {
+    await alerts.close();
+    store.close();
+  }
+});

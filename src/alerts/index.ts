@@ -48,7 +48,14 @@ export interface AlertOptions {
   dbFile?: string;
   /** Told of every event before delivery; may hold it to add a path trace (src/alerts/engine.ts). */
   onEvent?: EngineOptions['onEvent'];
+  /** The server's clock (ms); Date.now by default. */
+  now?: () => number;
+  /** An agent's region, for quorum alerts that count regions. */
+  regionOf?: (agent: string) => string | undefined;
 }
+
+/** How often held notifications are looked at (their deadlines are checked, their verdicts asked). */
+const RELEASE_MS = 1000;
 
 /** Builds the alert engine from the config; throws ConfigError when the alert sections are invalid. */
 export function createAlerts(opts: AlertOptions): AlertService {
@@ -65,7 +72,12 @@ export function createAlerts(opts: AlertOptions): AlertService {
   const dispatcher = new Dispatcher(db, log);
   let config = opts.config;
   let current = setup;
-  const engine = new AlertEngine({ store: opts.store, db, dispatcher, log, builtinAgent: opts.builtinAgent, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) }, config, setup, opts.targets);
+  const engine = new AlertEngine({
+    store: opts.store, db, dispatcher, log, builtinAgent: opts.builtinAgent, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+    ...(opts.now ? { now: opts.now } : {}), ...(opts.regionOf ? { regionOf: opts.regionOf } : {}),
+  }, config, setup, opts.targets);
+  const releaser = setInterval(() => engine.release(), RELEASE_MS);
+  releaser.unref();
   const warmed = engine.warm().then((n) => {
     if (n) log.info({ series: n }, 'alert histories read back from the store');
     return n;
@@ -97,6 +109,7 @@ export function createAlerts(opts: AlertOptions): AlertService {
       log[state === 'down' ? 'warn' : 'info']({ agent, state }, `agent ${agent} is ${state}`);
     },
     async close() {
+      clearInterval(releaser);
       engine.stop();
       await dispatcher.close();
       db.close();

@@ -56,6 +56,7 @@ interface Inherited {
   agents: AgentSelection;
   server_probes: boolean;
   shard: 'none' | 'per_region';
+  depends_on?: string;
   labels: Record<string, string>;
   params: Record<string, unknown>;
   /** Where each inherited parameter was written. */
@@ -143,6 +144,7 @@ export function resolveTree(raw: RawConfig, presets: Record<string, ProbePreset>
       agents: (node.agents as AgentSelection | undefined) ?? inh.agents,
       server_probes: (node.server_probes as boolean | undefined) ?? inh.server_probes,
       shard: (node.shard as 'none' | 'per_region' | undefined) ?? inh.shard,
+      ...(typeof node.depends_on === 'string' ? { depends_on: node.depends_on } : inh.depends_on !== undefined ? { depends_on: inh.depends_on } : {}),
       labels: { ...inh.labels, ...((node.labels as Record<string, string> | undefined) ?? {}) },
       params: { ...inh.params },
       origin: { ...inh.origin },
@@ -176,6 +178,7 @@ export function resolveTree(raw: RawConfig, presets: Record<string, ProbePreset>
       children: [],
     };
     if (node.remark !== undefined) result.remark = node.remark as string;
+    if (mine.depends_on !== undefined && mine.depends_on !== path) result.depends_on = mine.depends_on;
 
     if (typeof node.host === 'string' && preset) {
       const type = preset.type;

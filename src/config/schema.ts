@@ -69,13 +69,14 @@ export const TargetNodeSchema = Type.Object({
   labels: Type.Optional(Type.Record(Type.String({ minLength: 1 }), LabelValue)),
   hide: Type.Optional(Type.Boolean()),
   shard: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('per_region')])),
+  depends_on: Type.Optional(Type.String({ pattern: '^/', description: 'a target path (a gateway, the DX link): while an alert of it is active, this node\'s alerts are recorded as suppressed; inherited' })),
   children: Type.Optional(Type.Record(NodeName, Type.Unknown())),
 }, { additionalProperties: true });
 
 /** Names of node keys that are structure, not probe parameters. */
 export const NODE_KEYS = new Set(Object.keys(TargetNodeSchema.properties));
 /** Keys that inherit down the tree besides probe parameters (SmokePing's rule). */
-export const INHERITED_KEYS = ['probe', 'alerts', 'alertee', 'agents', 'server_probes', 'shard'] as const;
+export const INHERITED_KEYS = ['probe', 'alerts', 'alertee', 'agents', 'server_probes', 'shard', 'depends_on'] as const;
 /** Probe parameters common to every probe type. */
 export const COMMON_PARAM_KEYS = Object.keys(CommonParamsSchema);
 

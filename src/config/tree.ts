@@ -16,6 +16,8 @@ export interface TargetNode {
   agents: AgentSelection;
   server_probes: boolean;
   shard: 'none' | 'per_region';
+  /** A target whose active alerts suppress this node's (never the node itself). */
+  depends_on?: string;
   children: TargetNode[];
   /** Present on probed nodes (leaves with `host`). */
   probe?: ProbedTarget;

@@ -60,11 +60,13 @@ export interface MetricsInput {
   series?: boolean;
   /** Per-series RTT histograms (the largest part of the page at mesh scale). */
   seriesHistograms: boolean;
+  /** Families rendered elsewhere (fault localization), appended as they are. */
+  extra?: string;
 }
 
 const ms = (v: number | null) => (v === null ? NaN : v / 1000);
 
-/** Renders the whole page. */
+/** Renders the whole page (and `extra`, families other concerns rendered, at the end). */
 export function renderMetrics(m: MetricsInput): string {
   const x = new Exposition();
   regionFamilies(x, m);
@@ -72,6 +74,7 @@ export function renderMetrics(m: MetricsInput): string {
   agentFamilies(x, m);
   seriesFamilies(x, m);
   healthFamilies(x, m);
+  if (m.extra) x.raw(m.extra);
   return x.text();
 }
 

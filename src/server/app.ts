@@ -16,7 +16,7 @@ import type { Store } from '../store/types.ts';
 import { bearerMatches, loadAdminToken } from './admin-token.ts';
 import { validateConfig } from './config-sections.ts';
 import { ConfigValidator } from './config-thread.ts';
-import type { AgentInfo, ReloadResult, ServerContext } from './context.ts';
+import type { AgentInfo, ReloadResult, ServerContext, ServerModule } from './context.ts';
 import { installReadAuth, loadReadAuth } from './read-auth.ts';
 import { Ingest } from './ingest.ts';
 import { extraModules } from './modules.ts';
@@ -37,6 +37,8 @@ export interface ServerOptions {
   /** Overrides general.data_dir. */
   dataDir?: string;
   logger?: Logger;
+  /** The clock localization steps and held alerts follow (a simulation drives its own); Date.now by default. */
+  clock?: () => number;
 }
 
 export interface RunningServer {
@@ -47,6 +49,8 @@ export interface RunningServer {
   /** Base URL the server listens on, e.g. http://127.0.0.1:8888 */
   url: string;
   adminToken: string;
+  /** The concerns plugged in (tests reach a module by its name). */
+  modules: ServerModule[];
   close(): Promise<void>;
 }
 
@@ -124,6 +128,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // Reloads run one after another; each reads the file as it is then.
     reload: () => (reloading = reloading.then(reload, reload)),
     onReload: (l) => reloadListeners.push(l),
+    now: opts.clock ?? Date.now,
   };
 
   const app = Fastify({ ...https, loggerInstance: log.child({ module: 'http' }) as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 16 * 1024 * 1024 });
@@ -147,7 +152,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (m.sink) ingest.add(m.sink);
     if (m.agents) agentSources.push(m.agents);
   }
-  // Before any route and the static files: both attach themselves to routes as they are added.
+  // Before any route and the static files: both attach themselves to routes as they are added
+  // (and the OpenAPI description then covers every concern's routes).
   await registerCompression(app);
   await app.register(openApiPlugin);
   await app.register(async (scope) => {
@@ -189,7 +195,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   let closed = false;
   return {
-    app, ctx, ingest, agent, url, adminToken,
+    app, ctx, ingest, agent, url, adminToken, modules,
     async close() {
       if (closed) return;
       closed = true;

@@ -13,6 +13,7 @@ import type { RawConfig } from '../config/schema.ts';
 import type { ConfigSection, ConfigVerdict, SectionCheck } from '../config/section.ts';
 import { alertsSection, notifiersSection } from '../alerts/config.ts';
 import { exportSection } from '../export/remote-write.ts';
+import { localizeSection } from '../localize/config.ts';
 import { tasksSection } from '../tasks/policy.ts';
 import { agentsSection } from './agents/registry.ts';
 import { checkServerFiles } from './server-files.ts';
@@ -28,6 +29,7 @@ export const SECTIONS: readonly ConfigSection[] = [
   meshSection,
   exportSection,
   tasksSection,
+  localizeSection,
   presentationSection,
 ];
 

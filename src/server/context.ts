@@ -31,6 +31,8 @@ export interface ServerContext {
   reload(): Promise<ReloadResult>;
   /** Called with the new config after every successful reload. */
   onReload(listener: (config: Config) => void): void;
+  /** The server's clock (ms since the epoch); Date.now unless a test drives its own. */
+  now?: () => number;
 }
 
 /** What a reload concluded. */

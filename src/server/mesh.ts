@@ -28,6 +28,8 @@ export interface MeshDeps {
   tasksEnabled(): boolean;
   /** The active rollout or the last one (src/server/fleet/). */
   rollouts?(): RolloutMetricInfo[];
+  /** Further families rendered by other concerns (fault localization). */
+  extraMetrics?: () => string;
 }
 
 /**
@@ -125,6 +127,7 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
             ...(regions.lastSeconds !== undefined ? { aggregation_seconds: regions.lastSeconds } : {}),
             ...(deps.rollouts ? { rollouts: deps.rollouts() } : {}),
           },
+          ...(deps.extraMetrics ? { extra: deps.extraMetrics() } : {}),
         };
       });
     },

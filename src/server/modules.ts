@@ -10,6 +10,7 @@ import { createMeshModule } from './mesh.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { createAlerts } from '../alerts/index.ts';
 import { createTasksModule, type TasksModule } from './tasks/module.ts';
+import { createLocalizeModule } from './localize-module.ts';
 
 /**
  * Builds the modules of the other concerns (agents, alerts, mesh and exporters, UI API) and
@@ -23,6 +24,7 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
   const alerts = createAlerts({
     config: ctx.config(), targets: ctx.targets(), store: ctx.store, log: deps.log.child({ module: 'alerts' }), builtinAgent: ctx.builtinAgent,
     onEvent: (event, rule) => tasks?.onAlertEvent(event, rule),
+    ...(ctx.now ? { now: ctx.now } : {}), regionOf: agentRegions(ctx),
   });
   ctx.onReload((c) => alerts.reload(c, ctx.targets()));
   let fleet: FleetModule | undefined;
@@ -50,6 +52,9 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
       deps.log.error({ err: e }, 'alert engine could not take the new mesh targets');
     }
   });
+  // Fault localization: judges the series of its scopes each step, holds and suppresses their target alerts.
+  // Raised causes get an evidence trace from the tasks module (bounded by its policy and limits).
+  const localize = createLocalizeModule({ ctx, alerts, log: deps.log, trace: (req) => tasks!.trace(req) });
   const mesh = createMeshModule({
     ctx, live, ingest: deps.ingest, log: deps.log,
     spoolOf: (name) => (name === ctx.builtinAgent ? builtin.outboxStatus() : agents.registry.spoolOf(name)),
@@ -57,12 +62,15 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     notifierFailures: () => alerts.db.failuresByChannel(),
     tasksEnabled: () => tasks!.service.enabled(),
     rollouts: () => fleet!.rolloutMetrics(),
+    extraMetrics: localize.metrics,
   });
   return [
     agents,
     fleet!,
     mesh,
     tasks,
+    // Before the alerts: it closes first, while the alert database (where it saves its memory) is open.
+    localize,
     {
       name: 'alerts',
       routes: alertRoutes({ engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: () => alerts.agentEvents() }),
@@ -71,4 +79,18 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     },
     { name: 'ui-api', routes: apiRoutes },
   ];
+}
+
+/** An agent's region, looked up in a list refreshed at most once a second (quorum alerts ask per target). */
+function agentRegions(ctx: ServerContext): (agent: string) => string | undefined {
+  let at = 0;
+  let map = new Map<string, string>();
+  return (agent) => {
+    const now = Date.now();
+    if (now - at > 1000) {
+      map = new Map(ctx.agents().map((a) => [a.name, a.region]));
+      at = now;
+    }
+    return map.get(agent);
+  };
 }

@@ -5,6 +5,7 @@ import { currentLang, setLang, t, type Lang } from './i18n.ts';
 import { currentTheme, setTheme } from './prefs.ts';
 import { pageHref, targetHref, type Route } from './route.ts';
 import { tt } from './pages/tasks-i18n.ts';
+import { localizeLabel } from './pages/localize.ts';
 import { browserZone, setZoneChoice, zoneChoice, zoneOf, type ZoneChoice } from './time.ts';
 
 /** The page frame: header (nav, search, language, time zone, theme), the tree menu and the main area. */
@@ -37,7 +38,7 @@ export function frame(app: App, route: Route, onPrefs: () => void): { root: HTML
     h('a', { class: 'brand', href: '#/' }, app.title),
     h('div', { class: 'nav' },
       nav('', t('overview'), '#/'), nav('charts', t('charts'), pageHref('charts')), nav('compare', t('compare'), pageHref('compare')),
-      nav('agents', t('agents'), pageHref('agents')), nav('regions', t('regions'), pageHref('regions')), nav('alerts', t('alerts'), pageHref('alerts')), nav('tasks', tt('tasks'), pageHref('tasks'))),
+      nav('agents', t('agents'), pageHref('agents')), nav('regions', t('regions'), pageHref('regions')), nav('localize', localizeLabel(), pageHref('localize')), nav('alerts', t('alerts'), pageHref('alerts')), nav('tasks', tt('tasks'), pageHref('tasks'))),
     h('form', {
       class: 'search', role: 'search',
       onsubmit: (e: Event) => { e.preventDefault(); location.hash = pageHref('search', { q: search.value.trim() }); },

@@ -11,6 +11,7 @@ import { chartsPage } from './pages/charts.ts';
 import { comparePage } from './pages/compare.ts';
 import { detailPage } from './pages/detail.ts';
 import { dropPrefetch, overviewPage, prefetchOverview } from './pages/overview.ts';
+import { localizePage } from './pages/localize.ts';
 import { regionsPage } from './pages/regions.ts';
 import { searchPage } from './pages/search.ts';
 import { tasksPage } from './pages/tasks.ts';
@@ -82,6 +83,7 @@ async function render(): Promise<void> {
     case 'search': cleanup = searchPage(main, route); return;
     case 'regions': cleanup = regionsPage(main, route); return;
     case 'tasks': cleanup = tasksPage(main, app, route); return;
+    case 'localize': cleanup = localizePage(main, route); return;
     case '': case 't': break;
     default: replace(main, note(t('notFound'), 'error')); return;
   }

@@ -58,6 +58,13 @@ export function alertmanagerAlert(e: AlertEvent, c: AlertmanagerConfig): Record<
   if (e.alert.comment) annotations.comment = e.alert.comment;
   if (e.alert.pattern) annotations.pattern = e.alert.pattern;
   if (e.target.title) annotations.target_title = e.target.title;
+  if (e.cause) {
+    annotations.rule = e.cause.rule;
+    annotations.series_bad = `${e.cause.series.bad}/${e.cause.series.total}`;
+    annotations.first_bad = new Date(e.cause.first_bad).toISOString();
+    if (e.cause.networks) annotations.seen_bad_by = e.cause.networks.seeing.join(',');
+  }
+  if (e.quorum) annotations.agents = e.quorum.matching.join(',');
   if (e.url) annotations.url = e.url;
 
   const at = new Date(e.time).toISOString();

@@ -19,18 +19,49 @@ export interface Fact {
 
 const STATE_WORD: Record<AlertEvent['state'], string> = { raised: 'RAISED', cleared: 'CLEARED', firing: 'FIRING' };
 
-/** `[RAISED] someloss: /Net/Router from agent-a` — short enough for a subject or a push title. */
+/**
+ * `[RAISED] someloss: /Net/Router from agent-a` — short enough for a subject or a push title.
+ * A localization cause: `[RAISED] cdn: destination idc=bj-1 (confirmed)`; a quorum alert names no agent.
+ */
 export function formatTitle(e: AlertEvent): string {
-  return `[${STATE_WORD[e.state]}] ${e.alert.name}: ${e.target.path} from ${e.agent}`;
+  if (e.cause) return `[${STATE_WORD[e.state]}] ${e.target.dotted}`;
+  return `[${STATE_WORD[e.state]}] ${e.alert.name}: ${e.target.path}${e.quorum ? '' : ` from ${e.agent}`}`;
+}
+
+/** The evidence of a localization cause as facts (docs/localize.md explains each). */
+function causeFacts(e: AlertEvent): Fact[] {
+  const c = e.cause!;
+  const facts: Fact[] = [
+    { label: 'Cause', value: `${c.title} (${c.kind}, ${c.confidence})` },
+    { label: 'Scope', value: c.scope },
+    { label: 'Rule', value: c.rule },
+    { label: 'Series bad', value: `${c.series.bad} of ${c.series.total}` },
+  ];
+  if (c.items) facts.push({ label: 'Items bad', value: `${c.items.bad} of ${c.items.total}` });
+  if (c.cells_count) facts.push({ label: 'Cells bad', value: `${c.cells_count.bad} of ${c.cells_count.total}` });
+  if (c.networks) facts.push({ label: 'Seen bad by', value: `${c.networks.seeing.join(', ')} (${c.networks.seeing.length} of ${c.networks.total})` });
+  if (c.agents.length) facts.push({ label: 'Agents', value: c.agents.join(', ') });
+  facts.push({ label: 'First bad round', value: formatTime(c.first_bad) });
+  if (c.loss_pct !== null) facts.push({ label: 'Loss', value: `${Math.round(c.loss_pct)}%` });
+  if (c.median !== null) facts.push({ label: 'Median', value: `${Math.round(c.median)} ms` });
+  if (c.bad_cells.length) {
+    const shown = c.bad_cells.slice(0, 5).map((x) => `${x.vantage} → ${x.destination} ${x.bad}/${x.total}`).join('; ');
+    facts.push({ label: 'Bad cells', value: shown + (c.bad_cells.length > 5 ? `; … ${c.bad_cells.length - 5} more` : '') });
+  }
+  for (const [k, m] of Object.entries(c.affected)) facts.push({ label: `Affected ${k}`, value: Object.entries(m).map(([v, n]) => `${v} (${n})`).join(', ') });
+  facts.push({ label: 'Time', value: formatTime(e.time) });
+  if (e.url) facts.push({ label: 'Link', value: 'open in smokemesh', href: e.url });
+  return facts;
 }
 
 /** The facts of an event, in display order; optional ones are left out when empty. */
 export function formatFacts(e: AlertEvent): Fact[] {
+  if (e.cause) return causeFacts(e);
   const facts: Fact[] = [];
   const title = e.target.title && e.target.title !== e.target.path.split('/').pop() ? ` (${e.target.title})` : '';
   facts.push({ label: 'Target', value: `${e.target.path}${title}` });
   if (e.target.host) facts.push({ label: 'Host', value: e.target.host, code: true });
-  facts.push({ label: 'Agent', value: e.agent });
+  facts.push(e.quorum ? { label: 'Agents', value: `${e.quorum.matching.join(', ') || 'none'} (need ${e.quorum.need})` } : { label: 'Agent', value: e.agent });
   facts.push({ label: 'Alert', value: `${e.alert.name} (${e.alert.type}${e.alert.edgetrigger ? ', edge-triggered' : ''})` });
   // Patterns hold `*` and `_`, which Markdown would read as emphasis: show them as code.
   if (e.alert.pattern) facts.push({ label: 'Pattern', value: e.alert.pattern, code: true });

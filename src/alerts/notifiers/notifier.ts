@@ -4,6 +4,7 @@
  * ./index.ts. The webhook channel sends this event as its versioned JSON envelope.
  */
 import Type, { type Static } from 'typebox';
+import { CauseSchema, TraceNoteSchema } from '../cause.ts';
 
 /** The event envelope (version 1): one schema for its type, the API's answers and the docs. */
 export const AlertEventSchema = Type.Object({
@@ -34,12 +35,11 @@ export const AlertEventSchema = Type.Object({
   rtt: Type.Array(Type.String(), { description: "e.g. ['12ms', 'U']" }),
   url: Type.Optional(Type.String({ description: "link to the target's page in the UI, when general.public_url is set" })),
   recipients: Type.Array(Type.String(), { description: 'addresses resolved for this alert (section to + alertee + alert to)' }),
-  trace: Type.Optional(Type.Object({
-    task: Type.Optional(Type.String({ description: 'task id of the trace, when one ran' })),
-    summary: Type.String({ description: 'where loss starts or that the path is clean ("loss starts at hop 4, 10.0.3.1"), or why there is no trace' }),
-    changes: Type.Array(Type.String(), { description: 'what changed since the previous trace of this series ("path changed at hop 3")' }),
-    url: Type.Optional(Type.String({ description: 'the trace in the UI, when general.public_url is set' })),
-  }, { description: 'a path trace the alert asked for (trace: true): mtr from the agent to the target' })),
+  trace: Type.Optional(TraceNoteSchema),
+  quorum: Type.Optional(Type.Object({
+    matching: Type.Array(Type.String()), total: Type.Integer(), regions: Type.Array(Type.String()), need: Type.String(),
+  }, { description: 'quorum alerts (agent "*"): the agents that match, of those reporting, and what was needed' })),
+  cause: Type.Optional(CauseSchema),
 });
 export type AlertEvent = Static<typeof AlertEventSchema>;
 

@@ -38,6 +38,7 @@ const HistoryQuery = Type.Object({
   state: Type.Optional(AlertEventSchema.properties.state),
   ...TimeFilter,
   before: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch; events older than this (cursor paging)' })),
+  muted_by: Type.Optional(Type.String({ description: 'e.g. cause:<id> (suppressed by a localization cause), depends_on:/path, renotify, quorum' })),
   limit: Limit,
   offset: Offset,
 });

@@ -111,8 +111,11 @@ export function createTasksModule(deps: {
     trace: (req) => tracer.trace(req),
     onAlertEvent(event, rule) {
       if (!rule.trace || !event.target.host) return undefined;
+      // A quorum alert (agent "*") is traced from two of the agents that match it.
+      const agents = event.quorum ? event.quorum.matching.slice(0, 2) : [event.agent];
+      if (agents.length === 0) return undefined;
       return tracer.trace({
-        key: `${event.target.path}\u0000${event.agent}`, target: event.target.path, host: event.target.host, agents: [event.agent],
+        key: `${event.target.path}\u0000${event.agent}`, target: event.target.path, host: event.target.host, agents,
         reason: `alert ${rule.name} ${event.state} on ${event.target.path} from ${event.agent}`,
       }).then((note) => {
         event.trace = { summary: note.summary, changes: note.changes };

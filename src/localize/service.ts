@@ -1,0 +1,372 @@
+/**
+ * The localization engine in the running server (the I/O edge around the pure step): keeps
+ * the latest round of every series of its scopes (a round sink), runs one step per scope at
+ * each of the scope's step boundaries, sends raised and cleared causes through the alert
+ * channels with their evidence, persists the active causes and the engine's memory in the
+ * alert database, and tells the alert engine which target alerts to hold and which a cause
+ * explains (AlertGate). A raised cause asks for an evidence trace (mtr from one or two of its
+ * affected agents toward one affected target, through the tasks module) and its notification
+ * waits for it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { recipients } from '../alerts/config.ts';
+import type { AlertDb } from '../alerts/db.ts';
+import { ANY_AGENT, type AlertGate } from '../alerts/engine.ts';
+import type { AlertEvent } from '../alerts/notifiers/notifier.ts';
+import type { Config } from '../config/loader.ts';
+import type { LocalizeScopeConfig } from '../config/localize-schema.ts';
+import { probedTargets, type TargetNode } from '../config/tree.ts';
+import { ConfigError } from '../errors.ts';
+import type { RoundSink } from '../pipeline.ts';
+import type { Round } from '../probes/round.ts';
+import type { Store } from '../store/types.ts';
+import type { TraceNote as TaskTraceNote, TraceRequest } from '../tasks/traces.ts';
+import type { TraceNote } from '../alerts/cause.ts';
+import { parseLocalize } from './config.ts';
+import { lossOf } from './judge.ts';
+import { memoOf } from './memory.ts';
+import { decodeState, encodeState } from './persist.ts';
+import { anyPath, destinationOf, labelsMatch, vantageOf } from './select.ts';
+import { emptyState, step } from './step.ts';
+import { traceChoice } from './trace.ts';
+import { seriesKey, type Cause, type CauseEvent, type CauseMemo, type LocalizeState, type SeriesInput, type StepResult } from './types.ts';
+
+/** An agent as the server lists it. */
+export interface LocalizeAgent {
+  name: string;
+  region: string;
+  labels: Record<string, string>;
+}
+
+export interface LocalizeDeps {
+  config: Config;
+  store: Store;
+  db: AlertDb;
+  /** The live target tree. */
+  tree: () => TargetNode;
+  agents: () => LocalizeAgent[];
+  /** Sends a cause through the alert channels (AlertEngine.notifyExternal); `attach` holds its deliveries until it settles. */
+  notify: (event: AlertEvent, to: string[], key: string, attach?: Promise<void>) => void;
+  /** Runs a bounded trace as a task (TasksModule.trace: policy, limits, auto_trace); none: causes carry no trace. */
+  trace?: (req: TraceRequest) => Promise<TaskTraceNote>;
+  /** Called after every step (the alert engine settles its held notifications then). */
+  afterStep?: (now: number) => void;
+  log: Logger;
+  now: () => number;
+  /** A public URL of the UI, for links in notifications. */
+  publicUrl?: string;
+}
+
+/** One scope at run time. */
+interface Scope {
+  config: LocalizeScopeConfig;
+  /** Probed targets in the scope → their labels. */
+  targets: Map<string, Record<string, string>>;
+  /** Probed targets in the scope → their host (what a trace goes to). */
+  hosts: Map<string, string>;
+  stepMs: number;
+  next: number;
+  state: LocalizeState;
+  last?: StepResult;
+  /** Seconds the last step took. */
+  took?: number;
+}
+
+/** The latest round of a series, with its key string kept (hashed once). */
+interface Latest { key: string; round: Round }
+
+/** How often the engine's memory is written to the database (besides at close). */
+const PERSIST_MS = 15 * 60 * 1000;
+
+export class LocalizeService implements RoundSink, AlertGate {
+  readonly name = 'localize';
+  private scopes = new Map<string, Scope>();
+  private latest = new Map<string, Latest>();
+  private tree: TargetNode | undefined;
+  private scoped = new Set<string>();
+  private lastPersist = 0;
+  private publicUrl: string | undefined;
+  /** Evidence traces of raised causes (cause id → trace), shown with the cause until it clears. */
+  private traces = new Map<string, TraceNote>();
+
+  constructor(private deps: LocalizeDeps) {
+    this.apply(deps.config);
+    try {
+      for (const r of deps.store.latest()) if (this.scoped.has(r.target)) this.latest.set(seriesKey(r.target, r.agent), { key: seriesKey(r.target, r.agent), round: r });
+    } catch (e) {
+      deps.log.warn({ err: e }, 'latest rounds could not be read from the store; localization starts with the next rounds');
+    }
+  }
+
+  /** Applies a config; scopes that stay keep their memory and causes. Throws ConfigError when the section is broken. */
+  apply(config: Config): void {
+    const { scopes, issues } = parseLocalize(config);
+    if (issues.length) throw new ConfigError(issues);
+    this.publicUrl = config.general.public_url;
+    const next = new Map<string, Scope>();
+    for (const c of scopes) {
+      const old = this.scopes.get(c.name);
+      const sameRoles = old && JSON.stringify(old.config.roles) === JSON.stringify(c.roles);
+      next.set(c.name, { config: c, targets: new Map(), hosts: new Map(), stepMs: 60_000, next: old?.next ?? 0, state: sameRoles ? old.state : this.restore(c.name), ...(sameRoles && old.last ? { last: old.last } : {}) });
+    }
+    this.scopes = next;
+    this.tree = undefined;
+    this.index();
+  }
+
+  /** The evidence trace of a cause: what it found, or that it is still running. */
+  traceOf(causeId: string): TraceNote | undefined {
+    return this.traces.get(causeId);
+  }
+
+  /** Scopes as they run now (API, metrics). */
+  list(): { config: LocalizeScopeConfig; stepMs: number; last?: StepResult; took?: number; targets: number }[] {
+    this.index();
+    return [...this.scopes.values()].map((s) => ({ config: s.config, stepMs: s.stepMs, targets: s.targets.size, ...(s.last ? { last: s.last } : {}), ...(s.took !== undefined ? { took: s.took } : {}) }));
+  }
+
+  /** The series of one matrix cell of a scope with their latest round and verdict (the API's cell detail). */
+  cellSeries(scopeName: string, row: string, column: string): { target: string; agent: string; time: number; loss_pct: number; median: number | null; bad: boolean }[] {
+    const s = this.scopes.get(scopeName);
+    if (!s) return [];
+    const roles = s.config.roles;
+    const out = [];
+    for (const x of this.inputs(s)) {
+      if (vantageOf(roles, x).join(' / ') !== row || destinationOf(roles, x).join(' / ') !== column) continue;
+      const memo = memoOf(s.state.series, x.key!);
+      out.push({ target: x.target, agent: x.agent, time: x.time, loss_pct: lossOf(x), median: x.median, bad: !!memo && memo.bad !== false });
+    }
+    return out.sort((a, b) => a.target.localeCompare(b.target) || a.agent.localeCompare(b.agent));
+  }
+
+  write(rounds: readonly Round[]): void {
+    this.index();
+    for (const r of rounds) {
+      if (!this.scoped.has(r.target)) continue;
+      const k = seriesKey(r.target, r.agent);
+      const cur = this.latest.get(k);
+      if (cur) {
+        if (r.time >= cur.round.time) cur.round = r;
+      } else this.latest.set(k, { key: k, round: r });
+    }
+  }
+
+  /** Runs the steps that are due at `now` (a timer calls it every second; tests with their own clock). */
+  tick(now = this.deps.now()): void {
+    this.index();
+    let stepped = false;
+    for (const s of this.scopes.values()) {
+      if (s.targets.size === 0) continue;
+      if (s.next === 0) s.next = (Math.floor(now / s.stepMs) + 1) * s.stepMs;
+      if (now < s.next) continue;
+      s.next = (Math.floor(now / s.stepMs) + 1) * s.stepMs;
+      try {
+        this.run(s, now);
+        stepped = true;
+      } catch (e) {
+        this.deps.log.error({ err: e, scope: s.config.name }, 'localization step failed; the next step tries again');
+      }
+    }
+    if (stepped) {
+      if (now - this.lastPersist >= PERSIST_MS) this.persist(now);
+      this.deps.afterStep?.(now);
+    }
+  }
+
+  holdMs(target: string, agent: string): number {
+    for (const s of this.scopes.values()) {
+      if (!s.config.hold_target_alerts || !s.targets.has(target) || !this.agentIn(s.config, agent)) continue;
+      return Math.round((s.config.raise_after + 1.5) * s.stepMs);
+    }
+    return 0;
+  }
+
+  explain(target: string, agent: string): { id: string } | undefined {
+    const k = seriesKey(target, agent);
+    for (const s of this.scopes.values()) {
+      const id = s.last?.explain.get(k);
+      if (id) return { id };
+    }
+    return undefined;
+  }
+
+  /** Writes the engines' memory and causes to the database. */
+  persist(now = this.deps.now()): void {
+    this.lastPersist = now;
+    for (const s of this.scopes.values()) {
+      try {
+        this.deps.db.saveLocalizeState(s.config.name, s.state.time, encodeState(s.state));
+      } catch (e) {
+        this.deps.log.warn({ err: e, scope: s.config.name }, 'localization memory could not be saved');
+      }
+    }
+  }
+
+  close(): void {
+    this.persist();
+  }
+
+  /** One step of one scope: engine, causes saved, events sent. */
+  private run(s: Scope, now: number): void {
+    const t0 = performance.now();
+    const inputs = this.inputs(s);
+    const result = step(s.config, inputs, s.state, now);
+    s.state = result.state;
+    s.last = result;
+    s.took = (performance.now() - t0) / 1000;
+    if (result.events.length || result.causes.length || s.state.causes.size !== 0) {
+      this.deps.db.saveCauses(s.config.name, [...result.state.causes.values()].map((m) => {
+        const trace = this.traces.get(m.cause.id);
+        return { id: m.cause.id, body: JSON.stringify(trace ? { ...m, trace } : m) };
+      }));
+    }
+    for (const e of result.events) this.send(s, e, inputs);
+    if (result.events.length) this.deps.log.info({ scope: s.config.name, events: result.events.map((e) => `${e.state} ${e.cause.id}`), took_s: s.took }, 'localization step');
+  }
+
+  /** The engine's input: the latest round of each series of the scope (targets in it × agents it selects). */
+  private inputs(s: Scope): SeriesInput[] {
+    const agents = new Map(this.deps.agents().map((a) => [a.name, a]));
+    const out: SeriesInput[] = [];
+    for (const { key, round } of this.latest.values()) {
+      const labels = s.targets.get(round.target);
+      if (!labels) continue;
+      const a = agents.get(round.agent);
+      if (!a || !this.agentIn(s.config, a.name, a)) continue;
+      out.push({
+        target: round.target, agent: round.agent, key, targetLabels: labels, agentLabels: a.labels, agentRegion: a.region,
+        time: round.time, step: round.step, sent: round.sent, lost: round.loss, median: round.median,
+      });
+    }
+    return out;
+  }
+
+  private agentIn(c: LocalizeScopeConfig, name: string, known?: LocalizeAgent): boolean {
+    const sel = c.agents;
+    if (sel.names && !sel.names.includes(name)) return false;
+    if (!sel.regions && !sel.labels) return true;
+    const a = known ?? this.deps.agents().find((x) => x.name === name);
+    if (!a) return false;
+    if (sel.regions && !sel.regions.includes(a.region)) return false;
+    return labelsMatch(sel.labels, { region: a.region, ...a.labels });
+  }
+
+  /** Rebuilds the scopes' target sets when the live tree changed. */
+  private index(): void {
+    const tree = this.deps.tree();
+    if (tree === this.tree) return;
+    this.tree = tree;
+    this.scoped.clear();
+    const probed = probedTargets(tree);
+    for (const s of this.scopes.values()) {
+      s.targets.clear();
+      s.hosts.clear();
+      let step = Infinity;
+      const sel = s.config.targets;
+      for (const n of probed) {
+        if (sel.paths && !anyPath(sel.paths, n.path)) continue;
+        if (sel.probes && !sel.probes.includes(n.probe.type)) continue;
+        if (!labelsMatch(sel.labels, n.labels)) continue;
+        s.targets.set(n.path, n.labels);
+        s.hosts.set(n.path, n.probe.host);
+        this.scoped.add(n.path);
+        step = Math.min(step, n.probe.params.step);
+      }
+      s.stepMs = (Number.isFinite(step) ? step : 60) * 1000;
+    }
+    for (const k of [...this.latest.keys()]) if (!this.scoped.has(this.latest.get(k)!.round.target)) this.latest.delete(k);
+  }
+
+  /** A scope's memory and causes as saved before a restart. */
+  private restore(scope: string): LocalizeState {
+    try {
+      const saved = this.deps.db.loadLocalizeState(scope);
+      const state = saved ? decodeState(saved.state, saved.time) : emptyState();
+      for (const body of this.deps.db.loadCauses(scope)) {
+        const { trace, ...m } = JSON.parse(body) as CauseMemo & { trace?: TraceNote };
+        state.causes.set(m.cause.id, m);
+        if (trace) this.traces.set(m.cause.id, trace);
+      }
+      return state;
+    } catch (e) {
+      this.deps.log.warn({ err: e, scope }, 'localization memory could not be read back; starting fresh');
+      return emptyState();
+    }
+  }
+
+  /** Sends a raised or cleared cause to the scope's recipients and the routes its affected labels match. */
+  private send(s: Scope, e: CauseEvent, inputs: readonly SeriesInput[]): void {
+    const c = s.config;
+    if (e.state === 'cleared') this.traces.delete(e.cause.id);
+    if (e.state === 'cleared' && !c.notify_clear) return;
+    const to = recipients(c.to);
+    for (const r of c.routes) {
+      const matches = Object.entries(r.labels).every(([k, want]) => Object.keys(e.cause.affected[k] ?? {}).some((v) => (Array.isArray(want) ? want.includes(v) : want === v)));
+      if (matches) to.push(...recipients(r.to));
+    }
+    const event = causeEvent(c, e, this.publicUrl);
+    const attach = e.state === 'raised' ? this.evidenceTrace(s, e, event, inputs) : undefined;
+    this.deps.notify(event, [...new Set(to)], `cause\u0000${e.cause.id}`, attach);
+  }
+
+  /**
+   * Starts the evidence trace of a raised cause: mtr from up to `trace_agents` of its affected
+   * agents toward the target most of its bad series go to, as a task (so the task policy, the
+   * per-agent limits and tasks.auto_trace bound it). Resolves once the trace is attached to the
+   * event and to the cause; never rejects.
+   */
+  private evidenceTrace(s: Scope, e: CauseEvent, event: AlertEvent, inputs: readonly SeriesInput[]): Promise<void> | undefined {
+    const run = this.deps.trace;
+    const explain = s.last?.explain;
+    if (!run || !explain) return undefined;
+    const choice = traceChoice(e.cause.id, explain, inputs, s.config.roles, s.config.trace_agents);
+    const host = choice && s.hosts.get(choice.target);
+    if (!choice || !host) return undefined;
+    const id = e.cause.id;
+    const pending: TraceNote = { summary: 'trace running', changes: [], target: choice.target, agents: choice.agents };
+    this.traces.set(id, pending);
+    return run({
+      key: `cause\u0000${id}`, target: choice.target, host, agents: choice.agents,
+      reason: `cause ${e.cause.title} raised in scope ${s.config.name}`,
+    }).then((note) => {
+      const trace: TraceNote = { summary: note.summary, changes: note.changes, target: choice.target, agents: choice.agents };
+      if (note.task) {
+        trace.task = note.task;
+        if (this.publicUrl) trace.url = `${this.publicUrl.replace(/\/$/, '')}/#/tasks?id=${note.task}`;
+      }
+      event.trace = trace;
+      event.cause = { ...event.cause!, trace };
+      if (this.traces.get(id) === pending) this.traces.set(id, trace);
+    }, (err: unknown) => {
+      this.deps.log.warn({ err, cause: id }, 'evidence trace failed; the cause is sent without it');
+      if (this.traces.get(id) === pending) this.traces.delete(id);
+    });
+  }
+}
+
+/** The alert event of a cause: agent "*", the cause's id as its path, its key as labels, the evidence attached. */
+export function causeEvent(c: LocalizeScopeConfig, e: CauseEvent, publicUrl?: string): AlertEvent {
+  const cause: Cause = e.cause;
+  const event: AlertEvent = {
+    version: 1,
+    id: randomUUID(),
+    state: e.state,
+    alert: { name: `${c.name}.${cause.kind}`, type: 'localize', comment: c.comment || c.title || `fault localization scope ${c.name}`, edgetrigger: true },
+    target: {
+      path: cause.id,
+      dotted: `${c.name}: ${cause.title} (${cause.confidence})`,
+      host: '',
+      title: cause.title,
+      labels: { scope: c.name, kind: cause.kind, confidence: cause.confidence, ...cause.key },
+    },
+    agent: ANY_AGENT,
+    time: e.time,
+    loss: [cause.loss_pct === null ? 'U' : `${Math.round(cause.loss_pct)}%`],
+    rtt: [cause.median === null ? 'U' : `${Math.round(cause.median)}ms`],
+    recipients: [],
+    cause,
+  };
+  if (publicUrl) event.url = `${publicUrl.replace(/\/$/, '')}/#/localize/${encodeURIComponent(c.name)}?cause=${encodeURIComponent(cause.id)}`;
+  return event;
+}
