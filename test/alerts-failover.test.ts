@@ -10,7 +10,7 @@ import { makeRound } from '../src/probes/round.ts';
 import type { Store } from '../src/store/types.ts';
 
 /**
- * The link-failover case (docs/alerts.md): a far end probed every 5 s with 5 pings by the real
+ * The link-failover case (docs/alerts.md): a far end probed every 5 s with 4 pings by the real
  * icmp probe (fping), an edge-triggered loss alert whose recipient is `|hook.sh`. The far end
  * is an address inside a network namespace of our own (198.19.x.y on a veth pair); nftables
  * in that namespace drops all its ICMP, then the drop is removed.
@@ -63,7 +63,7 @@ after(async () => {
 
 test('link failover: 100% ICMP loss raises the hook within two rounds, recovery clears it', { skip: !root && 'needs root for network namespaces', timeout: 120_000 }, async () => {
   const config = configIn(dir, `
-general: { step: ${STEP}, pings: 5, data_dir: ./data }
+general: { step: ${STEP}, pings: 4, data_dir: ./data }
 alerts:
   linkdown:
     type: loss

@@ -92,6 +92,7 @@ hostinterval = 0.1
 + FPing6
 
 binary = /usr/bin/fping
+hostinterval = 0.5
 
 + Curl
 
