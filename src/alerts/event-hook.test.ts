@@ -66,6 +66,7 @@ test('a clear waits behind its raise while the raise\'s trace runs; a quorum ale
   const hook = writeHook(dir);
   const config = configIn(dir, `
 general: { pings: 5, step: 5, data_dir: ./data }
+probes: { icmp: { type: icmp, interval: 500 } } # a 5 s step fits 5 pings only closer than 1 s
 alerts:
   to: "|${hook.path}"
   lossy: { type: loss, pattern: ">50%", edgetrigger: yes, trace: true }

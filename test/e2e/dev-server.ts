@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { parseConfig, type Config } from '../../src/config/loader.ts';
+import type { Config } from '../../src/config/loader.ts';
+import { formatIssue } from '../../src/errors.ts';
+import { validateConfigText } from '../../src/server/config-sections.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
 import type { Round } from '../../src/probes/round.ts';
@@ -39,7 +41,10 @@ export async function startDevServer(opts: {
 }): Promise<DevServer> {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-ui-'));
   writeFileSync(join(dir, 'smokemesh.yaml'), opts.configYaml);
-  const config = parseConfig(opts.configYaml, join(dir, 'smokemesh.yaml'));
+  // Judged as the server judges it: every section, defaults filled in (presentation, tasks…).
+  const verdict = validateConfigText(opts.configYaml, join(dir, 'smokemesh.yaml'));
+  if (!verdict.config) throw new Error(verdict.issues.map(formatIssue).join('\n'));
+  const config = verdict.config;
   // The store keeps raw rounds only for raw_days and refuses older ones, so while history is
   // written its clock follows the rounds (as if they arrived live), then returns to real time.
   let simulated: number | undefined;
