@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
@@ -8,6 +9,8 @@ import { Ajv } from 'ajv';
 import * as addFormatsModule from 'ajv-formats';
 import { AgentClient } from '../src/agent/client.ts';
 import { signRequest } from '../src/auth/signing.ts';
+import type { ReleaseInfo } from '../src/release/manifest.ts';
+import { generateReleaseKeys, sha256, signRelease } from '../src/release/signing.ts';
 import { startRealServer, waitFor, type RealServer } from './e2e/real-server.ts';
 import { closedPort } from './fixtures/ports.ts';
 import { writeSecret } from './agents-kit.ts';
@@ -16,11 +19,12 @@ import { writeSecret } from './agents-kit.ts';
  * Every operation of the served /api/openapi.json declares its answers, and the real server's
  * answers match them: each operation is called for real (reads, the admin routes with and
  * without the token, the agent API with signed requests), and every body is checked with ajv
- * against the schema the description gives for its status code.
+ * against the schema the description gives for its status code; a body described as binary
+ * (a release download) must come with its declared media type.
  */
 const addFormats = (addFormatsModule as unknown as { default: (a: Ajv) => Ajv }).default;
 
-interface Operation { responses?: Record<string, { content?: Record<string, { schema?: object }>; headers?: Record<string, unknown> }> }
+interface Operation { responses?: Record<string, { content?: Record<string, { schema?: { format?: string } }>; headers?: Record<string, unknown> }> }
 type Doc = { paths: Record<string, Record<string, Operation>> };
 
 let server: RealServer;
@@ -73,11 +77,20 @@ function schemaFor(path: string, method: string, status: number): { declared: bo
   return schema ? { declared: true, schema } : { declared: true };
 }
 
-/** Checks a real answer against the description; records the operation as covered. */
+/**
+ * Checks a real answer against the description; records the operation as covered. A body of
+ * bytes (not JSON) must have been sent with a media type the description declares as binary.
+ */
 function check(path: string, method: string, status: number, body: unknown, headers?: Headers): void {
   const { declared, schema } = schemaFor(path, method, status);
   assert.ok(declared, `${method.toUpperCase()} ${path} answered ${status}, which its description does not declare: ${String(JSON.stringify(body)).slice(0, 300)}`);
-  if (schema) {
+  if (body instanceof Uint8Array) {
+    const type = (headers?.get('content-type') ?? '').split(';')[0]!.trim();
+    const media = doc.paths[path]![method]!.responses![String(status)]!.content?.[type];
+    assert.ok(media, `${method.toUpperCase()} ${path} ${status}: sent as "${type}", which its description does not declare`);
+    assert.equal(media.schema?.format, 'binary', `${method.toUpperCase()} ${path} ${status}: "${type}" is not described as a binary body`);
+    assert.ok(body.length > 0, `${method.toUpperCase()} ${path} ${status}: an empty body`);
+  } else if (schema) {
     const validate = ajv.compile(schema);
     assert.ok(validate(body), `${method.toUpperCase()} ${path} ${status}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`);
   } else {
@@ -106,7 +119,11 @@ test('every operation of /api/openapi.json has a response schema, and the real a
     for (const [method, op] of Object.entries(methods)) {
       const ok = Object.entries(op.responses ?? {}).filter(([s]) => s.startsWith('2'));
       assert.ok(ok.length > 0, `${method.toUpperCase()} ${path} declares no 2xx answer`);
-      for (const [s, r] of ok) if (s !== '204') assert.ok(r.content?.['application/json']?.schema, `${method.toUpperCase()} ${path} ${s} has no schema`);
+      for (const [s, r] of ok) {
+        if (s === '204') continue;
+        const media = Object.entries(r.content ?? {});
+        assert.ok(media.length > 0 && media.every(([, m]) => m.schema), `${method.toUpperCase()} ${path} ${s} has no schema`);
+      }
     }
   }
 
@@ -198,6 +215,76 @@ test('every operation of /api/openapi.json has a response schema, and the real a
   await get('/api/v1/tasks/{id}', `/api/v1/tasks/${task.id}`);
   await get('/api/v1/tasks/{id}', '/api/v1/tasks/nope');
   await get('/api/v1/tasks', '/api/v1/tasks?limit=5');
+
+  // Releases and rollouts: every admin route refused without the token, and with it: an
+  // upload (and its refusals), a rollout of that version for the remote agent, its actions.
+  const FILE = 'smokemesh-9.9.0-linux-x64.tar.gz';
+  const info: ReleaseInfo = { name: 'smokemesh', version: '9.9.0', os: 'linux', arch: 'x64', node_abi: '115', node_major: 20, built_at: '2026-12-02T00:00:00.000Z' };
+  // The server checks the signature's name, size and digest, not the tarball's inside.
+  const tarball = gzipSync('a stand-in for a release tarball');
+  const sig = JSON.stringify(signRelease(info, FILE, { sha256: sha256(tarball), size: tarball.length }, createPrivateKey(generateReleaseKeys().privatePem)));
+  const upload = async (o: { token?: string; sig?: string }) => {
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+    if (o.token) headers.authorization = `Bearer ${o.token}`;
+    if (o.sig) headers['x-smokemesh-signature'] = Buffer.from(o.sig).toString('base64');
+    const res = await fetch(`${server.url}/api/v1/releases/${FILE}`, { method: 'PUT', headers, body: tarball });
+    check('/api/v1/releases/{file}', 'put', res.status, await res.json(), res.headers);
+    return res.status;
+  };
+  assert.equal(await upload({ sig }), 401);
+  assert.equal(await upload({ token }), 400);
+  assert.equal(await upload({ token, sig }), 201);
+  await get('/api/v1/releases');
+
+  const rollout = { version: '9.9.0', canary: '1', batch: '1', wait_s: 1 };
+  await call('post', '/api/v1/rollouts', '/api/v1/rollouts', { json: rollout });
+  await call('post', '/api/v1/rollouts', '/api/v1/rollouts', { token, json: { ...rollout, version: '9.9.1' } });
+  await call('post', '/api/v1/rollouts', '/api/v1/rollouts', { token, json: { ...rollout, canary: 'some' } });
+  const started = await call('post', '/api/v1/rollouts', '/api/v1/rollouts', { token, json: rollout }) as { id: number };
+  await call('post', '/api/v1/rollouts', '/api/v1/rollouts', { token, json: rollout });
+  await get('/api/v1/rollouts');
+  await get('/api/v1/rollouts/{id}', `/api/v1/rollouts/${started.id}`);
+  await get('/api/v1/rollouts/{id}', '/api/v1/rollouts/999');
+  await get('/api/v1/rollouts/{id}', '/api/v1/rollouts/nope');
+
+  // The agent side: its upgrade target (the server holds no release for an agent that has
+  // not said its architecture: a problem, not a target), the download, an unknown file.
+  const target = await client.call('GET', '/api/v1/agent/upgrade');
+  check('/api/v1/agent/upgrade', 'get', target.status, target.body);
+  assert.equal((target.body as { problem?: { rollout: number } }).problem?.rollout, started.id);
+  const download = async (file: string) => {
+    const path = `/api/v1/agent/releases/${file}`;
+    const res = await fetch(server.url + path, { headers: signRequest({ agent: 'remote1', secret: agentSecret, method: 'GET', path }) });
+    const body = res.headers.get('content-type')?.startsWith('application/json') ? await res.json() : new Uint8Array(await res.arrayBuffer());
+    check('/api/v1/agent/releases/{file}', 'get', res.status, body, res.headers);
+    return body;
+  };
+  assert.deepEqual(await download(FILE), new Uint8Array(tarball));
+  await download('smokemesh-0.0.1-linux-x64.tar.gz');
+
+  const act = (action: string, o: { token?: string; id?: number } = { token }) =>
+    call('post', '/api/v1/rollouts/{id}/{action}', `/api/v1/rollouts/${o.id ?? started.id}/${action}`, o.token ? { token: o.token } : {});
+  await act('pause', {});
+  await act('pause');
+  await act('pause'); // already paused: 409
+  await act('resume');
+  await act('nonsense');
+  await act('pause', { token, id: 999 });
+  await call('delete', '/api/v1/releases/{file}', `/api/v1/releases/${FILE}`, { token }); // in use: 409
+  await act('abort');
+  await call('delete', '/api/v1/releases/{file}', `/api/v1/releases/${FILE}`);
+  await call('delete', '/api/v1/releases/{file}', `/api/v1/releases/${FILE}`, { token });
+  await call('delete', '/api/v1/releases/{file}', `/api/v1/releases/${FILE}`, { token });
+  await act('rollback');
+  await act('rollback'); // already rolling back: 409
+  // Each fleet route gave every answer the calls above were meant to draw.
+  const answered = (key: string) => [...checked.get(key) ?? []].sort();
+  assert.deepEqual(answered('put /api/v1/releases/{file}'), [201, 400, 401]);
+  assert.deepEqual(answered('delete /api/v1/releases/{file}'), [204, 401, 404, 409]);
+  assert.deepEqual(answered('post /api/v1/rollouts'), [201, 400, 401, 409]);
+  assert.deepEqual(answered('get /api/v1/rollouts/{id}'), [200, 400, 404]);
+  assert.deepEqual(answered('post /api/v1/rollouts/{id}/{action}'), [200, 400, 401, 404, 409]);
+  assert.deepEqual(answered('get /api/v1/agent/releases/{file}'), [200, 404]);
 
   // Every operation was called and answered as described.
   const missing: string[] = [];

@@ -6,6 +6,7 @@ import { verifyBody, verifyHeaders, type VerifyResult } from '../../auth/signing
 import { UnavailableError, isUnavailable } from '../../errors.ts';
 import { AgentApiErrorSchema, type AgentApiError } from '../../agent/protocol.ts';
 import { MAX_TASK_OUTPUT_BYTES } from '../../config/tasks-schema.ts';
+import type { BinaryAnswer } from '../api/schemas.ts';
 import type { AgentRegistry } from './registry.ts';
 
 /**
@@ -168,11 +169,12 @@ export function payloadError(agent: string, message: string): ApiError {
 }
 
 /**
- * Route options describing an agent API operation in the OpenAPI document: its answer, and the
- * agent API's error body for 400, 401, 413, 428 and 503. The answers are sent as signed-over
- * bytes (routes.ts send()), so the schemas document them rather than serialise them.
+ * Route options describing an agent API operation in the OpenAPI document: its answer (a JSON
+ * schema, or a non-JSON body: binaryAnswer()), and the agent API's error body for 400, 401,
+ * 413, 428 and 503. JSON answers are sent as signed-over bytes (routes.ts send()), so the
+ * schemas document them rather than serialise them.
  */
-export function agentRouteDoc(summary: string, ok: TSchema, extra: Record<number, TSchema> = {}): { schema: FastifySchema } {
+export function agentRouteDoc(summary: string, ok: TSchema | BinaryAnswer, extra: Record<number, TSchema> = {}): { schema: FastifySchema } {
   const err = AgentApiErrorSchema;
   return { schema: { summary, tags: ['agent API'], response: { 200: ok, ...extra, 400: err, 401: err, 413: err, 428: err, 503: err } } };
 }

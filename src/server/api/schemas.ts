@@ -137,6 +137,19 @@ export type TopRow = Static<typeof TopRowSchema>;
 export const AgentSchema = AgentInfoSchema;
 export type Agent = Static<typeof AgentSchema>;
 
+/**
+ * An answer whose body is not JSON (a release download): its media type, described in the
+ * OpenAPI document as a binary string. Fastify sends a stream or a buffer as it is; no
+ * serializer touches it.
+ */
+export function binaryAnswer(mediaType: string, description: string): BinaryAnswer {
+  return { description, content: { [mediaType]: { schema: { type: 'string', format: 'binary' } } } };
+}
+export interface BinaryAnswer {
+  description: string;
+  content: Record<string, { schema: { type: 'string'; format: 'binary' } }>;
+}
+
 /** Body of every 4xx answer (the server's error handler shape). */
 export const ErrorSchema = Type.Object({
   code: Type.String({ description: 'stable code, e.g. FST_ERR_VALIDATION or SMOKEMESH_E_NOT_FOUND' }),

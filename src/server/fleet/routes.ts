@@ -1,10 +1,11 @@
-import type { FastifyInstance, FastifySchema } from 'fastify';
-import Type from 'typebox';
+import type { FastifyInstance } from 'fastify';
+import Type, { type Static } from 'typebox';
 import { MAX_RELEASE_BYTES } from '../../release/manifest.ts';
 import { StoredReleaseSchema } from '../../release/fleet-store.ts';
-import { RolloutSchema, RolloutSpecSchema, RolloutSummarySchema, rolloutCounts, type RolloutAction, type RolloutSpec } from '../../release/rollout.ts';
+import { RolloutSchema, RolloutSpecSchema, RolloutSummarySchema, rolloutCounts, type RolloutSpec } from '../../release/rollout.ts';
 import { SmokemeshError } from '../../errors.ts';
 import { ApiError } from '../api/errors.ts';
+import { ErrorSchema } from '../api/schemas.ts';
 import type { ServerContext } from '../context.ts';
 import type { FleetService } from './module.ts';
 
@@ -14,6 +15,7 @@ export const SIGNATURE_HEADER = 'x-smokemesh-signature';
 const FileParams = Type.Object({ file: Type.String({ minLength: 1, maxLength: 200 }) });
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 const ActionParams = Type.Object({ id: Type.Integer({ minimum: 1 }), action: Type.Enum(['pause', 'resume', 'abort', 'rollback']) });
+const Err = ErrorSchema;
 /**
  * The admin API of releases and rollouts: uploads (raw tarball, its `.sig` in a header) and
  * rollouts with pause, resume, abort and roll back need the admin token; lists are open like
@@ -22,21 +24,22 @@ const ActionParams = Type.Object({ id: Type.Integer({ minimum: 1 }), action: Typ
 export async function fleetRoutes(app: FastifyInstance, ctx: ServerContext, fleet: FleetService): Promise<void> {
   const tags = ['fleet'];
   app.get('/api/v1/releases', {
-    schema: { summary: 'Releases the server holds for agents to upgrade to', tags, response: { 200: Type.Object({ releases: Type.Array(StoredReleaseSchema) }) } } as FastifySchema,
+    schema: { summary: 'Releases the server holds for agents to upgrade to', tags, response: { 200: Type.Object({ releases: Type.Array(StoredReleaseSchema) }) } },
   }, async () => ({ releases: fleet.store.releases() }));
 
   // Tarballs arrive as raw bytes: a scope of their own with a buffer parser and a large limit.
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_RELEASE_BYTES }, (_req, body, done) => done(null, body));
-    scope.put('/api/v1/releases/:file', {
+    scope.put<{ Params: Static<typeof FileParams> }>('/api/v1/releases/:file', {
       preHandler: ctx.requireAdmin,
       schema: {
         summary: `Upload a release tarball (body) with its .sig file (base64 in the ${SIGNATURE_HEADER} header); admin token`,
-        tags, params: FileParams, response: { 201: StoredReleaseSchema },
-      } as FastifySchema,
+        description: 'Refused: 400 no or a bad signature, a file name or tarball it does not match; 401 no admin token; 413 larger than MAX_RELEASE_BYTES.',
+        tags, params: FileParams, response: { 201: StoredReleaseSchema, 400: Err, 401: Err, 413: Err },
+      },
     }, async (req, reply) => {
-      const { file } = req.params as { file: string };
+      const { file } = req.params;
       const sig = req.headers[SIGNATURE_HEADER];
       if (typeof sig !== 'string' || !sig) throw new ApiError(400, 'SMOKEMESH_E_RELEASE', `missing the ${SIGNATURE_HEADER} header (the release's .sig file, base64)`);
       const body = req.body instanceof Buffer ? req.body : Buffer.alloc(0);
@@ -52,11 +55,14 @@ export async function fleetRoutes(app: FastifyInstance, ctx: ServerContext, flee
     });
   });
 
-  app.delete('/api/v1/releases/:file', {
+  app.delete<{ Params: Static<typeof FileParams> }>('/api/v1/releases/:file', {
     preHandler: ctx.requireAdmin,
-    schema: { summary: 'Remove a release; admin token', tags, params: FileParams } as FastifySchema,
+    schema: {
+      summary: 'Remove a release; admin token', description: 'Refused: 401 no admin token; 404 no such file; 409 the active rollout uses its version.',
+      tags, params: FileParams, response: { 204: Type.Null({ description: 'removed' }), 401: Err, 404: Err, 409: Err },
+    },
   }, async (req, reply) => {
-    const { file } = req.params as { file: string };
+    const { file } = req.params;
     const rel = fleet.store.byFile(file);
     const active = fleet.active();
     if (rel && active && active.spec.version === rel.version) throw new ApiError(409, 'SMOKEMESH_E_RELEASE', `rollout ${active.id} uses ${rel.version}: abort it first`);
@@ -65,7 +71,7 @@ export async function fleetRoutes(app: FastifyInstance, ctx: ServerContext, flee
   });
 
   app.get('/api/v1/rollouts', {
-    schema: { summary: 'Rollouts, newest first, with their agents counted by state', tags, response: { 200: Type.Object({ rollouts: Type.Array(RolloutSummarySchema) }) } } as FastifySchema,
+    schema: { summary: 'Rollouts, newest first, with their agents counted by state', tags, response: { 200: Type.Object({ rollouts: Type.Array(RolloutSummarySchema) }) } },
   }, async () => ({
     rollouts: fleet.store.rollouts(50).map((stored) => {
       const r = fleet.active()?.id === stored.id ? fleet.active()! : stored;
@@ -73,23 +79,24 @@ export async function fleetRoutes(app: FastifyInstance, ctx: ServerContext, flee
     }),
   }));
 
-  app.get('/api/v1/rollouts/:id', {
-    schema: { summary: 'One rollout with every agent\'s wave, state, previous version and last error', tags, params: IdParams, response: { 200: RolloutSchema } } as FastifySchema,
+  app.get<{ Params: Static<typeof IdParams> }>('/api/v1/rollouts/:id', {
+    schema: { summary: 'One rollout with every agent\'s wave, state, previous version and last error', tags, params: IdParams, response: { 200: RolloutSchema, 400: Err, 404: Err } },
   }, async (req) => {
-    const { id } = req.params as { id: number };
+    const { id } = req.params;
     const r = fleet.active()?.id === id ? fleet.active() : fleet.store.rollout(id);
     if (!r) throw new ApiError(404, 'SMOKEMESH_E_NOT_FOUND', `no rollout ${id}`);
     return r;
   });
 
-  app.post('/api/v1/rollouts', {
+  app.post<{ Body: RolloutSpec }>('/api/v1/rollouts', {
     preHandler: ctx.requireAdmin,
     schema: {
       summary: 'Start a rollout of an uploaded version: a canary, then batches, each healthy for wait_s before the next; admin token',
-      tags, body: RolloutSpecSchema, response: { 201: RolloutSchema },
-    } as FastifySchema,
+      description: 'Refused: 400 a bad spec, a version not uploaded, no remote agent concerned; 401 no admin token; 409 another rollout is active.',
+      tags, body: RolloutSpecSchema, response: { 201: RolloutSchema, 400: Err, 401: Err, 409: Err },
+    },
   }, async (req, reply) => {
-    const spec = req.body as RolloutSpec;
+    const spec = req.body;
     let r;
     try {
       r = fleet.start(spec);
@@ -100,11 +107,15 @@ export async function fleetRoutes(app: FastifyInstance, ctx: ServerContext, flee
     return reply.code(201).send(r);
   });
 
-  app.post('/api/v1/rollouts/:id/:action', {
+  app.post<{ Params: Static<typeof ActionParams> }>('/api/v1/rollouts/:id/:action', {
     preHandler: ctx.requireAdmin,
-    schema: { summary: 'pause, resume (failed agents of the wave try again), abort, or rollback a rollout; admin token', tags, params: ActionParams, response: { 200: RolloutSchema } } as FastifySchema,
+    schema: {
+      summary: 'pause, resume (failed agents of the wave try again), abort, or rollback a rollout; admin token',
+      description: 'Refused: 400 an unknown action; 401 no admin token; 404 no such rollout; 409 the action makes no sense in its state, or another rollout is active (rollback).',
+      tags, params: ActionParams, response: { 200: RolloutSchema, 400: Err, 401: Err, 404: Err, 409: Err },
+    },
   }, async (req) => {
-    const { id, action } = req.params as { id: number; action: RolloutAction };
+    const { id, action } = req.params;
     return fleet.act(id, action);
   });
 
