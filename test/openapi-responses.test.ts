@@ -286,6 +286,16 @@ test('every operation of /api/openapi.json has a response schema, and the real a
   assert.deepEqual(answered('post /api/v1/rollouts/{id}/{action}'), [200, 400, 401, 404, 409]);
   assert.deepEqual(answered('get /api/v1/agent/releases/{file}'), [200, 404]);
 
+  // Fault localization (no scope configured here): empty lists, an unknown scope, bad queries.
+  await get('/api/v1/localize', '/api/v1/localize?matrix=0');
+  await get('/api/v1/localize', '/api/v1/localize?matrix=2');
+  await get('/api/v1/localize/history', '/api/v1/localize/history?limit=5');
+  await get('/api/v1/localize/history', '/api/v1/localize/history?limit=0');
+  await get('/api/v1/localize/cell', '/api/v1/localize/cell?scope=nope&row=a&column=b');
+  await get('/api/v1/localize/cell', '/api/v1/localize/cell?row=a&column=b');
+  await get('/api/v1/localize/suppressed', '/api/v1/localize/suppressed?cause=nope');
+  await get('/api/v1/localize/suppressed', '/api/v1/localize/suppressed');
+
   // Every operation was called and answered as described.
   const missing: string[] = [];
   for (const [path, methods] of Object.entries(doc.paths)) for (const m of Object.keys(methods)) if (!checked.has(`${m} ${path}`)) missing.push(`${m.toUpperCase()} ${path}`);

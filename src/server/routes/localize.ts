@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import type { AlertDb, EventRow } from '../../alerts/db.ts';
+import { EventRowSchema, type AlertDb, type EventRow } from '../../alerts/db.ts';
 import { CauseSchema, MatrixCellSchema, seriesKey } from '../../localize/types.ts';
 import type { LocalizeService } from '../../localize/service.ts';
 import { NullableNumber } from '../../schema.ts';
@@ -55,6 +55,15 @@ const CellSeriesSchema = Type.Object({
   explained_by: Type.Union([Type.String(), Type.Null()]),
 });
 
+/** A cause event (raised, cleared) as the history lists it. */
+const CauseEventSchema = Type.Object({
+  id: Type.String(),
+  time: EventRowSchema.properties.time,
+  state: EventRowSchema.properties.state,
+  muted_by: EventRowSchema.properties.muted_by,
+  cause: Type.Union([CauseSchema, Type.Null()]),
+});
+
 const ScopeQuery = Type.Object({ scope: Type.Optional(Type.String({ minLength: 1 })), matrix: Type.Enum(['0', '1'], { default: '1', description: '0 leaves the matrix out' }) });
 const HistoryQuery = Type.Object({
   scope: Type.Optional(Type.String({ minLength: 1 })),
@@ -75,7 +84,7 @@ export function localizeRoutes(service: LocalizeService, db: AlertDb): RouteModu
         summary: 'Fault localization: every scope with its matrix, its causes (evidence, suppressed target alerts) and counts',
         description: 'docs/localize.md explains the roles, the rules and every evidence field.',
         tags, querystring: ScopeQuery,
-        response: { 200: Type.Object({ scopes: Type.Array(ScopeSchema) }) },
+        response: { 200: Type.Object({ scopes: Type.Array(ScopeSchema) }), 400: ErrorSchema },
       },
     }, async (req) => {
       const q = req.query as Static<typeof ScopeQuery>;
@@ -101,6 +110,7 @@ export function localizeRoutes(service: LocalizeService, db: AlertDb): RouteModu
       schema: {
         summary: 'Cause events (raised, cleared), newest first, each with its evidence',
         tags, querystring: HistoryQuery,
+        response: { 200: Type.Object({ events: Type.Array(CauseEventSchema) }), 400: ErrorSchema },
       },
     }, async (req) => {
       const q = req.query as Static<typeof HistoryQuery>;
@@ -112,7 +122,7 @@ export function localizeRoutes(service: LocalizeService, db: AlertDb): RouteModu
       schema: {
         summary: 'The series behind one matrix cell: latest round, verdict, and the cause explaining each',
         tags, querystring: CellQuery,
-        response: { 200: Type.Object({ scope: Type.String(), row: Type.String(), column: Type.String(), series: Type.Array(CellSeriesSchema) }), 404: ErrorSchema },
+        response: { 200: Type.Object({ scope: Type.String(), row: Type.String(), column: Type.String(), series: Type.Array(CellSeriesSchema) }), 400: ErrorSchema, 404: ErrorSchema },
       },
     }, async (req, reply) => {
       const q = req.query as Static<typeof CellQuery>;
@@ -130,7 +140,7 @@ export function localizeRoutes(service: LocalizeService, db: AlertDb): RouteModu
       schema: {
         summary: 'Target alerts a cause suppressed (recorded, not sent), newest first',
         tags, querystring: SuppressedQuery,
-        response: { 200: Type.Object({ cause: Type.String(), events: Type.Array(SuppressedSchema) }) },
+        response: { 200: Type.Object({ cause: Type.String(), events: Type.Array(SuppressedSchema) }), 400: ErrorSchema },
       },
     }, async (req) => {
       const q = req.query as Static<typeof SuppressedQuery>;
