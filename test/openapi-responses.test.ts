@@ -52,7 +52,7 @@ targets:
     Svc:
       children:
         closed: { probe: tcp, host: 127.0.0.1, port: ${closed}, timeout: 200, alerts: [down] }
-        lo: { host: 127.0.0.1, pings: 2 }
+        lo: { host: 127.0.0.1, pings: 2, interval: 100, timeout: 300 }
 `, 90_000);
   token = readFileSync(join(server.dir, 'data', 'admin.token'), 'utf8').trim();
   doc = (await (await fetch(`${server.url}/api/openapi.json`)).json()) as Doc;
