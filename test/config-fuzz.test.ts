@@ -31,11 +31,13 @@ interface FuzzResult {
 test(`config fuzz: ${COUNT} mutated configs (seed ${SEED}); check-config and the real server's reload agree on every one, the server never throws and keeps answering`, { skip: root ? false : 'needs root for a network namespace', timeout: 3_600_000 }, async () => {
   ip('netns', 'add', NS);
   ip('-n', NS, 'link', 'set', 'lo', 'up');
-  const child = spawn('ip', ['netns', 'exec', NS, process.execPath, '--import', 'tsx', join(import.meta.dirname, 'fixtures/config-fuzz-run.ts'), String(SEED), String(COUNT), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('ip', ['netns', 'exec', NS, process.execPath, '--import', 'tsx', join(import.meta.dirname, 'fixtures/config-fuzz-run.ts'), String(SEED), String(COUNT), dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   const code = await new Promise<number | null>((r) => child.on('close', r));
-  assert.equal(code, 0, out.slice(-2000));
+  assert.equal(code, 0, `the fuzz runner exited ${code}:\n${err}\n${out.slice(-2000)}`);
   const r = JSON.parse(out.trim().split('\n').pop()!) as FuzzResult;
   console.log(`config fuzz seed ${r.seed}: ${r.count} configs, ${r.agreed} agreed, ${r.thrown.length} thrown, ${r.health} /health answers, ${r.refused} refused, ${r.applied} applied, ${r.warned} with warnings; longest reload ${Math.round(r.maxReloadMs)} ms, longest event-loop stall during a reload ${r.maxStallMs} ms; slowest check ${JSON.stringify(r.slowest)}`);
   assert.deepEqual(r.thrown, [], 'the reload never throws');

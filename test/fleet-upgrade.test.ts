@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -138,6 +139,21 @@ test('uploads need the admin token and a .sig that names the very tarball', asyn
   assert.equal(other.status, 400);
   assert.match(await other.text(), /its signature is for smokemesh-1\.1\.0-linux-\w+\.tar\.gz/);
   assert.equal((await getJson<{ releases: unknown[] }>(`${base}/api/v1/releases`)).releases.length, 0);
+});
+
+// A server that buffers the body before checking the token never answers this one: the test times out.
+test('an upload without the admin token is refused before its body is read (128 MiB declared, 64 KiB sent)', { timeout: 60_000 }, async () => {
+  const url = new URL(`${base}/api/v1/releases/smokemesh-9.9.9-linux-x64.tar.gz`);
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(128 * 1024 * 1024) } }, (res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+      req.destroy();
+    });
+    req.on('error', reject);
+    req.write(Buffer.alloc(64 * 1024));
+  });
+  assert.equal(status, 401);
 });
 
 test('a release signed with another key is refused by the agent and pauses the rollout', async () => {

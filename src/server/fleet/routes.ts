@@ -32,7 +32,8 @@ export async function fleetRoutes(app: FastifyInstance, ctx: ServerContext, flee
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_RELEASE_BYTES }, (_req, body, done) => done(null, body));
     scope.put<{ Params: Static<typeof FileParams> }>('/api/v1/releases/:file', {
-      preHandler: ctx.requireAdmin,
+      // Before the body is read: without the token nobody makes the server buffer a tarball.
+      onRequest: ctx.requireAdmin,
       schema: {
         summary: `Upload a release tarball (body) with its .sig file (base64 in the ${SIGNATURE_HEADER} header); admin token`,
         description: 'Refused: 400 no or a bad signature, a file name or tarball it does not match; 401 no admin token; 413 larger than MAX_RELEASE_BYTES.',
