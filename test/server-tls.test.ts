@@ -61,5 +61,5 @@ test('a TLS key file readable by others is refused at start, naming the file', a
   const configFile = join(dir, 'open.yaml');
   writeFileSync(configFile, `general:\n  data_dir: ${join(dir, 'data2')}\n  tls: { cert_file: ${join(dir, 'srv.pem')}, key_file: ${key} }\n`);
   await assert.rejects(startServer({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) }),
-    new RegExp(`general\\.tls\\.key_file ${key}: readable by group or others .*chmod 600`));
+    new RegExp(`general\\.tls\\.key_file: ${key} is readable by group or others .*chmod 600`));
 });

@@ -105,7 +105,7 @@ test('the CLI server reloads on SIGHUP and stops cleanly on SIGTERM', async () =
   try {
     await waitFor('the server to listen', () => /listening/.test(out), 30000);
     await waitFor('the plan to be applied', () => /plan applied/.test(out));
-    writeFileSync(cfg, config('    Added:\n      children:\n        again: { host: 127.0.0.2 }\n').replace(join(dir, 'data'), join(dir, 'data-cli')));
+    writeFileSync(cfg, config('    Added:\n      children:\n        again: { host: 127.0.0.2, interval: 20, timeout: 500 }\n').replace(join(dir, 'data'), join(dir, 'data-cli')));
     child.kill('SIGHUP');
     await waitFor('the reload to be logged', () => /config reloaded/.test(out));
     await waitFor('the new plan with 4 targets', () => /"targets":4/.test(out));
