@@ -1,16 +1,9 @@
 import { makeRound, type Round } from '../../src/probes/round.ts';
 
 /** A small deterministic PRNG (mulberry32), so synthetic history is the same every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../src/localize/testkit.ts';
+
+export { prng };
 
 export interface SyntheticSpec {
   target: string;
