@@ -49,15 +49,9 @@ export function resolvePresets(raw: RawConfig, report: Report): Record<string, P
 /** Round-fit findings by message: the first target and how many share it. */
 type Fits = Map<string, { at: FieldPath; count: number; level: 'error' | 'warning' }>;
 
-interface Inherited {
+/** What flows down the tree: the node fields that inherit, the probe preset and its parameters. */
+interface Inherited extends Pick<TargetNode, 'alerts' | 'alertee' | 'agents' | 'server_probes' | 'shard' | 'depends_on' | 'labels'> {
   probe: string;
-  alerts: string[];
-  alertee: string[];
-  agents: AgentSelection;
-  server_probes: boolean;
-  shard: 'none' | 'per_region';
-  depends_on?: string;
-  labels: Record<string, string>;
   params: Record<string, unknown>;
   /** Where each inherited parameter was written. */
   origin: Record<string, FieldPath>;
