@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildRelease, buildWeb } from '../src/release/build.ts';
+import { MAX_RELEASE_BYTES } from '../src/release/manifest.ts';
 import type { Rollout } from '../src/release/rollout.ts';
+import { SIGNATURE_HEADER } from '../src/server/fleet/routes.ts';
 import { generateReleaseKeys, sha256, signRelease } from '../src/release/signing.ts';
 import { packRelease, readReleaseInfo } from '../src/release/tarball.ts';
 import { waitFor } from './wait.ts';
@@ -141,19 +143,30 @@ test('uploads need the admin token and a .sig that names the very tarball', asyn
   assert.equal((await getJson<{ releases: unknown[] }>(`${base}/api/v1/releases`)).releases.length, 0);
 });
 
-// A server that buffers the body before checking the token never answers this one: the test times out.
-test('an upload without the admin token is refused before its body is read (128 MiB declared, 64 KiB sent)', { timeout: 60_000 }, async () => {
+/** A PUT of a release that declares `declared` bytes and sends 64 KiB: its status and body, without waiting for the rest. */
+function declaredUpload(declared: number, extra: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   const url = new URL(`${base}/api/v1/releases/smokemesh-9.9.9-linux-x64.tar.gz`);
-  const status = await new Promise<number>((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(128 * 1024 * 1024) } }, (res) => {
-      resolve(res.statusCode ?? 0);
-      res.resume();
-      req.destroy();
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(declared), ...extra } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }); req.destroy(); });
     });
     req.on('error', reject);
     req.write(Buffer.alloc(64 * 1024));
   });
-  assert.equal(status, 401);
+}
+
+// A server that buffers the body before checking the token never answers this one: the test times out.
+test('an upload without the admin token is refused before its body is read (128 MiB declared, 64 KiB sent)', { timeout: 60_000 }, async () => {
+  assert.equal((await declaredUpload(128 * 1024 * 1024)).status, 401);
+});
+
+test('an upload larger than the limit is refused with 413 before its body is read, with the error schema', { timeout: 60_000 }, async () => {
+  const r = await declaredUpload(MAX_RELEASE_BYTES + 1, { authorization: `Bearer ${token}`, [SIGNATURE_HEADER]: 'c2ln' });
+  assert.equal(r.status, 413);
+  const e = JSON.parse(r.body) as { error?: string; code?: string };
+  assert.ok(typeof e.error === 'string' && e.error.length > 0 && typeof e.code === 'string', r.body);
 });
 
 test('a release signed with another key is refused by the agent and pauses the rollout', async () => {
