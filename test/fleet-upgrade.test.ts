@@ -14,6 +14,7 @@ import type { Rollout } from '../src/release/rollout.ts';
 import { SIGNATURE_HEADER } from '../src/server/fleet/routes.ts';
 import { generateReleaseKeys, sha256, signRelease } from '../src/release/signing.ts';
 import { packRelease, readReleaseInfo } from '../src/release/tarball.ts';
+import { launchChromium } from './e2e/browser.ts';
 import { waitFor } from './wait.ts';
 import { freePort, getJson, loopbackConfig, seriesPoints, startServer, writeSecret, Proc } from './agents-kit.ts';
 
@@ -252,7 +253,7 @@ test('a version that crashes at start is rolled back by the agent, which keeps d
 test('an admin rolls a finished rollout back: every agent it upgraded returns to its previous version', async () => {
   const rollouts = (await getJson<{ rollouts: { id: number; version: string; state: string }[] }>(`${base}/api/v1/rollouts`)).rollouts;
   const paused = rollouts.find((r) => r.state === 'paused')!;
-  await admin('POST', `/api/v1/rollouts/${paused.id}/abort`);
+  await abortFromThePage(paused.id);
   const upgrade = rollouts.find((r) => r.version === '1.1.0' && r.state === 'done')!;
   await admin('POST', `/api/v1/rollouts/${upgrade.id}/rollback`);
   const r = await waitFor('the roll back to finish', async () => {
@@ -264,3 +265,33 @@ test('an admin rolls a finished rollout back: every agent it upgraded returns to
   assert.deepEqual(await versions(), { a1: '1.0.0', a2: '1.0.0' });
   for (const n of NAMES) assert.equal(current(n), '1.0.0');
 });
+
+/**
+ * Aborts a paused rollout with the agents page's button: refused without the admin token (the
+ * page asks for it), done with it; the page then shows the rollout aborted, without buttons.
+ */
+async function abortFromThePage(id: number): Promise<void> {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('dialog', (d) => void d.accept());
+    await page.goto(`${base}/#/agents`);
+    await page.waitForSelector(`.rollout[data-rollout="${id}"][data-rollout-state=paused]`);
+    const offered = await page.$$eval('.rollout-actions button', (bs) => bs.map((b) => (b as HTMLElement).dataset.action));
+    assert.deepEqual(offered, ['resume', 'abort', 'rollback'], 'a paused rollout offers resume, abort and roll back');
+    await page.click('.rollout-actions button[data-action=abort]');
+    await page.waitForFunction(() => /needs the admin token/.test(document.querySelector('.rollout-status')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    assert.equal((await rollout(id)).state, 'paused', 'nothing changed without the token');
+    await page.fill('.token-bar input[name=admin-token]', token);
+    await page.click('.token-bar .token-save');
+    await page.click('.rollout-actions button[data-action=abort]');
+    await page.waitForSelector(`.rollout[data-rollout="${id}"][data-rollout-state=aborted]`, { timeout: 30_000 });
+    assert.equal(await page.$$eval('.rollout-actions button', (bs) => bs.length), 1, 'an aborted rollout offers only roll back');
+    assert.equal((await rollout(id)).state, 'aborted');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+}
