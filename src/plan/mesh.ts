@@ -4,7 +4,6 @@ import { trimTrailingSlashes, type ProbedTarget, type TargetNode } from '../conf
 import { DEFAULT_TIMEOUT } from '../config/probe-params.ts';
 import { validate } from '../config/validate.ts';
 import { PARAMS_SCHEMAS } from '../probes/params.ts';
-import type { ProbeType } from '../probes/round.ts';
 
 /**
  * Mesh groups and static region targets become ordinary nodes of the target tree
