@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AgentMetricInfo, RolloutMetricInfo } from '../export/metrics.ts';
-import { RemoteWrites } from '../export/remote-writes.ts';
+import { ExportSinks } from '../export/sinks.ts';
 import { ExportState } from '../export/state.ts';
 import type { LiveMesh } from '../plan/live.ts';
 import { RegionView } from '../plan/region-view.ts';
@@ -41,12 +41,14 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
   const { ctx, live } = deps;
   const log = deps.log.child({ module: 'mesh' });
   live.meshOf(ctx.config()); // a broken mesh section stops the start with its file:line errors
-  const remotes = new RemoteWrites(ctx.config(), log);
-  ctx.onReload((c) => remotes.apply(c));
-
   // Read per round by the export state: refreshed at each membership check, not per round.
   const liveRegions = () => new Map(ctx.agents().filter((a) => a.alive).map((a) => [a.name, a.region]));
   let agentRegions = liveRegions();
+  const exports = new ExportSinks(ctx.config(), log, {
+    regionOf: (agent) => agentRegions.get(agent),
+    labelsOf: (target) => targetIndex(ctx.targets()).labels.get(target),
+  });
+  ctx.onReload((c) => exports.apply(c));
   const state = new ExportState(
     (agent) => agentRegions.get(agent),
     (target) => targetIndex(ctx.targets()).region.get(target),
@@ -105,7 +107,7 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
       name: 'export',
       write(rounds) {
         state.write(rounds);
-        remotes.write(rounds);
+        exports.write(rounds);
       },
     },
     routes: (app) => {
@@ -123,7 +125,8 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
             sink_errors: deps.ingest.stats.sink_errors,
             store: ctx.store.stats(),
             notifier_failures: deps.notifierFailures(),
-            remote_write: remotes.sinks().map((r) => ({ url: r.name.replace(/^remote-write /, ''), ...r.stats })),
+            remote_write: exports.remoteWrites().map((r) => ({ url: r.name.replace(/^remote-write /, ''), ...r.stats })),
+            cloudwatch: exports.cloudWatches().map((c) => ({ region: c.target.region, namespace: c.target.namespace, ...c.stats })),
             ...(regions.lastSeconds !== undefined ? { aggregation_seconds: regions.lastSeconds } : {}),
             ...(deps.rollouts ? { rollouts: deps.rollouts() } : {}),
           },
@@ -133,7 +136,7 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
     },
     close: async () => {
       clearInterval(timer);
-      await remotes.close();
+      await exports.close();
     },
   };
 }
