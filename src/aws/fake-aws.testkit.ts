@@ -108,9 +108,9 @@ export interface FakeEc2 extends Fake {
 export async function startFakeEc2(region: string): Promise<FakeEc2> {
   const problems: string[] = [];
   const fake = { problems, tables: new Map(), calls: [] as Ec2Call[], dryRunAllowed: true, fail: {} } as unknown as FakeEc2;
-  const xml = (status: number, body: string): Answer => ({ status, headers: { 'content-type': 'text/xml;charset=UTF-8' }, body });
+  const xml = (status: number, body: string, id: string): Answer => ({ status, headers: { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': id }, body });
   const error = (status: number, code: string, message: string, id: string) => xml(status,
-    `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>${id}</RequestID></Response>`);
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>${id}</RequestID></Response>`, id);
   fake.receiver = await startReceiver((r) => {
     let params = new URLSearchParams();
     const bad = checked(r, { accessKey: TEST_KEYS.accessKeyId, region, service: 'ec2' }, problems, () => {
@@ -125,7 +125,7 @@ export async function startFakeEc2(region: string): Promise<FakeEc2> {
     fake.calls.push({ action, params: Object.fromEntries(params), requestId, time: Date.now() });
     const injected = fake.fail[action];
     if (injected) return error(injected.status, injected.code, injected.message, requestId);
-    const ok = (inner: string) => xml(200, `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>${requestId}</requestId>${inner}</${action}Response>`);
+    const ok = (inner: string) => xml(200, `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>${requestId}</requestId>${inner}</${action}Response>`, requestId);
     if (action === 'DescribeRouteTables') {
       const ids = [...params].filter(([k]) => /^RouteTableId\.\d+$/.test(k)).map(([, v]) => v);
       const filters = new Map<string, string[]>();
