@@ -135,7 +135,7 @@ export async function startFakeEc2(region: string): Promise<FakeEc2> {
       }
       const missing = ids.find((id) => !fake.tables.has(id));
       if (missing) return error(400, 'InvalidRouteTableID.NotFound', `The routeTable ID '${missing}' does not exist`, requestId);
-      const cidrs = filters.get('route.destination-cidr-block');
+      const cidrs = filters.get('route.destination-cidr-block') ?? filters.get('route.destination-ipv6-cidr-block');
       let out = '<routeTableSet>';
       for (const [id, routes] of fake.tables) {
         if (ids.length && !ids.includes(id)) continue;
@@ -143,7 +143,8 @@ export async function startFakeEc2(region: string): Promise<FakeEc2> {
         out += `<item><routeTableId>${id}</routeTableId><vpcId>vpc-0test</vpcId><routeSet>`;
         for (const [cidr, route] of routes) {
           const tag = route.target.field.charAt(0).toLowerCase() + route.target.field.slice(1);
-          out += `<item><destinationCidrBlock>${cidr}</destinationCidrBlock><${tag}>${route.target.id}</${tag}><state>${route.state ?? 'active'}</state><origin>${route.origin ?? 'CreateRoute'}</origin></item>`;
+          const dest = cidr.includes(':') ? 'destinationIpv6CidrBlock' : 'destinationCidrBlock';
+          out += `<item><${dest}>${cidr}</${dest}><${tag}>${route.target.id}</${tag}><state>${route.state ?? 'active'}</state><origin>${route.origin ?? 'CreateRoute'}</origin></item>`;
         }
         out += '</routeSet></item>';
       }
@@ -157,7 +158,7 @@ export async function startFakeEc2(region: string): Promise<FakeEc2> {
       }
       const table = fake.tables.get(params.get('RouteTableId') ?? '');
       if (!table) return error(400, 'InvalidRouteTableID.NotFound', `The routeTable ID '${params.get('RouteTableId')}' does not exist`, requestId);
-      const cidr = params.get('DestinationCidrBlock') ?? '';
+      const cidr = params.get('DestinationCidrBlock') ?? params.get('DestinationIpv6CidrBlock') ?? '';
       const targets = ROUTE_TARGET_FIELDS.filter((f) => params.has(f));
       if (targets.length !== 1) return error(400, 'InvalidParameterCombination', 'exactly one target must be given', requestId);
       if (action === 'ReplaceRoute' && !table.has(cidr)) return error(400, 'InvalidRoute.NotFound', `no route with destination-cidr-block ${cidr} in route table ${params.get('RouteTableId')}`, requestId);
