@@ -6,6 +6,7 @@
 import type { NotifierKind } from './notifier.ts';
 import { alertmanagerKind } from './alertmanager.ts';
 import { awsRouteKind } from '../actions/aws-route.ts';
+import { httpRouteKind } from '../actions/http-route.ts';
 import { dingtalkKind } from './dingtalk.ts';
 import { emailKind } from './email.ts';
 import { execKind } from './exec.ts';
@@ -29,4 +30,8 @@ export const NOTIFIER_KINDS: Record<string, NotifierKind<any>> = {
   sns: snsKind,
   alertmanager: alertmanagerKind,
   aws_route: awsRouteKind,
+  http_route: httpRouteKind,
 };
+
+/** Channel kinds that change something (route failover): they need edge-triggered alerts, a raise and its clear. */
+export const ACTION_KINDS: ReadonlySet<string> = new Set(['aws_route', 'http_route']);
