@@ -8,6 +8,7 @@ import { targetIndex } from '../plan/target-index.ts';
 import type { ServerContext } from './context.ts';
 import type { IngestStats } from './ingest.ts';
 import type { ServerModule } from './context.ts';
+import { exportRoute } from './routes/export.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import { regionRoutes } from './routes/regions.ts';
 
@@ -112,6 +113,7 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
     },
     routes: (app) => {
       regionRoutes(app, () => regions.snapshot(), (probe, source, target) => regions.pairDetail(probe, source, target));
+      exportRoute(app, () => exports);
       metricsRoute(app, () => {
         const snapshot = regions.snapshot();
         const hosts = targetIndex(ctx.targets()).host;
