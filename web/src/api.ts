@@ -5,6 +5,7 @@ import type {
 export type { Agent, ChartsResponse, LatestRound, NodeSummary, OverviewResponse, PresentationView, SeriesResponse, TargetDetail, TopRow, TreeNode };
 export type { SeriesPoint, Series, MiniPoint } from '../../src/server/api/schemas.ts';
 import type { RolloutSummary } from '../../src/release/rollout.ts';
+import type { RolloutAction } from '../../src/release/rollout-actions.ts';
 export type { RolloutSummary };
 import type { Static } from 'typebox';
 import type { ExportStatusSchema } from '../../src/server/routes/export.ts';
@@ -113,6 +114,7 @@ export const api = {
   agents: () => getJson<{ agents: Agent[] }>('v1/agents'),
   rollouts: () => getJson<{ rollouts: RolloutSummary[] }>('v1/rollouts'),
   exports: () => getJson<ExportStatus>('v1/export'),
+  rolloutAction: (id: number, action: RolloutAction, token?: string) => sendJson<{ state: string }>('POST', `v1/rollouts/${id}/${action}`, undefined, token),
   search: (q: string) => getJson<{ results: NodeSummary[] }>('v1/search', { q }),
   alertsSummary: () => getJson<AlertsSummary>('v1/alerts'),
   alertHistory: (q: Record<string, string | number | undefined>) => getPage<EventRow>('v1/alerts/history', q),
