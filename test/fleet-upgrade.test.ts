@@ -14,6 +14,7 @@ import type { Rollout } from '../src/release/rollout.ts';
 import { SIGNATURE_HEADER } from '../src/server/fleet/routes.ts';
 import { generateReleaseKeys, sha256, signRelease } from '../src/release/signing.ts';
 import { packRelease, readReleaseInfo } from '../src/release/tarball.ts';
+import type { Page } from 'playwright-core';
 import { launchChromium } from './e2e/browser.ts';
 import { waitFor } from './wait.ts';
 import { freePort, getJson, loopbackConfig, seriesPoints, startServer, writeSecret, Proc } from './agents-kit.ts';
@@ -231,7 +232,8 @@ test('a downgrade is refused unless it is a roll back', async () => {
 
 test('a version that crashes at start is rolled back by the agent, which keeps delivering rounds', async () => {
   assert.equal((await upload(files['1.2.0']!, await sign(files['1.2.0']!, keys.privatePem))).status, 201);
-  const r = await paused((await startRollout('1.2.0')).id);
+  // Started from the agents page's form this time (the others use the API).
+  const r = await paused(await startFromThePage('1.2.0'));
   const failed = r.agents.find((a) => a.state === 'failed')!;
   const other = NAMES.find((n) => n !== failed.name)!;
   assert.match(failed.error ?? '', /1\.2\.0 exited with status 3 on trial/);
@@ -266,11 +268,8 @@ test('an admin rolls a finished rollout back: every agent it upgraded returns to
   for (const n of NAMES) assert.equal(current(n), '1.0.0');
 });
 
-/**
- * Aborts a paused rollout with the agents page's button: refused without the admin token (the
- * page asks for it), done with it; the page then shows the rollout aborted, without buttons.
- */
-async function abortFromThePage(id: number): Promise<void> {
+/** Runs `fn` on the agents page in Chromium (dialogs accepted); fails on any page error. */
+async function onAgentsPage(fn: (page: Page) => Promise<void>): Promise<void> {
   const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
@@ -278,6 +277,37 @@ async function abortFromThePage(id: number): Promise<void> {
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('dialog', (d) => void d.accept());
     await page.goto(`${base}/#/agents`);
+    await page.waitForSelector('[data-state=ready]');
+    await fn(page);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Starts a rollout of `version` (canary 1, batches of 1) with the agents page's form and the admin token; returns its id. */
+async function startFromThePage(version: string): Promise<number> {
+  const before = (await getJson<{ rollouts: { id: number }[] }>(`${base}/api/v1/rollouts`)).rollouts[0]?.id ?? 0;
+  await onAgentsPage(async (page) => {
+    await page.fill('.token-bar input[name=admin-token]', token);
+    await page.click('.token-bar .token-save');
+    await page.selectOption('form.rollout-form select[name=version]', version);
+    await page.fill('form.rollout-form input[name=batch]', '1');
+    await page.fill('form.rollout-form input[name=wait_s]', '1');
+    await page.click('form.rollout-form button[type=submit]');
+    await page.waitForSelector(`.rollout[data-rollout-state=running], .rollout[data-rollout-state=paused]`, { timeout: 30_000 });
+  });
+  const id = (await getJson<{ rollouts: { id: number; version: string }[] }>(`${base}/api/v1/rollouts`)).rollouts[0]!;
+  assert.ok(id.id > before && id.version === version, `the page started a rollout of ${version}`);
+  return id.id;
+}
+
+/**
+ * Aborts a paused rollout with the agents page's button: refused without the admin token (the
+ * page asks for it), done with it; the page then shows the rollout aborted, without buttons.
+ */
+async function abortFromThePage(id: number): Promise<void> {
+  await onAgentsPage(async (page) => {
     await page.waitForSelector(`.rollout[data-rollout="${id}"][data-rollout-state=paused]`);
     const offered = await page.$$eval('.rollout-actions button', (bs) => bs.map((b) => (b as HTMLElement).dataset.action));
     assert.deepEqual(offered, ['resume', 'abort', 'rollback'], 'a paused rollout offers resume, abort and roll back');
@@ -290,8 +320,5 @@ async function abortFromThePage(id: number): Promise<void> {
     await page.waitForSelector(`.rollout[data-rollout="${id}"][data-rollout-state=aborted]`, { timeout: 30_000 });
     assert.equal(await page.$$eval('.rollout-actions button', (bs) => bs.length), 1, 'an aborted rollout offers only roll back');
     assert.equal((await rollout(id)).state, 'aborted');
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-  }
+  });
 }

@@ -1,4 +1,4 @@
-import { api, type Agent, type ExportStatus, type RolloutSummary } from '../api.ts';
+import { api, type Agent, type ExportStatus, type RolloutSummary, type StoredRelease } from '../api.ts';
 import { colorOf, type App, type Cleanup } from '../app.ts';
 import { h, replace } from '../dom.ts';
 import { fmtAgo } from '../format.ts';
@@ -39,8 +39,36 @@ function rolloutLine(r: RolloutSummary | undefined, reload: () => void): HTMLEle
       const b = h('button', { type: 'button', 'data-action': a }, t(`ro_${a}` as Key));
       b.addEventListener('click', () => act(a));
       return b;
-    }), status) : null,
-    actions.length ? tokenBar() : null);
+    }), status) : null);
+}
+
+/**
+ * Starts a rollout of an uploaded release (admin token): version, canary, batches, the healthy
+ * wait and optional regions, as POST /api/v1/rollouts takes them; the server's refusal is shown.
+ */
+function rolloutForm(releases: StoredRelease[], reload: () => void): HTMLElement {
+  const versions = [...new Set(releases.map((r) => r.version))];
+  const version = h('select', { name: 'version' }, versions.map((v) => h('option', { value: v }, v)));
+  const canary = h('input', { name: 'canary', value: '1', size: 6 });
+  const batch = h('input', { name: 'batch', value: '25%', size: 6 });
+  const wait = h('input', { name: 'wait_s', type: 'number', min: 0, max: 86400, value: '60' });
+  const regions = h('input', { name: 'regions', autocomplete: 'off' });
+  const msg = h('p', { class: 'form-msg', role: 'status' });
+  const field = (label: Key, el: HTMLElement) => h('label', { class: 'field' }, h('span', {}, t(label)), el);
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const picked = regions.value.split(',').map((x) => x.trim()).filter(Boolean);
+    api.startRollout({ version: version.value, canary: canary.value.trim(), batch: batch.value.trim(), wait_s: Number(wait.value), ...(picked.length ? { regions: picked } : {}) }, adminToken())
+      .then(reload, (err: unknown) => {
+        msg.className = 'form-msg error';
+        replace(msg, actionError(err));
+      });
+  };
+  return h('form', { class: 'rollout-form silence-form', onsubmit: submit },
+    h('h2', {}, t('newRollout')),
+    h('div', { class: 'fields' }, field('roVersion', version), field('roCanary', canary), field('roBatch', batch), field('roWait', wait), field('roRegions', regions)),
+    h('p', { class: 'hint' }, t('roHint')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('roStart'))), msg);
 }
 
 /** The export destinations (remote write, CloudWatch), one line each with its counters and last error; nothing when none is configured. */
@@ -75,10 +103,16 @@ export function agentsPage(main: HTMLElement, app: App): Cleanup {
   const head = (keys: Key[]) => h('thead', {}, h('tr', {}, keys.map((k) => h('th', {}, t(k)))));
   const td = (label: Key, ...children: (Node | string | null)[]) => h('td', { 'data-label': t(label) }, ...children);
   const noExports: ExportStatus = { remote_write: [], cloudwatch: [] };
-  const load = () => Promise.all([api.agents(), api.rollouts().catch(() => ({ rollouts: [] })), api.exports().catch(() => noExports)]).then(([{ agents }, { rollouts }, exports]) => {
+  const load = () => Promise.all([api.agents(), api.rollouts().catch(() => ({ rollouts: [] })), api.releases().catch(() => ({ releases: [] })), api.exports().catch(() => noExports)])
+    .then(([{ agents }, { rollouts }, { releases }, exports]) => {
     if (!live) return;
     app.agents = agents;
-    replace(body, rolloutLine(rollouts[0], load), h('table', { class: 'agents stack' },
+    const active = rollouts[0] && (rollouts[0].state === 'running' || rollouts[0].state === 'paused');
+    const line = rolloutLine(rollouts[0], load);
+    const form = releases.length && !active ? rolloutForm(releases, load) : null;
+    // One admin-token bar for the page: the rollout's buttons and the form share it.
+    const acting = rollouts[0] ? rolloutActionsFor(rollouts[0].state).length > 0 : false;
+    replace(body, line, form, acting || form ? tokenBar() : null, h('table', { class: 'agents stack' },
       head(['agent', 'region', 'address', 'version', 'upgrade', 'lastSeen', 'alive']),
       h('tbody', {}, agents.map((a) => {
         const { first, rest } = splitAddresses(a.addresses);
