@@ -15,6 +15,7 @@ import { querySeries, queryTopWindow, topOfRounds, type QueryContext } from './q
 import { rawExtra, roundFromRaw, type RawRow, type SeriesRow } from './raw.ts';
 import { RecentIndex } from './recent.ts';
 import { Retention } from './retention.ts';
+import { countBuckets, takeBucket } from './tier-rows.ts';
 import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
 import type { HistoryImport, HistoryImportResult, RoundRefusal, SeriesInfo, SeriesQuery, SeriesResult, Store, StoreStats, TopMetric, TopRow, WriteResult } from './types.ts';
 import { checkRound, FUTURE_MS, type RoundProblem, type RoundWindow } from './validate-round.ts';
@@ -340,7 +341,8 @@ export class SqliteStore implements Store {
       // Re-insert: Map order is the eviction order.
       this.buckets.delete(key);
     } else {
-      const row = this.stmt(`SELECT * FROM ${t.table} WHERE series = ? AND b = ?`).get(s.id, b) as BucketRow | undefined;
+      // A sealed (packed) bucket leaves its pack: it is written back open, and sealed again by retention.
+      const row = takeBucket((sql) => this.stmt(sql), t, s.id, b);
       ob = { tier: t, series: s.id, b, state: row ? fromRow(row) : emptyBucket() };
     }
     this.buckets.set(key, ob);
@@ -526,9 +528,9 @@ export class SqliteStore implements Store {
   tableRows(): Record<string, number> {
     return this.read(() => {
       const out: Record<string, number> = {};
-      for (const table of ['raw', ...this.tiers.map((t) => t.table)]) {
-        out[table] = (this.stmt(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-      }
+      out.raw = (this.stmt('SELECT count(*) AS n FROM raw').get() as { n: number }).n;
+      // A tier's buckets, open and packed alike, under the name of its table.
+      for (const t of this.tiers) out[t.table] = countBuckets((sql) => this.stmt(sql), t);
       return out;
     });
   }
