@@ -36,26 +36,30 @@ function periodOf(t: Tier, b: number): number {
  * (`packed` says which). With series null: every series, by series then index.
  */
 export function readBuckets(prep: Prepare, t: Tier, series: number | null, fromB = LOWEST, toB = HIGHEST): StoredBucket[] {
-  if (series === null) {
-    const ids = prep('SELECT id FROM series ORDER BY id').pluck().all() as number[];
-    return ids.flatMap((id) => readBuckets(prep, t, id, fromB, toB));
-  }
-  const open = prep(`SELECT * FROM ${t.table} WHERE series = ? AND b >= ? AND b <= ? ORDER BY b`).all(series, fromB, toB) as Array<BucketRow & { series: number; b: number }>;
-  const packs = prep(`SELECT data FROM ${t.packTable} WHERE series = ? AND p >= ? AND p <= ? ORDER BY p`).pluck()
-    .all(series, periodOf(t, fromB), periodOf(t, toB)) as Buffer[];
+  const args = [fromB, toB, periodOf(t, fromB), periodOf(t, toB)];
+  // One series: its rows by key. Every series: the same per series, through the series table
+  // (so that each is a seek on the (series, b) key, not a scan of the whole table).
+  const open = (series === null
+    ? prep(`SELECT r.* FROM series s CROSS JOIN ${t.table} r ON r.series = s.id AND r.b >= ? AND r.b <= ? ORDER BY s.id, r.b`).all(fromB, toB)
+    : prep(`SELECT * FROM ${t.table} WHERE series = ? AND b >= ? AND b <= ? ORDER BY b`).all(series, fromB, toB)) as Array<BucketRow & { series: number; b: number }>;
+  const packs = (series === null
+    ? prep(`SELECT k.series, k.data FROM series s CROSS JOIN ${t.packTable} k ON k.series = s.id AND k.p >= ? AND k.p <= ? ORDER BY s.id, k.p`).all(args[2], args[3])
+    : prep(`SELECT series, data FROM ${t.packTable} WHERE series = ? AND p >= ? AND p <= ? ORDER BY p`).all(series, args[2], args[3])) as Array<{ series: number; data: Buffer }>;
   if (packs.length === 0) return open.map((r) => ({ ...r, packed: false }));
-  const sealed = packs.flatMap((blob) => decodePack(series, blob)).filter((r) => r.b >= fromB && r.b <= toB);
+  const sealed = packs.flatMap((k) => decodePack(k.series, k.data)).filter((r) => r.b >= fromB && r.b <= toB);
+  // Both lists ascend by (series, b): merge them.
+  const before = (x: { series: number; b: number }, y: { series: number; b: number }) => x.series - y.series || x.b - y.b;
   const out: StoredBucket[] = [];
   let i = 0;
   let j = 0;
   while (i < open.length || j < sealed.length) {
     const o = open[i];
     const s = sealed[j];
-    if (o && (!s || o.b <= s.b)) {
+    if (o && (!s || before(o, s) <= 0)) {
       out.push({ ...o, packed: false });
       i++;
       // A bucket is in one place only; should both hold it, the open row is the newer.
-      if (s && s.b === o.b) j++;
+      if (s && before(o, s) === 0) j++;
     } else {
       out.push(s!);
       j++;
