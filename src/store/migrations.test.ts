@@ -35,11 +35,15 @@ test('a schema-1 file (one row per bucket) migrates to packs, and every read giv
   assert.ok(sealedBefore > 1000, `the fixture has sealed rows to pack (${sealedBefore})`);
   before.close();
 
-  const store = openStore(dir, FIXTURE_CFG, undefined, { now: () => FIXTURE_NOW, timers: false });
+  const logged: string[] = [];
+  const log = { info: (m: string) => logged.push(m), warn: (m: string) => logged.push(m), error: (m: string) => logged.push(m) };
+  const store = openStore(dir, FIXTURE_CFG, log, { now: () => FIXTURE_NOW, timers: false });
   t.after(() => store.close());
   const db = new Database(join(dir, DB_FILE), { readonly: true });
   t.after(() => db.close());
   assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  assert.ok(logged.some((m) => m.includes(`from schema version 1 to ${SCHEMA_VERSION}`)), logged.join('\n'));
+  assert.ok(logged.some((m) => /migrated in [\d.]+ s/.test(m)), logged.join('\n'));
   for (const tier of tiersOf(FIXTURE_CFG)) {
     assert.equal(db.prepare(`SELECT count(*) FROM ${tier.table} WHERE sketch IS NULL`).pluck().get(), 0, `${tier.table}: no sealed row left unpacked`);
     assert.ok((db.prepare(`SELECT count(*) FROM ${tier.packTable}`).pluck().get() as number) > 0, `${tier.packTable} holds packs`);

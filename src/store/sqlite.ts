@@ -10,7 +10,7 @@ import { pruneSeries, renameSeries } from './admin.ts';
 import { addContribution, contributionOf, emptyBucket, fromRow, toRow, type BucketRow, type BucketState, type Contribution } from './bucket.ts';
 import { packAscendingUs } from './codec.ts';
 import { importHistory } from './import.ts';
-import { ensureTier, migrate, useIncrementalVacuum } from './migrations.ts';
+import { ensureTier, migrate, SCHEMA_VERSION, useIncrementalVacuum } from './migrations.ts';
 import { querySeries, queryTopWindow, topOfRounds, type QueryContext } from './query.ts';
 import { rawExtra, roundFromRaw, type RawRow, type SeriesRow } from './raw.ts';
 import { RecentIndex } from './recent.ts';
@@ -123,7 +123,12 @@ export class SqliteStore implements Store {
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') throw new Error(`cannot switch to WAL journal (got ${String(mode)})`);
       db.pragma(`synchronous = ${cfg.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      const from = db.pragma('user_version', { simple: true }) as number;
+      // A file of an older schema is converted once, in one transaction per version; it can take a while for a big file.
+      if (from > 0 && from < SCHEMA_VERSION) this.log.info(`store: migrating ${this.file} from schema version ${from} to ${SCHEMA_VERSION}, once (version 2 packs sealed buckets)`);
+      const t0 = performance.now();
       migrate(db);
+      if (from > 0 && from < SCHEMA_VERSION) this.log.info(`store: ${this.file} migrated in ${((performance.now() - t0) / 1000).toFixed(1)} s; retention hands the freed pages back over its next passes`);
       useIncrementalVacuum(db, this.file, this.log);
       for (const t of this.tiers) ensureTier(db, t.bucket);
     } catch (e) {
