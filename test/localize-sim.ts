@@ -135,7 +135,8 @@ export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra
   const sim: SimServer = {
     server, rx, dir, start: T, rounds: 0,
     async step(i, faults) {
-      const batch = roundsAt(o.world, T + i * stepMs, faults);
+      // The noise by window number, not by time: T follows the real clock, the rounds must not.
+      const batch = roundsAt(o.world, T + i * stepMs, faults, i);
       // accept commits to the store first and hands the rounds to the sinks after: await each batch.
       for (let k = 0; k < batch.length; k += 5000) await server.ingest.accept(batch.slice(k, k + 5000));
       await server.ingest.drain();

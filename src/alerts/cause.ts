@@ -50,7 +50,7 @@ export const CauseSchema = Type.Object({
   items: Type.Optional(CountSchema),
   cells_count: Type.Optional(Type.Object({ bad: Type.Integer(), total: Type.Integer() }, { description: 'vantage cells (network causes)' })),
   networks: Type.Optional(Type.Object({ seeing: Type.Array(Type.String()), total: Type.Integer() }, { description: 'vantage networks that see it bad, of those measuring it' })),
-  peers: Type.Optional(Type.Object({ bad: Type.Integer(), total: Type.Integer() }, { description: 'vantage causes: other sites of the same vantage cell that see everything bad too' })),
+  peers: Type.Optional(Type.Object({ bad: Type.Integer(), total: Type.Integer() }, { description: 'vantage causes: other sites of the same vantage cell that see it too (at least cell.bad_fraction of their series bad)' })),
   others_bad_pct: Type.Optional(Type.Number({ description: 'vantage causes: percentage of bad series among the other sites measuring the same items' })),
   loss_pct: NullableNumber({ description: 'pooled loss of its bad series\' latest rounds' }),
   median: NullableNumber({ description: 'median of its bad series\' medians (ms)' }),

@@ -5,7 +5,8 @@
  *
  * 1. vantage: a site (an agent, or the agents sharing a site label) sees nearly everything
  *    bad while the others who measure the same items do not, and its cell's peers do not
- *    either — our probe is broken, not the network;
+ *    either (a peer with a bad cell's share of bad series counts as seeing it) — our probe is
+ *    broken, not the network;
  * 2. network (e.g. an ISP): a third / half of its cells, or of the items it measures, bad —
  *    counting only items that the other networks do not see bad too;
  *    and spread over at least half of the destination groups it measures;
@@ -164,9 +165,13 @@ function vantage(table: Table, r: Rules): Inferred[] {
     if (table.bad[i]) x.b++;
     m.set(item, x);
   }
+  // A peer sees it too when its own series are bad as often as a bad cell's (cell.bad_fraction),
+  // not only when it crossed the vantage bar itself: a degraded cell puts each of its sites near
+  // that bar, and which side of it a site lands on in a step is chance.
+  const peerBad = (p: number) => atLeast(bSite[p]!, nSite[p]!, r.cellBad);
   for (const s of candidates) {
     const peers = (sitesOfCell.get(siteCell[s]!) ?? []).filter((p) => p !== s);
-    const peersBad = peers.filter((p) => candidates.has(p)).length;
+    const peersBad = peers.filter(peerBad).length;
     if (peers.length > 0 && peersBad * 2 >= peers.length) continue; // the whole cell sees it: not this site
     let on = 0;
     let ob = 0;
@@ -179,7 +184,7 @@ function vantage(table: Table, r: Rules): Inferred[] {
       kind: 'vantage', index: s, confidence: 'confirmed',
       rule: `${bSite[s]} of ${nSite[s]} series bad (≥ ${fmt(r.vantageBad)}); `
         + (on > 0 ? `others measuring the same items: ${ob} of ${on} bad (< ${fmt(r.othersBad)})` : 'no other site measures the same items')
-        + (peers.length ? `; ${peersBad} of ${peers.length} peers in its cell also bad` : '; no peer in its vantage cell'),
+        + (peers.length ? `; ${peersBad} of ${peers.length} peers in its cell also bad (≥ ${fmt(r.cellBad)} of their series)` : '; no peer in its vantage cell'),
       peers: { bad: peersBad, total: peers.length },
       others: { bad: ob, total: on },
     });

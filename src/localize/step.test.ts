@@ -45,6 +45,24 @@ for (const [name, faults, id, confidence] of single) {
   });
 }
 
+test('a degraded cell (70 % loss) is never one of its agents, whatever the noise: no vantage cause at any step, pending ones included', () => {
+  // At 70 % loss each agent of the cell sees 75-95 % of its series bad; which side of the
+  // vantage bar (0.8) each lands on is chance, and a step where one agent is above it and its
+  // peer below must still read as the cell. 40 different noise draws, every step looked at.
+  const cell = fault('cell', { match: (a) => a.labels.isp === 'unicom' && a.labels.province === 'hebei', loss: 70 });
+  let cellSteps = 0;
+  for (let n = 0; n < 40; n++) {
+    let state = emptyState();
+    for (let i = START - 3; i < START + 10; i++) {
+      const res = step(scope, seriesOf(world, roundsAt(world, T + i * M, [cell], n * 1000 + i)), state, T + (i + 1) * M);
+      state = res.state;
+      for (const c of res.causes) assert.notEqual(c.kind, 'vantage', `noise ${n}, step ${i}: ${c.id}: ${c.rule}`);
+      if (res.causes.some((c) => c.id === 'cdn/cell/unicom/hebei')) cellSteps++;
+    }
+  }
+  assert.ok(cellSteps >= 40 * 8, `the cell was inferred in ${cellSteps} steps`);
+});
+
 test('two unrelated faults at once: two causes, each at its level', () => {
   const r = run([
     fault('idc', { match: (_a, t) => t.labels.idc === 'idc1', loss: 100 }),
