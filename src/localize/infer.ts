@@ -11,6 +11,8 @@
  *    counting only items that the other networks do not see bad too;
  *    and spread over at least half of the destination groups it measures;
  * 3. destination (e.g. an IDC): seen bad by ≥ 2 networks, or a third / half of its items bad;
+ *    3b. region pair (only with region_pairs): a source region → target region cell of the mesh
+ *    with a quorum of its series bad;
  * 4. path (one network to one destination group: a peering or uplink problem): the network
  *    sees half of the group's items bad, no other network does;
  * 5. cell (e.g. one ISP in one province): half of its series bad;
@@ -18,7 +20,7 @@
  *
  * Plain data in, plain data out; counts are exact (fractions compared as ratios).
  */
-import type { Thresholds } from '../config/localize-schema.ts';
+import type { RegionPairs, Thresholds } from '../config/localize-schema.ts';
 import { atLeast, moreThan, ratio, type Ratio } from './select.ts';
 import type { CauseKind } from './types.ts';
 
@@ -43,6 +45,9 @@ export interface Table {
   cellNet: number[];
   /** Whether cells differ from networks (more than one vantage key). */
   cellLevel: boolean;
+  /** With region_pairs: the (source region, target region) pair of each row (-1: the target has no region), and the pairs' names. */
+  pair?: Int32Array;
+  pairs?: string[];
 }
 
 /** A cause as inferred in one step, before hysteresis and evidence. */
@@ -98,7 +103,7 @@ const fmt = (r: Ratio) => (r.den === 1 ? String(r.num) : `${r.num}/${r.den}`);
  * Infers the causes of one step. Returns them most general first, and for each row the
  * index of the cause that took it (-1: none).
  */
-export function infer(table: Table, thresholds: Thresholds): { causes: Inferred[]; rowCause: Int32Array } {
+export function infer(table: Table, thresholds: Thresholds, regionPairs?: RegionPairs): { causes: Inferred[]; rowCause: Int32Array } {
   const r = rulesOf(thresholds);
   const rowCause = new Int32Array(table.size).fill(-1);
   const causes: Inferred[] = [];
@@ -117,6 +122,7 @@ export function infer(table: Table, thresholds: Thresholds): { causes: Inferred[
   take(vantage(table, r), table.site);
   take(networks(table, rowCause, itemView(table, rowCause, r), r), table.net);
   take(destinations(table, rowCause, itemView(table, rowCause, r), r), table.dest);
+  if (regionPairs && table.pair) take(pairsOfRegions(table, rowCause, regionPairs), table.pair);
   take(paths(table, rowCause, itemView(table, rowCause, r), r), (i) => pathIndex(table, table.net[i]!, table.dest[i]!));
   if (table.cellLevel) take(cells(table, rowCause, itemView(table, rowCause, r), r), table.cell);
   take(items(itemView(table, rowCause, r), r), table.item);
@@ -322,6 +328,34 @@ function networks(table: Table, rowCause: Int32Array, view: ItemView, r: Rules):
 function destinationOfItems(table: Table, rowCause: Int32Array): Map<number, number> {
   const out = new Map<number, number>();
   for (let i = 0; i < table.size; i++) if (rowCause[i] === -1) out.set(table.item[i]!, table.dest[i]!);
+  return out;
+}
+
+/**
+ * Region pairs (the mesh's region × region cells) whose series not taken yet are bad in a
+ * quorum: down (confirmed) or, when asked for, degraded (suspected).
+ */
+function pairsOfRegions(table: Table, rowCause: Int32Array, rule: RegionPairs): Inferred[] {
+  const n = new Int32Array(table.pairs!.length);
+  const b = new Int32Array(table.pairs!.length);
+  for (let i = 0; i < table.size; i++) {
+    const p = table.pair![i]!;
+    if (p < 0 || rowCause[i] !== -1) continue;
+    n[p]!++;
+    b[p]! += table.bad[i]!;
+  }
+  const down = ratio(rule.down);
+  const degraded = ratio(rule.degraded);
+  const out: Inferred[] = [];
+  for (let p = 0; p < n.length; p++) {
+    if (n[p]! < rule.min_series || b[p] === 0) continue;
+    const isDown = atLeast(b[p]!, n[p]!, down);
+    if (!isDown && (rule.alert !== 'degraded' || !atLeast(b[p]!, n[p]!, degraded))) continue;
+    out.push({
+      kind: 'region_pair', index: p, confidence: isDown ? 'confirmed' : 'suspected',
+      rule: `${isDown ? 'down' : 'degraded'}: ${b[p]} of ${n[p]} series bad (≥ ${fmt(isDown ? down : degraded)})`,
+    });
+  }
   return out;
 }
 

@@ -216,3 +216,52 @@ test('stale series (no round for stale_steps) are left out', () => {
   const r = step(scope, series, undefined, T + 10 * M);
   assert.equal(r.counts.stale, 1152);
 });
+
+/** Regions r1…r4 with three agents each; every agent probes the agents of the other regions (mesh targets carry `region`). */
+function meshWorld(): World {
+  const regions = ['r1', 'r2', 'r3', 'r4'];
+  const agents = regions.flatMap((r) => [1, 2, 3].map((i) => ({ name: `${r}-a${i}`, region: r, labels: {} })));
+  const targets = agents.map((a) => ({ path: `/Mesh/${a.region}/${a.name}`, host: '10.0.0.1', labels: { region: a.region } }));
+  const w: World = { ...world, agents, targets, pairs: [] };
+  w.pairs = agents.flatMap((agent) => targets.filter((t) => t.labels.region !== agent.region).map((target) => ({ agent, target, offset: 2000, base: 40, key: seriesKey(target.path, agent.name) })));
+  return w;
+}
+const meshScope = (pairs?: Record<string, unknown>) => scopeOf({ name: 'mesh', roles: { vantage: ['region'], destination: ['region'] }, ...(pairs ? { region_pairs: pairs } : {}) });
+
+test('region pairs: one region → region cell down is one region_pair cause (raised after k steps, cleared), not a path', () => {
+  const w = meshWorld();
+  const f = [fault('pair', { match: (a, t) => a.region === 'r1' && t.labels.region === 'r3', loss: 100 })];
+  const r = run(f, 40, w, meshScope({}));
+  assert.deepEqual(r.events.map((e) => `${e.state} ${e.id} ${e.confidence}`), ['raised mesh/region_pair/r1/r3 confirmed', 'cleared mesh/region_pair/r1/r3 confirmed']);
+  const up = raised(r)[0]!;
+  assert.ok(up.step - START <= K && up.step - START >= K - 1, `raised at ${up.step}`);
+  assert.match(up.rule, /^down: 9 of 9 series bad \(≥ 1\/2\)$/);
+  // Without region_pairs the same fault is the path from r1 to r3.
+  assert.deepEqual(raised(run(f, 40, w, meshScope())).map((e) => e.id), ['mesh/path/r1/r3']);
+  // The cause names its pair and explains its series.
+  const mid = run(f, START + K + 1, w, meshScope({}));
+  const c = mid.last.causes.find((x) => x.kind === 'region_pair')!;
+  assert.deepEqual(c.key, { source_region: 'r1', target_region: 'r3' });
+  assert.deepEqual(c.series, { bad: 9, total: 9 });
+  assert.equal(mid.last.explain.get(seriesKey('/Mesh/r3/r3-a2', 'r1-a1')), 'mesh/region_pair/r1/r3');
+  assert.equal(mid.last.explain.get(seriesKey('/Mesh/r2/r2-a2', 'r1-a1')), undefined);
+});
+
+test('region pairs: a degraded pair (a third of its series bad) raises only with alert: degraded, as suspected', () => {
+  const w = meshWorld();
+  const f = [fault('one agent to r3', { match: (a, t) => a.name === 'r1-a1' && t.labels.region === 'r3', loss: 100 })];
+  assert.deepEqual(raised(run(f, 40, w, meshScope({}))).map((e) => e.id), []);
+  const r = run(f, 40, w, meshScope({ alert: 'degraded' }));
+  assert.deepEqual(raised(r).map((e) => `${e.id} ${e.confidence} ${e.rule}`), ['mesh/region_pair/r1/r3 suspected degraded: 3 of 9 series bad (≥ 1/3)']);
+  // A stricter quorum: not even degraded.
+  assert.deepEqual(raised(run(f, 40, w, meshScope({ alert: 'degraded', degraded: 0.4 }))).map((e) => e.id), []);
+});
+
+test('region pairs: faults a more general cause explains raise no pair alerts (a region down for everyone, a broken agent, a region cut off)', () => {
+  const w = meshWorld();
+  const s = meshScope({ alert: 'degraded' });
+  const ids = (f: Fault[]) => raised(run(f, 40, w, s)).map((e) => e.id);
+  assert.deepEqual(ids([fault('r3 down', { match: (_a, t) => t.labels.region === 'r3', loss: 100 })]), ['mesh/destination/r3']);
+  assert.deepEqual(ids([fault('agent', { match: (a) => a.name === 'r2-a2', loss: 100 })]), ['mesh/vantage/r2-a2']);
+  assert.deepEqual(ids([fault('r4 cut off', { match: (a) => a.region === 'r4', loss: 100 })]), ['mesh/network/r4']);
+});
