@@ -3,7 +3,8 @@
  * of the scope, explained by as few causes as possible, most general first. A cause's series
  * are taken out before the next level looks, so one root cause yields one cause:
  *
- * 1. vantage: a site (an agent, or the agents sharing a site label) sees nearly everything
+ * 1. vantage: a site (an agent, or the agents sharing a site label; then also one agent of a
+ *    site whose others are fine) sees nearly everything
  *    bad while the others who measure the same items do not, and its cell's peers do not
  *    either (a peer with a bad cell's share of bad series counts as seeing it) — our probe is
  *    broken, not the network;
@@ -48,6 +49,9 @@ export interface Table {
   /** With region_pairs: the (source region, target region) pair of each row (-1: the target has no region), and the pairs' names. */
   pair?: Int32Array;
   pairs?: string[];
+  /** When sites group several agents (roles.site is a label): the agent of each row, and the agents' names. */
+  agent?: Int32Array;
+  agents?: string[];
 }
 
 /** A cause as inferred in one step, before hysteresis and evidence. */
@@ -62,6 +66,8 @@ export interface Inferred {
   networks?: { seeing: number[]; total: number };
   peers?: { bad: number; total: number };
   others?: { bad: number; total: number };
+  /** A vantage cause of one agent of a site (the site itself was not blamed). */
+  agent?: boolean;
 }
 
 /** Thresholds read once per step: ratios instead of config fractions. */
@@ -119,7 +125,9 @@ export function infer(table: Table, thresholds: Thresholds, regionPairs?: Region
     }
   };
 
-  take(vantage(table, r), table.site);
+  take(vantage(table, r, table.site, table.sites.length, rowCause), table.site);
+  // One broken agent of a site whose other agents are fine is still our probe.
+  if (table.agent) take(vantage(table, r, table.agent, table.agents!.length, rowCause).map((c) => ({ ...c, agent: true })), table.agent);
   take(networks(table, rowCause, itemView(table, rowCause, r), r), table.net);
   take(destinations(table, rowCause, itemView(table, rowCause, r), r), table.dest);
   if (regionPairs && table.pair) take(pairsOfRegions(table, rowCause, regionPairs), table.pair);
@@ -129,15 +137,23 @@ export function infer(table: Table, thresholds: Thresholds, regionPairs?: Region
   return { causes, rowCause };
 }
 
-/** Sites that see nearly everything bad while their peers and the other observers do not. */
-function vantage(table: Table, r: Rules): Inferred[] {
-  const nSite = new Int32Array(table.sites.length);
-  const bSite = new Int32Array(table.sites.length);
-  const siteCell = new Int32Array(table.sites.length).fill(-1);
+/**
+ * Sites (by the `site` column: sites, or agents) that see nearly everything bad while their
+ * peers and the other observers do not, over the rows no cause has taken.
+ */
+function vantage(table: Table, r: Rules, siteOf: Int32Array, nSites: number, rowCause: Int32Array): Inferred[] {
+  const nSite = new Int32Array(nSites);
+  const bSite = new Int32Array(nSites);
+  // The cells a site's agents stand in (one, unless a site label groups agents of several
+  // cells: the machines of several ISPs in one building).
+  const lastCell = new Int32Array(nSites).fill(-1);
+  const siteCells = new Set<number>(); // site × cells + cell
+  const nCells = table.cells.length;
   const nItem = new Int32Array(table.items.length);
   const bItem = new Int32Array(table.items.length);
   for (let i = 0; i < table.size; i++) {
-    const site = table.site[i]!;
+    if (rowCause[i] !== -1) continue;
+    const site = siteOf[i]!;
     const item = table.item[i]!;
     nSite[site]!++;
     nItem[item]!++;
@@ -145,25 +161,34 @@ function vantage(table: Table, r: Rules): Inferred[] {
       bSite[site]!++;
       bItem[item]!++;
     }
-    if (siteCell[site] === -1) siteCell[site] = table.cell[i]!;
+    if (lastCell[site] !== table.cell[i]) {
+      lastCell[site] = table.cell[i]!;
+      siteCells.add(site * nCells + table.cell[i]!);
+    }
   }
   const candidate = (s: number) => nSite[s]! >= r.t.vantage.min_series && atLeast(bSite[s]!, nSite[s]!, r.vantageBad);
   const sitesOfCell = new Map<number, number[]>();
-  for (let s = 0; s < table.sites.length; s++) {
-    if (nSite[s] === 0) continue;
-    const list = sitesOfCell.get(siteCell[s]!);
-    if (list) list.push(s);
-    else sitesOfCell.set(siteCell[s]!, [s]);
+  const cellsOfSite = new Map<number, number[]>();
+  for (const k of siteCells) {
+    const cell = k % nCells;
+    const site = (k - cell) / nCells;
+    const list = sitesOfCell.get(cell);
+    if (list) list.push(site);
+    else sitesOfCell.set(cell, [site]);
+    const cl = cellsOfSite.get(site);
+    if (cl) cl.push(cell);
+    else cellsOfSite.set(site, [cell]);
   }
   const out: Inferred[] = [];
   const candidates = new Set<number>();
-  for (let s = 0; s < table.sites.length; s++) if (candidate(s)) candidates.add(s);
+  for (let s = 0; s < nSites; s++) if (candidate(s)) candidates.add(s);
   if (candidates.size === 0) return out;
   // The site's own series per item, to subtract from the item totals (the others' view).
   const own = new Map<number, Map<number, { n: number; b: number }>>();
   for (const s of candidates) own.set(s, new Map());
   for (let i = 0; i < table.size; i++) {
-    const m = own.get(table.site[i]!);
+    if (rowCause[i] !== -1) continue;
+    const m = own.get(siteOf[i]!);
     if (!m) continue;
     const item = table.item[i]!;
     const x = m.get(item) ?? { n: 0, b: 0 };
@@ -176,7 +201,7 @@ function vantage(table: Table, r: Rules): Inferred[] {
   // that bar, and which side of it a site lands on in a step is chance.
   const peerBad = (p: number) => atLeast(bSite[p]!, nSite[p]!, r.cellBad);
   for (const s of candidates) {
-    const peers = (sitesOfCell.get(siteCell[s]!) ?? []).filter((p) => p !== s);
+    const peers = [...new Set((cellsOfSite.get(s) ?? []).flatMap((c) => sitesOfCell.get(c) ?? []))].filter((p) => p !== s);
     const peersBad = peers.filter(peerBad).length;
     if (peers.length > 0 && peersBad * 2 >= peers.length) continue; // the whole cell sees it: not this site
     let on = 0;

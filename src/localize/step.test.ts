@@ -265,3 +265,32 @@ test('region pairs: faults a more general cause explains raise no pair alerts (a
   assert.deepEqual(ids([fault('agent', { match: (a) => a.name === 'r2-a2', loss: 100 })]), ['mesh/vantage/r2-a2']);
   assert.deepEqual(ids([fault('r4 cut off', { match: (a) => a.region === 'r4', loss: 100 })]), ['mesh/network/r4']);
 });
+
+/** The test world with a `site` label: in each province, the first agent of every ISP stands in `<province>-pop-1`, the second in `-pop-2`. */
+function siteWorld(): World {
+  const agents = world.agents.map((a) => ({ ...a, labels: { ...a.labels, site: `${a.labels.province}-pop-${a.name.slice(-1)}` } }));
+  const byName = new Map(agents.map((a) => [a.name, a]));
+  return { ...world, agents, pairs: world.pairs.map((p) => ({ ...p, agent: byName.get(p.agent.name)! })) };
+}
+
+test('a whole site down (all its agents, of three ISPs, see everything bad): one vantage cause for the site, not one per agent', () => {
+  const w = siteWorld();
+  const down = [fault('site', { match: (a) => a.labels.site === 'hebei-pop-1', loss: 100 })];
+  const siteScope = scopeOf({ roles: { vantage: ['isp', 'province'], destination: ['idc'], item: 'vip', site: 'site' } });
+  const r = run(down, START + K + 2, w, siteScope);
+  assert.deepEqual(raised(r).map((e) => e.id), ['cdn/vantage/hebei-pop-1']);
+  const c = r.last.causes.find((x) => x.id === 'cdn/vantage/hebei-pop-1')!;
+  assert.deepEqual(c.key, { site: 'hebei-pop-1' });
+  assert.deepEqual(c.agents, ['mobile-hebei-1', 'telecom-hebei-1', 'unicom-hebei-1']);
+  assert.deepEqual(c.series, { bad: 72, total: 72 });
+  assert.deepEqual(c.peers, { bad: 0, total: 1 }); // hebei-pop-2, in the same three cells, is fine
+  assert.equal(r.last.counts.unexplained, 0);
+  // Without the site role the same outage is one cause per agent.
+  assert.deepEqual(raised(run(down, START + K + 2, w)).map((e) => e.id).sort(), ['cdn/vantage/mobile-hebei-1', 'cdn/vantage/telecom-hebei-1', 'cdn/vantage/unicom-hebei-1']);
+  // One agent of a site broken, the site's others fine: that agent is the cause (not its cell).
+  const one = run([fault('agent', { match: (a) => a.name === 'unicom-hebei-1', loss: 100 })], 40, w, siteScope);
+  assert.deepEqual(one.events.map((e) => `${e.state} ${e.id}`), ['raised cdn/vantage/unicom-hebei-1', 'cleared cdn/vantage/unicom-hebei-1']);
+  // Both sites of a province down: each site's peer is down too, so it is the province's cells, not our probes.
+  const both = run([fault('province', { match: (a) => a.labels.province === 'hebei', loss: 100 })], START + K + 2, w, siteScope);
+  assert.ok(raised(both).every((e) => !e.id.includes('/vantage/')), JSON.stringify(raised(both)));
+});

@@ -52,6 +52,8 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
   const dests = new Names();
   const items = new Names();
   const sites = new Names();
+  const agentNames = new Names();
+  const bySite = roles.site !== 'agent';
   const regions = new Names();
   const pairNames = new Names();
   const pairIds = new Map<number, number>();
@@ -64,6 +66,7 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
   const cap = Math.max(16, series.length);
   const col = { net: new Int32Array(cap), cell: new Int32Array(cap), dest: new Int32Array(cap), item: new Int32Array(cap), site: new Int32Array(cap), bad: new Uint8Array(cap) };
   const pairCol = withPairs ? new Int32Array(cap) : undefined;
+  const agentCol = bySite ? new Int32Array(cap) : undefined;
   let size = 0;
   const used: SeriesInput[] = [];
   const keys: string[] = [];
@@ -71,7 +74,7 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
   const counts = { series: 0, bad: 0, excluded: 0, stale: 0, unlabelled: 0, unexplained: 0 };
 
   // Role values depend on the agent alone or on the target alone: worked out once per step.
-  const agentRoles = new Map<string, { net: number; cell: number; site: number; region: number } | null>();
+  const agentRoles = new Map<string, { net: number; cell: number; site: number; region: number; agent: number } | null>();
   const targetRoles = new Map<string, { dest: number; item: number; region: number } | null>();
   const rolesOfAgent = (s: SeriesInput) => {
     let r = agentRoles.get(s.agent);
@@ -87,6 +90,7 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
       r = {
         net: cellNet[cell]!, cell, site: sites.id(roles.site === 'agent' ? s.agent : (s.agentLabels[roles.site] ?? s.agent)),
         region: withPairs ? regions.id(s.agentLabels.region ?? s.agentRegion) : -1,
+        agent: bySite ? agentNames.id(s.agent) : -1,
       };
     }
     agentRoles.set(s.agent, r);
@@ -148,6 +152,7 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
     col.site[size] = a.site;
     col.bad[size] = bad ? 1 : 0;
     if (pairCol) pairCol[size] = pairOf(a.region, t.region);
+    if (agentCol) agentCol[size] = a.agent;
     size++;
     used.push(s);
     keys.push(key);
@@ -161,12 +166,16 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
     table.pair = pairCol;
     table.pairs = pairNames.names;
   }
+  if (agentCol) {
+    table.agent = agentCol;
+    table.agents = agentNames.names;
+  }
   const { causes: inferred, rowCause } = infer(table, scope.thresholds, scope.region_pairs);
 
   // Name and evidence of each inferred cause.
   const keyOf = (c: Inferred): Record<string, string> => {
     switch (c.kind) {
-      case 'vantage': return { [roles.site]: table.sites[c.index]! };
+      case 'vantage': return c.agent ? { agent: table.agents![c.index]! } : { [roles.site]: table.sites[c.index]! };
       case 'network': return { [roles.vantage[0]!]: table.nets[c.index]! };
       case 'cell': return Object.fromEntries(roles.vantage.map((k, i) => [k, cellValues[c.index]![i]!]));
       case 'destination': return Object.fromEntries(roles.destination.map((k, i) => [k, destValues[c.index]![i]!]));
@@ -277,7 +286,7 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
   const holds = (c: Cause, i: number): boolean => {
     const name = names.get(c.id);
     switch (c.kind) {
-      case 'vantage': return table.sites[table.site[i]!] === name;
+      case 'vantage': return c.key.agent !== undefined && bySite ? table.agents![table.agent![i]!] === name : table.sites[table.site[i]!] === name;
       case 'network': return table.nets[table.net[i]!] === name;
       case 'cell': return table.cells[table.cell[i]!] === name;
       case 'destination': return table.dests[table.dest[i]!] === name;
