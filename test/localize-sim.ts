@@ -51,10 +51,15 @@ export interface SimOptions {
   progress?: (line: string) => void;
   /** More top-level config sections (YAML), e.g. `tasks:`. */
   extra?: string;
+  /** More lines of the localize scope (YAML at its indentation), e.g. `routes:`. */
+  scope?: string;
+  /** More webhook notifiers: each name posts to the receiver at /<name>. */
+  notifiers?: string[];
 }
 
 /** The config of the simulated deployment: agents with isp/province labels, VIPs with idc/vip/business. */
-function configYaml(o: Pick<SimOptions, 'world' | 'localize' | 'extra'>, dir: string, hook: string): string {
+function configYaml(o: Pick<SimOptions, 'world' | 'localize' | 'extra' | 'scope' | 'notifiers'>, dir: string, base: string): string {
+  const hook = `${base}/hook`;
   const secret = writeSecret(dir, 'shared');
   const agents = o.world.agents.map((a) => `  - { name: ${a.name}, region: ${a.region}, secret_file: ${secret}, labels: { isp: ${a.labels.isp}, province: ${a.labels.province} } }`).join('\n');
   const idcs = [...new Set(o.world.targets.map((t) => t.labels.idc!))];
@@ -69,7 +74,7 @@ agents:
 ${agents}
 notifiers:
   hook: { type: webhook, url: "${hook}", retries: 5, backoff_ms: 200, timeout_ms: 20000 }
-alerts:
+${(o.notifiers ?? []).map((n) => `  ${n}: { type: webhook, url: "${base}/${n}", retries: 5, backoff_ms: 200, timeout_ms: 20000 }\n`).join('')}alerts:
   to: hook
   lossy:
     type: loss
@@ -96,7 +101,7 @@ ${o.localize ? `localize:
       targets: { paths: [/IDC/**] }
       roles: { vantage: [isp, province], destination: [idc], item: vip }
       to: hook
-` : ''}${o.extra ?? ''}`;
+${o.scope ?? ''}` : ''}${o.extra ?? ''}`;
 }
 
 /** A simulated deployment: the server, its receiver, and a function that feeds one step window. */
@@ -113,7 +118,7 @@ export interface SimServer {
 }
 
 /** Starts a server for the world on a simulated clock that begins `windows` steps before now. */
-export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra'>, windows: number): Promise<SimServer> {
+export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra' | 'scope' | 'notifiers'>, windows: number): Promise<SimServer> {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-localize-sim-'));
   mkdirSync(join(dir, 'data'), { recursive: true });
   const rx = await startReceiver();
@@ -122,7 +127,7 @@ export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra
   const T = (Math.floor(Date.now() / stepMs) - windows - 5) * stepMs;
   let now = T;
   const configFile = join(dir, 'smokemesh.yaml');
-  writeFileSync(configFile, configYaml(o, dir, rx.base + '/hook'));
+  writeFileSync(configFile, configYaml(o, dir, rx.base));
   let server: RunningServer;
   try {
     server = await startServer({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'error' }), clock: () => now });
