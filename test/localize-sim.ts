@@ -114,6 +114,8 @@ export interface SimServer {
   /** Feeds window `i` (faults applied), moves the clock to its end and runs the localization steps due. */
   step(i: number, faults: readonly Fault[]): Promise<void>;
   rounds: number;
+  /** Seconds each localization step took (the engine's step in the server, as /metrics reports it). */
+  stepSeconds: number[];
   close(): Promise<void>;
 }
 
@@ -138,7 +140,7 @@ export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra
   }
   const localize = server.modules.find((m) => m.name === 'localize') as LocalizeModule;
   const sim: SimServer = {
-    server, rx, dir, start: T, rounds: 0,
+    server, rx, dir, start: T, rounds: 0, stepSeconds: [],
     async step(i, faults) {
       // The noise by window number, not by time: T follows the real clock, the rounds must not.
       const batch = roundsAt(o.world, T + i * stepMs, faults, i);
@@ -148,6 +150,8 @@ export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra
       sim.rounds += batch.length;
       now = T + (i + 1) * stepMs;
       localize.tick(now);
+      const took = localize.service.list()[0]?.took;
+      if (took !== undefined) sim.stepSeconds.push(took);
     },
     async close() {
       await server.close();
@@ -159,7 +163,7 @@ export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra
 }
 
 /** Runs every scenario in turn on one server and one simulated timeline; returns a report per scenario. */
-export async function simulate(o: SimOptions): Promise<{ reports: ScenarioReport[]; rounds: number; seconds: number; steps: number }> {
+export async function simulate(o: SimOptions): Promise<{ reports: ScenarioReport[]; rounds: number; seconds: number; steps: number; stepSeconds: number[] }> {
   const stepMs = o.world.step * 1000;
   const total = o.warmup + o.scenarios.reduce((a, s) => a + s.steps, 0);
   const t0 = performance.now();
@@ -214,7 +218,7 @@ export async function simulate(o: SimOptions): Promise<{ reports: ScenarioReport
       return { name: s.name, causes, sent, suppressed };
     });
     db.close();
-    return { reports, rounds: sim.rounds, seconds: (performance.now() - t0) / 1000, steps: i };
+    return { reports, rounds: sim.rounds, seconds: (performance.now() - t0) / 1000, steps: i, stepSeconds: sim.stepSeconds };
   } finally {
     await sim.close();
   }
