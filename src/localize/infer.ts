@@ -113,6 +113,10 @@ export function infer(table: Table, thresholds: Thresholds, regionPairs?: Region
   const r = rulesOf(thresholds);
   const rowCause = new Int32Array(table.size).fill(-1);
   const causes: Inferred[] = [];
+  // The item view over the rows not taken yet: worked out again only after a level took rows
+  // (a clean step builds it once instead of once per level; it is the bulk of a step's work).
+  let view: ItemView | undefined;
+  const viewOf = () => (view ??= itemView(table, rowCause, r));
   // The causes of one level take the rows not taken yet whose column names one of them.
   const take = (level: Inferred[], column: Int32Array | ((i: number) => number)) => {
     const byIndex = new Map<number, number>();
@@ -121,19 +125,22 @@ export function infer(table: Table, thresholds: Thresholds, regionPairs?: Region
     for (let i = 0; i < table.size; i++) {
       if (rowCause[i] !== -1) continue;
       const id = byIndex.get(typeof column === 'function' ? column(i) : column[i]!);
-      if (id !== undefined) rowCause[i] = id;
+      if (id !== undefined) {
+        rowCause[i] = id;
+        view = undefined;
+      }
     }
   };
 
   take(vantage(table, r, table.site, table.sites.length, rowCause), table.site);
   // One broken agent of a site whose other agents are fine is still our probe.
   if (table.agent) take(vantage(table, r, table.agent, table.agents!.length, rowCause).map((c) => ({ ...c, agent: true })), table.agent);
-  take(networks(table, rowCause, itemView(table, rowCause, r), r), table.net);
-  take(destinations(table, rowCause, itemView(table, rowCause, r), r), table.dest);
+  take(networks(table, rowCause, viewOf(), r), table.net);
+  take(destinations(table, rowCause, viewOf(), r), table.dest);
   if (regionPairs && table.pair) take(pairsOfRegions(table, rowCause, regionPairs), table.pair);
-  take(paths(table, rowCause, itemView(table, rowCause, r), r), (i) => pathIndex(table, table.net[i]!, table.dest[i]!));
-  if (table.cellLevel) take(cells(table, rowCause, itemView(table, rowCause, r), r), table.cell);
-  take(items(itemView(table, rowCause, r), r), table.item);
+  take(paths(table, rowCause, viewOf(), r), (i) => pathIndex(table, table.net[i]!, table.dest[i]!));
+  if (table.cellLevel) take(cells(table, rowCause, viewOf(), r), table.cell);
+  take(items(viewOf(), r), table.item);
   return { causes, rowCause };
 }
 
