@@ -29,6 +29,14 @@ const faults: Fault[] = [
 const inputsOf = (i: number): SeriesInput[] => seriesOf(world, roundsAt(world, T + i * stepMs, i >= 6 ? faults : []));
 const n = world.pairs.length;
 let rssMax = 0;
+// Live heap of the world alone, and with one step's rounds and inputs (what the engine is given).
+gc?.();
+const heapWorld = process.memoryUsage().heapUsed;
+let probe: SeriesInput[] | undefined = inputsOf(0);
+void probe;
+gc?.();
+const heapInputs = process.memoryUsage().heapUsed - heapWorld;
+probe = undefined;
 
 let state: LocalizeState | undefined;
 // Wall time, and the CPU time of the process (user + system; less sensitive to a shared machine).
@@ -67,4 +75,5 @@ console.log(`clean steps (2-5): median ${med(clean).toFixed(1)} ms wall (max ${M
 console.log(`fault steps (8-${STEPS - 1}, IDC down + one broken agent: ${keptBad} bad series): median ${med(faulty).toFixed(1)} ms wall (max ${Math.max(...faulty).toFixed(1)}), ${med(cpuFaulty).toFixed(1)} ms CPU (max ${Math.max(...cpuFaulty).toFixed(1)})`);
 console.log(`causes at the end: ${keptCauses}`);
 console.log(`memory: engine state + last result hold ${((heap1 - heap0) / 1048576).toFixed(1)} MiB of heap${gc ? '' : ' (run with --expose-gc for a clean figure)'}; process RSS after each step at most ${(rssMax / 1048576).toFixed(0)} MiB (world, one step's ${n} rounds and inputs, engine), peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+console.log(`live heap (after GC): the world ${(heapWorld / 1048576).toFixed(0)} MiB; one step's ${n} engine inputs ${(heapInputs / 1048576).toFixed(0)} MiB${gc ? '' : ' (run with --expose-gc)'}`);
 console.log(`load average: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; node ${process.version}`);
