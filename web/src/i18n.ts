@@ -10,6 +10,9 @@ const en = {
   upgrade: 'Upgrade', rollout: 'Rollout {id} of {version}: {state}, wave {wave} of {waves}',
   ro_pause: 'Pause', ro_resume: 'Resume', ro_abort: 'Abort', ro_rollback: 'Roll back',
   roConfirm: '{action} rollout {id} of {version}?', roDone: 'Rollout {id}: {state}.',
+  newRollout: 'New rollout', roVersion: 'Version', roCanary: 'Canary (agents or %)', roBatch: 'Batches (agents or %)',
+  roWait: 'Healthy for (s)', roRegions: 'Regions (comma-separated, empty: all)', roStart: 'Start rollout',
+  roHint: 'Releases are uploaded with `smokemesh release upload` or the API; the canary goes first, then the batches, each once the previous is healthy.',
   never: 'never', noAlerts: 'No alerts', alertsUnavailable: 'The alert engine is not enabled on this server.',
   topLoss: 'Top loss', topMedian: 'Top median', topMax: 'Top max', topStddev: 'Top std dev',
   lastRound: 'Last round', lastHour: 'Last hour', overlay: 'Overlay', perAgent: 'Per agent', view: 'View',
@@ -57,6 +60,8 @@ const en = {
   moreAddresses: '+{n} more', forDuration: 'for {d}', filter: 'Filter', reset: 'Reset', newer: 'Newer', older: 'Older',
   rowsOf: '{a}–{b} of {n}',
   authRequired: 'This server needs you to sign in before it shows anything (HTTP 401). Sign in, or ask its operator for access.',
+  exportTitle: 'Export', exportLine: '{to}: {sent} sent, {dropped} dropped, {failed} failed requests, {pending} waiting',
+  lastErrorIs: 'last error: {e}',
 };
 export type Key = keyof typeof en;
 
@@ -71,6 +76,9 @@ const zh: Record<Key, string> = {
   upgrade: '升级', rollout: '发布 {id}（{version}）：{state}，第 {wave}/{waves} 批',
   ro_pause: '暂停', ro_resume: '继续', ro_abort: '中止', ro_rollback: '回滚',
   roConfirm: '对发布 {id}（{version}）执行“{action}”？', roDone: '发布 {id}：{state}。',
+  newRollout: '新建发布', roVersion: '版本', roCanary: '金丝雀（台数或 %）', roBatch: '每批（台数或 %）',
+  roWait: '健康持续（秒）', roRegions: '区域（逗号分隔，留空为全部）', roStart: '开始发布',
+  roHint: '用 `smokemesh release upload` 或 API 上传版本；先升级金丝雀，再逐批升级，每批在前一批健康后开始。',
   never: '从未', noAlerts: '没有告警', alertsUnavailable: '此服务器未启用告警引擎。',
   topLoss: '丢包最高', topMedian: '中位延迟最高', topMax: '最大延迟最高', topStddev: '抖动最大',
   lastRound: '最近一轮', lastHour: '最近一小时', overlay: '叠加', perAgent: '分探针', view: '视图',
@@ -115,6 +123,8 @@ const zh: Record<Key, string> = {
   moreAddresses: '另外 {n} 个', forDuration: '持续 {d}', filter: '筛选', reset: '重置', newer: '较新', older: '较早',
   rowsOf: '第 {a}–{b} 条，共 {n} 条',
   authRequired: '此服务器需要先登录才能查看（HTTP 401）。请登录，或向管理员申请访问权限。',
+  exportTitle: '数据导出', exportLine: '{to}：已发送 {sent}，丢弃 {dropped}，失败请求 {failed}，等待 {pending}',
+  lastErrorIs: '最近错误：{e}',
 };
 
 export type Lang = 'en' | 'zh-CN';

@@ -1,4 +1,4 @@
-import { api, type Agent, type RolloutSummary } from '../api.ts';
+import { api, type Agent, type ExportStatus, type RolloutSummary, type StoredRelease } from '../api.ts';
 import { colorOf, type App, type Cleanup } from '../app.ts';
 import { h, replace } from '../dom.ts';
 import { fmtAgo } from '../format.ts';
@@ -39,8 +39,49 @@ function rolloutLine(r: RolloutSummary | undefined, reload: () => void): HTMLEle
       const b = h('button', { type: 'button', 'data-action': a }, t(`ro_${a}` as Key));
       b.addEventListener('click', () => act(a));
       return b;
-    }), status) : null,
-    actions.length ? tokenBar() : null);
+    }), status) : null);
+}
+
+/**
+ * Starts a rollout of an uploaded release (admin token): version, canary, batches, the healthy
+ * wait and optional regions, as POST /api/v1/rollouts takes them; the server's refusal is shown.
+ */
+function rolloutForm(releases: StoredRelease[], reload: () => void): HTMLElement {
+  const versions = [...new Set(releases.map((r) => r.version))];
+  const version = h('select', { name: 'version' }, versions.map((v) => h('option', { value: v }, v)));
+  const canary = h('input', { name: 'canary', value: '1', size: 6 });
+  const batch = h('input', { name: 'batch', value: '25%', size: 6 });
+  const wait = h('input', { name: 'wait_s', type: 'number', min: 0, max: 86400, value: '60' });
+  const regions = h('input', { name: 'regions', autocomplete: 'off' });
+  const msg = h('p', { class: 'form-msg', role: 'status' });
+  const field = (label: Key, el: HTMLElement) => h('label', { class: 'field' }, h('span', {}, t(label)), el);
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const picked = regions.value.split(',').map((x) => x.trim()).filter(Boolean);
+    api.startRollout({ version: version.value, canary: canary.value.trim(), batch: batch.value.trim(), wait_s: Number(wait.value), ...(picked.length ? { regions: picked } : {}) }, adminToken())
+      .then(reload, (err: unknown) => {
+        msg.className = 'form-msg error';
+        replace(msg, actionError(err));
+      });
+  };
+  return h('form', { class: 'rollout-form silence-form', onsubmit: submit },
+    h('h2', {}, t('newRollout')),
+    h('div', { class: 'fields' }, field('roVersion', version), field('roCanary', canary), field('roBatch', batch), field('roWait', wait), field('roRegions', regions)),
+    h('p', { class: 'hint' }, t('roHint')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('roStart'))), msg);
+}
+
+/** The export destinations (remote write, CloudWatch), one line each with its counters and last error; nothing when none is configured. */
+export function exportLines(s: ExportStatus): HTMLElement | null {
+  const rows = [
+    ...s.remote_write.map((r) => ({ to: `remote write ${r.url}`, sent: r.sent_rounds, dropped: r.dropped_rounds, failed: r.failed_requests, pending: r.pending, last_error: r.last_error })),
+    ...s.cloudwatch.map((c) => ({ to: `CloudWatch ${c.region} ${c.namespace}`, sent: c.sent, dropped: c.dropped, failed: c.failed_requests, pending: c.pending, last_error: c.last_error })),
+  ];
+  if (!rows.length) return null;
+  return h('section', { class: 'exports' }, h('h2', {}, t('exportTitle')), h('ul', {}, rows.map((r) =>
+    h('li', { class: r.failed || r.dropped ? 'failing' : '', 'data-export': r.to },
+      t('exportLine', { to: r.to, sent: r.sent, dropped: r.dropped, failed: r.failed, pending: r.pending }),
+      r.last_error ? h('div', { class: 'error' }, t('lastErrorIs', { e: r.last_error })) : null))));
 }
 
 /** Link-local addresses (fe80::/10, 169.254/16): of no use to reach an agent from elsewhere. */
@@ -54,17 +95,24 @@ export function splitAddresses(addresses: readonly string[], shown = 2): { first
   return { first: routable.slice(0, shown), rest: [...routable.slice(shown), ...addresses.filter(isLinkLocal)] };
 }
 
-/** Every agent: name, region, addresses (the first two; the rest folded), version, self-upgrade, last seen, alive; the rollout above. */
+/** Every agent: name, region, addresses (the first two; the rest folded), version, self-upgrade, last seen, alive; the rollout above, the export destinations below. */
 export function agentsPage(main: HTMLElement, app: App): Cleanup {
   const body = h('div', { 'data-state': 'loading' }, note(t('loading')));
   replace(main, h('h1', {}, t('agents')), body);
   let live = true;
   const head = (keys: Key[]) => h('thead', {}, h('tr', {}, keys.map((k) => h('th', {}, t(k)))));
   const td = (label: Key, ...children: (Node | string | null)[]) => h('td', { 'data-label': t(label) }, ...children);
-  const load = () => Promise.all([api.agents(), api.rollouts().catch(() => ({ rollouts: [] }))]).then(([{ agents }, { rollouts }]) => {
+  const noExports: ExportStatus = { remote_write: [], cloudwatch: [] };
+  const load = () => Promise.all([api.agents(), api.rollouts().catch(() => ({ rollouts: [] })), api.releases().catch(() => ({ releases: [] })), api.exports().catch(() => noExports)])
+    .then(([{ agents }, { rollouts }, { releases }, exports]) => {
     if (!live) return;
     app.agents = agents;
-    replace(body, rolloutLine(rollouts[0], load), h('table', { class: 'agents stack' },
+    const active = rollouts[0] && (rollouts[0].state === 'running' || rollouts[0].state === 'paused');
+    const line = rolloutLine(rollouts[0], load);
+    const form = releases.length && !active ? rolloutForm(releases, load) : null;
+    // One admin-token bar for the page: the rollout's buttons and the form share it.
+    const acting = rollouts[0] ? rolloutActionsFor(rollouts[0].state).length > 0 : false;
+    replace(body, line, form, acting || form ? tokenBar() : null, h('table', { class: 'agents stack' },
       head(['agent', 'region', 'address', 'version', 'upgrade', 'lastSeen', 'alive']),
       h('tbody', {}, agents.map((a) => {
         const { first, rest } = splitAddresses(a.addresses);
@@ -79,7 +127,7 @@ export function agentsPage(main: HTMLElement, app: App): Cleanup {
           td('version', a.version ?? '–'), upgrade,
           h('td', { 'data-label': t('lastSeen'), title: a.last_seen ? fmtTime(a.last_seen) : '' }, fmtAgo(a.last_seen)),
           td('alive', h('span', { class: a.alive ? 'dot up' : 'dot down' }), a.alive ? t('yes') : t('no')));
-      }))));
+      }))), exportLines(exports));
     body.dataset.state = 'ready';
   }).catch((e: unknown) => { if (live) replace(body, errorNote(e)); });
   void load();
