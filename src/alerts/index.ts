@@ -52,6 +52,8 @@ export interface AlertOptions {
   now?: () => number;
   /** An agent's region, for quorum alerts that count regions. */
   regionOf?: (agent: string) => string | undefined;
+  /** Told of every saved counter change (a cluster copies them to its shared database). */
+  onCounters?: EngineOptions['onCounters'];
 }
 
 /** How often held notifications are looked at (their deadlines are checked, their verdicts asked). */
@@ -75,6 +77,7 @@ export function createAlerts(opts: AlertOptions): AlertService {
   const engine = new AlertEngine({
     store: opts.store, db, dispatcher, log, builtinAgent: opts.builtinAgent, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     ...(opts.now ? { now: opts.now } : {}), ...(opts.regionOf ? { regionOf: opts.regionOf } : {}),
+    ...(opts.onCounters ? { onCounters: opts.onCounters } : {}),
   }, config, setup, opts.targets);
   const releaser = setInterval(() => engine.release(), RELEASE_MS);
   releaser.unref();

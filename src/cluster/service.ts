@@ -1,0 +1,212 @@
+/**
+ * One server's part in a cluster: heartbeats into the shared database, the live set read back
+ * from it, and the routing of rounds to their one evaluator. A round whose series this server
+ * owns (rendezvous hashing over the live set) goes to its alert engine; any other is relayed
+ * through the shared database to its owner, which takes it at its next poll. When the live set
+ * changes, series another server owns now are forgotten and the state of series this server
+ * owns now is read from the shared database before their rounds are evaluated here.
+ */
+import type { Logger } from 'pino';
+import type { ActiveRow } from '../alerts/db.ts';
+import type { RoundSink } from '../pipeline.ts';
+import type { Round } from '../probes/round.ts';
+import type { ClusterConfig } from './config.ts';
+import { handover } from './handover.ts';
+import { ownerOf } from './hrw.ts';
+import { liveSet, membershipChange } from './membership.ts';
+import type { ClusterDb, RelayedRound } from './postgres.ts';
+
+/** What the cluster needs of the alert engine (src/alerts/engine.ts). */
+export interface Evaluator {
+  ownershipKey(target: string, agent: string): string;
+  write(rounds: readonly Round[]): void;
+  heldKeys(): string[];
+  forget(keys: Iterable<string>): void;
+  adopt(rows: readonly ActiveRow[]): void;
+}
+
+/** Rounds waiting to be relayed while the shared database cannot take them; beyond, the oldest are not evaluated (counted). */
+const RELAY_LIMIT = 100_000;
+const POLL_MS = 250;
+
+export interface ClusterStatus {
+  server_id: string;
+  /** Live servers (ids, sorted) as this server sees them; empty until the first heartbeat succeeded. */
+  live: string[];
+  /** Rounds evaluated here, relayed to their owner, taken from the relay, not evaluated anywhere (dropped while the database was away). */
+  rounds: { evaluated: number; relayed: number; taken: number; unevaluated: number };
+  /** Series (ownership keys) whose state this server holds. */
+  held: number;
+  last_error?: string;
+}
+
+export class ClusterService implements RoundSink {
+  readonly name = 'cluster';
+  private live: string[] = [];
+  private lastBeatOk = 0;
+  private outgoing: RelayedRound[] = [];
+  private counterChain: Promise<void> = Promise.resolve();
+  private timers: NodeJS.Timeout[] = [];
+  private busy = { beat: false, poll: false };
+  private closed = false;
+  private lastError: string | undefined;
+  private readonly stats = { evaluated: 0, relayed: 0, taken: 0, unevaluated: 0 };
+
+  constructor(private readonly opts: { cfg: ClusterConfig; url: string; db: ClusterDb; engine: Evaluator; log: Logger }) {}
+
+  private get me(): string {
+    return this.opts.cfg.server_id;
+  }
+
+  /** Creates the tables, registers this run, forgets local alert state, and starts heartbeats and polling. Retries in the background when the database is away. */
+  async start(): Promise<void> {
+    // The shared database is the truth: counters in the local file may be stale (another server continued them).
+    this.opts.engine.forget(this.opts.engine.heldKeys());
+    try {
+      await this.opts.db.init();
+      await this.opts.db.started(this.me, this.opts.url);
+      await this.beat();
+    } catch (e) {
+      this.failed(e);
+    }
+    this.timers.push(setInterval(() => void this.beat().catch((e) => this.failed(e)), this.opts.cfg.heartbeat_s * 1000));
+    this.timers.push(setInterval(() => void this.poll().catch((e) => this.failed(e)), POLL_MS));
+    for (const t of this.timers) t.unref();
+  }
+
+  status(): ClusterStatus {
+    const s: ClusterStatus = { server_id: this.me, live: [...this.live], rounds: { ...this.stats }, held: this.opts.engine.heldKeys().length };
+    if (this.lastError) s.last_error = this.lastError;
+    return s;
+  }
+
+  /** The live set now (what rounds are routed by). */
+  liveServers(): readonly string[] {
+    return this.live;
+  }
+
+  /** Routes rounds: owned ones to the engine, the others to their owner through the database. */
+  write(rounds: readonly Round[]): void {
+    this.route(rounds, false);
+  }
+
+  /** Copies counter changes to the shared database, in order (called by the engine after each save). */
+  saveCounters(changes: readonly ActiveRow[]): void {
+    const copy = changes.map((c) => ({ ...c }));
+    this.counterChain = this.counterChain
+      .then(() => this.opts.db.saveCounters(copy))
+      .catch((e) => this.failed(e));
+  }
+
+  private route(rounds: readonly Round[], fromRelay: boolean): void {
+    const mine: Round[] = [];
+    for (const r of rounds) {
+      const owner = ownerOf(this.opts.engine.ownershipKey(r.target, r.agent), this.live);
+      if (owner === this.me) mine.push(r);
+      else if (owner === undefined && !fromRelay) this.stats.unevaluated++;
+      else this.outgoing.push({ owner: owner ?? this.me, round: r });
+    }
+    if (this.outgoing.length > RELAY_LIMIT) {
+      const excess = this.outgoing.length - RELAY_LIMIT;
+      this.outgoing.splice(0, excess);
+      this.stats.unevaluated += excess;
+    }
+    if (mine.length) {
+      mine.sort((a, b) => a.time - b.time);
+      this.opts.engine.write(mine);
+      this.stats.evaluated += mine.length;
+    }
+  }
+
+  /** One heartbeat: write ours, read the live set, hand series over when it changed. */
+  private async beat(): Promise<void> {
+    if (this.busy.beat || this.closed) return;
+    this.busy.beat = true;
+    try {
+      const { rows, now } = await this.opts.db.beat(this.me, this.opts.url);
+      this.lastBeatOk = Date.now();
+      const next = liveSet(rows, now, this.opts.cfg.dead_after_s * 1000);
+      if (!next.includes(this.me)) next.push(this.me), next.sort();
+      await this.setLive(next);
+      if (this.lastError) {
+        this.opts.log.info('cluster database answers again');
+        this.lastError = undefined;
+      }
+    } finally {
+      this.busy.beat = false;
+    }
+  }
+
+  private async setLive(next: string[]): Promise<void> {
+    const change = membershipChange(this.live, next);
+    if (!change.joined.length && !change.left.length) return;
+    const counters = await this.opts.db.loadCounters();
+    const byKey = new Map<string, ActiveRow[]>();
+    for (const row of counters) {
+      const k = this.opts.engine.ownershipKey(row.target, row.agent);
+      if (!byKey.has(k)) byKey.set(k, []);
+      byKey.get(k)!.push(row);
+    }
+    const h = handover(this.opts.engine.heldKeys(), byKey.keys(), next, this.me);
+    this.opts.engine.forget(h.drop);
+    this.opts.engine.adopt(h.adopt.flatMap((k) => byKey.get(k) ?? []));
+    this.opts.log.info({ live: next, joined: change.joined, left: change.left, dropped: h.drop.length, adopted: h.adopt.length }, 'cluster membership changed');
+    this.live = next;
+  }
+
+  /** Relays what waits for other owners, then takes what was relayed to this server (or to dead ones). */
+  private async poll(): Promise<void> {
+    if (this.busy.poll || this.closed) return;
+    this.busy.poll = true;
+    try {
+      // Out of touch with the others for longer than they wait: they have taken our series.
+      if (this.live.length && Date.now() - this.lastBeatOk > this.opts.cfg.dead_after_s * 1000) {
+        this.opts.log.error('cluster: no heartbeat written for longer than dead_after_s; evaluating nothing until the database answers');
+        this.live = [];
+      }
+      await this.flush();
+      if (!this.live.length) return;
+      const taken = await this.opts.db.claim(this.me, this.live);
+      if (taken.length) {
+        this.stats.taken += taken.length;
+        this.route(taken.map((t) => t.round), true);
+        await this.flush();
+      }
+    } finally {
+      this.busy.poll = false;
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.outgoing.length) return;
+    const batch = this.outgoing;
+    this.outgoing = [];
+    try {
+      await this.opts.db.relay(batch);
+      this.stats.relayed += batch.length;
+    } catch (e) {
+      this.outgoing = batch.concat(this.outgoing);
+      throw e;
+    }
+  }
+
+  private failed(e: unknown): void {
+    const msg = (e as Error).message;
+    if (msg !== this.lastError) this.opts.log.error({ err: e }, `cluster: ${msg}; retrying`);
+    this.lastError = msg;
+  }
+
+  /** Stops: relays what waits, writes the last counters, leaves the live set (the others take over at once) and closes the pool. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.counterChain;
+    try {
+      await this.flush();
+      await this.opts.db.leave(this.me);
+    } catch (e) {
+      this.failed(e);
+    }
+    await this.opts.db.close();
+  }
+}
