@@ -23,12 +23,14 @@ export interface Postgres {
 
 /**
  * initdb + postgres in a temp dir, listening on 127.0.0.1 and a unix socket in that dir. As
- * root, both run as the `postgres` user (PostgreSQL refuses to run as root).
+ * root, both run as the `postgres` user (PostgreSQL refuses to run as root), through setpriv.
  */
 export async function startPostgres(): Promise<Postgres> {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-pg-'));
   const asRoot = userInfo().uid === 0;
-  const run = (bin: string, args: string[]): [string, string[]] => asRoot ? ['runuser', ['-u', 'postgres', '--', postgresBin(bin), ...args]] : [postgresBin(bin), args];
+  // setpriv execs the program itself (runuser would stay its parent and not pass signals on).
+  const run = (bin: string, args: string[]): [string, string[]] => asRoot
+    ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', postgresBin(bin), ...args]] : [postgresBin(bin), args];
   if (asRoot) {
     const pgUser = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
     const pgGroup = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
