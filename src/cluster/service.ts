@@ -37,6 +37,8 @@ export interface ClusterStatus {
   rounds: { evaluated: number; relayed: number; taken: number; unevaluated: number };
   /** Series (ownership keys) whose state this server holds. */
   held: number;
+  /** Those keys (target and agent, or agent "*" for a target evaluated whole), when asked for; at most `limit`. */
+  held_keys?: { target: string; agent: string }[];
   last_error?: string;
 }
 
@@ -74,8 +76,15 @@ export class ClusterService implements RoundSink {
     for (const t of this.timers) t.unref();
   }
 
-  status(): ClusterStatus {
-    const s: ClusterStatus = { server_id: this.me, live: [...this.live], rounds: { ...this.stats }, held: this.opts.engine.heldKeys().length };
+  status(keysLimit = 0): ClusterStatus {
+    const held = this.opts.engine.heldKeys();
+    const s: ClusterStatus = { server_id: this.me, live: [...this.live], rounds: { ...this.stats }, held: held.length };
+    if (keysLimit > 0) {
+      s.held_keys = held.slice(0, keysLimit).map((k) => {
+        const [target, agent] = k.split('\u0000') as [string, string];
+        return { target, agent };
+      });
+    }
     if (this.lastError) s.last_error = this.lastError;
     return s;
   }

@@ -23,6 +23,8 @@ const ClusterStatusSchema = Type.Object({
     unevaluated: Type.Integer({ description: 'rounds no server evaluated (received before the first heartbeat, or past the relay bound while the database was away)' }),
   }),
   held: Type.Integer({ description: 'series (ownership keys) whose alert state this server holds' }),
+  held_keys: Type.Optional(Type.Array(Type.Object({ target: Type.String(), agent: Type.String({ description: '"*": every agent of the target (it has a quorum alert)' }) }),
+    { description: 'those series, with ?keys=N (at most N)' })),
   last_error: Type.Optional(Type.String()),
 });
 
@@ -36,15 +38,16 @@ export async function startCluster(cfg: ClusterConfig, url: string, alerts: Aler
 /** GET /api/v1/cluster: the live set and the routing counts (404 without a cluster). */
 export function clusterRoutes(cluster: () => ClusterService | undefined): RouteModule {
   return (app) => {
-    app.get('/api/v1/cluster', {
+    app.get<{ Querystring: { keys?: number } }>('/api/v1/cluster', {
       schema: {
+        querystring: Type.Object({ keys: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'list up to this many series this server evaluates' })) }),
         summary: 'This server in its cluster: live servers, rounds evaluated here and relayed', tags: ['server'],
         response: { 200: ClusterStatusSchema, 404: Type.Object({ code: Type.String(), error: Type.String() }) },
       } as FastifySchema,
-    }, async (_req, reply) => {
+    }, async (req, reply) => {
       const c = cluster();
       if (!c) return reply.code(404).send({ code: 'SMOKEMESH_E_NOT_FOUND', error: 'this server is not in a cluster (no cluster: section in its config)' });
-      return c.status();
+      return c.status(req.query.keys ?? 0);
     });
   };
 }

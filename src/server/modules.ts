@@ -25,14 +25,14 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
   // Alerts with `trace: true` get a path trace from the tasks module (created below, once the agents exist).
   let tasks: TasksModule | undefined;
   let cluster: ClusterService | undefined;
+  // Several servers (docs/scale.md): rounds reach the engine through the cluster's router. Read at start only.
+  const clusterCfg = parseCluster(ctx.config()).cluster;
   const alerts = createAlerts({
     config: ctx.config(), targets: ctx.targets(), store: ctx.store, log: deps.log.child({ module: 'alerts' }), builtinAgent: ctx.builtinAgent,
     onEvent: (event, rule) => tasks?.onAlertEvent(event, rule),
     ...(ctx.now ? { now: ctx.now } : {}), regionOf: agentRegions(ctx),
-    onCounters: (changes) => cluster?.saveCounters(changes),
+    onCounters: (changes) => cluster?.saveCounters(changes), warm: clusterCfg === undefined,
   });
-  // Several servers (docs/scale.md): rounds reach the engine through the cluster's router. Read at start only.
-  const clusterCfg = parseCluster(ctx.config()).cluster;
   if (clusterCfg) {
     const general = ctx.config().general;
     cluster = await startCluster(clusterCfg, general.public_url ?? `http://${general.listen}`, alerts, deps.log);
