@@ -152,11 +152,12 @@ export class AlertEngine implements RoundSink {
   /**
    * The key a cluster assigns a round's series by (src/cluster/hrw.ts): the series
    * (target × agent), or the target alone when one of its alerts has a quorum (its agents' series
-   * must then be evaluated together).
+   * must then be evaluated together). Undefined: the target has no alert (nothing to evaluate).
    */
-  ownershipKey(target: string, agent: string): string {
+  ownershipKey(target: string, agent: string): string | undefined {
     const t = this.targets.get(target);
-    return t?.rules.some((r) => r.quorum) ? key(target, ANY_AGENT) : key(target, agent);
+    if (!t) return undefined;
+    return t.rules.some((r) => r.quorum) ? key(target, ANY_AGENT) : key(target, agent);
   }
 
   /** Ownership keys whose state this engine holds: series in memory and counters loaded but not yet used. */
@@ -164,7 +165,7 @@ export class AlertEngine implements RoundSink {
     const out = new Set<string>();
     for (const k of [...this.series.keys(), ...this.saved.keys()]) {
       const [target, agent] = k.split('\u0000') as [string, string];
-      out.add(this.ownershipKey(target, agent));
+      out.add(this.ownershipKey(target, agent) ?? k);
     }
     for (const qk of this.quorumRaised.keys()) out.add(key(qk.split('\u0000')[0]!, ANY_AGENT));
     return [...out];
@@ -178,7 +179,7 @@ export class AlertEngine implements RoundSink {
     const gone = new Set(keys);
     const owned = (k: string) => {
       const [target, agent] = k.split('\u0000') as [string, string];
-      return !gone.has(this.ownershipKey(target, agent));
+      return !gone.has(this.ownershipKey(target, agent) ?? k);
     };
     for (const k of [...this.series.keys()]) if (!owned(k)) this.series.delete(k);
     for (const k of [...this.saved.keys()]) if (!owned(k)) this.saved.delete(k);

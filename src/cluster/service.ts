@@ -12,13 +12,14 @@ import type { RoundSink } from '../pipeline.ts';
 import type { Round } from '../probes/round.ts';
 import type { ClusterConfig } from './config.ts';
 import { handover } from './handover.ts';
-import { ownerOf } from './hrw.ts';
+import { ownerOf, seriesKey } from './hrw.ts';
 import { liveSet, membershipChange } from './membership.ts';
 import type { ClusterDb, RelayedRound } from './postgres.ts';
 
 /** What the cluster needs of the alert engine (src/alerts/engine.ts). */
 export interface Evaluator {
-  ownershipKey(target: string, agent: string): string;
+  /** Undefined: the round's target has nothing to evaluate (no alert): it is not routed. */
+  ownershipKey(target: string, agent: string): string | undefined;
   write(rounds: readonly Round[]): void;
   heldKeys(): string[];
   forget(keys: Iterable<string>): void;
@@ -110,7 +111,9 @@ export class ClusterService implements RoundSink {
   private route(rounds: readonly Round[], fromRelay: boolean): void {
     const mine: Round[] = [];
     for (const r of rounds) {
-      const owner = ownerOf(this.opts.engine.ownershipKey(r.target, r.agent), this.live);
+      const key = this.opts.engine.ownershipKey(r.target, r.agent);
+      if (key === undefined) continue;
+      const owner = ownerOf(key, this.live);
       if (owner === this.me) mine.push(r);
       else if (owner === undefined && !fromRelay) this.stats.unevaluated++;
       else this.outgoing.push({ owner: owner ?? this.me, round: r });
@@ -152,7 +155,7 @@ export class ClusterService implements RoundSink {
     const counters = await this.opts.db.loadCounters();
     const byKey = new Map<string, ActiveRow[]>();
     for (const row of counters) {
-      const k = this.opts.engine.ownershipKey(row.target, row.agent);
+      const k = this.opts.engine.ownershipKey(row.target, row.agent) ?? seriesKey(row.target, row.agent);
       if (!byKey.has(k)) byKey.set(k, []);
       byKey.get(k)!.push(row);
     }
