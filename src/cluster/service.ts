@@ -53,6 +53,8 @@ export class ClusterService implements RoundSink {
   private busy = { beat: false, poll: false };
   private closed = false;
   private lastError: string | undefined;
+  /** The tables are (re)created before the next heartbeat: at start, and after a failure (the database may have been recreated). */
+  private needInit = true;
   private readonly stats = { evaluated: 0, relayed: 0, taken: 0, unevaluated: 0 };
 
   constructor(private readonly opts: { cfg: ClusterConfig; url: string; db: ClusterDb; engine: Evaluator; log: Logger }) {}
@@ -67,6 +69,7 @@ export class ClusterService implements RoundSink {
     this.opts.engine.forget(this.opts.engine.heldKeys());
     try {
       await this.opts.db.init();
+      this.needInit = false;
       await this.opts.db.started(this.me, this.opts.url);
       await this.beat();
     } catch (e) {
@@ -135,6 +138,10 @@ export class ClusterService implements RoundSink {
     if (this.busy.beat || this.closed) return;
     this.busy.beat = true;
     try {
+      if (this.needInit) {
+        await this.opts.db.init();
+        this.needInit = false;
+      }
       const { rows, now } = await this.opts.db.beat(this.me, this.opts.url);
       this.lastBeatOk = Date.now();
       const next = liveSet(rows, now, this.opts.cfg.dead_after_s * 1000);
@@ -203,6 +210,7 @@ export class ClusterService implements RoundSink {
   }
 
   private failed(e: unknown): void {
+    this.needInit = true;
     const msg = (e as Error).message;
     if (msg !== this.lastError) this.opts.log.error({ err: e }, `cluster: ${msg}; retrying`);
     this.lastError = msg;
