@@ -182,6 +182,8 @@ export class ClusterService implements RoundSink {
       if (this.live.length && Date.now() - this.lastBeatOk > this.opts.cfg.dead_after_s * 1000) {
         this.opts.log.error('cluster: no heartbeat written for longer than dead_after_s; evaluating nothing until the database answers');
         this.live = [];
+        // The others may have continued our series meanwhile: their state is read again when we are back.
+        this.opts.engine.forget(this.opts.engine.heldKeys());
       }
       await this.flush();
       if (!this.live.length) return;
