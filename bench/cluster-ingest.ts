@@ -48,28 +48,28 @@ try {
     mkdirSync(dataDir);
     const file = join(dir, `s${i}.yaml`);
     writeFileSync(file, `general:
-    step: 60
-    pings: 20
-    listen: 127.0.0.1:${port}
-    data_dir: ${dataDir}
-    agent_name: bench-s${i}
-    log_level: warn
-  store:
-    backend: victoriametrics
-    url: ${vm.url}
-  ${pg ? `cluster:\n  coordination: ${pg.url}\n  server_id: s${i}\n  heartbeat_s: 2\n` : ''}alerts:
-    lossy: { type: loss, pattern: ">50%,>50%", edgetrigger: yes }
-  agents:
-  ${agentLines.join('\n')}
-  probes:
-    tcpx: { type: tcp, port: 9 }
-  targets:
-    server_probes: false
-    probe: tcpx
-    alerts: [lossy]
-    children:
-  ${Array.from({ length: TARGETS }, (_, t) => `    t${t}: { host: 127.0.0.1 }`).join('\n')}
-  `);
+  step: 60
+  pings: 20
+  listen: 127.0.0.1:${port}
+  data_dir: ${dataDir}
+  agent_name: bench-s${i}
+  log_level: warn
+store:
+  backend: victoriametrics
+  url: ${vm.url}
+${pg ? `cluster:\n  coordination: ${pg.url}\n  server_id: s${i}\n  heartbeat_s: 2\n` : ''}alerts:
+  lossy: { type: loss, pattern: ">50%,>50%", edgetrigger: yes }
+agents:
+${agentLines.join('\n')}
+probes:
+  tcpx: { type: tcp, port: 9 }
+targets:
+  server_probes: false
+  probe: tcpx
+  alerts: [lossy]
+  children:
+${Array.from({ length: TARGETS }, (_, t) => `    t${t}: { host: 127.0.0.1 }`).join('\n')}
+`);
     const proc = spawn(process.execPath, ['bin/smokemesh.js', 'server', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     const s = { url: `http://127.0.0.1:${port}`, proc, out: '' };
     proc.stdout!.on('data', (d) => (s.out += d));

@@ -5,7 +5,7 @@
  * decisions are in membership.ts, hrw.ts and handover.ts.
  */
 import pg from 'pg';
-import type { ActiveRow } from '../alerts/db.ts';
+import type { ActiveRow, Silence } from '../alerts/db.ts';
 import { SmokemeshError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
 import type { ServerBeat } from './membership.ts';
@@ -32,6 +32,11 @@ CREATE TABLE IF NOT EXISTS smokemesh_relay (
   id bigserial PRIMARY KEY,
   owner text NOT NULL,
   round jsonb NOT NULL
+);
+CREATE TABLE IF NOT EXISTS smokemesh_silences (
+  id text PRIMARY KEY,
+  body jsonb,
+  deleted boolean NOT NULL DEFAULT false
 );
 CREATE INDEX IF NOT EXISTS smokemesh_relay_owner ON smokemesh_relay (owner, id);
 `;
@@ -134,6 +139,27 @@ export class ClusterDb {
     return this.run('reading alert state', async (c) => {
       const r = await c.query('SELECT target, agent, alert, prevmatch, since::float8 AS since FROM smokemesh_alert_state');
       return r.rows as ActiveRow[];
+    });
+  }
+
+  /** Shares a silence made or changed on one server. */
+  async saveSilence(s: Silence): Promise<void> {
+    await this.run('sharing a silence', (c) => c.query(`INSERT INTO smokemesh_silences (id, body, deleted) VALUES ($1, $2, false)
+      ON CONFLICT (id) DO UPDATE SET body = $2 WHERE NOT smokemesh_silences.deleted`, [s.id, JSON.stringify(s)]));
+  }
+
+  /** Shares a deletion: the row stays as a tombstone, so that no server brings the silence back. */
+  async deleteSilence(id: string): Promise<void> {
+    await this.run('sharing a silence deletion', (c) => c.query(`INSERT INTO smokemesh_silences (id, body, deleted) VALUES ($1, NULL, true)
+      ON CONFLICT (id) DO UPDATE SET body = NULL, deleted = true`, [id]));
+  }
+
+  /** Every shared silence, and the ids of deleted ones. */
+  async loadSilences(): Promise<{ silences: Silence[]; deleted: string[] }> {
+    return this.run('reading silences', async (c) => {
+      const r = await c.query('SELECT id, body, deleted FROM smokemesh_silences');
+      const rows = r.rows as { id: string; body: Silence | null; deleted: boolean }[];
+      return { silences: rows.filter((x) => !x.deleted && x.body).map((x) => x.body!), deleted: rows.filter((x) => x.deleted).map((x) => x.id) };
     });
   }
 

@@ -1,6 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
+import { openAlertDb } from '../alerts/db.ts';
 import type { ActiveRow } from '../alerts/db.ts';
 import { makeRound, type Round } from '../probes/round.ts';
 import { startPostgres, type Postgres } from '../../test/postgres.ts';
@@ -8,7 +12,7 @@ import { waitFor } from '../../test/wait.ts';
 import type { ClusterConfig } from './config.ts';
 import { ownerOf, seriesKey } from './hrw.ts';
 import { ClusterDb } from './postgres.ts';
-import { ClusterService, type Evaluator } from './service.ts';
+import { ClusterService, type Evaluator, type LocalSilences } from './service.ts';
 
 let pg: Postgres;
 before(async () => { pg = await startPostgres(); });
@@ -90,4 +94,33 @@ test('rounds relayed to a server that died before taking them are taken by a liv
   assert.deepEqual(engine.rounds.map((r) => r.time), [t0 + 1000, t0 + 2000], 'in order');
   await service.close();
   await db.close();
+});
+
+test('a silence made on one server mutes on the others: shared through the database, and so is its deletion', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sm-cluster-silences-'));
+  const members = ['p1', 'p2'].map((id) => {
+    const db = openAlertDb(join(dir, `${id}.sqlite`), () => {});
+    let refreshed = 0;
+    const silences: LocalSilences = { list: () => db.silences(), save: (s) => db.saveSilence(s), remove: (x) => void db.deleteSilence(x), changed: () => { refreshed++; } };
+    const service = new ClusterService({ cfg: cfg(id), url: `http://${id}`, db: new ClusterDb(pg.url), engine: new Recorder(), log, silences });
+    return { db, service, refreshed: () => refreshed };
+  });
+  try {
+    for (const m of members) await m.service.start();
+    const s = { id: 'sil-1', created: Date.now(), starts: Date.now(), ends: Date.now() + 3_600_000, comment: 'maintenance', target: '/dc1/**' };
+    members[0]!.db.saveSilence(s);
+    members[0]!.service.shareSilence({ saved: s });
+    await waitFor('the silence on the other server', () => members[1]!.db.silences().some((x) => x.id === 'sil-1'), 30_000);
+    assert.deepEqual(members[1]!.db.silences(), [s]);
+    assert.ok(members[1]!.refreshed() > 0, 'its engine was told');
+    members[0]!.db.deleteSilence('sil-1');
+    members[0]!.service.shareSilence({ deleted: 'sil-1' });
+    await waitFor('the deletion on the other server', () => members[1]!.db.silences().length === 0, 30_000);
+  } finally {
+    for (const m of members) {
+      await m.service.close();
+      m.db.close();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -7,7 +7,7 @@
  * owns now is read from the shared database before their rounds are evaluated here.
  */
 import type { Logger } from 'pino';
-import type { ActiveRow } from '../alerts/db.ts';
+import type { ActiveRow, Silence } from '../alerts/db.ts';
 import type { RoundSink } from '../pipeline.ts';
 import type { Round } from '../probes/round.ts';
 import type { ClusterConfig } from './config.ts';
@@ -15,6 +15,16 @@ import { handover } from './handover.ts';
 import { ownerOf, seriesKey } from './hrw.ts';
 import { liveSet, membershipChange } from './membership.ts';
 import type { ClusterDb, RelayedRound } from './postgres.ts';
+import { reconcileSilences } from './silences.ts';
+
+/** This server's own copy of the silences (its alert database) and its engine's cache of them. */
+export interface LocalSilences {
+  list(): Silence[];
+  save(s: Silence): void;
+  remove(id: string): void;
+  /** Tells the engine to read them again. */
+  changed(): void;
+}
 
 /** What the cluster needs of the alert engine (src/alerts/engine.ts). */
 export interface Evaluator {
@@ -57,7 +67,7 @@ export class ClusterService implements RoundSink {
   private needInit = true;
   private readonly stats = { evaluated: 0, relayed: 0, taken: 0, unevaluated: 0 };
 
-  constructor(private readonly opts: { cfg: ClusterConfig; url: string; db: ClusterDb; engine: Evaluator; log: Logger }) {}
+  constructor(private readonly opts: { cfg: ClusterConfig; url: string; db: ClusterDb; engine: Evaluator; log: Logger; silences?: LocalSilences }) {}
 
   private get me(): string {
     return this.opts.cfg.server_id;
@@ -111,6 +121,25 @@ export class ClusterService implements RoundSink {
       .catch((e) => this.failed(e));
   }
 
+  /** Shares a silence made, changed or deleted on this server (in order with the counters). */
+  shareSilence(change: { saved: Silence } | { deleted: string }): void {
+    this.counterChain = this.counterChain
+      .then(() => ('saved' in change ? this.opts.db.saveSilence(change.saved) : this.opts.db.deleteSilence(change.deleted)))
+      .catch((e) => this.failed(e));
+  }
+
+  /** Brings the local silences in line with the shared ones. */
+  private async syncSilences(): Promise<void> {
+    const local = this.opts.silences;
+    if (!local) return;
+    const shared = await this.opts.db.loadSilences();
+    const r = reconcileSilences(local.list(), shared.silences, shared.deleted);
+    if (!r.save.length && !r.remove.length) return;
+    for (const x of r.save) local.save(x);
+    for (const id of r.remove) local.remove(id);
+    local.changed();
+  }
+
   private route(rounds: readonly Round[], fromRelay: boolean): void {
     const mine: Round[] = [];
     for (const r of rounds) {
@@ -147,6 +176,7 @@ export class ClusterService implements RoundSink {
       const next = liveSet(rows, now, this.opts.cfg.dead_after_s * 1000);
       if (!next.includes(this.me)) next.push(this.me), next.sort();
       await this.setLive(next);
+      await this.syncSilences();
       if (this.lastError) {
         this.opts.log.info('cluster database answers again');
         this.lastError = undefined;

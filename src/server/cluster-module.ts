@@ -1,8 +1,8 @@
 /**
  * The cluster in the server (docs/scale.md, "Several servers"): when the config has a
  * `cluster:` section, rounds reach the alert engine through the cluster's router (each series
- * evaluated by its one owner among the live servers), counter changes are copied to the shared
- * database, and GET /api/v1/cluster shows the live set. Without the section: nothing here runs.
+ * evaluated by its one owner among the live servers), counter changes and silences are copied
+ * to the shared database, and GET /api/v1/cluster shows the live set. Without the section: nothing here runs.
  */
 import type { FastifySchema } from 'fastify';
 import type { Logger } from 'pino';
@@ -30,7 +30,13 @@ const ClusterStatusSchema = Type.Object({
 
 /** Starts this server's part in the cluster, routing rounds to `alerts`' engine. */
 export async function startCluster(cfg: ClusterConfig, url: string, alerts: AlertService, log: Logger): Promise<ClusterService> {
-  const cluster = new ClusterService({ cfg, url, db: new ClusterDb(cfg.coordination), engine: alerts.engine, log: log.child({ module: 'cluster' }) });
+  const silences = {
+    list: () => alerts.db.silences(),
+    save: (s: Parameters<typeof alerts.db.saveSilence>[0]) => alerts.db.saveSilence(s),
+    remove: (id: string) => void alerts.db.deleteSilence(id),
+    changed: () => alerts.engine.refreshSilences(),
+  };
+  const cluster = new ClusterService({ cfg, url, db: new ClusterDb(cfg.coordination), engine: alerts.engine, log: log.child({ module: 'cluster' }), silences });
   await cluster.start();
   return cluster;
 }

@@ -84,7 +84,10 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     localize,
     {
       name: 'alerts',
-      routes: alertRoutes({ engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: () => alerts.agentEvents() }),
+      routes: alertRoutes({
+        engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: () => alerts.agentEvents(),
+        onSilence: (change) => cluster?.shareSilence(change),
+      }),
       sink: cluster ?? alerts.sink,
       close: async () => {
         await cluster?.close();
