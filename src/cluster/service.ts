@@ -36,7 +36,7 @@ export interface Evaluator {
   adopt(rows: readonly ActiveRow[]): void;
 }
 
-/** Rounds waiting to be relayed while the shared database cannot take them; beyond, the oldest are not evaluated (counted). */
+/** Rounds waiting to be relayed while the shared database cannot take them; beyond, the oldest are not evaluated (counted as unevaluated). */
 const RELAY_LIMIT = 100_000;
 const POLL_MS = 250;
 
@@ -44,7 +44,7 @@ export interface ClusterStatus {
   server_id: string;
   /** Live servers (ids, sorted) as this server sees them; empty until the first heartbeat succeeded. */
   live: string[];
-  /** Rounds evaluated here, relayed to their owner, taken from the relay, not evaluated anywhere (dropped while the database was away). */
+  /** Rounds evaluated here, relayed to their owner (or parked while this server has no live set), taken from the relay, not evaluated anywhere (past the relay bound while the database was away). */
   rounds: { evaluated: number; relayed: number; taken: number; unevaluated: number };
   /** Series (ownership keys) whose state this server holds. */
   held: number;
@@ -147,7 +147,8 @@ export class ClusterService implements RoundSink {
       if (key === undefined) continue;
       const owner = ownerOf(key, this.live);
       if (owner === this.me) mine.push(r);
-      else if (owner === undefined && !fromRelay) this.stats.unevaluated++;
+      // No live set (before the first heartbeat, or out of touch): parked in the relay under our
+      // own id, taken back when we are live again, or by the others if they count us dead.
       else this.outgoing.push({ owner: owner ?? this.me, round: r });
     }
     if (this.outgoing.length > RELAY_LIMIT) {

@@ -20,7 +20,7 @@ const ClusterStatusSchema = Type.Object({
     evaluated: Type.Integer({ description: 'rounds of series this server owns, evaluated here' }),
     relayed: Type.Integer({ description: 'rounds received here and handed to their owner through the database' }),
     taken: Type.Integer({ description: 'rounds taken from the relay (sent to this server, or to a dead one)' }),
-    unevaluated: Type.Integer({ description: 'rounds no server evaluated (received before the first heartbeat, or past the relay bound while the database was away)' }),
+    unevaluated: Type.Integer({ description: 'rounds no server evaluated (past the relay bound of 100,000 while the database was away)' }),
   }),
   held: Type.Integer({ description: 'series (ownership keys) whose alert state this server holds' }),
   held_keys: Type.Optional(Type.Array(Type.Object({ target: Type.String(), agent: Type.String({ description: '"*": every agent of the target (it has a quorum alert)' }) }),
