@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, readFileSync, rmSync } from 'node:fs';
 import { Transform } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Agent, request } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SmokemeshError } from '../errors.ts';
 import { signRequest } from '../auth/signing.ts';
 import type { AgentApiError } from './protocol.ts';
@@ -37,8 +39,16 @@ export interface ClientOptions {
   onSwitch?: (from: string, to: string, why: string) => void;
 }
 
-/** Default bound of one request (long-polls pass their own): a server that hangs counts as failed. */
+export interface Reply<T> {
+  status: number;
+  etag?: string;
+  body?: T;
+}
+
+/** Default bound of one request (long-polls pass their own, longPollTimeout): a server silent for longer counts as failed. */
 const REQUEST_TIMEOUT_MS = 30_000;
+/** A download (a release bundle) may take longer; a socket silent for this long is given up. */
+const DOWNLOAD_IDLE_MS = 120_000;
 
 /** How long a long-poll of `waitS` seconds may take before it counts as failed. */
 export function longPollTimeout(waitS: number): number {
@@ -77,21 +87,18 @@ export function movesToNextServer(e: unknown): boolean {
   return e instanceof AgentRequestError && (e.status === 0 || e.status >= 500);
 }
 
-export interface Reply<T> {
-  status: number;
-  etag?: string;
-  body?: T;
-}
-
 /**
- * Signs, compresses and sends agent API requests; answers are JSON (gzip accepted). With
- * several servers, requests go to one of them until it fails (unreachable, timeout, 5xx); the
- * request is then tried on the next ones in turn, and the one that answers is used from then on.
+ * Signs, compresses and sends agent API requests; answers are JSON (gzip accepted). Node's own
+ * http/https with a keep-alive agent: an idle agent process stays small (the undici package
+ * alone adds about 16 MiB of RSS). With several servers, requests go to one of them until it
+ * fails (unreachable, timeout, 5xx); the request is then tried on the next ones in turn, and
+ * the one that answers is used from then on.
  */
 export class AgentClient {
   private readonly bases: URL[];
   private current = 0;
-  private readonly dispatcher: Agent;
+  private readonly http = new HttpAgent({ keepAlive: true });
+  private readonly https: HttpsAgent;
 
   constructor(private readonly opts: ClientOptions) {
     this.bases = parseServerList(opts.server);
@@ -103,8 +110,7 @@ export class AgentClient {
         throw new SmokemeshError('SMOKEMESH_E_USAGE', `--ca ${opts.caFile}: cannot read it: ${(e as Error).message}`);
       }
     }
-    // Long-polls hold a request up to a minute; keep timeouts above that.
-    this.dispatcher = new Agent({ connect: ca ? { ca } : {}, headersTimeout: 120_000, bodyTimeout: 120_000, keepAliveTimeout: 30_000 });
+    this.https = new HttpsAgent({ keepAlive: true, ...(ca ? { ca } : {}) });
   }
 
   /** The server requests go to now. */
@@ -137,17 +143,37 @@ export class AgentClient {
     throw last;
   }
 
+  /** One request: resolves with the response (its body unread); rejects when the server cannot be reached or stays silent for `timeoutMs`. */
+  private send(method: 'GET' | 'POST', url: URL, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal | undefined, timeoutMs: number): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const https = url.protocol === 'https:';
+      const req = (https ? httpsRequest : httpRequest)(url, { method, headers, agent: https ? this.https : this.http, ...(signal ? { signal } : {}) }, (res) => {
+        res.setTimeout(timeoutMs, () => res.destroy(Object.assign(new Error(`no data for ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
+        resolve(res);
+      });
+      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer for ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** A failure to reach a server as an AgentRequestError (status 0). */
+  private unreachable(base: URL, e: unknown): AgentRequestError {
+    const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
+    return new AgentRequestError(0, err.code ?? err.cause?.code ?? 'NETWORK', `cannot reach ${base.origin}: ${err.cause?.message ?? err.message}`);
+  }
+
   /**
    * Sends one signed request (to the current server, else the next ones); throws
    * AgentRequestError on refusal or when no server could be reached. A request without an
-   * answer after `timeoutMs` (default 30 s; long-polls pass their wait plus a margin) failed.
+   * answer for `timeoutMs` (default 30 s; long-polls pass longPollTimeout(wait)) failed.
    */
   async call<T>(method: 'GET' | 'POST', path: string, opts: { json?: unknown; headers?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Reply<T>> {
     const body = opts.json === undefined ? undefined : gzipSync(JSON.stringify(opts.json), { level: 6 });
-    return this.failover((base) => this.send<T>(base, method, path, body, opts), opts.signal);
+    return this.failover((base) => this.callOne<T>(base, method, path, body, opts), opts.signal);
   }
 
-  private async send<T>(base: URL, method: 'GET' | 'POST', path: string, body: Buffer | undefined, opts: { headers?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number }): Promise<Reply<T>> {
+  private async callOne<T>(base: URL, method: 'GET' | 'POST', path: string, body: Buffer | undefined, opts: { headers?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number }): Promise<Reply<T>> {
     const url = new URL(path, base);
     const pathAndQuery = url.pathname + url.search;
     const headers: Record<string, string> = {
@@ -159,33 +185,31 @@ export class AgentClient {
       headers['content-type'] = 'application/json';
       headers['content-encoding'] = 'gzip';
     }
-    const timeout = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
-    let res;
+    let res: IncomingMessage;
     let raw: Buffer;
     try {
-      res = await request(url, { method, headers, body, dispatcher: this.dispatcher, signal: opts.signal, headersTimeout: timeout, bodyTimeout: timeout });
-      raw = Buffer.from(await res.body.arrayBuffer());
+      res = await this.send(method, url, headers, body, opts.signal, opts.timeoutMs ?? REQUEST_TIMEOUT_MS);
+      raw = await buffer(res);
     } catch (e) {
-      const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
-      const why = err.cause?.message ?? err.message;
-      throw new AgentRequestError(0, err.code ?? err.cause?.code ?? 'NETWORK', `cannot reach ${base.origin}: ${why}`);
+      throw this.unreachable(base, e);
     }
+    const status = res.statusCode ?? 0;
     if (res.headers['content-encoding'] === 'gzip' && raw.length) raw = gunzipSync(raw);
     const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
-    if (res.statusCode === 304) return { status: 304, etag };
+    if (status === 304) return { status: 304, etag };
     let parsed: unknown;
     try {
       parsed = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
     } catch {
       parsed = undefined;
     }
-    if (res.statusCode >= 400) {
+    if (status >= 400) {
       const e = parsed as Partial<AgentApiError> | undefined;
       const retryAfter = Number(res.headers['retry-after']);
-      throw new AgentRequestError(res.statusCode, e?.code ?? `HTTP_${res.statusCode}`, e?.error ?? raw.toString('utf8').slice(0, 200), e?.reason,
+      throw new AgentRequestError(status, e?.code ?? `HTTP_${status}`, e?.error ?? raw.toString('utf8').slice(0, 200), e?.reason,
         Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter, 300) * 1000 : undefined);
     }
-    return { status: res.statusCode, etag, body: parsed as T };
+    return { status, etag, body: parsed as T };
   }
 
   /**
@@ -199,22 +223,26 @@ export class AgentClient {
   private async downloadFrom(base: URL, path: string, dest: string, maxBytes: number, signal?: AbortSignal): Promise<{ size: number; sha256: string }> {
     const url = new URL(path, base);
     const headers = signRequest({ agent: this.opts.agent, secret: this.opts.secret, method: 'GET', path: url.pathname + url.search });
-    let res;
+    let res: IncomingMessage;
     try {
-      res = await request(url, { method: 'GET', headers, dispatcher: this.dispatcher, signal });
+      res = await this.send('GET', url, headers, undefined, signal, DOWNLOAD_IDLE_MS);
     } catch (e) {
-      const err = e as Error & { code?: string; cause?: { message?: string } };
-      throw new AgentRequestError(0, err.code ?? 'NETWORK', `cannot reach ${base.origin}: ${err.cause?.message ?? err.message}`);
+      throw this.unreachable(base, e);
     }
     if (res.statusCode !== 200) {
-      const text = Buffer.from(await res.body.arrayBuffer()).toString('utf8');
+      let text: string;
+      try {
+        text = (await buffer(res)).toString('utf8');
+      } catch (e) {
+        throw this.unreachable(base, e);
+      }
       let e: Partial<AgentApiError> | undefined;
       try {
         e = JSON.parse(text) as Partial<AgentApiError>;
       } catch {
         e = undefined;
       }
-      throw new AgentRequestError(res.statusCode, e?.code ?? `HTTP_${res.statusCode}`, e?.error ?? text.slice(0, 200), e?.reason);
+      throw new AgentRequestError(res.statusCode ?? 0, e?.code ?? `HTTP_${res.statusCode}`, e?.error ?? text.slice(0, 200), e?.reason);
     }
     const hash = createHash('sha256');
     let size = 0;
@@ -227,7 +255,7 @@ export class AgentClient {
       },
     });
     try {
-      await pipeline(res.body, count, createWriteStream(dest, { mode: 0o600 }));
+      await pipeline(res, count, createWriteStream(dest, { mode: 0o600 }));
     } catch (e) {
       rmSync(dest, { force: true });
       throw e;
@@ -236,6 +264,7 @@ export class AgentClient {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    this.http.destroy();
+    this.https.destroy();
   }
 }
