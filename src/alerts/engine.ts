@@ -288,6 +288,10 @@ export class AlertEngine implements RoundSink {
         agents.add(round.agent);
         if (round.cert_expiry !== undefined) state.certDays = (round.cert_expiry * 1000 - round.time) / 86_400_000;
         pushRound(state.history, t.cap, lossPct(round), round.median);
+        if (state.resumed) {
+          if (state.history.loss.length < t.cap) continue;
+          state.resumed = false;
+        }
         const { outcomes, changed } = evaluateRules(state, t.rules);
         for (const alert of new Set(changed)) {
           const counter = state.counters.get(alert) ?? 0;
@@ -429,6 +433,7 @@ export class AlertEngine implements RoundSink {
       holds.set(alert, -n);
     }
     const state: SeriesState = { history: newHistory(), counters, holds, last: -Infinity };
+    if (counters.size || holds.size) state.resumed = true;
     try {
       const step = stepS * 1000;
       const from = before - (t.cap + 1) * step - step / 2;

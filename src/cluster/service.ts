@@ -140,7 +140,13 @@ export class ClusterService implements RoundSink {
     local.changed();
   }
 
+  /** Whether our last heartbeat is too old: the others may count us dead and own our series. */
+  private outOfTouch(): boolean {
+    return Date.now() - this.lastBeatOk > this.opts.cfg.dead_after_s * 1000;
+  }
+
   private route(rounds: readonly Round[], fromRelay: boolean): void {
+    if (this.live.length && this.outOfTouch()) this.leaveLiveSet();
     const mine: Round[] = [];
     for (const r of rounds) {
       const key = this.opts.engine.ownershipKey(r.target, r.agent);
@@ -172,8 +178,11 @@ export class ClusterService implements RoundSink {
         await this.opts.db.init();
         this.needInit = false;
       }
+      // The row's time is taken during the query, so never before this: our own deadline
+      // (lastBeatOk + dead_after_s) comes no later than the moment the others count us dead.
+      const started = Date.now();
       const { rows, now } = await this.opts.db.beat(this.me, this.opts.url);
-      this.lastBeatOk = Date.now();
+      this.lastBeatOk = started;
       const next = liveSet(rows, now, this.opts.cfg.dead_after_s * 1000);
       if (!next.includes(this.me)) next.push(this.me), next.sort();
       await this.setLive(next);
@@ -210,12 +219,7 @@ export class ClusterService implements RoundSink {
     this.busy.poll = true;
     try {
       // Out of touch with the others for longer than they wait: they have taken our series.
-      if (this.live.length && Date.now() - this.lastBeatOk > this.opts.cfg.dead_after_s * 1000) {
-        this.opts.log.error('cluster: no heartbeat written for longer than dead_after_s; evaluating nothing until the database answers');
-        this.live = [];
-        // The others may have continued our series meanwhile: their state is read again when we are back.
-        this.opts.engine.forget(this.opts.engine.heldKeys());
-      }
+      if (this.live.length && this.outOfTouch()) this.leaveLiveSet();
       await this.flush();
       if (!this.live.length) return;
       const taken = await this.opts.db.claim(this.me, this.live);
@@ -227,6 +231,13 @@ export class ClusterService implements RoundSink {
     } finally {
       this.busy.poll = false;
     }
+  }
+
+  /** Stops evaluating: the others may have taken our series; their state is read again when we are back. */
+  private leaveLiveSet(): void {
+    this.opts.log.error('cluster: no heartbeat written for longer than dead_after_s; evaluating nothing until the database answers');
+    this.live = [];
+    this.opts.engine.forget(this.opts.engine.heldKeys());
   }
 
   private async flush(): Promise<void> {
