@@ -65,6 +65,8 @@ export class ClusterService implements RoundSink {
   private lastError: string | undefined;
   /** The tables are (re)created before the next heartbeat: at start, and after a failure (the database may have been recreated). */
   private needInit = true;
+  /** Set while this server has just joined the live set and does not evaluate yet (see setLive). */
+  private joining: { until: number } | undefined;
   private readonly stats = { evaluated: 0, relayed: 0, taken: 0, unevaluated: 0 };
 
   constructor(private readonly opts: { cfg: ClusterConfig; url: string; db: ClusterDb; engine: Evaluator; log: Logger; silences?: LocalSilences }) {}
@@ -152,7 +154,7 @@ export class ClusterService implements RoundSink {
       const key = this.opts.engine.ownershipKey(r.target, r.agent);
       if (key === undefined) continue;
       const owner = ownerOf(key, this.live);
-      if (owner === this.me) mine.push(r);
+      if (owner === this.me && !this.joining) mine.push(r);
       // No live set (before the first heartbeat, or out of touch): parked in the relay under our
       // own id, taken back when we are live again, or by the others if they count us dead.
       else this.outgoing.push({ owner: owner ?? this.me, round: r });
@@ -198,7 +200,27 @@ export class ClusterService implements RoundSink {
 
   private async setLive(next: string[]): Promise<void> {
     const change = membershipChange(this.live, next);
+    if (this.joining && Date.now() >= this.joining.until) {
+      // The others have seen us join and stopped evaluating our series: take them over now.
+      this.joining = undefined;
+      await this.takeOver(next, 'joined');
+      return;
+    }
     if (!change.joined.length && !change.left.length) return;
+    if (change.joined.includes(this.me)) {
+      // Joining (start, or back after being out of touch): the others still evaluate our series
+      // until their next heartbeat sees us, and their last counters may be on their way. Our
+      // rounds are parked meanwhile; the state is read after that grace.
+      this.joining = { until: Date.now() + 2 * this.opts.cfg.heartbeat_s * 1000 };
+      this.live = next;
+      this.opts.log.info({ live: next }, 'cluster: joined; taking over our series after one more heartbeat');
+      return;
+    }
+    await this.takeOver(next, 'changed', change);
+  }
+
+  private async takeOver(next: string[], why: string, change = membershipChange(this.live, next)): Promise<void> {
+    if (why === 'joined') this.opts.engine.forget(this.opts.engine.heldKeys());
     const counters = await this.opts.db.loadCounters();
     const byKey = new Map<string, ActiveRow[]>();
     for (const row of counters) {
@@ -209,7 +231,7 @@ export class ClusterService implements RoundSink {
     const h = handover(this.opts.engine.heldKeys(), byKey.keys(), next, this.me);
     this.opts.engine.forget(h.drop);
     this.opts.engine.adopt(h.adopt.flatMap((k) => byKey.get(k) ?? []));
-    this.opts.log.info({ live: next, joined: change.joined, left: change.left, dropped: h.drop.length, adopted: h.adopt.length }, 'cluster membership changed');
+    this.opts.log.info({ live: next, joined: change.joined, left: change.left, dropped: h.drop.length, adopted: h.adopt.length }, `cluster membership ${why}`);
     this.live = next;
   }
 
@@ -221,7 +243,7 @@ export class ClusterService implements RoundSink {
       // Out of touch with the others for longer than they wait: they have taken our series.
       if (this.live.length && this.outOfTouch()) this.leaveLiveSet();
       await this.flush();
-      if (!this.live.length) return;
+      if (!this.live.length || this.joining) return;
       const taken = await this.opts.db.claim(this.me, this.live);
       if (taken.length) {
         this.stats.taken += taken.length;
@@ -237,6 +259,7 @@ export class ClusterService implements RoundSink {
   private leaveLiveSet(): void {
     this.opts.log.error('cluster: no heartbeat written for longer than dead_after_s; evaluating nothing until the database answers');
     this.live = [];
+    this.joining = undefined;
     this.opts.engine.forget(this.opts.engine.heldKeys());
   }
 
