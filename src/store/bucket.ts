@@ -65,7 +65,8 @@ export function binOf(us: number): number {
   return us < 1 ? 0 : 1 + Math.ceil(Math.log(us) / LN_GAMMA - 1e-9);
 }
 
-function binValue(bin: number): number {
+/** The value a bin stands for (its centre), µs. */
+export function binValue(bin: number): number {
   return bin === 0 ? 0 : (2 * GAMMA ** (bin - 1)) / (GAMMA + 1);
 }
 
@@ -354,14 +355,16 @@ function decodeSketch(blob: Uint8Array, b: BucketState): void {
   b.q = null;
 }
 
-function encodeQuantiles(min: number, q: number[]): Buffer {
+/** A sealed bucket's interior quantiles as its `q` column: ascending varint deltas from min. */
+export function encodeQuantiles(min: number, q: readonly number[]): Buffer {
   const w = new ByteWriter(q.length * 3);
   let prev = min;
   for (const v of q) { w.varint(Math.max(0, v - prev)); prev = Math.max(prev, v); }
   return w.bytes();
 }
 
-function decodeQuantiles(min: number, blob: Uint8Array): number[] {
+/** The `q` column as µs values. */
+export function decodeQuantiles(min: number, blob: Uint8Array): number[] {
   const r = new ByteReader(blob);
   const out: number[] = [];
   let prev = min;

@@ -1,9 +1,10 @@
 import type Database from 'better-sqlite3';
 import { lossPct, type Round } from '../probes/round.ts';
-import { fromRow, mergeBucket, emptyBucket, toPoint, type BucketRow, type BucketState } from './bucket.ts';
+import { fromRow, mergeBucket, emptyBucket, toPoint, type BucketState } from './bucket.ts';
 import { toMs, unpackAscendingUs } from './codec.ts';
 import { pointFromRaw, type RawRow, type SeriesRow } from './raw.ts';
 import { roundFields, type RecentIndex, type WindowAgg } from './recent.ts';
+import { firstBucket, readBuckets } from './tier-rows.ts';
 import type { Tier } from './tiers.ts';
 import type { SeriesQuery, SeriesResult, TopMetric, TopRow } from './types.ts';
 
@@ -49,8 +50,7 @@ export function querySeries(ctx: QueryContext, q: SeriesQuery): SeriesResult {
   const tier = covering.find((t) => span / t.ms + 1 <= maxPoints)
     ?? covering[covering.length - 1]
     ?? ctx.tiers.reduce((a, b) => (b.keepMs > a.keepMs ? b : a));
-  const rows = ctx.stmt(`SELECT * FROM ${tier.table} WHERE series = ? AND b >= ? AND b <= ? ORDER BY b`)
-    .all(s.id, Math.floor(q.from / tier.ms), Math.floor(q.to / tier.ms)) as Array<BucketRow & { b: number }>;
+  const rows = readBuckets(ctx.stmt, tier, s.id, Math.floor(q.from / tier.ms), Math.floor(q.to / tier.ms));
   // Still too many points (range longer than the coarsest tier allows): merge neighbours.
   const group = Math.max(1, Math.ceil(rows.length / maxPoints));
   const points = [];
@@ -74,8 +74,8 @@ function heldFrom(ctx: QueryContext, series: number, table: string): number {
     return r ? r.time : Infinity;
   }
   const t = ctx.tiers.find((x) => x.table === table)!;
-  const r = ctx.stmt(`SELECT b FROM ${t.table} WHERE series = ? ORDER BY b LIMIT 1`).get(series) as { b: number } | undefined;
-  return r ? r.b * t.ms : Infinity;
+  const b = firstBucket(ctx.stmt, t, series);
+  return b === undefined ? Infinity : b * t.ms;
 }
 
 /**
@@ -152,18 +152,27 @@ function rawAggs(ctx: QueryContext, from: number, to: number): WindowAgg[] {
   return aggs;
 }
 
-/** Per-series sums of a tier's buckets with index in [fromB, toB], from SQLite. */
+/** Per-series sums of a tier's buckets with index in [fromB, toB], from SQLite (open and packed). */
 function tierAggs(ctx: QueryContext, tier: Tier, fromB: number, toB: number): WindowAgg[] {
-  const rows = ctx.stmt(`SELECT s.id AS series, max(r.b) AS b, sum(r.sent) AS sent, sum(r.lost) AS lost,
-      sum(r.median * r.rounds) AS medSum, sum(CASE WHEN r.median IS NULL THEN 0 ELSE r.rounds END) AS medN,
-      max(r.max) AS max, sum(r.n) AS n, sum(r.n * r.mean) AS sum,
-      sum(r.n * (r.stddev * r.stddev + r.mean * r.mean)) AS sumsq
-    FROM series s CROSS JOIN ${tier.table} r ON r.series = s.id AND r.b >= ? AND r.b <= ?
-    GROUP BY s.id`).all(fromB, toB) as Array<{ series: number; b: number; sent: number; lost: number; medSum: number | null; medN: number; max: number | null; n: number; sum: number | null; sumsq: number | null }>;
-  return rows.map((r) => ({
-    series: r.series, time: r.b * tier.ms, sent: r.sent, lost: r.lost, medSum: r.medSum ?? 0, medN: r.medN,
-    max: r.max ?? -1, n: r.n, sum: r.sum ?? 0, sumsq: r.sumsq ?? 0,
-  }));
+  const aggs: WindowAgg[] = [];
+  let cur: WindowAgg | undefined;
+  for (const r of readBuckets(ctx.stmt, tier, null, fromB, toB)) {
+    if (cur?.series !== r.series) {
+      cur = { series: r.series, time: 0, sent: 0, lost: 0, medSum: 0, medN: 0, max: -1, n: 0, sum: 0, sumsq: 0 };
+      aggs.push(cur);
+    }
+    // The sums the recent index keeps for a bucket (recent.ts), from the same columns.
+    const mean = r.mean ?? 0;
+    const sd = r.stddev ?? 0;
+    cur.time = Math.max(cur.time, r.b * tier.ms);
+    cur.sent += r.sent;
+    cur.lost += r.lost;
+    if (r.median !== null) { cur.medSum += r.median * r.rounds; cur.medN += r.rounds; }
+    if (r.max !== null && r.max > cur.max) cur.max = r.max;
+    cur.n += r.n;
+    if (r.mean !== null) { cur.sum += r.n * mean; cur.sumsq += r.n * (sd * sd + mean * mean); }
+  }
+  return aggs;
 }
 
 /** Top-N of the given (latest) rounds. */

@@ -9,6 +9,8 @@ import { SmokemeshError, UnavailableError } from '../errors.ts';
 import { makeRound, type Round } from '../probes/round.ts';
 import { storeContract } from './store-contract.ts';
 import { DB_FILE, openStore, type SqliteStore } from './index.ts';
+import { readBuckets, statementCache } from './tier-rows.ts';
+import { tiersOf } from './tiers.ts';
 
 const H = 3_600_000;
 const cfg: StoreConfig = {
@@ -117,7 +119,7 @@ test('prune and rename move or remove whole subtrees, for every agent', (t) => {
   const db = new Database(join(dir, DB_FILE), { readonly: true });
   t.after(() => db.close());
   const ids = (db.prepare('SELECT id FROM series').all() as Array<{ id: number }>).map((r) => r.id);
-  for (const table of ['raw', 'rollup_300', 'rollup_3600', 'rollup_86400']) {
+  for (const table of ['raw', 'rollup_300', 'rollup_3600', 'rollup_86400', 'pack_300', 'pack_3600', 'pack_86400']) {
     const orphans = db.prepare(`SELECT count(*) AS n FROM ${table} WHERE series NOT IN (${ids.join(',')})`).get() as { n: number };
     assert.equal(orphans.n, 0, table);
   }
@@ -140,9 +142,17 @@ test('retention deletes expired raw rounds and buckets and seals old buckets, hi
   const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
   assert.equal(count(`SELECT count(*) AS n FROM raw WHERE time < ${now - 24 * H}`), 0);
   assert.notEqual(count('SELECT count(*) AS n FROM raw'), 0);
-  assert.equal(count(`SELECT count(*) AS n FROM rollup_3600 WHERE b < ${Math.floor((now - 3 * 24 * H) / 3600e3)}`), 0);
-  assert.equal(count('SELECT count(*) AS n FROM rollup_86400'), 5);
-  assert.equal(count('SELECT count(*) AS n FROM rollup_86400 WHERE sketch IS NULL AND q IS NOT NULL'), 4);
+  const [hours, days] = tiersOf(c).map((tier) => readBuckets(statementCache(db), tier, null));
+  // Open buckets go at their tier's retention, packed ones with their pack (64 buckets per pack for 1 h).
+  const hourCut = Math.floor((now - 3 * 24 * H) / 3600e3);
+  assert.equal(hours!.filter((r) => r.b < hourCut && !r.packed).length, 0);
+  assert.equal(hours!.filter((r) => r.b < Math.floor(hourCut / 64) * 64).length, 0);
+  assert.ok(hours!.some((r) => r.packed) && hours!.some((r) => !r.packed));
+  // Sealed buckets (quantiles, no histogram) are packed; the open one is a row.
+  assert.equal(days!.length, 5);
+  assert.deepEqual(days!.map((r) => r.packed), [true, true, true, true, false]);
+  assert.ok(days!.every((r) => r.packed === (r.sketch === null && r.q !== null)));
+  assert.equal(count('SELECT count(*) AS n FROM rollup_86400'), 1);
   const month = s.series({ target: '/G/h', agent: 'x', from: start, to: now });
   assert.equal(month.tier, '1d');
   assert.deepEqual(month.points.map((p) => p.rounds), [1440, 1440, 1440, 1440, 1440]);
