@@ -107,8 +107,15 @@ export function exchangeUdp(server: { address: string; family: 4 | 6 }, port: nu
       finish({ ok: true, answer: msg, phases: { request: performance.now() - t0 } });
     });
     sock.connect(port, server.address, () => {
+      // The attempt may have ended (timeout, abort) while connecting: the socket is closed then.
+      if (done) return;
       t0 = performance.now();
-      sock.send(query, (e) => { if (e) finish({ ok: false, error: describeError(e, where) }); });
+      // A send that throws (a socket closed or disconnected under it) ends the attempt, not the process.
+      try {
+        sock.send(query, (e) => { if (e) finish({ ok: false, error: describeError(e, where) }); });
+      } catch (e) {
+        finish({ ok: false, error: describeError(e as Error, where) });
+      }
     });
   });
 }
