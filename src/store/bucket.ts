@@ -273,12 +273,17 @@ export interface BucketRow {
 }
 
 /**
- * The bucket's columns. With `transient`, `sketch` is a view of a shared scratch buffer, valid
- * only until the next call: for binding straight into a statement (better-sqlite3 copies blobs
- * when it binds them), which saves an allocation per bucket written.
+ * The bucket's columns. An open bucket keeps its histogram (`sketch`) and, beside it, the
+ * quantiles it gives now (`q`, rewritten with every round), so that reads that need only the
+ * quantiles (summaries) never decode a histogram; sealing then just drops the histogram. With
+ * `transient`, `sketch` and `q` are views of shared scratch buffers, valid only until the next
+ * call: for binding straight into a statement (better-sqlite3 copies blobs when it binds
+ * them), which saves allocations per bucket written.
  */
 export function toRow(b: BucketState, transient = false): BucketRow {
   const has = b.n > 0;
+  const sketch = b.bins ? encodeSketch(b, transient) : null;
+  const q = b.bins ? (has ? quantilesUs(b).slice(1, -1) : null) : b.q;
   return {
     rounds: b.rounds, sent: b.sent, lost: b.lost, n: b.n,
     min: has ? b.min : null,
@@ -286,8 +291,8 @@ export function toRow(b: BucketState, transient = false): BucketRow {
     mean: has ? Math.round(meanOf(b)) : null,
     median: b.medN > 0 ? Math.round(b.medSum / b.medN) : null,
     stddev: has ? Math.round(stddevOf(b)) : null,
-    sketch: b.bins ? encodeSketch(b, transient) : null,
-    q: !b.bins && b.q ? encodeQuantiles(b.min, b.q) : null,
+    sketch,
+    q: q ? encodeQuantiles(b.min, q, transient) : null,
     extra: b.extra ? JSON.stringify(b.extra) : null,
   };
 }
@@ -354,11 +359,47 @@ function decodeSketch(blob: Uint8Array, b: BucketState): void {
   b.q = null;
 }
 
-function encodeQuantiles(min: number, q: number[]): Buffer {
-  const w = new ByteWriter(q.length * 3);
+/**
+ * The columns `summaryOf` reads. The histogram is fetched only where the row has no
+ * quantiles (an open bucket last written by a smokemesh that did not keep them beside it).
+ */
+export const SUMMARY_COLUMNS = 'rounds, sent, lost, n, min, max, mean, median, stddev, q, CASE WHEN q IS NULL AND n > 0 THEN sketch END AS sketch, NULL AS extra';
+
+/** What a small graph needs of a bucket: counts, the median and some quantiles (µs). */
+export interface BucketSummary {
+  rounds: number;
+  sent: number;
+  lost: number;
+  /** Mean of the rounds' medians (µs); null when nothing was received. */
+  median: number | null;
+  /** The quantiles (µs) at the asked SMOKE_QUANTILES indices; empty when nothing was received. */
+  q: number[];
+}
+
+/**
+ * A bucket's summary from a row read with SUMMARY_COLUMNS: the kept quantiles, without
+ * decoding the histogram unless the row has no quantiles. `levels` are indices into
+ * SMOKE_QUANTILES (0 is the min, the last the max).
+ */
+export function summaryOf(row: BucketRow, levels: readonly number[]): BucketSummary {
+  const out: BucketSummary = { rounds: row.rounds, sent: row.sent, lost: row.lost, median: row.median, q: [] };
+  if (row.n === 0 || row.min === null || row.max === null) return out;
+  let all: number[];
+  if (row.q) all = [row.min, ...decodeQuantiles(row.min, row.q), row.max];
+  else all = quantilesUs(fromRow(row));
+  for (const i of levels) out.q.push(all[i] ?? row.max);
+  return out;
+}
+
+/** Reused for every quantile blob, as `scratch` for sketches. */
+const qScratch = new ByteWriter(64);
+
+function encodeQuantiles(min: number, q: number[], transient: boolean): Buffer {
+  const w = qScratch;
+  w.reset();
   let prev = min;
   for (const v of q) { w.varint(Math.max(0, v - prev)); prev = Math.max(prev, v); }
-  return w.bytes();
+  return transient ? w.view() : w.bytes();
 }
 
 function decodeQuantiles(min: number, blob: Uint8Array): number[] {

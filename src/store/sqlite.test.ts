@@ -295,3 +295,30 @@ storeContract({
     return { store, settle: async () => {} };
   },
 });
+
+test('open buckets keep their quantiles beside the histogram; summaries read them, or the histogram of rows written without them', (t) => {
+  const dir = tempDir(t);
+  const now = Date.UTC(2025, 0, 10);
+  const s = openStore(dir, cfg, undefined, { now: () => now, timers: false });
+  t.after(() => s.close());
+  const rs = day('/G/h', 'x', now - 24 * H, 10, 2);
+  s.write(rs.slice(0, 700));
+  s.write(rs.slice(700));
+  const db = new Database(join(dir, DB_FILE));
+  t.after(() => db.close());
+  const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+  for (const table of ['rollup_300', 'rollup_3600', 'rollup_86400']) {
+    assert.notEqual(count(`SELECT count(*) AS n FROM ${table} WHERE sketch IS NOT NULL`), 0, table);
+    assert.equal(count(`SELECT count(*) AS n FROM ${table} WHERE q IS NULL`), 0, table);
+  }
+  const q = { targets: ['/G/h'], from: now - 24 * H, to: now, points: 300, levels: [0, 0.1, 0.5, 0.9, 1] };
+  const kept = s.summaries(q);
+  assert.equal(kept[0]!.tier, '5m');
+  assert.equal(kept[0]!.time.length, 288);
+  // Rows as an older smokemesh left them (histogram only): same summaries, from the histogram.
+  db.prepare('UPDATE rollup_300 SET q = NULL WHERE sketch IS NOT NULL').run();
+  assert.deepEqual(s.summaries(q), kept);
+  // The next round rewrites its bucket with the quantiles beside the histogram again.
+  s.write([round('/G/h', 'x', now - 30_000, [10, 11])]);
+  assert.equal(count('SELECT count(*) AS n FROM rollup_300 WHERE q IS NOT NULL'), 1);
+});
