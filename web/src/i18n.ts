@@ -12,7 +12,7 @@ const en = {
   topLoss: 'Top loss', topMedian: 'Top median', topMax: 'Top max', topStddev: 'Top std dev',
   lastRound: 'Last round', lastHour: 'Last hour', overlay: 'Overlay', perAgent: 'Per agent', view: 'View',
   phases: 'HTTP phases', status: 'Status codes', rounds: 'rounds', sent: 'sent', lost: 'lost', results: 'results',
-  noResults: 'No matching targets', moreTargets: '{n} more targets not shown', menu: 'Menu', state: 'State',
+  noResults: 'No matching targets', menu: 'Menu', state: 'State',
   since: 'Since', message: 'Message', hidden: 'hidden', probe: 'Probe', host: 'Host', time: 'Time',
   dragToZoom: 'Drag across a graph to zoom; double-click to go back to the range', matching: 'matching', resolution: 'resolution', group: 'Group', language: 'Language',
   // Alerts page
@@ -52,7 +52,7 @@ const en = {
   sortStddev: 'Most jitter (std dev of the RTTs) over the last {span}.', sortChange: 'Median of the last {span} against the {span} before: the largest moves either way (graphs show both periods).',
   sortMax: 'Highest single RTT over the last {span}.',
   // Agents, alerts lists, access
-  moreAddresses: '+{n} more', forDuration: 'for {d}', filter: 'Filter', reset: 'Reset', newer: 'Newer', older: 'Older',
+  moreAddresses: '+{n} more', forDuration: 'for {d}', filter: 'Filter', reset: 'Reset', newer: 'Newer', older: 'Older', previousPage: 'Previous', nextPage: 'Next',
   rowsOf: '{a}–{b} of {n}',
   authRequired: 'This server needs you to sign in before it shows anything (HTTP 401). Sign in, or ask its operator for access.',
 };
@@ -71,7 +71,7 @@ const zh: Record<Key, string> = {
   topLoss: '丢包最高', topMedian: '中位延迟最高', topMax: '最大延迟最高', topStddev: '抖动最大',
   lastRound: '最近一轮', lastHour: '最近一小时', overlay: '叠加', perAgent: '分探针', view: '视图',
   phases: 'HTTP 阶段', status: '状态码', rounds: '轮', sent: '发送', lost: '丢失', results: '结果',
-  noResults: '没有匹配的目标', moreTargets: '还有 {n} 个目标未显示', menu: '菜单', state: '状态',
+  noResults: '没有匹配的目标', menu: '菜单', state: '状态',
   since: '开始于', message: '消息', hidden: '隐藏', probe: '探测', host: '主机', time: '时间',
   dragToZoom: '在图上拖动可缩放；双击回到原来的范围', matching: '持续匹配', resolution: '分辨率', group: '分组', language: '语言',
   activeAlerts: '当前告警', channels: '通知渠道', channel: '渠道', kind: '类型', queued: '排队',
@@ -108,7 +108,7 @@ const zh: Record<Key, string> = {
   sortLoss: '最近 {span} 平均丢包最高。', sortMedian: '最近 {span} 平均中位延迟最高。',
   sortStddev: '最近 {span} 抖动（RTT 标准差）最大。', sortChange: '最近 {span} 的中位延迟与之前 {span} 相比变化最大（图中包含两个时段）。',
   sortMax: '最近 {span} 单次 RTT 最高。',
-  moreAddresses: '另外 {n} 个', forDuration: '持续 {d}', filter: '筛选', reset: '重置', newer: '较新', older: '较早',
+  moreAddresses: '另外 {n} 个', forDuration: '持续 {d}', filter: '筛选', reset: '重置', newer: '较新', older: '较早', previousPage: '上一页', nextPage: '下一页',
   rowsOf: '第 {a}–{b} 条，共 {n} 条',
   authRequired: '此服务器需要先登录才能查看（HTTP 401）。请登录，或向管理员申请访问权限。',
 };
