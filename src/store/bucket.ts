@@ -391,6 +391,77 @@ export function summaryOf(row: BucketRow, levels: readonly number[]): BucketSumm
   return out;
 }
 
+/**
+ * Every bucket of a series as one text, for `SELECT series, ${SUMMARY_TEXT} FROM <tier> WHERE …
+ * GROUP BY series` (read it with parseSummaryText). One text per series, not a row per bucket:
+ * handing 24,000 rows to JavaScript column by column costs ten times what SQLite spends
+ * writing them out. An empty bucket (n = 0) has no min and max (concat_ws leaves them out).
+ */
+export const SUMMARY_TEXT = "group_concat(concat_ws(',', b, rounds, sent, lost, n, min, max, ifnull(median, ''), ifnull(hex(q), '')), ';') AS buckets";
+
+/** A bucket of a SUMMARY_TEXT: its index, the RTTs it received, and its summary (null: the row kept no quantiles, read it with summaryOf). */
+export interface TextBucket {
+  b: number;
+  n: number;
+  summary: BucketSummary | null;
+}
+
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
+
+/**
+ * The buckets of a SUMMARY_TEXT in b order, with the quantiles at `levels` (indices into
+ * SMOKE_QUANTILES). Read in one pass over the characters: no substring per field.
+ */
+export function parseSummaryText(text: string, levels: readonly number[]): TextBucket[] {
+  const out: TextBucket[] = [];
+  const last = SMOKE_QUANTILES.length - 1;
+  const f: number[] = [];
+  const interior: number[] = [];
+  let i = 0;
+  const len = text.length;
+  while (i < len) {
+    // The numeric fields up to the quantiles (an empty one is NaN).
+    f.length = 0;
+    let c = 0;
+    while (f.length < 8 && i <= len) {
+      let v = 0;
+      let digits = 0;
+      let neg = false;
+      while (i < len && (c = text.charCodeAt(i)) !== 44 && c !== 59) {
+        if (c === 45) neg = true; else { v = v * 10 + (c - 48); digits++; }
+        i++;
+      }
+      f.push(digits ? (neg ? -v : v) : NaN);
+      i++;
+      if (c === 59 || i > len) break;
+    }
+    const [b, rounds, sent, lost, n, min, max, median] = f as [number, number, number, number, number, number?, number?, number?];
+    const summary: BucketSummary = { rounds, sent, lost, median: median === undefined || Number.isNaN(median) ? null : median, q: [] };
+    if (f.length < 8 || !(n > 0)) { out.push({ b, n, summary }); continue; }
+    // The quantiles: hex of the varint deltas from min, to the end of the bucket.
+    interior.length = 0;
+    let prev = min!;
+    let v = 0;
+    let mul = 1;
+    while (i + 1 < len && (c = text.charCodeAt(i)) !== 59) {
+      const byte = (HEX[c]! << 4) | HEX[text.charCodeAt(i + 1)]!;
+      v += (byte & 0x7f) * mul;
+      if (byte < 0x80) { prev += v; interior.push(prev); v = 0; mul = 1; } else mul *= 0x80;
+      i += 2;
+    }
+    i++;
+    if (!interior.length) { out.push({ b, n, summary: null }); continue; }
+    for (const k of levels) summary.q.push(k === 0 ? min! : k === last ? max! : interior[k - 1] ?? max!);
+    out.push({ b, n, summary });
+  }
+  // group_concat keeps the index's order (series, b); sorted here rather than trusted.
+  for (let k = 1; k < out.length; k++) {
+    if (out[k]!.b < out[k - 1]!.b) return out.sort((x, y) => x.b - y.b);
+  }
+  return out;
+}
+
 /** Reused for every quantile blob, as `scratch` for sketches. */
 const qScratch = new ByteWriter(64);
 

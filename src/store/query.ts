@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { lossPct, type Round } from '../probes/round.ts';
-import { fromRow, mergeBucket, emptyBucket, summaryOf, toPoint, SUMMARY_COLUMNS, type BucketRow, type BucketState, type BucketSummary } from './bucket.ts';
+import { fromRow, mergeBucket, emptyBucket, parseSummaryText, summaryOf, toPoint, SUMMARY_COLUMNS, SUMMARY_TEXT, type BucketRow, type BucketState, type BucketSummary, type TextBucket } from './bucket.ts';
 import { toMs, unpackAscendingUs } from './codec.ts';
 import { pointFromRaw, type RawRow, type SeriesRow } from './raw.ts';
 import { roundFields, type RecentIndex, type WindowAgg } from './recent.ts';
@@ -34,15 +34,22 @@ function sourceOf(ctx: QueryContext, s: SeriesRow, from: number, to: number, max
   const span = to - from;
   const now = ctx.now();
   const start = Math.max(from, s.first);
-  const covers = (keepMs: number, table: string, ms: number) => start >= now - keepMs && heldFrom(ctx, s.id, table) <= start + ms;
+  // Within raw retention every tier holds every bucket (rounds and imported intervals alike
+  // are added to all of them): only older starts need asking what a tier holds.
+  const complete = start >= now - ctx.rawKeepMs;
+  const covers = (keepMs: number, table: string, ms: number) => start >= now - keepMs
+    && ((complete && table !== 'raw') || heldFrom(ctx, s.id, table) <= start + ms);
   if (span / (s.step * 1000) + 1 <= maxPoints && covers(ctx.rawKeepMs, 'raw', s.step * 1000)) return { raw: true, capped: false };
   // No rollups configured: raw, thinned by merging neighbours would need a sketch; return raw capped.
   if (ctx.tiers.length === 0) return { raw: true, capped: true };
-  const covering = ctx.tiers.filter((t) => covers(t.keepMs, t.table, t.ms));
-  const tier = covering.find((t) => span / t.ms + 1 <= maxPoints)
-    ?? covering[covering.length - 1]
-    ?? ctx.tiers.reduce((a, b) => (b.keepMs > a.keepMs ? b : a));
-  return { raw: false, tier };
+  // The first covering tier that fits; else the coarsest covering one; else the longest kept.
+  let coarsest: Tier | undefined;
+  for (const t of ctx.tiers) {
+    if (!covers(t.keepMs, t.table, t.ms)) continue;
+    if (span / t.ms + 1 <= maxPoints) return { raw: false, tier: t };
+    coarsest = t;
+  }
+  return { raw: false, tier: coarsest ?? ctx.tiers.reduce((a, b) => (b.keepMs > a.keepMs ? b : a)) };
 }
 
 /** A series over [from, to] from the finest tier that covers it within `points` points. */
@@ -115,15 +122,23 @@ export function querySummaries(ctx: QueryContext, q: SummaryQuery): SeriesSummar
     }
   }
   for (const [tier, members] of byTier) {
-    const rows = rowsBySeries<BucketRow & { series: number; b: number }>(ctx, `SELECT series, b, ${SUMMARY_COLUMNS} FROM ${tier.table} WHERE series IN (SELECT value FROM json_each(?)) AND b >= ? AND b <= ? ORDER BY series, b`,
-      members.map(([s]) => s.id), Math.floor(q.from / tier.ms), Math.floor(q.to / tier.ms));
+    const texts = new Map((ctx.stmt(`SELECT series, ${SUMMARY_TEXT} FROM ${tier.table} WHERE series IN (SELECT value FROM json_each(?)) AND b >= ? AND b <= ? GROUP BY series`)
+      .all(JSON.stringify(members.map(([s]) => s.id)), Math.floor(q.from / tier.ms), Math.floor(q.to / tier.ms)) as Array<{ series: number; buckets: string }>)
+      .map((r) => [r.series, r.buckets]));
     for (const [s, sum] of members) {
-      const mine = rows.get(s.id) ?? [];
-      const group = Math.max(1, Math.ceil(mine.length / maxPoints));
+      const text = texts.get(s.id);
+      const buckets = text ? parseSummaryText(text, idx) : [];
+      // A row that kept no quantiles (written by an older smokemesh): read from its histogram.
+      for (const x of buckets) {
+        if (x.summary) continue;
+        const row = ctx.stmt(`SELECT ${SUMMARY_COLUMNS} FROM ${tier.table} WHERE series = ? AND b = ?`).get(s.id, x.b) as BucketRow;
+        x.summary = summaryOf(row, idx);
+      }
+      const group = Math.max(1, Math.ceil(buckets.length / maxPoints));
       sum.resolution = tier.bucket * group;
-      for (let i = 0; i < mine.length; i += group) {
-        const b = group === 1 ? summaryOf(mine[i]!, idx) : mergedSummary(mine.slice(i, i + group), idx);
-        pushPoint(sum, mine[i]!.b * tier.ms, b.sent, b.lost, b.median === null ? null : toMs(b.median), b.q.map(toMs));
+      for (let i = 0; i < buckets.length; i += group) {
+        const b = group === 1 ? buckets[i]!.summary! : mergedSummary(buckets.slice(i, i + group), idx);
+        pushPoint(sum, buckets[i]!.b * tier.ms, b.sent, b.lost, b.median === null ? null : toMs(b.median), b.q.map(toMs));
       }
     }
   }
@@ -142,25 +157,24 @@ function rowsBySeries<R extends { series: number }>(ctx: QueryContext, sql: stri
 }
 
 /** Neighbouring buckets as one: counts added, median weighted by rounds, min and max exact, interior quantiles averaged by RTTs received. */
-function mergedSummary(rows: BucketRow[], idx: readonly number[]): BucketSummary {
+function mergedSummary(buckets: TextBucket[], idx: readonly number[]): BucketSummary {
   const last = SMOKE_QUANTILES.length - 1;
   const acc: BucketSummary = { rounds: 0, sent: 0, lost: 0, median: null, q: [] };
   let medSum = 0;
   let medN = 0;
   let n = 0;
   const q = idx.map((i) => (i === 0 ? Infinity : i === last ? -Infinity : 0));
-  for (const row of rows) {
-    const b = summaryOf(row, idx);
-    acc.rounds += b.rounds;
-    acc.sent += b.sent;
-    acc.lost += b.lost;
-    if (b.median !== null) { medSum += b.median * b.rounds; medN += b.rounds; }
-    if (!b.q.length) continue;
-    n += row.n;
+  for (const { n: bn, summary: b } of buckets) {
+    acc.rounds += b!.rounds;
+    acc.sent += b!.sent;
+    acc.lost += b!.lost;
+    if (b!.median !== null) { medSum += b!.median * b!.rounds; medN += b!.rounds; }
+    if (!b!.q.length) continue;
+    n += bn;
     idx.forEach((i, k) => {
-      if (i === 0) q[k] = Math.min(q[k]!, b.q[k]!);
-      else if (i === last) q[k] = Math.max(q[k]!, b.q[k]!);
-      else q[k] = q[k]! + b.q[k]! * row.n;
+      if (i === 0) q[k] = Math.min(q[k]!, b!.q[k]!);
+      else if (i === last) q[k] = Math.max(q[k]!, b!.q[k]!);
+      else q[k] = q[k]! + b!.q[k]! * bn;
     });
   }
   if (medN > 0) acc.median = Math.round(medSum / medN);

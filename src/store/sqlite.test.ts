@@ -318,6 +318,13 @@ test('open buckets keep their quantiles beside the histogram; summaries read the
   // Rows as an older smokemesh left them (histogram only): same summaries, from the histogram.
   db.prepare('UPDATE rollup_300 SET q = NULL WHERE sketch IS NOT NULL').run();
   assert.deepEqual(s.summaries(q), kept);
+  // A series that never got a reply: empty buckets, loss 100 %, no median, no smoke.
+  s.write(Array.from({ length: 12 }, (_, i) => round('/G/dark', 'x', now - H + i * 60_000, [], 20)));
+  const dark = s.summaries({ ...q, targets: ['/G/dark'] })[0]!;
+  const darkSeries = s.series({ target: '/G/dark', agent: 'x', from: q.from, to: now, points: 300 });
+  assert.equal(dark.tier, '5m');
+  assert.deepEqual(dark.time, darkSeries.points.map((p) => p.time));
+  assert.deepEqual([new Set(dark.loss_pct), new Set(dark.median), new Set(dark.smoke.map((x) => x.length))], [new Set([100]), new Set([null]), new Set([0])]);
   // The next round rewrites its bucket with the quantiles beside the histogram again.
   s.write([round('/G/h', 'x', now - 30_000, [10, 11])]);
   assert.equal(count('SELECT count(*) AS n FROM rollup_300 WHERE q IS NOT NULL'), 1);

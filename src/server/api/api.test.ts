@@ -198,7 +198,7 @@ test('overview: every visible probed target under a group, a page at a time; the
       assert.equal(s.tier, direct.tier);
       const pts = miniPoints(s);
       assert.deepEqual(pts.map((p) => p.time), direct.points.map((p) => p.time));
-      // Every figure within half a unit (1/256 of the series' scale) of the store's.
+      // Every figure within half a unit (1/200 of the series' scale) of the store's.
       const near = (a: number | null, b: number | null, what: string) => assert.ok(a === b || (a !== null && b !== null && Math.abs(a - b) <= s.unit / 2 + 1e-9), `${t.target} ${s.agent} ${what}: ${a} vs ${b} (unit ${s.unit})`);
       pts.forEach((p, i) => {
         const d = direct.points[i]!;

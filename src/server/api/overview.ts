@@ -11,12 +11,12 @@ const HOUR = 3_600_000;
 export const OVERVIEW_MAX_TARGETS = 200;
 /** The smoke of a small graph: two bands (5–95 % and 25–75 %) around the median. */
 export const OVERVIEW_LEVELS = [0.05, 0.25, 0.75, 0.95] as const;
-/** Steps over a series' scale: under half a pixel apart on the page's 110-px graphs. */
-const STEPS = 128;
+/** Steps over a series' scale: under a pixel apart on the page's 110-px graphs, so rounding moves a figure by under half a pixel. */
+const STEPS = 100;
 
 /**
  * A summary as the overview sends it: times as second deltas, loss to one decimal, RTTs as
- * integers of a unit (1/128 of the series' scale: the 98th percentile of its points' highest
+ * integers of a unit (1/100 of the series' scale: the 98th percentile of its points' highest
  * level, or its highest median), each level as a step outward from the median or the previous
  * level. Small integers are what makes the answer compress to a few bytes per point.
  */

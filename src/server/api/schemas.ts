@@ -106,7 +106,7 @@ export const OverviewSeriesSchema = Type.Object({
   start: Type.Number({ description: 'ms since the epoch: the first point\'s time is start + dt[0] s (0 when there is no point)' }),
   dt: Type.Array(Type.Integer(), { description: 'seconds from the previous point (the first: from start, 0)' }),
   loss: Type.Array(NullableNumber, { description: 'loss in % (one decimal) per point; null when nothing was sent' }),
-  unit: Type.Number({ description: 'ms per step of median and smoke (the series\' scale / 128, at least 0.001)' }),
+  unit: Type.Number({ description: 'ms per step of median and smoke (the series\' scale / 100, at least 0.001)' }),
   median: Type.Array(NullableNumber, { description: 'median per point in units (an integer); null when nothing was received' }),
   smoke: Type.Array(Type.Array(Type.Integer()), {
     description: 'per point, the RTTs at the response\'s levels as steps (in units) outward from the median: for the lower half of '
