@@ -88,7 +88,7 @@ export const overviewRoutes: RouteModule = (app, ctx) => {
     schema: {
       summary: 'Small graphs of the probed targets under a group (hidden ones left out), every agent, a page of targets at a time',
       description: 'One read of the store for the whole page (Store.summaries: kept per-bucket quantiles, no histogram decoded). '
-        + 'Points are columns of small integers; docs/api.md says how to read them.',
+        + 'Points are columns of small integers; docs/ui.md ("Reading an overview series") says how to read them.',
       tags: ['series'],
       querystring: Type.Object({
         path: Type.Optional(Type.String({ minLength: 1, default: '/', description: 'group path' })),

@@ -97,7 +97,7 @@ export type MiniSeries = Static<typeof MiniSeriesSchema>;
 
 /**
  * One agent's series of a target as the overview's small graphs draw it, column by column and
- * in small integers (docs/api.md, "Overview"): point i starts at start + (dt[0] + … + dt[i]) s.
+ * in small integers (docs/ui.md, "Reading an overview series"): point i starts at start + (dt[0] + … + dt[i]) s.
  */
 export const OverviewSeriesSchema = Type.Object({
   agent: Type.String(),

@@ -1,7 +1,7 @@
 import type { MiniPoint, OverviewSeries } from '../api.ts';
 
 /**
- * The overview's small integers back into points (docs/api.md, "Overview"): times from the
+ * The overview's small integers back into points (docs/ui.md, "Reading an overview series"): times from the
  * second deltas, RTTs as unit × integer, each smoke level a step outward from the median or
  * the previous level; the smoke comes out ascending, as the drawing pairs it from the outside in.
  */
