@@ -8,6 +8,7 @@ import { ABORTED } from './net-round.ts';
 import { startDnsmasq, type Dnsmasq } from '../../test/fixtures/probes/dnsmasq.ts';
 import { paramsFor } from '../../test/fixtures/probes/params.ts';
 import { UNRESOLVABLE } from '../../test/fixtures/names.ts';
+import { closedUdpPort } from '../../test/fixtures/ports.ts';
 
 let dns: Dnsmasq;
 before(async () => {
@@ -177,10 +178,3 @@ function answerFor(q: packet.DecodedPacket): Buffer {
   });
 }
 
-async function closedUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}

@@ -129,6 +129,23 @@ test('y-axis labels keep every digit (RTTs above a second)', async () => {
   await close(overview);
 });
 
+test('375 px: the time-zone menu shows its whole choice (as wide as its longest option needs), on screen, English and 中文', async () => {
+  for (const lang of ['en', 'zh-CN'] as const) {
+    const page = await open('#/t/G', '.overview[data-state=ready]', { width: 375, lang });
+    const fit = await page.$eval('#tz', (sel) => {
+      const natural = sel.cloneNode(true) as HTMLSelectElement;
+      natural.style.cssText = 'position:absolute;visibility:hidden;max-width:none;width:auto;flex:none';
+      document.body.append(natural);
+      const r = sel.getBoundingClientRect();
+      const out = { width: r.width, natural: natural.getBoundingClientRect().width, right: r.right, text: (sel as HTMLSelectElement).selectedOptions[0]!.text };
+      natural.remove();
+      return out;
+    });
+    assert.ok(fit.width >= fit.natural - 0.5 && fit.right <= 375, `${lang}: "${fit.text}" in ${fit.width} px of the ${fit.natural} px it needs, right edge at ${fit.right}`);
+    await close(page);
+  }
+});
+
 /** "2026-11-23 14:05:09" of a time in a zone, as the UI must write it. */
 function inZone(ms: number, zone: string): string {
   const p = Object.fromEntries(new Intl.DateTimeFormat('en-US', {

@@ -9,7 +9,7 @@ import { networkInterfaces } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, openPage, type OpenOptions } from './browser.ts';
 import { ensureWebBuilt, startRealServer, waitFor, type RealServer } from './real-server.ts';
-import { closedPort } from '../fixtures/ports.ts';
+import { closedPort, closedUdpPort } from '../fixtures/ports.ts';
 
 /**
  * The UI against the real server probing loopback: TCP targets on a closed port (failing, with
@@ -43,6 +43,7 @@ before(async () => {
   await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
   const port = (flaky.address() as { port: number }).port;
   const closed = await closedPort();
+  const closedUdp = await closedUdpPort();
   server = await startRealServer(`
 general: { step: 1, pings: 2, title: "live", agent_name: e2e-local, region: here }
 alerts:
@@ -63,13 +64,20 @@ targets:
         closed1: { probe: tcp, host: 127.0.0.1, port: ${closed}, timeout: 900, alerts: [stilldown] }
         closed2: { probe: tcp, host: 127.0.0.1, port: ${closed}, timeout: 900, alerts: [stilldown] }
         closed3: { probe: tcp, host: 127.0.0.1, port: ${closed}, timeout: 900, alerts: [stilldown] }
+        # fping cannot bind a source address the machine does not have (no packet leaves); a
+        # region of its own keeps it out of the here → lo cell of the regions page.
+        pingfail: { host: 127.0.0.1, source: 192.0.2.1, pings: 2, step: 2, timeout: 500, labels: { region: failing } }
+        # A DNS server port nothing listens on: the kernel answers "port unreachable".
+        dnsfail: { probe: dns, host: 127.0.0.1, port: ${closedUdp}, query_name: localhost, pings: 2, step: 2, timeout: 900 }
 `);
   await waitFor('rounds of every target and 60 alert events', async () => {
     const events = (await api<unknown[]>('/api/v1/alerts/history?limit=100')).body.length;
     const web = (await api<{ series: { points: unknown[] }[] }>(`/api/v1/series?target=/Live/flaky&from=${Date.now() - 600_000}`)).body.series[0]?.points.length ?? 0;
     const lo = (await api<{ series: { points: unknown[] }[] }>(`/api/v1/series?target=/Live/lo&from=${Date.now() - 600_000}`)).body.series[0]?.points.length ?? 0;
-    if (events >= 60 && web >= 4 && lo >= 3) return true;
-    throw new Error(`events ${events}, flaky rounds ${web}, lo rounds ${lo}`);
+    const failing = (await api<{ rounds: { target: string; error?: string }[] }>('/api/v1/latest?prefix=/Live')).body.rounds
+      .filter((r) => (r.target === '/Live/pingfail' || r.target === '/Live/dnsfail') && r.error).length;
+    if (events >= 60 && web >= 4 && lo >= 3 && failing === 2) return true;
+    throw new Error(`events ${events}, flaky rounds ${web}, lo rounds ${lo}, failing ICMP and DNS targets with a reason ${failing}`);
   }, 120_000, 500).catch((e: Error) => { throw new Error(`${e.message}\n${server.output().slice(-3000)}`); });
   browser = await launchChromium();
 });
@@ -104,6 +112,24 @@ test('why a target fails is in plain sight: on its overview card and in a table 
   assert.ok(rows.length >= 1 && rows.every((r) => /refused/i.test(r)), `failure rows: ${JSON.stringify(rows)}`);
   assert.equal(await detail.isVisible('.results-table'), true);
   await detail.context().close();
+});
+
+test('why an ICMP or a DNS target fails is in plain sight too: fping\'s own words, the DNS server\'s refusal', async () => {
+  const reasons: Array<[string, RegExp]> = [['/Live/pingfail', /fping: cannot bind source address/], ['/Live/dnsfail', /127\.0\.0\.1:\d+\/udp: connection refused/]];
+  const overview = await open('#/t/Live', '.overview[data-state=ready]');
+  for (const [target, re] of reasons) {
+    const failure = overview.locator(`.card[data-target="${target}"] .card-failure`);
+    assert.equal(await failure.isVisible(), true, target);
+    assert.match((await failure.textContent())!, re, target);
+  }
+  await overview.context().close();
+  for (const [target, re] of reasons) {
+    const detail = await open(`#/t${target}?range=3h`, '.graphs[data-state=ready]');
+    const rows = await detail.$$eval('.results-table tbody tr[data-outcome=failed] td:first-child', (tds) => tds.map((td) => (td as HTMLElement).innerText));
+    assert.ok(rows.length >= 1 && rows.every((r) => re.test(r)), `${target} failure rows: ${JSON.stringify(rows)}`);
+    assert.equal(await detail.isVisible('.results-table'), true, target);
+    await detail.context().close();
+  }
 });
 
 test('HTTP results agree with themselves: a status code that failed is never shown as the answer', async () => {

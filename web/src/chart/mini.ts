@@ -71,7 +71,8 @@ export function miniChart(el: HTMLElement, o: DrawOptions & { width: number; hei
     ctx.lineTo(x, bbox.top + bbox.height);
     const label = tickLabels[i]!;
     // A label cut by the edge reads wrong ("02:0"): leave it out.
-    if (x + ctx.measureText(label).width / 2 <= canvas.width) ctx.fillText(label, x, bbox.top + bbox.height + 3 * dpr);
+    // Far enough below the axis that they never touch the y axis' "0", centred on it.
+    if (x + ctx.measureText(label).width / 2 <= canvas.width) ctx.fillText(label, x, bbox.top + bbox.height + 6 * dpr);
   });
   ctx.stroke();
 
