@@ -9,9 +9,13 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildRelease, buildWeb } from '../src/release/build.ts';
+import { MAX_RELEASE_BYTES } from '../src/release/manifest.ts';
 import type { Rollout } from '../src/release/rollout.ts';
+import { SIGNATURE_HEADER } from '../src/server/fleet/routes.ts';
 import { generateReleaseKeys, sha256, signRelease } from '../src/release/signing.ts';
 import { packRelease, readReleaseInfo } from '../src/release/tarball.ts';
+import type { Page } from 'playwright-core';
+import { launchChromium } from './e2e/browser.ts';
 import { waitFor } from './wait.ts';
 import { freePort, getJson, loopbackConfig, seriesPoints, startServer, writeSecret, Proc } from './agents-kit.ts';
 
@@ -141,19 +145,30 @@ test('uploads need the admin token and a .sig that names the very tarball', asyn
   assert.equal((await getJson<{ releases: unknown[] }>(`${base}/api/v1/releases`)).releases.length, 0);
 });
 
-// A server that buffers the body before checking the token never answers this one: the test times out.
-test('an upload without the admin token is refused before its body is read (128 MiB declared, 64 KiB sent)', { timeout: 60_000 }, async () => {
+/** A PUT of a release that declares `declared` bytes and sends 64 KiB: its status and body, without waiting for the rest. */
+function declaredUpload(declared: number, extra: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   const url = new URL(`${base}/api/v1/releases/smokemesh-9.9.9-linux-x64.tar.gz`);
-  const status = await new Promise<number>((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(128 * 1024 * 1024) } }, (res) => {
-      resolve(res.statusCode ?? 0);
-      res.resume();
-      req.destroy();
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(declared), ...extra } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }); req.destroy(); });
     });
     req.on('error', reject);
     req.write(Buffer.alloc(64 * 1024));
   });
-  assert.equal(status, 401);
+}
+
+// A server that buffers the body before checking the token never answers this one: the test times out.
+test('an upload without the admin token is refused before its body is read (128 MiB declared, 64 KiB sent)', { timeout: 60_000 }, async () => {
+  assert.equal((await declaredUpload(128 * 1024 * 1024)).status, 401);
+});
+
+test('an upload larger than the limit is refused with 413 before its body is read, with the error schema', { timeout: 60_000 }, async () => {
+  const r = await declaredUpload(MAX_RELEASE_BYTES + 1, { authorization: `Bearer ${token}`, [SIGNATURE_HEADER]: 'c2ln' });
+  assert.equal(r.status, 413);
+  const e = JSON.parse(r.body) as { error?: string; code?: string };
+  assert.ok(typeof e.error === 'string' && e.error.length > 0 && typeof e.code === 'string', r.body);
 });
 
 test('a release signed with another key is refused by the agent and pauses the rollout', async () => {
@@ -217,7 +232,8 @@ test('a downgrade is refused unless it is a roll back', async () => {
 
 test('a version that crashes at start is rolled back by the agent, which keeps delivering rounds', async () => {
   assert.equal((await upload(files['1.2.0']!, await sign(files['1.2.0']!, keys.privatePem))).status, 201);
-  const r = await paused((await startRollout('1.2.0')).id);
+  // Started from the agents page's form this time (the others use the API).
+  const r = await paused(await startFromThePage('1.2.0'));
   const failed = r.agents.find((a) => a.state === 'failed')!;
   const other = NAMES.find((n) => n !== failed.name)!;
   assert.match(failed.error ?? '', /1\.2\.0 exited with status 3 on trial/);
@@ -239,7 +255,7 @@ test('a version that crashes at start is rolled back by the agent, which keeps d
 test('an admin rolls a finished rollout back: every agent it upgraded returns to its previous version', async () => {
   const rollouts = (await getJson<{ rollouts: { id: number; version: string; state: string }[] }>(`${base}/api/v1/rollouts`)).rollouts;
   const paused = rollouts.find((r) => r.state === 'paused')!;
-  await admin('POST', `/api/v1/rollouts/${paused.id}/abort`);
+  await abortFromThePage(paused.id);
   const upgrade = rollouts.find((r) => r.version === '1.1.0' && r.state === 'done')!;
   await admin('POST', `/api/v1/rollouts/${upgrade.id}/rollback`);
   const r = await waitFor('the roll back to finish', async () => {
@@ -251,3 +267,58 @@ test('an admin rolls a finished rollout back: every agent it upgraded returns to
   assert.deepEqual(await versions(), { a1: '1.0.0', a2: '1.0.0' });
   for (const n of NAMES) assert.equal(current(n), '1.0.0');
 });
+
+/** Runs `fn` on the agents page in Chromium (dialogs accepted); fails on any page error. */
+async function onAgentsPage(fn: (page: Page) => Promise<void>): Promise<void> {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('dialog', (d) => void d.accept());
+    await page.goto(`${base}/#/agents`);
+    await page.waitForSelector('[data-state=ready]');
+    await fn(page);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Starts a rollout of `version` (canary 1, batches of 1) with the agents page's form and the admin token; returns its id. */
+async function startFromThePage(version: string): Promise<number> {
+  const before = (await getJson<{ rollouts: { id: number }[] }>(`${base}/api/v1/rollouts`)).rollouts[0]?.id ?? 0;
+  await onAgentsPage(async (page) => {
+    await page.fill('.token-bar input[name=admin-token]', token);
+    await page.click('.token-bar .token-save');
+    await page.selectOption('form.rollout-form select[name=version]', version);
+    await page.fill('form.rollout-form input[name=batch]', '1');
+    await page.fill('form.rollout-form input[name=wait_s]', '1');
+    await page.click('form.rollout-form button[type=submit]');
+    await page.waitForSelector(`.rollout[data-rollout-state=running], .rollout[data-rollout-state=paused]`, { timeout: 30_000 });
+  });
+  const id = (await getJson<{ rollouts: { id: number; version: string }[] }>(`${base}/api/v1/rollouts`)).rollouts[0]!;
+  assert.ok(id.id > before && id.version === version, `the page started a rollout of ${version}`);
+  return id.id;
+}
+
+/**
+ * Aborts a paused rollout with the agents page's button: refused without the admin token (the
+ * page asks for it), done with it; the page then shows the rollout aborted, without buttons.
+ */
+async function abortFromThePage(id: number): Promise<void> {
+  await onAgentsPage(async (page) => {
+    await page.waitForSelector(`.rollout[data-rollout="${id}"][data-rollout-state=paused]`);
+    const offered = await page.$$eval('.rollout-actions button', (bs) => bs.map((b) => (b as HTMLElement).dataset.action));
+    assert.deepEqual(offered, ['resume', 'abort', 'rollback'], 'a paused rollout offers resume, abort and roll back');
+    await page.click('.rollout-actions button[data-action=abort]');
+    await page.waitForFunction(() => /needs the admin token/.test(document.querySelector('.rollout-status')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    assert.equal((await rollout(id)).state, 'paused', 'nothing changed without the token');
+    await page.fill('.token-bar input[name=admin-token]', token);
+    await page.click('.token-bar .token-save');
+    await page.click('.rollout-actions button[data-action=abort]');
+    await page.waitForSelector(`.rollout[data-rollout="${id}"][data-rollout-state=aborted]`, { timeout: 30_000 });
+    assert.equal(await page.$$eval('.rollout-actions button', (bs) => bs.length), 1, 'an aborted rollout offers only roll back');
+    assert.equal((await rollout(id)).state, 'aborted');
+  });
+}

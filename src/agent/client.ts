@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, readFileSync, rmSync } from 'node:fs';
 import { Transform } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Agent, request } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SmokemeshError } from '../errors.ts';
 import { signRequest } from '../auth/signing.ts';
 import type { AgentApiError } from './protocol.ts';
@@ -40,10 +42,17 @@ export interface Reply<T> {
   body?: T;
 }
 
-/** Signs, compresses and sends agent API requests; answers are JSON (gzip accepted). */
+/** Long-polls hold a request up to a minute: a socket silent for longer than this is given up. */
+const IDLE_TIMEOUT_MS = 120_000;
+
+/**
+ * Signs, compresses and sends agent API requests; answers are JSON (gzip accepted). Node's own
+ * http/https with a keep-alive agent: an idle agent process stays small (the undici package
+ * alone adds about 16 MiB of RSS).
+ */
 export class AgentClient {
   private readonly base: URL;
-  private readonly dispatcher: Agent;
+  private readonly dispatcher: HttpAgent;
 
   constructor(private readonly opts: ClientOptions) {
     try {
@@ -62,8 +71,26 @@ export class AgentClient {
         throw new SmokemeshError('SMOKEMESH_E_USAGE', `--ca ${opts.caFile}: cannot read it: ${(e as Error).message}`);
       }
     }
-    // Long-polls hold a request up to a minute; keep timeouts above that.
-    this.dispatcher = new Agent({ connect: ca ? { ca } : {}, headersTimeout: 120_000, bodyTimeout: 120_000, keepAliveTimeout: 30_000 });
+    this.dispatcher = this.base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, ...(ca ? { ca } : {}) }) : new HttpAgent({ keepAlive: true });
+  }
+
+  /** One request: resolves with the response (its body unread); rejects when the server cannot be reached. */
+  private send(method: 'GET' | 'POST', url: URL, headers: Record<string, string>, body?: Buffer, signal?: AbortSignal): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers, agent: this.dispatcher, ...(signal ? { signal } : {}) }, (res) => {
+        res.setTimeout(IDLE_TIMEOUT_MS, () => res.destroy(Object.assign(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
+        resolve(res);
+      });
+      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no answer for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** A failure to reach the server as an AgentRequestError (status 0). */
+  private unreachable(e: unknown): AgentRequestError {
+    const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
+    return new AgentRequestError(0, err.code ?? err.cause?.code ?? 'NETWORK', `cannot reach ${this.base.origin}: ${err.cause?.message ?? err.message}`);
   }
 
   /** Sends one signed request; throws AgentRequestError on refusal or network failure. */
@@ -80,31 +107,31 @@ export class AgentClient {
       headers['content-type'] = 'application/json';
       headers['content-encoding'] = 'gzip';
     }
-    let res;
+    let res: IncomingMessage;
+    let raw: Buffer;
     try {
-      res = await request(url, { method, headers, body, dispatcher: this.dispatcher, signal: opts.signal });
+      res = await this.send(method, url, headers, body, opts.signal);
+      raw = await buffer(res);
     } catch (e) {
-      const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
-      const why = err.cause?.message ?? err.message;
-      throw new AgentRequestError(0, err.code ?? err.cause?.code ?? 'NETWORK', `cannot reach ${this.base.origin}: ${why}`);
+      throw this.unreachable(e);
     }
-    let raw: Buffer = Buffer.from(await res.body.arrayBuffer());
+    const status = res.statusCode ?? 0;
     if (res.headers['content-encoding'] === 'gzip' && raw.length) raw = gunzipSync(raw);
     const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
-    if (res.statusCode === 304) return { status: 304, etag };
+    if (status === 304) return { status: 304, etag };
     let parsed: unknown;
     try {
       parsed = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
     } catch {
       parsed = undefined;
     }
-    if (res.statusCode >= 400) {
+    if (status >= 400) {
       const e = parsed as Partial<AgentApiError> | undefined;
       const retryAfter = Number(res.headers['retry-after']);
-      throw new AgentRequestError(res.statusCode, e?.code ?? `HTTP_${res.statusCode}`, e?.error ?? raw.toString('utf8').slice(0, 200), e?.reason,
+      throw new AgentRequestError(status, e?.code ?? `HTTP_${status}`, e?.error ?? raw.toString('utf8').slice(0, 200), e?.reason,
         Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter, 300) * 1000 : undefined);
     }
-    return { status: res.statusCode, etag, body: parsed as T };
+    return { status, etag, body: parsed as T };
   }
 
   /**
@@ -114,22 +141,26 @@ export class AgentClient {
   async download(path: string, dest: string, maxBytes: number, signal?: AbortSignal): Promise<{ size: number; sha256: string }> {
     const url = new URL(path, this.base);
     const headers = signRequest({ agent: this.opts.agent, secret: this.opts.secret, method: 'GET', path: url.pathname + url.search });
-    let res;
+    let res: IncomingMessage;
     try {
-      res = await request(url, { method: 'GET', headers, dispatcher: this.dispatcher, signal });
+      res = await this.send('GET', url, headers, undefined, signal);
     } catch (e) {
-      const err = e as Error & { code?: string; cause?: { message?: string } };
-      throw new AgentRequestError(0, err.code ?? 'NETWORK', `cannot reach ${this.base.origin}: ${err.cause?.message ?? err.message}`);
+      throw this.unreachable(e);
     }
     if (res.statusCode !== 200) {
-      const text = Buffer.from(await res.body.arrayBuffer()).toString('utf8');
+      let text: string;
+      try {
+        text = (await buffer(res)).toString('utf8');
+      } catch (e) {
+        throw this.unreachable(e);
+      }
       let e: Partial<AgentApiError> | undefined;
       try {
         e = JSON.parse(text) as Partial<AgentApiError>;
       } catch {
         e = undefined;
       }
-      throw new AgentRequestError(res.statusCode, e?.code ?? `HTTP_${res.statusCode}`, e?.error ?? text.slice(0, 200), e?.reason);
+      throw new AgentRequestError(res.statusCode ?? 0, e?.code ?? `HTTP_${res.statusCode}`, e?.error ?? text.slice(0, 200), e?.reason);
     }
     const hash = createHash('sha256');
     let size = 0;
@@ -142,7 +173,7 @@ export class AgentClient {
       },
     });
     try {
-      await pipeline(res.body, count, createWriteStream(dest, { mode: 0o600 }));
+      await pipeline(res, count, createWriteStream(dest, { mode: 0o600 }));
     } catch (e) {
       rmSync(dest, { force: true });
       throw e;
@@ -151,6 +182,6 @@ export class AgentClient {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    this.dispatcher.destroy();
   }
 }

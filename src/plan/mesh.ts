@@ -1,9 +1,9 @@
 import type { GeneralConfig, ProbePreset } from '../config/schema.ts';
 import type { MeshConfig, MeshGroup, StaticRegionTargets } from '../config/mesh-schema.ts';
 import { trimTrailingSlashes, type ProbedTarget, type TargetNode } from '../config/tree.ts';
+import { DEFAULT_TIMEOUT } from '../config/probe-params.ts';
 import { validate } from '../config/validate.ts';
 import { PARAMS_SCHEMAS } from '../probes/params.ts';
-import type { ProbeType } from '../probes/round.ts';
 
 /**
  * Mesh groups and static region targets become ordinary nodes of the target tree
@@ -29,9 +29,6 @@ export interface MeshDefaults {
   general: Pick<GeneralConfig, 'pings' | 'step' | 'offset'>;
   presets: Record<string, ProbePreset>;
 }
-
-// Same per-attempt defaults as the config loader gives ordinary targets.
-const DEFAULT_TIMEOUT: Record<ProbeType, number> = { icmp: 1000, tcp: 3000, dns: 3000, http: 10000 };
 
 /**
  * The base tree plus one top-level node per mesh group and per static-targets name, built

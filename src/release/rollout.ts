@@ -1,3 +1,4 @@
+import { rolloutActionsFor, type RolloutAction } from './rollout-actions.ts';
 import Type, { type Static } from 'typebox';
 import { SmokemeshError } from '../errors.ts';
 import { VersionSchema } from './manifest.ts';
@@ -231,7 +232,8 @@ export function waveName(wave: number): string {
   return wave === 0 ? 'canary' : `batch ${wave}`;
 }
 
-export type RolloutAction = 'pause' | 'resume' | 'abort' | 'rollback';
+
+export type { RolloutAction };
 
 /**
  * An admin's action: pause (no new wave starts), resume (failed agents of the wave in progress
@@ -241,15 +243,13 @@ export type RolloutAction = 'pause' | 'resume' | 'abort' | 'rollback';
  */
 export function rolloutAction(prev: Rollout, action: RolloutAction, now: number): Rollout {
   const r = structuredClone(prev);
-  const refuse = () => new SmokemeshError('SMOKEMESH_E_RELEASE', `rollout ${r.id} is ${r.state}: cannot ${action} it`);
+  if (!rolloutActionsFor(r.state).includes(action)) throw new SmokemeshError('SMOKEMESH_E_RELEASE', `rollout ${r.id} is ${r.state}: cannot ${action} it`);
   switch (action) {
     case 'pause':
-      if (r.state !== 'running') throw refuse();
       r.state = 'paused';
       r.reason = 'paused by an admin';
       break;
     case 'resume':
-      if (r.state !== 'paused') throw refuse();
       r.state = 'running';
       delete r.reason;
       for (const a of r.agents) {
@@ -265,12 +265,10 @@ export function rolloutAction(prev: Rollout, action: RolloutAction, now: number)
       }
       break;
     case 'abort':
-      if (r.state !== 'running' && r.state !== 'paused') throw refuse();
       r.state = 'aborted';
       r.reason = 'aborted by an admin';
       break;
     case 'rollback': {
-      if (r.state === 'rolling_back' || r.state === 'rolled_back') throw refuse();
       r.state = 'rolling_back';
       r.reason = 'rolled back by an admin';
       for (const a of r.agents) {

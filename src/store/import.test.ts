@@ -140,6 +140,10 @@ test('an interval of one round becomes a round with its median at the median ran
   const none = roundOf(h, { time: 0, seconds: 60, rounds: 1, pings: 5, lost: 5, median: null, rtts: [] });
   assert.equal(none.loss, 5);
   assert.equal(none.median, null);
+  // rrdtool averages loss over the row's seconds: 4.6 of 5 lost with a median still received one.
+  const nearly = roundOf(h, { time: 0, seconds: 60, rounds: 1, pings: 5, lost: 4.6, median: 0.15, rtts: [0.15] });
+  assert.equal(nearly.loss, 4);
+  assert.equal(nearly.median, 0.15);
 });
 
 test('malformed intervals are skipped, the rest imported', (t) => {

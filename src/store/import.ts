@@ -21,7 +21,7 @@ import type { RoundProblem } from './validate-round.ts';
  *   so that the recent graphs (drawn from raw) show it; its bucket is that round's, as for
  *   a live round.
  * - Counts are whole pings: an interval of r rounds of p pings with mean loss L received
- *   round((p − L) · r) pings. The received pings are spread over the interval's RTT samples;
+ *   round((p − L) · r) pings, and at least one when it has an RTT and L < p. The received pings are spread over the interval's RTT samples;
  *   the bucket's median is the interval's mean median.
  * One transaction per call (BEGIN IMMEDIATE: it waits for the server's write lock, then
  * holds it for the length of one series).
@@ -110,11 +110,16 @@ function isValid(iv: HistoryInterval): boolean {
   return true;
 }
 
-/** Pings received over the interval (whole pings). */
+/**
+ * Pings received over the interval (whole pings). An interval with a measured RTT received at
+ * least one ping, even where its mean loss rounds to all of them (an RRD row of 5 pings with
+ * loss 4.6 and a median): its median is evidence, rounding must not drop it.
+ */
 function receivedOf(iv: HistoryInterval): number {
-  const n = Math.round((iv.pings - iv.lost) * iv.rounds);
   // No RTT known at all: nothing can describe what was received.
-  return iv.rtts.length === 0 && iv.median === null ? 0 : n;
+  if (iv.rtts.length === 0 && iv.median === null) return 0;
+  const n = Math.round((iv.pings - iv.lost) * iv.rounds);
+  return iv.lost < iv.pings ? Math.max(1, n) : n;
 }
 
 /**

@@ -1,23 +1,8 @@
 import { spawn } from 'node:child_process';
-import { access, constants } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { locateProgram } from '../probes/fping/runner.ts';
 
-/** Where programs are looked for besides PATH (traceroute lives in /usr/sbin, often not in a user's PATH). */
-const EXTRA_DIRS = ['/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin', '/bin', '/sbin'];
-
-/** The first executable called `name` in PATH and the usual directories, or undefined. */
-export async function findProgram(name: string, path = process.env.PATH ?? ''): Promise<string | undefined> {
-  for (const dir of [...path.split(delimiter).filter(Boolean), ...EXTRA_DIRS]) {
-    const file = join(dir, name);
-    try {
-      await access(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here: try the next directory
-    }
-  }
-  return undefined;
-}
+/** The first executable called `name` in PATH and the usual directories (traceroute lives in /usr/sbin), or undefined: the probes' lookup. */
+export const findProgram = (name: string, path?: string): Promise<string | undefined> => locateProgram(name, path);
 
 /** How one program run ended. */
 export interface ProgramRun {

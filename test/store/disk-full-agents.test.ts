@@ -187,7 +187,10 @@ test('disk full: the built-in agent holds its rounds (its outbox is on the full 
   await waitFor('the built-in agent to catch up', async () => (await builtinBacklog()) === 0 && (stored().times.get('srv|/b1') ?? []).some((x) => x > backAt + STEP * 1000), 120_000);
   assertNoGap(from);
   const lines = server!.lines().slice(linesBefore);
-  assert.ok(lines.some((l) => /outbox: cannot write the spool/.test(String(l.msg))), 'the outbox said it held rounds in memory');
+  // Where the waiting rounds sat depends on whether SQLite found room in the outbox's WAL it had
+  // already grown (then on disk) or not (then in memory, said once); either way none is lost.
+  const inMemory = lines.some((l) => /outbox: cannot write the spool/.test(String(l.msg)));
+  t.diagnostic(`the built-in agent's rounds waited ${inMemory ? 'in memory (the outbox could not write its spool)' : 'in its outbox file (room left in its WAL)'}`);
   assert.ok(lines.some((l) => /the store cannot commit: SMOKEMESH_E_UNAVAILABLE/.test(String(l.msg))), 'the built-in agent said why its rounds wait');
 });
 

@@ -4,8 +4,10 @@ import type {
 
 export type { Agent, ChartsResponse, LatestRound, NodeSummary, OverviewResponse, OverviewSeries, PresentationView, SeriesResponse, TargetDetail, TopRow, TreeNode };
 export type { SeriesPoint, Series, MiniPoint } from '../../src/server/api/schemas.ts';
-import type { RolloutSummary } from '../../src/release/rollout.ts';
-export type { RolloutSummary };
+import type { RolloutSpec, RolloutSummary } from '../../src/release/rollout.ts';
+import type { StoredRelease } from '../../src/release/fleet-store.ts';
+import type { RolloutAction } from '../../src/release/rollout-actions.ts';
+export type { RolloutSummary, StoredRelease };
 import type { ActiveRow, AttemptRow, DeliveryListRow, DeliveryRow, EventRow, Silence } from '../../src/alerts/db.ts';
 import type { AlertRule } from '../../src/alerts/config.ts';
 import type { ChannelStatus } from '../../src/alerts/dispatcher.ts';
@@ -108,6 +110,9 @@ export const api = {
   charts: (sorter: string, range: string, n: number, signal?: AbortSignal) => getJson<ChartsResponse>('v1/charts', { sorter, range, n }, signal),
   agents: () => getJson<{ agents: Agent[] }>('v1/agents'),
   rollouts: () => getJson<{ rollouts: RolloutSummary[] }>('v1/rollouts'),
+  releases: () => getJson<{ releases: StoredRelease[] }>('v1/releases'),
+  startRollout: (spec: Partial<RolloutSpec> & { version: string }, token?: string) => sendJson<{ id: number; state: string }>('POST', 'v1/rollouts', spec, token),
+  rolloutAction: (id: number, action: RolloutAction, token?: string) => sendJson<{ state: string }>('POST', `v1/rollouts/${id}/${action}`, undefined, token),
   search: (q: string) => getJson<{ results: NodeSummary[] }>('v1/search', { q }),
   alertsSummary: () => getJson<AlertsSummary>('v1/alerts'),
   alertHistory: (q: Record<string, string | number | undefined>) => getPage<EventRow>('v1/alerts/history', q),

@@ -1,3 +1,4 @@
+import { Ajv } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { MAX_RELEASE_BYTES } from '../../release/manifest.ts';
@@ -12,6 +13,11 @@ import type { FleetService } from './module.ts';
 /** Header carrying the release's `.sig` file (base64) on an upload. */
 export const SIGNATURE_HEADER = 'x-smokemesh-signature';
 
+/** Validates the upload's params and headers as Fastify's default would (its body is bytes, not validated). */
+const paramsAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: true, allErrors: false });
+const UploadHeaders = Type.Object({
+  [SIGNATURE_HEADER]: Type.Optional(Type.String({ description: "the release's .sig file, base64 (required: without it the upload is refused with 400)" })),
+});
 const FileParams = Type.Object({ file: Type.String({ minLength: 1, maxLength: 200 }) });
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 const ActionParams = Type.Object({ id: Type.Integer({ minimum: 1 }), action: Type.Enum(['pause', 'resume', 'abort', 'rollback']) });
@@ -38,7 +44,12 @@ export async function fleetRoutes(app: FastifyInstance, ctx: ServerContext, flee
         summary: `Upload a release tarball (body) with its .sig file (base64 in the ${SIGNATURE_HEADER} header); admin token`,
         description: 'Refused: 400 no or a bad signature, a file name or tarball it does not match; 401 no admin token; 413 larger than MAX_RELEASE_BYTES.',
         tags, params: FileParams, response: { 201: StoredReleaseSchema, 400: Err, 401: Err, 413: Err },
+        headers: UploadHeaders,
+        consumes: ['application/octet-stream', 'application/gzip'],
+        body: Type.Unsafe<Buffer>({ type: 'string', format: 'binary', description: 'the release tarball, as built by `smokemesh release build`' }),
       },
+      // The body is bytes (the parser above): the JSON schema of it only describes it in OpenAPI.
+      validatorCompiler: ({ httpPart, schema }) => (httpPart === 'body' ? () => true : paramsAjv.compile(schema)),
     }, async (req, reply) => {
       const { file } = req.params;
       const sig = req.headers[SIGNATURE_HEADER];

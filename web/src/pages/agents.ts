@@ -1,9 +1,11 @@
-import { api, type Agent, type RolloutSummary } from '../api.ts';
+import { api, type Agent, type RolloutSummary, type StoredRelease } from '../api.ts';
 import { colorOf, type App, type Cleanup } from '../app.ts';
 import { h, replace } from '../dom.ts';
 import { fmtAgo } from '../format.ts';
 import { t, type Key } from '../i18n.ts';
 import { errorNote, note } from '../layout.ts';
+import { rolloutActionsFor, type RolloutAction } from '../../../src/release/rollout-actions.ts';
+import { actionError, adminToken, tokenBar } from './alerts-admin.ts';
 import { fmtTime } from '../time.ts';
 
 /** A remote agent's self-upgrade state, with its target and last error (docs/fleet.md). */
@@ -14,12 +16,59 @@ function upgradeCell(a: Agent): HTMLElement {
   return h('td', { class: u.state === 'failed' ? 'upgrade failed' : 'upgrade', title: u.error ?? '' }, text, u.error && u.state === 'failed' ? h('div', { class: 'host' }, u.error) : null);
 }
 
-/** The active or last rollout, one line (nothing when there never was one). */
-function rolloutLine(r: RolloutSummary | undefined): HTMLElement | null {
+/**
+ * The active or last rollout, one line, with the admin actions its state allows (pause, resume,
+ * abort, roll back; the admin token from the bar below); nothing when there never was one.
+ */
+function rolloutLine(r: RolloutSummary | undefined, reload: () => void): HTMLElement | null {
   if (!r) return null;
   const counts = Object.entries(r.agents).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(', ');
-  return h('p', { class: 'rollout', 'data-rollout': String(r.id) },
-    t('rollout', { id: r.id, version: r.version, state: r.state, wave: r.wave + 1, waves: r.waves }), ` (${counts})`, r.reason ? ` — ${r.reason}` : '');
+  const status = h('span', { class: 'rollout-status', role: 'status' });
+  const act = (action: RolloutAction) => {
+    const label = t(`ro_${action}` as Key);
+    if (!window.confirm(t('roConfirm', { action: label, id: r.id, version: r.version }))) return;
+    api.rolloutAction(r.id, action, adminToken()).then((x) => {
+      replace(status, t('roDone', { id: r.id, state: x.state }));
+      reload();
+    }, (e: unknown) => replace(status, actionError(e)));
+  };
+  const actions = rolloutActionsFor(r.state);
+  return h('div', { class: 'rollout', 'data-rollout': String(r.id), 'data-rollout-state': r.state },
+    h('p', {}, t('rollout', { id: r.id, version: r.version, state: r.state, wave: r.wave + 1, waves: r.waves }), ` (${counts})`, r.reason ? ` — ${r.reason}` : ''),
+    actions.length ? h('p', { class: 'rollout-actions' }, ...actions.map((a) => {
+      const b = h('button', { type: 'button', 'data-action': a }, t(`ro_${a}` as Key));
+      b.addEventListener('click', () => act(a));
+      return b;
+    }), status) : null);
+}
+
+/**
+ * Starts a rollout of an uploaded release (admin token): version, canary, batches, the healthy
+ * wait and optional regions, as POST /api/v1/rollouts takes them; the server's refusal is shown.
+ */
+function rolloutForm(releases: StoredRelease[], reload: () => void): HTMLElement {
+  const versions = [...new Set(releases.map((r) => r.version))];
+  const version = h('select', { name: 'version' }, versions.map((v) => h('option', { value: v }, v)));
+  const canary = h('input', { name: 'canary', value: '1', size: 6 });
+  const batch = h('input', { name: 'batch', value: '25%', size: 6 });
+  const wait = h('input', { name: 'wait_s', type: 'number', min: 0, max: 86400, value: '60' });
+  const regions = h('input', { name: 'regions', autocomplete: 'off' });
+  const msg = h('p', { class: 'form-msg', role: 'status' });
+  const field = (label: Key, el: HTMLElement) => h('label', { class: 'field' }, h('span', {}, t(label)), el);
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const picked = regions.value.split(',').map((x) => x.trim()).filter(Boolean);
+    api.startRollout({ version: version.value, canary: canary.value.trim(), batch: batch.value.trim(), wait_s: Number(wait.value), ...(picked.length ? { regions: picked } : {}) }, adminToken())
+      .then(reload, (err: unknown) => {
+        msg.className = 'form-msg error';
+        replace(msg, actionError(err));
+      });
+  };
+  return h('form', { class: 'rollout-form silence-form', onsubmit: submit },
+    h('h2', {}, t('newRollout')),
+    h('div', { class: 'fields' }, field('roVersion', version), field('roCanary', canary), field('roBatch', batch), field('roWait', wait), field('roRegions', regions)),
+    h('p', { class: 'hint' }, t('roHint')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('roStart'))), msg);
 }
 
 /** Link-local addresses (fe80::/10, 169.254/16): of no use to reach an agent from elsewhere. */
@@ -40,10 +89,15 @@ export function agentsPage(main: HTMLElement, app: App): Cleanup {
   let live = true;
   const head = (keys: Key[]) => h('thead', {}, h('tr', {}, keys.map((k) => h('th', {}, t(k)))));
   const td = (label: Key, ...children: (Node | string | null)[]) => h('td', { 'data-label': t(label) }, ...children);
-  Promise.all([api.agents(), api.rollouts().catch(() => ({ rollouts: [] }))]).then(([{ agents }, { rollouts }]) => {
+  const load = () => Promise.all([api.agents(), api.rollouts().catch(() => ({ rollouts: [] })), api.releases().catch(() => ({ releases: [] }))]).then(([{ agents }, { rollouts }, { releases }]) => {
     if (!live) return;
     app.agents = agents;
-    replace(body, rolloutLine(rollouts[0]), h('table', { class: 'agents stack' },
+    const active = rollouts[0] && (rollouts[0].state === 'running' || rollouts[0].state === 'paused');
+    const line = rolloutLine(rollouts[0], load);
+    const form = releases.length && !active ? rolloutForm(releases, load) : null;
+    // One admin-token bar for the page: the rollout's buttons and the form share it.
+    const acting = rollouts[0] ? rolloutActionsFor(rollouts[0].state).length > 0 : false;
+    replace(body, line, form, acting || form ? tokenBar() : null, h('table', { class: 'agents stack' },
       head(['agent', 'region', 'address', 'version', 'upgrade', 'lastSeen', 'alive']),
       h('tbody', {}, agents.map((a) => {
         const { first, rest } = splitAddresses(a.addresses);
@@ -61,5 +115,6 @@ export function agentsPage(main: HTMLElement, app: App): Cleanup {
       }))));
     body.dataset.state = 'ready';
   }).catch((e: unknown) => { if (live) replace(body, errorNote(e)); });
+  void load();
   return () => { live = false; };
 }
