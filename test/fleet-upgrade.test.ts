@@ -1,138 +1,47 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { createPrivateKey } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { buildRelease, buildWeb } from '../src/release/build.ts';
-import { MAX_RELEASE_BYTES } from '../src/release/manifest.ts';
-import type { Rollout } from '../src/release/rollout.ts';
-import { SIGNATURE_HEADER } from '../src/server/fleet/routes.ts';
-import { generateReleaseKeys, sha256, signRelease } from '../src/release/signing.ts';
-import { packRelease, readReleaseInfo } from '../src/release/tarball.ts';
 import type { Page } from 'playwright-core';
+import { generateReleaseKeys } from '../src/release/signing.ts';
+import { MAX_RELEASE_BYTES } from '../src/release/manifest.ts';
+import { SIGNATURE_HEADER } from '../src/server/fleet/routes.ts';
 import { launchChromium } from './e2e/browser.ts';
+import { getJson, seriesPoints } from './agents-kit.ts';
+import { Fleet } from './fleet-kit.ts';
 import { waitFor } from './wait.ts';
-import { freePort, getJson, loopbackConfig, seriesPoints, startServer, writeSecret, Proc } from './agents-kit.ts';
 
 // Real releases built here (1.0.0, 1.1.0, and 1.2.0 whose agent crashes at start), installed
 // with their install.sh into a prefix per agent, real agent processes under their supervisor,
-// a real server on loopback. Every refusal and the roll back happen in the agents themselves.
-const root = fileURLToPath(new URL('..', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'sm-fleet-'));
-const rel = join(dir, 'releases');
-const keys = generateReleaseKeys();
-const wrongKeys = generateReleaseKeys();
+// a real server on loopback (test/fleet-kit.ts). Every refusal and the roll back happen in the agents.
 const NAMES = ['a1', 'a2'];
-let port: number;
+const fleet = new Fleet({
+  names: NAMES,
+  versions: ['1.0.0', '1.1.0', '1.2.0'],
+  // 1.2.0 passes its self-test (`--version`) but its agent crashes at start.
+  patches: { '1.2.0': "if (process.argv.includes('agent')) { process.stderr.write('1.2.0: crash at start\\n'); process.exit(3); }\n" },
+});
+const wrongKeys = generateReleaseKeys();
+const { dir, files, agents, keys } = fleet;
 let base: string;
-let listener: Server;
-let server: Proc;
 let token: string;
-const agents: Record<string, Proc> = {};
-const files: Record<string, string> = {};
-
-/** Signs a tarball with a key pair of this test (the .sig text). */
-async function sign(file: string, privatePem: string): Promise<string> {
-  const { info } = await readReleaseInfo(file);
-  const bytes = readFileSync(file);
-  return JSON.stringify(signRelease(info, basename(file), { sha256: sha256(bytes), size: bytes.length }, createPrivateKey(privatePem)));
-}
-
-async function upload(file: string, sig: string): Promise<Response> {
-  return fetch(`${base}/api/v1/releases/${basename(file)}`, {
-    method: 'PUT', body: readFileSync(file),
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'x-smokemesh-signature': Buffer.from(sig).toString('base64') },
-  });
-}
-
-async function admin<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const r = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${method} ${path}: HTTP ${r.status} ${text}`);
-  return JSON.parse(text) as T;
-}
-
-const rollout = (id: number) => getJson<Rollout>(`${base}/api/v1/rollouts/${id}`);
-const versions = async () => Object.fromEntries((await getJson<{ agents: { name: string; version?: string; builtin: boolean }[] }>(`${base}/api/v1/agents`)).agents
-  .filter((a) => !a.builtin).map((a) => [a.name, a.version]));
-const current = (name: string) => basename(readlinkSync(join(dir, `prefix-${name}`, 'current')));
-
-async function startRollout(version: string, extra: Record<string, unknown> = {}): Promise<Rollout> {
-  return admin<Rollout>('POST', '/api/v1/rollouts', { version, canary: '1', batch: '1', wait_s: 1, timeout_s: 120, ...extra });
-}
-
-/** Waits until the rollout is paused and returns it. */
-async function paused(id: number): Promise<Rollout> {
-  try {
-    return await waitFor(`rollout ${id} to pause`, async () => {
-      const r = await rollout(id);
-      return r.state === 'paused' ? r : undefined;
-    }, 120_000, 250);
-  } catch (e) {
-    // What the agents said, to tell why.
-    throw new Error(`${(e as Error).message}\n${JSON.stringify(await rollout(id))}\n${NAMES.map((n) => `--- ${n}\n${agents[n]!.out.slice(-3000)}`).join('\n')}`);
-  }
-}
+let server: Fleet['server'];
+const sign = (file: string, privatePem: string) => fleet.sign(file, privatePem);
+const upload = (file: string, sig: string) => fleet.upload(file, sig);
+const admin = <T>(method: string, path: string, body?: unknown) => fleet.admin<T>(method, path, body);
+const rollout = (id: number) => fleet.rollout(id);
+const versions = () => fleet.versions();
+const current = (name: string) => fleet.current(name);
+const startRollout = (version: string, extra: Record<string, unknown> = {}) => fleet.startRollout(version, extra);
+const paused = (id: number) => fleet.until(id, 'paused');
 
 before(async () => {
-  const web = buildWeb(root);
-  mkdirSync(rel);
-  for (const v of ['1.0.0', '1.1.0', '1.2.0']) files[v] = (await buildRelease({ root, outDir: rel, version: v, webDist: web })).file;
-  // 1.2.0 passes its self-test (`--version`) but its agent crashes at start.
-  const unpacked = join(dir, 'crash');
-  mkdirSync(unpacked);
-  execFileSync('tar', ['-xzf', files['1.2.0']!, '-C', unpacked]);
-  const cli = join(unpacked, 'smokemesh-1.2.0', 'dist', 'cli.js');
-  writeFileSync(cli, "if (process.argv.includes('agent')) { process.stderr.write('1.2.0: crash at start\\n'); process.exit(3); }\n" + readFileSync(cli, 'utf8'));
-  await packRelease(unpacked, 'smokemesh-1.2.0', files['1.2.0']!, Date.now());
-
-  listener = createServer((s) => s.destroy());
-  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-  const targetPort = (listener.address() as { port: number }).port;
-  port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const secrets = Object.fromEntries(NAMES.map((n) => [n, writeSecret(dir, n)]));
-  const cfg = join(dir, 'smokemesh.yaml');
-  writeFileSync(cfg, loopbackConfig({ port, dataDir: join(dir, 'data'), targetPort, agents: NAMES.map((n) => ({ name: n, secretFile: secrets[n]! })), serverProbes: false }));
-  // A loaded machine may take long to start a server from the TypeScript sources.
-  server = await startServer(cfg, { timeoutMs: 120_000 });
-  token = readFileSync(join(dir, 'data', 'admin.token'), 'utf8').trim();
-  writeFileSync(join(dir, 'release.pub'), keys.publicPem);
-
-  // Each agent installed from the 1.0.0 tarball into a prefix of its own, away from the checkout.
-  const unpack10 = join(dir, 'unpack-1.0.0');
-  mkdirSync(unpack10);
-  execFileSync('tar', ['-xzf', files['1.0.0']!, '-C', unpack10]);
-  for (const n of NAMES) {
-    const prefix = join(dir, `prefix-${n}`);
-    execFileSync(join(unpack10, 'smokemesh-1.0.0', 'install.sh'), ['--prefix', prefix, '--bin-dir', join(prefix, 'bin'), '--config-dir', join(prefix, 'etc'), '--no-user', '--no-systemd'], { stdio: 'pipe' });
-    agents[n] = new Proc(spawn(process.execPath, [join(prefix, 'current', 'bin', 'smokemesh.js'), 'agent', '--server', base, '--name', n,
-      '--secret-file', secrets[n]!, '--spool', join(dir, `spool-${n}`), '--release-key', join(dir, 'release.pub'),
-      '--upgrade-check', '1', '--upgrade-trial', '60'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir }), n);
-  }
-  await waitFor('both agents on 1.0.0 with rounds stored', async () => {
-    const v = await versions();
-    return v.a1 === '1.0.0' && v.a2 === '1.0.0' && (await seriesPoints(base, '/t1', 'a1')).length > 0 && (await seriesPoints(base, '/t1', 'a2')).length > 0;
-  }, 120_000, 500);
+  await fleet.start();
+  ({ base, token, server } = fleet);
 });
 
-after(async () => {
-  for (const a of Object.values(agents)) {
-    // The supervisor passes SIGTERM on to its agent and waits for it.
-    const done = await Promise.race([a.stop('SIGTERM'), new Promise((r) => setTimeout(() => r('late'), 15_000))]);
-    if (done === 'late') {
-      for (const pid of execFileSync('ps', ['-o', 'pid=', '--ppid', String(a.child.pid)], { encoding: 'utf8' }).split('\n').map(Number).filter(Boolean)) process.kill(pid, 'SIGKILL');
-      await a.stop('SIGKILL');
-    }
-  }
-  await server?.stop('SIGKILL');
-  listener?.close();
-});
+after(() => fleet.stop());
 
 test('uploads need the admin token and a .sig that names the very tarball', async () => {
   const file = files['1.1.0']!;

@@ -144,6 +144,7 @@ test('every operation of /api/openapi.json has a response schema, and the real a
   await get('/api/v1/overview', '/api/v1/overview?path=/Svc&points=1');
   await get('/api/v1/overview', '/api/v1/overview?path=/nope');
   await get('/api/v1/latest');
+  await get('/api/v1/export');
   await get('/api/v1/top', '/api/v1/top?metric=loss');
   await get('/api/v1/top', '/api/v1/top?metric=nonsense');
   await get('/api/v1/agents');

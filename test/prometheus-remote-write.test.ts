@@ -97,7 +97,7 @@ test('rounds arrive in Prometheus by remote write; a refusing endpoint has its b
 
 test('a bad export section is refused with its place', async () => {
   const { parseConfig } = await import('../src/config/loader.ts');
-  const { parseExport } = await import('../src/export/remote-write.ts');
+  const { parseExport } = await import('../src/export/config.ts');
   const { issues } = parseExport(parseConfig('export:\n  remote_write:\n    - url: ftp://x\n      batch: 3\n', 'e.yaml'));
   const text = issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`).join('\n');
   assert.match(text, /e\.yaml:3: export\.remote_write\.0\.url: must match/);

@@ -16,7 +16,7 @@ import {
 } from '../config/alerts-schema.ts';
 import { compileMatcher, MatcherError, type History } from './matchers.ts';
 import { compilePattern, matchPattern, MAX_ALERT_HISTORY, PatternError } from './pattern.ts';
-import { NOTIFIER_KINDS } from './notifiers/index.ts';
+import { ACTION_KINDS, NOTIFIER_KINDS } from './notifiers/index.ts';
 import { programProblem } from './notifiers/exec.ts';
 import { warnLossThresholds } from './warnings.ts';
 import { NotifierConfigError } from './notifiers/http-post.ts';
@@ -141,6 +141,8 @@ function readAlerts(config: Config, issue: IssueAt, deep: boolean): AlertsSetup 
     if (rule.type !== 'cert') rule.edgetrigger = yes(a.edgetrigger) ?? sectionEdge;
     rule.to = recipients(a.to);
     checkRecipients(setup, rule.to, [...at, 'to'], issue, deep);
+    const action = rule.to.find((r) => ACTION_KINDS.has(setup.channels.get(r)?.kind ?? ''));
+    if (action && !rule.edgetrigger) issue([...at, 'to'], `"${action}" is a route action: the alert must be edge-triggered (edgetrigger: yes), so that its raise switches to the backup and its clear switches back`);
     const t = a.mailtemplate !== undefined ? template(a.mailtemplate, [...at, 'mailtemplate']) : sectionTemplate;
     if (t) rule.mailtemplate = t;
     setup.rules.set(name, rule);

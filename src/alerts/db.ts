@@ -44,6 +44,7 @@ export const AttemptRowSchema = Type.Object({
   outcome: Type.Enum(['sent', 'retry', 'failed']),
   duration_ms: Type.Number(),
   error: Nullable(Type.String()),
+  note: Nullable(Type.String({ description: 'what the channel reported on success: an action\'s changes with their request ids' })),
 });
 export type AttemptRow = Static<typeof AttemptRowSchema>;
 
@@ -103,7 +104,7 @@ CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id);
 CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status);
 CREATE TABLE IF NOT EXISTS attempts (
   delivery_id INTEGER NOT NULL REFERENCES deliveries(id), attempt INTEGER NOT NULL, time INTEGER NOT NULL,
-  outcome TEXT NOT NULL, duration_ms INTEGER NOT NULL, error TEXT
+  outcome TEXT NOT NULL, duration_ms INTEGER NOT NULL, error TEXT, note TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts (delivery_id);
 CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, ends INTEGER NOT NULL, body TEXT NOT NULL);
@@ -196,6 +197,8 @@ export function openAlertDb(file: string, note?: ModeNote) {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
+  // Databases made before attempts had notes (route actions) gain the column.
+  if (!(db.prepare('PRAGMA table_info(attempts)').all() as { name: string }[]).some((c) => c.name === 'note')) db.exec('ALTER TABLE attempts ADD COLUMN note TEXT');
   // Notifications held when the process stopped lost their verdict: send them rather than lose them.
   db.prepare(`UPDATE deliveries SET status = 'pending' WHERE status = 'held'`).run();
 
@@ -204,7 +207,7 @@ export function openAlertDb(file: string, note?: ModeNote) {
   const insertEvent = db.prepare('INSERT INTO events (id, time, target, agent, alert, state, muted_by, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const insertDelivery = db.prepare('INSERT INTO deliveries (event_id, channel, kind, status, created, updated) VALUES (?, ?, ?, ?, ?, ?)');
   const updateDelivery = db.prepare('UPDATE deliveries SET status = ?, attempts = ?, updated = ?, last_error = ? WHERE id = ?');
-  const insertAttempt = db.prepare('INSERT INTO attempts (delivery_id, attempt, time, outcome, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?)');
+  const insertAttempt = db.prepare('INSERT INTO attempts (delivery_id, attempt, time, outcome, duration_ms, error, note) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const record = (e: AlertEvent, mutedBy: string | null, channels: { name: string; kind: string }[], status: DeliveryStatus): number[] => {
     insertEvent.run(e.id, e.time, e.target.path, e.agent, e.alert.name, e.state, mutedBy, JSON.stringify(e));
     const now = Date.now();
@@ -268,9 +271,9 @@ export function openAlertDb(file: string, note?: ModeNote) {
     loadLocalizeState(scope: string): { time: number; state: Buffer } | undefined {
       return db.prepare('SELECT time, state FROM localize_state WHERE scope = ?').get(scope) as { time: number; state: Buffer } | undefined;
     },
-    recordAttempt: db.transaction((deliveryId: number, attempt: number, outcome: AttemptRow['outcome'], durationMs: number, error: string | null) => {
+    recordAttempt: db.transaction((deliveryId: number, attempt: number, outcome: AttemptRow['outcome'], durationMs: number, error: string | null, note: string | null = null) => {
       const now = Date.now();
-      insertAttempt.run(deliveryId, attempt, now, outcome, Math.round(durationMs), error);
+      insertAttempt.run(deliveryId, attempt, now, outcome, Math.round(durationMs), error, note);
       updateDelivery.run(outcome === 'sent' ? 'sent' : outcome === 'failed' ? 'failed' : 'pending', attempt, now, error, deliveryId);
     }),
     /** Deliveries not finished when the process stopped, with their events, oldest first. */

@@ -125,10 +125,11 @@ export class Dispatcher {
       job.attempts++;
       const started = performance.now();
       let error: string | null = null;
+      let note: string | null = null;
       const timeout = AbortSignal.timeout(opts.timeout_ms);
       try {
         if (!channel) throw new SmokemeshError('SMOKEMESH_E_NOTIFY', `channel "${name}" is no longer configured`);
-        await channel.notifier.send(job.event, AbortSignal.any([this.stop.signal, timeout]));
+        note = (await channel.notifier.send(job.event, AbortSignal.any([this.stop.signal, timeout]))) || null;
       } catch (e) {
         error = storedError(e);
         if (timeout.aborted) error = `timed out after ${opts.timeout_ms} ms (${error})`;
@@ -141,7 +142,8 @@ export class Dispatcher {
         return;
       }
       if (error === null) {
-        this.db.recordAttempt(job.deliveryId, job.attempts, 'sent', took, null);
+        this.db.recordAttempt(job.deliveryId, job.attempts, 'sent', took, null, note);
+        if (note) this.log.info({ channel: name, event: job.event.id, note }, 'alert action done');
         lane.last_ok = Date.now();
         return;
       }

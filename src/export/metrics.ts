@@ -41,6 +41,8 @@ export interface HealthFigures {
   notifier_failures?: Record<string, number>;
   /** Remote-write endpoints and their counters. */
   remote_write?: { url: string; sent_rounds: number; dropped_rounds: number; failed_requests: number; pending: number }[];
+  /** CloudWatch export targets and their counters (data points). */
+  cloudwatch?: { region: string; namespace: string; sent: number; dropped: number; failed_requests: number; pending: number; requests: number }[];
   /** Seconds the last region aggregation took. */
   aggregation_seconds?: number;
   /** Rollouts of agent releases (src/server/fleet/). */
@@ -207,6 +209,17 @@ function healthFamilies(x: Exposition, m: MetricsInput): void {
     fam('smokemesh_remote_write_dropped_rounds_total', 'counter', 'Rounds dropped (queue bound reached, or refused with a 4xx)', (r) => r.dropped_rounds);
     fam('smokemesh_remote_write_failed_requests_total', 'counter', 'Requests that failed (retried unless 4xx)', (r) => r.failed_requests);
     fam('smokemesh_remote_write_pending_rounds', 'gauge', 'Rounds waiting to be sent', (r) => r.pending);
+  }
+  if (h.cloudwatch?.length) {
+    const fam = (name: string, type: 'counter' | 'gauge', help: string, v: (c: NonNullable<HealthFigures['cloudwatch']>[number]) => number) => {
+      x.family(name, type, help);
+      for (const c of h.cloudwatch!) x.sample(name, labelString({ region: c.region, namespace: c.namespace }), v(c));
+    };
+    fam('smokemesh_cloudwatch_datapoints_total', 'counter', 'Data points CloudWatch accepted (PutMetricData)', (c) => c.sent);
+    fam('smokemesh_cloudwatch_requests_total', 'counter', 'PutMetricData requests CloudWatch accepted', (c) => c.requests);
+    fam('smokemesh_cloudwatch_dropped_datapoints_total', 'counter', 'Data points dropped (queue bound reached, or refused for their content)', (c) => c.dropped);
+    fam('smokemesh_cloudwatch_failed_requests_total', 'counter', 'PutMetricData requests that failed (throttled, errors; retried unless refused for their content)', (c) => c.failed_requests);
+    fam('smokemesh_cloudwatch_pending_datapoints', 'gauge', 'Data points waiting to be sent', (c) => c.pending);
   }
   if (h.rollouts?.length) {
     x.family('smokemesh_rollout_info', 'gauge', 'The active rollout (or the last one): 1, labelled with its id, version and state');

@@ -1,10 +1,11 @@
 import { walk, type TargetNode } from '../config/tree.ts';
 
-/** Lookups over one target tree: the region label and the host of each probed target. */
+/** Lookups over one target tree: the region label, the host and the labels of each probed target. */
 export interface TargetIndex {
   tree: TargetNode;
   region: Map<string, string>;
   host: Map<string, string>;
+  labels: Map<string, Record<string, string>>;
 }
 
 const cache = new WeakMap<TargetNode, TargetIndex>();
@@ -13,11 +14,12 @@ const cache = new WeakMap<TargetNode, TargetIndex>();
 export function targetIndex(tree: TargetNode): TargetIndex {
   let ix = cache.get(tree);
   if (!ix) {
-    ix = { tree, region: new Map(), host: new Map() };
+    ix = { tree, region: new Map(), host: new Map(), labels: new Map() };
     for (const n of walk(tree)) {
       if (!n.probe) continue;
       if (n.labels.region) ix.region.set(n.path, n.labels.region);
       ix.host.set(n.path, n.probe.host);
+      ix.labels.set(n.path, n.labels);
     }
     cache.set(tree, ix);
   }

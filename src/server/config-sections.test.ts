@@ -80,3 +80,34 @@ test('the shipped config is valid and quiet', () => {
   assert.deepEqual(v.issues, []);
   assert.deepEqual(v.warnings, []);
 });
+
+test('route actions and CloudWatch export are judged with their places (check-config and the server alike)', () => {
+  const yaml = `notifiers:
+  dx:
+    type: aws_route
+    region: cn-north-1
+    route_tables: [rtb-0123456789abcdef0]
+    destination_cidr: 10.20.0.0/16
+    primary: vgw-0123456789abcdef0
+    backup: nat-0123456789abcdef0
+  vpn:
+    type: http_route
+    url: http://127.0.0.1:9/route
+    primary: a
+    backup: a
+alerts:
+  dxloss: { type: loss, pattern: ">50%", to: vpn }
+export:
+  cloudwatch:
+    - { region: cn-north-1, storage_resolution: 5 }
+targets: {}
+`;
+  const v = validateConfigText(yaml, 'aws.yaml');
+  assert.deepEqual(v.issues.map((i) => [i.line, i.path]), [
+    [8, 'notifiers.dx.backup'],
+    [13, 'notifiers.vpn.backup'],
+    [15, 'alerts.dxloss.to'],
+    [18, 'export.cloudwatch.0.storage_resolution'],
+  ]);
+  assert.match(v.issues[2]!.message, /"vpn" is a route action: the alert must be edge-triggered/);
+});

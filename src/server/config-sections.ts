@@ -12,7 +12,7 @@ import { presentationSection } from '../config/presentation-schema.ts';
 import type { RawConfig } from '../config/schema.ts';
 import type { ConfigSection, ConfigVerdict, SectionCheck } from '../config/section.ts';
 import { alertsSection, notifiersSection } from '../alerts/config.ts';
-import { exportSection } from '../export/remote-write.ts';
+import { exportSection } from '../export/config.ts';
 import { localizeSection } from '../localize/config.ts';
 import { tasksSection } from '../tasks/policy.ts';
 import { agentsSection } from './agents/registry.ts';

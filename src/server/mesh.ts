@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AgentMetricInfo, RolloutMetricInfo } from '../export/metrics.ts';
-import { RemoteWrites } from '../export/remote-writes.ts';
+import { ExportSinks } from '../export/sinks.ts';
 import { ExportState } from '../export/state.ts';
 import type { LiveMesh } from '../plan/live.ts';
 import { RegionView } from '../plan/region-view.ts';
@@ -8,6 +8,7 @@ import { targetIndex } from '../plan/target-index.ts';
 import type { ServerContext } from './context.ts';
 import type { IngestStats } from './ingest.ts';
 import type { ServerModule } from './context.ts';
+import { exportRoute } from './routes/export.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import { regionRoutes } from './routes/regions.ts';
 
@@ -41,12 +42,14 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
   const { ctx, live } = deps;
   const log = deps.log.child({ module: 'mesh' });
   live.meshOf(ctx.config()); // a broken mesh section stops the start with its file:line errors
-  const remotes = new RemoteWrites(ctx.config(), log);
-  ctx.onReload((c) => remotes.apply(c));
-
   // Read per round by the export state: refreshed at each membership check, not per round.
   const liveRegions = () => new Map(ctx.agents().filter((a) => a.alive).map((a) => [a.name, a.region]));
   let agentRegions = liveRegions();
+  const exports = new ExportSinks(ctx.config(), log, {
+    regionOf: (agent) => agentRegions.get(agent),
+    labelsOf: (target) => targetIndex(ctx.targets()).labels.get(target),
+  });
+  ctx.onReload((c) => exports.apply(c));
   const state = new ExportState(
     (agent) => agentRegions.get(agent),
     (target) => targetIndex(ctx.targets()).region.get(target),
@@ -105,11 +108,12 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
       name: 'export',
       write(rounds) {
         state.write(rounds);
-        remotes.write(rounds);
+        exports.write(rounds);
       },
     },
     routes: (app) => {
       regionRoutes(app, () => regions.snapshot(), (probe, source, target) => regions.pairDetail(probe, source, target));
+      exportRoute(app, () => exports);
       metricsRoute(app, () => {
         const snapshot = regions.snapshot();
         const hosts = targetIndex(ctx.targets()).host;
@@ -123,7 +127,8 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
             sink_errors: deps.ingest.stats.sink_errors,
             store: ctx.store.stats(),
             notifier_failures: deps.notifierFailures(),
-            remote_write: remotes.sinks().map((r) => ({ url: r.name.replace(/^remote-write /, ''), ...r.stats })),
+            remote_write: exports.remoteWrites().map((r) => ({ url: r.name.replace(/^remote-write /, ''), ...r.stats })),
+            cloudwatch: exports.cloudWatches().map((c) => ({ region: c.target.region, namespace: c.target.namespace, ...c.stats })),
             ...(regions.lastSeconds !== undefined ? { aggregation_seconds: regions.lastSeconds } : {}),
             ...(deps.rollouts ? { rollouts: deps.rollouts() } : {}),
           },
@@ -133,7 +138,7 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
     },
     close: async () => {
       clearInterval(timer);
-      await remotes.close();
+      await exports.close();
     },
   };
 }

@@ -8,11 +8,15 @@ import type { RolloutSpec, RolloutSummary } from '../../src/release/rollout.ts';
 import type { StoredRelease } from '../../src/release/fleet-store.ts';
 import type { RolloutAction } from '../../src/release/rollout-actions.ts';
 export type { RolloutSummary, StoredRelease };
+import type { Static } from 'typebox';
+import type { ExportStatusSchema } from '../../src/server/routes/export.ts';
 import type { ActiveRow, AttemptRow, DeliveryListRow, DeliveryRow, EventRow, Silence } from '../../src/alerts/db.ts';
 import type { AlertRule } from '../../src/alerts/config.ts';
 import type { ChannelStatus } from '../../src/alerts/dispatcher.ts';
 
 export type { ActiveRow, AttemptRow, DeliveryListRow, DeliveryRow, EventRow, Silence };
+/** GET /api/v1/export: remote-write and CloudWatch destinations with their counters. */
+export type ExportStatus = Static<typeof ExportStatusSchema>;
 /** GET /api/v1/alerts: rules (without their test), active alerts, channels with failed attempt counts. */
 export interface AlertsSummary {
   rules: Omit<AlertRule, 'test'>[];
@@ -110,6 +114,7 @@ export const api = {
   charts: (sorter: string, range: string, n: number, signal?: AbortSignal) => getJson<ChartsResponse>('v1/charts', { sorter, range, n }, signal),
   agents: () => getJson<{ agents: Agent[] }>('v1/agents'),
   rollouts: () => getJson<{ rollouts: RolloutSummary[] }>('v1/rollouts'),
+  exports: () => getJson<ExportStatus>('v1/export'),
   releases: () => getJson<{ releases: StoredRelease[] }>('v1/releases'),
   startRollout: (spec: Partial<RolloutSpec> & { version: string }, token?: string) => sendJson<{ id: number; state: string }>('POST', 'v1/rollouts', spec, token),
   rolloutAction: (id: number, action: RolloutAction, token?: string) => sendJson<{ state: string }>('POST', `v1/rollouts/${id}/${action}`, undefined, token),

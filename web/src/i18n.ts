@@ -60,6 +60,8 @@ const en = {
   moreAddresses: '+{n} more', forDuration: 'for {d}', filter: 'Filter', reset: 'Reset', newer: 'Newer', older: 'Older', previousPage: 'Previous', nextPage: 'Next',
   rowsOf: '{a}–{b} of {n}',
   authRequired: 'This server needs you to sign in before it shows anything (HTTP 401). Sign in, or ask its operator for access.',
+  exportTitle: 'Export', exportLine: '{to}: {sent} sent, {dropped} dropped, {failed} failed requests, {pending} waiting',
+  lastErrorIs: 'last error: {e}',
 };
 export type Key = keyof typeof en;
 
@@ -121,6 +123,8 @@ const zh: Record<Key, string> = {
   moreAddresses: '另外 {n} 个', forDuration: '持续 {d}', filter: '筛选', reset: '重置', newer: '较新', older: '较早', previousPage: '上一页', nextPage: '下一页',
   rowsOf: '第 {a}–{b} 条，共 {n} 条',
   authRequired: '此服务器需要先登录才能查看（HTTP 401）。请登录，或向管理员申请访问权限。',
+  exportTitle: '数据导出', exportLine: '{to}：已发送 {sent}，丢弃 {dropped}，失败请求 {failed}，等待 {pending}',
+  lastErrorIs: '最近错误：{e}',
 };
 
 export type Lang = 'en' | 'zh-CN';

@@ -47,8 +47,11 @@ export type AlertEvent = Static<typeof AlertEventSchema>;
 export interface Notifier {
   readonly name: string;
   readonly kind: string;
-  /** Delivers one event; throws on failure (the dispatcher retries with backoff). */
-  send(event: AlertEvent, signal: AbortSignal): Promise<void>;
+  /**
+   * Delivers one event; throws on failure (the dispatcher retries with backoff). May resolve
+   * with a note kept in the attempt log (an action says what it changed, with request ids).
+   */
+  send(event: AlertEvent, signal: AbortSignal): Promise<void | string>;
 }
 
 /** A channel type: validates its config block and builds a Notifier from it. */

@@ -12,6 +12,8 @@ export interface Received {
   url: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body's bytes as received (compressed bodies, signatures). */
+  raw: Buffer;
 }
 
 export interface Answer {
@@ -40,7 +42,8 @@ export async function startReceiver(answer: (r: Received) => Answer = () => ({})
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const r: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const raw = Buffer.concat(chunks);
+      const r: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: raw.toString('utf8'), raw };
       requests.push(r);
       const a = rx.answer(r);
       if (a.hang) {

@@ -1,54 +1,19 @@
 process.env.TZ = 'UTC';
-// No credentials from this machine's files may leak into the tests.
-process.env.AWS_CONFIG_FILE = '/nonexistent/smokemesh-aws-config';
-process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/smokemesh-aws-credentials';
-for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_REGION',
-  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_EC2_METADATA_DISABLED']) delete process.env[k];
-process.env.AWS_EC2_METADATA_DISABLED = 'true';
-
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, createHmac } from 'node:crypto';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { snsClientConfig, snsKind, type SnsConfig } from './sns.ts';
 import { sampleEvent, startReceiver, type Received } from './receiver.testkit.ts';
+import { isolateAwsEnv, verifySigV4 as verify } from '../../aws/sigv4.testkit.ts';
+
+isolateAwsEnv();
+const verifySigV4 = (r: Received, secret: string, expect: { accessKey: string; region: string }) => verify(r, secret, { ...expect, service: 'sns' });
 
 const PUBLISH_OK = `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">
   <PublishResult><MessageId>567910cd-659e-55d4-8ccb-5aaf14679dc0</MessageId></PublishResult>
   <ResponseMetadata><RequestId>d74b8436-ae13-5ab4-a9ff-ce54dfea72a0</RequestId></ResponseMetadata>
 </PublishResponse>`;
 const XML = { 'content-type': 'text/xml' };
-
-/**
- * Recomputes the SigV4 signature of a received request from the spec
- * (canonical request → string to sign → derived key) and checks the Authorization header.
- */
-function verifySigV4(r: Received, secretKey: string, expect: { accessKey: string; region: string }): void {
-  const auth = String(r.headers.authorization);
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
-  assert.ok(m, `not a SigV4 Authorization header: ${auth}`);
-  const [, accessKey, date, region, service, signedHeaders, signature] = m;
-  assert.equal(accessKey, expect.accessKey);
-  assert.equal(region, expect.region);
-  assert.equal(service, 'sns');
-  const amzDate = String(r.headers['x-amz-date']);
-  assert.equal(amzDate.slice(0, 8), date);
-  const names = signedHeaders!.split(';');
-  assert.ok(names.includes('host') && names.includes('x-amz-date'), signedHeaders);
-  const [path, query = ''] = r.url.split('?');
-  const payloadHash = createHash('sha256').update(r.body).digest('hex');
-  if (r.headers['x-amz-content-sha256']) assert.equal(r.headers['x-amz-content-sha256'], payloadHash);
-  const canonical = [
-    r.method, path, query,
-    names.map((h) => `${h}:${String(r.headers[h]).trim().replace(/\s+/g, ' ')}\n`).join(''),
-    signedHeaders, payloadHash,
-  ].join('\n');
-  const scope = `${date}/${region}/sns/aws4_request`;
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonical).digest('hex')].join('\n');
-  const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
-  const key = hmac(hmac(hmac(hmac(`AWS4${secretKey}`, date!), region!), 'sns'), 'aws4_request');
-  assert.equal(signature, createHmac('sha256', key).update(toSign).digest('hex'), 'SigV4 signature recomputed from the spec');
-}
 
 function form(r: Received): URLSearchParams {
   assert.equal(r.method, 'POST');

@@ -10,20 +10,15 @@ import Type, { type Static } from 'typebox';
 import { SmokemeshError } from '../../errors.ts';
 import type { AlertEvent, Notifier, NotifierKind } from './notifier.ts';
 import { formatMessage, formatTitle, truncate, truncateBytes } from './format.ts';
-import { channelSchema, configError, httpUrl, parseConfig, secret, secretField } from './http-post.ts';
+import { channelSchema, configError, parseConfig } from './http-post.ts';
+import { AWS_REGION, AwsAccessFields, awsClientConfig, awsWhere } from './aws.ts';
 
 const TOPIC_ARN = '^arn:aws[a-z-]*:sns:([a-z0-9-]+):\\d{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$';
 
 export const SnsConfigSchema = channelSchema({
   topic_arn: Type.String({ pattern: TOPIC_ARN, description: 'arn:aws:sns:<region>:<account>:<topic> (arn:aws-cn:… in China)' }),
-  region: Type.Optional(Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$', description: 'default: the region of topic_arn' })),
-  endpoint: Type.Optional(Type.String({ description: 'endpoint override, e.g. a VPC endpoint URL' })),
-  profile: Type.Optional(Type.String({ minLength: 1, description: 'profile of ~/.aws/config and ~/.aws/credentials' })),
-  access_key_id: Type.Optional(Type.String({ minLength: 1, description: 'explicit keys; default: the standard credential chain' })),
-  secret_access_key: secretField('secret of access_key_id'),
-  secret_access_key_file: Type.Optional(Type.String({ minLength: 1 })),
-  session_token: secretField('session token of temporary keys'),
-  session_token_file: Type.Optional(Type.String({ minLength: 1 })),
+  region: Type.Optional(Type.String({ pattern: AWS_REGION, description: 'default: the region of topic_arn' })),
+  ...AwsAccessFields,
   message: Type.Enum(['text', 'json'], { default: 'text', description: 'human text, or the alert event as JSON (for Lambda/SQS subscribers)' }),
 });
 export type SnsConfig = Static<typeof SnsConfigSchema>;
@@ -35,10 +30,7 @@ const MAX_SUBJECT = 99;
 export function snsClientConfig(name: string, c: SnsConfig): SNSClientConfig {
   const region = c.region ?? new RegExp(TOPIC_ARN).exec(c.topic_arn)?.[1];
   if (!region) throw configError(name, 'region', 'cannot tell the region: set region');
-  const out: SNSClientConfig = { region, maxAttempts: 1 }; // the dispatcher retries, with backoff
-  if (c.endpoint !== undefined) out.endpoint = httpUrl(name, 'endpoint', c.endpoint).toString();
-  if (c.profile !== undefined) out.profile = c.profile;
-  return out;
+  return awsClientConfig(name, c, region);
 }
 
 /** The Publish parameters for an event. */
@@ -65,21 +57,6 @@ export const snsKind: NotifierKind = {
   create(name, raw): Notifier {
     const c = parseConfig<SnsConfig>(SnsConfigSchema, 'sns', name, raw);
     const config = snsClientConfig(name, c);
-    const secretKey = secret(name, c, 'secret_access_key');
-    const sessionToken = secret(name, c, 'session_token');
-    if ((c.access_key_id === undefined) !== (secretKey === undefined)) {
-      throw configError(name, 'access_key_id', 'set access_key_id and secret_access_key together (or neither, for the standard credential chain)');
-    }
-    if (c.access_key_id !== undefined && c.profile !== undefined) throw configError(name, 'profile', 'set profile or explicit keys, not both');
-    if (c.access_key_id !== undefined && secretKey) {
-      const id = c.access_key_id;
-      // A provider function: key files are re-read when the SDK asks again.
-      config.credentials = async () => ({
-        accessKeyId: id,
-        secretAccessKey: await secretKey(),
-        ...(sessionToken ? { sessionToken: await sessionToken() } : {}),
-      });
-    }
     const client = new SNSClient(config);
     const channel = `sns notifier "${name}"`;
     return {
@@ -99,7 +76,7 @@ export const snsKind: NotifierKind = {
 function snsError(channel: string, config: SNSClientConfig, e: unknown, signal: AbortSignal): SmokemeshError {
   if (e instanceof SmokemeshError) return e;
   const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const where = config.endpoint ? String(config.endpoint) : `region ${String(config.region)}`;
+  const where = awsWhere(config);
   if (signal.aborted) {
     const timedOut = (signal.reason as { name?: string } | undefined)?.name === 'TimeoutError';
     return new SmokemeshError('SMOKEMESH_E_NOTIFY', `${channel}: ${timedOut ? 'no answer within the delivery timeout' : 'cancelled'} (${where})`, { cause: e });

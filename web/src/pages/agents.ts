@@ -1,4 +1,4 @@
-import { api, type Agent, type RolloutSummary, type StoredRelease } from '../api.ts';
+import { api, type Agent, type ExportStatus, type RolloutSummary, type StoredRelease } from '../api.ts';
 import { colorOf, type App, type Cleanup } from '../app.ts';
 import { h, replace } from '../dom.ts';
 import { fmtAgo } from '../format.ts';
@@ -71,6 +71,19 @@ function rolloutForm(releases: StoredRelease[], reload: () => void): HTMLElement
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('roStart'))), msg);
 }
 
+/** The export destinations (remote write, CloudWatch), one line each with its counters and last error; nothing when none is configured. */
+export function exportLines(s: ExportStatus): HTMLElement | null {
+  const rows = [
+    ...s.remote_write.map((r) => ({ to: `remote write ${r.url}`, sent: r.sent_rounds, dropped: r.dropped_rounds, failed: r.failed_requests, pending: r.pending, last_error: r.last_error })),
+    ...s.cloudwatch.map((c) => ({ to: `CloudWatch ${c.region} ${c.namespace}`, sent: c.sent, dropped: c.dropped, failed: c.failed_requests, pending: c.pending, last_error: c.last_error })),
+  ];
+  if (!rows.length) return null;
+  return h('section', { class: 'exports' }, h('h2', {}, t('exportTitle')), h('ul', {}, rows.map((r) =>
+    h('li', { class: r.failed || r.dropped ? 'failing' : '', 'data-export': r.to },
+      t('exportLine', { to: r.to, sent: r.sent, dropped: r.dropped, failed: r.failed, pending: r.pending }),
+      r.last_error ? h('div', { class: 'error' }, t('lastErrorIs', { e: r.last_error })) : null))));
+}
+
 /** Link-local addresses (fe80::/10, 169.254/16): of no use to reach an agent from elsewhere. */
 export function isLinkLocal(a: string): boolean {
   return /^fe[89ab][0-9a-f]:/i.test(a) || a.startsWith('169.254.');
@@ -82,14 +95,16 @@ export function splitAddresses(addresses: readonly string[], shown = 2): { first
   return { first: routable.slice(0, shown), rest: [...routable.slice(shown), ...addresses.filter(isLinkLocal)] };
 }
 
-/** Every agent: name, region, addresses (the first two; the rest folded), version, self-upgrade, last seen, alive; the rollout above. */
+/** Every agent: name, region, addresses (the first two; the rest folded), version, self-upgrade, last seen, alive; the rollout above, the export destinations below. */
 export function agentsPage(main: HTMLElement, app: App): Cleanup {
   const body = h('div', { 'data-state': 'loading' }, note(t('loading')));
   replace(main, h('h1', {}, t('agents')), body);
   let live = true;
   const head = (keys: Key[]) => h('thead', {}, h('tr', {}, keys.map((k) => h('th', {}, t(k)))));
   const td = (label: Key, ...children: (Node | string | null)[]) => h('td', { 'data-label': t(label) }, ...children);
-  const load = () => Promise.all([api.agents(), api.rollouts().catch(() => ({ rollouts: [] })), api.releases().catch(() => ({ releases: [] }))]).then(([{ agents }, { rollouts }, { releases }]) => {
+  const noExports: ExportStatus = { remote_write: [], cloudwatch: [] };
+  const load = () => Promise.all([api.agents(), api.rollouts().catch(() => ({ rollouts: [] })), api.releases().catch(() => ({ releases: [] })), api.exports().catch(() => noExports)])
+    .then(([{ agents }, { rollouts }, { releases }, exports]) => {
     if (!live) return;
     app.agents = agents;
     const active = rollouts[0] && (rollouts[0].state === 'running' || rollouts[0].state === 'paused');
@@ -112,7 +127,7 @@ export function agentsPage(main: HTMLElement, app: App): Cleanup {
           td('version', a.version ?? '–'), upgrade,
           h('td', { 'data-label': t('lastSeen'), title: a.last_seen ? fmtTime(a.last_seen) : '' }, fmtAgo(a.last_seen)),
           td('alive', h('span', { class: a.alive ? 'dot up' : 'dot down' }), a.alive ? t('yes') : t('no')));
-      }))));
+      }))), exportLines(exports));
     body.dataset.state = 'ready';
   }).catch((e: unknown) => { if (live) replace(body, errorNote(e)); });
   void load();

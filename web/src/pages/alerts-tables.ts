@@ -81,6 +81,6 @@ export function deliveriesTable(deliveries: DeliveryListRow[]): HTMLElement {
       h('td', { class: d.last_error ? 'error wrap' : 'wrap' }, d.last_error ?? '–'),
       h('td', { class: 'wrap' }, e ? [`${e.alert} `, chip(e.state, `ev_${e.state}`), ' ', targetLink(e.target)] : d.event_id.slice(0, 8),
         d.attempt_log.length ? h('details', {}, h('summary', {}, t('attemptLog')), h('ol', { class: 'attempts' }, d.attempt_log.map((a) =>
-          h('li', {}, `${fmtTime(a.time)} · `, chip(a.outcome === 'retry' ? 'pending' : a.outcome, `ao_${a.outcome}`), ` · ${a.duration_ms} ms`, a.error ? ` · ${a.error}` : '')))) : null));
+          h('li', {}, `${fmtTime(a.time)} · `, chip(a.outcome === 'retry' ? 'pending' : a.outcome, `ao_${a.outcome}`), ` · ${a.duration_ms} ms`, a.error ? ` · ${a.error}` : '', a.note ? ` · ${a.note}` : '')))) : null));
   }));
 }

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { probedTargets } from '../src/config/tree.ts';
+import { createAlerts, type AlertService } from '../src/alerts/index.ts';
+import { configIn, silentLog, storeIn, tempDir } from '../src/alerts/testkit.ts';
+import { isolateAwsEnv } from '../src/aws/sigv4.testkit.ts';
+import { startFakeEc2, TEST_KEYS, type FakeEc2 } from '../src/aws/fake-aws.testkit.ts';
+import { icmpProbe } from '../src/probes/icmp.ts';
+import { makeRound } from '../src/probes/round.ts';
+import type { Store } from '../src/store/types.ts';
+
+/**
+ * The hybrid-cloud link failover, whole chain (docs/recipes/aws-route-failover.md): the far
+ * end of a "link" sits in a network namespace of our own (198.19.x.y on a veth pair) and is
+ * probed each step by the real icmp probe (fping); rounds go to the store and the alert
+ * engine; the alert carries an aws_route action whose EC2 endpoint is a local one checking
+ * SigV4 (cn-north-1). nftables in the namespace drops 95% of the echo requests
+ * (`numgen random`), then the rule is removed.
+ */
+
+isolateAwsEnv();
+const root = process.getuid?.() === 0;
+const tag = Math.random().toString(36).slice(2, 7);
+const NS = `smrt${tag}`;
+const VETH = `smrt${tag}h`;
+const octet = 128 + Math.floor(Math.random() * 128);
+const base = 4 * (1 + Math.floor(Math.random() * 60));
+const NET = `198.19.${octet}`;
+const HOST_ADDR = `${NET}.${base + 1}`;
+const FAR_ADDR = `${NET}.${base + 2}`;
+const STEP = 5;
+const HOLD_DOWN = 2;
+const RTB = 'rtb-0123456789abcdef0';
+const VGW = 'vgw-0123456789abcdef0';
+const ENI = 'eni-0123456789abcdef0';
+const CIDR = '10.20.0.0/16';
+
+function sh(argv: string[], input?: string): void {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', shell: false, ...(input !== undefined ? { input } : {}) });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
+}
+
+const dir = tempDir('smokemesh-route-');
+let store: Store;
+let alerts: AlertService;
+let ec2: FakeEc2;
+
+before(async () => {
+  ec2 = await startFakeEc2('cn-north-1');
+  ec2.tables.set(RTB, new Map([[CIDR, { target: { field: 'GatewayId', id: VGW } }]]));
+  if (!root) return;
+  const routes = spawnSync('ip', ['-4', 'route'], { encoding: 'utf8' }).stdout;
+  const addrs = spawnSync('ip', ['-4', 'addr'], { encoding: 'utf8' }).stdout;
+  assert.ok(!routes.includes(`${NET}.`) && !addrs.includes(`${NET}.`), `our test subnet ${NET}.0/24 is not used on this machine`);
+  sh(['ip', 'netns', 'add', NS]);
+  sh(['ip', 'link', 'add', VETH, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', NS]);
+  sh(['ip', 'addr', 'add', `${HOST_ADDR}/30`, 'dev', VETH]);
+  sh(['ip', 'link', 'set', VETH, 'up']);
+  sh(['ip', '-n', NS, 'addr', 'add', `${FAR_ADDR}/30`, 'dev', 'eth0']);
+  sh(['ip', '-n', NS, 'link', 'set', 'eth0', 'up']);
+  sh(['ip', '-n', NS, 'link', 'set', 'lo', 'up']);
+});
+
+after(async () => {
+  await alerts?.close();
+  store?.close();
+  await ec2?.close();
+  if (!root) return;
+  spawnSync('ip', ['netns', 'del', NS]);
+  spawnSync('ip', ['link', 'del', VETH]);
+});
+
+test('route failover: loss on the link raises within two rounds and moves the route once; recovery, hold-down, moves it back once', { skip: !root && 'needs root for network namespaces', timeout: 180_000 }, async () => {
+  const config = configIn(dir, `
+general: { step: ${STEP}, pings: 5, data_dir: ./data }
+notifiers:
+  dx-failover:
+    type: aws_route
+    region: cn-north-1
+    endpoint: ${ec2.base}
+    access_key_id: ${TEST_KEYS.accessKeyId}
+    secret_access_key: ${JSON.stringify(TEST_KEYS.secretAccessKey)}
+    route_tables: [${RTB}]
+    destination_cidr: ${CIDR}
+    primary: ${VGW}
+    backup: ${ENI}
+alerts:
+  dxloss:
+    type: loss
+    pattern: ">50%"
+    edgetrigger: yes
+    hold_down: ${HOLD_DOWN}
+    comment: Direct Connect losing packets, route the VPC over the VPN instance
+    to: dx-failover
+targets:
+  children:
+    DX:
+      alerts: [dxloss]
+      children:
+        far-end: { host: ${FAR_ADDR}, interval: 500, timeout: 1000 }
+`);
+  store = storeIn(dir, config);
+  alerts = createAlerts({ config, store, log: silentLog, builtinAgent: 'srv' });
+  const [target] = probedTargets(config.targets);
+  assert.ok(target);
+  assert.equal(await icmpProbe.unavailable?.(), undefined, 'fping works here');
+
+  let tick = Math.ceil(Date.now() / (STEP * 1000)) * STEP * 1000;
+  const oneRound = async () => {
+    await sleep(Math.max(0, tick - Date.now()));
+    const time = tick;
+    tick += STEP * 1000;
+    const [m] = await icmpProbe.measure([{ path: target.path, host: target.probe.host, params: target.probe.params as never }], AbortSignal.timeout(STEP * 1000));
+    const r = makeRound({ target: target.path, agent: 'srv', probe: 'icmp', time, step: STEP }, m!);
+    store.write([r]);
+    alerts.sink.write([r]);
+    await alerts.dispatcher.idle();
+    return r;
+  };
+  const replaces = () => ec2.calls.filter((c) => c.action === 'ReplaceRoute');
+  const roundsUntil = async (n: number, limit: number): Promise<number> => {
+    for (let i = 1; i <= limit; i++) {
+      await oneRound();
+      if (replaces().length >= n) return i;
+    }
+    return Infinity;
+  };
+
+  const clean = await oneRound();
+  assert.equal(clean.loss, 0, 'the far end answers before the loss');
+  assert.equal(ec2.calls.length, 0, 'nothing asked of EC2 while the link is fine');
+
+  sh(['ip', 'netns', 'exec', NS, 'nft', '-f', '-'], `table inet smokemesh_route {
+  chain input { type filter hook input priority 0; policy accept; meta l4proto icmp numgen random mod 100 < 95 counter drop; }
+}
+`);
+  const raisedAfter = await roundsUntil(1, 2);
+  assert.ok(raisedAfter <= 2, `the route moved within two rounds (took ${raisedAfter})`);
+  assert.deepEqual(replaces().map((c) => [c.params.RouteTableId, c.params.DestinationCidrBlock, c.params.NetworkInterfaceId]), [[RTB, CIDR, ENI]]);
+  assert.equal(ec2.tables.get(RTB)!.get(CIDR)!.target.id, ENI);
+  // Still lossy: the alert stays raised, nothing more is asked of EC2.
+  await oneRound();
+  assert.equal(replaces().length, 1, 'called once');
+
+  sh(['ip', 'netns', 'exec', NS, 'nft', 'delete', 'table', 'inet', 'smokemesh_route']);
+  const firstClean = await oneRound();
+  assert.equal(firstClean.loss, 0);
+  assert.equal(replaces().length, 1, `hold-down: one clean round of ${HOLD_DOWN} does not move it back`);
+  const backAfter = await roundsUntil(2, HOLD_DOWN);
+  assert.ok(backAfter < Infinity, 'moved back after the hold-down');
+  assert.deepEqual(replaces().map((c) => c.params.GatewayId ?? c.params.NetworkInterfaceId), [ENI, VGW], 'exactly once there and once back');
+  assert.equal(ec2.tables.get(RTB)!.get(CIDR)!.target.id, VGW);
+  await oneRound();
+  assert.equal(replaces().length, 2);
+  assert.deepEqual(ec2.problems, []);
+
+  // The alert history keeps each change with its AWS request id.
+  const deliveries = alerts.db.deliveries({ channel: 'dx-failover', limit: 10 });
+  const notes = deliveries.flatMap((d) => d.attempt_log.map((a) => a.note)).reverse();
+  assert.deepEqual(notes, replaces().map((c, i) => `${CIDR} → ${i === 0 ? 'backup' : 'primary'} ${i === 0 ? ENI : VGW}: ${RTB}: ${i === 0 ? VGW : ENI} → ${i === 0 ? ENI : VGW} (ReplaceRoute, request ${c.requestId})`));
+});
