@@ -1,7 +1,8 @@
 // Localization at scale: one step of the pure engine over ~100,000 series (31 provinces × 3 ISPs
 // × 4 agents = 372 agents, each probing 10 IDCs × 27 VIPs = 270 VIPs), clean and with an IDC
 // down plus a broken agent. Prints the time of each step (after a warm-up) and the memory the
-// engine's state and one step's result hold. Inputs are built before the clock starts.
+// engine's state and one step's result hold, and the process's RSS. Each step's inputs are built
+// just before it (untimed), one step's at a time, as the server holds them.
 // Run: node --import tsx --expose-gc bench/localize-scale.ts [agentsPerCell=4] [idcs=10] [vipsPerIdc=27] [steps=12]
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -24,23 +25,34 @@ const faults: Fault[] = [
   { name: 'agent broken', from: T + 4 * stepMs, to: Infinity, match: (a) => a.name === 'mobile-sichuan-1', loss: 100 },
 ];
 
-// Inputs of every step, prepared up front so that only the engine is timed.
-const inputs: SeriesInput[][] = [];
-for (let i = 0; i < STEPS; i++) inputs.push(seriesOf(world, roundsAt(world, T + i * stepMs, i >= 6 ? faults : [])));
-const n = inputs[0]!.length;
+// One step's inputs at a time (the server keeps the latest round of each series), built before its clock starts.
+const inputsOf = (i: number): SeriesInput[] => seriesOf(world, roundsAt(world, T + i * stepMs, i >= 6 ? faults : []));
+const n = world.pairs.length;
+let rssMax = 0;
+// Live heap of the world alone, and with one step's rounds and inputs (what the engine is given).
+gc?.();
+const heapWorld = process.memoryUsage().heapUsed;
+let probe: SeriesInput[] | undefined = inputsOf(0);
+void probe;
+gc?.();
+const heapInputs = process.memoryUsage().heapUsed - heapWorld;
+probe = undefined;
 
 let state: LocalizeState | undefined;
 // Wall time, and the CPU time of the process (user + system; less sensitive to a shared machine).
 const times: { i: number; ms: number; cpu: number; causes: number; bad: number }[] = [];
 let result: ReturnType<typeof step> | undefined;
 for (let i = 0; i < STEPS; i++) {
+  let input: SeriesInput[] | undefined = inputsOf(i);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  result = step(scope, inputs[i]!, state, T + (i + 1) * stepMs);
+  result = step(scope, input, state, T + (i + 1) * stepMs);
   const c1 = process.cpuUsage(c0);
   const ms = performance.now() - t0;
   state = result.state;
   times.push({ i, ms, cpu: (c1.user + c1.system) / 1000, causes: result.causes.length, bad: result.counts.bad });
+  rssMax = Math.max(rssMax, process.memoryUsage().rss);
+  input = undefined;
 }
 // What the engine keeps between steps and one step's result: heap with them, then without.
 gc?.();
@@ -62,5 +74,6 @@ const cpuFaulty = times.slice(8).map((t) => t.cpu);
 console.log(`clean steps (2-5): median ${med(clean).toFixed(1)} ms wall (max ${Math.max(...clean).toFixed(1)}), ${med(cpuClean).toFixed(1)} ms CPU (max ${Math.max(...cpuClean).toFixed(1)})`);
 console.log(`fault steps (8-${STEPS - 1}, IDC down + one broken agent: ${keptBad} bad series): median ${med(faulty).toFixed(1)} ms wall (max ${Math.max(...faulty).toFixed(1)}), ${med(cpuFaulty).toFixed(1)} ms CPU (max ${Math.max(...cpuFaulty).toFixed(1)})`);
 console.log(`causes at the end: ${keptCauses}`);
-console.log(`memory: engine state + last result hold ${((heap1 - heap0) / 1048576).toFixed(1)} MiB of heap${gc ? '' : ' (run with --expose-gc for a clean figure)'}; process RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB (inputs of ${STEPS} steps included)`);
+console.log(`memory: engine state + last result hold ${((heap1 - heap0) / 1048576).toFixed(1)} MiB of heap${gc ? '' : ' (run with --expose-gc for a clean figure)'}; process RSS after each step at most ${(rssMax / 1048576).toFixed(0)} MiB (world, one step's ${n} rounds and inputs, engine), peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+console.log(`live heap (after GC): the world ${(heapWorld / 1048576).toFixed(0)} MiB; one step's ${n} engine inputs ${(heapInputs / 1048576).toFixed(0)} MiB${gc ? '' : ' (run with --expose-gc)'}`);
 console.log(`load average: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; node ${process.version}`);

@@ -10,6 +10,7 @@ PACKAGES=(
   openssl           # certificates for the https tests
   python3-aiosmtpd  # a real SMTP server for the email channel tests
   prometheus-alertmanager prometheus # real Alertmanager and Prometheus for the export/alert tests
+  postgresql        # the cluster's coordination database (cluster.coordination); tests start private clusters on 127.0.0.1
   victoria-metrics  # the VictoriaMetrics store backend tests and benchmarks (store.backend: victoriametrics)
   chromium          # the browser for end-to-end UI tests (driven by playwright-core)
   sqlite3           # the sqlite3 shell, used by store tests to inspect and damage files

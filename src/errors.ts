@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   SMOKEMESH_E_POLICY: 'a diagnostic task was refused: its host is outside the task policy, or tasks are disabled',
   SMOKEMESH_E_USAGE: 'a command was called wrongly',
   SMOKEMESH_E_RELEASE: 'a release bundle or its signature is invalid, or an upgrade or rollout was refused',
+  SMOKEMESH_E_CLUSTER: 'the cluster\'s coordination database (PostgreSQL) cannot be reached or refused a change',
   SMOKEMESH_E_INTERNAL: 'a bug: the server failed unexpectedly (the log has the stack)',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -51,10 +51,15 @@ export interface SimOptions {
   progress?: (line: string) => void;
   /** More top-level config sections (YAML), e.g. `tasks:`. */
   extra?: string;
+  /** More lines of the localize scope (YAML at its indentation), e.g. `routes:`. */
+  scope?: string;
+  /** More webhook notifiers: each name posts to the receiver at /<name>. */
+  notifiers?: string[];
 }
 
 /** The config of the simulated deployment: agents with isp/province labels, VIPs with idc/vip/business. */
-function configYaml(o: Pick<SimOptions, 'world' | 'localize' | 'extra'>, dir: string, hook: string): string {
+function configYaml(o: Pick<SimOptions, 'world' | 'localize' | 'extra' | 'scope' | 'notifiers'>, dir: string, base: string): string {
+  const hook = `${base}/hook`;
   const secret = writeSecret(dir, 'shared');
   const agents = o.world.agents.map((a) => `  - { name: ${a.name}, region: ${a.region}, secret_file: ${secret}, labels: { isp: ${a.labels.isp}, province: ${a.labels.province} } }`).join('\n');
   const idcs = [...new Set(o.world.targets.map((t) => t.labels.idc!))];
@@ -69,7 +74,7 @@ agents:
 ${agents}
 notifiers:
   hook: { type: webhook, url: "${hook}", retries: 5, backoff_ms: 200, timeout_ms: 20000 }
-alerts:
+${(o.notifiers ?? []).map((n) => `  ${n}: { type: webhook, url: "${base}/${n}", retries: 5, backoff_ms: 200, timeout_ms: 20000 }\n`).join('')}alerts:
   to: hook
   lossy:
     type: loss
@@ -96,7 +101,7 @@ ${o.localize ? `localize:
       targets: { paths: [/IDC/**] }
       roles: { vantage: [isp, province], destination: [idc], item: vip }
       to: hook
-` : ''}${o.extra ?? ''}`;
+${o.scope ?? ''}` : ''}${o.extra ?? ''}`;
 }
 
 /** A simulated deployment: the server, its receiver, and a function that feeds one step window. */
@@ -109,11 +114,13 @@ export interface SimServer {
   /** Feeds window `i` (faults applied), moves the clock to its end and runs the localization steps due. */
   step(i: number, faults: readonly Fault[]): Promise<void>;
   rounds: number;
+  /** Seconds each localization step took (the engine's step in the server, as /metrics reports it). */
+  stepSeconds: number[];
   close(): Promise<void>;
 }
 
 /** Starts a server for the world on a simulated clock that begins `windows` steps before now. */
-export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra'>, windows: number): Promise<SimServer> {
+export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra' | 'scope' | 'notifiers'>, windows: number): Promise<SimServer> {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-localize-sim-'));
   mkdirSync(join(dir, 'data'), { recursive: true });
   const rx = await startReceiver();
@@ -122,7 +129,7 @@ export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra
   const T = (Math.floor(Date.now() / stepMs) - windows - 5) * stepMs;
   let now = T;
   const configFile = join(dir, 'smokemesh.yaml');
-  writeFileSync(configFile, configYaml(o, dir, rx.base + '/hook'));
+  writeFileSync(configFile, configYaml(o, dir, rx.base));
   let server: RunningServer;
   try {
     server = await startServer({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'error' }), clock: () => now });
@@ -133,15 +140,18 @@ export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra
   }
   const localize = server.modules.find((m) => m.name === 'localize') as LocalizeModule;
   const sim: SimServer = {
-    server, rx, dir, start: T, rounds: 0,
+    server, rx, dir, start: T, rounds: 0, stepSeconds: [],
     async step(i, faults) {
-      const batch = roundsAt(o.world, T + i * stepMs, faults);
+      // The noise by window number, not by time: T follows the real clock, the rounds must not.
+      const batch = roundsAt(o.world, T + i * stepMs, faults, i);
       // accept commits to the store first and hands the rounds to the sinks after: await each batch.
       for (let k = 0; k < batch.length; k += 5000) await server.ingest.accept(batch.slice(k, k + 5000));
       await server.ingest.drain();
       sim.rounds += batch.length;
       now = T + (i + 1) * stepMs;
       localize.tick(now);
+      const took = localize.service.list()[0]?.took;
+      if (took !== undefined) sim.stepSeconds.push(took);
     },
     async close() {
       await server.close();
@@ -153,7 +163,7 @@ export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra
 }
 
 /** Runs every scenario in turn on one server and one simulated timeline; returns a report per scenario. */
-export async function simulate(o: SimOptions): Promise<{ reports: ScenarioReport[]; rounds: number; seconds: number; steps: number }> {
+export async function simulate(o: SimOptions): Promise<{ reports: ScenarioReport[]; rounds: number; seconds: number; steps: number; stepSeconds: number[] }> {
   const stepMs = o.world.step * 1000;
   const total = o.warmup + o.scenarios.reduce((a, s) => a + s.steps, 0);
   const t0 = performance.now();
@@ -208,7 +218,7 @@ export async function simulate(o: SimOptions): Promise<{ reports: ScenarioReport
       return { name: s.name, causes, sent, suppressed };
     });
     db.close();
-    return { reports, rounds: sim.rounds, seconds: (performance.now() - t0) / 1000, steps: i };
+    return { reports, rounds: sim.rounds, seconds: (performance.now() - t0) / 1000, steps: i, stepSeconds: sim.stepSeconds };
   } finally {
     await sim.close();
   }

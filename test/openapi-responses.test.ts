@@ -297,6 +297,9 @@ test('every operation of /api/openapi.json has a response schema, and the real a
   await get('/api/v1/localize/suppressed', '/api/v1/localize/suppressed?cause=nope');
   await get('/api/v1/localize/suppressed', '/api/v1/localize/suppressed');
 
+  // Not in a cluster (no cluster: section): 404 (the 200 of a cluster: test/cluster.test.ts).
+  await get('/api/v1/cluster', '/api/v1/cluster');
+
   // Every operation was called and answered as described.
   const missing: string[] = [];
   for (const [path, methods] of Object.entries(doc.paths)) for (const m of Object.keys(methods)) if (!checked.has(`${m} ${path}`)) missing.push(`${m.toUpperCase()} ${path}`);

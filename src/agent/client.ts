@@ -29,11 +29,14 @@ export class AgentRequestError extends Error {
 }
 
 export interface ClientOptions {
+  /** One server URL, or several separated by commas (the agent moves to the next when one fails). */
   server: string;
   agent: string;
   secret: string;
   /** PEM file of the CA that signed the server's certificate. */
   caFile?: string;
+  /** Told when requests move to another server of the list (for the log). */
+  onSwitch?: (from: string, to: string, why: string) => void;
 }
 
 export interface Reply<T> {
@@ -42,27 +45,63 @@ export interface Reply<T> {
   body?: T;
 }
 
-/** Long-polls hold a request up to a minute: a socket silent for longer than this is given up. */
-const IDLE_TIMEOUT_MS = 120_000;
+/** Default bound of one request (long-polls pass their own, longPollTimeout): a server silent for longer counts as failed. */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** A download (a release bundle) may take longer; a socket silent for this long is given up. */
+const DOWNLOAD_IDLE_MS = 120_000;
+
+/** How long a long-poll of `waitS` seconds may take before it counts as failed. */
+export function longPollTimeout(waitS: number): number {
+  return (waitS + 30) * 1000;
+}
+
+/**
+ * Parses `--server`: one URL or several separated by commas, each http: or https:, no
+ * duplicates. Throws SMOKEMESH_E_USAGE naming the bad entry.
+ */
+export function parseServerList(text: string): URL[] {
+  const out: URL[] = [];
+  for (const part of text.split(',').map((p) => p.trim())) {
+    if (!part) throw new SmokemeshError('SMOKEMESH_E_USAGE', `--server "${text}": an empty entry in the list (expected URL[,URL…])`);
+    let url: URL;
+    try {
+      url = new URL(part);
+    } catch {
+      throw new SmokemeshError('SMOKEMESH_E_USAGE', `--server "${part}" is not a URL (e.g. https://smokemesh.example:8888)`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new SmokemeshError('SMOKEMESH_E_USAGE', `--server "${part}": only http: and https: are supported`);
+    }
+    if (out.some((u) => u.href === url.href)) throw new SmokemeshError('SMOKEMESH_E_USAGE', `--server: "${part}" is listed twice`);
+    out.push(url);
+  }
+  return out;
+}
+
+/**
+ * Whether a failed request should be tried on the next server: it could not be reached or
+ * timed out (status 0), or it failed on the server's side (5xx). A 4xx is an answer about the
+ * request itself, the same from every server.
+ */
+export function movesToNextServer(e: unknown): boolean {
+  return e instanceof AgentRequestError && (e.status === 0 || e.status >= 500);
+}
 
 /**
  * Signs, compresses and sends agent API requests; answers are JSON (gzip accepted). Node's own
  * http/https with a keep-alive agent: an idle agent process stays small (the undici package
- * alone adds about 16 MiB of RSS).
+ * alone adds about 16 MiB of RSS). With several servers, requests go to one of them until it
+ * fails (unreachable, timeout, 5xx); the request is then tried on the next ones in turn, and
+ * the one that answers is used from then on.
  */
 export class AgentClient {
-  private readonly base: URL;
-  private readonly dispatcher: HttpAgent;
+  private readonly bases: URL[];
+  private current = 0;
+  private readonly http = new HttpAgent({ keepAlive: true });
+  private readonly https: HttpsAgent;
 
   constructor(private readonly opts: ClientOptions) {
-    try {
-      this.base = new URL(opts.server);
-    } catch {
-      throw new SmokemeshError('SMOKEMESH_E_USAGE', `--server "${opts.server}" is not a URL (e.g. https://smokemesh.example:8888)`);
-    }
-    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') {
-      throw new SmokemeshError('SMOKEMESH_E_USAGE', `--server "${opts.server}": only http: and https: are supported`);
-    }
+    this.bases = parseServerList(opts.server);
     let ca: string | undefined;
     if (opts.caFile) {
       try {
@@ -71,33 +110,72 @@ export class AgentClient {
         throw new SmokemeshError('SMOKEMESH_E_USAGE', `--ca ${opts.caFile}: cannot read it: ${(e as Error).message}`);
       }
     }
-    this.dispatcher = this.base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, ...(ca ? { ca } : {}) }) : new HttpAgent({ keepAlive: true });
+    this.https = new HttpsAgent({ keepAlive: true, ...(ca ? { ca } : {}) });
   }
 
-  /** One request: resolves with the response (its body unread); rejects when the server cannot be reached. */
-  private send(method: 'GET' | 'POST', url: URL, headers: Record<string, string>, body?: Buffer, signal?: AbortSignal): Promise<IncomingMessage> {
+  /** The server requests go to now. */
+  get server(): string {
+    return this.bases[this.current]!.origin;
+  }
+
+  /**
+   * Runs `send` against the current server, then (on a failure that movesToNextServer) against
+   * each other server once, in list order; the server that answered becomes the current one.
+   * Throws the last failure when none answered.
+   */
+  private async failover<R>(send: (base: URL) => Promise<R>, signal?: AbortSignal): Promise<R> {
+    let last: unknown;
+    for (let i = 0; i < this.bases.length; i++) {
+      const at = (this.current + i) % this.bases.length;
+      try {
+        const r = await send(this.bases[at]!);
+        if (at !== this.current) {
+          const from = this.server;
+          this.current = at;
+          this.opts.onSwitch?.(from, this.server, (last as Error).message);
+        }
+        return r;
+      } catch (e) {
+        if (!movesToNextServer(e) || signal?.aborted) throw e;
+        last = e;
+      }
+    }
+    throw last;
+  }
+
+  /** One request: resolves with the response (its body unread); rejects when the server cannot be reached or stays silent for `timeoutMs`. */
+  private send(method: 'GET' | 'POST', url: URL, headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal | undefined, timeoutMs: number): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers, agent: this.dispatcher, ...(signal ? { signal } : {}) }, (res) => {
-        res.setTimeout(IDLE_TIMEOUT_MS, () => res.destroy(Object.assign(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
+      const https = url.protocol === 'https:';
+      const req = (https ? httpsRequest : httpRequest)(url, { method, headers, agent: https ? this.https : this.http, ...(signal ? { signal } : {}) }, (res) => {
+        res.setTimeout(timeoutMs, () => res.destroy(Object.assign(new Error(`no data for ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
         resolve(res);
       });
-      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no answer for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
+      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer for ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
       req.end(body);
     });
   }
 
-  /** A failure to reach the server as an AgentRequestError (status 0). */
-  private unreachable(e: unknown): AgentRequestError {
+  /** A failure to reach a server as an AgentRequestError (status 0). */
+  private unreachable(base: URL, e: unknown): AgentRequestError {
     const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
-    return new AgentRequestError(0, err.code ?? err.cause?.code ?? 'NETWORK', `cannot reach ${this.base.origin}: ${err.cause?.message ?? err.message}`);
+    return new AgentRequestError(0, err.code ?? err.cause?.code ?? 'NETWORK', `cannot reach ${base.origin}: ${err.cause?.message ?? err.message}`);
   }
 
-  /** Sends one signed request; throws AgentRequestError on refusal or network failure. */
-  async call<T>(method: 'GET' | 'POST', path: string, opts: { json?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Reply<T>> {
-    const url = new URL(path, this.base);
-    const pathAndQuery = url.pathname + url.search;
+  /**
+   * Sends one signed request (to the current server, else the next ones); throws
+   * AgentRequestError on refusal or when no server could be reached. A request without an
+   * answer for `timeoutMs` (default 30 s; long-polls pass longPollTimeout(wait)) failed.
+   */
+  async call<T>(method: 'GET' | 'POST', path: string, opts: { json?: unknown; headers?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Reply<T>> {
     const body = opts.json === undefined ? undefined : gzipSync(JSON.stringify(opts.json), { level: 6 });
+    return this.failover((base) => this.callOne<T>(base, method, path, body, opts), opts.signal);
+  }
+
+  private async callOne<T>(base: URL, method: 'GET' | 'POST', path: string, body: Buffer | undefined, opts: { headers?: Record<string, string>; signal?: AbortSignal; timeoutMs?: number }): Promise<Reply<T>> {
+    const url = new URL(path, base);
+    const pathAndQuery = url.pathname + url.search;
     const headers: Record<string, string> = {
       ...opts.headers,
       ...signRequest({ agent: this.opts.agent, secret: this.opts.secret, method, path: pathAndQuery, body }),
@@ -110,10 +188,10 @@ export class AgentClient {
     let res: IncomingMessage;
     let raw: Buffer;
     try {
-      res = await this.send(method, url, headers, body, opts.signal);
+      res = await this.send(method, url, headers, body, opts.signal, opts.timeoutMs ?? REQUEST_TIMEOUT_MS);
       raw = await buffer(res);
     } catch (e) {
-      throw this.unreachable(e);
+      throw this.unreachable(base, e);
     }
     const status = res.statusCode ?? 0;
     if (res.headers['content-encoding'] === 'gzip' && raw.length) raw = gunzipSync(raw);
@@ -139,20 +217,24 @@ export class AgentClient {
    * size and SHA-256 for the caller to check against a signed manifest. A partial file is removed.
    */
   async download(path: string, dest: string, maxBytes: number, signal?: AbortSignal): Promise<{ size: number; sha256: string }> {
-    const url = new URL(path, this.base);
+    return this.failover((base) => this.downloadFrom(base, path, dest, maxBytes, signal), signal);
+  }
+
+  private async downloadFrom(base: URL, path: string, dest: string, maxBytes: number, signal?: AbortSignal): Promise<{ size: number; sha256: string }> {
+    const url = new URL(path, base);
     const headers = signRequest({ agent: this.opts.agent, secret: this.opts.secret, method: 'GET', path: url.pathname + url.search });
     let res: IncomingMessage;
     try {
-      res = await this.send('GET', url, headers, undefined, signal);
+      res = await this.send('GET', url, headers, undefined, signal, DOWNLOAD_IDLE_MS);
     } catch (e) {
-      throw this.unreachable(e);
+      throw this.unreachable(base, e);
     }
     if (res.statusCode !== 200) {
       let text: string;
       try {
         text = (await buffer(res)).toString('utf8');
       } catch (e) {
-        throw this.unreachable(e);
+        throw this.unreachable(base, e);
       }
       let e: Partial<AgentApiError> | undefined;
       try {
@@ -182,6 +264,7 @@ export class AgentClient {
   }
 
   async close(): Promise<void> {
-    this.dispatcher.destroy();
+    this.http.destroy();
+    this.https.destroy();
   }
 }

@@ -4,7 +4,7 @@ import { PlanSchema, type Plan } from '../plan/assignment.ts';
 import { validate } from '../config/validate.ts';
 import { VERSION } from '../version.ts';
 import { localAddresses } from './builtin.ts';
-import { AgentClient, AgentRequestError } from './client.ts';
+import { AgentClient, AgentRequestError, longPollTimeout } from './client.ts';
 import { AGENT_API, type Heartbeat, type HeartbeatReply, type PlanReply, type RoundsReply } from './protocol.ts';
 import { Outbox } from './outbox.ts';
 import { Scheduler } from './scheduler.ts';
@@ -13,6 +13,7 @@ import { apiTaskSource, TaskRunner } from './tasks.ts';
 import { Upgrader, type UpgraderOptions } from './upgrade.ts';
 
 export interface RemoteAgentOptions {
+  /** One server URL, or several separated by commas (see AgentClient). */
   server: string;
   name: string;
   secret: string;
@@ -74,7 +75,10 @@ export class RemoteAgent {
 
   constructor(private readonly opts: RemoteAgentOptions) {
     this.log = opts.log.child({ agent: opts.name });
-    this.client = new AgentClient({ server: opts.server, agent: opts.name, secret: opts.secret, caFile: opts.caFile });
+    this.client = new AgentClient({
+      server: opts.server, agent: opts.name, secret: opts.secret, caFile: opts.caFile,
+      onSwitch: (from, to, why) => this.log.warn({ from, to, backlog: this.outbox.backlog }, `moved to server ${to}: ${from} failed (${why}); the spool is sent there`),
+    });
     this.spool = new Spool(opts.spoolDir, opts.spoolQuotaBytes, (m) => this.log.warn(`spool: ${m}`));
     this.outbox = new Outbox({ open: () => this.spool, log: this.log });
     this.batchSize = opts.batchSize ?? 500;
@@ -176,7 +180,7 @@ export class RemoteAgent {
       try {
         const wait = this.opts.planWait ?? 25;
         const headers: Record<string, string> = this.planEtag ? { 'if-none-match': this.planEtag } : {};
-        const r = await this.client.call<PlanReply>('GET', `${AGENT_API.plan}?wait=${wait}`, { headers, signal: this.abort.signal });
+        const r = await this.client.call<PlanReply>('GET', `${AGENT_API.plan}?wait=${wait}`, { headers, signal: this.abort.signal, timeoutMs: longPollTimeout(wait) });
         this.clearError('plan');
         backoff = MIN_BACKOFF;
         if (r.status === 304) continue;

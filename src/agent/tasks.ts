@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { validate } from '../config/validate.ts';
-import type { AgentClient } from './client.ts';
+import { longPollTimeout, type AgentClient } from './client.ts';
 import { AGENT_API, type RoundsReply, type TasksReply } from './protocol.ts';
 import { taskKind } from '../tasks/index.ts';
 import type { TaskAssignment, TaskReport } from '../tasks/task.ts';
@@ -20,7 +20,7 @@ export interface TaskSource {
 export function apiTaskSource(client: AgentClient, log: Logger, waitS = 25): TaskSource {
   return {
     async next(signal) {
-      const r = await client.call<TasksReply>('GET', `${AGENT_API.tasks}?wait=${waitS}`, { signal });
+      const r = await client.call<TasksReply>('GET', `${AGENT_API.tasks}?wait=${waitS}`, { signal, timeoutMs: longPollTimeout(waitS) });
       return r.body?.tasks ?? [];
     },
     async report(result) {

@@ -8,7 +8,7 @@ import { NullableNumber } from '../schema.ts';
  */
 
 /** Most general first: the order in which causes are inferred. */
-export const CAUSE_KINDS = ['vantage', 'network', 'destination', 'path', 'cell', 'item'] as const;
+export const CAUSE_KINDS = ['vantage', 'network', 'destination', 'region_pair', 'path', 'cell', 'item'] as const;
 export type CauseKind = (typeof CAUSE_KINDS)[number];
 
 export const EvidenceCellSchema = Type.Object({
@@ -37,7 +37,7 @@ export type TraceNote = Static<typeof TraceNoteSchema>;
 export const CauseSchema = Type.Object({
   id: Type.String({ description: 'stable identity: scope/kind/key' }),
   scope: Type.String(),
-  kind: Type.Enum(CAUSE_KINDS, { description: 'vantage (our probe), network (e.g. an ISP), destination (e.g. an IDC), path (one network to one destination: peering, uplink), cell (e.g. one ISP in one province), item (e.g. one VIP)' }),
+  kind: Type.Enum(CAUSE_KINDS, { description: 'vantage (our probe), network (e.g. an ISP), destination (e.g. an IDC), region_pair (a source region → target region cell of the mesh, by quorum of its series; only with region_pairs), path (one network to one destination: peering, uplink), cell (e.g. one ISP in one province), item (e.g. one VIP)' }),
   key: Type.Record(Type.String(), Type.String(), { description: 'the role values that name it, e.g. {"idc": "bj-1"}' }),
   title: Type.String({ description: 'e.g. "destination idc=bj-1"' }),
   confidence: Type.Enum(['suspected', 'confirmed']),
@@ -50,7 +50,7 @@ export const CauseSchema = Type.Object({
   items: Type.Optional(CountSchema),
   cells_count: Type.Optional(Type.Object({ bad: Type.Integer(), total: Type.Integer() }, { description: 'vantage cells (network causes)' })),
   networks: Type.Optional(Type.Object({ seeing: Type.Array(Type.String()), total: Type.Integer() }, { description: 'vantage networks that see it bad, of those measuring it' })),
-  peers: Type.Optional(Type.Object({ bad: Type.Integer(), total: Type.Integer() }, { description: 'vantage causes: other sites of the same vantage cell that see everything bad too' })),
+  peers: Type.Optional(Type.Object({ bad: Type.Integer(), total: Type.Integer() }, { description: 'vantage causes: other sites of the same vantage cell that see it too (at least cell.bad_fraction of their series bad)' })),
   others_bad_pct: Type.Optional(Type.Number({ description: 'vantage causes: percentage of bad series among the other sites measuring the same items' })),
   loss_pct: NullableNumber({ description: 'pooled loss of its bad series\' latest rounds' }),
   median: NullableNumber({ description: 'median of its bad series\' medians (ms)' }),

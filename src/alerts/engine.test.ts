@@ -189,3 +189,34 @@ test('reload: a broken alert section is refused and the running rules stay; remo
   await alerts.close();
   store.close();
 });
+
+test('engine handover (cluster): a second engine that adopts the counters copied by onCounters continues a raised alert: no second raise, one clear', async () => {
+  const dir = tempDir();
+  const hook = writeHook(dir);
+  const config = configIn(dir, yaml(hook.path));
+  const store = storeIn(dir, config);
+  const copied: import('./db.ts').ActiveRow[] = [];
+  const first = createAlerts({ config, store, log: silentLog, builtinAgent: 'srv', dbFile: join(dir, 'first.sqlite'), onCounters: (c) => copied.push(...c) });
+  feed(store, first.sink, [round(T, 'a1', t0, 5, 0, 12)]);
+  feed(store, first.sink, [round(T, 'a1', t0 + 5000, 5, 5)]);
+  await first.dispatcher.idle();
+  assert.deepEqual(hook.calls().map((c) => (c.event as { state: string }).state), ['raised']);
+  assert.deepEqual(copied.map((c) => [c.alert, c.prevmatch > 0]), [['lossy', true]], 'the raise was handed to onCounters');
+  assert.deepEqual(first.engine.heldKeys(), [`${T}\u0000a1`]);
+  assert.equal(first.engine.ownershipKey('/nope', 'a1'), undefined, 'a target without alerts is not owned by anyone');
+  first.engine.forget(first.engine.heldKeys());
+  assert.deepEqual(first.engine.heldKeys(), [], 'forgotten');
+  await first.close();
+
+  // Another server (its own alert database, which never saw the raise) takes the series over.
+  const second = createAlerts({ config, store, log: silentLog, builtinAgent: 'srv', dbFile: join(dir, 'second.sqlite'), warm: false });
+  second.engine.adopt(copied.filter((c) => c.prevmatch !== 0));
+  feed(store, second.sink, [round(T, 'a1', t0 + 10000, 5, 5)]);
+  await second.dispatcher.idle();
+  assert.equal(hook.calls().length, 1, 'still lossy: no second raised');
+  feed(store, second.sink, [round(T, 'a1', t0 + 15000, 5, 0, 11)]);
+  await second.dispatcher.idle();
+  assert.deepEqual(hook.calls().map((c) => (c.event as { state: string }).state), ['raised', 'cleared']);
+  await second.close();
+  store.close();
+});

@@ -57,6 +57,8 @@ export interface EngineOptions {
   now?: () => number;
   /** An agent's region (quorum regions); unknown agents count as region "default". */
   regionOf?: (agent: string) => string | undefined;
+  /** Told of every counter change after it is saved (a cluster copies them to its shared database). */
+  onCounters?: (changes: readonly ActiveRow[]) => void;
 }
 
 const key = (target: string, agent: string) => `${target}\u0000${agent}`;
@@ -138,8 +140,72 @@ export class AlertEngine implements RoundSink {
       this.quorumRaised.delete(qk);
       changes.push({ target, agent: ANY_AGENT, alert, prevmatch: 0, since: 0 });
     }
-    if (changes.length) this.opts.db.saveCounters(changes);
+    if (changes.length) this.saveCounters(changes);
     this.opts.dispatcher.setChannels(this.buildChannels(tree));
+  }
+
+  private saveCounters(changes: ActiveRow[]): void {
+    this.opts.db.saveCounters(changes);
+    this.opts.onCounters?.(changes);
+  }
+
+  /**
+   * The key a cluster assigns a round's series by (src/cluster/hrw.ts): the series
+   * (target × agent), or the target alone when one of its alerts has a quorum (its agents' series
+   * must then be evaluated together). Undefined: the target has no alert (nothing to evaluate).
+   */
+  ownershipKey(target: string, agent: string): string | undefined {
+    const t = this.targets.get(target);
+    if (!t) return undefined;
+    return t.rules.some((r) => r.quorum) ? key(target, ANY_AGENT) : key(target, agent);
+  }
+
+  /** Ownership keys whose state this engine holds: series in memory and counters loaded but not yet used. */
+  heldKeys(): string[] {
+    const out = new Set<string>();
+    for (const k of [...this.series.keys(), ...this.saved.keys()]) {
+      const [target, agent] = k.split('\u0000') as [string, string];
+      out.add(this.ownershipKey(target, agent) ?? k);
+    }
+    for (const qk of this.quorumRaised.keys()) out.add(key(qk.split('\u0000')[0]!, ANY_AGENT));
+    return [...out];
+  }
+
+  /**
+   * Forgets the state of the series under these ownership keys (another server evaluates them
+   * now and continues from the shared state); nothing is saved or notified.
+   */
+  forget(keys: Iterable<string>): void {
+    const gone = new Set(keys);
+    const owned = (k: string) => {
+      const [target, agent] = k.split('\u0000') as [string, string];
+      return !gone.has(this.ownershipKey(target, agent) ?? k);
+    };
+    for (const k of [...this.series.keys()]) if (!owned(k)) this.series.delete(k);
+    for (const k of [...this.saved.keys()]) if (!owned(k)) this.saved.delete(k);
+    for (const sk of [...this.since.keys()]) {
+      const [target, agent] = sk.split('\u0000') as [string, string];
+      if (!owned(key(target, agent))) this.since.delete(sk);
+    }
+    for (const qk of [...this.quorumRaised.keys()]) if (gone.has(key(qk.split('\u0000')[0]!, ANY_AGENT))) this.quorumRaised.delete(qk);
+  }
+
+  /**
+   * Takes over series from the shared state: their counters as saved by the previous owner,
+   * used when their next round arrives (the history is read back from the store then). Series
+   * already in memory keep their own state.
+   */
+  adopt(rows: readonly ActiveRow[]): void {
+    for (const row of rows) {
+      if (row.agent === ANY_AGENT) {
+        this.quorumRaised.set(`${row.target}\u0000${row.alert}`, row.since);
+        continue;
+      }
+      const k = key(row.target, row.agent);
+      if (this.series.has(k)) continue;
+      if (!this.saved.has(k)) this.saved.set(k, new Map());
+      this.saved.get(k)!.set(row.alert, { prevmatch: row.prevmatch, since: row.since });
+    }
   }
 
   /** Connects a localization engine (or disconnects it with undefined). */
@@ -222,6 +288,10 @@ export class AlertEngine implements RoundSink {
         agents.add(round.agent);
         if (round.cert_expiry !== undefined) state.certDays = (round.cert_expiry * 1000 - round.time) / 86_400_000;
         pushRound(state.history, t.cap, lossPct(round), round.median);
+        if (state.resumed) {
+          if (state.history.loss.length < t.cap) continue;
+          state.resumed = false;
+        }
         const { outcomes, changed } = evaluateRules(state, t.rules);
         for (const alert of new Set(changed)) {
           const counter = state.counters.get(alert) ?? 0;
@@ -260,7 +330,7 @@ export class AlertEngine implements RoundSink {
       }
     }
     try {
-      if (changes.length) this.opts.db.saveCounters(changes);
+      if (changes.length) this.saveCounters(changes);
       if (fired.length) this.outbox.submit(fired);
     } catch (e) {
       this.opts.log.error({ err: e }, 'alert state could not be saved');
@@ -363,6 +433,7 @@ export class AlertEngine implements RoundSink {
       holds.set(alert, -n);
     }
     const state: SeriesState = { history: newHistory(), counters, holds, last: -Infinity };
+    if (counters.size || holds.size) state.resumed = true;
     try {
       const step = stepS * 1000;
       const from = before - (t.cap + 1) * step - step / 2;

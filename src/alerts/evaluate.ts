@@ -21,6 +21,13 @@ export interface SeriesState {
   holds: Map<string, number>;
   /** Days the certificate of the latest round that reported one has left (HTTPS targets). */
   certDays?: number;
+  /**
+   * Raised alerts were continued from saved counters (a restart, or a series taken over from
+   * another server) and the history read back may be short (the store had not all rounds yet):
+   * nothing is judged until the history is as long as the target's longest pattern, so a short
+   * history cannot look like a clear.
+   */
+  resumed?: boolean;
 }
 
 export interface Outcome {

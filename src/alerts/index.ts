@@ -52,6 +52,10 @@ export interface AlertOptions {
   now?: () => number;
   /** An agent's region, for quorum alerts that count regions. */
   regionOf?: (agent: string) => string | undefined;
+  /** false: no history is read back at start (in a cluster, a series is read back by its owner when its first round comes). */
+  warm?: boolean;
+  /** Told of every saved counter change (a cluster copies them to its shared database). */
+  onCounters?: EngineOptions['onCounters'];
 }
 
 /** How often held notifications are looked at (their deadlines are checked, their verdicts asked). */
@@ -75,10 +79,11 @@ export function createAlerts(opts: AlertOptions): AlertService {
   const engine = new AlertEngine({
     store: opts.store, db, dispatcher, log, builtinAgent: opts.builtinAgent, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     ...(opts.now ? { now: opts.now } : {}), ...(opts.regionOf ? { regionOf: opts.regionOf } : {}),
+    ...(opts.onCounters ? { onCounters: opts.onCounters } : {}),
   }, config, setup, opts.targets);
   const releaser = setInterval(() => engine.release(), RELEASE_MS);
   releaser.unref();
-  const warmed = engine.warm().then((n) => {
+  const warmed = (opts.warm === false ? Promise.resolve(0) : engine.warm()).then((n) => {
     if (n) log.info({ series: n }, 'alert histories read back from the store');
     return n;
   });

@@ -33,7 +33,7 @@ export function registerAgentCommand(program: Command): void {
     .command('agent')
     .description('run a remote agent: pull the plan from the server, measure, push rounds (kept in a disk spool until the server has them)')
     // Each of these may come from the environment too (systemd's EnvironmentFile, deploy/systemd/agent.env.example).
-    .addOption(new Option('-s, --server <url>', 'server URL, e.g. https://smokemesh.example:8888').env('SMOKEMESH_SERVER').makeOptionMandatory())
+    .addOption(new Option('-s, --server <url[,url…]>', 'server URL, e.g. https://smokemesh.example:8888; several separated by commas: the agent moves to the next when one fails').env('SMOKEMESH_SERVER').makeOptionMandatory())
     .addOption(new Option('-n, --name <name>', 'this agent\'s name, as listed under agents: in the server config').env('SMOKEMESH_NAME').makeOptionMandatory())
     .addOption(new Option('--secret-file <file>', 'file holding the shared secret (mode 600)').env('SMOKEMESH_SECRET_FILE').makeOptionMandatory())
     .option('--region <region>', 'region (default: $SMOKEMESH_REGION, else the server config, else "default")')

@@ -129,6 +129,18 @@ export const RouteSchema = Type.Object({
   to: RecipientsSchema,
 }, { additionalProperties: false, description: 'a cause whose affected targets carry these labels also goes to `to`' });
 
+/**
+ * Alerts of the region × region cells: a (source region → target region) pair whose series
+ * (agent → target, source region = the agent's region, target region = the target's `region`
+ * label, as the mesh aggregates them) are bad in a quorum is one cause of its own.
+ */
+export const RegionPairsSchema = Type.Object({
+  alert: Type.Enum(['down', 'degraded'], { default: 'down', description: 'raise on "down" only, or on "degraded" too (degraded is sent as suspected, down as confirmed)' }),
+  degraded: Fraction('1/3', 'the pair is degraded when at least this fraction of its series (agent → target) are bad'),
+  down: Fraction('1/2', 'the pair is down when at least this fraction of its series are bad'),
+  min_series: Type.Integer({ minimum: 1, default: 3, description: 'series a pair needs before it can be judged' }),
+}, { additionalProperties: false });
+
 export const LocalizeScopeSchema = Type.Object({
   name: Type.String({ pattern: '^[-_0-9a-zA-Z.]{1,64}$', description: 'letters, digits, "-", "_", "."' }),
   title: Type.Optional(Type.String()),
@@ -140,6 +152,7 @@ export const LocalizeScopeSchema = Type.Object({
   clear_after: Type.Integer({ minimum: 1, maximum: 1000, default: 3, description: 'h: a raised cause clears after h steps in a row without it' }),
   stale_steps: Type.Integer({ minimum: 1, maximum: 1000, default: 3, description: 'a series whose latest round is older than this many steps is left out' }),
   thresholds: ThresholdsSchema,
+  region_pairs: Type.Optional(RegionPairsSchema),
   whitelist: WhitelistSchema,
   maintenance: Type.Array(MaintenanceSchema, { default: [] }),
   to: Type.Optional(RecipientsSchema),
@@ -157,6 +170,7 @@ export const LocalizeSectionSchema = Type.Object({
 export type LocalizeScopeConfig = Static<typeof LocalizeScopeSchema>;
 export type LocalizeSection = Static<typeof LocalizeSectionSchema>;
 export type Thresholds = Static<typeof ThresholdsSchema>;
+export type RegionPairs = Static<typeof RegionPairsSchema>;
 export type BadRule = Static<typeof BadRuleSchema>;
 export type Roles = Static<typeof RolesSchema>;
 export type LabelMatch = Static<typeof LabelMatchSchema>;

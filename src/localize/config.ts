@@ -49,14 +49,16 @@ function readLocalize(config: Config, issue: IssueAt, deep: boolean): LocalizeSc
     const at = ['localize', 'scopes', n];
     if (names.has(s.name)) issue([...at, 'name'], `scope "${s.name}" is defined twice`);
     names.add(s.name);
-    const pairs: [string, number | string, number | string][] = [
-      ['network', s.thresholds.network.suspected, s.thresholds.network.confirmed],
-      ['destination', s.thresholds.destination.suspected, s.thresholds.destination.confirmed],
+    const pairs: [(string | number)[], number | string, number | string][] = [
+      [['thresholds', 'network', 'suspected'], s.thresholds.network.suspected, s.thresholds.network.confirmed],
+      [['thresholds', 'destination', 'suspected'], s.thresholds.destination.suspected, s.thresholds.destination.confirmed],
     ];
-    for (const [level, sus, conf] of pairs) {
-      const a = ratio(sus);
-      const b = ratio(conf);
-      if (a.num * b.den > b.num * a.den) issue([...at, 'thresholds', level, 'suspected'], `suspected (${sus}) must not be above confirmed (${conf})`);
+    if (s.region_pairs) pairs.push([['region_pairs', 'degraded'], s.region_pairs.degraded, s.region_pairs.down]);
+    for (const [where, low, high] of pairs) {
+      const a = ratio(low);
+      const b = ratio(high);
+      const [lowName, highName] = where[0] === 'region_pairs' ? ['degraded', 'down'] : ['suspected', 'confirmed'];
+      if (a.num * b.den > b.num * a.den) issue([...at, ...where], `${lowName} (${low}) must not be above ${highName} (${high})`);
     }
     s.maintenance.forEach((m, i) => {
       const where = [...at, 'maintenance', i];

@@ -3,13 +3,17 @@
  * of the scope, explained by as few causes as possible, most general first. A cause's series
  * are taken out before the next level looks, so one root cause yields one cause:
  *
- * 1. vantage: a site (an agent, or the agents sharing a site label) sees nearly everything
+ * 1. vantage: a site (an agent, or the agents sharing a site label; then also one agent of a
+ *    site whose others are fine) sees nearly everything
  *    bad while the others who measure the same items do not, and its cell's peers do not
- *    either — our probe is broken, not the network;
+ *    either (a peer with a bad cell's share of bad series counts as seeing it) — our probe is
+ *    broken, not the network;
  * 2. network (e.g. an ISP): a third / half of its cells, or of the items it measures, bad —
  *    counting only items that the other networks do not see bad too;
  *    and spread over at least half of the destination groups it measures;
  * 3. destination (e.g. an IDC): seen bad by ≥ 2 networks, or a third / half of its items bad;
+ *    3b. region pair (only with region_pairs): a source region → target region cell of the mesh
+ *    with a quorum of its series bad;
  * 4. path (one network to one destination group: a peering or uplink problem): the network
  *    sees half of the group's items bad, no other network does;
  * 5. cell (e.g. one ISP in one province): half of its series bad;
@@ -17,7 +21,7 @@
  *
  * Plain data in, plain data out; counts are exact (fractions compared as ratios).
  */
-import type { Thresholds } from '../config/localize-schema.ts';
+import type { RegionPairs, Thresholds } from '../config/localize-schema.ts';
 import { atLeast, moreThan, ratio, type Ratio } from './select.ts';
 import type { CauseKind } from './types.ts';
 
@@ -42,6 +46,12 @@ export interface Table {
   cellNet: number[];
   /** Whether cells differ from networks (more than one vantage key). */
   cellLevel: boolean;
+  /** With region_pairs: the (source region, target region) pair of each row (-1: the target has no region), and the pairs' names. */
+  pair?: Int32Array;
+  pairs?: string[];
+  /** When sites group several agents (roles.site is a label): the agent of each row, and the agents' names. */
+  agent?: Int32Array;
+  agents?: string[];
 }
 
 /** A cause as inferred in one step, before hysteresis and evidence. */
@@ -56,6 +66,8 @@ export interface Inferred {
   networks?: { seeing: number[]; total: number };
   peers?: { bad: number; total: number };
   others?: { bad: number; total: number };
+  /** A vantage cause of one agent of a site (the site itself was not blamed). */
+  agent?: boolean;
 }
 
 /** Thresholds read once per step: ratios instead of config fractions. */
@@ -97,10 +109,14 @@ const fmt = (r: Ratio) => (r.den === 1 ? String(r.num) : `${r.num}/${r.den}`);
  * Infers the causes of one step. Returns them most general first, and for each row the
  * index of the cause that took it (-1: none).
  */
-export function infer(table: Table, thresholds: Thresholds): { causes: Inferred[]; rowCause: Int32Array } {
+export function infer(table: Table, thresholds: Thresholds, regionPairs?: RegionPairs): { causes: Inferred[]; rowCause: Int32Array } {
   const r = rulesOf(thresholds);
   const rowCause = new Int32Array(table.size).fill(-1);
   const causes: Inferred[] = [];
+  // The item view over the rows not taken yet: worked out again only after a level took rows
+  // (a clean step builds it once instead of once per level; it is the bulk of a step's work).
+  let view: ItemView | undefined;
+  const viewOf = () => (view ??= itemView(table, rowCause, r));
   // The causes of one level take the rows not taken yet whose column names one of them.
   const take = (level: Inferred[], column: Int32Array | ((i: number) => number)) => {
     const byIndex = new Map<number, number>();
@@ -109,28 +125,42 @@ export function infer(table: Table, thresholds: Thresholds): { causes: Inferred[
     for (let i = 0; i < table.size; i++) {
       if (rowCause[i] !== -1) continue;
       const id = byIndex.get(typeof column === 'function' ? column(i) : column[i]!);
-      if (id !== undefined) rowCause[i] = id;
+      if (id !== undefined) {
+        rowCause[i] = id;
+        view = undefined;
+      }
     }
   };
 
-  take(vantage(table, r), table.site);
-  take(networks(table, rowCause, itemView(table, rowCause, r), r), table.net);
-  take(destinations(table, rowCause, itemView(table, rowCause, r), r), table.dest);
-  take(paths(table, rowCause, itemView(table, rowCause, r), r), (i) => pathIndex(table, table.net[i]!, table.dest[i]!));
-  if (table.cellLevel) take(cells(table, rowCause, itemView(table, rowCause, r), r), table.cell);
-  take(items(itemView(table, rowCause, r), r), table.item);
+  take(vantage(table, r, table.site, table.sites.length, rowCause), table.site);
+  // One broken agent of a site whose other agents are fine is still our probe.
+  if (table.agent) take(vantage(table, r, table.agent, table.agents!.length, rowCause).map((c) => ({ ...c, agent: true })), table.agent);
+  take(networks(table, rowCause, viewOf(), r), table.net);
+  take(destinations(table, rowCause, viewOf(), r), table.dest);
+  if (regionPairs && table.pair) take(pairsOfRegions(table, rowCause, regionPairs), table.pair);
+  take(paths(table, rowCause, viewOf(), r), (i) => pathIndex(table, table.net[i]!, table.dest[i]!));
+  if (table.cellLevel) take(cells(table, rowCause, viewOf(), r), table.cell);
+  take(items(viewOf(), r), table.item);
   return { causes, rowCause };
 }
 
-/** Sites that see nearly everything bad while their peers and the other observers do not. */
-function vantage(table: Table, r: Rules): Inferred[] {
-  const nSite = new Int32Array(table.sites.length);
-  const bSite = new Int32Array(table.sites.length);
-  const siteCell = new Int32Array(table.sites.length).fill(-1);
+/**
+ * Sites (by the `site` column: sites, or agents) that see nearly everything bad while their
+ * peers and the other observers do not, over the rows no cause has taken.
+ */
+function vantage(table: Table, r: Rules, siteOf: Int32Array, nSites: number, rowCause: Int32Array): Inferred[] {
+  const nSite = new Int32Array(nSites);
+  const bSite = new Int32Array(nSites);
+  // The cells a site's agents stand in (one, unless a site label groups agents of several
+  // cells: the machines of several ISPs in one building).
+  const lastCell = new Int32Array(nSites).fill(-1);
+  const siteCells = new Set<number>(); // site × cells + cell
+  const nCells = table.cells.length;
   const nItem = new Int32Array(table.items.length);
   const bItem = new Int32Array(table.items.length);
   for (let i = 0; i < table.size; i++) {
-    const site = table.site[i]!;
+    if (rowCause[i] !== -1) continue;
+    const site = siteOf[i]!;
     const item = table.item[i]!;
     nSite[site]!++;
     nItem[item]!++;
@@ -138,25 +168,34 @@ function vantage(table: Table, r: Rules): Inferred[] {
       bSite[site]!++;
       bItem[item]!++;
     }
-    if (siteCell[site] === -1) siteCell[site] = table.cell[i]!;
+    if (lastCell[site] !== table.cell[i]) {
+      lastCell[site] = table.cell[i]!;
+      siteCells.add(site * nCells + table.cell[i]!);
+    }
   }
   const candidate = (s: number) => nSite[s]! >= r.t.vantage.min_series && atLeast(bSite[s]!, nSite[s]!, r.vantageBad);
   const sitesOfCell = new Map<number, number[]>();
-  for (let s = 0; s < table.sites.length; s++) {
-    if (nSite[s] === 0) continue;
-    const list = sitesOfCell.get(siteCell[s]!);
-    if (list) list.push(s);
-    else sitesOfCell.set(siteCell[s]!, [s]);
+  const cellsOfSite = new Map<number, number[]>();
+  for (const k of siteCells) {
+    const cell = k % nCells;
+    const site = (k - cell) / nCells;
+    const list = sitesOfCell.get(cell);
+    if (list) list.push(site);
+    else sitesOfCell.set(cell, [site]);
+    const cl = cellsOfSite.get(site);
+    if (cl) cl.push(cell);
+    else cellsOfSite.set(site, [cell]);
   }
   const out: Inferred[] = [];
   const candidates = new Set<number>();
-  for (let s = 0; s < table.sites.length; s++) if (candidate(s)) candidates.add(s);
+  for (let s = 0; s < nSites; s++) if (candidate(s)) candidates.add(s);
   if (candidates.size === 0) return out;
   // The site's own series per item, to subtract from the item totals (the others' view).
   const own = new Map<number, Map<number, { n: number; b: number }>>();
   for (const s of candidates) own.set(s, new Map());
   for (let i = 0; i < table.size; i++) {
-    const m = own.get(table.site[i]!);
+    if (rowCause[i] !== -1) continue;
+    const m = own.get(siteOf[i]!);
     if (!m) continue;
     const item = table.item[i]!;
     const x = m.get(item) ?? { n: 0, b: 0 };
@@ -164,9 +203,13 @@ function vantage(table: Table, r: Rules): Inferred[] {
     if (table.bad[i]) x.b++;
     m.set(item, x);
   }
+  // A peer sees it too when its own series are bad as often as a bad cell's (cell.bad_fraction),
+  // not only when it crossed the vantage bar itself: a degraded cell puts each of its sites near
+  // that bar, and which side of it a site lands on in a step is chance.
+  const peerBad = (p: number) => atLeast(bSite[p]!, nSite[p]!, r.cellBad);
   for (const s of candidates) {
-    const peers = (sitesOfCell.get(siteCell[s]!) ?? []).filter((p) => p !== s);
-    const peersBad = peers.filter((p) => candidates.has(p)).length;
+    const peers = [...new Set((cellsOfSite.get(s) ?? []).flatMap((c) => sitesOfCell.get(c) ?? []))].filter((p) => p !== s);
+    const peersBad = peers.filter(peerBad).length;
     if (peers.length > 0 && peersBad * 2 >= peers.length) continue; // the whole cell sees it: not this site
     let on = 0;
     let ob = 0;
@@ -179,7 +222,7 @@ function vantage(table: Table, r: Rules): Inferred[] {
       kind: 'vantage', index: s, confidence: 'confirmed',
       rule: `${bSite[s]} of ${nSite[s]} series bad (≥ ${fmt(r.vantageBad)}); `
         + (on > 0 ? `others measuring the same items: ${ob} of ${on} bad (< ${fmt(r.othersBad)})` : 'no other site measures the same items')
-        + (peers.length ? `; ${peersBad} of ${peers.length} peers in its cell also bad` : '; no peer in its vantage cell'),
+        + (peers.length ? `; ${peersBad} of ${peers.length} peers in its cell also bad (≥ ${fmt(r.cellBad)} of their series)` : '; no peer in its vantage cell'),
       peers: { bad: peersBad, total: peers.length },
       others: { bad: ob, total: on },
     });
@@ -317,6 +360,34 @@ function networks(table: Table, rowCause: Int32Array, view: ItemView, r: Rules):
 function destinationOfItems(table: Table, rowCause: Int32Array): Map<number, number> {
   const out = new Map<number, number>();
   for (let i = 0; i < table.size; i++) if (rowCause[i] === -1) out.set(table.item[i]!, table.dest[i]!);
+  return out;
+}
+
+/**
+ * Region pairs (the mesh's region × region cells) whose series not taken yet are bad in a
+ * quorum: down (confirmed) or, when asked for, degraded (suspected).
+ */
+function pairsOfRegions(table: Table, rowCause: Int32Array, rule: RegionPairs): Inferred[] {
+  const n = new Int32Array(table.pairs!.length);
+  const b = new Int32Array(table.pairs!.length);
+  for (let i = 0; i < table.size; i++) {
+    const p = table.pair![i]!;
+    if (p < 0 || rowCause[i] !== -1) continue;
+    n[p]!++;
+    b[p]! += table.bad[i]!;
+  }
+  const down = ratio(rule.down);
+  const degraded = ratio(rule.degraded);
+  const out: Inferred[] = [];
+  for (let p = 0; p < n.length; p++) {
+    if (n[p]! < rule.min_series || b[p] === 0) continue;
+    const isDown = atLeast(b[p]!, n[p]!, down);
+    if (!isDown && (rule.alert !== 'degraded' || !atLeast(b[p]!, n[p]!, degraded))) continue;
+    out.push({
+      kind: 'region_pair', index: p, confidence: isDown ? 'confirmed' : 'suspected',
+      rule: `${isDown ? 'down' : 'degraded'}: ${b[p]} of ${n[p]} series bad (≥ ${fmt(isDown ? down : degraded)})`,
+    });
+  }
   return out;
 }
 

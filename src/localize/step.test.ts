@@ -45,6 +45,24 @@ for (const [name, faults, id, confidence] of single) {
   });
 }
 
+test('a degraded cell (70 % loss) is never one of its agents, whatever the noise: no vantage cause at any step, pending ones included', () => {
+  // At 70 % loss each agent of the cell sees 75-95 % of its series bad; which side of the
+  // vantage bar (0.8) each lands on is chance, and a step where one agent is above it and its
+  // peer below must still read as the cell. 40 different noise draws, every step looked at.
+  const cell = fault('cell', { match: (a) => a.labels.isp === 'unicom' && a.labels.province === 'hebei', loss: 70 });
+  let cellSteps = 0;
+  for (let n = 0; n < 40; n++) {
+    let state = emptyState();
+    for (let i = START - 3; i < START + 10; i++) {
+      const res = step(scope, seriesOf(world, roundsAt(world, T + i * M, [cell], n * 1000 + i)), state, T + (i + 1) * M);
+      state = res.state;
+      for (const c of res.causes) assert.notEqual(c.kind, 'vantage', `noise ${n}, step ${i}: ${c.id}: ${c.rule}`);
+      if (res.causes.some((c) => c.id === 'cdn/cell/unicom/hebei')) cellSteps++;
+    }
+  }
+  assert.ok(cellSteps >= 40 * 8, `the cell was inferred in ${cellSteps} steps`);
+});
+
 test('two unrelated faults at once: two causes, each at its level', () => {
   const r = run([
     fault('idc', { match: (_a, t) => t.labels.idc === 'idc1', loss: 100 }),
@@ -197,4 +215,82 @@ test('stale series (no round for stale_steps) are left out', () => {
   const series = seriesOf(world, roundsAt(world, T, []));
   const r = step(scope, series, undefined, T + 10 * M);
   assert.equal(r.counts.stale, 1152);
+});
+
+/** Regions r1…r4 with three agents each; every agent probes the agents of the other regions (mesh targets carry `region`). */
+function meshWorld(): World {
+  const regions = ['r1', 'r2', 'r3', 'r4'];
+  const agents = regions.flatMap((r) => [1, 2, 3].map((i) => ({ name: `${r}-a${i}`, region: r, labels: {} })));
+  const targets = agents.map((a) => ({ path: `/Mesh/${a.region}/${a.name}`, host: '10.0.0.1', labels: { region: a.region } }));
+  const w: World = { ...world, agents, targets, pairs: [] };
+  w.pairs = agents.flatMap((agent) => targets.filter((t) => t.labels.region !== agent.region).map((target) => ({ agent, target, offset: 2000, base: 40, key: seriesKey(target.path, agent.name) })));
+  return w;
+}
+const meshScope = (pairs?: Record<string, unknown>) => scopeOf({ name: 'mesh', roles: { vantage: ['region'], destination: ['region'] }, ...(pairs ? { region_pairs: pairs } : {}) });
+
+test('region pairs: one region → region cell down is one region_pair cause (raised after k steps, cleared), not a path', () => {
+  const w = meshWorld();
+  const f = [fault('pair', { match: (a, t) => a.region === 'r1' && t.labels.region === 'r3', loss: 100 })];
+  const r = run(f, 40, w, meshScope({}));
+  assert.deepEqual(r.events.map((e) => `${e.state} ${e.id} ${e.confidence}`), ['raised mesh/region_pair/r1/r3 confirmed', 'cleared mesh/region_pair/r1/r3 confirmed']);
+  const up = raised(r)[0]!;
+  assert.ok(up.step - START <= K && up.step - START >= K - 1, `raised at ${up.step}`);
+  assert.match(up.rule, /^down: 9 of 9 series bad \(≥ 1\/2\)$/);
+  // Without region_pairs the same fault is the path from r1 to r3.
+  assert.deepEqual(raised(run(f, 40, w, meshScope())).map((e) => e.id), ['mesh/path/r1/r3']);
+  // The cause names its pair and explains its series.
+  const mid = run(f, START + K + 1, w, meshScope({}));
+  const c = mid.last.causes.find((x) => x.kind === 'region_pair')!;
+  assert.deepEqual(c.key, { source_region: 'r1', target_region: 'r3' });
+  assert.deepEqual(c.series, { bad: 9, total: 9 });
+  assert.equal(mid.last.explain.get(seriesKey('/Mesh/r3/r3-a2', 'r1-a1')), 'mesh/region_pair/r1/r3');
+  assert.equal(mid.last.explain.get(seriesKey('/Mesh/r2/r2-a2', 'r1-a1')), undefined);
+});
+
+test('region pairs: a degraded pair (a third of its series bad) raises only with alert: degraded, as suspected', () => {
+  const w = meshWorld();
+  const f = [fault('one agent to r3', { match: (a, t) => a.name === 'r1-a1' && t.labels.region === 'r3', loss: 100 })];
+  assert.deepEqual(raised(run(f, 40, w, meshScope({}))).map((e) => e.id), []);
+  const r = run(f, 40, w, meshScope({ alert: 'degraded' }));
+  assert.deepEqual(raised(r).map((e) => `${e.id} ${e.confidence} ${e.rule}`), ['mesh/region_pair/r1/r3 suspected degraded: 3 of 9 series bad (≥ 1/3)']);
+  // A stricter quorum: not even degraded.
+  assert.deepEqual(raised(run(f, 40, w, meshScope({ alert: 'degraded', degraded: 0.4 }))).map((e) => e.id), []);
+});
+
+test('region pairs: faults a more general cause explains raise no pair alerts (a region down for everyone, a broken agent, a region cut off)', () => {
+  const w = meshWorld();
+  const s = meshScope({ alert: 'degraded' });
+  const ids = (f: Fault[]) => raised(run(f, 40, w, s)).map((e) => e.id);
+  assert.deepEqual(ids([fault('r3 down', { match: (_a, t) => t.labels.region === 'r3', loss: 100 })]), ['mesh/destination/r3']);
+  assert.deepEqual(ids([fault('agent', { match: (a) => a.name === 'r2-a2', loss: 100 })]), ['mesh/vantage/r2-a2']);
+  assert.deepEqual(ids([fault('r4 cut off', { match: (a) => a.region === 'r4', loss: 100 })]), ['mesh/network/r4']);
+});
+
+/** The test world with a `site` label: in each province, the first agent of every ISP stands in `<province>-pop-1`, the second in `-pop-2`. */
+function siteWorld(): World {
+  const agents = world.agents.map((a) => ({ ...a, labels: { ...a.labels, site: `${a.labels.province}-pop-${a.name.slice(-1)}` } }));
+  const byName = new Map(agents.map((a) => [a.name, a]));
+  return { ...world, agents, pairs: world.pairs.map((p) => ({ ...p, agent: byName.get(p.agent.name)! })) };
+}
+
+test('a whole site down (all its agents, of three ISPs, see everything bad): one vantage cause for the site, not one per agent', () => {
+  const w = siteWorld();
+  const down = [fault('site', { match: (a) => a.labels.site === 'hebei-pop-1', loss: 100 })];
+  const siteScope = scopeOf({ roles: { vantage: ['isp', 'province'], destination: ['idc'], item: 'vip', site: 'site' } });
+  const r = run(down, START + K + 2, w, siteScope);
+  assert.deepEqual(raised(r).map((e) => e.id), ['cdn/vantage/hebei-pop-1']);
+  const c = r.last.causes.find((x) => x.id === 'cdn/vantage/hebei-pop-1')!;
+  assert.deepEqual(c.key, { site: 'hebei-pop-1' });
+  assert.deepEqual(c.agents, ['mobile-hebei-1', 'telecom-hebei-1', 'unicom-hebei-1']);
+  assert.deepEqual(c.series, { bad: 72, total: 72 });
+  assert.deepEqual(c.peers, { bad: 0, total: 1 }); // hebei-pop-2, in the same three cells, is fine
+  assert.equal(r.last.counts.unexplained, 0);
+  // Without the site role the same outage is one cause per agent.
+  assert.deepEqual(raised(run(down, START + K + 2, w)).map((e) => e.id).sort(), ['cdn/vantage/mobile-hebei-1', 'cdn/vantage/telecom-hebei-1', 'cdn/vantage/unicom-hebei-1']);
+  // One agent of a site broken, the site's others fine: that agent is the cause (not its cell).
+  const one = run([fault('agent', { match: (a) => a.name === 'unicom-hebei-1', loss: 100 })], 40, w, siteScope);
+  assert.deepEqual(one.events.map((e) => `${e.state} ${e.id}`), ['raised cdn/vantage/unicom-hebei-1', 'cleared cdn/vantage/unicom-hebei-1']);
+  // Both sites of a province down: each site's peer is down too, so it is the province's cells, not our probes.
+  const both = run([fault('province', { match: (a) => a.labels.province === 'hebei', loss: 100 })], START + K + 2, w, siteScope);
+  assert.ok(raised(both).every((e) => !e.id.includes('/vantage/')), JSON.stringify(raised(both)));
 });

@@ -52,12 +52,21 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
   const dests = new Names();
   const items = new Names();
   const sites = new Names();
+  const agentNames = new Names();
+  const bySite = roles.site !== 'agent';
+  const regions = new Names();
+  const pairNames = new Names();
+  const pairIds = new Map<number, number>();
+  const pairValues: [string, string][] = [];
+  const withPairs = scope.region_pairs !== undefined;
   const cellNet: number[] = [];
   const cellValues: string[][] = [];
   const destValues: string[][] = [];
   // Columns of the table, grown as series are accepted.
   const cap = Math.max(16, series.length);
   const col = { net: new Int32Array(cap), cell: new Int32Array(cap), dest: new Int32Array(cap), item: new Int32Array(cap), site: new Int32Array(cap), bad: new Uint8Array(cap) };
+  const pairCol = withPairs ? new Int32Array(cap) : undefined;
+  const agentCol = bySite ? new Int32Array(cap) : undefined;
   let size = 0;
   const used: SeriesInput[] = [];
   const keys: string[] = [];
@@ -65,8 +74,8 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
   const counts = { series: 0, bad: 0, excluded: 0, stale: 0, unlabelled: 0, unexplained: 0 };
 
   // Role values depend on the agent alone or on the target alone: worked out once per step.
-  const agentRoles = new Map<string, { net: number; cell: number; site: number } | null>();
-  const targetRoles = new Map<string, { dest: number; item: number } | null>();
+  const agentRoles = new Map<string, { net: number; cell: number; site: number; region: number; agent: number } | null>();
+  const targetRoles = new Map<string, { dest: number; item: number; region: number } | null>();
   const rolesOfAgent = (s: SeriesInput) => {
     let r = agentRoles.get(s.agent);
     if (r !== undefined) return r;
@@ -78,7 +87,11 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
         cellNet.push(nets.id(vantage[0]!));
         cellValues.push(vantage as string[]);
       }
-      r = { net: cellNet[cell]!, cell, site: sites.id(roles.site === 'agent' ? s.agent : (s.agentLabels[roles.site] ?? s.agent)) };
+      r = {
+        net: cellNet[cell]!, cell, site: sites.id(roles.site === 'agent' ? s.agent : (s.agentLabels[roles.site] ?? s.agent)),
+        region: withPairs ? regions.id(s.agentLabels.region ?? s.agentRegion) : -1,
+        agent: bySite ? agentNames.id(s.agent) : -1,
+      };
     }
     agentRoles.set(s.agent, r);
     return r;
@@ -91,10 +104,23 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
     else {
       const dest = dests.id((destination as string[]).join(' / '));
       if (dest === destValues.length) destValues.push(destination as string[]);
-      r = { dest, item: items.id(roles.item === 'path' ? s.target : (s.targetLabels[roles.item] ?? s.target)) };
+      const region = s.targetLabels.region;
+      r = { dest, item: items.id(roles.item === 'path' ? s.target : (s.targetLabels[roles.item] ?? s.target)), region: withPairs && region !== undefined ? regions.id(region) : -1 };
     }
     targetRoles.set(s.target, r);
     return r;
+  };
+  // The mesh's region × region cell of a series: the agent's region → the target's region label.
+  const pairOf = (source: number, target: number): number => {
+    if (target < 0) return -1;
+    const k = source * 65536 + target;
+    let p = pairIds.get(k);
+    if (p === undefined) {
+      p = pairNames.id(`${regions.names[source]} / ${regions.names[target]}`);
+      pairValues[p] = [regions.names[source]!, regions.names[target]!];
+      pairIds.set(k, p);
+    }
+    return p;
   };
   const filtering = scope.maintenance.length > 0 || Object.keys(scope.whitelist).length > 0;
 
@@ -125,6 +151,8 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
     col.item[size] = t.item;
     col.site[size] = a.site;
     col.bad[size] = bad ? 1 : 0;
+    if (pairCol) pairCol[size] = pairOf(a.region, t.region);
+    if (agentCol) agentCol[size] = a.agent;
     size++;
     used.push(s);
     keys.push(key);
@@ -134,21 +162,33 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
   counts.series = size;
 
   const table: Table = { size, ...col, nets: nets.names, cells: cells.names, dests: dests.names, items: items.names, sites: sites.names, cellNet, cellLevel: roles.vantage.length > 1 };
-  const { causes: inferred, rowCause } = infer(table, scope.thresholds);
+  if (pairCol) {
+    table.pair = pairCol;
+    table.pairs = pairNames.names;
+  }
+  if (agentCol) {
+    table.agent = agentCol;
+    table.agents = agentNames.names;
+  }
+  const { causes: inferred, rowCause } = infer(table, scope.thresholds, scope.region_pairs);
 
   // Name and evidence of each inferred cause.
   const keyOf = (c: Inferred): Record<string, string> => {
     switch (c.kind) {
-      case 'vantage': return { [roles.site]: table.sites[c.index]! };
+      case 'vantage': return c.agent ? { agent: table.agents![c.index]! } : { [roles.site]: table.sites[c.index]! };
       case 'network': return { [roles.vantage[0]!]: table.nets[c.index]! };
       case 'cell': return Object.fromEntries(roles.vantage.map((k, i) => [k, cellValues[c.index]![i]!]));
       case 'destination': return Object.fromEntries(roles.destination.map((k, i) => [k, destValues[c.index]![i]!]));
       case 'path': {
         const dest = c.index % table.dests.length;
         const net = (c.index - dest) / table.dests.length;
-        return { [roles.vantage[0]!]: table.nets[net]!, ...Object.fromEntries(roles.destination.map((k, i) => [k, destValues[dest]![i]!])) };
+        // A destination key that is also the vantage key (region → region) is named target_<key>.
+        const key: Record<string, string> = { [roles.vantage[0]!]: table.nets[net]! };
+        roles.destination.forEach((k, i) => { key[k in key ? `target_${k}` : k] = destValues[dest]![i]!; });
+        return key;
       }
       case 'item': return { [roles.item]: table.items[c.index]! };
+      case 'region_pair': return { source_region: pairValues[c.index]![0], target_region: pairValues[c.index]![1] };
     }
   };
   const idOf = (kind: CauseKind, key: Record<string, string>) => `${scope.name}/${kind}/${Object.values(key).join('/')}`;
@@ -246,12 +286,13 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
   const holds = (c: Cause, i: number): boolean => {
     const name = names.get(c.id);
     switch (c.kind) {
-      case 'vantage': return table.sites[table.site[i]!] === name;
+      case 'vantage': return c.key.agent !== undefined && bySite ? table.agents![table.agent![i]!] === name : table.sites[table.site[i]!] === name;
       case 'network': return table.nets[table.net[i]!] === name;
       case 'cell': return table.cells[table.cell[i]!] === name;
       case 'destination': return table.dests[table.dest[i]!] === name;
       case 'path': return `${table.nets[table.net[i]!]} → ${table.dests[table.dest[i]!]}` === name;
       case 'item': return table.items[table.item[i]!] === name;
+      case 'region_pair': return table.pair !== undefined && table.pair[i]! >= 0 && table.pairs![table.pair[i]!] === name;
     }
   };
   const idle = raised.filter((c) => c.last_seen !== now).sort((a, b) => CAUSE_KINDS.indexOf(a.kind) - CAUSE_KINDS.indexOf(b.kind));

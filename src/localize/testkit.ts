@@ -115,10 +115,12 @@ export function faultActive(f: Fault, time: number, stepMs: number): boolean {
 
 /**
  * The rounds of the step window starting at `windowStart`: one per path, at its offset in the
- * window. Background: 0.2 % of pings lost, ±5 % jitter.
+ * window. Background: 0.2 % of pings lost, ±5 % jitter. `noise` picks the random draw (by
+ * default the window's start in seconds); a simulation whose clock starts at the real now
+ * passes its window number, so that its rounds do not depend on when it runs.
  */
-export function roundsAt(world: World, windowStart: number, faults: readonly Fault[]): Round[] {
-  const rand = prng(world.seed ^ Math.floor(windowStart / 1000));
+export function roundsAt(world: World, windowStart: number, faults: readonly Fault[], noise = Math.floor(windowStart / 1000)): Round[] {
+  const rand = prng(world.seed ^ noise);
   const stepMs = world.step * 1000;
   const out: Round[] = [];
   for (const p of world.pairs) {

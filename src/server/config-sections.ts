@@ -14,6 +14,7 @@ import type { ConfigSection, ConfigVerdict, SectionCheck } from '../config/secti
 import { alertsSection, notifiersSection } from '../alerts/config.ts';
 import { exportSection } from '../export/config.ts';
 import { localizeSection } from '../localize/config.ts';
+import { clusterSection } from '../cluster/config.ts';
 import { tasksSection } from '../tasks/policy.ts';
 import { agentsSection } from './agents/registry.ts';
 import { checkServerFiles } from './server-files.ts';
@@ -31,6 +32,7 @@ export const SECTIONS: readonly ConfigSection[] = [
   tasksSection,
   localizeSection,
   presentationSection,
+  clusterSection,
 ];
 
 /** The whole file's schema, derived from SECTIONS (for documentation and tests). */

@@ -11,6 +11,9 @@ import { alertRoutes } from './routes/alerts.ts';
 import { createAlerts } from '../alerts/index.ts';
 import { createTasksModule, type TasksModule } from './tasks/module.ts';
 import { createLocalizeModule } from './localize-module.ts';
+import { parseCluster } from '../cluster/config.ts';
+import type { ClusterService } from '../cluster/service.ts';
+import { clusterRoutes, startCluster } from './cluster-module.ts';
 
 /**
  * Builds the modules of the other concerns (agents, alerts, mesh and exporters, UI API) and
@@ -21,11 +24,19 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
   // The alert engine sees each round right after the store took it (ingest order).
   // Alerts with `trace: true` get a path trace from the tasks module (created below, once the agents exist).
   let tasks: TasksModule | undefined;
+  let cluster: ClusterService | undefined;
+  // Several servers (docs/scale.md): rounds reach the engine through the cluster's router. Read at start only.
+  const clusterCfg = parseCluster(ctx.config()).cluster;
   const alerts = createAlerts({
     config: ctx.config(), targets: ctx.targets(), store: ctx.store, log: deps.log.child({ module: 'alerts' }), builtinAgent: ctx.builtinAgent,
     onEvent: (event, rule) => tasks?.onAlertEvent(event, rule),
     ...(ctx.now ? { now: ctx.now } : {}), regionOf: agentRegions(ctx),
+    onCounters: (changes) => cluster?.saveCounters(changes), warm: clusterCfg === undefined,
   });
+  if (clusterCfg) {
+    const general = ctx.config().general;
+    cluster = await startCluster(clusterCfg, general.public_url ?? `http://${general.listen}`, alerts, deps.log);
+  }
   ctx.onReload((c) => alerts.reload(c, ctx.targets()));
   let fleet: FleetModule | undefined;
   const agents = createAgentsModule({
@@ -73,10 +84,17 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     localize,
     {
       name: 'alerts',
-      routes: alertRoutes({ engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: () => alerts.agentEvents() }),
-      sink: alerts.sink,
-      close: () => alerts.close(),
+      routes: alertRoutes({
+        engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: () => alerts.agentEvents(),
+        onSilence: (change) => cluster?.shareSilence(change),
+      }),
+      sink: cluster ?? alerts.sink,
+      close: async () => {
+        await cluster?.close();
+        await alerts.close();
+      },
     },
+    { name: 'cluster', routes: clusterRoutes(() => cluster) },
     { name: 'ui-api', routes: apiRoutes },
   ];
 }

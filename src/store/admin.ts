@@ -1,8 +1,9 @@
 import type Database from 'better-sqlite3';
 import { trimTrailingSlashes } from '../config/tree.ts';
 import { SmokemeshError } from '../errors.ts';
-import { fromRow, mergeBucket, toRow, type BucketRow } from './bucket.ts';
+import { fromRow, mergeBucket, seal, toRow, type BucketRow } from './bucket.ts';
 import type { SeriesRow } from './raw.ts';
+import { addToPacks, deleteSeriesBuckets, readBuckets, statementCache } from './tier-rows.ts';
 import type { Tier } from './tiers.ts';
 
 /**
@@ -30,8 +31,12 @@ export function pruneSeries(db: Database.Database, tiers: readonly Tier[], paths
   return db.transaction(() => {
     const ids = new Set<number>();
     for (const p of norm) for (const s of seriesUnder(db, p)) ids.add(s.id);
-    const stmts = [db.prepare('DELETE FROM raw WHERE series = ?'), ...tiers.map((t) => db.prepare(`DELETE FROM ${t.table} WHERE series = ?`)), db.prepare('DELETE FROM series WHERE id = ?')];
-    for (const id of ids) for (const st of stmts) st.run(id);
+    const prep = statementCache(db);
+    for (const id of ids) {
+      prep('DELETE FROM raw WHERE series = ?').run(id);
+      for (const t of tiers) deleteSeriesBuckets(prep, t, id);
+      prep('DELETE FROM series WHERE id = ?').run(id);
+    }
     return ids.size;
   }).immediate();
 }
@@ -63,25 +68,37 @@ export function renameSeries(db: Database.Database, tiers: readonly Tier[], from
   }).immediate();
 }
 
+/**
+ * Merges series `s` into `into`: raw rounds (the destination's kept on a tie), then per tier
+ * every bucket of `s` added to the destination's. A bucket that either side had sealed is
+ * sealed (and packed) again after the merge; two open ones stay open.
+ */
 function mergeInto(db: Database.Database, tiers: readonly Tier[], s: SeriesRow, into: SeriesRow): void {
+  const prep = statementCache(db);
   db.prepare('INSERT OR IGNORE INTO raw (series, time, step, sent, rtts, extra) SELECT ?, time, step, sent, rtts, extra FROM raw WHERE series = ?').run(into.id, s.id);
   for (const t of tiers) {
-    const rows = db.prepare(`SELECT * FROM ${t.table} WHERE series = ?`).all(s.id) as Array<BucketRow & { b: number }>;
-    const get = db.prepare(`SELECT * FROM ${t.table} WHERE series = ? AND b = ?`);
-    const put = db.prepare(`INSERT OR REPLACE INTO ${t.table} (series, b, rounds, sent, lost, n, min, max, mean, median, stddev, sketch, q, extra)
-      VALUES (@series, @b, @rounds, @sent, @lost, @n, @min, @max, @mean, @median, @stddev, @sketch, @q, @extra)`);
-    for (const row of rows) {
+    const mine = new Map(readBuckets(prep, t, into.id).map((r) => [r.b, r]));
+    const open: Array<BucketRow & { b: number }> = [];
+    const sealed: Array<BucketRow & { b: number }> = [];
+    for (const row of readBuckets(prep, t, s.id)) {
+      const other = mine.get(row.b);
       const state = fromRow(row);
-      const other = get.get(into.id, row.b) as BucketRow | undefined;
       if (other) {
         const merged = fromRow(other);
         mergeBucket(merged, state);
-        put.run({ series: into.id, b: row.b, ...toRow(merged) });
+        if (row.packed || other.packed) seal(merged);
+        (row.packed || other.packed ? sealed : open).push({ ...toRow(merged), b: row.b });
+        // Moved to the pack below: the destination's open row would hold it twice.
+        if (!other.packed && row.packed) prep(`DELETE FROM ${t.table} WHERE series = ? AND b = ?`).run(into.id, row.b);
       } else {
-        put.run({ series: into.id, b: row.b, ...toRow(state) });
+        (row.packed ? sealed : open).push({ ...toRow(state), b: row.b });
       }
     }
-    db.prepare(`DELETE FROM ${t.table} WHERE series = ?`).run(s.id);
+    const put = prep(`INSERT OR REPLACE INTO ${t.table} (series, b, rounds, sent, lost, n, min, max, mean, median, stddev, sketch, q, extra)
+      VALUES (@series, @b, @rounds, @sent, @lost, @n, @min, @max, @mean, @median, @stddev, @sketch, @q, @extra)`);
+    for (const row of open) put.run({ series: into.id, ...row });
+    if (sealed.length) addToPacks(prep, t, into.id, sealed);
+    deleteSeriesBuckets(prep, t, s.id);
   }
   db.prepare('DELETE FROM raw WHERE series = ?').run(s.id);
   db.prepare('UPDATE series SET first = min(first, ?), last = max(last, ?) WHERE id = ?').run(s.first, s.last, into.id);

@@ -65,7 +65,8 @@ export function binOf(us: number): number {
   return us < 1 ? 0 : 1 + Math.ceil(Math.log(us) / LN_GAMMA - 1e-9);
 }
 
-function binValue(bin: number): number {
+/** The value a bin stands for (its centre), µs. */
+export function binValue(bin: number): number {
   return bin === 0 ? 0 : (2 * GAMMA ** (bin - 1)) / (GAMMA + 1);
 }
 
@@ -399,7 +400,7 @@ export function summaryOf(row: BucketRow, levels: readonly number[]): BucketSumm
  */
 export const SUMMARY_TEXT = "group_concat(concat_ws(',', b, rounds, sent, lost, n, min, max, ifnull(median, ''), ifnull(hex(q), '')), ';') AS buckets";
 
-/** A bucket of a SUMMARY_TEXT: its index, the RTTs it received, and its summary (null: the row kept no quantiles, read it with summaryOf). */
+/** A bucket as Store.summaries reads it (from a SUMMARY_TEXT or a pack): its index, the RTTs it received, and its summary (null: the row kept no quantiles, read it with summaryOf). */
 export interface TextBucket {
   b: number;
   n: number;
@@ -465,7 +466,11 @@ export function parseSummaryText(text: string, levels: readonly number[]): TextB
 /** Reused for every quantile blob, as `scratch` for sketches. */
 const qScratch = new ByteWriter(64);
 
-function encodeQuantiles(min: number, q: number[], transient: boolean): Buffer {
+/**
+ * A bucket's interior quantiles as its `q` column: ascending varint deltas from min. With
+ * `transient`, a view of a shared scratch buffer (see toRow).
+ */
+export function encodeQuantiles(min: number, q: readonly number[], transient = false): Buffer {
   const w = qScratch;
   w.reset();
   let prev = min;
@@ -473,7 +478,8 @@ function encodeQuantiles(min: number, q: number[], transient: boolean): Buffer {
   return transient ? w.view() : w.bytes();
 }
 
-function decodeQuantiles(min: number, blob: Uint8Array): number[] {
+/** The `q` column as µs values. */
+export function decodeQuantiles(min: number, blob: Uint8Array): number[] {
   const r = new ByteReader(blob);
   const out: number[] = [];
   let prev = min;

@@ -37,6 +37,13 @@ export class ByteWriter {
     this.buf[this.pos++] = v;
   }
 
+  /** Raw bytes, as they are. */
+  raw(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
   f64(v: number): void {
     this.room(8);
     this.buf.writeDoubleLE(v, this.pos);
@@ -65,6 +72,19 @@ export class ByteReader {
 
   get done(): boolean {
     return this.pos >= this.buf.length;
+  }
+
+  /** Bytes read so far. */
+  get offset(): number {
+    return this.pos;
+  }
+
+  /** The next `n` bytes (a view, not a copy). */
+  raw(n: number): Uint8Array {
+    if (this.pos + n > this.buf.length) throw new RangeError('truncated bytes');
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
   }
 
   varint(): number {

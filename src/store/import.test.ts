@@ -7,6 +7,8 @@ import Database from 'better-sqlite3';
 import { makeRound } from '../probes/round.ts';
 import { roundOf } from './import.ts';
 import { openStore } from './index.ts';
+import { readBuckets, statementCache } from './tier-rows.ts';
+import { tiersOf } from './tiers.ts';
 import type { HistoryInterval } from './types.ts';
 
 const DAY = 86_400_000;
@@ -32,11 +34,19 @@ function rrdLike(end: number, lossOf: (t: number) => number): HistoryInterval[] 
   return out;
 }
 
+const TIERS = tiersOf(CFG);
+
+/** The tier's buckets of series 1 (open and packed) by index. */
+function bucketsOf(db: Database.Database, bucket: number): Map<number, ReturnType<typeof readBuckets>[number]> {
+  return new Map(readBuckets(statementCache(db), TIERS.find((t) => t.bucket === bucket)!, 1).map((r) => [r.b, r]));
+}
+
 function tableCounts(file: string): Record<string, number> {
   const db = new Database(file, { readonly: true });
   try {
     const out: Record<string, number> = {};
-    for (const t of ['series', 'raw', 'rollup_300', 'rollup_3600', 'rollup_43200', 'rollup_86400']) out[t] = (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+    for (const t of ['series', 'raw']) out[t] = (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+    for (const t of TIERS) out[t.table] = readBuckets(statementCache(db), t, null).length;
     return out;
   } finally {
     db.close();
@@ -46,7 +56,7 @@ function tableCounts(file: string): Record<string, number> {
 function tableDigest(file: string): string {
   const db = new Database(file, { readonly: true });
   try {
-    return ['series', 'raw', 'rollup_300', 'rollup_3600', 'rollup_43200', 'rollup_86400']
+    return ['series', 'raw', ...TIERS.flatMap((t) => [t.table, t.packTable])]
       .map((t) => JSON.stringify(db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).raw().all(), (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v))).join('\n');
   } finally {
     db.close();
@@ -74,9 +84,10 @@ test('imported RRD rows land in the tier of their size (loss and median as given
   // Every row of every resolution reads back from its own tier with its loss and median.
   const db = new Database(store.file, { readonly: true });
   t.after(() => db.close());
+  const tiers = new Map(TIERS.map((t) => [t.bucket, bucketsOf(db, t.bucket)]));
   for (const iv of intervals) {
     const table = `rollup_${iv.seconds}`;
-    const row = db.prepare(`SELECT rounds, sent, lost, median FROM ${table} WHERE series = 1 AND b = ?`).get(iv.time / (iv.seconds * 1000)) as { rounds: number; sent: number; lost: number; median: number | null };
+    const row = tiers.get(iv.seconds)!.get(iv.time / (iv.seconds * 1000))!;
     assert.ok(row, `${table} ${iv.time}`);
     assert.equal(row.rounds, iv.rounds);
     assert.equal(row.sent, iv.rounds * 20);
@@ -84,12 +95,15 @@ test('imported RRD rows land in the tier of their size (loss and median as given
     if (iv.median === null) assert.equal(row.median, null);
     else assert.ok(Math.abs(row.median! / 1000 - iv.median) <= 0.0005 + 1e-9, `${table}: median ${row.median} µs vs ${iv.median} ms`);
   }
-  // Old buckets are sealed (quantiles), recent ones open (histogram), as retention would leave them.
-  const old = db.prepare('SELECT sketch, q FROM rollup_3600 WHERE series = 1 ORDER BY b LIMIT 1').get() as { sketch: Buffer | null; q: Buffer | null };
+  // Old buckets are sealed (quantiles, packed), recent ones open (histogram), as retention would leave them.
+  const hours = [...tiers.get(3600)!.values()];
+  const old = hours[0]!;
   assert.equal(old.sketch, null);
   assert.ok(old.q);
-  const recent = db.prepare('SELECT sketch FROM rollup_3600 WHERE series = 1 ORDER BY b DESC LIMIT 1').get() as { sketch: Buffer | null };
+  assert.ok(old.packed);
+  const recent = hours[hours.length - 1]!;
   assert.ok(recent.sketch);
+  assert.ok(!recent.packed);
 
   const again = store.importHistory({ target: '/A/b', agent: 'master', probe: 'icmp', step: 300, intervals });
   assert.deepEqual(again, { raw: 0, buckets: { '5m': 0, '1h': 0, '12h': 0, '1d': 0 }, skipped: intervals.length });
@@ -115,13 +129,14 @@ test('only history from before the series\' first round is imported; stored buck
   store.write([makeRound({ target: '/A/b', agent: 'master', probe: 'icmp', time: live, step: 300 }, { sent: 20, rtts: Array(20).fill(5) })]);
   const db = new Database(store.file, { readonly: true });
   t.after(() => db.close());
-  const liveDay = db.prepare('SELECT * FROM rollup_86400 WHERE b = ?').get(Math.floor(live / DAY));
+  const liveDay = bucketsOf(db, 86400).get(Math.floor(live / DAY));
+  assert.ok(liveDay);
   const intervals = rrdLike(NOW / 1000, () => 1);
   const r = store.importHistory({ target: '/A/b', agent: 'master', probe: 'icmp', step: 300, intervals });
   assert.ok(r.skipped > 0 && r.raw > 0);
   // Nothing at or after the live round, and its buckets kept exactly.
   assert.equal((db.prepare('SELECT count(*) AS n FROM raw WHERE time >= ?').get(live) as { n: number }).n, 1);
-  assert.deepEqual(db.prepare('SELECT * FROM rollup_86400 WHERE b = ?').get(Math.floor(live / DAY)), liveDay);
+  assert.deepEqual(bucketsOf(db, 86400).get(Math.floor(live / DAY)), liveDay);
   const s = store.list()[0]!;
   assert.ok(s.first < live - 300 * DAY, 'the series now starts with the imported history');
   assert.equal(s.last, live);

@@ -1,8 +1,9 @@
 import type Database from 'better-sqlite3';
 import { makeRound, type Round } from '../probes/round.ts';
-import { addContribution, binOf, contributionOf, emptyBucket, INTERIOR_QUANTILES, mergeBucket, seal, toRow, type BucketState } from './bucket.ts';
+import { addContribution, binOf, contributionOf, emptyBucket, INTERIOR_QUANTILES, mergeBucket, seal, toRow, type BucketRow, type BucketState } from './bucket.ts';
 import { packAscendingUs, toUs } from './codec.ts';
 import { rawExtra, type SeriesRow } from './raw.ts';
+import { addToPacks, readBuckets, statementCache } from './tier-rows.ts';
 import type { Tier } from './tiers.ts';
 import type { HistoryImport, HistoryImportResult, HistoryInterval } from './types.ts';
 import type { RoundProblem } from './validate-round.ts';
@@ -82,16 +83,29 @@ export function importHistory(ctx: ImportContext, h: HistoryImport): HistoryImpo
         result.raw += insRaw.run(id, r.time, r.step, r.sent, us.length ? packAscendingUs(us) : null, rawExtra(r)).changes;
       }
     }
+    const prep = statementCache(db);
     for (const tier of ctx.tiers) {
-      const ins = db.prepare(`INSERT OR IGNORE INTO ${tier.table} (series, b, rounds, sent, lost, n, min, max, mean, median, stddev, sketch, q, extra)
+      const ins = prep(`INSERT OR IGNORE INTO ${tier.table} (series, b, rounds, sent, lost, n, min, max, mean, median, stddev, sketch, q, extra)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-      // Buckets that ended before the raw horizon are sealed, as retention would have done.
+      // Buckets that ended before the raw horizon are sealed, as retention would have done, and packed.
       const sealBelow = Math.floor(rawFrom / tier.ms);
-      for (const [b, state] of bucketsOf(tier, todo, rounds, sealBelow)) {
-        if (b < sealBelow) seal(state);
+      const buckets = bucketsOf(tier, todo, rounds, sealBelow);
+      if (buckets.size === 0) continue;
+      // Nothing stored is overwritten, open or packed.
+      const sorted = [...buckets].sort((x, y) => x[0] - y[0]);
+      const held = new Set(readBuckets(prep, tier, id, sorted[0]![0], sorted[sorted.length - 1]![0]).map((r) => r.b));
+      const sealed: Array<BucketRow & { b: number }> = [];
+      for (const [b, state] of sorted) {
+        if (held.has(b)) continue;
+        if (b < sealBelow) {
+          seal(state);
+          sealed.push({ ...toRow(state), b });
+          continue;
+        }
         const row = toRow(state);
         result.buckets[tier.name]! += ins.run(id, b, row.rounds, row.sent, row.lost, row.n, row.min, row.max, row.mean, row.median, row.stddev, row.sketch, row.q, row.extra).changes;
       }
+      if (sealed.length) result.buckets[tier.name]! += addToPacks(prep, tier, id, sealed, true);
     }
   }).immediate();
   return result;

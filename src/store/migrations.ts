@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+import type { BucketRow } from './bucket.ts';
+import { encodePack, packBuckets } from './packs.ts';
 import type { StoreLogger } from './sqlite.ts';
 
 /**
@@ -37,6 +39,10 @@ const MIGRATIONS: Array<(db: Db) => void> = [
       -- sealed_below: every bucket index below it has its histogram replaced by quantiles.
       CREATE TABLE tiers (bucket INTEGER PRIMARY KEY, sealed_below INTEGER NOT NULL DEFAULT 0);
     `);
+  },
+  // 2: sealed buckets move from one row each to one pack per series and period (src/store/packs.ts).
+  (db) => {
+    for (const bucket of db.prepare('SELECT bucket FROM tiers ORDER BY bucket').pluck().all() as number[]) packSealedRows(db, bucket);
   },
 ];
 
@@ -88,7 +94,40 @@ export function tierTable(bucket: number): string {
   return `rollup_${bucket}`;
 }
 
-/** Creates the tier's table if needed (RTT statistics in integer µs). */
+/** Table name of the packed (sealed) buckets of the tier with `bucket` seconds per bucket. */
+export function packTable(bucket: number): string {
+  return `pack_${bucket}`;
+}
+
+/** Schema of a tier's packs: one row per series and pack period (index floor(b / packBuckets)). */
+function createPackTable(db: Db, bucket: number): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS ${packTable(bucket)} (series INTEGER NOT NULL, p INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (series, p))`);
+}
+
+/**
+ * Migration 2 for one tier: its sealed rows (no histogram) become packs, series by series and
+ * period by period, and leave the tier's table; open rows stay. Reads one series at a time.
+ */
+function packSealedRows(db: Db, bucket: number): void {
+  createPackTable(db, bucket);
+  const table = tierTable(bucket);
+  const per = packBuckets(bucket);
+  const ins = db.prepare(`INSERT INTO ${packTable(bucket)} (series, p, data) VALUES (?, ?, ?)`);
+  const rowsOf = db.prepare(`SELECT * FROM ${table} WHERE series = ? AND sketch IS NULL ORDER BY b`);
+  for (const series of db.prepare(`SELECT DISTINCT series FROM ${table}`).pluck().all() as number[]) {
+    const rows = rowsOf.all(series) as Array<BucketRow & { b: number }>;
+    for (let i = 0; i < rows.length;) {
+      const p = Math.floor(rows[i]!.b / per);
+      let j = i;
+      while (j < rows.length && Math.floor(rows[j]!.b / per) === p) j++;
+      ins.run(series, p, encodePack(rows.slice(i, j)));
+      i = j;
+    }
+  }
+  db.exec(`DELETE FROM ${table} WHERE sketch IS NULL`);
+}
+
+/** Creates the tier's tables if needed (RTT statistics in integer µs). */
 export function ensureTier(db: Db, bucket: number): void {
   if (!Number.isInteger(bucket) || bucket < 1) throw new Error(`invalid tier bucket ${bucket}`);
   db.transaction(() => {
@@ -107,6 +146,7 @@ export function ensureTier(db: Db, bucket: number): void {
         PRIMARY KEY (series, b)
       ) WITHOUT ROWID;
     `);
+    createPackTable(db, bucket);
     db.prepare('INSERT OR IGNORE INTO tiers (bucket) VALUES (?)').run(bucket);
   }).immediate();
 }

@@ -1,9 +1,10 @@
 import type Database from 'better-sqlite3';
 import { lossPct, type Round } from '../probes/round.ts';
-import { fromRow, mergeBucket, emptyBucket, parseSummaryText, summaryOf, toPoint, SUMMARY_COLUMNS, SUMMARY_TEXT, type BucketRow, type BucketState, type BucketSummary, type TextBucket } from './bucket.ts';
+import { fromRow, mergeBucket, emptyBucket, toPoint, type BucketState, type BucketSummary, type TextBucket } from './bucket.ts';
 import { toMs, unpackAscendingUs } from './codec.ts';
 import { pointFromRaw, type RawRow, type SeriesRow } from './raw.ts';
 import { roundFields, type RecentIndex, type WindowAgg } from './recent.ts';
+import { firstBucket, readBuckets, readSummaries } from './tier-rows.ts';
 import type { Tier } from './tiers.ts';
 import { atLevels, emptySummary, levelIndices, pushPoint } from './summary.ts';
 import { SMOKE_QUANTILES, type SeriesQuery, type SeriesResult, type SeriesSummary, type SummaryQuery, type TopMetric, type TopRow } from './types.ts';
@@ -65,8 +66,7 @@ export function querySeries(ctx: QueryContext, q: SeriesQuery): SeriesResult {
     return { target: q.target, agent: q.agent, tier: 'raw', resolution: s.step, points: (src.capped ? rows.slice(-maxPoints) : rows).map(pointFromRaw) };
   }
   const tier = src.tier;
-  const rows = ctx.stmt(`SELECT * FROM ${tier.table} WHERE series = ? AND b >= ? AND b <= ? ORDER BY b`)
-    .all(s.id, Math.floor(q.from / tier.ms), Math.floor(q.to / tier.ms)) as Array<BucketRow & { b: number }>;
+  const rows = readBuckets(ctx.stmt, tier, s.id, Math.floor(q.from / tier.ms), Math.floor(q.to / tier.ms));
   // Still too many points (range longer than the coarsest tier allows): merge neighbours.
   const group = Math.max(1, Math.ceil(rows.length / maxPoints));
   const points = [];
@@ -85,7 +85,8 @@ export function querySeries(ctx: QueryContext, q: SeriesQuery): SeriesResult {
 
 /**
  * Store.summaries over SQLite: each series from the source series() would use, one statement
- * per source for all the series (no histogram decoded: the buckets' kept quantiles). Past the
+ * per source for all the series (no histogram decoded: the quantiles kept beside open buckets'
+ * histograms, and sealed buckets' from their packs; tier-rows.ts readSummaries). Past the
  * coarsest tier, neighbours merge as in series(), except the interior quantiles: their mean
  * weighted by the RTTs received.
  */
@@ -122,18 +123,10 @@ export function querySummaries(ctx: QueryContext, q: SummaryQuery): SeriesSummar
     }
   }
   for (const [tier, members] of byTier) {
-    const texts = new Map((ctx.stmt(`SELECT series, ${SUMMARY_TEXT} FROM ${tier.table} WHERE series IN (SELECT value FROM json_each(?)) AND b >= ? AND b <= ? GROUP BY series`)
-      .all(JSON.stringify(members.map(([s]) => s.id)), Math.floor(q.from / tier.ms), Math.floor(q.to / tier.ms)) as Array<{ series: number; buckets: string }>)
-      .map((r) => [r.series, r.buckets]));
+    // Open rows and sealed (packed) buckets alike, as series() reads them.
+    const bySeries = readSummaries(ctx.stmt, tier, members.map(([s]) => s.id), Math.floor(q.from / tier.ms), Math.floor(q.to / tier.ms), idx);
     for (const [s, sum] of members) {
-      const text = texts.get(s.id);
-      const buckets = text ? parseSummaryText(text, idx) : [];
-      // A row that kept no quantiles (written by an older smokemesh): read from its histogram.
-      for (const x of buckets) {
-        if (x.summary) continue;
-        const row = ctx.stmt(`SELECT ${SUMMARY_COLUMNS} FROM ${tier.table} WHERE series = ? AND b = ?`).get(s.id, x.b) as BucketRow;
-        x.summary = summaryOf(row, idx);
-      }
+      const buckets = bySeries.get(s.id) ?? [];
       const group = Math.max(1, Math.ceil(buckets.length / maxPoints));
       sum.resolution = tier.bucket * group;
       for (let i = 0; i < buckets.length; i += group) {
@@ -189,8 +182,8 @@ function heldFrom(ctx: QueryContext, series: number, table: string): number {
     return r ? r.time : Infinity;
   }
   const t = ctx.tiers.find((x) => x.table === table)!;
-  const r = ctx.stmt(`SELECT b FROM ${t.table} WHERE series = ? ORDER BY b LIMIT 1`).get(series) as { b: number } | undefined;
-  return r ? r.b * t.ms : Infinity;
+  const b = firstBucket(ctx.stmt, t, series);
+  return b === undefined ? Infinity : b * t.ms;
 }
 
 /**
@@ -267,18 +260,27 @@ function rawAggs(ctx: QueryContext, from: number, to: number): WindowAgg[] {
   return aggs;
 }
 
-/** Per-series sums of a tier's buckets with index in [fromB, toB], from SQLite. */
+/** Per-series sums of a tier's buckets with index in [fromB, toB], from SQLite (open and packed). */
 function tierAggs(ctx: QueryContext, tier: Tier, fromB: number, toB: number): WindowAgg[] {
-  const rows = ctx.stmt(`SELECT s.id AS series, max(r.b) AS b, sum(r.sent) AS sent, sum(r.lost) AS lost,
-      sum(r.median * r.rounds) AS medSum, sum(CASE WHEN r.median IS NULL THEN 0 ELSE r.rounds END) AS medN,
-      max(r.max) AS max, sum(r.n) AS n, sum(r.n * r.mean) AS sum,
-      sum(r.n * (r.stddev * r.stddev + r.mean * r.mean)) AS sumsq
-    FROM series s CROSS JOIN ${tier.table} r ON r.series = s.id AND r.b >= ? AND r.b <= ?
-    GROUP BY s.id`).all(fromB, toB) as Array<{ series: number; b: number; sent: number; lost: number; medSum: number | null; medN: number; max: number | null; n: number; sum: number | null; sumsq: number | null }>;
-  return rows.map((r) => ({
-    series: r.series, time: r.b * tier.ms, sent: r.sent, lost: r.lost, medSum: r.medSum ?? 0, medN: r.medN,
-    max: r.max ?? -1, n: r.n, sum: r.sum ?? 0, sumsq: r.sumsq ?? 0,
-  }));
+  const aggs: WindowAgg[] = [];
+  let cur: WindowAgg | undefined;
+  for (const r of readBuckets(ctx.stmt, tier, null, fromB, toB)) {
+    if (cur?.series !== r.series) {
+      cur = { series: r.series, time: 0, sent: 0, lost: 0, medSum: 0, medN: 0, max: -1, n: 0, sum: 0, sumsq: 0 };
+      aggs.push(cur);
+    }
+    // The sums the recent index keeps for a bucket (recent.ts), from the same columns.
+    const mean = r.mean ?? 0;
+    const sd = r.stddev ?? 0;
+    cur.time = Math.max(cur.time, r.b * tier.ms);
+    cur.sent += r.sent;
+    cur.lost += r.lost;
+    if (r.median !== null) { cur.medSum += r.median * r.rounds; cur.medN += r.rounds; }
+    if (r.max !== null && r.max > cur.max) cur.max = r.max;
+    cur.n += r.n;
+    if (r.mean !== null) { cur.sum += r.n * mean; cur.sumsq += r.n * (sd * sd + mean * mean); }
+  }
+  return aggs;
 }
 
 /** Top-N of the given (latest) rounds. */

@@ -251,7 +251,7 @@ test('the caches stay right across late rounds, prune, rename, retention and ano
 });
 
 test('the recent index says exactly what it holds: evictions move its coverage forward', () => {
-  const tier = { name: '5m', bucket: 300, ms: 300_000, keepMs: 90 * 24 * H, table: 'rollup_300' };
+  const tier = { name: '5m', bucket: 300, ms: 300_000, keepMs: 90 * 24 * H, table: 'rollup_300', packTable: 'pack_300', pack: 288 };
   const now = Date.UTC(2025, 0, 1, 12);
   const idx = new RecentIndex(tier, now);
   const s = { id: 1, target: '/t', agent: 'a' };

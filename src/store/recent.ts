@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { BucketRow } from './bucket.ts';
 import { unpackAscendingUs } from './codec.ts';
+import { readBuckets } from './tier-rows.ts';
 import type { Tier } from './tiers.ts';
 
 /**
@@ -154,9 +155,11 @@ export class RecentIndex {
       ON r.series = s.id AND r.time >= ? ORDER BY s.id, r.time`).iterate(this.roundsFrom) as Iterable<{ id: number; target: string; agent: string; time: number; sent: number; rtts: Buffer | null }>;
     for (const r of rounds) this.round(r, r.time, r.sent, unpackAscendingUs(r.rtts), now);
     if (!this.finest) return;
-    const buckets = stmt(`SELECT s.id, s.target, s.agent, r.b, r.rounds, r.sent, r.lost, r.n, r.max, r.mean, r.median, r.stddev
-      FROM series s CROSS JOIN ${this.finest.table} r ON r.series = s.id AND r.b >= ?`).iterate(this.bucketsFrom) as Iterable<BucketRow & { id: number; target: string; agent: string; b: number }>;
-    for (const r of buckets) this.bucket(r, r.b, r);
+    const names = new Map((stmt('SELECT id, target, agent FROM series').all() as Array<{ id: number; target: string; agent: string }>).map((s) => [s.id, s]));
+    for (const r of readBuckets(stmt, this.finest, null, this.bucketsFrom)) {
+      const s = names.get(r.series);
+      if (s) this.bucket(s, r.b, r);
+    }
   }
 
   /** Whether raw rounds in [from, …] are all held. */

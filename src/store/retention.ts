@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { fromRow, seal, toRow, type BucketRow } from './bucket.ts';
+import { addToPacks, deleteBucketsBelow, statementCache, type Prepare } from './tier-rows.ts';
 import type { Tier } from './tiers.ts';
 
 /** Buckets are sealed in batches of this span (a day), see Retention.sealRange. */
@@ -18,7 +19,8 @@ export class Retention {
   private cursor = 0;
   /** A pass is done but free pages are still being returned. */
   private returning = false;
-  private pass: { rawCut: number; tiers: Array<{ tier: Tier; deleteBelow: number; sealFrom: number; sealBelow: number }> } | null = null;
+  private pass: { rawCut: number; tiers: Array<{ tier: Tier; deleteBelow: number; sealBelow: number }> } | null = null;
+  private readonly prep: Prepare;
 
   constructor(
     private readonly db: Database.Database,
@@ -27,7 +29,9 @@ export class Retention {
     private readonly now: () => number,
     /** Told about every bucket sealed, so that a cached open copy is dropped. */
     private readonly onSealed: (tier: Tier, series: number, b: number) => void,
-  ) {}
+  ) {
+    this.prep = statementCache(db);
+  }
 
   /** Works for about `budgetMs`; returns true when the pass is not finished. */
   step(budgetMs: number): boolean {
@@ -70,14 +74,11 @@ export class Retention {
   private startPass(): void {
     const now = this.now();
     const rawCut = now - this.rawKeepMs;
-    const sealed = new Map((this.db.prepare('SELECT bucket, sealed_below FROM tiers').all() as Array<{ bucket: number; sealed_below: number }>)
-      .map((r) => [r.bucket, r.sealed_below]));
     this.pass = {
       rawCut,
       tiers: this.tiers.map((tier) => ({
         tier,
         deleteBelow: Math.floor((now - tier.keepMs) / tier.ms),
-        sealFrom: sealed.get(tier.bucket) ?? 0,
         // Buckets below this index ended at or before the raw horizon; sealed a day's worth at
         // a time (see sealRange).
         sealBelow: alignDown(Math.floor(rawCut / tier.ms), Math.max(1, Math.floor(SEAL_BATCH_MS / tier.ms))),
@@ -93,34 +94,28 @@ export class Retention {
     }
     this.db.transaction(() => {
       for (const t of pass.tiers) {
-        this.db.prepare(`DELETE FROM ${t.tier.table} WHERE series = ? AND b < ?`).run(id, t.deleteBelow);
-        const from = Math.max(t.sealFrom, t.deleteBelow);
-        if (from >= t.sealBelow) continue;
-        this.sealRange(t.tier, id, from, t.sealBelow);
+        deleteBucketsBelow(this.prep, t.tier, id, t.deleteBelow);
+        this.sealRange(t.tier, id, t.sealBelow);
       }
     })();
   }
 
   /**
-   * Replaces the histograms of the series' buckets in [from, below) by their quantiles. The
-   * rows are deleted and written back, not updated in place: a row shrinking from ~150 to ~50
-   * bytes would leave its page two-thirds empty for as long as the bucket is kept (SQLite
-   * rebalances only pages under a third full), while a deleted range frees its pages and the
-   * rows written back fill new ones. A day's worth at a time, so that there is a range to free.
+   * Seals the series' open buckets below index `below` (every one of them: also a bucket a
+   * late round reopened, or one a raised raw_days left open) and moves them into its packs
+   * (src/store/packs.ts): a day's worth at a time, as sealBelow advances by days.
    */
-  private sealRange(tier: Tier, id: number, from: number, below: number): void {
-    const rows = this.db.prepare(`SELECT * FROM ${tier.table} WHERE series = ? AND b >= ? AND b < ? AND sketch IS NOT NULL ORDER BY b`)
-      .all(id, from, below) as Array<BucketRow & { b: number }>;
+  private sealRange(tier: Tier, id: number, below: number): void {
+    const rows = this.prep(`SELECT * FROM ${tier.table} WHERE series = ? AND b < ? ORDER BY b`).all(id, below) as Array<BucketRow & { b: number }>;
     if (rows.length === 0) return;
-    this.db.prepare(`DELETE FROM ${tier.table} WHERE series = ? AND b >= ? AND b < ? AND sketch IS NOT NULL`).run(id, from, below);
-    const ins = this.db.prepare(`INSERT INTO ${tier.table} (series, b, rounds, sent, lost, n, min, max, mean, median, stddev, sketch, q, extra)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`);
-    for (const row of rows) {
+    const sealed = rows.map((row) => {
       const state = fromRow(row);
       seal(state);
-      ins.run(id, row.b, row.rounds, row.sent, row.lost, row.n, row.min, row.max, row.mean, row.median, row.stddev, toRow(state).q, row.extra);
-      this.onSealed(tier, id, row.b);
-    }
+      return { ...toRow(state), b: row.b };
+    });
+    addToPacks(this.prep, tier, id, sealed);
+    this.prep(`DELETE FROM ${tier.table} WHERE series = ? AND b < ?`).run(id, below);
+    for (const row of rows) this.onSealed(tier, id, row.b);
   }
 }
 

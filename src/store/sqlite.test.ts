@@ -9,6 +9,9 @@ import { SmokemeshError, UnavailableError } from '../errors.ts';
 import { makeRound, type Round } from '../probes/round.ts';
 import { storeContract } from './store-contract.ts';
 import { DB_FILE, openStore, type SqliteStore } from './index.ts';
+import { readBuckets, statementCache } from './tier-rows.ts';
+import { tiersOf } from './tiers.ts';
+import { SMOKE_QUANTILES } from './types.ts';
 
 const H = 3_600_000;
 const cfg: StoreConfig = {
@@ -117,7 +120,7 @@ test('prune and rename move or remove whole subtrees, for every agent', (t) => {
   const db = new Database(join(dir, DB_FILE), { readonly: true });
   t.after(() => db.close());
   const ids = (db.prepare('SELECT id FROM series').all() as Array<{ id: number }>).map((r) => r.id);
-  for (const table of ['raw', 'rollup_300', 'rollup_3600', 'rollup_86400']) {
+  for (const table of ['raw', 'rollup_300', 'rollup_3600', 'rollup_86400', 'pack_300', 'pack_3600', 'pack_86400']) {
     const orphans = db.prepare(`SELECT count(*) AS n FROM ${table} WHERE series NOT IN (${ids.join(',')})`).get() as { n: number };
     assert.equal(orphans.n, 0, table);
   }
@@ -140,9 +143,17 @@ test('retention deletes expired raw rounds and buckets and seals old buckets, hi
   const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
   assert.equal(count(`SELECT count(*) AS n FROM raw WHERE time < ${now - 24 * H}`), 0);
   assert.notEqual(count('SELECT count(*) AS n FROM raw'), 0);
-  assert.equal(count(`SELECT count(*) AS n FROM rollup_3600 WHERE b < ${Math.floor((now - 3 * 24 * H) / 3600e3)}`), 0);
-  assert.equal(count('SELECT count(*) AS n FROM rollup_86400'), 5);
-  assert.equal(count('SELECT count(*) AS n FROM rollup_86400 WHERE sketch IS NULL AND q IS NOT NULL'), 4);
+  const [hours, days] = tiersOf(c).map((tier) => readBuckets(statementCache(db), tier, null));
+  // Open buckets go at their tier's retention, packed ones with their pack (64 buckets per pack for 1 h).
+  const hourCut = Math.floor((now - 3 * 24 * H) / 3600e3);
+  assert.equal(hours!.filter((r) => r.b < hourCut && !r.packed).length, 0);
+  assert.equal(hours!.filter((r) => r.b < Math.floor(hourCut / 64) * 64).length, 0);
+  assert.ok(hours!.some((r) => r.packed) && hours!.some((r) => !r.packed));
+  // Sealed buckets (quantiles, no histogram) are packed; the open one is a row.
+  assert.equal(days!.length, 5);
+  assert.deepEqual(days!.map((r) => r.packed), [true, true, true, true, false]);
+  assert.ok(days!.every((r) => r.packed === (r.sketch === null && r.q !== null)));
+  assert.equal(count('SELECT count(*) AS n FROM rollup_86400'), 1);
   const month = s.series({ target: '/G/h', agent: 'x', from: start, to: now });
   assert.equal(month.tier, '1d');
   assert.deepEqual(month.points.map((p) => p.rounds), [1440, 1440, 1440, 1440, 1440]);
@@ -328,4 +339,63 @@ test('open buckets keep their quantiles beside the histogram; summaries read the
   // The next round rewrites its bucket with the quantiles beside the histogram again.
   s.write([round('/G/h', 'x', now - 30_000, [10, 11])]);
   assert.equal(count('SELECT count(*) AS n FROM rollup_300 WHERE q IS NOT NULL'), 1);
+});
+
+test('summaries read every bucket a tier holds, open and packed: a year of history gives what series() gives', (t) => {
+  let now = Date.UTC(2025, 0, 1);
+  // Raw kept a day, so that retention seals and packs all but the last day or two of every tier.
+  const c: StoreConfig = { ...cfg, raw_days: 1, tiers: [{ bucket: 3600, keep_days: 400 }, { bucket: 86400, keep_days: 3650 }] };
+  const dir = tempDir(t);
+  const s = openStore(dir, c, undefined, { now: () => now, timers: false });
+  t.after(() => s.close());
+  const start = now;
+  const days = 370;
+  for (let d = 0; d < days; d++) {
+    now = start + (d + 1) * 24 * H;
+    // A round every 30 minutes, RTTs moving with the day; a few rounds lose pings, one gets no reply.
+    const rounds = Array.from({ length: 48 }, (_, i) => {
+      const rtts = i === 7 && d % 5 === 0 ? [] : Array.from({ length: 20 - (i % 11 === 0 ? 3 : 0) }, (_, k) => 10 + (d % 37) + k * 0.3 + (i % 5) * 0.07);
+      return round('/G/year', 'x', start + d * 24 * H + i * 30 * 60_000, rtts);
+    });
+    s.write(rounds);
+    s.write(rounds.filter((_, i) => i % 2 === 0).map((r) => ({ ...r, agent: 'y' })));
+    while (s.maintain(50)) { /* until the pass is done */ }
+  }
+  const db = new Database(join(dir, DB_FILE), { readonly: true });
+  t.after(() => db.close());
+  const tiers = tiersOf(c);
+  for (const tier of tiers) {
+    const all = readBuckets(statementCache(db), tier, null);
+    assert.ok(all.filter((r) => r.packed).length > all.length * 0.9, `${tier.name}: most buckets are packed (${all.length} in all)`);
+    assert.ok(all.some((r) => !r.packed), `${tier.name}: the newest are open`);
+  }
+  const levels = [0, 0.1, 0.5, 0.9, 1];
+  const idx = levels.map((l) => SMOKE_QUANTILES.indexOf(l as (typeof SMOKE_QUANTILES)[number]));
+  const from = now - 360 * 24 * H;
+  const seen: string[] = [];
+  for (const points of [400, 10_000, 30]) {
+    const sums = s.summaries({ targets: ['/G/year'], from, to: now, points, levels });
+    assert.deepEqual(sums.map((x) => x.agent), ['x', 'y']);
+    for (const sum of sums) {
+      const ser = s.series({ target: '/G/year', agent: sum.agent, from, to: now, points });
+      const what = `${sum.agent}, ${points} points, tier ${ser.tier}`;
+      assert.ok(ser.points.length > 0.9 * Math.min(points, (360 * 24 * H) / (ser.resolution * 1000)), `${what}: ${ser.points.length} points`);
+      assert.equal(sum.tier, ser.tier, what);
+      assert.equal(sum.resolution, ser.resolution, what);
+      assert.deepEqual(sum.time, ser.points.map((p) => p.time), what);
+      assert.deepEqual(sum.loss_pct, ser.points.map((p) => p.loss_pct), what);
+      if (ser.resolution === tiers.find((x) => x.name === ser.tier)!.bucket) {
+        assert.deepEqual(sum.median, ser.points.map((p) => p.median), what);
+        assert.deepEqual(sum.smoke, ser.points.map((p) => (p.median === null ? [] : idx.map((i) => p.smoke[i]))), what);
+      } else {
+        // Neighbours merged past the coarsest tier: min and max exact.
+        sum.smoke.forEach((q, i) => {
+          const p = ser.points[i]!;
+          assert.deepEqual([q[0], q[q.length - 1]], [p.smoke[0], p.smoke[p.smoke.length - 1]], what);
+        });
+      }
+      seen.push(`${ser.tier}/${ser.resolution}`);
+    }
+  }
+  assert.deepEqual([...new Set(seen)], ['1d/86400', '1h/3600', '1d/1036800']);
 });

@@ -10,11 +10,12 @@ import { pruneSeries, renameSeries } from './admin.ts';
 import { addContribution, contributionOf, emptyBucket, fromRow, toRow, type BucketRow, type BucketState, type Contribution } from './bucket.ts';
 import { packAscendingUs } from './codec.ts';
 import { importHistory } from './import.ts';
-import { ensureTier, migrate, useIncrementalVacuum } from './migrations.ts';
+import { ensureTier, migrate, SCHEMA_VERSION, useIncrementalVacuum } from './migrations.ts';
 import { querySeries, querySummaries, queryTopWindow, topOfRounds, type QueryContext } from './query.ts';
 import { rawExtra, roundFromRaw, type RawRow, type SeriesRow } from './raw.ts';
 import { RecentIndex } from './recent.ts';
 import { Retention } from './retention.ts';
+import { countBuckets, takeBucket } from './tier-rows.ts';
 import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
 import type { HistoryImport, HistoryImportResult, RoundRefusal, SeriesInfo, SeriesQuery, SeriesResult, SeriesSummary, Store, StoreStats, TopMetric, SummaryQuery, TopRow, WriteResult } from './types.ts';
 import { checkRound, FUTURE_MS, type RoundProblem, type RoundWindow } from './validate-round.ts';
@@ -122,7 +123,12 @@ export class SqliteStore implements Store {
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') throw new Error(`cannot switch to WAL journal (got ${String(mode)})`);
       db.pragma(`synchronous = ${cfg.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      const from = db.pragma('user_version', { simple: true }) as number;
+      // A file of an older schema is converted once, in one transaction per version; it can take a while for a big file.
+      if (from > 0 && from < SCHEMA_VERSION) this.log.info(`store: migrating ${this.file} from schema version ${from} to ${SCHEMA_VERSION}, once (version 2 packs sealed buckets)`);
+      const t0 = performance.now();
       migrate(db);
+      if (from > 0 && from < SCHEMA_VERSION) this.log.info(`store: ${this.file} migrated in ${((performance.now() - t0) / 1000).toFixed(1)} s; retention hands the freed pages back over its next passes`);
       useIncrementalVacuum(db, this.file, this.log);
       for (const t of this.tiers) ensureTier(db, t.bucket);
     } catch (e) {
@@ -340,7 +346,8 @@ export class SqliteStore implements Store {
       // Re-insert: Map order is the eviction order.
       this.buckets.delete(key);
     } else {
-      const row = this.stmt(`SELECT * FROM ${t.table} WHERE series = ? AND b = ?`).get(s.id, b) as BucketRow | undefined;
+      // A sealed (packed) bucket leaves its pack: it is written back open, and sealed again by retention.
+      const row = takeBucket((sql) => this.stmt(sql), t, s.id, b);
       ob = { tier: t, series: s.id, b, state: row ? fromRow(row) : emptyBucket() };
     }
     this.buckets.set(key, ob);
@@ -530,9 +537,9 @@ export class SqliteStore implements Store {
   tableRows(): Record<string, number> {
     return this.read(() => {
       const out: Record<string, number> = {};
-      for (const table of ['raw', ...this.tiers.map((t) => t.table)]) {
-        out[table] = (this.stmt(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-      }
+      out.raw = (this.stmt('SELECT count(*) AS n FROM raw').get() as { n: number }).n;
+      // A tier's buckets, open and packed alike, under the name of its table.
+      for (const t of this.tiers) out[t.table] = countBuckets((sql) => this.stmt(sql), t);
       return out;
     });
   }

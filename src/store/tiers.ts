@@ -1,5 +1,6 @@
 import type { StoreConfig } from '../config/schema.ts';
-import { tierTable } from './migrations.ts';
+import { packTable, tierTable } from './migrations.ts';
+import { packBuckets } from './packs.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -13,7 +14,12 @@ export interface Tier {
   ms: number;
   /** Retention in ms. */
   keepMs: number;
+  /** Table of its open buckets. */
   table: string;
+  /** Table of its sealed buckets, packed (src/store/packs.ts). */
+  packTable: string;
+  /** Buckets per pack. */
+  pack: number;
 }
 
 /** The configured tiers, finest first; duplicates refused. */
@@ -24,6 +30,8 @@ export function tiersOf(cfg: Pick<StoreConfig, 'tiers'>): Tier[] {
     ms: t.bucket * 1000,
     keepMs: t.keep_days * DAY_MS,
     table: tierTable(t.bucket),
+    packTable: packTable(t.bucket),
+    pack: packBuckets(t.bucket),
   }));
   for (let i = 1; i < tiers.length; i++) {
     if (tiers[i]!.bucket === tiers[i - 1]!.bucket) throw new Error(`store.tiers: bucket ${tiers[i]!.bucket} s is listed twice`);

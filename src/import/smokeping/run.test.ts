@@ -18,11 +18,11 @@ function rrdtoolMissing(): string | false {
   }
 }
 
-/** Series with any row in raw or a tier (an aborted transaction leaves none). */
+/** Series with any row in raw or a tier, open or packed (an aborted transaction leaves none). */
 function seriesIn(file: string): number {
   const db = new Database(file, { readonly: true });
   try {
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'raw' OR name LIKE 'rollup_%')").all() as Array<{ name: string }>).map((r) => r.name);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'raw' OR name LIKE 'rollup_%' OR name LIKE 'pack_%')").all() as Array<{ name: string }>).map((r) => r.name);
     return (db.prepare(`SELECT count(*) AS n FROM series WHERE ${tables.map((t) => `EXISTS (SELECT 1 FROM ${t} WHERE ${t}.series = series.id)`).join(' OR ')}`).get() as { n: number }).n;
   } finally {
     db.close();

@@ -20,6 +20,8 @@ export interface AlertRouteDeps {
   db: AlertDb;
   dispatcher: Dispatcher;
   agentEvents: () => { agent: string; state: 'down' | 'up'; time: number }[];
+  /** Told of every silence saved or deleted here (a cluster shares them with its other servers). */
+  onSilence?: (change: { saved: Silence } | { deleted: string }) => void;
 }
 
 const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 200 }));
@@ -161,6 +163,7 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
       if (b.created_by) s.created_by = b.created_by;
       deps.db.saveSilence(s);
       deps.engine().refreshSilences();
+      deps.onSilence?.({ saved: s });
       return reply.code(201).send(s);
     });
     app.delete<{ Params: Static<typeof IdParams> }>('/api/v1/silences/:id', {
@@ -169,6 +172,7 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
     }, async (req, reply) => {
       if (!deps.db.deleteSilence(req.params.id)) return reply.code(404).send(errorBody('SMOKEMESH_E_NOT_FOUND', `no silence ${req.params.id}`));
       deps.engine().refreshSilences();
+      deps.onSilence?.({ deleted: req.params.id });
       return reply.code(204).send();
     });
     app.post<{ Params: Static<typeof IdParams> }>('/api/v1/silences/:id/expire', {
@@ -182,7 +186,11 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
       if (!s) return reply.code(404).send(errorBody('SMOKEMESH_E_NOT_FOUND', `no silence ${req.params.id}`));
       const now = Date.now();
       // A future silence expires before it starts: its window becomes empty.
-      if (s.ends > now) deps.db.saveSilence({ ...s, starts: Math.min(s.starts, now), ends: now });
+      if (s.ends > now) {
+        const expired = { ...s, starts: Math.min(s.starts, now), ends: now };
+        deps.db.saveSilence(expired);
+        deps.onSilence?.({ saved: expired });
+      }
       deps.engine().refreshSilences();
       return deps.db.silences().find((x) => x.id === req.params.id);
     });

@@ -1,0 +1,197 @@
+/**
+ * The cluster's shared coordination database (PostgreSQL through `pg`): the heartbeat table
+ * the live set is read from, the alert state (match counters) every owner continues from, and
+ * the relay of rounds received by one server for the series another owns. I/O only: the
+ * decisions are in membership.ts, hrw.ts and handover.ts.
+ */
+import pg from 'pg';
+import type { ActiveRow, Silence } from '../alerts/db.ts';
+import { SmokemeshError } from '../errors.ts';
+import type { Round } from '../probes/round.ts';
+import type { ServerBeat } from './membership.ts';
+
+/** Serialises table creation among servers starting together (any constant of our own). */
+const SCHEMA_LOCK = 0x736d6b6d;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS smokemesh_servers (
+  server_id text PRIMARY KEY,
+  url text NOT NULL,
+  beat_at timestamptz NOT NULL,
+  started_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS smokemesh_alert_state (
+  target text NOT NULL,
+  agent text NOT NULL,
+  alert text NOT NULL,
+  prevmatch integer NOT NULL,
+  since bigint NOT NULL,
+  PRIMARY KEY (target, agent, alert)
+);
+CREATE TABLE IF NOT EXISTS smokemesh_relay (
+  id bigserial PRIMARY KEY,
+  owner text NOT NULL,
+  round jsonb NOT NULL
+);
+CREATE TABLE IF NOT EXISTS smokemesh_silences (
+  id text PRIMARY KEY,
+  body jsonb,
+  deleted boolean NOT NULL DEFAULT false
+);
+CREATE INDEX IF NOT EXISTS smokemesh_relay_owner ON smokemesh_relay (owner, id);
+`;
+
+/** A relayed round with the server it was addressed to. */
+export interface RelayedRound {
+  owner: string;
+  round: Round;
+}
+
+const ms = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
+
+/** Wraps a driver failure as SMOKEMESH_E_CLUSTER naming what was being done. */
+function clusterError(what: string, e: unknown): SmokemeshError {
+  return new SmokemeshError('SMOKEMESH_E_CLUSTER', `cluster database: ${what}: ${(e as Error).message}`);
+}
+
+export class ClusterDb {
+  private readonly pool: pg.Pool;
+
+  /** `url`: cluster.coordination. Connections are made lazily; errors come from the calls. */
+  constructor(url: string, opts: { connectTimeoutMs?: number; queryTimeoutMs?: number } = {}) {
+    this.pool = new pg.Pool({
+      connectionString: url, max: 4, idleTimeoutMillis: 30_000,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000, query_timeout: opts.queryTimeoutMs ?? 10_000,
+    });
+    // An idle connection that breaks (the database restarted) is replaced at the next query.
+    this.pool.on('error', () => {});
+  }
+
+  private async run<T>(what: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw clusterError(what, e);
+    }
+    try {
+      return await fn(client);
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw clusterError(what, e);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Creates the tables when missing (servers starting together take turns). */
+  async init(): Promise<void> {
+    await this.run('creating the tables', async (c) => {
+      await c.query('BEGIN');
+      await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+      await c.query(SCHEMA);
+      await c.query('COMMIT');
+    });
+  }
+
+  /** Records this server's heartbeat and returns every server's row with the database's clock. */
+  async beat(serverId: string, url: string): Promise<{ rows: ServerBeat[]; now: number }> {
+    return this.run('heartbeat', async (c) => {
+      await c.query(`INSERT INTO smokemesh_servers (server_id, url, beat_at, started_at) VALUES ($1, $2, clock_timestamp(), clock_timestamp())
+        ON CONFLICT (server_id) DO UPDATE SET url = $2, beat_at = clock_timestamp()`, [serverId, url]);
+      const r = await c.query(`SELECT server_id, url, ${ms('beat_at')} AS beat_at, ${ms('started_at')} AS started_at, ${ms('clock_timestamp()')} AS now FROM smokemesh_servers`);
+      const rows = r.rows as (ServerBeat & { now: number })[];
+      return { rows: rows.map(({ now: _now, ...b }) => b), now: rows.find((b) => b.server_id === serverId)?.now ?? Date.now() };
+    });
+  }
+
+  /** Marks this server as started now (a restart is a new run) before its first beat. */
+  async started(serverId: string, url: string): Promise<void> {
+    await this.run('registering', async (c) => {
+      await c.query(`INSERT INTO smokemesh_servers (server_id, url, beat_at, started_at) VALUES ($1, $2, clock_timestamp(), clock_timestamp())
+        ON CONFLICT (server_id) DO UPDATE SET url = $2, beat_at = clock_timestamp(), started_at = clock_timestamp()`, [serverId, url]);
+    });
+  }
+
+  /** Removes this server's row (a clean stop): the others take its series at their next heartbeat. */
+  async leave(serverId: string): Promise<void> {
+    await this.run('leaving', (c) => c.query('DELETE FROM smokemesh_servers WHERE server_id = $1', [serverId]));
+  }
+
+  /** Writes counter changes in one transaction (prevmatch 0 deletes the row), in the order given. */
+  async saveCounters(changes: readonly ActiveRow[]): Promise<void> {
+    if (!changes.length) return;
+    await this.run('saving alert state', async (c) => {
+      await c.query('BEGIN');
+      for (const ch of changes) {
+        if (ch.prevmatch === 0) await c.query('DELETE FROM smokemesh_alert_state WHERE target = $1 AND agent = $2 AND alert = $3', [ch.target, ch.agent, ch.alert]);
+        else {
+          await c.query(`INSERT INTO smokemesh_alert_state (target, agent, alert, prevmatch, since) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (target, agent, alert) DO UPDATE SET prevmatch = $4, since = $5`, [ch.target, ch.agent, ch.alert, ch.prevmatch, ch.since]);
+        }
+      }
+      await c.query('COMMIT');
+    });
+  }
+
+  /** Every saved counter (active alerts of every series, any owner). */
+  async loadCounters(): Promise<ActiveRow[]> {
+    return this.run('reading alert state', async (c) => {
+      const r = await c.query('SELECT target, agent, alert, prevmatch, since::float8 AS since FROM smokemesh_alert_state');
+      return r.rows as ActiveRow[];
+    });
+  }
+
+  /** Shares a silence made or changed on one server. */
+  async saveSilence(s: Silence): Promise<void> {
+    await this.run('sharing a silence', (c) => c.query(`INSERT INTO smokemesh_silences (id, body, deleted) VALUES ($1, $2, false)
+      ON CONFLICT (id) DO UPDATE SET body = $2 WHERE NOT smokemesh_silences.deleted`, [s.id, JSON.stringify(s)]));
+  }
+
+  /** Shares a deletion: the row stays as a tombstone, so that no server brings the silence back. */
+  async deleteSilence(id: string): Promise<void> {
+    await this.run('sharing a silence deletion', (c) => c.query(`INSERT INTO smokemesh_silences (id, body, deleted) VALUES ($1, NULL, true)
+      ON CONFLICT (id) DO UPDATE SET body = NULL, deleted = true`, [id]));
+  }
+
+  /** Every shared silence, and the ids of deleted ones. */
+  async loadSilences(): Promise<{ silences: Silence[]; deleted: string[] }> {
+    return this.run('reading silences', async (c) => {
+      const r = await c.query('SELECT id, body, deleted FROM smokemesh_silences');
+      const rows = r.rows as { id: string; body: Silence | null; deleted: boolean }[];
+      return { silences: rows.filter((x) => !x.deleted && x.body).map((x) => x.body!), deleted: rows.filter((x) => x.deleted).map((x) => x.id) };
+    });
+  }
+
+  /** Hands rounds to the servers that own their series. */
+  async relay(rounds: readonly RelayedRound[]): Promise<void> {
+    if (!rounds.length) return;
+    await this.run('relaying rounds', async (c) => {
+      for (let i = 0; i < rounds.length; i += 1000) {
+        const part = rounds.slice(i, i + 1000);
+        await c.query('INSERT INTO smokemesh_relay (owner, round) SELECT * FROM unnest($1::text[], $2::jsonb[])',
+          [part.map((r) => r.owner), part.map((r) => JSON.stringify(r.round))]);
+      }
+    });
+  }
+
+  /**
+   * Takes (deletes and returns, oldest first) up to `max` relayed rounds addressed to `me` or to
+   * a server outside `live` (a dead server's rounds are taken by whoever asks first and routed
+   * again). Rows another server is taking at the same moment are skipped, not waited for.
+   */
+  async claim(me: string, live: readonly string[], max = 5000): Promise<RelayedRound[]> {
+    return this.run('taking relayed rounds', async (c) => {
+      const r = await c.query(`DELETE FROM smokemesh_relay WHERE id IN (
+          SELECT id FROM smokemesh_relay WHERE owner = $1 OR NOT (owner = ANY($2::text[])) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+        RETURNING id, owner, round`, [me, live, max]);
+      return (r.rows as { id: string; owner: string; round: Round }[])
+        .sort((a, b) => Number(a.id) - Number(b.id))
+        .map((row) => ({ owner: row.owner, round: row.round }));
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

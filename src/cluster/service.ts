@@ -1,0 +1,299 @@
+/**
+ * One server's part in a cluster: heartbeats into the shared database, the live set read back
+ * from it, and the routing of rounds to their one evaluator. A round whose series this server
+ * owns (rendezvous hashing over the live set) goes to its alert engine; any other is relayed
+ * through the shared database to its owner, which takes it at its next poll. When the live set
+ * changes, series another server owns now are forgotten and the state of series this server
+ * owns now is read from the shared database before their rounds are evaluated here.
+ */
+import type { Logger } from 'pino';
+import type { ActiveRow, Silence } from '../alerts/db.ts';
+import type { RoundSink } from '../pipeline.ts';
+import type { Round } from '../probes/round.ts';
+import type { ClusterConfig } from './config.ts';
+import { handover } from './handover.ts';
+import { ownerOf, seriesKey } from './hrw.ts';
+import { liveSet, membershipChange } from './membership.ts';
+import type { ClusterDb, RelayedRound } from './postgres.ts';
+import { reconcileSilences } from './silences.ts';
+
+/** This server's own copy of the silences (its alert database) and its engine's cache of them. */
+export interface LocalSilences {
+  list(): Silence[];
+  save(s: Silence): void;
+  remove(id: string): void;
+  /** Tells the engine to read them again. */
+  changed(): void;
+}
+
+/** What the cluster needs of the alert engine (src/alerts/engine.ts). */
+export interface Evaluator {
+  /** Undefined: the round's target has nothing to evaluate (no alert): it is not routed. */
+  ownershipKey(target: string, agent: string): string | undefined;
+  write(rounds: readonly Round[]): void;
+  heldKeys(): string[];
+  forget(keys: Iterable<string>): void;
+  adopt(rows: readonly ActiveRow[]): void;
+}
+
+/** Rounds waiting to be relayed while the shared database cannot take them; beyond, the oldest are not evaluated (counted as unevaluated). */
+const RELAY_LIMIT = 100_000;
+const POLL_MS = 250;
+
+export interface ClusterStatus {
+  server_id: string;
+  /** Live servers (ids, sorted) as this server sees them; empty until the first heartbeat succeeded. */
+  live: string[];
+  /** Rounds evaluated here, relayed to their owner (or parked while this server has no live set), taken from the relay, not evaluated anywhere (past the relay bound while the database was away). */
+  rounds: { evaluated: number; relayed: number; taken: number; unevaluated: number };
+  /** Series (ownership keys) whose state this server holds. */
+  held: number;
+  /** Those keys (target and agent, or agent "*" for a target evaluated whole), when asked for; at most `limit`. */
+  held_keys?: { target: string; agent: string }[];
+  last_error?: string;
+}
+
+export class ClusterService implements RoundSink {
+  readonly name = 'cluster';
+  private live: string[] = [];
+  private lastBeatOk = 0;
+  private outgoing: RelayedRound[] = [];
+  private counterChain: Promise<void> = Promise.resolve();
+  private timers: NodeJS.Timeout[] = [];
+  private busy = { beat: false, poll: false };
+  private closed = false;
+  private lastError: string | undefined;
+  /** The tables are (re)created before the next heartbeat: at start, and after a failure (the database may have been recreated). */
+  private needInit = true;
+  /** Set while this server has just joined the live set and does not evaluate yet (see setLive). */
+  private joining: { until: number } | undefined;
+  private readonly stats = { evaluated: 0, relayed: 0, taken: 0, unevaluated: 0 };
+
+  constructor(private readonly opts: { cfg: ClusterConfig; url: string; db: ClusterDb; engine: Evaluator; log: Logger; silences?: LocalSilences }) {}
+
+  private get me(): string {
+    return this.opts.cfg.server_id;
+  }
+
+  /** Creates the tables, registers this run, forgets local alert state, and starts heartbeats and polling. Retries in the background when the database is away. */
+  async start(): Promise<void> {
+    // The shared database is the truth: counters in the local file may be stale (another server continued them).
+    this.opts.engine.forget(this.opts.engine.heldKeys());
+    try {
+      await this.opts.db.init();
+      this.needInit = false;
+      await this.opts.db.started(this.me, this.opts.url);
+      await this.beat();
+    } catch (e) {
+      this.failed(e);
+    }
+    this.timers.push(setInterval(() => void this.beat().catch((e) => this.failed(e)), this.opts.cfg.heartbeat_s * 1000));
+    this.timers.push(setInterval(() => void this.poll().catch((e) => this.failed(e)), POLL_MS));
+    for (const t of this.timers) t.unref();
+  }
+
+  status(keysLimit = 0): ClusterStatus {
+    const held = this.opts.engine.heldKeys();
+    const s: ClusterStatus = { server_id: this.me, live: [...this.live], rounds: { ...this.stats }, held: held.length };
+    if (keysLimit > 0) {
+      s.held_keys = held.slice(0, keysLimit).map((k) => {
+        const [target, agent] = k.split('\u0000') as [string, string];
+        return { target, agent };
+      });
+    }
+    if (this.lastError) s.last_error = this.lastError;
+    return s;
+  }
+
+  /** The live set now (what rounds are routed by). */
+  liveServers(): readonly string[] {
+    return this.live;
+  }
+
+  /** Routes rounds: owned ones to the engine, the others to their owner through the database. */
+  write(rounds: readonly Round[]): void {
+    this.route(rounds, false);
+  }
+
+  /** Copies counter changes to the shared database, in order (called by the engine after each save). */
+  saveCounters(changes: readonly ActiveRow[]): void {
+    const copy = changes.map((c) => ({ ...c }));
+    this.counterChain = this.counterChain
+      .then(() => this.opts.db.saveCounters(copy))
+      .catch((e) => this.failed(e));
+  }
+
+  /** Shares a silence made, changed or deleted on this server (in order with the counters). */
+  shareSilence(change: { saved: Silence } | { deleted: string }): void {
+    this.counterChain = this.counterChain
+      .then(() => ('saved' in change ? this.opts.db.saveSilence(change.saved) : this.opts.db.deleteSilence(change.deleted)))
+      .catch((e) => this.failed(e));
+  }
+
+  /** Brings the local silences in line with the shared ones. */
+  private async syncSilences(): Promise<void> {
+    const local = this.opts.silences;
+    if (!local) return;
+    const shared = await this.opts.db.loadSilences();
+    const r = reconcileSilences(local.list(), shared.silences, shared.deleted);
+    if (!r.save.length && !r.remove.length) return;
+    for (const x of r.save) local.save(x);
+    for (const id of r.remove) local.remove(id);
+    local.changed();
+  }
+
+  /** Whether our last heartbeat is too old: the others may count us dead and own our series. */
+  private outOfTouch(): boolean {
+    return Date.now() - this.lastBeatOk > this.opts.cfg.dead_after_s * 1000;
+  }
+
+  private route(rounds: readonly Round[], fromRelay: boolean): void {
+    if (this.live.length && this.outOfTouch()) this.leaveLiveSet();
+    const mine: Round[] = [];
+    for (const r of rounds) {
+      const key = this.opts.engine.ownershipKey(r.target, r.agent);
+      if (key === undefined) continue;
+      const owner = ownerOf(key, this.live);
+      if (owner === this.me && !this.joining) mine.push(r);
+      // No live set (before the first heartbeat, or out of touch): parked in the relay under our
+      // own id, taken back when we are live again, or by the others if they count us dead.
+      else this.outgoing.push({ owner: owner ?? this.me, round: r });
+    }
+    if (this.outgoing.length > RELAY_LIMIT) {
+      const excess = this.outgoing.length - RELAY_LIMIT;
+      this.outgoing.splice(0, excess);
+      this.stats.unevaluated += excess;
+    }
+    if (mine.length) {
+      mine.sort((a, b) => a.time - b.time);
+      this.opts.engine.write(mine);
+      this.stats.evaluated += mine.length;
+    }
+  }
+
+  /** One heartbeat: write ours, read the live set, hand series over when it changed. */
+  private async beat(): Promise<void> {
+    if (this.busy.beat || this.closed) return;
+    this.busy.beat = true;
+    try {
+      if (this.needInit) {
+        await this.opts.db.init();
+        this.needInit = false;
+      }
+      // The row's time is taken during the query, so never before this: our own deadline
+      // (lastBeatOk + dead_after_s) comes no later than the moment the others count us dead.
+      const started = Date.now();
+      const { rows, now } = await this.opts.db.beat(this.me, this.opts.url);
+      this.lastBeatOk = started;
+      const next = liveSet(rows, now, this.opts.cfg.dead_after_s * 1000);
+      if (!next.includes(this.me)) next.push(this.me), next.sort();
+      await this.setLive(next);
+      await this.syncSilences();
+      if (this.lastError) {
+        this.opts.log.info('cluster database answers again');
+        this.lastError = undefined;
+      }
+    } finally {
+      this.busy.beat = false;
+    }
+  }
+
+  private async setLive(next: string[]): Promise<void> {
+    const change = membershipChange(this.live, next);
+    if (this.joining && Date.now() >= this.joining.until) {
+      // The others have seen us join and stopped evaluating our series: take them over now.
+      this.joining = undefined;
+      await this.takeOver(next, 'joined');
+      return;
+    }
+    if (!change.joined.length && !change.left.length) return;
+    if (change.joined.includes(this.me)) {
+      // Joining (start, or back after being out of touch): the others still evaluate our series
+      // until their next heartbeat sees us, and their last counters may be on their way. Our
+      // rounds are parked meanwhile; the state is read after that grace.
+      this.joining = { until: Date.now() + 2 * this.opts.cfg.heartbeat_s * 1000 };
+      this.live = next;
+      this.opts.log.info({ live: next }, 'cluster: joined; taking over our series after one more heartbeat');
+      return;
+    }
+    await this.takeOver(next, 'changed', change);
+  }
+
+  private async takeOver(next: string[], why: string, change = membershipChange(this.live, next)): Promise<void> {
+    if (why === 'joined') this.opts.engine.forget(this.opts.engine.heldKeys());
+    const counters = await this.opts.db.loadCounters();
+    const byKey = new Map<string, ActiveRow[]>();
+    for (const row of counters) {
+      const k = this.opts.engine.ownershipKey(row.target, row.agent) ?? seriesKey(row.target, row.agent);
+      if (!byKey.has(k)) byKey.set(k, []);
+      byKey.get(k)!.push(row);
+    }
+    const h = handover(this.opts.engine.heldKeys(), byKey.keys(), next, this.me);
+    this.opts.engine.forget(h.drop);
+    this.opts.engine.adopt(h.adopt.flatMap((k) => byKey.get(k) ?? []));
+    this.opts.log.info({ live: next, joined: change.joined, left: change.left, dropped: h.drop.length, adopted: h.adopt.length }, `cluster membership ${why}`);
+    this.live = next;
+  }
+
+  /** Relays what waits for other owners, then takes what was relayed to this server (or to dead ones). */
+  private async poll(): Promise<void> {
+    if (this.busy.poll || this.closed) return;
+    this.busy.poll = true;
+    try {
+      // Out of touch with the others for longer than they wait: they have taken our series.
+      if (this.live.length && this.outOfTouch()) this.leaveLiveSet();
+      await this.flush();
+      if (!this.live.length || this.joining) return;
+      const taken = await this.opts.db.claim(this.me, this.live);
+      if (taken.length) {
+        this.stats.taken += taken.length;
+        this.route(taken.map((t) => t.round), true);
+        await this.flush();
+      }
+    } finally {
+      this.busy.poll = false;
+    }
+  }
+
+  /** Stops evaluating: the others may have taken our series; their state is read again when we are back. */
+  private leaveLiveSet(): void {
+    this.opts.log.error('cluster: no heartbeat written for longer than dead_after_s; evaluating nothing until the database answers');
+    this.live = [];
+    this.joining = undefined;
+    this.opts.engine.forget(this.opts.engine.heldKeys());
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.outgoing.length) return;
+    const batch = this.outgoing;
+    this.outgoing = [];
+    try {
+      await this.opts.db.relay(batch);
+      this.stats.relayed += batch.length;
+    } catch (e) {
+      this.outgoing = batch.concat(this.outgoing);
+      throw e;
+    }
+  }
+
+  private failed(e: unknown): void {
+    this.needInit = true;
+    const msg = (e as Error).message;
+    if (msg !== this.lastError) this.opts.log.error({ err: e }, `cluster: ${msg}; retrying`);
+    this.lastError = msg;
+  }
+
+  /** Stops: relays what waits, writes the last counters, leaves the live set (the others take over at once) and closes the pool. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.counterChain;
+    try {
+      await this.flush();
+      await this.opts.db.leave(this.me);
+    } catch (e) {
+      this.failed(e);
+    }
+    await this.opts.db.close();
+  }
+}
