@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeRound } from '../probes/round.ts';
-import { ALPHA, addRound, emptyBucket, fromRow, mergeBucket, quantilesUs, seal, toPoint, toRow } from './bucket.ts';
+import { ALPHA, addRound, emptyBucket, fromRow, mergeBucket, quantilesUs, seal, summaryOf, toPoint, toRow } from './bucket.ts';
 import { packAscending, unpackAscending } from './codec.ts';
 import { SMOKE_QUANTILES } from './types.ts';
 
@@ -92,4 +92,21 @@ test('a late round does not overwrite the status of a newer one', () => {
   assert.equal(p.error, 'timeout');
   assert.equal(p.status, 0);
   assert.equal(p.loss_pct, 50);
+});
+
+test('an open row keeps the quantiles sealing would keep; summaryOf reads them, or the histogram when a row has none', () => {
+  for (let seed = 1; seed <= 50; seed++) {
+    const b = emptyBucket();
+    for (const r of rounds(seed, 1 + (seed % 7), 5 + seed)) addRound(b, r);
+    const open = toRow(b);
+    const sealed = fromRow(open);
+    seal(sealed);
+    assert.deepEqual(open.q, toRow(sealed).q, `seed ${seed}`);
+    const levels = [0, 1, 3, 5, 7, 10];
+    const all = quantilesUs(b);
+    const want = { rounds: b.rounds, sent: b.sent, lost: b.lost, median: open.median, q: b.n ? levels.map((i) => all[i]!) : [] };
+    assert.deepEqual(summaryOf(open, levels), want, `seed ${seed}`);
+    assert.deepEqual(summaryOf({ ...open, q: null }, levels), want, `seed ${seed} (histogram only)`);
+    assert.deepEqual(summaryOf(toRow(sealed), levels), want, `seed ${seed} (sealed)`);
+  }
 });

@@ -274,12 +274,17 @@ export interface BucketRow {
 }
 
 /**
- * The bucket's columns. With `transient`, `sketch` is a view of a shared scratch buffer, valid
- * only until the next call: for binding straight into a statement (better-sqlite3 copies blobs
- * when it binds them), which saves an allocation per bucket written.
+ * The bucket's columns. An open bucket keeps its histogram (`sketch`) and, beside it, the
+ * quantiles it gives now (`q`, rewritten with every round), so that reads that need only the
+ * quantiles (summaries) never decode a histogram; sealing then just drops the histogram. With
+ * `transient`, `sketch` and `q` are views of shared scratch buffers, valid only until the next
+ * call: for binding straight into a statement (better-sqlite3 copies blobs when it binds
+ * them), which saves allocations per bucket written.
  */
 export function toRow(b: BucketState, transient = false): BucketRow {
   const has = b.n > 0;
+  const sketch = b.bins ? encodeSketch(b, transient) : null;
+  const q = b.bins ? (has ? quantilesUs(b).slice(1, -1) : null) : b.q;
   return {
     rounds: b.rounds, sent: b.sent, lost: b.lost, n: b.n,
     min: has ? b.min : null,
@@ -287,8 +292,8 @@ export function toRow(b: BucketState, transient = false): BucketRow {
     mean: has ? Math.round(meanOf(b)) : null,
     median: b.medN > 0 ? Math.round(b.medSum / b.medN) : null,
     stddev: has ? Math.round(stddevOf(b)) : null,
-    sketch: b.bins ? encodeSketch(b, transient) : null,
-    q: !b.bins && b.q ? encodeQuantiles(b.min, b.q) : null,
+    sketch,
+    q: q ? encodeQuantiles(b.min, q, transient) : null,
     extra: b.extra ? JSON.stringify(b.extra) : null,
   };
 }
@@ -355,12 +360,122 @@ function decodeSketch(blob: Uint8Array, b: BucketState): void {
   b.q = null;
 }
 
-/** A sealed bucket's interior quantiles as its `q` column: ascending varint deltas from min. */
-export function encodeQuantiles(min: number, q: readonly number[]): Buffer {
-  const w = new ByteWriter(q.length * 3);
+/**
+ * The columns `summaryOf` reads. The histogram is fetched only where the row has no
+ * quantiles (an open bucket last written by a smokemesh that did not keep them beside it).
+ */
+export const SUMMARY_COLUMNS = 'rounds, sent, lost, n, min, max, mean, median, stddev, q, CASE WHEN q IS NULL AND n > 0 THEN sketch END AS sketch, NULL AS extra';
+
+/** What a small graph needs of a bucket: counts, the median and some quantiles (µs). */
+export interface BucketSummary {
+  rounds: number;
+  sent: number;
+  lost: number;
+  /** Mean of the rounds' medians (µs); null when nothing was received. */
+  median: number | null;
+  /** The quantiles (µs) at the asked SMOKE_QUANTILES indices; empty when nothing was received. */
+  q: number[];
+}
+
+/**
+ * A bucket's summary from a row read with SUMMARY_COLUMNS: the kept quantiles, without
+ * decoding the histogram unless the row has no quantiles. `levels` are indices into
+ * SMOKE_QUANTILES (0 is the min, the last the max).
+ */
+export function summaryOf(row: BucketRow, levels: readonly number[]): BucketSummary {
+  const out: BucketSummary = { rounds: row.rounds, sent: row.sent, lost: row.lost, median: row.median, q: [] };
+  if (row.n === 0 || row.min === null || row.max === null) return out;
+  let all: number[];
+  if (row.q) all = [row.min, ...decodeQuantiles(row.min, row.q), row.max];
+  else all = quantilesUs(fromRow(row));
+  for (const i of levels) out.q.push(all[i] ?? row.max);
+  return out;
+}
+
+/**
+ * Every bucket of a series as one text, for `SELECT series, ${SUMMARY_TEXT} FROM <tier> WHERE …
+ * GROUP BY series` (read it with parseSummaryText). One text per series, not a row per bucket:
+ * handing 24,000 rows to JavaScript column by column costs ten times what SQLite spends
+ * writing them out. An empty bucket (n = 0) has no min and max (concat_ws leaves them out).
+ */
+export const SUMMARY_TEXT = "group_concat(concat_ws(',', b, rounds, sent, lost, n, min, max, ifnull(median, ''), ifnull(hex(q), '')), ';') AS buckets";
+
+/** A bucket as Store.summaries reads it (from a SUMMARY_TEXT or a pack): its index, the RTTs it received, and its summary (null: the row kept no quantiles, read it with summaryOf). */
+export interface TextBucket {
+  b: number;
+  n: number;
+  summary: BucketSummary | null;
+}
+
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
+
+/**
+ * The buckets of a SUMMARY_TEXT in b order, with the quantiles at `levels` (indices into
+ * SMOKE_QUANTILES). Read in one pass over the characters: no substring per field.
+ */
+export function parseSummaryText(text: string, levels: readonly number[]): TextBucket[] {
+  const out: TextBucket[] = [];
+  const last = SMOKE_QUANTILES.length - 1;
+  const f: number[] = [];
+  const interior: number[] = [];
+  let i = 0;
+  const len = text.length;
+  while (i < len) {
+    // The numeric fields up to the quantiles (an empty one is NaN).
+    f.length = 0;
+    let c = 0;
+    while (f.length < 8 && i <= len) {
+      let v = 0;
+      let digits = 0;
+      let neg = false;
+      while (i < len && (c = text.charCodeAt(i)) !== 44 && c !== 59) {
+        if (c === 45) neg = true; else { v = v * 10 + (c - 48); digits++; }
+        i++;
+      }
+      f.push(digits ? (neg ? -v : v) : NaN);
+      i++;
+      if (c === 59 || i > len) break;
+    }
+    const [b, rounds, sent, lost, n, min, max, median] = f as [number, number, number, number, number, number?, number?, number?];
+    const summary: BucketSummary = { rounds, sent, lost, median: median === undefined || Number.isNaN(median) ? null : median, q: [] };
+    if (f.length < 8 || !(n > 0)) { out.push({ b, n, summary }); continue; }
+    // The quantiles: hex of the varint deltas from min, to the end of the bucket.
+    interior.length = 0;
+    let prev = min!;
+    let v = 0;
+    let mul = 1;
+    while (i + 1 < len && (c = text.charCodeAt(i)) !== 59) {
+      const byte = (HEX[c]! << 4) | HEX[text.charCodeAt(i + 1)]!;
+      v += (byte & 0x7f) * mul;
+      if (byte < 0x80) { prev += v; interior.push(prev); v = 0; mul = 1; } else mul *= 0x80;
+      i += 2;
+    }
+    i++;
+    if (!interior.length) { out.push({ b, n, summary: null }); continue; }
+    for (const k of levels) summary.q.push(k === 0 ? min! : k === last ? max! : interior[k - 1] ?? max!);
+    out.push({ b, n, summary });
+  }
+  // group_concat keeps the index's order (series, b); sorted here rather than trusted.
+  for (let k = 1; k < out.length; k++) {
+    if (out[k]!.b < out[k - 1]!.b) return out.sort((x, y) => x.b - y.b);
+  }
+  return out;
+}
+
+/** Reused for every quantile blob, as `scratch` for sketches. */
+const qScratch = new ByteWriter(64);
+
+/**
+ * A bucket's interior quantiles as its `q` column: ascending varint deltas from min. With
+ * `transient`, a view of a shared scratch buffer (see toRow).
+ */
+export function encodeQuantiles(min: number, q: readonly number[], transient = false): Buffer {
+  const w = qScratch;
+  w.reset();
   let prev = min;
   for (const v of q) { w.varint(Math.max(0, v - prev)); prev = Math.max(prev, v); }
-  return w.bytes();
+  return transient ? w.view() : w.bytes();
 }
 
 /** The `q` column as µs values. */

@@ -1,12 +1,13 @@
 import type Database from 'better-sqlite3';
 import { lossPct, type Round } from '../probes/round.ts';
-import { fromRow, mergeBucket, emptyBucket, toPoint, type BucketState } from './bucket.ts';
+import { fromRow, mergeBucket, emptyBucket, toPoint, type BucketState, type BucketSummary, type TextBucket } from './bucket.ts';
 import { toMs, unpackAscendingUs } from './codec.ts';
 import { pointFromRaw, type RawRow, type SeriesRow } from './raw.ts';
 import { roundFields, type RecentIndex, type WindowAgg } from './recent.ts';
-import { firstBucket, readBuckets } from './tier-rows.ts';
+import { firstBucket, readBuckets, readSummaries } from './tier-rows.ts';
 import type { Tier } from './tiers.ts';
-import type { SeriesQuery, SeriesResult, TopMetric, TopRow } from './types.ts';
+import { atLevels, emptySummary, levelIndices, pushPoint } from './summary.ts';
+import { SMOKE_QUANTILES, type SeriesQuery, type SeriesResult, type SeriesSummary, type SummaryQuery, type TopMetric, type TopRow } from './types.ts';
 
 /** What the read side needs from the store. */
 export interface QueryContext {
@@ -21,35 +22,50 @@ export interface QueryContext {
 /** Points returned when a query does not say. */
 export const DEFAULT_POINTS = 1000;
 
+/** Where a series' points over a range come from: raw rounds (the last `points` when no tier is configured) or a tier. */
+type Source = { raw: true; capped: boolean } | { raw: false; tier: Tier };
+
+/**
+ * The finest source that covers [from, to] within `maxPoints`. A source covers the range if it
+ * still holds everything from the range's start (or the series' first round), by retention and
+ * by what it actually holds: imported history reaches further back in the coarse tiers than in
+ * the fine ones (one bucket of slack for alignment).
+ */
+function sourceOf(ctx: QueryContext, s: SeriesRow, from: number, to: number, maxPoints: number): Source {
+  const span = to - from;
+  const now = ctx.now();
+  const start = Math.max(from, s.first);
+  // Within raw retention every tier holds every bucket (rounds and imported intervals alike
+  // are added to all of them): only older starts need asking what a tier holds.
+  const complete = start >= now - ctx.rawKeepMs;
+  const covers = (keepMs: number, table: string, ms: number) => start >= now - keepMs
+    && ((complete && table !== 'raw') || heldFrom(ctx, s.id, table) <= start + ms);
+  if (span / (s.step * 1000) + 1 <= maxPoints && covers(ctx.rawKeepMs, 'raw', s.step * 1000)) return { raw: true, capped: false };
+  // No rollups configured: raw, thinned by merging neighbours would need a sketch; return raw capped.
+  if (ctx.tiers.length === 0) return { raw: true, capped: true };
+  // The first covering tier that fits; else the coarsest covering one; else the longest kept.
+  let coarsest: Tier | undefined;
+  for (const t of ctx.tiers) {
+    if (!covers(t.keepMs, t.table, t.ms)) continue;
+    if (span / t.ms + 1 <= maxPoints) return { raw: false, tier: t };
+    coarsest = t;
+  }
+  return { raw: false, tier: coarsest ?? ctx.tiers.reduce((a, b) => (b.keepMs > a.keepMs ? b : a)) };
+}
+
 /** A series over [from, to] from the finest tier that covers it within `points` points. */
 export function querySeries(ctx: QueryContext, q: SeriesQuery): SeriesResult {
   const s = ctx.stmt('SELECT * FROM series WHERE target = ? AND agent = ?').get(q.target, q.agent) as SeriesRow | undefined;
   const maxPoints = Math.max(1, Math.floor(q.points ?? DEFAULT_POINTS));
   if (!s || q.to < q.from) return { target: q.target, agent: q.agent, tier: 'raw', resolution: s?.step ?? 0, points: [] };
 
-  const span = q.to - q.from;
-  const now = ctx.now();
-  const start = Math.max(q.from, s.first);
-  // A tier covers the range if it still holds everything from the range's start (or the series'
-  // first round), by retention and by what it actually holds: imported history reaches further
-  // back in the coarse tiers than in the fine ones (one bucket of slack for alignment).
-  const covers = (keepMs: number, table: string, ms: number) => start >= now - keepMs && heldFrom(ctx, s.id, table) <= start + ms;
-  const rawCount = span / (s.step * 1000) + 1;
-  if (rawCount <= maxPoints && covers(ctx.rawKeepMs, 'raw', s.step * 1000)) {
+  const src = sourceOf(ctx, s, q.from, q.to, maxPoints);
+  if (src.raw) {
     const rows = ctx.stmt('SELECT time, step, sent, rtts, extra FROM raw WHERE series = ? AND time >= ? AND time <= ? ORDER BY time')
       .all(s.id, q.from, q.to) as RawRow[];
-    return { target: q.target, agent: q.agent, tier: 'raw', resolution: s.step, points: rows.map(pointFromRaw) };
+    return { target: q.target, agent: q.agent, tier: 'raw', resolution: s.step, points: (src.capped ? rows.slice(-maxPoints) : rows).map(pointFromRaw) };
   }
-  if (ctx.tiers.length === 0) {
-    // No rollups configured: raw, thinned by merging neighbours would need a sketch; return raw capped.
-    const rows = ctx.stmt('SELECT time, step, sent, rtts, extra FROM raw WHERE series = ? AND time >= ? AND time <= ? ORDER BY time')
-      .all(s.id, q.from, q.to) as RawRow[];
-    return { target: q.target, agent: q.agent, tier: 'raw', resolution: s.step, points: rows.slice(-maxPoints).map(pointFromRaw) };
-  }
-  const covering = ctx.tiers.filter((t) => covers(t.keepMs, t.table, t.ms));
-  const tier = covering.find((t) => span / t.ms + 1 <= maxPoints)
-    ?? covering[covering.length - 1]
-    ?? ctx.tiers.reduce((a, b) => (b.keepMs > a.keepMs ? b : a));
+  const tier = src.tier;
   const rows = readBuckets(ctx.stmt, tier, s.id, Math.floor(q.from / tier.ms), Math.floor(q.to / tier.ms));
   // Still too many points (range longer than the coarsest tier allows): merge neighbours.
   const group = Math.max(1, Math.ceil(rows.length / maxPoints));
@@ -65,6 +81,98 @@ export function querySeries(ctx: QueryContext, q: SeriesQuery): SeriesResult {
     points.push(toPoint(first.b * tier.ms, state));
   }
   return { target: q.target, agent: q.agent, tier: tier.name, resolution: tier.bucket * group, points };
+}
+
+/**
+ * Store.summaries over SQLite: each series from the source series() would use, one statement
+ * per source for all the series (no histogram decoded: the quantiles kept beside open buckets'
+ * histograms, and sealed buckets' from their packs; tier-rows.ts readSummaries). Past the
+ * coarsest tier, neighbours merge as in series(), except the interior quantiles: their mean
+ * weighted by the RTTs received.
+ */
+export function querySummaries(ctx: QueryContext, q: SummaryQuery): SeriesSummary[] {
+  const maxPoints = Math.max(1, Math.floor(q.points));
+  if (q.targets.length === 0 || q.to < q.from) return [];
+  const idx = levelIndices(q.levels);
+  const list = ctx.stmt('SELECT * FROM series WHERE target IN (SELECT value FROM json_each(?)) ORDER BY target, agent')
+    .all(JSON.stringify(q.targets)) as SeriesRow[];
+  const out: SeriesSummary[] = [];
+  // Series grouped by source, so that one statement reads all of a source's series.
+  const raw: Array<[SeriesRow, SeriesSummary, boolean]> = [];
+  const byTier = new Map<Tier, Array<[SeriesRow, SeriesSummary]>>();
+  for (const s of list) {
+    const src = sourceOf(ctx, s, q.from, q.to, maxPoints);
+    const sum = emptySummary(s.target, s.agent, src.raw ? 'raw' : src.tier.name, src.raw ? s.step : src.tier.bucket);
+    out.push(sum);
+    if (src.raw) raw.push([s, sum, src.capped]);
+    else {
+      let l = byTier.get(src.tier);
+      if (!l) byTier.set(src.tier, (l = []));
+      l.push([s, sum]);
+    }
+  }
+  if (raw.length) {
+    const rows = rowsBySeries<RawRow & { series: number }>(ctx, 'SELECT series, time, step, sent, rtts, NULL AS extra FROM raw WHERE series IN (SELECT value FROM json_each(?)) AND time >= ? AND time <= ? ORDER BY series, time',
+      raw.map(([s]) => s.id), q.from, q.to);
+    for (const [s, sum, capped] of raw) {
+      const mine = rows.get(s.id) ?? [];
+      for (const row of capped ? mine.slice(-maxPoints) : mine) {
+        const p = pointFromRaw(row);
+        pushPoint(sum, p.time, p.sent, p.lost, p.median, atLevels(p.smoke, q.levels));
+      }
+    }
+  }
+  for (const [tier, members] of byTier) {
+    // Open rows and sealed (packed) buckets alike, as series() reads them.
+    const bySeries = readSummaries(ctx.stmt, tier, members.map(([s]) => s.id), Math.floor(q.from / tier.ms), Math.floor(q.to / tier.ms), idx);
+    for (const [s, sum] of members) {
+      const buckets = bySeries.get(s.id) ?? [];
+      const group = Math.max(1, Math.ceil(buckets.length / maxPoints));
+      sum.resolution = tier.bucket * group;
+      for (let i = 0; i < buckets.length; i += group) {
+        const b = group === 1 ? buckets[i]!.summary! : mergedSummary(buckets.slice(i, i + group), idx);
+        pushPoint(sum, buckets[i]!.b * tier.ms, b.sent, b.lost, b.median === null ? null : toMs(b.median), b.q.map(toMs));
+      }
+    }
+  }
+  return out;
+}
+
+/** Rows of a statement whose first parameter is a JSON list of series ids, grouped by their `series` column. */
+function rowsBySeries<R extends { series: number }>(ctx: QueryContext, sql: string, ids: number[], from: number, to: number): Map<number, R[]> {
+  const m = new Map<number, R[]>();
+  for (const row of ctx.stmt(sql).all(JSON.stringify(ids), from, to) as R[]) {
+    let l = m.get(row.series);
+    if (!l) m.set(row.series, (l = []));
+    l.push(row);
+  }
+  return m;
+}
+
+/** Neighbouring buckets as one: counts added, median weighted by rounds, min and max exact, interior quantiles averaged by RTTs received. */
+function mergedSummary(buckets: TextBucket[], idx: readonly number[]): BucketSummary {
+  const last = SMOKE_QUANTILES.length - 1;
+  const acc: BucketSummary = { rounds: 0, sent: 0, lost: 0, median: null, q: [] };
+  let medSum = 0;
+  let medN = 0;
+  let n = 0;
+  const q = idx.map((i) => (i === 0 ? Infinity : i === last ? -Infinity : 0));
+  for (const { n: bn, summary: b } of buckets) {
+    acc.rounds += b!.rounds;
+    acc.sent += b!.sent;
+    acc.lost += b!.lost;
+    if (b!.median !== null) { medSum += b!.median * b!.rounds; medN += b!.rounds; }
+    if (!b!.q.length) continue;
+    n += bn;
+    idx.forEach((i, k) => {
+      if (i === 0) q[k] = Math.min(q[k]!, b!.q[k]!);
+      else if (i === last) q[k] = Math.max(q[k]!, b!.q[k]!);
+      else q[k] = q[k]! + b!.q[k]! * bn;
+    });
+  }
+  if (medN > 0) acc.median = Math.round(medSum / medN);
+  if (n > 0) acc.q = idx.map((i, k) => (i === 0 || i === last ? q[k]! : Math.round(q[k]! / n)));
+  return acc;
 }
 
 /** Time (ms) of the oldest round or bucket a table holds for the series; +Infinity when none. */

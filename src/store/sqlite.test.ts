@@ -11,6 +11,7 @@ import { storeContract } from './store-contract.ts';
 import { DB_FILE, openStore, type SqliteStore } from './index.ts';
 import { readBuckets, statementCache } from './tier-rows.ts';
 import { tiersOf } from './tiers.ts';
+import { SMOKE_QUANTILES } from './types.ts';
 
 const H = 3_600_000;
 const cfg: StoreConfig = {
@@ -304,4 +305,97 @@ storeContract({
     t.after(() => store.close());
     return { store, settle: async () => {} };
   },
+});
+
+test('open buckets keep their quantiles beside the histogram; summaries read them, or the histogram of rows written without them', (t) => {
+  const dir = tempDir(t);
+  const now = Date.UTC(2025, 0, 10);
+  const s = openStore(dir, cfg, undefined, { now: () => now, timers: false });
+  t.after(() => s.close());
+  const rs = day('/G/h', 'x', now - 24 * H, 10, 2);
+  s.write(rs.slice(0, 700));
+  s.write(rs.slice(700));
+  const db = new Database(join(dir, DB_FILE));
+  t.after(() => db.close());
+  const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+  for (const table of ['rollup_300', 'rollup_3600', 'rollup_86400']) {
+    assert.notEqual(count(`SELECT count(*) AS n FROM ${table} WHERE sketch IS NOT NULL`), 0, table);
+    assert.equal(count(`SELECT count(*) AS n FROM ${table} WHERE q IS NULL`), 0, table);
+  }
+  const q = { targets: ['/G/h'], from: now - 24 * H, to: now, points: 300, levels: [0, 0.1, 0.5, 0.9, 1] };
+  const kept = s.summaries(q);
+  assert.equal(kept[0]!.tier, '5m');
+  assert.equal(kept[0]!.time.length, 288);
+  // Rows as an older smokemesh left them (histogram only): same summaries, from the histogram.
+  db.prepare('UPDATE rollup_300 SET q = NULL WHERE sketch IS NOT NULL').run();
+  assert.deepEqual(s.summaries(q), kept);
+  // A series that never got a reply: empty buckets, loss 100 %, no median, no smoke.
+  s.write(Array.from({ length: 12 }, (_, i) => round('/G/dark', 'x', now - H + i * 60_000, [], 20)));
+  const dark = s.summaries({ ...q, targets: ['/G/dark'] })[0]!;
+  const darkSeries = s.series({ target: '/G/dark', agent: 'x', from: q.from, to: now, points: 300 });
+  assert.equal(dark.tier, '5m');
+  assert.deepEqual(dark.time, darkSeries.points.map((p) => p.time));
+  assert.deepEqual([new Set(dark.loss_pct), new Set(dark.median), new Set(dark.smoke.map((x) => x.length))], [new Set([100]), new Set([null]), new Set([0])]);
+  // The next round rewrites its bucket with the quantiles beside the histogram again.
+  s.write([round('/G/h', 'x', now - 30_000, [10, 11])]);
+  assert.equal(count('SELECT count(*) AS n FROM rollup_300 WHERE q IS NOT NULL'), 1);
+});
+
+test('summaries read every bucket a tier holds, open and packed: a year of history gives what series() gives', (t) => {
+  let now = Date.UTC(2025, 0, 1);
+  // Raw kept a day, so that retention seals and packs all but the last day or two of every tier.
+  const c: StoreConfig = { ...cfg, raw_days: 1, tiers: [{ bucket: 3600, keep_days: 400 }, { bucket: 86400, keep_days: 3650 }] };
+  const dir = tempDir(t);
+  const s = openStore(dir, c, undefined, { now: () => now, timers: false });
+  t.after(() => s.close());
+  const start = now;
+  const days = 370;
+  for (let d = 0; d < days; d++) {
+    now = start + (d + 1) * 24 * H;
+    // A round every 30 minutes, RTTs moving with the day; a few rounds lose pings, one gets no reply.
+    const rounds = Array.from({ length: 48 }, (_, i) => {
+      const rtts = i === 7 && d % 5 === 0 ? [] : Array.from({ length: 20 - (i % 11 === 0 ? 3 : 0) }, (_, k) => 10 + (d % 37) + k * 0.3 + (i % 5) * 0.07);
+      return round('/G/year', 'x', start + d * 24 * H + i * 30 * 60_000, rtts);
+    });
+    s.write(rounds);
+    s.write(rounds.filter((_, i) => i % 2 === 0).map((r) => ({ ...r, agent: 'y' })));
+    while (s.maintain(50)) { /* until the pass is done */ }
+  }
+  const db = new Database(join(dir, DB_FILE), { readonly: true });
+  t.after(() => db.close());
+  const tiers = tiersOf(c);
+  for (const tier of tiers) {
+    const all = readBuckets(statementCache(db), tier, null);
+    assert.ok(all.filter((r) => r.packed).length > all.length * 0.9, `${tier.name}: most buckets are packed (${all.length} in all)`);
+    assert.ok(all.some((r) => !r.packed), `${tier.name}: the newest are open`);
+  }
+  const levels = [0, 0.1, 0.5, 0.9, 1];
+  const idx = levels.map((l) => SMOKE_QUANTILES.indexOf(l as (typeof SMOKE_QUANTILES)[number]));
+  const from = now - 360 * 24 * H;
+  const seen: string[] = [];
+  for (const points of [400, 10_000, 30]) {
+    const sums = s.summaries({ targets: ['/G/year'], from, to: now, points, levels });
+    assert.deepEqual(sums.map((x) => x.agent), ['x', 'y']);
+    for (const sum of sums) {
+      const ser = s.series({ target: '/G/year', agent: sum.agent, from, to: now, points });
+      const what = `${sum.agent}, ${points} points, tier ${ser.tier}`;
+      assert.ok(ser.points.length > 0.9 * Math.min(points, (360 * 24 * H) / (ser.resolution * 1000)), `${what}: ${ser.points.length} points`);
+      assert.equal(sum.tier, ser.tier, what);
+      assert.equal(sum.resolution, ser.resolution, what);
+      assert.deepEqual(sum.time, ser.points.map((p) => p.time), what);
+      assert.deepEqual(sum.loss_pct, ser.points.map((p) => p.loss_pct), what);
+      if (ser.resolution === tiers.find((x) => x.name === ser.tier)!.bucket) {
+        assert.deepEqual(sum.median, ser.points.map((p) => p.median), what);
+        assert.deepEqual(sum.smoke, ser.points.map((p) => (p.median === null ? [] : idx.map((i) => p.smoke[i]))), what);
+      } else {
+        // Neighbours merged past the coarsest tier: min and max exact.
+        sum.smoke.forEach((q, i) => {
+          const p = ser.points[i]!;
+          assert.deepEqual([q[0], q[q.length - 1]], [p.smoke[0], p.smoke[p.smoke.length - 1]], what);
+        });
+      }
+      seen.push(`${ser.tier}/${ser.resolution}`);
+    }
+  }
+  assert.deepEqual([...new Set(seen)], ['1d/86400', '1h/3600', '1d/1036800']);
 });

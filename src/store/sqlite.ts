@@ -11,13 +11,13 @@ import { addContribution, contributionOf, emptyBucket, fromRow, toRow, type Buck
 import { packAscendingUs } from './codec.ts';
 import { importHistory } from './import.ts';
 import { ensureTier, migrate, SCHEMA_VERSION, useIncrementalVacuum } from './migrations.ts';
-import { querySeries, queryTopWindow, topOfRounds, type QueryContext } from './query.ts';
+import { querySeries, querySummaries, queryTopWindow, topOfRounds, type QueryContext } from './query.ts';
 import { rawExtra, roundFromRaw, type RawRow, type SeriesRow } from './raw.ts';
 import { RecentIndex } from './recent.ts';
 import { Retention } from './retention.ts';
 import { countBuckets, takeBucket } from './tier-rows.ts';
 import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
-import type { HistoryImport, HistoryImportResult, RoundRefusal, SeriesInfo, SeriesQuery, SeriesResult, Store, StoreStats, TopMetric, TopRow, WriteResult } from './types.ts';
+import type { HistoryImport, HistoryImportResult, RoundRefusal, SeriesInfo, SeriesQuery, SeriesResult, SeriesSummary, Store, StoreStats, TopMetric, SummaryQuery, TopRow, WriteResult } from './types.ts';
 import { checkRound, FUTURE_MS, type RoundProblem, type RoundWindow } from './validate-round.ts';
 
 /** The subset of a pino logger the store uses. */
@@ -404,6 +404,10 @@ export class SqliteStore implements Store {
 
   series(q: SeriesQuery): SeriesResult {
     return this.read(() => querySeries(this.ctx, q));
+  }
+
+  summaries(q: SummaryQuery): SeriesSummary[] {
+    return this.read(() => querySummaries(this.ctx, q));
   }
 
   latest(prefix?: string): Round[] {

@@ -4,7 +4,8 @@ import type { StoreConfig } from '../config/schema.ts';
 import { SmokemeshError } from '../errors.ts';
 import { makeRound, type Round } from '../probes/round.ts';
 import type { StoreLogger } from './sqlite.ts';
-import type { Store } from './types.ts';
+import { atLevels } from './summary.ts';
+import { SMOKE_QUANTILES, type Store } from './types.ts';
 
 /**
  * The store contract's tests (src/store/types.ts), run against every backend: sqlite.test.ts
@@ -86,6 +87,51 @@ export function storeContract(b: Backend): void {
     assert.equal(p.smoke.length, 11);
     assert.ok(p.smoke[0]! <= p.median! && p.median! <= p.smoke[10]!, JSON.stringify(p));
     assert.deepEqual(s.series({ target: '/nope', agent: 'x', from: 0, to: now }).points, []);
+  });
+
+  test(`${b.name}: summaries are series() at the same resolution, with only the asked quantiles, for every series of the targets`, async (t) => {
+    const { store: s, settle } = await b.open(t, contractConfig, clock);
+    const odd = '/G/b+c (1).x';
+    s.write(day('/G/a', 'x', now - 24 * H, 10));
+    s.write(day('/G/a', 'y', now - 24 * H, 12, 3));
+    s.write(day(odd, 'x', now - 24 * H, 30, 1));
+    s.write(day('/H/d', 'x', now - 24 * H, 5));
+    // A round with no reply at all: loss 100 %, no median, no smoke.
+    s.write([round('/G/a', 'x', now - 30 * 60_000 + 30_000, [], 20)]);
+    await settle();
+    const levels = [0, 0.05, 0.25, 0.75, 0.95, 1];
+    const idx = levels.map((l) => SMOKE_QUANTILES.indexOf(l as (typeof SMOKE_QUANTILES)[number]));
+    const tiers: string[] = [];
+    for (const [from, points] of [[now - 3 * H, 1000], [now - 10 * H, 150], [now - 24 * H, 30], [now - 24 * H, 1]] as const) {
+      const sums = s.summaries({ targets: ['/G/a', odd, '/nope', '/G'], from, to: now, points, levels });
+      assert.deepEqual(sums.map((x) => `${x.target} ${x.agent}`), ['/G/a x', '/G/a y', `${odd} x`]);
+      for (const sum of sums) {
+        const ser = s.series({ target: sum.target, agent: sum.agent, from, to: now, points });
+        const what = `${sum.target} ${sum.agent} ${points} points`;
+        assert.ok(ser.points.length > 0 && ser.points.length <= points, what);
+        assert.equal(sum.tier, ser.tier, what);
+        assert.equal(sum.resolution, ser.resolution, what);
+        assert.deepEqual(sum.time, ser.points.map((p) => p.time), what);
+        assert.deepEqual(sum.loss_pct, ser.points.map((p) => p.loss_pct), what);
+        if (points > 1) {
+          assert.deepEqual(sum.median, ser.points.map((p) => p.median), what);
+          assert.deepEqual(sum.smoke, ser.points.map((p) => (p.median === null ? [] : ser.tier === 'raw' ? atLevels(p.smoke, levels) : idx.map((i) => p.smoke[i]))), what);
+        } else {
+          // Neighbours merged past the coarsest tier: min and max exact, the median within a µs of
+          // series()' (weighted by rounds), the interior quantiles between min and max.
+          sum.median.forEach((m, i) => assert.ok(Math.abs(m! - ser.points[i]!.median!) <= 0.001, what));
+          sum.smoke.forEach((q, i) => {
+            const p = ser.points[i]!;
+            assert.deepEqual([q[0], q[q.length - 1]], [p.smoke[0], p.smoke[p.smoke.length - 1]], what);
+            assert.ok(q.every((v, k) => k === 0 || v >= q[k - 1]!), what);
+          });
+        }
+        tiers.push(sum.tier);
+      }
+    }
+    assert.deepEqual([...new Set(tiers)], ['raw', '5m', '1h', '1d']);
+    assert.ok(s.summaries({ targets: ['/G/a'], from: now - 3 * H, to: now, points: 1000, levels }).every((x) => x.loss_pct.includes(100) === (x.agent === 'x')));
+    assert.deepEqual(s.summaries({ targets: [], from: now - 3 * H, to: now, points: 100, levels }), []);
   });
 
   test(`${b.name}: latest and top rank series over their latest round and over a window`, async (t) => {

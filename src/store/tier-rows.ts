@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { BucketRow } from './bucket.ts';
+import { parseSummaryText, summaryOf, SUMMARY_COLUMNS, SUMMARY_TEXT, type BucketRow, type TextBucket } from './bucket.ts';
 import { decodePack, encodePack, packCount, packFirst, type StoredBucket } from './packs.ts';
 import type { Tier } from './tiers.ts';
 
@@ -7,7 +7,8 @@ import type { Tier } from './tiers.ts';
  * The buckets of a rollup tier as stored: open buckets one row each in the tier's table
  * (`rollup_<bucket>`), sealed ones packed per series and pack period in `pack_<bucket>`
  * (src/store/packs.ts). A bucket is in exactly one of the two. Every reader of a tier goes
- * through readBuckets; the writers here keep the rule.
+ * through readBuckets (Store.summaries through readSummaries, which reads both the same way);
+ * the writers here keep the rule.
  */
 
 /** Prepares (and may cache) a statement. */
@@ -46,25 +47,70 @@ export function readBuckets(prep: Prepare, t: Tier, series: number | null, fromB
     ? prep(`SELECT k.series, k.data FROM series s CROSS JOIN ${t.packTable} k ON k.series = s.id AND k.p >= ? AND k.p <= ? ORDER BY s.id, k.p`).all(args[2], args[3])
     : prep(`SELECT series, data FROM ${t.packTable} WHERE series = ? AND p >= ? AND p <= ? ORDER BY p`).all(series, args[2], args[3])) as Array<{ series: number; data: Buffer }>;
   if (packs.length === 0) return open.map((r) => ({ ...r, packed: false }));
-  const sealed = packs.flatMap((k) => decodePack(k.series, k.data)).filter((r) => r.b >= fromB && r.b <= toB);
-  // Both lists ascend by (series, b): merge them.
-  const before = (x: { series: number; b: number }, y: { series: number; b: number }) => x.series - y.series || x.b - y.b;
-  const out: StoredBucket[] = [];
+  // Both lists ascend by (series, b).
+  return mergeAscending(open.map((r) => ({ ...r, packed: false })), unpack(packs, fromB, toB),
+    (x, y) => x.series - y.series || x.b - y.b);
+}
+
+/** The buckets of packs (ascending by series then period) with index in [fromB, toB]: decodePack's rows, ascending by (series, b). */
+function unpack(packs: ReadonlyArray<{ series: number; data: Buffer }>, fromB: number, toB: number): StoredBucket[] {
+  return packs.flatMap((k) => decodePack(k.series, k.data)).filter((r) => r.b >= fromB && r.b <= toB);
+}
+
+/**
+ * Open rows and sealed buckets, each list ascending by `before`, as one list. A bucket is in
+ * one place only; should both hold it, the open row is the newer and is kept.
+ */
+function mergeAscending<T>(open: readonly T[], sealed: readonly T[], before: (x: T, y: T) => number): T[] {
+  const out: T[] = [];
   let i = 0;
   let j = 0;
   while (i < open.length || j < sealed.length) {
     const o = open[i];
     const s = sealed[j];
-    if (o && (!s || before(o, s) <= 0)) {
-      out.push({ ...o, packed: false });
+    if (o !== undefined && (s === undefined || before(o, s) <= 0)) {
+      out.push(o);
       i++;
-      // A bucket is in one place only; should both hold it, the open row is the newer.
-      if (s && before(o, s) === 0) j++;
+      if (s !== undefined && before(o, s) === 0) j++;
     } else {
       out.push(s!);
       j++;
     }
   }
+  return out;
+}
+
+/**
+ * What Store.summaries needs of the buckets of tier `t` with index in [fromB, toB], for several
+ * series at once: per series (absent when it has none there) its buckets ascending, each as a
+ * summary at `levels` (indices into SMOKE_QUANTILES), open and packed alike, as readBuckets
+ * would give them. Open rows are handed over as one text per series (SUMMARY_TEXT: the
+ * quantiles kept beside the histogram, none decoded), a row without them (written by an older
+ * smokemesh) read again whole; sealed buckets come from their packs through decodePack.
+ */
+export function readSummaries(prep: Prepare, t: Tier, series: readonly number[], fromB: number, toB: number, levels: readonly number[]): Map<number, TextBucket[]> {
+  const ids = JSON.stringify(series);
+  const out = new Map<number, TextBucket[]>();
+  const texts = prep(`SELECT series, ${SUMMARY_TEXT} FROM ${t.table} WHERE series IN (SELECT value FROM json_each(?)) AND b >= ? AND b <= ? GROUP BY series`)
+    .all(ids, fromB, toB) as Array<{ series: number; buckets: string }>;
+  for (const r of texts) {
+    const buckets = parseSummaryText(r.buckets, levels);
+    for (const x of buckets) {
+      if (x.summary) continue;
+      const row = prep(`SELECT ${SUMMARY_COLUMNS} FROM ${t.table} WHERE series = ? AND b = ?`).get(r.series, x.b) as BucketRow;
+      x.summary = summaryOf(row, levels);
+    }
+    out.set(r.series, buckets);
+  }
+  const packs = prep(`SELECT series, data FROM ${t.packTable} WHERE series IN (SELECT value FROM json_each(?)) AND p >= ? AND p <= ? ORDER BY series, p`)
+    .all(ids, periodOf(t, fromB), periodOf(t, toB)) as Array<{ series: number; data: Buffer }>;
+  const sealed = new Map<number, TextBucket[]>();
+  for (const r of unpack(packs, fromB, toB)) {
+    let l = sealed.get(r.series);
+    if (!l) sealed.set(r.series, (l = []));
+    l.push({ b: r.b, n: r.n, summary: summaryOf(r, levels) });
+  }
+  for (const [id, l] of sealed) out.set(id, mergeAscending(out.get(id) ?? [], l, (x, y) => x.b - y.b));
   return out;
 }
 

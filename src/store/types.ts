@@ -57,6 +57,35 @@ export interface SeriesResult {
   points: SeriesPoint[];
 }
 
+/** Small graphs of several targets at once (Store.summaries). */
+export interface SummaryQuery {
+  /** Target paths; every series of each (every agent with data) is summarized. */
+  targets: readonly string[];
+  from: number;
+  to: number;
+  /** At most this many points per series: the finest resolution that fits, neighbours merged past the coarsest tier. */
+  points: number;
+  /** Quantile levels wanted per point, each one of SMOKE_QUANTILES, ascending. */
+  levels: readonly number[];
+}
+
+/**
+ * One series as a small graph draws it, column by column: point i starts at time[i] (ms) and
+ * covers `resolution` seconds; loss_pct is null when nothing was sent, median null and
+ * smoke[i] empty when nothing was received; smoke[i] holds the RTTs (ms) at the query's levels.
+ */
+export interface SeriesSummary {
+  target: string;
+  agent: string;
+  /** 'raw' or the tier's name. */
+  tier: string;
+  resolution: number;
+  time: number[];
+  loss_pct: (number | null)[];
+  median: (number | null)[];
+  smoke: number[][];
+}
+
 export interface SeriesInfo {
   target: string;
   agent: string;
@@ -168,6 +197,15 @@ export interface Store {
    */
   check(round: unknown, now?: number): RoundProblem | undefined;
   series(q: SeriesQuery): SeriesResult;
+  /**
+   * Every series of the given targets over [from, to] as small graphs draw them (loss, median
+   * and a few quantiles per point, at most `points` points), in target then agent order: one
+   * read for all of them, from kept per-bucket quantiles (no histogram decoded), every series
+   * at the resolution its range fits. Its points are series()'s at that resolution, with only
+   * the asked quantiles; past the coarsest tier, neighbours are merged with their quantiles
+   * averaged (weighted by RTTs received), min and max exact.
+   */
+  summaries(q: SummaryQuery): SeriesSummary[];
   /** The latest round of every series (optionally under a target path prefix). */
   latest(prefix?: string): Round[];
   /** Top-N series by a metric over [from, to], or over each series' latest round when from is undefined. */

@@ -5,11 +5,12 @@ import type { Round } from '../probes/round.ts';
 import { rank, topOfRounds } from './query.ts';
 import type { StoreLogger } from './sqlite.ts';
 import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
-import type { HistoryImport, HistoryImportResult, RoundRefusal, SeriesInfo, SeriesQuery, SeriesResult, Store, StoreStats, TopMetric, TopRow, WriteResult } from './types.ts';
+import type { HistoryImport, HistoryImportResult, RoundRefusal, SeriesInfo, SeriesPoint, SeriesQuery, SeriesResult, SeriesSummary, Store, StoreStats, TopMetric, SummaryQuery, TopRow, WriteResult } from './types.ts';
 import { checkRound, FUTURE_MS, type RoundProblem, type RoundWindow } from './validate-round.ts';
-import { importLines, pointsFromExport } from './vm/encode.ts';
+import { summaryOfPoints } from './summary.ts';
+import { importLines, pointsBySeries, pointsFromExport, seriesKey } from './vm/encode.ts';
 import { Outbox } from './vm/outbox.ts';
-import { bucketPoints, bucketQuery, q, selector, stepFor, windowQuery, windowRows, windowValue, type PromSeries } from './vm/query.ts';
+import { bucketPointsBySeries, bucketQuery, escapeRegex, q, selector, stepFor, targetsSelector, windowQuery, windowRows, windowValue, type PromSeries } from './vm/query.ts';
 import { SyncHttp } from './vm/sync-http.ts';
 
 /** Points returned when a query does not say (as the SQLite store). */
@@ -206,15 +207,65 @@ export class VmStore implements Store {
   }
 
   /** The points of buckets of `stepS` seconds (aligned to multiples of it) overlapping [from, to]. */
-  private buckets(q: SeriesQuery, stepS: number) {
+  private buckets(q: SeriesQuery, stepS: number): SeriesPoint[] {
+    return this.bucketsOf(selector(q.target, q.agent), q.from, q.to, stepS).get(seriesKey(q.target, q.agent)) ?? [];
+  }
+
+  /**
+   * Store.summaries: the resolution each series' range fits (as series()), then one export
+   * (raw) or one query per bucket step for every series of the targets at once.
+   */
+  summaries(q: SummaryQuery): SeriesSummary[] {
+    const maxPoints = Math.max(1, Math.floor(q.points));
+    if (q.targets.length === 0 || q.to < q.from) return [];
+    const span = q.to - q.from;
+    const list = this.outbox.seriesOf(q.targets);
+    const chosen = list.map((s) => {
+      const res = stepFor(this.tiers, span, maxPoints);
+      return span / (s.step * 1000) + 1 <= maxPoints || !res ? { s, raw: true as const, capped: !res } : { s, raw: false as const, res };
+    });
+    const points = new Map<string, { tier: string; resolution: number; points: SeriesPoint[] }>();
+    const sel = targetsSelector(q.targets);
+    if (chosen.some((c) => c.raw)) {
+      const text = this.get('/api/v1/export', { 'match[]': `{__name__=~"smokemesh_round_.+",${sel.slice(1)}`, start: q.from / 1000, end: q.to / 1000 });
+      const all = pointsBySeries(text, q.from, q.to);
+      for (const c of chosen) {
+        if (!c.raw) continue;
+        const pts = all.get(seriesKey(c.s.target, c.s.agent)) ?? [];
+        points.set(seriesKey(c.s.target, c.s.agent), { tier: 'raw', resolution: c.s.step, points: c.capped ? pts.slice(-maxPoints) : pts });
+      }
+    }
+    // Every bucketed series has the same step (it depends on the range alone); as in series(),
+    // one more neighbour per bucket when the partial buckets at the ends overflow the budget.
+    const bucketed = chosen.filter((c) => !c.raw).map((c) => seriesKey(c.s.target, c.s.agent));
+    for (const extra of [0, 1]) {
+      if (!bucketed.length) break;
+      const res = stepFor(this.tiers, span, maxPoints, extra)!;
+      const all = this.bucketsOf(sel, q.from, q.to, res.stepS);
+      const over: string[] = [];
+      for (const key of bucketed) {
+        const pts = all.get(key) ?? [];
+        if (pts.length > maxPoints && extra === 0) over.push(key);
+        else points.set(key, { tier: res.tier.name, resolution: res.stepS, points: pts });
+      }
+      bucketed.splice(0, bucketed.length, ...over);
+    }
+    return list.map((s) => {
+      const p = points.get(seriesKey(s.target, s.agent))!;
+      return summaryOfPoints(s.target, s.agent, p.tier, p.resolution, p.points, q);
+    });
+  }
+
+  /** Bucket points of every selected series at `stepS` (aligned to multiples of it) overlapping [from, to]. */
+  private bucketsOf(sel: string, from: number, to: number, stepS: number): Map<string, SeriesPoint[]> {
     const stepMs = stepS * 1000;
     const result = this.promQuery('/api/v1/query_range', {
-      query: bucketQuery(selector(q.target, q.agent), stepS),
-      start: (Math.floor(q.from / stepMs) + 1) * stepS,
-      end: (Math.floor(q.to / stepMs) + 1) * stepS,
+      query: bucketQuery(sel, stepS),
+      start: (Math.floor(from / stepMs) + 1) * stepS,
+      end: (Math.floor(to / stepMs) + 1) * stepS,
       step: stepS,
     });
-    return bucketPoints(result, stepMs);
+    return bucketPointsBySeries(result, stepMs);
   }
 
   latest(prefix?: string): Round[] {
@@ -292,8 +343,4 @@ export class VmStore implements Store {
 function describe(r: unknown): string {
   const x = r as Partial<Round> | null;
   return `target ${String(x?.target)} agent ${String(x?.agent)} time ${String(x?.time)}`;
-}
-
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

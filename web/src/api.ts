@@ -1,8 +1,8 @@
 import type {
-  Agent, ChartsResponse, LatestRound, NodeSummary, OverviewResponse, PresentationView, SeriesResponse, TargetDetail, TopRow, TreeNode,
+  Agent, ChartsResponse, LatestRound, NodeSummary, OverviewResponse, OverviewSeries, PresentationView, SeriesResponse, TargetDetail, TopRow, TreeNode,
 } from '../../src/server/api/schemas.ts';
 
-export type { Agent, ChartsResponse, LatestRound, NodeSummary, OverviewResponse, PresentationView, SeriesResponse, TargetDetail, TopRow, TreeNode };
+export type { Agent, ChartsResponse, LatestRound, NodeSummary, OverviewResponse, OverviewSeries, PresentationView, SeriesResponse, TargetDetail, TopRow, TreeNode };
 export type { SeriesPoint, Series, MiniPoint } from '../../src/server/api/schemas.ts';
 import type { RolloutSpec, RolloutSummary } from '../../src/release/rollout.ts';
 import type { StoredRelease } from '../../src/release/fleet-store.ts';
@@ -107,8 +107,8 @@ export const api = {
   target: (path: string) => getJson<TargetDetail>('v1/targets', { path }),
   series: (target: string, from: number, to: number, points: number, agents?: string[], signal?: AbortSignal) =>
     getJson<SeriesResponse>('v1/series', { target, from, to, points, agent: agents }, signal),
-  overview: (path: string, from: number, to: number, points: number, signal?: AbortSignal) =>
-    getJson<OverviewResponse>('v1/overview', { path, from, to, points }, signal),
+  overview: (path: string, from: number, to: number, points: number, offset: number, limit: number, signal?: AbortSignal) =>
+    getJson<OverviewResponse>('v1/overview', { path, from, to, points, offset, limit }, signal),
   latest: (prefix?: string) => getJson<{ rounds: LatestRound[] }>('v1/latest', { prefix }),
   top: (metric: string, window: string, n = 10) => getJson<{ rows: TopRow[] }>('v1/top', { metric, window, n }),
   charts: (sorter: string, range: string, n: number, signal?: AbortSignal) => getJson<ChartsResponse>('v1/charts', { sorter, range, n }, signal),

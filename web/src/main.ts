@@ -10,7 +10,7 @@ import { alertsPage } from './pages/alerts.ts';
 import { chartsPage } from './pages/charts.ts';
 import { comparePage } from './pages/compare.ts';
 import { detailPage } from './pages/detail.ts';
-import { dropPrefetch, overviewPage, prefetchOverview } from './pages/overview.ts';
+import { dropPrefetch, overviewPage, overviewPageNumber, prefetchOverview } from './pages/overview.ts';
 import { localizePage } from './pages/localize.ts';
 import { regionsPage } from './pages/regions.ts';
 import { searchPage } from './pages/search.ts';
@@ -51,7 +51,7 @@ async function boot(): Promise<void> {
   // A group's overview is the usual landing page: fetch its series alongside the tree
   // (asked last, so that the server answers the quick tree first).
   const first = parseRoute(location.hash);
-  if (first.page === '' || first.page === 't') prefetchOverview(first.path);
+  if (first.page === '' || first.page === 't') prefetchOverview(first.path, overviewPageNumber(first.params));
   try {
     const [tree, agents] = await Promise.all([treeP, agentsP]);
     app = { title: tree.title, tree: tree.root, agents: agents.agents, presentation: tree.presentation };
@@ -93,7 +93,7 @@ async function render(): Promise<void> {
     return;
   }
   if (!node.probe) {
-    cleanup = overviewPage(main, app, node, refreshSeconds(route.params));
+    cleanup = overviewPage(main, app, node, refreshSeconds(route.params), route.params);
     return;
   }
   dropPrefetch();

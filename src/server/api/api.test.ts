@@ -4,6 +4,8 @@ import Type from 'typebox';
 import { startDevServer, type DevServer } from '../../../test/e2e/dev-server.ts';
 import { syntheticRounds } from '../../../test/e2e/synthetic.ts';
 import type { Round } from '../../probes/round.ts';
+import { miniPoints } from '../../../web/src/chart/mini-data.ts';
+import type { OverviewSeries } from './schemas.ts';
 
 // A real SQLite store with synthetic rounds behind the real route module.
 const CONFIG = `
@@ -180,23 +182,42 @@ test('openapi.json describes every /api route, other concerns\' too, with parame
   assert.deepEqual(metric.schema.enum, ['loss', 'median', 'max', 'stddev']);
 });
 
-test('overview: every visible probed target under a group in one answer, mini points', async () => {
-  const { status, body } = await get(`/api/v1/overview?path=/Local&from=${NOW - HOUR}&to=${NOW}`);
+test('overview: every visible probed target under a group, a page at a time; the small integers decode to the store\'s points', async () => {
+  const { status, body } = await get(`/api/v1/overview?path=/Local&from=${NOW - 2 * HOUR}&to=${NOW}&points=100`);
   assert.equal(status, 200);
   assert.deepEqual(body.targets.map((t: { target: string }) => t.target), ['/Local/lo4', '/Local/lossy', '/Local/北京']);
   assert.equal(body.total, 3);
+  assert.deepEqual(body.levels, [0.05, 0.25, 0.75, 0.95]);
   const lo4 = body.targets[0];
   assert.deepEqual(lo4.series.map((s: { agent: string }) => s.agent), ['local', 'tokyo']);
-  assert.deepEqual(Object.keys(lo4.series[0].points[0]).sort(), ['loss_pct', 'median', 'smoke', 'time']);
-  const direct = srv.store.series({ target: '/Local/lo4', agent: 'local', from: NOW - HOUR, to: NOW, points: 300 });
-  assert.deepEqual(lo4.series[0].points.map((p: { median: number }) => p.median), direct.points.map((p) => p.median));
+  let lossy = 0;
+  for (const t of body.targets as Array<{ target: string; series: OverviewSeries[] }>) {
+    for (const s of t.series) {
+      const direct = srv.store.series({ target: t.target, agent: s.agent, from: NOW - 2 * HOUR, to: NOW, points: 100 });
+      assert.equal(s.tier, '5m');
+      assert.equal(s.tier, direct.tier);
+      const pts = miniPoints(s);
+      assert.deepEqual(pts.map((p) => p.time), direct.points.map((p) => p.time));
+      // Every figure within half a unit (1/200 of the series' scale) of the store's.
+      const near = (a: number | null, b: number | null, what: string) => assert.ok(a === b || (a !== null && b !== null && Math.abs(a - b) <= s.unit / 2 + 1e-9), `${t.target} ${s.agent} ${what}: ${a} vs ${b} (unit ${s.unit})`);
+      pts.forEach((p, i) => {
+        const d = direct.points[i]!;
+        near(p.loss_pct, d.loss_pct === null ? null : Math.round(d.loss_pct * 10) / 10, 'loss');
+        if (d.loss_pct) lossy++;
+        near(p.median, d.median, 'median');
+        assert.equal(p.smoke.length, 4);
+        [1, 3, 7, 9].forEach((k, j) => near(p.smoke[j]!, d.smoke[k]!, `level ${k}`));
+      });
+    }
+  }
+  assert.ok(lossy > 0, 'some points with loss');
   assert.equal((await get('/api/v1/overview?path=/Nope')).status, 404);
   // The next page of a large group: the same order, the first ones skipped, the total unchanged.
-  const page = await get(`/api/v1/overview?path=/Local&from=${NOW - HOUR}&to=${NOW}&offset=1`);
-  assert.deepEqual(page.body.targets.map((t: { target: string }) => t.target), ['/Local/lossy', '/Local/北京']);
-  assert.equal(page.body.total, 3);
-  assert.equal(page.body.offset, 1);
+  const page = await get(`/api/v1/overview?path=/Local&from=${NOW - HOUR}&to=${NOW}&offset=1&limit=1`);
+  assert.deepEqual(page.body.targets.map((t: { target: string }) => t.target), ['/Local/lossy']);
+  assert.deepEqual([page.body.total, page.body.offset, page.body.limit], [3, 1, 1]);
   assert.equal(body.offset, 0);
+  assert.equal((await get('/api/v1/overview?path=/Local&limit=201')).status, 400);
 });
 
 test('tree carries the presentation section: the default detail ranges in ms, the time zones', async () => {

@@ -2,6 +2,7 @@ import type { RouteModule } from '../context.ts';
 import { agentRoutes } from './agents.ts';
 import { chartRoutes } from './charts.ts';
 import { openApiRoutes } from './openapi.ts';
+import { overviewRoutes } from './overview.ts';
 import { roundRoutes } from './rounds.ts';
 import { seriesRoutes } from './series.ts';
 import { treeRoutes } from './tree.ts';
@@ -14,6 +15,7 @@ export const apiRoutes: RouteModule = async (app, ctx) => {
   await openApiRoutes(app);
   treeRoutes(app, ctx);
   seriesRoutes(app, ctx);
+  overviewRoutes(app, ctx);
   roundRoutes(app, ctx);
   agentRoutes(app, ctx);
   chartRoutes(app, ctx);

@@ -95,17 +95,39 @@ export const MiniSeriesSchema = Type.Object({
 });
 export type MiniSeries = Static<typeof MiniSeriesSchema>;
 
+/**
+ * One agent's series of a target as the overview's small graphs draw it, column by column and
+ * in small integers (docs/ui.md, "Reading an overview series"): point i starts at start + (dt[0] + … + dt[i]) s.
+ */
+export const OverviewSeriesSchema = Type.Object({
+  agent: Type.String(),
+  tier: Type.String({ description: "'raw' or a rollup tier ('5m', '1h', '1d')" }),
+  resolution: Type.Number({ description: 'seconds per point' }),
+  start: Type.Number({ description: 'ms since the epoch: the first point\'s time is start + dt[0] s (0 when there is no point)' }),
+  dt: Type.Array(Type.Integer(), { description: 'seconds from the previous point (the first: from start, 0)' }),
+  loss: Type.Array(NullableNumber, { description: 'loss in % (one decimal) per point; null when nothing was sent' }),
+  unit: Type.Number({ description: 'ms per step of median and smoke (the series\' scale / 100, at least 0.001)' }),
+  median: Type.Array(NullableNumber, { description: 'median per point in units (an integer); null when nothing was received' }),
+  smoke: Type.Array(Type.Array(Type.Integer()), {
+    description: 'per point, the RTTs at the response\'s levels as steps (in units) outward from the median: for the lower half of '
+      + 'the levels from the nearest down, then for the rest from the nearest up; empty when nothing was received',
+  }),
+});
+export type OverviewSeries = Static<typeof OverviewSeriesSchema>;
+
 export const OverviewResponseSchema = Type.Object({
   path: Type.String(),
   from: Type.Number(),
   to: Type.Number(),
-  total: Type.Integer({ description: 'probed targets under the group; at most 200 are in targets' }),
+  total: Type.Integer({ description: 'probed targets under the group (hidden ones left out)' }),
   offset: Type.Integer({ description: 'targets skipped before the first in targets (the request\'s offset)' }),
+  limit: Type.Integer({ description: 'most targets one answer holds (the request\'s limit)' }),
+  levels: Type.Array(Type.Number(), { description: 'quantile levels of every point\'s smoke, ascending' }),
   targets: Type.Array(Type.Object({
     target: Type.String(),
     pings: Type.Integer(),
     step: Type.Integer(),
-    series: Type.Array(MiniSeriesSchema),
+    series: Type.Array(OverviewSeriesSchema),
   })),
 });
 export type OverviewResponse = Static<typeof OverviewResponseSchema>;

@@ -2,14 +2,12 @@ import Type from 'typebox';
 import { findNode } from '../../config/tree.ts';
 import type { SeriesResult } from '../../store/types.ts';
 import type { RouteModule, ServerContext } from '../context.ts';
-import { ErrorSchema, OverviewResponseSchema, SeriesResponseSchema, type MiniSeries, type OverviewResponse, type SeriesResponse } from './schemas.ts';
-import { ApiError, badParam, unknownTarget } from './errors.ts';
+import { ErrorSchema, SeriesResponseSchema, type MiniSeries, type SeriesResponse } from './schemas.ts';
+import { badParam, unknownTarget } from './errors.ts';
 
 const HOUR = 3_600_000;
 /** Longest range one request may ask for (SmokePing's longest default graph is 360 days). */
 const MAX_RANGE = 20 * 366 * 24 * HOUR;
-/** Most targets one overview request draws (the UI says how many more there are). */
-export const OVERVIEW_MAX_TARGETS = 200;
 
 export const RangeQuery = {
   from: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch; default to − 3 h' })),
@@ -54,7 +52,7 @@ export function storedAgents(ctx: ServerContext): Map<string, string[]> {
   return m;
 }
 
-/** GET /api/v1/series (one target, one or several agents) and /api/v1/overview (a group). */
+/** GET /api/v1/series (one target, one or several agents). */
 export const seriesRoutes: RouteModule = (app, ctx) => {
   app.get('/api/v1/series', {
     schema: {
@@ -87,44 +85,6 @@ export const seriesRoutes: RouteModule = (app, ctx) => {
       res.step = node.probe.params.step;
     }
     return res;
-  });
-
-  app.get('/api/v1/overview', {
-    schema: {
-      summary: 'Series of every probed target under a group (hidden ones left out), every agent: one request for an overview page',
-      tags: ['series'],
-      querystring: Type.Object({
-        path: Type.Optional(Type.String({ minLength: 1, default: '/', description: 'group path' })),
-        ...RangeQuery,
-        points: Type.Optional(Type.Integer({ minimum: 10, maximum: 2000, default: 300, description: 'at most this many points per series' })),
-        offset: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: `targets to skip (in tree order): the next page of a group with more than ${OVERVIEW_MAX_TARGETS}` })),
-      }),
-      response: { 200: OverviewResponseSchema, 400: ErrorSchema, 404: ErrorSchema },
-    },
-  }, async (req): Promise<OverviewResponse> => {
-    const q = req.query as { path: string; from?: number; to?: number; points: number; offset: number };
-    const { from, to } = range(q, 10 * HOUR);
-    const group = findNode(ctx.targets(), q.path);
-    if (!group) throw new ApiError(404, 'SMOKEMESH_E_NOT_FOUND', `querystring/path: no target "${q.path}" in the config`);
-    const stored = storedAgents(ctx);
-    const targets: OverviewResponse['targets'] = [];
-    let total = 0;
-    const visit = (n: typeof group) => {
-      if (n.hide) return;
-      if (n.probe) {
-        total++;
-        if (total > q.offset && targets.length < OVERVIEW_MAX_TARGETS) {
-          const agents = stored.get(n.path) ?? [];
-          targets.push({
-            target: n.path, pings: n.probe.params.pings, step: n.probe.params.step,
-            series: agents.map((agent) => miniSeries(ctx, n.path, agent, from, to, q.points)),
-          });
-        }
-      }
-      for (const c of n.children) visit(c);
-    };
-    visit(group);
-    return { path: q.path, from, to, total, offset: q.offset, targets };
   });
 };
 

@@ -91,11 +91,19 @@ interface Gathered {
  * the RTTs themselves).
  */
 export function pointsFromExport(text: string, from: number, to: number): SeriesPoint[] {
-  const byTime = new Map<number, Gathered>();
+  return [...pointsBySeries(text, from, to).values()][0] ?? [];
+}
+
+/** pointsFromExport for lines of several series: points by seriesKey(target, agent). */
+export function pointsBySeries(text: string, from: number, to: number): Map<string, SeriesPoint[]> {
+  const bySeries = new Map<string, Map<number, Gathered>>();
   for (const line of text.split('\n')) {
     if (!line) continue;
     const l = JSON.parse(line) as ImportLine;
     const name = l.metric.__name__;
+    const key = seriesKey(l.metric.target ?? '', l.metric.agent ?? '');
+    let byTime = bySeries.get(key);
+    if (!byTime) bySeries.set(key, (byTime = new Map()));
     for (let i = 0; i < l.timestamps.length; i++) {
       const t = l.timestamps[i]!;
       if (t < from || t > to) continue;
@@ -115,6 +123,17 @@ export function pointsFromExport(text: string, from: number, to: number): Series
       else if (name === M.error) g.error = l.metric.error ?? '';
     }
   }
+  const out = new Map<string, SeriesPoint[]>();
+  for (const [key, byTime] of bySeries) out.set(key, gatheredPoints(byTime));
+  return out;
+}
+
+/** The key of a series in pointsBySeries' answer. */
+export function seriesKey(target: string, agent: string): string {
+  return `${target}\u0000${agent}`;
+}
+
+function gatheredPoints(byTime: Map<number, Gathered>): SeriesPoint[] {
   const points: SeriesPoint[] = [];
   for (const [time, g] of [...byTime].sort((a, b) => a[0] - b[0])) {
     if (g.sent === undefined) continue;

@@ -89,6 +89,12 @@ export class Outbox {
     return (this.db.prepare('SELECT step FROM series WHERE target = ? AND agent = ?').get(target, agent) as { step: number } | undefined)?.step;
   }
 
+  /** The series of the given targets with their step, by target then agent. */
+  seriesOf(targets: readonly string[]): Array<{ target: string; agent: string; step: number }> {
+    return this.db.prepare('SELECT target, agent, step FROM series WHERE target IN (SELECT value FROM json_each(?)) ORDER BY target, agent')
+      .all(JSON.stringify(targets)) as Array<{ target: string; agent: string; step: number }>;
+  }
+
   /** Forgets the series under the paths (exact or below); returns how many. */
   forget(paths: readonly string[]): number {
     let n = 0;

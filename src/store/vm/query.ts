@@ -1,6 +1,6 @@
 import type { Tier } from '../tiers.ts';
 import { SMOKE_QUANTILES, type SeriesPoint, type TopMetric } from '../types.ts';
-import { M, us } from './encode.ts';
+import { M, seriesKey, us } from './encode.ts';
 
 /**
  * MetricsQL for the store's reads. Values are per round, so a bucket [t, t + step) is the
@@ -18,6 +18,16 @@ export function selector(target: string, agent: string): string {
   return `{target=${q(target)},agent=${q(agent)}}`;
 }
 
+/** The label filter of every series of the targets (all agents). */
+export function targetsSelector(targets: readonly string[]): string {
+  return `{target=~${q(targets.map(escapeRegex).join('|'))}}`;
+}
+
+/** A string matched literally inside a MetricsQL regexp. */
+export function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 /** One series of a /api/v1/query_range or /api/v1/query answer. */
 export interface PromSeries {
   metric: Record<string, string>;
@@ -27,7 +37,7 @@ export interface PromSeries {
 
 const MID_QUANTILES = SMOKE_QUANTILES.filter((x) => x > 0 && x < 1);
 
-/** The union query of every bucket field of one series at `stepS` seconds per bucket. */
+/** The union query of every bucket field of the selected series at `stepS` seconds per bucket. */
 export function bucketQuery(sel: string, stepS: number): string {
   const w = `[${stepS}s] offset 1ms`;
   const f = (name: string, expr: string) => `label_set(${expr}, "f", ${q(name)})`;
@@ -40,7 +50,7 @@ export function bucketQuery(sel: string, stepS: number): string {
     f('max', `max_over_time(${M.max}${sel}${w})`),
     f('sum', `sum_over_time(${M.sum}${sel}${w})`),
     f('sumsq', `sum_over_time(${M.sumsq}${sel}${w})`),
-    f('q', `histogram_quantiles("q", ${MID_QUANTILES.join(', ')}, sum(sum_over_time(${M.bucket}${sel}${w})) by (vmrange))`),
+    f('q', `histogram_quantiles("q", ${MID_QUANTILES.join(', ')}, sum(sum_over_time(${M.bucket}${sel}${w})) by (target, agent, vmrange))`),
     f('phase', `avg_over_time(${M.phase}${sel}${w})`),
     f('status', `last_over_time(${M.status}${sel}${w})`),
     f('error', `last_over_time(${M.error}${sel}${w})`),
@@ -52,7 +62,21 @@ interface Acc {
   q: Map<number, number>; phases?: Record<string, number>; status?: number; error?: string; errorAt?: number;
 }
 
-/** Series points (time = bucket start) from the answer of bucketQuery. */
+/** bucketPoints of each series of the answer, by seriesKey(target, agent). */
+export function bucketPointsBySeries(result: PromSeries[], stepMs: number): Map<string, SeriesPoint[]> {
+  const bySeries = new Map<string, PromSeries[]>();
+  for (const s of result) {
+    const key = seriesKey(s.metric.target ?? '', s.metric.agent ?? '');
+    let l = bySeries.get(key);
+    if (!l) bySeries.set(key, (l = []));
+    l.push(s);
+  }
+  const out = new Map<string, SeriesPoint[]>();
+  for (const [key, l] of bySeries) out.set(key, bucketPoints(l, stepMs));
+  return out;
+}
+
+/** Series points (time = bucket start) from the answer of bucketQuery for one series. */
 export function bucketPoints(result: PromSeries[], stepMs: number): SeriesPoint[] {
   const at = new Map<number, Acc>();
   for (const s of result) {
