@@ -318,8 +318,8 @@ test('import of a real SmokePing: config passes check-config, tree and alerts ma
           // Whole pings: the bucket's lost count is the row's mean loss × its rounds, rounded, but a
           // row with a median received at least one ping (rrdtool averages a row's loss over time,
           // so a 5 s row can say 4.6 of 5 lost and still have a median).
-          const lostWhole = Math.round(r.loss * p.rounds);
-          const expectLost = Number.isNaN(r.median) || r.loss >= PINGS ? lostWhole : Math.min(lostWhole, PINGS * pdp - 1);
+          const lostMean = r.loss * p.rounds;
+          const expectLost = Number.isNaN(r.median) || r.loss >= PINGS ? lostMean : Math.min(lostMean, PINGS * pdp - 1);
           assert.ok(Math.abs(p.lost - expectLost) <= 0.5 + 1e-9, `${rrd} ${res} s ${t}: lost ${p.lost} of ${p.sent}, rrdtool ${r.loss} per round`);
           assert.equal(p.sent, PINGS * pdp);
           if (Number.isNaN(r.median)) assert.equal(p.median, null, `${rrd} ${res} s ${t}: no median`);
