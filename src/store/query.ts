@@ -5,6 +5,7 @@ import { toMs, unpackAscendingUs } from './codec.ts';
 import { pointFromRaw, type RawRow, type SeriesRow } from './raw.ts';
 import { roundFields, type RecentIndex, type WindowAgg } from './recent.ts';
 import { firstBucket, readBuckets, readSummaries } from './tier-rows.ts';
+import { MAX_SPAN, type SummaryCache } from './summary-cache.ts';
 import type { Tier } from './tiers.ts';
 import { atLevels, emptySummary, levelIndices, pushPoint } from './summary.ts';
 import { SMOKE_QUANTILES, type SeriesQuery, type SeriesResult, type SeriesSummary, type SummaryQuery, type TopMetric, type TopRow } from './types.ts';
@@ -17,7 +18,12 @@ export interface QueryContext {
   stmt(sql: string): Database.Statement;
   /** The in-memory recent past, when the store keeps it (created on first use). */
   recent?: () => RecentIndex | undefined;
+  /** The writer's cache of recent bucket summaries, when the store keeps it (summary-cache.ts). */
+  summaryCache?: SummaryCache;
 }
+
+/** Every SMOKE_QUANTILES level, by index: what the summary cache is filled with. */
+const ALL_LEVELS = SMOKE_QUANTILES.map((_, i) => i);
 
 /** Points returned when a query does not say. */
 export const DEFAULT_POINTS = 1000;
@@ -123,19 +129,49 @@ export function querySummaries(ctx: QueryContext, q: SummaryQuery): SeriesSummar
     }
   }
   for (const [tier, members] of byTier) {
+    const ti = ctx.tiers.indexOf(tier);
+    const fromB = Math.floor(q.from / tier.ms);
+    const toB = Math.floor(q.to / tier.ms);
+    // A recent range is read from the summary cache; series it does not hold yet are read from
+    // the file (every bucket from the range's start on) and cached.
+    const nowB = Math.floor(ctx.now() / tier.ms);
+    const cache = ctx.summaryCache && fromB >= nowB - MAX_SPAN ? ctx.summaryCache : undefined;
+    const missing = members.filter(([s]) => !cache?.holds(ti, s.id, fromB)).map(([s]) => s.id);
     // Open rows and sealed (packed) buckets alike, as series() reads them.
-    const bySeries = readSummaries(ctx.stmt, tier, members.map(([s]) => s.id), Math.floor(q.from / tier.ms), Math.floor(q.to / tier.ms), idx);
+    const read = missing.length ? readSummaries(ctx.stmt, tier, missing, fromB, cache ? Number.MAX_SAFE_INTEGER : toB, cache ? ALL_LEVELS : idx) : new Map<number, TextBucket[]>();
+    if (cache) for (const id of missing) cache.fill(ti, id, fromB, nowB - fromB, read.get(id) ?? []);
     for (const [s, sum] of members) {
-      const buckets = bySeries.get(s.id) ?? [];
+      if (cache?.holds(ti, s.id, fromB)) {
+        const group = Math.max(1, Math.ceil(cache.count(ti, s.id, fromB, toB) / maxPoints));
+        sum.resolution = tier.bucket * group;
+        if (group === 1) cache.forEach(ti, s.id, fromB, toB, idx, (b, x) => pushBucket(sum, b * tier.ms, x));
+        else pushBuckets(sum, tier, cache.textBuckets(ti, s.id, fromB, toB, idx), group, idx);
+        continue;
+      }
+      let buckets = read.get(s.id) ?? [];
+      // Read for the cache (which did not keep them): to the range's end, at the asked levels.
+      if (cache) buckets = buckets.filter((x) => x.b <= toB).map((x) => ({ ...x, summary: { ...x.summary!, q: x.summary!.q.length ? idx.map((i) => x.summary!.q[i]!) : [] } }));
       const group = Math.max(1, Math.ceil(buckets.length / maxPoints));
       sum.resolution = tier.bucket * group;
-      for (let i = 0; i < buckets.length; i += group) {
-        const b = group === 1 ? buckets[i]!.summary! : mergedSummary(buckets.slice(i, i + group), idx);
-        pushPoint(sum, buckets[i]!.b * tier.ms, b.sent, b.lost, b.median === null ? null : toMs(b.median), b.q.map(toMs));
-      }
+      pushBuckets(sum, tier, buckets, group, idx);
     }
+    cache?.bound();
   }
   return out;
+}
+
+/** A bucket summary (µs) as a summary's point (ms). */
+function pushBucket(sum: SeriesSummary, time: number, b: BucketSummary): void {
+  const smoke = new Array<number>(b.q.length);
+  for (let k = 0; k < b.q.length; k++) smoke[k] = toMs(b.q[k]!);
+  pushPoint(sum, time, b.sent, b.lost, b.median === null ? null : toMs(b.median), smoke);
+}
+
+/** Buckets (ascending, quantiles at the asked levels) as points, `group` neighbours merged into each. */
+function pushBuckets(sum: SeriesSummary, tier: Tier, buckets: readonly TextBucket[], group: number, idx: readonly number[]): void {
+  for (let i = 0; i < buckets.length; i += group) {
+    pushBucket(sum, buckets[i]!.b * tier.ms, group === 1 ? buckets[i]!.summary! : mergedSummary(buckets.slice(i, i + group), idx));
+  }
 }
 
 /** Rows of a statement whose first parameter is a JSON list of series ids, grouped by their `series` column. */

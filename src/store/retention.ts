@@ -29,6 +29,8 @@ export class Retention {
     private readonly now: () => number,
     /** Told about every bucket sealed, so that a cached open copy is dropped. */
     private readonly onSealed: (tier: Tier, series: number, b: number) => void,
+    /** Told, for every series and tier, the bucket index below which retention deleted its buckets. */
+    private readonly onDeleted: (tier: Tier, series: number, belowB: number) => void = () => {},
   ) {
     this.prep = statementCache(db);
   }
@@ -98,6 +100,7 @@ export class Retention {
         this.sealRange(t.tier, id, t.sealBelow);
       }
     })();
+    for (const t of pass.tiers) this.onDeleted(t.tier, id, t.deleteBelow);
   }
 
   /**

@@ -7,17 +7,18 @@ import { SmokemeshError, UnavailableError } from '../errors.ts';
 import { ensurePrivateDatabase, ensurePrivateDir } from '../private-files.ts';
 import type { Round } from '../probes/round.ts';
 import { pruneSeries, renameSeries } from './admin.ts';
-import { addContribution, contributionOf, emptyBucket, fromRow, toRow, type BucketRow, type BucketState, type Contribution } from './bucket.ts';
+import { addContribution, contributionOf, emptyBucket, fromRow, summaryOf, toRow, type BucketRow, type BucketState, type Contribution } from './bucket.ts';
 import { packAscendingUs } from './codec.ts';
 import { importHistory } from './import.ts';
 import { ensureTier, migrate, SCHEMA_VERSION, useIncrementalVacuum } from './migrations.ts';
 import { querySeries, querySummaries, queryTopWindow, topOfRounds, type QueryContext } from './query.ts';
 import { rawExtra, roundFromRaw, type RawRow, type SeriesRow } from './raw.ts';
 import { RecentIndex } from './recent.ts';
+import { SummaryCache, type CachedBucket } from './summary-cache.ts';
 import { Retention } from './retention.ts';
 import { countBuckets, takeBucket } from './tier-rows.ts';
 import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
-import type { HistoryImport, HistoryImportResult, RoundRefusal, SeriesInfo, SeriesQuery, SeriesResult, SeriesSummary, Store, StoreStats, TopMetric, SummaryQuery, TopRow, WriteResult } from './types.ts';
+import { SMOKE_QUANTILES, type HistoryImport, type HistoryImportResult, type RoundRefusal, type SeriesInfo, type SeriesQuery, type SeriesResult, type SeriesSummary, type Store, type StoreStats, type TopMetric, type SummaryQuery, type TopRow, type WriteResult } from './types.ts';
 import { checkRound, FUTURE_MS, type RoundProblem, type RoundWindow } from './validate-round.ts';
 
 /** The subset of a pino logger the store uses. */
@@ -40,6 +41,11 @@ export interface StoreOptions {
    * memory for windowed top-N (default true; ~2 KB per series). Tests turn it off to compare.
    */
   recentIndex?: boolean;
+  /**
+   * Keep the recent bucket summaries of the series small graphs ask for in memory (default
+   * true; at most ~18 MB, src/store/summary-cache.ts). Tests turn it off to compare.
+   */
+  summaryCache?: boolean;
 }
 
 /** Name of the database file inside the data dir. */
@@ -90,6 +96,8 @@ export class SqliteStore implements Store {
   /** The recent past for windowed top-N, created at the first such query; null when it may be stale. */
   private recent: RecentIndex | null = null;
   private latestBySeries: Map<number, Round> | null = null;
+  /** Recent bucket summaries for Store.summaries; undefined when turned off. */
+  private readonly summaryCache: SummaryCache | undefined;
   private readonly retention: Retention;
   private dataVersion = 0;
   /** Breaker after a storage failure: writes fail at once until retryAt (performance.now()), then one is tried. */
@@ -112,6 +120,7 @@ export class SqliteStore implements Store {
     if (cfg.max_pending !== undefined) this.log.warn(`store.max_pending is ignored: the store no longer holds rounds in memory (writers keep them until they are committed); remove it from the config`);
     this.timers = opts.timers ?? true;
     this.useRecent = opts.recentIndex ?? true;
+    this.summaryCache = opts.summaryCache === false ? undefined : new SummaryCache();
     let db: Database.Database | undefined;
     try {
       const note = (m: string) => this.log.warn(`store: ${m}`);
@@ -137,7 +146,8 @@ export class SqliteStore implements Store {
     }
     this.db = db;
     this.dataVersion = this.db.pragma('data_version', { simple: true }) as number;
-    this.retention = new Retention(db, this.tiers, this.rawKeepMs, this.now, (t, s, b) => this.forgetBucket(t, s, b));
+    this.retention = new Retention(db, this.tiers, this.rawKeepMs, this.now, (t, s, b) => this.forgetBucket(t, s, b),
+      (t, s, below) => this.summaryCache?.forgetBelow(this.tiers.indexOf(t), s, below));
     if (this.timers) this.scheduleMaintenance(1000);
   }
 
@@ -258,6 +268,8 @@ export class SqliteStore implements Store {
     const duplicates: number[] = [];
     const recent = this.recent;
     const finestRows: Array<[OpenBucket, BucketRow]> = [];
+    const cache = this.summaryCache;
+    const cachedRows: Array<[number, number, CachedBucket]> = [];
     const tx = this.db.transaction(() => {
       for (let k = 0; k < rounds.length; k++) {
         const r = rounds[k]!;
@@ -279,6 +291,9 @@ export class SqliteStore implements Store {
         const row = toRow(ob.state, true);
         this.upsert(ob.tier).run(ob.series, ob.b, row.rounds, row.sent, row.lost, row.n, row.min, row.max, row.mean, row.median, row.stddev, row.sketch, row.q, row.extra);
         if (recent && ob.tier === tiers[0]) finestRows.push([ob, row]);
+        // Summarized now: the row's blobs are scratch views, valid until the next toRow.
+        const ti = tiers.indexOf(ob.tier);
+        if (cache?.has(ti, ob.series)) cachedRows.push([ti, ob.series, { b: ob.b, n: row.n, ...summaryOf(row, ALL_LEVELS) }]);
       }
       for (const s of touched) updSeries.run(s.first, s.last, s.probe, s.step, s.id);
       if (dryRun) throw DRY_RUN;
@@ -297,6 +312,7 @@ export class SqliteStore implements Store {
       for (const [ob, row] of finestRows) recent.bucket(this.seriesById.get(ob.series)!, ob.b, row);
       for (const [s, , c] of stored) recent.round(s, c.time, c.sent, c.us, now);
     }
+    for (const [ti, series, c] of cachedRows) cache!.update(ti, series, c);
     if (this.latestBySeries) {
       for (const [s, r] of stored) {
         const cur = this.latestBySeries.get(s.id);
@@ -358,6 +374,7 @@ export class SqliteStore implements Store {
   /** Retention sealed (rewrote) a bucket: drop any decoded copy. */
   private forgetBucket(t: Tier, series: number, b: number): void {
     this.buckets.delete(bucketKey(t, series, b));
+    this.summaryCache?.forgetBelow(this.tiers.indexOf(t), series, b + 1);
     const s = this.seriesById.get(series);
     const i = this.tiers.indexOf(t);
     if (s && s.open[i]?.b === b) s.open[i] = undefined;
@@ -387,6 +404,7 @@ export class SqliteStore implements Store {
     this.buckets.clear();
     this.recent = null;
     this.latestBySeries = null;
+    this.summaryCache?.clear();
   }
 
   private stmt(sql: string): Database.Statement {
@@ -407,7 +425,10 @@ export class SqliteStore implements Store {
   }
 
   summaries(q: SummaryQuery): SeriesSummary[] {
-    return this.read(() => querySummaries(this.ctx, q));
+    return this.read(() => {
+      this.checkOtherWriters();
+      return querySummaries({ ...this.ctx, summaryCache: this.summaryCache }, q);
+    });
   }
 
   latest(prefix?: string): Round[] {
@@ -576,6 +597,9 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 }
+
+/** Every SMOKE_QUANTILES level, by index: what the summary cache keeps. */
+const ALL_LEVELS = SMOKE_QUANTILES.map((_, i) => i);
 
 /** Thrown inside a dry-run transaction to roll it back. */
 const DRY_RUN = Symbol('dry run');
