@@ -431,6 +431,11 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** Buckets the summary cache holds (0 when it is off). */
+  summaryCacheHeld(): number {
+    return this.summaryCache?.size ?? 0;
+  }
+
   latest(prefix?: string): Round[] {
     return this.read(() => {
       const all = [...this.latestMap().values()];

@@ -159,6 +159,11 @@ export class SummaryCache {
     return out;
   }
 
+  /** Buckets held by all entries. */
+  get size(): number {
+    return this.held;
+  }
+
   clear(): void {
     this.entries.clear();
     this.held = 0;
