@@ -235,7 +235,7 @@ test('charts: each sorter ranks as the store does; change compares the median wi
   assert.equal(loss.status, 200);
   assert.equal(loss.body.rows[0].target, '/Local/lossy');
   assert.equal(loss.body.rows[0].pings, 10);
-  assert.ok(loss.body.rows[0].series.points.length > 30, 'a small graph of the hour');
+  assert.ok(loss.body.rows[0].series.dt.length > 30, 'a small graph of the hour');
   assert.equal(loss.body.to - loss.body.from, HOUR);
   const median = await get('/api/v1/charts?sorter=median&range=1h&n=2');
   const top = (await get(`/api/v1/top?metric=median&window=1h&n=2`)).body.rows;

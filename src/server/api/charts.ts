@@ -4,8 +4,8 @@ import { spanMs } from '../../config/presentation-schema.ts';
 import type { TopRow } from '../../store/types.ts';
 import type { RouteModule } from '../context.ts';
 import { badParam } from './errors.ts';
-import { CHART_SORTERS, ChartsResponseSchema, ErrorSchema, type ChartSorter, type ChartsResponse } from './schemas.ts';
-import { miniSeries } from './series.ts';
+import { CHART_SORTERS, ChartsResponseSchema, ErrorSchema, type ChartSorter, type ChartsResponse, type OverviewSeries } from './schemas.ts';
+import { encodeSummary, OVERVIEW_LEVELS } from './overview.ts';
 
 const MAX_RANGE_MS = 400 * 86_400_000;
 
@@ -33,7 +33,8 @@ export const chartRoutes: RouteModule = (app, ctx) => {
     schema: {
       summary: "Top series by loss, median, max, std dev or the median's change against the period before, each with its small graph",
       description: 'One request per sorter of the Charts page. `range` is ranked over (e.g. 3h); `change` compares it with the '
-        + 'same span before it and its graphs show both periods.',
+        + 'same span before it and its graphs show both periods. Each graph is a summary as the overview sends it (one read of '
+        + 'the store for all rows: Store.summaries; docs/ui.md, "Reading an overview series").',
       tags: ['series'],
       querystring: Type.Object({
         sorter: Type.Enum(CHART_SORTERS),
@@ -58,13 +59,19 @@ export const chartRoutes: RouteModule = (app, ctx) => {
     }
     const from = q.sorter === 'change' ? to - 2 * range : to - range;
     const targets = ctx.targets();
+    // Every row's small graph from one read of the store (every agent of the ranked targets).
+    const graphs = new Map<string, OverviewSeries>();
+    const empty = (agent: string): OverviewSeries => ({ agent, tier: 'raw', resolution: 0, start: 0, dt: [], loss: [], unit: 0.001, median: [], smoke: [] });
+    for (const s of ctx.store.summaries({ targets: [...new Set(ranked.map((r) => r.target))], from, to, points: q.points, levels: OVERVIEW_LEVELS })) {
+      graphs.set(`${s.target}\n${s.agent}`, encodeSummary(s));
+    }
     return {
       sorter: q.sorter, range, from, to,
       rows: ranked.map((r) => {
         const node = findNode(targets, r.target);
         const row: ChartsResponse['rows'][number] = {
           target: r.target, agent: r.agent, value: r.value, loss_pct: r.loss_pct, median: r.median,
-          series: miniSeries(ctx, r.target, r.agent, from, to, q.points),
+          series: graphs.get(`${r.target}\n${r.agent}`) ?? empty(r.agent),
         };
         if (r.previous !== undefined) row.previous = r.previous;
         if (node) row.title = node.title;

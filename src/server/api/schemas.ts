@@ -86,15 +86,6 @@ export const MiniPointSchema = Type.Object({
 });
 export type MiniPoint = Static<typeof MiniPointSchema>;
 
-/** One agent's series of a target as a small graph draws it. */
-export const MiniSeriesSchema = Type.Object({
-  agent: Type.String(),
-  tier: Type.String(),
-  resolution: Type.Number({ description: 'seconds per point' }),
-  points: Type.Array(MiniPointSchema),
-});
-export type MiniSeries = Static<typeof MiniSeriesSchema>;
-
 /**
  * One agent's series of a target as the overview's small graphs draw it, column by column and
  * in small integers (docs/ui.md, "Reading an overview series"): point i starts at start + (dt[0] + … + dt[i]) s.
@@ -187,7 +178,7 @@ export const ChartRowSchema = Type.Object({
   loss_pct: NullableNumber,
   median: NullableNumber,
   pings: Type.Optional(Type.Integer({ description: "the target's pings per round (loss colours)" })),
-  series: MiniSeriesSchema,
+  series: OverviewSeriesSchema,
 });
 export type ChartRow = Static<typeof ChartRowSchema>;
 

@@ -2,7 +2,7 @@ import Type from 'typebox';
 import { findNode } from '../../config/tree.ts';
 import type { SeriesResult } from '../../store/types.ts';
 import type { RouteModule, ServerContext } from '../context.ts';
-import { ErrorSchema, SeriesResponseSchema, type MiniSeries, type SeriesResponse } from './schemas.ts';
+import { ErrorSchema, SeriesResponseSchema, type SeriesResponse } from './schemas.ts';
 import { badParam, unknownTarget } from './errors.ts';
 
 const HOUR = 3_600_000;
@@ -32,12 +32,6 @@ function compact(s: SeriesResult): SeriesResult {
       smoke: p.smoke.map((v) => Math.round(v * 1000) / 1000),
     })),
   };
-}
-
-/** One agent's series of a target with the points a small graph needs (time, loss, median, smoke). */
-export function miniSeries(ctx: ServerContext, target: string, agent: string, from: number, to: number, points: number): MiniSeries {
-  const { tier, resolution, points: pts } = compact(ctx.store.series({ target, agent, from, to, points }));
-  return { agent, tier, resolution, points: pts.map((p) => ({ time: p.time, loss_pct: p.loss_pct, median: p.median, smoke: p.smoke })) };
 }
 
 /** Agents with stored data per target, from one pass over the store's series list. */

@@ -2,6 +2,7 @@ import { api, type ChartsResponse } from '../api.ts';
 import { colorOf, type App, type Cleanup } from '../app.ts';
 import { lossChip } from '../chart/legend.ts';
 import { miniChart } from '../chart/mini.ts';
+import { miniPoints } from '../chart/mini-data.ts';
 import { h, replace } from '../dom.ts';
 import { fmtMs, fmtPct } from '../format.ts';
 import { t, type Key } from '../i18n.ts';
@@ -66,11 +67,13 @@ function chartCard(app: App, res: ChartsResponse, r: ChartsResponse['rows'][numb
       lossChip(r.loss_pct, r.pings ?? 20)),
     chart);
   card.addEventListener('click', (e) => { if (!(e.target as HTMLElement).closest('a')) location.hash = href; });
+  // The graph comes as the overview's small integers (one read of the store's summaries).
+  const points = miniPoints(r.series);
   const draw = () => {
-    if (!r.series.points.length) { replace(chart, note(t('noData'))); return; }
+    if (!points.length) { replace(chart, note(t('noData'))); return; }
     miniChart(chart, {
       width: Math.max(200, chart.clientWidth || 300), height: 100, from: res.from, to: res.to, median: 'loss',
-      layers: [{ agent: r.agent, color: colorOf(app, r.agent), points: r.series.points, resolution: r.series.resolution, pings: r.pings ?? 20 }],
+      layers: [{ agent: r.agent, color: colorOf(app, r.agent), points, resolution: r.series.resolution, pings: r.pings ?? 20 }],
     });
   };
   return { el: card, draw };
