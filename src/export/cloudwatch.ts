@@ -4,7 +4,8 @@
  * dimensions plus the chosen target labels. Credentials come from the SDK's standard chain
  * (or a profile); the region picks the partition (cn-* → monitoring.<region>.amazonaws.com.cn).
  */
-import { CloudWatchClient, PutMetricDataCommand, type CloudWatchClientConfig, type MetricDatum, type StandardUnit } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient, CloudWatchClientConfig, MetricDatum, StandardUnit } from '@aws-sdk/client-cloudwatch';
+import { lazyModule } from '../lazy-module.ts';
 import type { Logger } from 'pino';
 import type { RoundSink } from '../pipeline.ts';
 import type { Round } from '../probes/round.ts';
@@ -75,6 +76,9 @@ export function fitRequest(head: readonly QueuedDatum[]): number {
 }
 
 /** Error names CloudWatch (and the SDK) use for throttling. */
+/** The CloudWatch client, loaded at the first request (servers without a cloudwatch export never load it). */
+const cloudwatch = lazyModule(() => import('@aws-sdk/client-cloudwatch'));
+
 const THROTTLED = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled']);
 
 /** The SDK client settings of a target (no SDK retries: the queue retries, with its counters). */
@@ -94,13 +98,12 @@ export function cloudWatchClientConfig(t: CloudWatchTarget): CloudWatchClientCon
 export class CloudWatchSink implements RoundSink {
   readonly name: string;
   private readonly queue: SendQueue<QueuedDatum>;
-  private readonly client: CloudWatchClient;
+  private client: CloudWatchClient | undefined;
   /** Requests CloudWatch accepted. */
   requests = 0;
 
   constructor(readonly target: CloudWatchTarget, private readonly look: CloudWatchLookups, log: Logger, opts: { backoffMs?: number } = {}) {
     this.name = `cloudwatch ${target.region} ${target.namespace}`;
-    this.client = new CloudWatchClient(cloudWatchClientConfig(target));
     this.queue = new SendQueue({
       name: this.name, batch: PUT_METRIC_DATA_LIMITS.datums, take: fitRequest,
       flushSeconds: target.flush_seconds, maxPending: target.max_pending, ...(opts.backoffMs ? { backoffMs: opts.backoffMs } : {}),
@@ -129,7 +132,9 @@ export class CloudWatchSink implements RoundSink {
 
   private async send(batch: QueuedDatum[]): Promise<SendOutcome> {
     try {
-      await this.client.send(new PutMetricDataCommand({ Namespace: this.target.namespace, MetricData: batch.map((q) => q.datum) }), {
+      const m = await cloudwatch();
+      this.client ??= new m.CloudWatchClient(cloudWatchClientConfig(this.target));
+      await this.client.send(new m.PutMetricDataCommand({ Namespace: this.target.namespace, MetricData: batch.map((q) => q.datum) }), {
         abortSignal: AbortSignal.timeout(this.target.timeout_seconds * 1000),
       });
       this.requests++;
@@ -146,6 +151,6 @@ export class CloudWatchSink implements RoundSink {
 
   async close(): Promise<void> {
     await this.queue.close();
-    this.client.destroy();
+    this.client?.destroy();
   }
 }

@@ -6,16 +6,17 @@
  * from the other known target (route-switch.ts). Each change's AWS request id is the
  * attempt's note in the alert history. Through @aws-sdk/client-ec2 (SigV4, any partition).
  */
-import {
-  CreateRouteCommand, DescribeRouteTablesCommand, EC2Client, ReplaceRouteCommand,
-  type CreateRouteCommandInput, type Route,
-} from '@aws-sdk/client-ec2';
+import type { CreateRouteCommandInput, EC2Client, Route } from '@aws-sdk/client-ec2';
 import Type, { type Static } from 'typebox';
 import { SmokemeshError } from '../../errors.ts';
+import { lazyModule } from '../../lazy-module.ts';
 import { AWS_REGION, AwsAccessFields, awsClientConfig, awsWhere } from '../notifiers/aws.ts';
 import { channelSchema, configError, parseConfig } from '../notifiers/http-post.ts';
 import type { AlertEvent, Notifier, NotifierKind } from '../notifiers/notifier.ts';
 import { routeStep, wantedFor, type RouteNow } from './route-switch.ts';
+
+/** The EC2 client, loaded at the first request (~1.7 MB of code most servers never use). */
+const ec2 = lazyModule(() => import('@aws-sdk/client-ec2'));
 
 const TARGET_ID = '^(i|eni|vgw|igw|tgw)-[0-9a-f]{8,17}$';
 const CIDR4 = '^(\\d{1,3}\\.){3}\\d{1,3}/\\d{1,2}$';
@@ -68,7 +69,8 @@ export const awsRouteKind: NotifierKind = {
     const c = parseConfig<AwsRouteConfig>(AwsRouteConfigSchema, 'aws_route', name, raw);
     if (c.primary === c.backup) throw configError(name, 'backup', 'must differ from primary');
     const config = awsClientConfig(name, c, c.region);
-    const client = new EC2Client(config);
+    let made: EC2Client | undefined;
+    const client = async (): Promise<EC2Client> => (made ??= new (await ec2()).EC2Client(config));
     const channel = `aws_route action "${name}"`;
     const v6 = c.destination_cidr.includes(':');
     const destination = v6 ? { DestinationIpv6CidrBlock: c.destination_cidr } : { DestinationCidrBlock: c.destination_cidr };
@@ -82,7 +84,7 @@ export const awsRouteKind: NotifierKind = {
 
     const describe = async (signal: AbortSignal, done: string[]): Promise<Map<string, Route | undefined>> => {
       try {
-        const out = await client.send(new DescribeRouteTablesCommand({
+        const out = await (await client()).send(new (await ec2()).DescribeRouteTablesCommand({
           RouteTableIds: c.route_tables,
           Filters: [{ Name: v6 ? 'route.destination-ipv6-cidr-block' : 'route.destination-cidr-block', Values: [c.destination_cidr] }],
         }), { abortSignal: signal });
@@ -102,7 +104,8 @@ export const awsRouteKind: NotifierKind = {
       const input: CreateRouteCommandInput = { RouteTableId: table, ...destination, [targetParam(to)]: to, ...(c.dry_run ? { DryRun: true } : {}) };
       const change = `${table}: ${from ?? '(no route)'} → ${to}`;
       try {
-        const out = await client.send(op === 'ReplaceRoute' ? new ReplaceRouteCommand(input) : new CreateRouteCommand(input), { abortSignal: signal });
+        const m = await ec2();
+        const out = await (await client()).send(op === 'ReplaceRoute' ? new m.ReplaceRouteCommand(input) : new m.CreateRouteCommand(input), { abortSignal: signal });
         return `${change} (${op}, request ${out.$metadata.requestId ?? 'unknown'})`;
       } catch (e) {
         const err = e as AwsFailure;

@@ -7,9 +7,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { createTransport } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import Type, { type Static } from 'typebox';
 import { SmokemeshError } from '../../errors.ts';
+import { lazyModule } from '../../lazy-module.ts';
+
+/** nodemailer, loaded at the first mail (servers without an email notifier never load it). */
+const nodemailer = lazyModule(() => import('nodemailer'));
 import type { AlertEvent, Notifier, NotifierKind } from './notifier.ts';
 
 export const EmailConfigSchema = Type.Object({
@@ -97,7 +101,7 @@ export const emailKind: NotifierKind<EmailConfig> = {
   configSchema: EmailConfigSchema,
   create(name, c): Notifier {
     const password = c.password_file ? readFileSync(c.password_file, 'utf8').trim() : c.password;
-    const transport = createTransport({
+    const options = {
       host: c.host,
       port: c.port,
       secure: c.secure,
@@ -107,7 +111,8 @@ export const emailKind: NotifierKind<EmailConfig> = {
       connectionTimeout: 10000,
       greetingTimeout: 10000,
       socketTimeout: 20000,
-    });
+    };
+    let transport: Transporter | undefined;
     return {
       name,
       kind: 'email',
@@ -126,6 +131,7 @@ export const emailKind: NotifierKind<EmailConfig> = {
         }
         const mail = splitMail(fillTemplate(template, event));
         signal.throwIfAborted();
+        transport ??= (await nodemailer()).createTransport(options);
         const sending = transport.sendMail({ from: c.from, to, subject: mail.subject, text: mail.body, headers: mail.headers, date: new Date(event.time) });
         // nodemailer takes no AbortSignal: give up waiting (the transport times out on its own).
         await new Promise<void>((resolvePromise, reject) => {

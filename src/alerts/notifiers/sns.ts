@@ -5,9 +5,10 @@
  * Works in every partition: the region (taken from the topic ARN when not set) selects
  * e.g. sns.cn-north-1.amazonaws.com.cn for arn:aws-cn:…; `endpoint` overrides it (VPC endpoint).
  */
-import { PublishCommand, SNSClient, type PublishCommandInput, type SNSClientConfig } from '@aws-sdk/client-sns';
+import type { PublishCommandInput, SNSClient, SNSClientConfig } from '@aws-sdk/client-sns';
 import Type, { type Static } from 'typebox';
 import { SmokemeshError } from '../../errors.ts';
+import { lazyModule } from '../../lazy-module.ts';
 import type { AlertEvent, Notifier, NotifierKind } from './notifier.ts';
 import { formatMessage, formatTitle, truncate, truncateBytes } from './format.ts';
 import { channelSchema, configError, parseConfig } from './http-post.ts';
@@ -27,6 +28,9 @@ export type SnsConfig = Static<typeof SnsConfigSchema>;
 const MAX_SUBJECT = 99;
 
 /** The SDK client settings a config stands for (region from the ARN, no SDK retries). */
+/** The SNS client, loaded at the first message (most servers never send one). */
+const sns = lazyModule(() => import('@aws-sdk/client-sns'));
+
 export function snsClientConfig(name: string, c: SnsConfig): SNSClientConfig {
   const region = c.region ?? new RegExp(TOPIC_ARN).exec(c.topic_arn)?.[1];
   if (!region) throw configError(name, 'region', 'cannot tell the region: set region');
@@ -57,14 +61,16 @@ export const snsKind: NotifierKind = {
   create(name, raw): Notifier {
     const c = parseConfig<SnsConfig>(SnsConfigSchema, 'sns', name, raw);
     const config = snsClientConfig(name, c);
-    const client = new SNSClient(config);
+    let client: SNSClient | undefined;
     const channel = `sns notifier "${name}"`;
     return {
       name,
       kind: 'sns',
       async send(event, signal) {
         try {
-          await client.send(new PublishCommand(snsPublishInput(event, c)), { abortSignal: signal });
+          const m = await sns();
+          client ??= new m.SNSClient(config);
+          await client.send(new m.PublishCommand(snsPublishInput(event, c)), { abortSignal: signal });
         } catch (e) {
           throw snsError(channel, config, e, signal);
         }
