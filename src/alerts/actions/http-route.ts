@@ -6,9 +6,8 @@
  * If-Match, so a change made in between is answered 412 and read again rather than undone.
  */
 import Type, { type Static } from 'typebox';
-import { fetch } from 'undici';
 import { SmokemeshError } from '../../errors.ts';
-import { channelSchema, configError, describeFetchError, dispatcherFor, httpFailure, HttpOptions, httpUrl, parseConfig, secret, secretField } from '../notifiers/http-post.ts';
+import { channelSchema, configError, describeFetchError, dispatcherFor, undici, httpFailure, HttpOptions, httpUrl, parseConfig, secret, secretField } from '../notifiers/http-post.ts';
 import type { AlertEvent, Notifier, NotifierKind } from '../notifiers/notifier.ts';
 import { routeStep, wantedFor } from './route-switch.ts';
 
@@ -59,7 +58,9 @@ export const httpRouteKind: NotifierKind = {
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (etag) headers['if-match'] = etag;
       try {
-        const res = await fetch(url, { method, headers, signal, redirect: 'error', ...(body !== undefined ? { body: JSON.stringify(body) } : {}), ...(dispatcher ? { dispatcher } : {}) });
+        const { fetch } = await undici();
+        const pool = await dispatcher?.();
+        const res = await fetch(url, { method, headers, signal, redirect: 'error', ...(body !== undefined ? { body: JSON.stringify(body) } : {}), ...(pool ? { dispatcher: pool } : {}) });
         const text = (await res.text()).slice(0, MAX_ANSWER);
         return { status: res.status, text, etag: res.headers.get('etag') ?? undefined };
       } catch (e) {

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import Type, { type TObject, type TProperties, type TSchema } from 'typebox';
-import { Agent, ProxyAgent, fetch, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { lazyModule } from '../../lazy-module.ts';
 import { SmokemeshError } from '../../errors.ts';
 import { validate } from '../../config/validate.ts';
 
@@ -132,8 +133,17 @@ export function secretUrl(name: string, config: Record<string, unknown>, field: 
   };
 }
 
-/** Builds the connection pool for a channel's proxy / CA options (undefined: undici's default). */
-export function dispatcherFor(name: string, opts: { proxy_url?: string; ca_file?: string }): Dispatcher | undefined {
+/** undici, loaded at the first request (servers without an HTTP notifier or action never load it). */
+export const undici = lazyModule(() => import('undici'));
+
+/** A channel's connection pool, made at its first request. */
+export type LazyDispatcher = () => Promise<Dispatcher>;
+
+/**
+ * The connection pool for a channel's proxy / CA options (undefined: undici's default). The CA
+ * file is read now (a bad one is a config error); the pool is made at the first request.
+ */
+export function dispatcherFor(name: string, opts: { proxy_url?: string; ca_file?: string }): LazyDispatcher | undefined {
   let ca: string | undefined;
   if (opts.ca_file !== undefined) {
     try {
@@ -142,10 +152,14 @@ export function dispatcherFor(name: string, opts: { proxy_url?: string; ca_file?
       throw configError(name, 'ca_file', `cannot read ${opts.ca_file}: ${(e as Error).message}`);
     }
   }
-  if (opts.proxy_url !== undefined) {
-    return new ProxyAgent({ uri: opts.proxy_url, ...(ca ? { requestTls: { ca } } : {}) });
-  }
-  return ca ? new Agent({ connect: { ca } }) : undefined;
+  const proxy = opts.proxy_url;
+  if (proxy === undefined && !ca) return undefined;
+  let made: Dispatcher | undefined;
+  return async () => {
+    const u = await undici();
+    made ??= proxy !== undefined ? new u.ProxyAgent({ uri: proxy, ...(ca ? { requestTls: { ca } } : {}) }) : new u.Agent({ connect: { ca } });
+    return made;
+  };
 }
 
 export interface PostRequest {
@@ -159,7 +173,7 @@ export interface PostRequest {
   signal: AbortSignal;
   /** Own limit, a safety net for callers whose signal never fires; default 60 s. */
   timeoutMs?: number;
-  dispatcher?: Dispatcher;
+  dispatcher?: LazyDispatcher;
 }
 
 export interface PostResponse {
@@ -183,13 +197,15 @@ export async function postJson(req: PostRequest): Promise<PostResponse> {
   let status: number;
   let text: string;
   try {
+    const { fetch } = await undici();
+    const dispatcher = await req.dispatcher?.();
     const res = await fetch(req.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'smokemesh', ...req.headers },
       body: JSON.stringify(req.body),
       signal,
       redirect: 'error',
-      ...(req.dispatcher ? { dispatcher: req.dispatcher } : {}),
+      ...(dispatcher ? { dispatcher } : {}),
     });
     status = res.status;
     text = await res.text();
