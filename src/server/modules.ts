@@ -31,7 +31,9 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     config: ctx.config(), targets: ctx.targets(), store: ctx.store, log: deps.log.child({ module: 'alerts' }), builtinAgent: ctx.builtinAgent,
     onEvent: (event, rule) => tasks?.onAlertEvent(event, rule),
     ...(ctx.now ? { now: ctx.now } : {}), regionOf: agentRegions(ctx),
-    onCounters: (changes) => cluster?.saveCounters(changes), warm: clusterCfg === undefined,
+    warm: clusterCfg === undefined,
+    // In a cluster a notification stands only once its series' shared state was written (src/cluster/fence.ts).
+    ...(clusterCfg ? { fence: (changes, fired, accept) => (cluster ? cluster.fence(changes, fired, accept) : accept([...fired])) } : {}),
   });
   if (clusterCfg) {
     const general = ctx.config().general;
