@@ -35,6 +35,8 @@ export interface AlertService {
   readonly engine: AlertEngine;
   readonly dispatcher: Dispatcher;
   readonly db: AlertDb;
+  /** The database's file. */
+  readonly file: string;
 }
 
 export interface AlertOptions {
@@ -97,6 +99,7 @@ export function createAlerts(opts: AlertOptions): AlertService {
     engine,
     dispatcher,
     db,
+    file,
     agentEvents: () => [...agentEvents].reverse(),
     reload(next, tree) {
       const resolved = resolveAlerts(next);

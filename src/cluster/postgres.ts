@@ -8,6 +8,8 @@ import pg from 'pg';
 import type { Silence } from '../alerts/db.ts';
 import { SmokemeshError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
+import type { DeliveryListRow, DeliveryQuery, EventQuery, EventRow } from '../alerts/db.ts';
+import { copyHistory, HISTORY_SCHEMA, sharedDeliveries, sharedEvents, type LocalChanges } from './history.ts';
 import { decideFence, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import type { ServerBeat } from './membership.ts';
 
@@ -94,6 +96,7 @@ export class ClusterDb {
       await c.query('BEGIN');
       await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
       await c.query(SCHEMA);
+      await c.query(HISTORY_SCHEMA);
       await c.query('COMMIT');
     });
   }
@@ -219,6 +222,26 @@ export class ClusterDb {
         .sort((a, b) => Number(a.id) - Number(b.id))
         .map((row) => ({ owner: row.owner, round: row.round }));
     });
+  }
+
+  /** Copies this server's new and changed alert events and deliveries (history.ts) in one transaction. */
+  async copyHistory(server: string, changes: LocalChanges): Promise<void> {
+    if (!changes.events.length && !changes.deliveries.length) return;
+    await this.run('sharing alert history', async (c) => {
+      await c.query('BEGIN');
+      await copyHistory(c, server, changes);
+      await c.query('COMMIT');
+    });
+  }
+
+  /** Alert events of every server (GET /api/v1/alerts/history in a cluster). */
+  async events(q: EventQuery): Promise<{ rows: EventRow[]; total: number }> {
+    return this.run('reading alert history', (c) => sharedEvents(c, q));
+  }
+
+  /** Deliveries of every server (GET /api/v1/alerts/deliveries in a cluster). */
+  async deliveries(q: DeliveryQuery): Promise<{ rows: DeliveryListRow[]; total: number }> {
+    return this.run('reading alert deliveries', (c) => sharedDeliveries(c, q));
   }
 
   async close(): Promise<void> {

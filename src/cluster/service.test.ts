@@ -19,7 +19,7 @@ let pg: Postgres;
 before(async () => { pg = await startPostgres(); });
 after(async () => { await pg?.stop(); });
 
-const log = pino({ level: 'silent' });
+const log = pino({ level: process.env.CLUSTER_LOG ?? 'silent' });
 
 /** The engine's side as the cluster sees it, recording what it is given. */
 class Recorder implements Evaluator {

@@ -18,6 +18,7 @@ import { lastPerKey, stateKey, type FenceWrite, type SharedAlertState } from './
 import { handover } from './handover.ts';
 import { ownerOf, seriesKey } from './hrw.ts';
 import { liveSet, membershipChange } from './membership.ts';
+import type { LocalHistory, SharedHistory } from './history.ts';
 import type { ClusterDb, RelayedRound } from './postgres.ts';
 import { reconcileSilences } from './silences.ts';
 
@@ -43,6 +44,8 @@ export interface Evaluator {
 /** Rounds waiting to be relayed while the shared database cannot take them; beyond, the oldest are not evaluated (counted as unevaluated). */
 const RELAY_LIMIT = 100_000;
 const POLL_MS = 250;
+/** How often this server's new alert events and deliveries are copied to the shared database. */
+const HISTORY_MS = 1000;
 
 export interface ClusterStatus {
   server_id: string;
@@ -71,7 +74,7 @@ export class ClusterService implements RoundSink {
   /** Bumped per ownership key when its state here is forgotten or read again: fenced writes computed before are dropped. */
   private generations = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
-  private busy = { beat: false, poll: false };
+  private busy = { beat: false, poll: false, history: false };
   private closed = false;
   private lastError: string | undefined;
   /** The tables are (re)created before the next heartbeat: at start, and after a failure (the database may have been recreated). */
@@ -81,7 +84,8 @@ export class ClusterService implements RoundSink {
   private readonly stats = { evaluated: 0, relayed: 0, taken: 0, unevaluated: 0 };
   private readonly fenceStats = { written: 0, refused: 0 };
 
-  constructor(private readonly opts: { cfg: ClusterConfig; url: string; db: ClusterDb; engine: Evaluator; log: Logger; silences?: LocalSilences }) {}
+  /** `history`: this server's alert database, copied to the shared one (history.ts). */
+  constructor(private readonly opts: { cfg: ClusterConfig; url: string; db: ClusterDb; engine: Evaluator; log: Logger; silences?: LocalSilences; history?: LocalHistory }) {}
 
   private get me(): string {
     return this.opts.cfg.server_id;
@@ -101,6 +105,7 @@ export class ClusterService implements RoundSink {
     }
     this.timers.push(setInterval(() => void this.beat().catch((e) => this.failed(e)), this.opts.cfg.heartbeat_s * 1000));
     this.timers.push(setInterval(() => void this.poll().catch((e) => this.failed(e)), POLL_MS));
+    if (this.opts.history) this.timers.push(setInterval(() => void this.shareHistory().catch((e) => this.failed(e)), HISTORY_MS));
     for (const t of this.timers) t.unref();
   }
 
@@ -115,6 +120,11 @@ export class ClusterService implements RoundSink {
     }
     if (this.lastError) s.last_error = this.lastError;
     return s;
+  }
+
+  /** The alert history and deliveries of every server of the cluster (read from the shared database). */
+  sharedHistory(): SharedHistory {
+    return { events: (q) => this.opts.db.events(q), deliveries: (q) => this.opts.db.deliveries(q) };
   }
 
   /** The live set now (what rounds are routed by). */
@@ -358,6 +368,23 @@ export class ClusterService implements RoundSink {
     }
   }
 
+  /** Copies what this server's alert database recorded since the last copy (all of it, a page at a time). */
+  async shareHistory(final = false): Promise<void> {
+    const history = this.opts.history;
+    if (!history || this.busy.history || (this.closed && !final)) return;
+    this.busy.history = true;
+    try {
+      for (;;) {
+        const { changes, advance } = history.changes();
+        if (!changes.events.length && !changes.deliveries.length) return;
+        await this.opts.db.copyHistory(this.me, changes);
+        advance();
+      }
+    } finally {
+      this.busy.history = false;
+    }
+  }
+
   /** Stops evaluating: the others may have taken our series; their state is read again when we are back. */
   private leaveLiveSet(): void {
     this.opts.log.error('cluster: no heartbeat written for longer than dead_after_s; evaluating nothing until the database answers');
@@ -393,11 +420,13 @@ export class ClusterService implements RoundSink {
     await this.chain;
     try {
       await this.flush();
+      await this.shareHistory(true);
       await this.opts.db.leave(this.me);
     } catch (e) {
       this.failed(e);
     }
     await this.opts.db.close();
+    this.opts.history?.close();
   }
 }
 

@@ -89,6 +89,7 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
       routes: alertRoutes({
         engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: () => alerts.agentEvents(),
         onSilence: (change) => cluster?.shareSilence(change),
+        history: () => cluster?.sharedHistory(),
       }),
       sink: cluster ?? alerts.sink,
       close: async () => {

@@ -7,6 +7,7 @@ import {
   ActiveRowSchema, AttemptRowSchema, DELIVERY_STATUSES, DeliveryListRowSchema, EventRowSchema, SilenceSchema,
   type AlertDb, type Silence,
 } from '../../alerts/db.ts';
+import type { SharedHistory } from '../../cluster/history.ts';
 import { ChannelStatusSchema, type Dispatcher } from '../../alerts/dispatcher.ts';
 import { AlertEventSchema } from '../../alerts/notifiers/notifier.ts';
 import type { AlertEngine } from '../../alerts/engine.ts';
@@ -22,7 +23,10 @@ export interface AlertRouteDeps {
   agentEvents: () => { agent: string; state: 'down' | 'up'; time: number }[];
   /** Told of every silence saved or deleted here (a cluster shares them with its other servers). */
   onSilence?: (change: { saved: Silence } | { deleted: string }) => void;
+  /** In a cluster: the history and deliveries of every server (src/cluster/history.ts); default this server's own database. */
+  history?: () => SharedHistory | undefined;
 }
+
 
 const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 200 }));
 const Offset = Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0, description: 'rows to skip (paging); X-Total-Count has the total' }));
@@ -115,6 +119,12 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
       } as FastifySchema,
     }, async (req, reply) => {
       const q = { ...req.query, limit: req.query.limit ?? 200 };
+      const shared = deps.history?.();
+      if (shared) {
+        const { rows, total } = await shared.events(q);
+        void reply.header('x-total-count', total);
+        return rows;
+      }
       void reply.header('x-total-count', deps.db.countEvents(q));
       return deps.db.events(q);
     });
@@ -126,6 +136,12 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
       } as FastifySchema,
     }, async (req, reply) => {
       const q = { ...req.query, limit: req.query.limit ?? 200 };
+      const shared = deps.history?.();
+      if (shared) {
+        const { rows, total } = await shared.deliveries(q);
+        void reply.header('x-total-count', total);
+        return rows;
+      }
       void reply.header('x-total-count', deps.db.countDeliveries(q));
       return deps.db.deliveries(q);
     });
