@@ -122,6 +122,12 @@ targets:
   // Kill the server that evaluates /flaky (a1), while every agent pushes.
   const victim = servers.find((s) => s.id === ownerOf(seriesKey('/flaky', 'a1'), IDS))!;
   const survivors = servers.filter((s) => s !== victim);
+  // Alert history is shared: the victim's raise (and its delivery) can be read from the others.
+  const history = async (s: { url: string }) => (await getJson<{ state: string }[]>(`${s.url}/api/v1/alerts/history?target=/flaky&agent=a1`)).map((e) => e.state);
+  const sentDeliveries = async (s: { url: string }) => (await getJson<{ status: string; event: { state: string } | null }[]>(`${s.url}/api/v1/alerts/deliveries?target=/flaky&status=sent`)).map((d) => d.event?.state);
+  await waitFor('the raise and its delivery in the history read from another server', async () => {
+    return (await history(survivors[0]!)).join() === 'raised' && (await sentDeliveries(survivors[1]!)).join() === 'raised';
+  }, 60_000);
   const victimAgent = agents[servers.indexOf(victim)]!;
   const ingestedBefore = await vmTimes(vm.url, '/t1', 'a2');
   await victim.proc!.stop('SIGKILL');
@@ -145,6 +151,11 @@ targets:
   // Exactly once each: the per-series fence (src/cluster/fence.ts) lets a notification stand only
   // after its series' state was written in PostgreSQL by the holder of the current version.
   assert.deepEqual(states, ['raised', 'cleared'], 'raised once before the kill, cleared once after it');
+  // Each survivor's API lists the dead server's raise and the new owner's clear (newest first).
+  await waitFor('the clear in every survivor\'s history', async () => {
+    for (const s of survivors) if ((await history(s)).join() !== 'cleared,raised' || (await sentDeliveries(s)).join() !== 'cleared,raised') return false;
+    return true;
+  }, 60_000).catch(async () => assert.fail(`histories: ${JSON.stringify(await Promise.all(survivors.map(history)))}`));
 
   // One evaluator per series among the survivors, and it is the owner by the live set.
   const held = await Promise.all(survivors.map((s) => getJson<ClusterStatus>(`${s.url}/api/v1/cluster?keys=1000`)));

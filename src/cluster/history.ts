@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS smokemesh_alert_deliveries (
 CREATE INDEX IF NOT EXISTS smokemesh_alert_deliveries_event ON smokemesh_alert_deliveries (event_id);
 `;
 
+const RECOPY_MS = 2000;
+
 /** Where the history and deliveries routes read from in a cluster (instead of this server's own database). */
 export interface SharedHistory {
   events(q: EventQuery): Promise<{ rows: EventRow[]; total: number }>;
@@ -68,8 +70,13 @@ export class LocalHistory {
     this.db = new Database(file, { readonly: true, fileMustExist: true });
   }
 
-  /** Up to `max` events and deliveries changed after the cursor; `advance()` moves it past them once they are copied. */
-  changes(max = 1000): { changes: LocalChanges; advance: () => void } {
+  /**
+   * Up to `max` events and deliveries changed after the cursor; `advance()` moves it past them
+   * once they are copied. `more`: a page was full, ask again. Deliveries updated in the last
+   * RECOPY_MS before the newest one seen are copied again at the next round of pages (a change
+   * in the same millisecond as the last copy is not missed).
+   */
+  changes(max = 1000): { changes: LocalChanges; more: boolean; advance: () => void } {
     const events = this.db.prepare('SELECT rowid AS rid, * FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?').all(this.cursor.event, max) as LocalEvent[];
     const deliveries = this.db.prepare('SELECT * FROM deliveries WHERE (updated, id) > (?, ?) ORDER BY updated, id LIMIT ?')
       .all(this.cursor.updated, this.cursor.delivery, max) as LocalDelivery[];
@@ -85,9 +92,11 @@ export class LocalHistory {
     const out: LocalChanges = { events, deliveries: deliveries.map((d) => ({ ...d, attempt_log: attempts.all(d.id) as AttemptRow[] })) };
     const next = { ...this.cursor };
     for (const e of events) next.event = Math.max(next.event, e.rid);
+    const more = deliveries.length === max || events.length >= max;
     const last = deliveries[deliveries.length - 1];
-    if (last) Object.assign(next, { updated: last.updated, delivery: last.id });
-    return { changes: out, advance: () => { this.cursor = next; } };
+    if (more && last) Object.assign(next, { updated: last.updated, delivery: last.id });
+    else if (last) Object.assign(next, { updated: last.updated - RECOPY_MS, delivery: 0 });
+    return { changes: out, more, advance: () => { this.cursor = next; } };
   }
 
   close(): void {

@@ -374,11 +374,11 @@ export class ClusterService implements RoundSink {
     if (!history || this.busy.history || (this.closed && !final)) return;
     this.busy.history = true;
     try {
-      for (;;) {
-        const { changes, advance } = history.changes();
-        if (!changes.events.length && !changes.deliveries.length) return;
-        await this.opts.db.copyHistory(this.me, changes);
-        advance();
+      for (let more = true; more;) {
+        const page = history.changes();
+        await this.opts.db.copyHistory(this.me, page.changes);
+        page.advance();
+        more = page.more;
       }
     } finally {
       this.busy.history = false;
