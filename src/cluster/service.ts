@@ -79,6 +79,8 @@ export class ClusterService implements RoundSink {
   private lastError: string | undefined;
   /** The tables are (re)created before the next heartbeat: at start, and after a failure (the database may have been recreated). */
   private needInit = true;
+  /** Set by a reload: ownership is checked again at the next heartbeat even if the live set did not change. */
+  private recheck = false;
   /** Set while this server has just joined the live set and does not evaluate yet (see setLive). */
   private joining: { until: number } | undefined;
   private readonly stats = { evaluated: 0, relayed: 0, taken: 0, unevaluated: 0 };
@@ -122,6 +124,21 @@ export class ClusterService implements RoundSink {
     return s;
   }
 
+  /**
+   * After a config reload: the cluster section itself is read at start only (a change is logged
+   * and waits for a restart); the alerts may have changed which series are evaluated and how
+   * they are keyed (a quorum alert makes a target one key), so ownership is checked again
+   * against the live set at the next heartbeat: series not owned here are dropped, series owned
+   * here that have shared state are read.
+   */
+  reloaded(next: ClusterConfig | undefined): void {
+    const running = this.opts.cfg;
+    if (!next || JSON.stringify(next) !== JSON.stringify(running)) {
+      this.opts.log.error({ running, in_file: next ?? null }, 'cluster: the cluster section of the reloaded file differs from the running one; it takes effect at the next restart (this server keeps its id, database and timings until then)');
+    }
+    this.recheck = true;
+  }
+
   /** The alert history and deliveries of every server of the cluster (read from the shared database). */
   sharedHistory(): SharedHistory {
     return { events: (q) => this.opts.db.events(q), deliveries: (q) => this.opts.db.deliveries(q) };
@@ -147,25 +164,27 @@ export class ClusterService implements RoundSink {
   fence(changes: readonly ActiveRow[], fired: readonly Prepared[], accept: (standing: Prepared[]) => void): void {
     const writes = lastPerKey(changes.map((c) => ({ ...c })));
     const batch = [...fired];
-    const stamp = new Map<string, number>();
+    // The ownership key and its generation now, per write: checked again when the write is made.
+    const stamp = new Map<string, { k: string; gen: number }>();
     for (const w of writes) {
       const k = this.ownership(w.target, w.agent);
-      stamp.set(k, this.generation(k));
+      stamp.set(stateKey(w.target, w.agent, w.alert), { k, gen: this.generation(k) });
     }
     this.chain = this.chain
       .then(() => this.commit(writes, batch, stamp, accept))
       .catch((e) => this.failed(e));
   }
 
-  private async commit(writes: readonly ActiveRow[], fired: Prepared[], stamp: Map<string, number>, accept: (standing: Prepared[]) => void): Promise<void> {
+  private async commit(writes: readonly ActiveRow[], fired: Prepared[], stamp: Map<string, { k: string; gen: number }>, accept: (standing: Prepared[]) => void): Promise<void> {
     const keyOf = (w: ActiveRow) => stateKey(w.target, w.agent, w.alert);
     const written = new Set(writes.map(keyOf));
+    const unchanged = (w: ActiveRow) => {
+      const st = stamp.get(keyOf(w))!;
+      return this.generation(st.k) === st.gen;
+    };
     for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
       // Series forgotten here since the batch was evaluated (moved, or this server left the live set): the new owner decides.
-      const todo = writes.filter((w) => {
-        const k = this.ownership(w.target, w.agent);
-        return stamp.get(k) === this.generation(k);
-      });
+      const todo = writes.filter(unchanged);
       const asked: FenceWrite[] = todo.map((w) => ({ ...w, expected: this.versions.get(keyOf(w)) ?? 0 }));
       let r: Awaited<ReturnType<ClusterDb['fencedWrite']>>;
       try {
@@ -178,10 +197,7 @@ export class ClusterService implements RoundSink {
       }
       // An accepted write is notified even if the series moved meanwhile: the shared state says it happened.
       const accepted = new Set(r.accepted.map(keyOf));
-      for (const n of r.accepted) {
-        const k = this.ownership(n.target, n.agent);
-        if (stamp.get(k) === this.generation(k)) this.versions.set(keyOf(n), n.version);
-      }
+      for (const n of r.accepted) if (unchanged(n)) this.versions.set(keyOf(n), n.version);
       this.fenceStats.written += r.accepted.length;
       this.fenceStats.refused += r.refused.length;
       if (r.refused.length) {
@@ -319,7 +335,14 @@ export class ClusterService implements RoundSink {
       await this.takeOver(next, 'joined');
       return;
     }
-    if (!change.joined.length && !change.left.length) return;
+    if (!change.joined.length && !change.left.length) {
+      if (this.recheck && this.live.length && !this.joining) {
+        this.recheck = false;
+        await this.takeOver(next, 'checked after a reload');
+      }
+      return;
+    }
+    this.recheck = false;
     if (change.joined.includes(this.me)) {
       // Joining (start, or back after being out of touch): the others still evaluate our series
       // until their next heartbeat sees us, and their last counters may be on their way. Our

@@ -40,6 +40,8 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     cluster = await startCluster(clusterCfg, general.public_url ?? `http://${general.listen}`, alerts, deps.log);
   }
   ctx.onReload((c) => alerts.reload(c, ctx.targets()));
+  // After the alerts took the new rules: ownership is checked again (the cluster section itself waits for a restart).
+  ctx.onReload((c) => cluster?.reloaded(parseCluster(c).cluster));
   let fleet: FleetModule | undefined;
   const agents = createAgentsModule({
     ctx, ingest: deps.ingest, log: deps.log,
