@@ -50,6 +50,8 @@ cluster:
   coordination: ${pg.url}
   server_id: ${id}
   heartbeat_s: ${o.heartbeat ?? 1}
+  # Long: on a loaded machine a heartbeat can be late by seconds; here only the reload is judged.
+  dead_after_s: 60
 alerts:
   lossy:
     type: loss
