@@ -190,18 +190,18 @@ test('reload: a broken alert section is refused and the running rules stay; remo
   store.close();
 });
 
-test('engine handover (cluster): a second engine that adopts the counters copied by onCounters continues a raised alert: no second raise, one clear', async () => {
+test('engine handover (cluster): a second engine that adopts the counters its fence was given continues a raised alert: no second raise, one clear', async () => {
   const dir = tempDir();
   const hook = writeHook(dir);
   const config = configIn(dir, yaml(hook.path));
   const store = storeIn(dir, config);
   const copied: import('./db.ts').ActiveRow[] = [];
-  const first = createAlerts({ config, store, log: silentLog, builtinAgent: 'srv', dbFile: join(dir, 'first.sqlite'), onCounters: (c) => copied.push(...c) });
+  const first = createAlerts({ config, store, log: silentLog, builtinAgent: 'srv', dbFile: join(dir, 'first.sqlite'), fence: (c, fired, accept) => { copied.push(...c); accept([...fired]); } });
   feed(store, first.sink, [round(T, 'a1', t0, 5, 0, 12)]);
   feed(store, first.sink, [round(T, 'a1', t0 + 5000, 5, 5)]);
   await first.dispatcher.idle();
   assert.deepEqual(hook.calls().map((c) => (c.event as { state: string }).state), ['raised']);
-  assert.deepEqual(copied.map((c) => [c.alert, c.prevmatch > 0]), [['lossy', true]], 'the raise was handed to onCounters');
+  assert.deepEqual(copied.map((c) => [c.alert, c.prevmatch > 0]), [['lossy', true]], 'the raise was handed to the fence');
   assert.deepEqual(first.engine.heldKeys(), [`${T}\u0000a1`]);
   assert.equal(first.engine.ownershipKey('/nope', 'a1'), undefined, 'a target without alerts is not owned by anyone');
   first.engine.forget(first.engine.heldKeys());
@@ -218,5 +218,69 @@ test('engine handover (cluster): a second engine that adopts the counters copied
   await second.dispatcher.idle();
   assert.deepEqual(hook.calls().map((c) => (c.event as { state: string }).state), ['raised', 'cleared']);
   await second.close();
+  store.close();
+});
+
+test('engine: the series new in a batch read their histories in one rawRounds call, the same histories as one series at a time', async () => {
+  const dir = tempDir();
+  const hook = writeHook(dir);
+  const config = configIn(dir, yaml(hook.path));
+  const store = storeIn(dir, config);
+  const calls = { rawRounds: 0, series: 0 };
+  // The store as the engine sees it, counting its reads.
+  const counted = new Proxy(store, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if ((prop === 'rawRounds' || prop === 'series') && typeof v === 'function') {
+        return (...args: unknown[]) => {
+          calls[prop]++;
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  }) as Store;
+  const one = createAlerts({ config, store, log: silentLog, builtinAgent: 'srv', dbFile: join(dir, 'one.sqlite'), warm: false });
+  const batch = createAlerts({ config, store: counted, log: silentLog, builtinAgent: 'srv', dbFile: join(dir, 'batch.sqlite'), warm: false });
+  const agents = ['a1', 'a2', 'a3'];
+  // History the engines never saw (written by another server, or before a restart).
+  store.write(agents.flatMap((a, i) => [round(T, a, t0, 5, i, 12 + i), round(T, a, t0 + 5000, 5, 5 - i)]));
+  const next = agents.map((a) => round(T, a, t0 + 10000, 5, 0, 10));
+  store.write(next);
+  for (const r of next) one.sink.write([r]);
+  batch.sink.write(next);
+  assert.deepEqual(calls, { rawRounds: 1, series: 0 }, 'one read for the three series');
+  for (const a of agents) {
+    assert.ok(one.engine.history(T, a)!.loss.length >= 2, `${a}: history read back`);
+    assert.deepEqual(batch.engine.history(T, a), one.engine.history(T, a), a);
+  }
+  await one.close();
+  await batch.close();
+  store.close();
+});
+
+test('engine with a fence: a notification the fence refuses is neither recorded nor sent; one it lets stand later is', async () => {
+  const dir = tempDir();
+  const hook = writeHook(dir);
+  const config = configIn(dir, yaml(hook.path));
+  const store = storeIn(dir, config);
+  const pending: (() => void)[] = [];
+  let refuse = true;
+  const alerts = createAlerts({
+    config, store, log: silentLog, builtinAgent: 'srv',
+    fence: (_changes, fired, accept) => void pending.push(() => accept(refuse ? [] : [...fired])),
+  });
+  feed(store, alerts.sink, [round(T, 'a1', t0, 5, 5)]);
+  assert.equal(pending.length, 1, 'the raise waits for the fence');
+  pending.shift()!();
+  await alerts.dispatcher.idle();
+  assert.deepEqual(hook.calls(), [], 'refused: not sent');
+  assert.equal(alerts.db.countEvents({ limit: 10 }), 0, 'refused: not recorded');
+  refuse = false;
+  feed(store, alerts.sink, [round(T, 'a1', t0 + 5000, 5, 0, 12)]);
+  pending.shift()!();
+  await alerts.dispatcher.idle();
+  assert.deepEqual(hook.calls().map((c) => (c.event as { state: string }).state), ['cleared'], 'let stand: recorded and sent');
+  await alerts.close();
   store.close();
 });
