@@ -7,9 +7,18 @@
 export function lazyModule<T>(load: () => Promise<T>): () => Promise<T> {
   let loading: Promise<T> | undefined;
   return () => {
-    loading ??= load();
+    loading ??= load().then(namedExports);
     // A failed load is tried again at the next use.
     loading.catch(() => { loading = undefined; });
     return loading;
   };
+}
+
+/**
+ * The module's exports by name. Node gives a CommonJS package's exports by name as well as
+ * `default`; the built bundle (esbuild) gives only `default` (its `module.exports`).
+ */
+function namedExports<T>(ns: T): T {
+  const keys = Object.keys(ns as object);
+  return keys.length === 1 && keys[0] === 'default' ? (ns as { default: T }).default : ns;
 }
