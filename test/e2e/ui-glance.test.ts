@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { makeRound, type Round } from '../../src/probes/round.ts';
 import { launchChromium, openPage, type OpenOptions } from './browser.ts';
 import { startDevServer, type DevServer } from './dev-server.ts';
-import { canvasColors, leftmostInk } from './pixels.ts';
+import { canvasColors, leftmostInk, zeroLabelGap } from './pixels.ts';
 import { ensureWebBuilt } from './real-server.ts';
 import { prng } from './synthetic.ts';
 
@@ -127,6 +127,21 @@ test('y-axis labels keep every digit (RTTs above a second)', async () => {
   const overview = await open('#/t/G', '.overview[data-state=ready]');
   assert.ok(await leftmostInk(overview, '.card[data-target="/G/slow"] canvas') >= 1, 'overview labels inside the canvas');
   await close(overview);
+});
+
+test('small graphs: the time labels stand clear below the y axis\' "0" (overview and Charts, light and dark, 1200 px and a 375-px phone screen)', async () => {
+  for (const o of [{ width: 1200, theme: 'light' }, { width: 375, theme: 'dark', lang: 'zh-CN', scale: 2 }] as const) {
+    const overview = await open('#/t/G', '.overview[data-state=ready]', o);
+    for (const target of ['/G/five', '/G/duo', '/G/slow']) {
+      const g = await zeroLabelGap(overview, `.card[data-target="${target}"] canvas`);
+      assert.ok(g.gap >= 2 * g.dpr, `${o.width} px ${target}: "0" ends at row ${g.zeroBottom}, the time labels start at row ${g.timeTop} (${g.gap} px apart)`);
+    }
+    await close(overview);
+  }
+  const charts = await open('#/charts?range=3h', '.chart-sections[data-state=ready]');
+  const g = await zeroLabelGap(charts, '.sorter[data-metric=median] .card:first-child canvas');
+  assert.ok(g.gap >= 2 * g.dpr, `Charts: "0" ends at row ${g.zeroBottom}, the time labels start at row ${g.timeTop}`);
+  await close(charts);
 });
 
 test('375 px: the time-zone menu shows its whole choice (as wide as its longest option needs), on screen, English and 中文', async () => {
