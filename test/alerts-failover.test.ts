@@ -14,8 +14,9 @@ import { FarEnd, icmpRounds, isRoot } from './netns-kit.ts';
  * in that namespace drops all its ICMP, then the drop is removed.
  */
 
-// A /30 of 198.19.0.0/16 away from the other namespace tests' ranges (test/netns-kit.ts).
-const link = new FarEnd('smfo', { from: 0, count: 256 });
+// A /30 of 198.19.0-127.x: route-failover-netns takes 128-255, so the two never pick one /24
+// when they run side by side (the setup refuses a /24 already in use).
+const link = new FarEnd('smfo', { from: 0, count: 128 });
 const FAR_ADDR = link.farAddr;
 const STEP = 5;
 

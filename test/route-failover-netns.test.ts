@@ -19,6 +19,7 @@ import { FarEnd, icmpRounds, isRoot } from './netns-kit.ts';
  */
 
 isolateAwsEnv();
+// A /30 of 198.19.128-255.x (alerts-failover takes 0-127).
 const link = new FarEnd('smrt', { from: 128, count: 128 });
 const FAR_ADDR = link.farAddr;
 const STEP = 5;
