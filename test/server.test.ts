@@ -101,7 +101,7 @@ test('the CLI server reloads on SIGHUP and stops cleanly on SIGTERM', async () =
     await waitFor('the plan to be applied', () => /plan applied/.test(out));
     writeFileSync(cfg, config('    Added:\n      children:\n        again: { host: 127.0.0.2, interval: 20, timeout: 500 }\n').replace(join(dir, 'data'), join(dir, 'data-cli')));
     child.kill('SIGHUP');
-    await waitFor('the reload to be logged', () => /config reloaded/.test(out));
+    await waitFor('the reload to be logged', () => /config reloaded/.test(out), 90_000);
     await waitFor('the new plan with 4 targets', () => /"targets":4/.test(out));
     child.kill('SIGTERM');
     assert.equal(await exited, 0, out.slice(-2000));
