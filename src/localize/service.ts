@@ -25,6 +25,7 @@ import type { TraceNote as TaskTraceNote, TraceRequest } from '../tasks/traces.t
 import type { TraceNote } from '../alerts/cause.ts';
 import { parseLocalize } from './config.ts';
 import { lossOf } from './judge.ts';
+import { LatestRounds, labelled } from './latest.ts';
 import { memoOf } from './memory.ts';
 import { decodeState, encodeState } from './persist.ts';
 import { anyPath, destinationOf, labelsMatch, vantageOf } from './select.ts';
@@ -73,16 +74,13 @@ interface Scope {
   took?: number;
 }
 
-/** The latest round of a series, with its key string kept (hashed once). */
-interface Latest { key: string; round: Round }
-
 /** How often the engine's memory is written to the database (besides at close). */
 const PERSIST_MS = 15 * 60 * 1000;
 
 export class LocalizeService implements RoundSink, AlertGate {
   readonly name = 'localize';
   private scopes = new Map<string, Scope>();
-  private latest = new Map<string, Latest>();
+  private latest = new LatestRounds();
   private tree: TargetNode | undefined;
   private scoped = new Set<string>();
   private lastPersist = 0;
@@ -93,7 +91,7 @@ export class LocalizeService implements RoundSink, AlertGate {
   constructor(private deps: LocalizeDeps) {
     this.apply(deps.config);
     try {
-      for (const r of deps.store.latest()) if (this.scoped.has(r.target)) this.latest.set(seriesKey(r.target, r.agent), { key: seriesKey(r.target, r.agent), round: r });
+      for (const r of deps.store.latest()) if (this.scoped.has(r.target)) this.latest.write(r);
     } catch (e) {
       deps.log.warn({ err: e }, 'latest rounds could not be read from the store; localization starts with the next rounds');
     }
@@ -142,14 +140,7 @@ export class LocalizeService implements RoundSink, AlertGate {
 
   write(rounds: readonly Round[]): void {
     this.index();
-    for (const r of rounds) {
-      if (!this.scoped.has(r.target)) continue;
-      const k = seriesKey(r.target, r.agent);
-      const cur = this.latest.get(k);
-      if (cur) {
-        if (r.time >= cur.round.time) cur.round = r;
-      } else this.latest.set(k, { key: k, round: r });
-    }
+    for (const r of rounds) if (this.scoped.has(r.target)) this.latest.write(r);
   }
 
   /** Runs the steps that are due at `now` (a timer calls it every second; tests with their own clock). */
@@ -225,19 +216,20 @@ export class LocalizeService implements RoundSink, AlertGate {
     if (result.events.length) this.deps.log.info({ scope: s.config.name, events: result.events.map((e) => `${e.state} ${e.cause.id}`), took_s: s.took }, 'localization step');
   }
 
-  /** The engine's input: the latest round of each series of the scope (targets in it × agents it selects). */
+  /**
+   * The engine's input: the latest round of each series of the scope (targets in it × agents
+   * it selects) — the kept records themselves, labelled for this scope; valid until the next
+   * round arrives (the step reads them at once).
+   */
   private inputs(s: Scope): SeriesInput[] {
     const agents = new Map(this.deps.agents().map((a) => [a.name, a]));
     const out: SeriesInput[] = [];
-    for (const { key, round } of this.latest.values()) {
-      const labels = s.targets.get(round.target);
+    for (const x of this.latest.values()) {
+      const labels = s.targets.get(x.target);
       if (!labels) continue;
-      const a = agents.get(round.agent);
+      const a = agents.get(x.agent);
       if (!a || !this.agentIn(s.config, a.name, a)) continue;
-      out.push({
-        target: round.target, agent: round.agent, key, targetLabels: labels, agentLabels: a.labels, agentRegion: a.region,
-        time: round.time, step: round.step, sent: round.sent, lost: round.loss, median: round.median,
-      });
+      out.push(labelled(x, labels, a.labels, a.region));
     }
     return out;
   }
@@ -275,7 +267,7 @@ export class LocalizeService implements RoundSink, AlertGate {
       }
       s.stepMs = (Number.isFinite(step) ? step : 60) * 1000;
     }
-    for (const k of [...this.latest.keys()]) if (!this.scoped.has(this.latest.get(k)!.round.target)) this.latest.delete(k);
+    this.latest.retain((target) => this.scoped.has(target));
   }
 
   /** A scope's memory and causes as saved before a restart. */
