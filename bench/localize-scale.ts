@@ -7,7 +7,12 @@
 // the process starts with, what the synthetic world (the generator's data) takes, and what the
 // localization keeps (latest rounds + engine state + last result): live heap after GC, typed
 // arrays, and the process's RSS after every step (no forced GC in between).
-// Run: node --import tsx --expose-gc [--max-old-space-size=200] bench/localize-scale.ts [agentsPerCell=4] [idcs=10] [vipsPerIdc=27] [steps=12]
+// Run: node --import tsx --expose-gc [--max-old-space-size=200] bench/localize-scale.ts [agentsPerCell=4] [idcs=10] [vipsPerIdc=27] [steps=12] [generator-only]
+// `generator-only` generates the same rounds and drops them (no holder, no engine): the RSS the
+// bench itself makes, to subtract. tsx alone adds ~60 MiB of RSS; for the server's figure run the
+// built JavaScript, as production does:
+//   npx esbuild bench/localize-scale.ts --bundle --platform=node --format=esm --outfile=/tmp/ls.mjs
+//   node --expose-gc --max-old-space-size=200 /tmp/ls.mjs
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
@@ -20,6 +25,7 @@ const perCell = Number(process.argv[2] ?? 4);
 const idcs = Number(process.argv[3] ?? 10);
 const vips = Number(process.argv[4] ?? 27);
 const STEPS = Number(process.argv[5] ?? 12);
+const generatorOnly = process.argv[6] === 'generator-only';
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc: the memory figures need a GC before each reading');
 const MiB = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
@@ -45,8 +51,12 @@ const agents = new Map(world.agents.map((a) => [a.name, a]));
 const withWorld = live();
 
 let latest: LatestRounds | undefined = new LatestRounds();
+let generated = 0;
 const feed = (i: number) => {
-  for (const r of roundsOf(world, T + i * stepMs, i >= 6 ? faults : [])) latest!.write(r);
+  for (const r of roundsOf(world, T + i * stepMs, i >= 6 ? faults : [])) {
+    if (generatorOnly) generated += r.sent;
+    else latest!.write(r);
+  }
 };
 const inputs = (): SeriesInput[] => {
   const out: SeriesInput[] = [];
@@ -65,6 +75,10 @@ const times: { i: number; ms: number; cpu: number; causes: number; bad: number; 
 const liveAt: { i: number; heap: number; buffers: number }[] = [];
 for (let i = 0; i < STEPS; i++) {
   feed(i);
+  if (generatorOnly) {
+    times.push({ i, ms: 0, cpu: 0, causes: 0, bad: 0, rss: process.memoryUsage().rss });
+    continue;
+  }
   const input = inputs();
   const t0 = performance.now();
   const c0 = process.cpuUsage();
@@ -79,8 +93,17 @@ for (let i = 0; i < STEPS; i++) {
     liveAt.push({ i, heap: m.heap, buffers: m.buffers });
   }
 }
+if (generatorOnly) {
+  console.log(`localize-scale generator-only: ${n} series × ${STEPS} steps of rounds generated and dropped (${generated} pings); V8 heap limit ${MiB(getHeapStatistics().heap_size_limit)}`);
+  console.log(`  process RSS after each step's rounds (no forced GC): ${times.map((t) => MiB(t.rss)).join(', ')}; max ${MiB(Math.max(...times.map((t) => t.rss)))}; peak RSS ${MiB(process.resourceUsage().maxRSS * 1024)}`);
+  console.log(`  live heap: at start ${MiB(atStart.heap)} (RSS ${MiB(atStart.rss)}), with the world +${MiB(withWorld.heap - atStart.heap)}`);
+  console.log(`load average: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; node ${process.version}`);
+  process.exit(0);
+}
 const keptCauses = result!.causes.map((c) => `${c.id} (${c.confidence}${c.raised === null ? ', pending' : ''})`).join(', ');
 const keptBad = result!.counts.bad;
+const cols = state!.series;
+const columnBytes = cols.last.byteLength + cols.base.byteLength + cols.samples.byteLength + cols.bad.byteLength + cols.badSince.byteLength;
 const withAll = live();
 // What the localization keeps: latest rounds + engine state + last result. Dropped, then measured again.
 latest = undefined;
@@ -99,9 +122,9 @@ console.log(`clean steps (2-5): ${fig(clean)}`);
 console.log(`fault steps (8-${STEPS - 1}, IDC down + one broken agent: ${keptBad} bad series): ${fig(faulty)}`);
 console.log(`causes at the end: ${keptCauses}`);
 console.log('memory (live = after a full GC; buffers = typed arrays, outside the heap):');
-console.log(`  process at start (node, tsx, modules): live heap ${MiB(atStart.heap)}, RSS ${MiB(atStart.rss)}`);
+console.log(`  process at start (node, modules${process.execArgv.some((a) => a.includes('tsx')) ? ', tsx' : ''}): live heap ${MiB(atStart.heap)}, RSS ${MiB(atStart.rss)}`);
 console.log(`  the synthetic world (generator data, not the localization's): live heap +${MiB(withWorld.heap - atStart.heap)}`);
-console.log(`  the localization (latest rounds of ${n} series + engine state + last result): live heap ${MiB(withAll.heap - withoutLocalize.heap)} + buffers ${MiB(withAll.buffers - withoutLocalize.buffers)}`);
+console.log(`  the localization (latest rounds of ${n} series + engine state + last result): live heap ${MiB(withAll.heap - withoutLocalize.heap)} + the state's typed columns ${MiB(columnBytes)}`);
 console.log(`  live heap + buffers after step ${liveAt.map((l) => `${l.i}: ${MiB(l.heap + l.buffers)}`).join(', after step ')} (whole process)`);
 console.log(`  process RSS after each step (no forced GC): max ${MiB(Math.max(...times.map((t) => t.rss)))}; peak RSS ${MiB(process.resourceUsage().maxRSS * 1024)}`);
 console.log(`load average: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; node ${process.version}`);

@@ -13,21 +13,21 @@ import { seriesKey, type SeriesInput } from './types.ts';
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
 export class LatestRounds {
-  private bySeries = new Map<string, SeriesInput>();
-  /** One copy of each target and agent name (every round arrives with its own). */
-  private names = new Map<string, string>();
-
-  get size(): number {
-    return this.bySeries.size;
-  }
+  /** target → agent → record (two lookups instead of building the series key of every round). */
+  private byTarget = new Map<string, Map<string, SeriesInput>>();
+  /** One copy of each agent name (every round arrives with its own). */
+  private agents = new Map<string, string>();
 
   /** Keeps `r` when it is the series' first round or newer than the one kept. */
   write(r: Pick<Round, 'target' | 'agent' | 'time' | 'step' | 'sent' | 'loss' | 'median'>): void {
-    const key = seriesKey(r.target, r.agent);
-    const cur = this.bySeries.get(key);
+    let ofTarget = this.byTarget.get(r.target);
+    if (!ofTarget) this.byTarget.set(r.target, (ofTarget = new Map()));
+    const cur = ofTarget.get(r.agent);
     if (!cur) {
-      this.bySeries.set(key, {
-        target: this.name(r.target), agent: this.name(r.agent), key,
+      let agent = this.agents.get(r.agent);
+      if (agent === undefined) this.agents.set(r.agent, (agent = r.agent));
+      ofTarget.set(agent, {
+        target: r.target, agent, key: seriesKey(r.target, agent),
         targetLabels: NO_LABELS, agentLabels: NO_LABELS, agentRegion: '',
         time: r.time, step: r.step, sent: r.sent, lost: r.loss, median: r.median,
       });
@@ -42,25 +42,15 @@ export class LatestRounds {
   }
 
   /** Every record kept (their labels are those the last `labelled` call gave them). */
-  values(): IterableIterator<SeriesInput> {
-    return this.bySeries.values();
+  *values(): IterableIterator<SeriesInput> {
+    for (const ofTarget of this.byTarget.values()) yield* ofTarget.values();
   }
 
   /** Forgets the series whose target `keep` rejects. */
   retain(keep: (target: string) => boolean): void {
-    for (const [k, s] of this.bySeries) if (!keep(s.target)) this.bySeries.delete(k);
-    this.names.clear();
-    for (const s of this.bySeries.values()) {
-      this.names.set(s.target, s.target);
-      this.names.set(s.agent, s.agent);
-    }
-  }
-
-  private name(s: string): string {
-    const kept = this.names.get(s);
-    if (kept !== undefined) return kept;
-    this.names.set(s, s);
-    return s;
+    for (const target of this.byTarget.keys()) if (!keep(target)) this.byTarget.delete(target);
+    this.agents.clear();
+    for (const ofTarget of this.byTarget.values()) for (const agent of ofTarget.keys()) this.agents.set(agent, agent);
   }
 }
 

@@ -233,7 +233,7 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
         (affected[k] ??= {})[v] = (affected[k]![v] ?? 0) + 1;
       }
     }
-    medians.sort((a, b) => a - b);
+    const sorted = sortedNumbers(medians);
     const cause: Cause = {
       id, scope: scope.name, kind: c.kind, key,
       title: `${c.kind} ${Object.entries(key).map(([k, v]) => `${k}=${v}`).join(' ')}`,
@@ -242,7 +242,7 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
       inferred_since: now, raised: null, last_seen: now,
       series: { bad, total: rowsOf.length },
       loss_pct: sent > 0 ? (100 * lost) / sent : bad > 0 ? 100 : null,
-      median: medians.length ? medians[Math.floor(medians.length / 2)]! : null,
+      median: sorted.length ? sorted[Math.floor(sorted.length / 2)]! : null,
       bad_cells: [...cellsAcc.values()].filter((x) => x.bad > 0).sort((a, b) => b.bad - a.bad || b.bad / b.total - a.bad / a.total).slice(0, MAX_CELLS),
       affected,
       agents: [...agents].sort(),
@@ -328,6 +328,9 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
   };
 }
 
+/** Numbers sorted ascending in a typed array (its sort compares numerically without a comparator that boxes every number it is called with). */
+const sortedNumbers = (a: readonly number[]): Float64Array => Float64Array.from(a).sort();
+
 /** Cells of the vantage × destination matrix: loss pooled over the latest rounds, median of medians. */
 function matrixOf(table: Table, used: (i: number) => SeriesInput, explained: Int32Array, ids: readonly string[]): MatrixCell[] {
   interface Acc { cell: MatrixCell; sent: number; lost: number; medians: number[]; causes: Map<string, number> }
@@ -351,8 +354,8 @@ function matrixOf(table: Table, used: (i: number) => SeriesInput, explained: Int
   const out: MatrixCell[] = [];
   for (const a of acc.values()) {
     a.cell.loss_pct = a.sent > 0 ? (100 * a.lost) / a.sent : 100;
-    a.medians.sort((x, y) => x - y);
-    a.cell.median = a.medians.length ? a.medians[Math.floor(a.medians.length / 2)]! : null;
+    const sorted = sortedNumbers(a.medians);
+    a.cell.median = sorted.length ? sorted[Math.floor(sorted.length / 2)]! : null;
     let best = 0;
     for (const [id, n] of a.causes) if (n > best) { best = n; a.cell.cause = id; }
     out.push(a.cell);
