@@ -291,7 +291,7 @@ export class LocalizeService implements RoundSink, AlertGate {
   private send(s: Scope, e: CauseEvent, inputs: readonly SeriesInput[]): void {
     const c = s.config;
     if (e.state === 'cleared') this.traces.delete(e.cause.id);
-    if (e.state === 'cleared' && !c.notify_clear) return;
+    if (!notifies(c, e)) return;
     const to = recipients(c.to);
     for (const r of c.routes) {
       const matches = Object.entries(r.labels).every(([k, want]) => Object.keys(e.cause.affected[k] ?? {}).some((v) => (Array.isArray(want) ? want.includes(v) : want === v)));
@@ -337,6 +337,17 @@ export class LocalizeService implements RoundSink, AlertGate {
   }
 }
 
+/**
+ * Whether a cause event is sent: a raise, an escalation (suspected → confirmed, degraded →
+ * down: one update, not a second raise), a clear when notify_clear. A de-escalation only
+ * changes the cause (API, page, log); the clear that follows is what the receiver needs.
+ */
+export function notifies(c: LocalizeScopeConfig, e: CauseEvent): boolean {
+  if (e.state === 'cleared') return c.notify_clear;
+  if (e.state === 'updated') return e.cause.confidence === 'confirmed';
+  return true;
+}
+
 /** The alert event of a cause: agent "*", the cause's id as its path, its key as labels, the evidence attached. */
 export function causeEvent(c: LocalizeScopeConfig, e: CauseEvent, publicUrl?: string): AlertEvent {
   const cause: Cause = e.cause;
@@ -347,10 +358,11 @@ export function causeEvent(c: LocalizeScopeConfig, e: CauseEvent, publicUrl?: st
     alert: { name: `${c.name}.${cause.kind}`, type: 'localize', comment: c.comment || c.title || `fault localization scope ${c.name}`, edgetrigger: true },
     target: {
       path: cause.id,
-      dotted: `${c.name}: ${cause.title} (${cause.confidence})`,
+      dotted: `${c.name}: ${cause.title} (${cause.confidence}${e.from ? `, was ${e.from}` : ''})`,
       host: '',
       title: cause.title,
-      labels: { scope: c.name, kind: cause.kind, confidence: cause.confidence, ...cause.key },
+      // Not the confidence: it changes while the cause stays one alert (escalation), and labels name an alert.
+      labels: { scope: c.name, kind: cause.kind, ...cause.key },
     },
     agent: ANY_AGENT,
     time: e.time,

@@ -268,7 +268,21 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
       cause.raised = now;
       events.push({ state: 'raised', time: now, cause });
     }
-    causes.set(id, { cause, run, missing: 0 });
+    // A raised cause changes its confidence (suspected ↔ confirmed, degraded ↔ down) once the
+    // change lasted: up after raise_after steps in a row, down after clear_after; one event each.
+    let shift = 0;
+    if (old && old.cause.raised !== null && cause.confidence !== old.cause.confidence) {
+      const up = cause.confidence === 'confirmed';
+      shift = (old.shift ?? 0) + 1;
+      if (shift >= (up ? scope.raise_after : scope.clear_after)) {
+        events.push({ state: 'updated', time: now, cause, from: old.cause.confidence });
+        shift = 0;
+      } else {
+        cause.confidence = old.cause.confidence;
+        cause.rule = old.cause.rule;
+      }
+    }
+    causes.set(id, { cause, run, missing: 0, ...(shift ? { shift } : {}) });
   }
   for (const [id, old] of before.causes) {
     if (fresh.has(id) || old.cause.raised === null) continue;

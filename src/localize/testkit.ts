@@ -164,7 +164,7 @@ export function scopeOf(partial: Record<string, unknown> = {}): LocalizeScopeCon
 
 /** What driving the engine over a script gave: every event with its step number, and the last result. */
 export interface Run {
-  events: { step: number; state: 'raised' | 'cleared'; id: string; confidence: string; rule: string }[];
+  events: { step: number; state: 'raised' | 'updated' | 'cleared'; id: string; confidence: string; rule: string }[];
   last: import('./types.ts').StepResult;
 }
 
