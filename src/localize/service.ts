@@ -57,6 +57,11 @@ export interface LocalizeDeps {
   now: () => number;
   /** A public URL of the UI, for links in notifications. */
   publicUrl?: string;
+  /**
+   * With several servers (`cluster:`): whether this server steps the scope now (src/localize/owner.ts).
+   * A scope another server steps is not stepped here: no causes, no notifications, no gate.
+   */
+  owns?: (scope: string) => boolean;
 }
 
 /** One scope at run time. */
@@ -152,6 +157,11 @@ export class LocalizeService implements RoundSink, AlertGate {
       if (s.next === 0) s.next = (Math.floor(now / s.stepMs) + 1) * s.stepMs;
       if (now < s.next) continue;
       s.next = (Math.floor(now / s.stepMs) + 1) * s.stepMs;
+      if (this.deps.owns && !this.deps.owns(s.config.name)) {
+        // Another server steps it: what this one found last no longer holds or explains anything.
+        delete s.last;
+        continue;
+      }
       try {
         this.run(s, now);
         stepped = true;
@@ -168,6 +178,8 @@ export class LocalizeService implements RoundSink, AlertGate {
   holdMs(target: string, agent: string): number {
     for (const s of this.scopes.values()) {
       if (!s.config.hold_target_alerts || !s.targets.has(target) || !this.agentIn(s.config, agent)) continue;
+      // A scope another server steps explains nothing here: holding would only delay the alert.
+      if (this.deps.owns && !this.deps.owns(s.config.name)) continue;
       return Math.round((s.config.raise_after + 1.5) * s.stepMs);
     }
     return 0;
