@@ -7,6 +7,9 @@
 // time until VictoriaMetrics holds every acknowledged round (end to end), each server's CPU,
 // and the load average. Debian's victoria-metrics and PostgreSQL run on 127.0.0.1.
 // Run: npx tsx bench/cluster-ingest.ts   env: SERVERS=3 AGENTS=30 TARGETS=100 BATCH=500 DURATION=60
+// Steady mode (RATE_STEP=60): instead of pushing back to back, each agent pushes one round of
+// each of its TARGETS once per RATE_STEP seconds, the agents' pushes spread evenly over the step,
+// as a real fleet does; the servers' CPU over DURATION is then the cost of that fleet's load.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +28,7 @@ const AGENTS = Number(process.env.AGENTS ?? 30);
 const TARGETS = Number(process.env.TARGETS ?? 100);
 const BATCH = Number(process.env.BATCH ?? 500);
 const DURATION = Number(process.env.DURATION ?? 60);
+const RATE_STEP = Number(process.env.RATE_STEP ?? 0);
 const CLK_TCK = 100;
 
 const dir = mkdtempSync(join(tmpdir(), 'sm-bench-cluster-'));
@@ -117,6 +121,7 @@ ${Array.from({ length: TARGETS }, (_, t) => `    t${t}: { host: 127.0.0.1 }`).jo
     await call(base, name, '/api/v1/agent/rounds', { rounds: Array.from({ length: TARGETS }, (_, t) => makeRound({ target: `/t${t}`, agent: name, probe: 'tcp', time: start - 1000, step: 60 }, { sent: 20, rtts: [1] })) });
     warmed++;
     while (warmed < AGENTS) await new Promise((r) => setTimeout(r, 100));
+    if (RATE_STEP > 0) return steady(base, name, k);
     let n = 0;
     while (!stopping) {
       const rounds: Round[] = [];
@@ -134,7 +139,27 @@ ${Array.from({ length: TARGETS }, (_, t) => `    t${t}: { host: 127.0.0.1 }`).jo
     }
   }
 
-  console.log(`servers ${SERVERS}${pg ? ' (cluster on PostgreSQL)' : ' (no cluster)'}, agents ${AGENTS} × targets ${TARGETS}, batches of ${BATCH}, ${DURATION} s`);
+  let late = 0;
+  /** Steady mode: one round per target every RATE_STEP seconds, this agent's slot at k/AGENTS of the step. */
+  async function steady(base: string, name: string, k: number): Promise<void> {
+    const t0 = Date.now() + (k / AGENTS) * RATE_STEP * 1000;
+    for (let s = 0; !stopping; s++) {
+      const due = t0 + s * RATE_STEP * 1000;
+      if (Date.now() > due + RATE_STEP * 1000) late++;
+      while (!stopping && Date.now() < due) await new Promise((r) => setTimeout(r, Math.min(1000, due - Date.now())));
+      if (stopping) break;
+      const rounds = Array.from({ length: TARGETS }, (_, t) => makeRound({ target: `/t${t}`, agent: name, probe: 'tcp', time: start + s * 60_000, step: 60 },
+        { sent: 20, rtts: Array.from({ length: 20 }, () => 0.2 + Math.random() * 2) }));
+      try {
+        await call(base, name, '/api/v1/agent/rounds', { rounds });
+        if (!stopping) acked += rounds.length;
+      } catch {
+        errors++;
+      }
+    }
+  }
+
+  console.log(`servers ${SERVERS}${pg ? ' (cluster on PostgreSQL)' : ' (no cluster)'}, agents ${AGENTS} × targets ${TARGETS}, ${RATE_STEP > 0 ? `steady: one round per series every ${RATE_STEP} s (${((AGENTS * TARGETS) / RATE_STEP).toFixed(0)} rounds/s offered)` : `batches of ${BATCH} back to back`}, ${DURATION} s`);
   const runs = names.map((n, k) => runAgent(n, k));
   const w0 = Date.now();
   while (warmed < AGENTS) await new Promise((r) => setTimeout(r, 100));
@@ -146,7 +171,7 @@ ${Array.from({ length: TARGETS }, (_, t) => `    t${t}: { host: 127.0.0.1 }`).jo
   await Promise.allSettled(runs);
   const secs = (Date.now() - t0) / 1000;
   const ackedAll = acked;
-  console.log(`acknowledged: ${ackedAll} rounds in ${secs.toFixed(1)} s = ${(ackedAll / secs).toFixed(0)} rounds/s; request errors ${errors}`);
+  console.log(`acknowledged: ${ackedAll} rounds in ${secs.toFixed(1)} s = ${(ackedAll / secs).toFixed(0)} rounds/s; request errors ${errors}${RATE_STEP > 0 ? `, pushes a whole step late ${late}` : ''}`);
   // End to end: until VictoriaMetrics counts every acknowledged round.
   let inVm = 0;
   for (;;) {
@@ -160,7 +185,10 @@ ${Array.from({ length: TARGETS }, (_, t) => `    t${t}: { host: 127.0.0.1 }`).jo
   const e2e = (Date.now() - t0) / 1000;
   inVm -= AGENTS * TARGETS;
   console.log(`in VictoriaMetrics: ${inVm} rounds ${e2e.toFixed(1)} s after the start = ${(inVm / e2e).toFixed(0)} rounds/s end to end`);
-  servers.forEach((s, i) => console.log(`server ${i}: CPU ${(cpu(s.proc) - cpu0[i]!).toFixed(1)} s`));
+  servers.forEach((s, i) => {
+    const used = cpu(s.proc) - cpu0[i]!;
+    console.log(`server ${i}: CPU ${used.toFixed(1)} s over ${secs.toFixed(0)} s = ${((100 * used) / secs).toFixed(0)} % of one core; RSS ${(Number(readFileSync(`/proc/${s.proc.pid}/statm`, 'utf8').split(' ')[1]) * 4096 / 2 ** 20).toFixed(0)} MiB`);
+  });
   for (const s of servers) {
     if (s.proc.exitCode !== null) console.log(`a server exited (${s.proc.exitCode}): ${s.out.slice(-3000)}`);
     else if (pg) {

@@ -220,3 +220,41 @@ test('engine handover (cluster): a second engine that adopts the counters copied
   await second.close();
   store.close();
 });
+
+test('engine: the series new in a batch read their histories in one rawRounds call, the same histories as one series at a time', async () => {
+  const dir = tempDir();
+  const hook = writeHook(dir);
+  const config = configIn(dir, yaml(hook.path));
+  const store = storeIn(dir, config);
+  const calls = { rawRounds: 0, series: 0 };
+  // The store as the engine sees it, counting its reads.
+  const counted = new Proxy(store, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if ((prop === 'rawRounds' || prop === 'series') && typeof v === 'function') {
+        return (...args: unknown[]) => {
+          calls[prop]++;
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  }) as Store;
+  const one = createAlerts({ config, store, log: silentLog, builtinAgent: 'srv', dbFile: join(dir, 'one.sqlite'), warm: false });
+  const batch = createAlerts({ config, store: counted, log: silentLog, builtinAgent: 'srv', dbFile: join(dir, 'batch.sqlite'), warm: false });
+  const agents = ['a1', 'a2', 'a3'];
+  // History the engines never saw (written by another server, or before a restart).
+  store.write(agents.flatMap((a, i) => [round(T, a, t0, 5, i, 12 + i), round(T, a, t0 + 5000, 5, 5 - i)]));
+  const next = agents.map((a) => round(T, a, t0 + 10000, 5, 0, 10));
+  store.write(next);
+  for (const r of next) one.sink.write([r]);
+  batch.sink.write(next);
+  assert.deepEqual(calls, { rawRounds: 1, series: 0 }, 'one read for the three series');
+  for (const a of agents) {
+    assert.ok(one.engine.history(T, a)!.loss.length >= 2, `${a}: history read back`);
+    assert.deepEqual(batch.engine.history(T, a), one.engine.history(T, a), a);
+  }
+  await one.close();
+  await batch.close();
+  store.close();
+});

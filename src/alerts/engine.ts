@@ -13,7 +13,7 @@ import type { RoundSink } from '../pipeline.ts';
 import { lossPct, type Round } from '../probes/round.ts';
 import type { Config } from '../config/loader.ts';
 import { walk, type TargetNode } from '../config/tree.ts';
-import type { Store } from '../store/types.ts';
+import { seriesKey, type SeriesPoint, type Store } from '../store/types.ts';
 import { recipients, type AlertRule, type AlertsSetup } from './config.ts';
 import type { ActiveRow, AlertDb, Silence } from './db.ts';
 import type { Channel, Dispatcher } from './dispatcher.ts';
@@ -61,7 +61,25 @@ export interface EngineOptions {
   onCounters?: (changes: readonly ActiveRow[]) => void;
 }
 
-const key = (target: string, agent: string) => `${target}\u0000${agent}`;
+const key = seriesKey;
+
+/** Series read back by warm-up chunk (one Store.rawRounds call each). */
+const WARM_CHUNK = 500;
+
+/** A series the engine has no state for yet, and the time its history ends (exclusive). */
+interface Unseen {
+  target: string;
+  agent: string;
+  stepS: number;
+  before: number;
+  t: TargetAlerts;
+}
+
+/** Where a series' read-back history starts: the rule window's rounds and one more, half a step early. */
+function historyFrom(before: number, stepS: number, cap: number): number {
+  const step = stepS * 1000;
+  return before - (cap + 1) * step - step / 2;
+}
 /** The agent of target-level notifications (quorum, certificates, causes). */
 export const ANY_AGENT = '*';
 /** A series is counted in a quorum while its latest round is at most this many steps old. */
@@ -275,6 +293,15 @@ export class AlertEngine implements RoundSink {
     const changes: ActiveRow[] = [];
     const fired: Prepared[] = [];
     const quorumTouched = new Map<string, { round: Round; t: TargetAlerts; rule: AlertRule; state: SeriesState }>();
+    // Series new to the engine (after a start or a handover): their histories in one read, each
+    // from before its first round in this batch.
+    const unseen = new Map<string, Unseen>();
+    for (const round of rounds) {
+      const t = this.targets.get(round.target);
+      const k = key(round.target, round.agent);
+      if (t && !this.series.has(k) && !unseen.has(k)) unseen.set(k, { target: round.target, agent: round.agent, stepS: round.step, before: round.time, t });
+    }
+    if (unseen.size > 1) this.seedMany([...unseen.values()]);
     for (const round of rounds) {
       const t = this.targets.get(round.target);
       if (!t) continue;
@@ -397,12 +424,17 @@ export class AlertEngine implements RoundSink {
     try {
       const list = this.opts.store.list();
       this.firstSeen = new Map(list.map((s) => [key(s.target, s.agent), s.first]));
+      const wanted: Unseen[] = [];
       for (const s of list) {
-        if (this.stopped) break;
         const t = this.targets.get(s.target);
-        if (!t || !t.node.probe || this.series.has(key(s.target, s.agent))) continue;
-        this.seed(s.target, s.agent, t.node.probe.params.step, s.last + 1, t);
-        if (++n % 200 === 0) await new Promise((r) => setImmediate(r));
+        if (t?.node.probe) wanted.push({ target: s.target, agent: s.agent, stepS: t.node.probe.params.step, before: s.last + 1, t });
+      }
+      for (let i = 0; i < wanted.length && !this.stopped; i += WARM_CHUNK) {
+        // Series whose round arrived meanwhile were seeded by write().
+        const chunk = wanted.slice(i, i + WARM_CHUNK).filter((u) => !this.series.has(key(u.target, u.agent)));
+        this.seedMany(chunk);
+        n += chunk.length;
+        await new Promise((r) => setImmediate(r));
       }
     } catch (e) {
       this.opts.log.warn({ err: e }, 'alert histories could not be read from the store; they start with the next rounds');
@@ -415,8 +447,27 @@ export class AlertEngine implements RoundSink {
     this.stopped = true;
   }
 
-  /** Creates a series' state: saved counters, and its history read back from rounds stored before `before`. */
-  private seed(target: string, agent: string, stepS: number, before: number, t: TargetAlerts): SeriesState {
+  /**
+   * Creates the states of several series at once, their histories read back in one
+   * Store.rawRounds call (one round trip on a remote store instead of one per series).
+   */
+  private seedMany(list: readonly Unseen[]): void {
+    if (!list.length) return;
+    const reads = list.map((u) => ({ target: u.target, agent: u.agent, from: historyFrom(u.before, u.stepS, u.t.cap), to: u.before - 1 }));
+    let read: Map<string, SeriesPoint[]> | undefined;
+    try {
+      read = this.opts.store.rawRounds(reads);
+    } catch (e) {
+      this.opts.log.warn({ err: e, series: list.length }, 'alert histories could not be read from the store; these series start fresh');
+    }
+    list.forEach((u) => this.seed(u.target, u.agent, u.stepS, u.before, u.t, read?.get(seriesKey(u.target, u.agent)) ?? []));
+  }
+
+  /**
+   * Creates a series' state: saved counters, and its history read back from rounds stored
+   * before `before` (or from `known`, those rounds already read by seedMany).
+   */
+  private seed(target: string, agent: string, stepS: number, before: number, t: TargetAlerts, known?: readonly SeriesPoint[]): SeriesState {
     const k = key(target, agent);
     const counters = new Map<string, number>();
     for (const [alert, v] of this.saved.get(k) ?? []) {
@@ -435,10 +486,12 @@ export class AlertEngine implements RoundSink {
     const state: SeriesState = { history: newHistory(), counters, holds, last: -Infinity };
     if (counters.size || holds.size) state.resumed = true;
     try {
-      const step = stepS * 1000;
-      const from = before - (t.cap + 1) * step - step / 2;
-      const res = this.opts.store.series({ target, agent, from, to: before - 1 });
-      const points = res.tier === 'raw' ? res.points.filter((p) => p.time < before) : [];
+      const from = historyFrom(before, stepS, t.cap);
+      let points = known;
+      if (!points) {
+        const res = this.opts.store.series({ target, agent, from, to: before - 1 });
+        points = res.tier === 'raw' ? res.points.filter((p) => p.time < before) : [];
+      }
       if (points.length) {
         const first = this.first(k);
         const startedInWindow = first !== undefined && first >= from;

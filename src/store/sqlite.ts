@@ -17,7 +17,7 @@ import { RecentIndex } from './recent.ts';
 import { Retention } from './retention.ts';
 import { countBuckets, takeBucket } from './tier-rows.ts';
 import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
-import type { HistoryImport, HistoryImportResult, RoundRefusal, SeriesInfo, SeriesQuery, SeriesResult, SeriesSummary, Store, StoreStats, TopMetric, SummaryQuery, TopRow, WriteResult } from './types.ts';
+import { seriesKey, type HistoryImport, type HistoryImportResult, type RoundRefusal, type SeriesInfo, type SeriesPoint, type SeriesQuery, type RawRead, type SeriesResult, type SeriesSummary, type Store, type StoreStats, type TopMetric, type SummaryQuery, type TopRow, type WriteResult } from './types.ts';
 import { checkRound, FUTURE_MS, type RoundProblem, type RoundWindow } from './validate-round.ts';
 
 /** The subset of a pino logger the store uses. */
@@ -454,6 +454,16 @@ export class SqliteStore implements Store {
       const rows = this.stmt('SELECT time, step, sent, rtts, extra FROM raw WHERE series = ? AND time > ? ORDER BY time LIMIT ?').all(s.id, after, limit) as RawRow[];
       return rows.map((row) => roundFromRaw(s, row));
     });
+  }
+
+  rawRounds(reads: readonly RawRead[]): Map<string, SeriesPoint[]> {
+    // A local read costs no round trip: series() per series, its raw answers kept.
+    const out = new Map<string, SeriesPoint[]>();
+    for (const { target, agent, from, to } of reads) {
+      const res = this.series({ target, agent, from, to });
+      if (res.tier === 'raw' && res.points.length) out.set(seriesKey(target, agent), res.points);
+    }
+    return out;
   }
 
   list(): SeriesInfo[] {

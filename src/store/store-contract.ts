@@ -5,7 +5,7 @@ import { SmokemeshError } from '../errors.ts';
 import { makeRound, type Round } from '../probes/round.ts';
 import type { StoreLogger } from './sqlite.ts';
 import { atLevels } from './summary.ts';
-import { SMOKE_QUANTILES, type Store } from './types.ts';
+import { seriesKey, SMOKE_QUANTILES, type Store } from './types.ts';
 
 /**
  * The store contract's tests (src/store/types.ts), run against every backend: sqlite.test.ts
@@ -87,6 +87,36 @@ export function storeContract(b: Backend): void {
     assert.equal(p.smoke.length, 11);
     assert.ok(p.smoke[0]! <= p.median! && p.median! <= p.smoke[10]!, JSON.stringify(p));
     assert.deepEqual(s.series({ target: '/nope', agent: 'x', from: 0, to: now }).points, []);
+  });
+
+  test(`${b.name}: rawRounds reads many series at once, each over its own range, as series() reads raw rounds`, async (t) => {
+    const { store: s, settle } = await b.open(t, contractConfig, clock);
+    const odd = '/G/b+c (1).x';
+    s.write(day('/G/a', 'x', now - 24 * H, 10));
+    s.write(day('/G/a', 'y', now - 24 * H, 12, 3));
+    s.write(day(odd, 'x', now - 24 * H, 30, 1));
+    await settle();
+    const reads = [
+      { target: '/G/a', agent: 'x', from: now - 30 * 60_000, to: now - 10 * 60_000 },
+      // Its neighbour's range, hours apart: read at its own range only.
+      { target: '/G/a', agent: 'y', from: now - 20 * H, to: now - 20 * H + 5 * 60_000 },
+      { target: odd, agent: 'x', from: now - 2 * H, to: now - 2 * H + 60_000 },
+      { target: '/G/nope', agent: 'x', from: now - H, to: now },
+      // A range with no rounds.
+      { target: odd, agent: 'y', from: now - H, to: now },
+    ];
+    const got = s.rawRounds(reads);
+    assert.deepEqual([...got.keys()].sort(), [seriesKey('/G/a', 'x'), seriesKey('/G/a', 'y'), seriesKey(odd, 'x')].sort());
+    for (const r of reads.slice(0, 3)) {
+      const one = s.series(r);
+      assert.equal(one.tier, 'raw');
+      assert.deepEqual(got.get(seriesKey(r.target, r.agent)), one.points, `${r.target} ${r.agent}`);
+    }
+    assert.equal(got.get(seriesKey('/G/a', 'x'))!.length, 21);
+    assert.equal(got.get(seriesKey('/G/a', 'y'))!.length, 6);
+    assert.equal(got.get(seriesKey('/G/a', 'y'))![0]!.lost, 3);
+    assert.equal(got.get(seriesKey(odd, 'x'))!.length, 2);
+    assert.equal(s.rawRounds([]).size, 0);
   });
 
   test(`${b.name}: summaries are series() at the same resolution, with only the asked quantiles, for every series of the targets`, async (t) => {

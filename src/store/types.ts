@@ -47,6 +47,23 @@ export interface SeriesQuery {
   points?: number;
 }
 
+/** One series: a target as one agent measures it. */
+export interface SeriesRef {
+  target: string;
+  agent: string;
+}
+
+/** A series and the range of its raw rounds wanted (Store.rawRounds), both ends included. */
+export interface RawRead extends SeriesRef {
+  from: number;
+  to: number;
+}
+
+/** The key of a series in maps keyed by series (Store.rawRounds). */
+export function seriesKey(target: string, agent: string): string {
+  return `${target}\u0000${agent}`;
+}
+
 export interface SeriesResult {
   target: string;
   agent: string;
@@ -206,6 +223,14 @@ export interface Store {
    * averaged (weighted by RTTs received), min and max exact.
    */
   summaries(q: SummaryQuery): SeriesSummary[];
+  /**
+   * The raw rounds of several series, each over its own [from, to] (both ends included), keyed
+   * by `seriesKey(target, agent)`: for each series the points series() returns over its range
+   * when it answers from raw rounds (a series with none there is absent). Few reads for all of
+   * them where a read is a round trip: the alert engine reads its histories back with it after a
+   * start or a handover, for thousands of series at once.
+   */
+  rawRounds(reads: readonly RawRead[]): Map<string, SeriesPoint[]>;
   /** The latest round of every series (optionally under a target path prefix). */
   latest(prefix?: string): Round[];
   /** Top-N series by a metric over [from, to], or over each series' latest round when from is undefined. */

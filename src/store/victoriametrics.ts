@@ -5,7 +5,7 @@ import type { Round } from '../probes/round.ts';
 import { rank, topOfRounds } from './query.ts';
 import type { StoreLogger } from './sqlite.ts';
 import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
-import type { HistoryImport, HistoryImportResult, RoundRefusal, SeriesInfo, SeriesPoint, SeriesQuery, SeriesResult, SeriesSummary, Store, StoreStats, TopMetric, SummaryQuery, TopRow, WriteResult } from './types.ts';
+import type { HistoryImport, HistoryImportResult, RoundRefusal, SeriesInfo, SeriesPoint, SeriesQuery, RawRead, SeriesResult, SeriesSummary, Store, StoreStats, TopMetric, SummaryQuery, TopRow, WriteResult } from './types.ts';
 import { checkRound, FUTURE_MS, type RoundProblem, type RoundWindow } from './validate-round.ts';
 import { summaryOfPoints } from './summary.ts';
 import { importLines, pointsBySeries, pointsFromExport, seriesKey } from './vm/encode.ts';
@@ -19,6 +19,9 @@ const DEFAULT_POINTS = 1000;
 const BATCH = 10000;
 /** Every metric the backend writes. */
 const ALL = '{__name__=~"smokemesh_round_.+"}';
+
+/** Targets per export of Store.rawRounds (the selector's regexp stays a few KB). */
+const RAW_READ_CHUNK = 200;
 
 export interface VmStoreOptions {
   log?: StoreLogger;
@@ -286,6 +289,44 @@ export class VmStore implements Store {
       ranked.push({ target: r.target, agent: r.agent, value, loss_pct: r.sent > 0 ? (100 * r.lost) / r.sent : null, median: r.median, time: r.time });
     }
     return rank(ranked, n);
+  }
+
+  /**
+   * Store.rawRounds: one export per agent and up to RAW_READ_CHUNK targets whose ranges lie
+   * close together (each export is a synchronous round trip, so a few hundred series' histories
+   * cost one wait instead of one each, and a stale series' old range is not read for all).
+   */
+  rawRounds(reads: readonly RawRead[]): Map<string, SeriesPoint[]> {
+    const out = new Map<string, SeriesPoint[]>();
+    const known = reads.filter((r) => r.from <= r.to && this.outbox.stepOf(r.target, r.agent) !== undefined)
+      .sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : a.to - b.to));
+    for (let i = 0; i < known.length;) {
+      const first = known[i]!;
+      let from = first.from;
+      let to = first.to;
+      let j = i + 1;
+      for (; j < known.length && j - i < RAW_READ_CHUNK; j++) {
+        const r = known[j]!;
+        // Same agent, and the chunk's range grows by at most an hour past its longest member's.
+        const span = Math.max(to, r.to) - Math.min(from, r.from);
+        if (r.agent !== first.agent || span > Math.max(to - from, r.to - r.from) + 3_600_000) break;
+        from = Math.min(from, r.from);
+        to = Math.max(to, r.to);
+      }
+      const chunk = known.slice(i, j);
+      i = j;
+      const text = this.get('/api/v1/export', {
+        'match[]': `{__name__=~"smokemesh_round_.+",${targetsSelector(chunk.map((r) => r.target)).slice(1, -1)},agent=${q(first.agent)}}`,
+        start: from / 1000,
+        end: to / 1000,
+      });
+      const all = pointsBySeries(text, from, to);
+      for (const r of chunk) {
+        const points = (all.get(seriesKey(r.target, r.agent)) ?? []).filter((p) => p.time >= r.from && p.time <= r.to);
+        if (points.length) out.set(seriesKey(r.target, r.agent), points);
+      }
+    }
+    return out;
   }
 
   list(): SeriesInfo[] {

@@ -79,10 +79,11 @@ test('slack: a receiver that never answers times out; the caller can cancel', as
   t.after(() => rx.close());
   const n = slackKind.create('ops', { url: `${rx.base}/hook` });
   await assert.rejects(n.send(sampleEvent(), AbortSignal.timeout(200)), /slack notifier "ops": no answer from http:\/\/127\.0\.0\.1:\d+ within the delivery timeout/);
-  const slow = n;
+  // On a loaded machine the first request can be cancelled before it reached the receiver.
+  const seen = rx.requests.length;
   const ac = new AbortController();
-  const sending = slow.send(sampleEvent(), ac.signal);
-  await waitFor(() => rx.requests.length === 2);
+  const sending = n.send(sampleEvent(), ac.signal);
+  await waitFor(() => rx.requests.length > seen);
   ac.abort();
   await assert.rejects(sending, /cancelled while sending/);
 });
@@ -97,11 +98,11 @@ test('slack: config errors name the notifier and field', () => {
   assert.throws(() => slackKind.create('ops', { url: 'http://h/x', colour: 1 }), /notifiers\.ops\.colour: unknown field/);
 });
 
-/** Polls a condition every 5 ms for at most 5 s. */
+/** Polls a condition every 5 ms for at most 30 s. */
 async function waitFor(cond: () => boolean): Promise<void> {
-  const end = Date.now() + 5000;
+  const end = Date.now() + 30_000;
   while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met within 5 s');
+    if (Date.now() > end) throw new Error('condition not met within 30 s');
     await new Promise((r) => setTimeout(r, 5));
   }
 }

@@ -1,5 +1,7 @@
 import type { Round } from '../../probes/round.ts';
-import type { SeriesPoint } from '../types.ts';
+import { seriesKey, type SeriesPoint } from '../types.ts';
+
+export { seriesKey };
 import { histogramOf, samplesOf } from './vmrange.ts';
 
 /**
@@ -129,9 +131,6 @@ export function pointsBySeries(text: string, from: number, to: number): Map<stri
 }
 
 /** The key of a series in pointsBySeries' answer. */
-export function seriesKey(target: string, agent: string): string {
-  return `${target}\u0000${agent}`;
-}
 
 function gatheredPoints(byTime: Map<number, Gathered>): SeriesPoint[] {
   const points: SeriesPoint[] = [];
