@@ -32,7 +32,8 @@ const RATE_STEP = Number(process.env.RATE_STEP ?? 0);
 const CLK_TCK = 100;
 
 const dir = mkdtempSync(join(tmpdir(), 'sm-bench-cluster-'));
-const vm = await startVictoria();
+// The end-to-end count below reads every series at once: let that one query take its time.
+const vm = await startVictoria(['-search.maxQueryDuration=600s']);
 const pg = SERVERS > 1 ? await startPostgres() : undefined;
 const names = Array.from({ length: AGENTS }, (_, i) => `sim-${i}`);
 const secrets = new Map(names.map((n) => [n, randomBytes(24).toString('hex')]));
@@ -172,23 +173,29 @@ ${Array.from({ length: TARGETS }, (_, t) => `    t${t}: { host: 127.0.0.1 }`).jo
   const secs = (Date.now() - t0) / 1000;
   const ackedAll = acked;
   console.log(`acknowledged: ${ackedAll} rounds in ${secs.toFixed(1)} s = ${(ackedAll / secs).toFixed(0)} rounds/s; request errors ${errors}${RATE_STEP > 0 ? `, pushes a whole step late ${late}` : ''}`);
+  servers.forEach((s, i) => {
+    const used = cpu(s.proc) - cpu0[i]!;
+    console.log(`server ${i}: CPU ${used.toFixed(1)} s over ${secs.toFixed(0)} s = ${((100 * used) / secs).toFixed(0)} % of one core; RSS ${(Number(readFileSync(`/proc/${s.proc.pid}/statm`, 'utf8').split(' ')[1]) * 4096 / 2 ** 20).toFixed(0)} MiB`);
+  });
   // End to end: until VictoriaMetrics counts every acknowledged round.
   let inVm = 0;
   for (;;) {
     await vm.forceFlush();
     const q = new URLSearchParams({ query: 'sum(count_over_time(smokemesh_round_sent[5d]))' });
-    const r = (await (await fetch(`${vm.url}/api/v1/query?${q}`)).json()) as { data: { result: { value: [number, string] }[] } };
+    const r = (await (await fetch(`${vm.url}/api/v1/query?${q}`)).json()) as { data?: { result: { value: [number, string] }[] }; error?: string };
+    if (!r.data) throw new Error(`VictoriaMetrics could not count the rounds: ${r.error ?? JSON.stringify(r).slice(0, 500)}`);
     inVm = Number(r.data.result[0]?.value[1] ?? 0);
     if (inVm >= ackedAll + AGENTS * TARGETS || Date.now() - t0 > (DURATION + 600) * 1000) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   const e2e = (Date.now() - t0) / 1000;
   inVm -= AGENTS * TARGETS;
+  // What each server still holds for VictoriaMetrics (its outbox), and why.
+  for (const [i, s] of servers.entries()) {
+    const h = (await (await fetch(`${s.url}/health`, { headers: { connection: 'close' } })).json()) as { store: { pending?: number; last_error?: string } };
+    console.log(`server ${i}: outbox pending ${h.store.pending ?? '?'}${h.store.last_error ? `, last error: ${h.store.last_error}` : ''}`);
+  }
   console.log(`in VictoriaMetrics: ${inVm} rounds ${e2e.toFixed(1)} s after the start = ${(inVm / e2e).toFixed(0)} rounds/s end to end`);
-  servers.forEach((s, i) => {
-    const used = cpu(s.proc) - cpu0[i]!;
-    console.log(`server ${i}: CPU ${used.toFixed(1)} s over ${secs.toFixed(0)} s = ${((100 * used) / secs).toFixed(0)} % of one core; RSS ${(Number(readFileSync(`/proc/${s.proc.pid}/statm`, 'utf8').split(' ')[1]) * 4096 / 2 ** 20).toFixed(0)} MiB`);
-  });
   for (const s of servers) {
     if (s.proc.exitCode !== null) console.log(`a server exited (${s.proc.exitCode}): ${s.out.slice(-3000)}`);
     else if (pg) {

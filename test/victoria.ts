@@ -22,9 +22,9 @@ export interface Victoria {
 /**
  * Starts VictoriaMetrics the way docs/scale.md says to run it for smokemesh: dedup at 1 ms
  * (a resent round is one sample), no latency offset (the newest rounds are visible), retention
- * long enough for the tests' simulated clocks.
+ * long enough for the tests' simulated clocks. `extraFlags` go to its command line as they are.
  */
-export async function startVictoria(): Promise<Victoria> {
+export async function startVictoria(extraFlags: readonly string[] = []): Promise<Victoria> {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-vm-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -32,7 +32,7 @@ export async function startVictoria(): Promise<Victoria> {
   let exited: Promise<void> = Promise.resolve();
   const start = async () => {
     const c = spawn(VM_BIN, [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=100y',
-      '-dedup.minScrapeInterval=1ms', '-search.latencyOffset=0s', '-loggerLevel=ERROR'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      '-dedup.minScrapeInterval=1ms', '-search.latencyOffset=0s', '-loggerLevel=ERROR', ...extraFlags], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     c.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000); });
     exited = new Promise((r) => c.once('exit', () => r()));

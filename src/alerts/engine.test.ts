@@ -190,18 +190,18 @@ test('reload: a broken alert section is refused and the running rules stay; remo
   store.close();
 });
 
-test('engine handover (cluster): a second engine that adopts the counters copied by onCounters continues a raised alert: no second raise, one clear', async () => {
+test('engine handover (cluster): a second engine that adopts the counters its fence was given continues a raised alert: no second raise, one clear', async () => {
   const dir = tempDir();
   const hook = writeHook(dir);
   const config = configIn(dir, yaml(hook.path));
   const store = storeIn(dir, config);
   const copied: import('./db.ts').ActiveRow[] = [];
-  const first = createAlerts({ config, store, log: silentLog, builtinAgent: 'srv', dbFile: join(dir, 'first.sqlite'), onCounters: (c) => copied.push(...c) });
+  const first = createAlerts({ config, store, log: silentLog, builtinAgent: 'srv', dbFile: join(dir, 'first.sqlite'), fence: (c, fired, accept) => { copied.push(...c); accept([...fired]); } });
   feed(store, first.sink, [round(T, 'a1', t0, 5, 0, 12)]);
   feed(store, first.sink, [round(T, 'a1', t0 + 5000, 5, 5)]);
   await first.dispatcher.idle();
   assert.deepEqual(hook.calls().map((c) => (c.event as { state: string }).state), ['raised']);
-  assert.deepEqual(copied.map((c) => [c.alert, c.prevmatch > 0]), [['lossy', true]], 'the raise was handed to onCounters');
+  assert.deepEqual(copied.map((c) => [c.alert, c.prevmatch > 0]), [['lossy', true]], 'the raise was handed to the fence');
   assert.deepEqual(first.engine.heldKeys(), [`${T}\u0000a1`]);
   assert.equal(first.engine.ownershipKey('/nope', 'a1'), undefined, 'a target without alerts is not owned by anyone');
   first.engine.forget(first.engine.heldKeys());
@@ -256,5 +256,31 @@ test('engine: the series new in a batch read their histories in one rawRounds ca
   }
   await one.close();
   await batch.close();
+  store.close();
+});
+
+test('engine with a fence: a notification the fence refuses is neither recorded nor sent; one it lets stand later is', async () => {
+  const dir = tempDir();
+  const hook = writeHook(dir);
+  const config = configIn(dir, yaml(hook.path));
+  const store = storeIn(dir, config);
+  const pending: (() => void)[] = [];
+  let refuse = true;
+  const alerts = createAlerts({
+    config, store, log: silentLog, builtinAgent: 'srv',
+    fence: (_changes, fired, accept) => void pending.push(() => accept(refuse ? [] : [...fired])),
+  });
+  feed(store, alerts.sink, [round(T, 'a1', t0, 5, 5)]);
+  assert.equal(pending.length, 1, 'the raise waits for the fence');
+  pending.shift()!();
+  await alerts.dispatcher.idle();
+  assert.deepEqual(hook.calls(), [], 'refused: not sent');
+  assert.equal(alerts.db.countEvents({ limit: 10 }), 0, 'refused: not recorded');
+  refuse = false;
+  feed(store, alerts.sink, [round(T, 'a1', t0 + 5000, 5, 0, 12)]);
+  pending.shift()!();
+  await alerts.dispatcher.idle();
+  assert.deepEqual(hook.calls().map((c) => (c.event as { state: string }).state), ['cleared'], 'let stand: recorded and sent');
+  await alerts.close();
   store.close();
 });

@@ -57,8 +57,13 @@ export interface EngineOptions {
   now?: () => number;
   /** An agent's region (quorum regions); unknown agents count as region "default". */
   regionOf?: (agent: string) => string | undefined;
-  /** Told of every counter change after it is saved (a cluster copies them to its shared database). */
-  onCounters?: (changes: readonly ActiveRow[]) => void;
+  /**
+   * A cluster's per-series fence (src/cluster/fence.ts): given each batch's counter changes (saved
+   * locally already) and the notifications they caused, it writes the changes to the shared
+   * database and calls `accept`, maybe later, with the notifications that stand; only those are
+   * recorded and sent. Without it, every notification stands at once.
+   */
+  fence?: (changes: readonly ActiveRow[], fired: readonly Prepared[], accept: (fired: Prepared[]) => void) => void;
 }
 
 const key = seriesKey;
@@ -164,7 +169,23 @@ export class AlertEngine implements RoundSink {
 
   private saveCounters(changes: ActiveRow[]): void {
     this.opts.db.saveCounters(changes);
-    this.opts.onCounters?.(changes);
+    this.opts.fence?.(changes, [], () => {});
+  }
+
+  /** Records and sends a batch's notifications: at once, or those the cluster's fence lets stand. */
+  private notify(changes: ActiveRow[], fired: Prepared[]): void {
+    if (!this.opts.fence) {
+      if (fired.length) this.outbox.submit(fired);
+      return;
+    }
+    this.opts.fence(changes, fired, (standing) => {
+      try {
+        if (standing.length) this.outbox.submit(standing);
+        this.release();
+      } catch (e) {
+        this.opts.log.error({ err: e }, 'alert notifications could not be recorded');
+      }
+    });
   }
 
   /**
@@ -357,8 +378,8 @@ export class AlertEngine implements RoundSink {
       }
     }
     try {
-      if (changes.length) this.saveCounters(changes);
-      if (fired.length) this.outbox.submit(fired);
+      if (changes.length) this.opts.db.saveCounters(changes);
+      if (changes.length || fired.length) this.notify(changes, fired);
     } catch (e) {
       this.opts.log.error({ err: e }, 'alert state could not be saved');
     }

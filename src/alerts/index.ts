@@ -35,6 +35,8 @@ export interface AlertService {
   readonly engine: AlertEngine;
   readonly dispatcher: Dispatcher;
   readonly db: AlertDb;
+  /** The database's file. */
+  readonly file: string;
 }
 
 export interface AlertOptions {
@@ -54,8 +56,8 @@ export interface AlertOptions {
   regionOf?: (agent: string) => string | undefined;
   /** false: no history is read back at start (in a cluster, a series is read back by its owner when its first round comes). */
   warm?: boolean;
-  /** Told of every saved counter change (a cluster copies them to its shared database). */
-  onCounters?: EngineOptions['onCounters'];
+  /** A cluster's per-series fence: counter changes go through it, and only the notifications it lets stand are sent. */
+  fence?: EngineOptions['fence'];
 }
 
 /** How often held notifications are looked at (their deadlines are checked, their verdicts asked). */
@@ -79,7 +81,7 @@ export function createAlerts(opts: AlertOptions): AlertService {
   const engine = new AlertEngine({
     store: opts.store, db, dispatcher, log, builtinAgent: opts.builtinAgent, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     ...(opts.now ? { now: opts.now } : {}), ...(opts.regionOf ? { regionOf: opts.regionOf } : {}),
-    ...(opts.onCounters ? { onCounters: opts.onCounters } : {}),
+    ...(opts.fence ? { fence: opts.fence } : {}),
   }, config, setup, opts.targets);
   const releaser = setInterval(() => engine.release(), RELEASE_MS);
   releaser.unref();
@@ -97,6 +99,7 @@ export function createAlerts(opts: AlertOptions): AlertService {
     engine,
     dispatcher,
     db,
+    file,
     agentEvents: () => [...agentEvents].reverse(),
     reload(next, tree) {
       const resolved = resolveAlerts(next);

@@ -2,12 +2,15 @@
  * The cluster's shared coordination database (PostgreSQL through `pg`): the heartbeat table
  * the live set is read from, the alert state (match counters) every owner continues from, and
  * the relay of rounds received by one server for the series another owns. I/O only: the
- * decisions are in membership.ts, hrw.ts and handover.ts.
+ * decisions are in membership.ts, hrw.ts, handover.ts and fence.ts.
  */
 import pg from 'pg';
-import type { ActiveRow, Silence } from '../alerts/db.ts';
+import type { Silence } from '../alerts/db.ts';
 import { SmokemeshError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
+import type { DeliveryListRow, DeliveryQuery, EventQuery, EventRow } from '../alerts/db.ts';
+import { copyHistory, HISTORY_SCHEMA, sharedDeliveries, sharedEvents, type LocalChanges } from './history.ts';
+import { decideFence, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import type { ServerBeat } from './membership.ts';
 
 /** Serialises table creation among servers starting together (any constant of our own). */
@@ -28,6 +31,8 @@ CREATE TABLE IF NOT EXISTS smokemesh_alert_state (
   since bigint NOT NULL,
   PRIMARY KEY (target, agent, alert)
 );
+ALTER TABLE smokemesh_alert_state ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 0;
+ALTER TABLE smokemesh_alert_state ADD COLUMN IF NOT EXISTS owner text NOT NULL DEFAULT '';
 CREATE TABLE IF NOT EXISTS smokemesh_relay (
   id bigserial PRIMARY KEY,
   owner text NOT NULL,
@@ -48,6 +53,7 @@ export interface RelayedRound {
 }
 
 const ms = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
+const STATE_COLUMNS = 'target, agent, alert, prevmatch, since::float8 AS since, version::float8 AS version, owner';
 
 /** Wraps a driver failure as SMOKEMESH_E_CLUSTER naming what was being done. */
 function clusterError(what: string, e: unknown): SmokemeshError {
@@ -90,6 +96,7 @@ export class ClusterDb {
       await c.query('BEGIN');
       await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
       await c.query(SCHEMA);
+      await c.query(HISTORY_SCHEMA);
       await c.query('COMMIT');
     });
   }
@@ -118,27 +125,53 @@ export class ClusterDb {
     await this.run('leaving', (c) => c.query('DELETE FROM smokemesh_servers WHERE server_id = $1', [serverId]));
   }
 
-  /** Writes counter changes in one transaction (prevmatch 0 deletes the row), in the order given. */
-  async saveCounters(changes: readonly ActiveRow[]): Promise<void> {
-    if (!changes.length) return;
-    await this.run('saving alert state', async (c) => {
+  /**
+   * The per-series fence (fence.ts): in one transaction, locks the rows of `writes`, judges each
+   * write with `decideFence` (the writer live on the database's clock, the row's version the one
+   * expected) and applies those that stand, each by a conditional upsert (a row another server
+   * inserted meanwhile makes it stale too). Returns what stood and what did not, with the row as
+   * it is.
+   */
+  async fencedWrite(server: string, deadAfterMs: number, writes: readonly FenceWrite[]): Promise<{ accepted: SharedAlertState[]; refused: { write: FenceWrite; why: 'stale' | 'not-live'; current: SharedAlertState | undefined }[] }> {
+    const accepted: SharedAlertState[] = [];
+    const refused: { write: FenceWrite; why: 'stale' | 'not-live'; current: SharedAlertState | undefined }[] = [];
+    if (!writes.length) return { accepted, refused };
+    await this.run('writing alert state', async (c) => {
       await c.query('BEGIN');
-      for (const ch of changes) {
-        if (ch.prevmatch === 0) await c.query('DELETE FROM smokemesh_alert_state WHERE target = $1 AND agent = $2 AND alert = $3', [ch.target, ch.agent, ch.alert]);
-        else {
-          await c.query(`INSERT INTO smokemesh_alert_state (target, agent, alert, prevmatch, since) VALUES ($1, $2, $3, $4, $5)
-            ON CONFLICT (target, agent, alert) DO UPDATE SET prevmatch = $4, since = $5`, [ch.target, ch.agent, ch.alert, ch.prevmatch, ch.since]);
+      const beat = await c.query(`SELECT ${ms('clock_timestamp()')} - ${ms('beat_at')} AS age FROM smokemesh_servers WHERE server_id = $1`, [server]);
+      const age = (beat.rows[0] as { age: number } | undefined)?.age;
+      const live = age !== undefined && age <= deadAfterMs;
+      const r = await c.query(`SELECT ${STATE_COLUMNS} FROM smokemesh_alert_state
+        WHERE (target, agent, alert) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[])) FOR UPDATE`,
+      [writes.map((w) => w.target), writes.map((w) => w.agent), writes.map((w) => w.alert)]);
+      const rows = new Map((r.rows as SharedAlertState[]).map((x) => [stateKey(x.target, x.agent, x.alert), x]));
+      for (const w of writes) {
+        const current = rows.get(stateKey(w.target, w.agent, w.alert));
+        const v = decideFence(current, w, server, live);
+        if (!v.ok) {
+          refused.push({ write: w, why: v.why, current: v.current });
+          continue;
         }
+        const n = v.next;
+        const done = await c.query(`INSERT INTO smokemesh_alert_state (target, agent, alert, prevmatch, since, version, owner) VALUES ($1, $2, $3, $4, $5, $6, $7)
+          ON CONFLICT (target, agent, alert) DO UPDATE SET prevmatch = $4, since = $5, version = $6, owner = $7 WHERE smokemesh_alert_state.version = $8`,
+        [n.target, n.agent, n.alert, n.prevmatch, n.since, n.version, n.owner, w.expected]);
+        if (done.rowCount === 1) accepted.push(n);
+        else refused.push({ write: w, why: 'stale', current });
       }
       await c.query('COMMIT');
     });
+    return { accepted, refused };
   }
 
-  /** Every saved counter (active alerts of every series, any owner). */
-  async loadCounters(): Promise<ActiveRow[]> {
+  /** The shared alert state: every row (prevmatch 0 rows keep their version), or only those of the given series. */
+  async loadState(series?: readonly { target: string; agent: string }[]): Promise<SharedAlertState[]> {
     return this.run('reading alert state', async (c) => {
-      const r = await c.query('SELECT target, agent, alert, prevmatch, since::float8 AS since FROM smokemesh_alert_state');
-      return r.rows as ActiveRow[];
+      const r = series
+        ? await c.query(`SELECT ${STATE_COLUMNS} FROM smokemesh_alert_state WHERE (target, agent) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+          [series.map((x) => x.target), series.map((x) => x.agent)])
+        : await c.query(`SELECT ${STATE_COLUMNS} FROM smokemesh_alert_state`);
+      return r.rows as SharedAlertState[];
     });
   }
 
@@ -189,6 +222,26 @@ export class ClusterDb {
         .sort((a, b) => Number(a.id) - Number(b.id))
         .map((row) => ({ owner: row.owner, round: row.round }));
     });
+  }
+
+  /** Copies this server's new and changed alert events and deliveries (history.ts) in one transaction. */
+  async copyHistory(server: string, changes: LocalChanges): Promise<void> {
+    if (!changes.events.length && !changes.deliveries.length) return;
+    await this.run('sharing alert history', async (c) => {
+      await c.query('BEGIN');
+      await copyHistory(c, server, changes);
+      await c.query('COMMIT');
+    });
+  }
+
+  /** Alert events of every server (GET /api/v1/alerts/history in a cluster). */
+  async events(q: EventQuery): Promise<{ rows: EventRow[]; total: number }> {
+    return this.run('reading alert history', (c) => sharedEvents(c, q));
+  }
+
+  /** Deliveries of every server (GET /api/v1/alerts/deliveries in a cluster). */
+  async deliveries(q: DeliveryQuery): Promise<{ rows: DeliveryListRow[]; total: number }> {
+    return this.run('reading alert deliveries', (c) => sharedDeliveries(c, q));
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { openAlertDb } from '../alerts/db.ts';
 import type { ActiveRow } from '../alerts/db.ts';
+import type { Prepared } from '../alerts/outbox.ts';
 import { makeRound, type Round } from '../probes/round.ts';
 import { startPostgres, type Postgres } from '../../test/postgres.ts';
 import { waitFor } from '../../test/wait.ts';
@@ -18,7 +19,7 @@ let pg: Postgres;
 before(async () => { pg = await startPostgres(); });
 after(async () => { await pg?.stop(); });
 
-const log = pino({ level: 'silent' });
+const log = pino({ level: process.env.CLUSTER_LOG ?? 'silent' });
 
 /** The engine's side as the cluster sees it, recording what it is given. */
 class Recorder implements Evaluator {
@@ -70,8 +71,8 @@ test('two servers on one database: every round is evaluated once, by its owner, 
   const s2series = series.filter((s) => ownerOf(seriesKey(s.target, s.agent), ['s1', 's2']) === 's2');
   assert.ok(s2series.length > 0);
   const raised = { target: s2series[0]!.target, agent: s2series[0]!.agent, alert: 'loss', prevmatch: 3, since: t0 };
-  members[1]!.service.saveCounters([raised]);
-  await waitFor('the counter in the shared database', async () => (await members[0]!.db.loadCounters()).length === 1, 10_000);
+  members[1]!.service.fence([raised], [], () => {});
+  await waitFor('the counter in the shared database', async () => (await members[0]!.db.loadState()).filter((x) => x.prevmatch !== 0).length === 1, 10_000);
   // s2 stops (a clean stop leaves the live set at once; kill -9 is test/cluster.test.ts's).
   await members[1]!.service.close();
   await waitFor('s1 alone in the live set', () => members[0]!.service.liveServers().join() === 's1', 30_000);
@@ -122,5 +123,73 @@ test('a silence made on one server mutes on the others: shared through the datab
       m.db.close();
     }
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the fence on a real PostgreSQL: of two servers writing one series from the same version, exactly one stands; a server not live is refused; a cleared row keeps its version', { timeout: 60_000 }, async () => {
+  const a = new ClusterDb(pg.url);
+  const b = new ClusterDb(pg.url);
+  try {
+    await a.init();
+    await a.beat('f1', 'http://f1');
+    await b.beat('f2', 'http://f2');
+    const w = (expected: number, prevmatch = 1) => [{ target: '/fence', agent: 'a1', alert: 'lossy', prevmatch, since: t0, expected }];
+    // At the same moment, many times over: the conditional upsert settles the insert race too.
+    for (let i = 0; i < 20; i++) {
+      const target = `/race${i}`;
+      const one = (db: ClusterDb, s: string) => db.fencedWrite(s, 60_000, [{ ...w(0)[0]!, target }]);
+      const [ra, rb] = await Promise.all([one(a, 'f1'), one(b, 'f2')]);
+      assert.equal(ra.accepted.length + rb.accepted.length, 1, `${target}: one of the two stands`);
+      assert.equal(ra.refused.length + rb.refused.length, 1);
+      const [row] = await a.loadState([{ target, agent: 'a1' }]);
+      assert.equal(row!.version, 1);
+      assert.equal(row!.owner, ra.accepted.length ? 'f1' : 'f2');
+    }
+    assert.equal((await a.fencedWrite('f1', 60_000, w(0))).accepted.length, 1);
+    const stale = await b.fencedWrite('f2', 60_000, w(0));
+    assert.deepEqual(stale.refused.map((x) => [x.why, x.current?.version, x.current?.owner]), [['stale', 1, 'f1']]);
+    assert.equal((await b.fencedWrite('f2', 60_000, w(1, 0))).accepted[0]?.version, 2, 'cleared on the version read back');
+    const [cleared] = await a.loadState([{ target: '/fence', agent: 'a1' }]);
+    assert.deepEqual([cleared!.prevmatch, cleared!.version, cleared!.owner], [0, 2, 'f2'], 'the cleared row stays with its version');
+    assert.deepEqual((await a.fencedWrite('nobody', 60_000, w(2))).refused.map((x) => x.why), ['not-live'], 'a server without a heartbeat');
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual((await a.fencedWrite('f1', 1, w(2))).refused.map((x) => x.why), ['not-live'], 'a heartbeat older than dead_after');
+  } finally {
+    await a.leave('f1');
+    await b.leave('f2');
+    await a.close();
+    await b.close();
+  }
+});
+
+test('two servers that both evaluate one series (views disagree): one notification stands, the other server drops its own and takes the winner\'s state', { timeout: 60_000 }, async () => {
+  const members = ['g1', 'g2'].map((id) => {
+    const engine = new Recorder();
+    const db = new ClusterDb(pg.url);
+    return { id, engine, db, service: new ClusterService({ cfg: { ...cfg(id), heartbeat_s: 0.5, dead_after_s: 30 }, url: `http://${id}`, db, engine, log }) };
+  });
+  try {
+    for (const m of members) await m.service.start();
+    await waitFor('both servers live', () => members.every((m) => m.service.liveServers().join() === 'g1,g2'), 30_000);
+    const raised: ActiveRow = { target: '/both', agent: 'a1', alert: 'lossy', prevmatch: 1, since: t0 };
+    const note = { key: '/both\u0000a1\u0000lossy', event: { state: 'raised' } } as unknown as Prepared;
+    const other = { key: '/other\u0000a1\u0000lossy', event: { state: 'firing' } } as unknown as Prepared;
+    const standing = await Promise.all(members.map((m) => new Promise<Prepared[]>((res) => m.service.fence([raised], [note, other], res))));
+    assert.deepEqual(standing.map((s) => s.map((p) => p.key.split('\u0000')[0])).sort(), [['/both', '/other'], ['/other']],
+      'the raise stands on one server only; a notification without a state change is not fenced');
+    const loser = members[standing.findIndex((s) => s.length === 1)]!;
+    const owner = ownerOf(seriesKey('/both', 'a1'), ['g1', 'g2']);
+    // (Rows of the earlier tests share the database: only /both's are looked at.)
+    const adopted = loser.engine.adopted.filter((r) => r.target === '/both').map((r) => [r.target, r.prevmatch]);
+    if (loser.id === owner) assert.deepEqual(adopted, [['/both', 1]], 'the owner took the winner\'s state');
+    else assert.deepEqual(adopted, [], 'not the owner: nothing kept');
+    assert.deepEqual(members.map((m) => m.service.status().fence.refused).sort(), [0, 1]);
+    // The loser's next change, computed from the state it read back, stands.
+    if (loser.id === owner) {
+      const next = await new Promise<Prepared[]>((res) => loser.service.fence([{ ...raised, prevmatch: 0 }], [{ ...note, event: { state: 'cleared' } } as unknown as Prepared], res));
+      assert.equal(next.length, 1, 'the clear on the version read back stands');
+    }
+  } finally {
+    for (const m of members) await m.service.close();
   }
 });

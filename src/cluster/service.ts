@@ -4,16 +4,21 @@
  * owns (rendezvous hashing over the live set) goes to its alert engine; any other is relayed
  * through the shared database to its owner, which takes it at its next poll. When the live set
  * changes, series another server owns now are forgotten and the state of series this server
- * owns now is read from the shared database before their rounds are evaluated here.
+ * owns now is read from the shared database before their rounds are evaluated here. Every
+ * change of a series' alert state passes the per-series fence (fence.ts) before its
+ * notifications are recorded and sent: while two servers' views disagree, one of them wins.
  */
 import type { Logger } from 'pino';
 import type { ActiveRow, Silence } from '../alerts/db.ts';
+import type { Prepared } from '../alerts/outbox.ts';
 import type { RoundSink } from '../pipeline.ts';
 import type { Round } from '../probes/round.ts';
 import type { ClusterConfig } from './config.ts';
+import { lastPerKey, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import { handover } from './handover.ts';
 import { ownerOf, seriesKey } from './hrw.ts';
 import { liveSet, membershipChange } from './membership.ts';
+import type { LocalHistory, SharedHistory } from './history.ts';
 import type { ClusterDb, RelayedRound } from './postgres.ts';
 import { reconcileSilences } from './silences.ts';
 
@@ -39,6 +44,8 @@ export interface Evaluator {
 /** Rounds waiting to be relayed while the shared database cannot take them; beyond, the oldest are not evaluated (counted as unevaluated). */
 const RELAY_LIMIT = 100_000;
 const POLL_MS = 250;
+/** How often this server's new alert events and deliveries are copied to the shared database. */
+const HISTORY_MS = 1000;
 
 export interface ClusterStatus {
   server_id: string;
@@ -46,6 +53,8 @@ export interface ClusterStatus {
   live: string[];
   /** Rounds evaluated here, relayed to their owner (or parked while this server has no live set), taken from the relay, not evaluated anywhere (past the relay bound while the database was away). */
   rounds: { evaluated: number; relayed: number; taken: number; unevaluated: number };
+  /** Alert state changes written through the fence, and those refused (another server changed the series first, or this one was not live): their notifications were dropped and the state read again. */
+  fence: { written: number; refused: number };
   /** Series (ownership keys) whose state this server holds. */
   held: number;
   /** Those keys (target and agent, or agent "*" for a target evaluated whole), when asked for; at most `limit`. */
@@ -58,18 +67,27 @@ export class ClusterService implements RoundSink {
   private live: string[] = [];
   private lastBeatOk = 0;
   private outgoing: RelayedRound[] = [];
-  private counterChain: Promise<void> = Promise.resolve();
+  /** Writes to the shared database in the order made: fenced alert state, silences. */
+  private chain: Promise<void> = Promise.resolve();
+  /** The version of each series × alert's shared state this server read or wrote last (absent: 0, no row known). */
+  private versions = new Map<string, number>();
+  /** Bumped per ownership key when its state here is forgotten or read again: fenced writes computed before are dropped. */
+  private generations = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
-  private busy = { beat: false, poll: false };
+  private busy = { beat: false, poll: false, history: false };
   private closed = false;
   private lastError: string | undefined;
   /** The tables are (re)created before the next heartbeat: at start, and after a failure (the database may have been recreated). */
   private needInit = true;
+  /** Set by a reload: ownership is checked again at the next heartbeat even if the live set did not change. */
+  private recheck = false;
   /** Set while this server has just joined the live set and does not evaluate yet (see setLive). */
   private joining: { until: number } | undefined;
   private readonly stats = { evaluated: 0, relayed: 0, taken: 0, unevaluated: 0 };
+  private readonly fenceStats = { written: 0, refused: 0 };
 
-  constructor(private readonly opts: { cfg: ClusterConfig; url: string; db: ClusterDb; engine: Evaluator; log: Logger; silences?: LocalSilences }) {}
+  /** `history`: this server's alert database, copied to the shared one (history.ts). */
+  constructor(private readonly opts: { cfg: ClusterConfig; url: string; db: ClusterDb; engine: Evaluator; log: Logger; silences?: LocalSilences; history?: LocalHistory }) {}
 
   private get me(): string {
     return this.opts.cfg.server_id;
@@ -78,7 +96,7 @@ export class ClusterService implements RoundSink {
   /** Creates the tables, registers this run, forgets local alert state, and starts heartbeats and polling. Retries in the background when the database is away. */
   async start(): Promise<void> {
     // The shared database is the truth: counters in the local file may be stale (another server continued them).
-    this.opts.engine.forget(this.opts.engine.heldKeys());
+    this.forgetAll();
     try {
       await this.opts.db.init();
       this.needInit = false;
@@ -89,12 +107,13 @@ export class ClusterService implements RoundSink {
     }
     this.timers.push(setInterval(() => void this.beat().catch((e) => this.failed(e)), this.opts.cfg.heartbeat_s * 1000));
     this.timers.push(setInterval(() => void this.poll().catch((e) => this.failed(e)), POLL_MS));
+    if (this.opts.history) this.timers.push(setInterval(() => void this.shareHistory().catch((e) => this.failed(e)), HISTORY_MS));
     for (const t of this.timers) t.unref();
   }
 
   status(keysLimit = 0): ClusterStatus {
     const held = this.opts.engine.heldKeys();
-    const s: ClusterStatus = { server_id: this.me, live: [...this.live], rounds: { ...this.stats }, held: held.length };
+    const s: ClusterStatus = { server_id: this.me, live: [...this.live], rounds: { ...this.stats }, fence: { ...this.fenceStats }, held: held.length };
     if (keysLimit > 0) {
       s.held_keys = held.slice(0, keysLimit).map((k) => {
         const [target, agent] = k.split('\u0000') as [string, string];
@@ -103,6 +122,26 @@ export class ClusterService implements RoundSink {
     }
     if (this.lastError) s.last_error = this.lastError;
     return s;
+  }
+
+  /**
+   * After a config reload: the cluster section itself is read at start only (a change is logged
+   * and waits for a restart); the alerts may have changed which series are evaluated and how
+   * they are keyed (a quorum alert makes a target one key), so ownership is checked again
+   * against the live set at the next heartbeat: series not owned here are dropped, series owned
+   * here that have shared state are read.
+   */
+  reloaded(next: ClusterConfig | undefined): void {
+    const running = this.opts.cfg;
+    if (!next || JSON.stringify(next) !== JSON.stringify(running)) {
+      this.opts.log.error({ running, in_file: next ?? null }, 'cluster: the cluster section of the reloaded file differs from the running one; it takes effect at the next restart (this server keeps its id, database and timings until then)');
+    }
+    this.recheck = true;
+  }
+
+  /** The alert history and deliveries of every server of the cluster (read from the shared database). */
+  sharedHistory(): SharedHistory {
+    return { events: (q) => this.opts.db.events(q), deliveries: (q) => this.opts.db.deliveries(q) };
   }
 
   /** The live set now (what rounds are routed by). */
@@ -115,17 +154,107 @@ export class ClusterService implements RoundSink {
     this.route(rounds, false);
   }
 
-  /** Copies counter changes to the shared database, in order (called by the engine after each save). */
-  saveCounters(changes: readonly ActiveRow[]): void {
-    const copy = changes.map((c) => ({ ...c }));
-    this.counterChain = this.counterChain
-      .then(() => this.opts.db.saveCounters(copy))
+  /**
+   * The engine's fence (EngineOptions.fence): writes the batch's counter changes to the shared
+   * database as compare-and-sets on the versions this server holds, then lets stand the
+   * notifications of the series × alerts whose write was accepted (and those without a change).
+   * A refused write drops its series' notifications and reads its state again. Writes are made
+   * in order; a database failure is retried until it answers or the series is forgotten here.
+   */
+  fence(changes: readonly ActiveRow[], fired: readonly Prepared[], accept: (standing: Prepared[]) => void): void {
+    const writes = lastPerKey(changes.map((c) => ({ ...c })));
+    const batch = [...fired];
+    // The ownership key and its generation now, per write: checked again when the write is made.
+    const stamp = new Map<string, { k: string; gen: number }>();
+    for (const w of writes) {
+      const k = this.ownership(w.target, w.agent);
+      stamp.set(stateKey(w.target, w.agent, w.alert), { k, gen: this.generation(k) });
+    }
+    this.chain = this.chain
+      .then(() => this.commit(writes, batch, stamp, accept))
       .catch((e) => this.failed(e));
+  }
+
+  private async commit(writes: readonly ActiveRow[], fired: Prepared[], stamp: Map<string, { k: string; gen: number }>, accept: (standing: Prepared[]) => void): Promise<void> {
+    const keyOf = (w: ActiveRow) => stateKey(w.target, w.agent, w.alert);
+    const written = new Set(writes.map(keyOf));
+    const unchanged = (w: ActiveRow) => {
+      const st = stamp.get(keyOf(w))!;
+      return this.generation(st.k) === st.gen;
+    };
+    for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+      // Series forgotten here since the batch was evaluated (moved, or this server left the live set): the new owner decides.
+      const todo = writes.filter(unchanged);
+      const asked: FenceWrite[] = todo.map((w) => ({ ...w, expected: this.versions.get(keyOf(w)) ?? 0 }));
+      let r: Awaited<ReturnType<ClusterDb['fencedWrite']>>;
+      try {
+        r = await this.opts.db.fencedWrite(this.me, this.opts.cfg.dead_after_s * 1000, asked);
+      } catch (e) {
+        this.failed(e);
+        if (this.closed) return;
+        await new Promise((res) => setTimeout(res, wait));
+        continue;
+      }
+      // An accepted write is notified even if the series moved meanwhile: the shared state says it happened.
+      const accepted = new Set(r.accepted.map(keyOf));
+      for (const n of r.accepted) if (unchanged(n)) this.versions.set(keyOf(n), n.version);
+      this.fenceStats.written += r.accepted.length;
+      this.fenceStats.refused += r.refused.length;
+      if (r.refused.length) {
+        this.opts.log.warn({ refused: r.refused.map((x) => ({ target: x.write.target, agent: x.write.agent, alert: x.write.alert, why: x.why, owner: x.current?.owner })) },
+          'cluster fence: another server changed these series first (or this one is not live): their notifications are dropped and their state read again');
+        await this.reread(r.refused.map((x) => x.write));
+      }
+      accept(fired.filter((p) => !written.has(p.key) || accepted.has(p.key)));
+      return;
+    }
+  }
+
+  /** Reads again the shared state of series whose fenced write was refused, and hands it to the engine in place of what it held. */
+  private async reread(refused: readonly ActiveRow[]): Promise<void> {
+    const keys = new Set(refused.map((w) => this.ownership(w.target, w.agent)));
+    const rows = (await this.opts.db.loadState()).filter((x) => keys.has(this.ownership(x.target, x.agent)));
+    this.forgetKeys(keys);
+    if (!this.live.length) return;
+    const mine = rows.filter((x) => ownerOf(this.ownership(x.target, x.agent), this.live) === this.me);
+    this.remember(mine);
+  }
+
+  /** The key a series is owned by (the engine's; a target without alerts falls back to the series). */
+  private ownership(target: string, agent: string): string {
+    return this.opts.engine.ownershipKey(target, agent) ?? seriesKey(target, agent);
+  }
+
+  private generation(k: string): number {
+    return this.generations.get(k) ?? 0;
+  }
+
+  /** Forgets these ownership keys here: the engine's state, the versions, and the fenced writes computed from them. */
+  private forgetKeys(keys: Iterable<string>): void {
+    const gone = new Set(keys);
+    if (!gone.size) return;
+    this.opts.engine.forget(gone);
+    for (const k of gone) this.generations.set(k, this.generation(k) + 1);
+    for (const vk of [...this.versions.keys()]) {
+      const [target, agent] = splitKey(vk);
+      if (gone.has(this.ownership(target, agent))) this.versions.delete(vk);
+    }
+  }
+
+  private forgetAll(): void {
+    this.forgetKeys(new Set([...this.opts.engine.heldKeys(), ...[...this.versions.keys()].map((vk) => this.ownership(...splitKey(vk)))]));
+    this.versions.clear();
+  }
+
+  /** Takes shared rows as this server's state: their versions, and the counters of those matching to the engine. */
+  private remember(rows: readonly SharedAlertState[]): void {
+    for (const x of rows) this.versions.set(stateKey(x.target, x.agent, x.alert), x.version);
+    this.opts.engine.adopt(rows.filter((x) => x.prevmatch !== 0).map((x) => ({ target: x.target, agent: x.agent, alert: x.alert, prevmatch: x.prevmatch, since: x.since })));
   }
 
   /** Shares a silence made, changed or deleted on this server (in order with the counters). */
   shareSilence(change: { saved: Silence } | { deleted: string }): void {
-    this.counterChain = this.counterChain
+    this.chain = this.chain
       .then(() => ('saved' in change ? this.opts.db.saveSilence(change.saved) : this.opts.db.deleteSilence(change.deleted)))
       .catch((e) => this.failed(e));
   }
@@ -206,7 +335,14 @@ export class ClusterService implements RoundSink {
       await this.takeOver(next, 'joined');
       return;
     }
-    if (!change.joined.length && !change.left.length) return;
+    if (!change.joined.length && !change.left.length) {
+      if (this.recheck && this.live.length && !this.joining) {
+        this.recheck = false;
+        await this.takeOver(next, 'checked after a reload');
+      }
+      return;
+    }
+    this.recheck = false;
     if (change.joined.includes(this.me)) {
       // Joining (start, or back after being out of touch): the others still evaluate our series
       // until their next heartbeat sees us, and their last counters may be on their way. Our
@@ -220,17 +356,17 @@ export class ClusterService implements RoundSink {
   }
 
   private async takeOver(next: string[], why: string, change = membershipChange(this.live, next)): Promise<void> {
-    if (why === 'joined') this.opts.engine.forget(this.opts.engine.heldKeys());
-    const counters = await this.opts.db.loadCounters();
-    const byKey = new Map<string, ActiveRow[]>();
-    for (const row of counters) {
-      const k = this.opts.engine.ownershipKey(row.target, row.agent) ?? seriesKey(row.target, row.agent);
+    if (why === 'joined') this.forgetAll();
+    const state = await this.opts.db.loadState();
+    const byKey = new Map<string, SharedAlertState[]>();
+    for (const row of state) {
+      const k = this.ownership(row.target, row.agent);
       if (!byKey.has(k)) byKey.set(k, []);
       byKey.get(k)!.push(row);
     }
     const h = handover(this.opts.engine.heldKeys(), byKey.keys(), next, this.me);
-    this.opts.engine.forget(h.drop);
-    this.opts.engine.adopt(h.adopt.flatMap((k) => byKey.get(k) ?? []));
+    this.forgetKeys(h.drop);
+    this.remember(h.adopt.flatMap((k) => byKey.get(k) ?? []));
     this.opts.log.info({ live: next, joined: change.joined, left: change.left, dropped: h.drop.length, adopted: h.adopt.length }, `cluster membership ${why}`);
     this.live = next;
   }
@@ -255,12 +391,29 @@ export class ClusterService implements RoundSink {
     }
   }
 
+  /** Copies what this server's alert database recorded since the last copy (all of it, a page at a time). */
+  async shareHistory(final = false): Promise<void> {
+    const history = this.opts.history;
+    if (!history || this.busy.history || (this.closed && !final)) return;
+    this.busy.history = true;
+    try {
+      for (let more = true; more;) {
+        const page = history.changes();
+        await this.opts.db.copyHistory(this.me, page.changes);
+        page.advance();
+        more = page.more;
+      }
+    } finally {
+      this.busy.history = false;
+    }
+  }
+
   /** Stops evaluating: the others may have taken our series; their state is read again when we are back. */
   private leaveLiveSet(): void {
     this.opts.log.error('cluster: no heartbeat written for longer than dead_after_s; evaluating nothing until the database answers');
     this.live = [];
     this.joining = undefined;
-    this.opts.engine.forget(this.opts.engine.heldKeys());
+    this.forgetAll();
   }
 
   private async flush(): Promise<void> {
@@ -287,13 +440,21 @@ export class ClusterService implements RoundSink {
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
-    await this.counterChain;
+    await this.chain;
     try {
       await this.flush();
+      await this.shareHistory(true);
       await this.opts.db.leave(this.me);
     } catch (e) {
       this.failed(e);
     }
     await this.opts.db.close();
+    this.opts.history?.close();
   }
+}
+
+/** target and agent of a state key or ownership key (target \0 agent [\0 alert]). */
+function splitKey(k: string): [string, string] {
+  const [target, agent] = k.split('\u0000') as [string, string];
+  return [target, agent];
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import Type from 'typebox';
 import type { AlertService } from '../alerts/index.ts';
 import type { ClusterConfig } from '../cluster/config.ts';
+import { LocalHistory } from '../cluster/history.ts';
 import { ClusterDb } from '../cluster/postgres.ts';
 import { ClusterService } from '../cluster/service.ts';
 import type { RouteModule } from './context.ts';
@@ -22,13 +23,17 @@ const ClusterStatusSchema = Type.Object({
     taken: Type.Integer({ description: 'rounds taken from the relay (sent to this server, or to a dead one)' }),
     unevaluated: Type.Integer({ description: 'rounds no server evaluated (past the relay bound of 100,000 while the database was away)' }),
   }),
+  fence: Type.Object({
+    written: Type.Integer({ description: 'alert state changes written through the per-series fence' }),
+    refused: Type.Integer({ description: 'changes refused (another server changed the series first, or this one was not live): their notifications were dropped and the state read again' }),
+  }),
   held: Type.Integer({ description: 'series (ownership keys) whose alert state this server holds' }),
   held_keys: Type.Optional(Type.Array(Type.Object({ target: Type.String(), agent: Type.String({ description: '"*": every agent of the target (it has a quorum alert)' }) }),
     { description: 'those series, with ?keys=N (at most N)' })),
   last_error: Type.Optional(Type.String()),
 });
 
-/** Starts this server's part in the cluster, routing rounds to `alerts`' engine. */
+/** Starts this server's part in the cluster, routing rounds to `alerts`' engine and sharing the history of its alert database. */
 export async function startCluster(cfg: ClusterConfig, url: string, alerts: AlertService, log: Logger): Promise<ClusterService> {
   const silences = {
     list: () => alerts.db.silences(),
@@ -36,7 +41,9 @@ export async function startCluster(cfg: ClusterConfig, url: string, alerts: Aler
     remove: (id: string) => void alerts.db.deleteSilence(id),
     changed: () => alerts.engine.refreshSilences(),
   };
-  const cluster = new ClusterService({ cfg, url, db: new ClusterDb(cfg.coordination), engine: alerts.engine, log: log.child({ module: 'cluster' }), silences });
+  const cluster = new ClusterService({
+    cfg, url, db: new ClusterDb(cfg.coordination), engine: alerts.engine, log: log.child({ module: 'cluster' }), silences, history: new LocalHistory(alerts.file),
+  });
   await cluster.start();
   return cluster;
 }

@@ -32,13 +32,17 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     config: ctx.config(), targets: ctx.targets(), store: ctx.store, log: deps.log.child({ module: 'alerts' }), builtinAgent: ctx.builtinAgent,
     onEvent: (event, rule) => tasks?.onAlertEvent(event, rule),
     ...(ctx.now ? { now: ctx.now } : {}), regionOf: agentRegions(ctx),
-    onCounters: (changes) => cluster?.saveCounters(changes), warm: clusterCfg === undefined,
+    warm: clusterCfg === undefined,
+    // In a cluster a notification stands only once its series' shared state was written (src/cluster/fence.ts).
+    ...(clusterCfg ? { fence: (changes, fired, accept) => (cluster ? cluster.fence(changes, fired, accept) : accept([...fired])) } : {}),
   });
   if (clusterCfg) {
     const general = ctx.config().general;
     cluster = await startCluster(clusterCfg, general.public_url ?? `http://${general.listen}`, alerts, deps.log);
   }
   ctx.onReload((c) => alerts.reload(c, ctx.targets()));
+  // After the alerts took the new rules: ownership is checked again (the cluster section itself waits for a restart).
+  ctx.onReload((c) => cluster?.reloaded(parseCluster(c).cluster));
   let fleet: FleetModule | undefined;
   const agents = createAgentsModule({
     ctx, ingest: deps.ingest, log: deps.log,
@@ -92,6 +96,7 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
       routes: alertRoutes({
         engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: () => alerts.agentEvents(),
         onSilence: (change) => cluster?.shareSilence(change),
+        history: () => cluster?.sharedHistory(),
       }),
       sink: cluster ?? alerts.sink,
       close: async () => {

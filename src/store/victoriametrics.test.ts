@@ -1,6 +1,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startVictoria, type Victoria } from '../../test/victoria.ts';
@@ -10,6 +12,7 @@ import { SmokemeshError } from '../errors.ts';
 import { contractConfig, day, H, round, storeContract } from './store-contract.ts';
 import type { StoreLogger } from './sqlite.ts';
 import { VmStore } from './victoriametrics.ts';
+import { importLines } from './vm/encode.ts';
 import { OUTBOX_FILE } from './vm/outbox.ts';
 
 function tempDir(t: TestContext): string {
@@ -135,4 +138,48 @@ test('victoriametrics: graphs equal the SQLite backend\'s on the same rounds (me
   }
   // Measured: 4.6 % at worst on these rounds.
   assert.ok(worst > 0, 'the bands come from VM\'s histograms, not copied');
+});
+
+test('victoriametrics: imports that time out are retried in smaller batches until VM takes them all', async (t) => {
+  const now = Date.now();
+  const vm = await victoria(t);
+  const rounds = Array.from({ length: 400 }, (_, i) => round('/G/h', 'x', now - (i + 1) * 60_000, [10 + (i % 5)]));
+  // A VictoriaMetrics too slow for big imports: a proxy in front of the real one holds any
+  // import larger than 60 rounds' lines without answering; smaller ones (and reads) go through.
+  const limit = Buffer.byteLength(importLines(rounds.slice(0, 60)));
+  const sizes: number[] = [];
+  const held: ServerResponse[] = [];
+  const proxy = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.url!.startsWith('/api/v1/import')) {
+        sizes.push(body.length);
+        if (body.length > limit) return void held.push(res);
+      }
+      fetch(vm.url + req.url, { method: req.method, body: req.method === 'GET' ? undefined : body, headers: { 'content-type': req.headers['content-type'] ?? 'application/octet-stream' } })
+        .then(async (r) => res.writeHead(r.status).end(Buffer.from(await r.arrayBuffer())), () => res.writeHead(502).end());
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    for (const r of held) r.destroy();
+    proxy.close();
+  });
+  const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const s = new VmStore(tempDir(t), { ...contractConfig, backend: 'victoriametrics', url, timeout_ms: 500 }, { now: () => now, timers: false });
+  t.after(() => s.close());
+  s.write(rounds);
+  await waitFor('every round taken by VM', async () => {
+    await s.flush();
+    return s.stats().pending === 0;
+  }, 60_000);
+  assert.ok(sizes.some((n) => n > limit), 'a whole batch was tried first');
+  assert.ok(sizes.filter((n) => n <= limit).length >= 400 / 60, `${sizes.length} imports`);
+  await vm.forceFlush();
+  // Counted on VM itself (the store's reads would go through the slow proxy).
+  const q = new URLSearchParams({ query: 'count_over_time(smokemesh_round_sent[1d])', time: String(now / 1000) });
+  const r = (await (await fetch(`${vm.url}/api/v1/query?${q}`)).json()) as { data: { result: { value: [number, string] }[] } };
+  assert.equal(Number(r.data.result[0]?.value[1]), 400);
 });

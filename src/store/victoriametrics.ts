@@ -17,6 +17,8 @@ import { SyncHttp } from './vm/sync-http.ts';
 const DEFAULT_POINTS = 1000;
 /** Rounds per import request. */
 const BATCH = 10000;
+/** The smallest batch after failures halved it (a timeout can mean "too much at once for VM now"). */
+const MIN_BATCH = 50;
 /** Every metric the backend writes. */
 const ALL = '{__name__=~"smokemesh_round_.+"}';
 
@@ -59,6 +61,8 @@ export class VmStore implements Store {
   private lastError: string | undefined;
   private sending: Promise<void> | undefined;
   private retryDelay = 0;
+  /** Rounds per import now: halved after a failure, doubled back after a success, so a VM too slow for a whole batch still takes smaller ones. */
+  private batch = BATCH;
   private timer: NodeJS.Timeout | undefined;
   private readonly timers: boolean;
   private closed = false;
@@ -134,7 +138,7 @@ export class VmStore implements Store {
 
   private async sendAll(): Promise<void> {
     for (;;) {
-      const { ids, rounds } = this.outbox.peek(BATCH);
+      const { ids, rounds } = this.outbox.peek(this.batch);
       if (ids.length === 0) return;
       let problem: string | undefined;
       try {
@@ -145,7 +149,12 @@ export class VmStore implements Store {
         problem = String((e as { cause?: unknown }).cause ?? e);
       }
       if (this.closed) return;
-      if (problem) { this.failed(problem); return; }
+      if (problem) {
+        this.batch = Math.max(MIN_BATCH, ids.length >> 1);
+        this.failed(problem);
+        return;
+      }
+      this.batch = Math.min(BATCH, this.batch * 2);
       this.outbox.remove(ids);
       this.counters.rounds_written += ids.length;
       if (this.lastError) this.log.info(`store: VictoriaMetrics at ${this.url} takes rounds again`);

@@ -1,12 +1,13 @@
 import { errorBody } from '../../errors.ts';
 import { randomUUID } from 'node:crypto';
-import type { FastifySchema } from 'fastify';
+import type { FastifyReply, FastifySchema } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { AlertRuleInfoSchema } from '../../alerts/config.ts';
 import {
   ActiveRowSchema, AttemptRowSchema, DELIVERY_STATUSES, DeliveryListRowSchema, EventRowSchema, SilenceSchema,
   type AlertDb, type Silence,
 } from '../../alerts/db.ts';
+import type { SharedHistory } from '../../cluster/history.ts';
 import { ChannelStatusSchema, type Dispatcher } from '../../alerts/dispatcher.ts';
 import { AlertEventSchema } from '../../alerts/notifiers/notifier.ts';
 import type { AlertEngine } from '../../alerts/engine.ts';
@@ -22,7 +23,10 @@ export interface AlertRouteDeps {
   agentEvents: () => { agent: string; state: 'down' | 'up'; time: number }[];
   /** Told of every silence saved or deleted here (a cluster shares them with its other servers). */
   onSilence?: (change: { saved: Silence } | { deleted: string }) => void;
+  /** In a cluster: the history and deliveries of every server (src/cluster/history.ts); default this server's own database. */
+  history?: () => SharedHistory | undefined;
 }
+
 
 const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 200 }));
 const Offset = Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0, description: 'rows to skip (paging); X-Total-Count has the total' }));
@@ -74,6 +78,16 @@ const SilenceBody = Type.Object({
 }, { additionalProperties: false });
 const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
 
+/** A read from the cluster's shared database; when it does not answer, a 503 naming it (SMOKEMESH_E_CLUSTER) is sent and undefined returned. */
+async function fromCluster<T>(reply: FastifyReply, read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (e) {
+    await reply.code(503).send(errorBody('SMOKEMESH_E_CLUSTER', (e as Error).message));
+    return undefined;
+  }
+}
+
 /** Routes under /api/v1/alerts… and /api/v1/silences…; changes need the admin token. */
 export function alertRoutes(deps: AlertRouteDeps): RouteModule {
   return (app, ctx) => {
@@ -111,10 +125,17 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
     app.get<{ Querystring: Static<typeof HistoryQuery> }>('/api/v1/alerts/history', {
       schema: {
         summary: 'Raised / cleared / firing events, newest first; filters and paging (X-Total-Count: all matches)', tags, querystring: HistoryQuery,
-        response: { 200: { ...Type.Array(EventRowSchema), headers: TotalHeader } },
+        response: { 200: { ...Type.Array(EventRowSchema), headers: TotalHeader }, 503: Err },
       } as FastifySchema,
     }, async (req, reply) => {
       const q = { ...req.query, limit: req.query.limit ?? 200 };
+      const shared = deps.history?.();
+      if (shared) {
+        const page = await fromCluster(reply, () => shared.events(q));
+        if (!page) return reply;
+        void reply.header('x-total-count', page.total);
+        return page.rows;
+      }
       void reply.header('x-total-count', deps.db.countEvents(q));
       return deps.db.events(q);
     });
@@ -122,10 +143,17 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
       schema: {
         summary: 'Deliveries with every attempt (sent, retried, failed) and silenced notifications, newest first; filters and paging (X-Total-Count)',
         tags, querystring: DeliveryQuery,
-        response: { 200: { ...Type.Array(DeliveryListRowSchema), headers: TotalHeader } },
+        response: { 200: { ...Type.Array(DeliveryListRowSchema), headers: TotalHeader }, 503: Err },
       } as FastifySchema,
     }, async (req, reply) => {
       const q = { ...req.query, limit: req.query.limit ?? 200 };
+      const shared = deps.history?.();
+      if (shared) {
+        const page = await fromCluster(reply, () => shared.deliveries(q));
+        if (!page) return reply;
+        void reply.header('x-total-count', page.total);
+        return page.rows;
+      }
       void reply.header('x-total-count', deps.db.countDeliveries(q));
       return deps.db.deliveries(q);
     });
