@@ -2,14 +2,7 @@ import { loadavg } from 'node:os';
 import { makeRound, type Round } from '../src/probes/round.ts';
 
 /** Deterministic pseudo-random numbers (mulberry32). */
-export function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng as rng } from '../test/fixtures/prng.ts';
 
 /**
  * A plausible round: base RTT per series, log-normal-ish jitter, 1 % of rounds with some loss,

@@ -6,19 +6,13 @@ import { gzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 import { signRequest } from '../src/auth/signing.ts';
 import { makeRound, type Round } from '../src/probes/round.ts';
+import { prng } from './fixtures/prng.ts';
 
 const [base, agent, secret, countArg, seedArg, t0Arg] = process.argv.slice(2) as [string, string, string, string, string, string];
 const COUNT = Number(countArg);
 const T0 = Number(t0Arg);
-let seed = Number(seedArg) >>> 0;
-/** mulberry32: reproducible from the printed seed. */
-function rand(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+/** Reproducible from the printed seed. */
+const rand = prng(Number(seedArg));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 const int = (n: number) => Math.floor(rand() * n);
 

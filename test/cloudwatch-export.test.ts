@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import pino from 'pino';
-import { startServer, type RunningServer } from '../src/server/app.ts';
+import type { RunningServer } from '../src/server/app.ts';
 import { isolateAwsEnv } from '../src/aws/sigv4.testkit.ts';
 import { startFakeCloudWatch, TEST_KEYS, type FakeCloudWatch } from '../src/aws/fake-aws.testkit.ts';
+import { generalSection, startServerIn } from './server-kit.ts';
 import { waitFor } from './wait.ts';
 
 /**
@@ -25,13 +25,7 @@ let cw: FakeCloudWatch;
 
 before(async () => {
   cw = await startFakeCloudWatch('cn-north-1');
-  const configFile = join(dir, 'smokemesh.yaml');
-  writeFileSync(configFile, `general:
-  step: 2
-  pings: 3
-  data_dir: ${join(dir, 'data')}
-  agent_name: builtin
-targets:
+  server = await startServerIn(dir, `${generalSection(dir)}targets:
   children:
     Local:
       labels: { isp: loopback }
@@ -44,7 +38,6 @@ export:
       labels: [isp]
       flush_seconds: 0.5
 `);
-  server = await startServer({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) });
 });
 
 after(async () => {

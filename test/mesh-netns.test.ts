@@ -8,6 +8,7 @@ import pino from 'pino';
 import { findNode, probedTargets } from '../src/config/tree.ts';
 import { startServer, type RunningServer } from '../src/server/app.ts';
 import { freePort, startAgent, writeSecret, type Proc } from './agents-kit.ts';
+import { isRoot, sh } from './netns-kit.ts';
 import { waitFor } from './wait.ts';
 
 /**
@@ -30,18 +31,12 @@ const dir = mkdtempSync(join(tmpdir(), 'smokemesh-netns-'));
 const procs: Record<string, Proc> = {};
 let server: RunningServer;
 
-function sh(argv: string[], input?: string): void {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', shell: false, ...(input ? { input } : {}) });
-  if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
-}
 function shQuiet(argv: string[]): void {
   spawnSync(argv[0]!, argv.slice(1), { shell: false });
 }
 
-const root = process.getuid?.() === 0;
-
 before(async () => {
-  if (!root) return;
+  if (!isRoot) return;
   const routes = spawnSync('ip', ['-4', 'route'], { encoding: 'utf8' }).stdout;
   assert.ok(!routes.includes(`198.51.100.${nibble}/28`), 'our test subnet is free');
   sh(['ip', 'link', 'add', BRIDGE, 'type', 'bridge']);
@@ -111,7 +106,7 @@ const matrix = () => api<{ cells: Cell[] }>('/api/v1/regions/matrix?probe=icmp')
 const pair = (s: string, t: string) => api<{ cell: Cell; targets: Cell[] }>(`/api/v1/regions/pair?probe=icmp&source=${s}&target=${t}`);
 const meshAgents = () => probedTargets(findNode(server.ctx.targets(), '/Mesh') ?? { children: [] } as never).map((t) => t.path).sort();
 
-test('the mesh forms by itself, loss in one namespace stays in its agent, a killed agent leaves and its shard moves', { skip: !root && 'needs root for network namespaces' }, async () => {
+test('the mesh forms by itself, loss in one namespace stays in its agent, a killed agent leaves and its shard moves', { skip: !isRoot && 'needs root for network namespaces' }, async () => {
   // 1. Every agent becomes a target of the other region; every cell fills with all agents, no loss.
   await waitFor('the mesh targets', () => meshAgents().length === 5, 120000);
   assert.deepEqual(meshAgents(), ['/Mesh/eu/eu-a', '/Mesh/eu/eu-b', '/Mesh/eu/eu-c', '/Mesh/us/us-a', '/Mesh/us/us-b']);

@@ -3,21 +3,13 @@ import assert from 'node:assert/strict';
 import { shardOwner, splitTargets } from '../src/plan/shard.ts';
 import { planFor, type AgentIdentity } from '../src/plan/plan.ts';
 import { parseConfig } from '../src/config/loader.ts';
+import { prng } from './fixtures/prng.ts';
 
-/** Deterministic PRNG (mulberry32) so a failing property names its seed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
 test('every target goes to exactly one candidate, and the union is every target', () => {
   for (let seed = 1; seed <= 50; seed++) {
-    const r = rng(seed);
+    const r = prng(seed);
     const targets = names('/g/t', 1 + Math.floor(r() * 300));
     const agents = names(`agent-${seed}-`, 1 + Math.floor(r() * 12));
     const split = splitTargets(targets, agents);
@@ -39,7 +31,7 @@ test('the split does not depend on the order of the candidates', () => {
 
 test('a joining agent takes targets only from others; nothing else moves', () => {
   for (let seed = 1; seed <= 30; seed++) {
-    const r = rng(seed);
+    const r = prng(seed);
     const targets = names('/t/', 500);
     const before = names(`s${seed}-`, 2 + Math.floor(r() * 8));
     const joiner = `new-${seed}`;
@@ -60,7 +52,7 @@ test('a joining agent takes targets only from others; nothing else moves', () =>
 
 test('a leaving agent hands over only its own targets', () => {
   for (let seed = 1; seed <= 30; seed++) {
-    const r = rng(seed);
+    const r = prng(seed);
     const targets = names('/t/', 400);
     const agents = names(`l${seed}-`, 2 + Math.floor(r() * 8));
     const gone = agents[Math.floor(r() * agents.length)]!;

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import pino from 'pino';
-import { startServer, type RunningServer } from '../src/server/app.ts';
-import { freePort } from './agents-kit.ts';
+import type { RunningServer } from '../src/server/app.ts';
+import { httpSink, type HttpSink } from './http-sink-kit.ts';
+import { startPrometheus, type Prometheus } from './prometheus-kit.ts';
+import { generalSection, startServerIn } from './server-kit.ts';
 import { waitFor } from './wait.ts';
 
 /**
@@ -17,31 +16,17 @@ import { waitFor } from './wait.ts';
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'smokemesh-rw-'));
-let prom: ChildProcess | undefined;
-let refusing: Server;
+let prom: Prometheus | undefined;
+let refusing: HttpSink | undefined;
 let refused = 0;
 let server: RunningServer;
 let promUrl = '';
 
 before(async () => {
-  const promPort = await freePort();
-  promUrl = `http://127.0.0.1:${promPort}`;
-  writeFileSync(join(dir, 'prometheus.yml'), 'global: { scrape_interval: 15s }\n');
-  prom = spawn('/usr/bin/prometheus', [
-    `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-    `--web.listen-address=127.0.0.1:${promPort}`, '--web.enable-remote-write-receiver', '--log.level=warn',
-  ], { stdio: 'ignore', shell: false });
-  await waitFor('prometheus to be ready', async () => (await fetch(`${promUrl}/-/ready`)).ok, 30000, 200);
-  refusing = createServer((req, res) => { refused++; req.resume(); res.writeHead(400); res.end('no thanks'); });
-  await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));
-  const refusingPort = (refusing.address() as { port: number }).port;
-  const configFile = join(dir, 'smokemesh.yaml');
-  writeFileSync(configFile, `general:
-  step: 2
-  pings: 3
-  data_dir: ${join(dir, 'data')}
-  agent_name: builtin
-targets:
+  prom = await startPrometheus(dir, 'global: { scrape_interval: 15s }\n', { remoteWriteReceiver: true });
+  promUrl = prom.url;
+  refusing = await httpSink((req, res) => { refused++; req.resume(); res.writeHead(400); res.end('no thanks'); });
+  server = await startServerIn(dir, `${generalSection(dir)}targets:
   children:
     Local:
       children:
@@ -51,19 +36,15 @@ export:
     - url: ${promUrl}/api/v1/write
       labels: { job: smokemesh-rw }
       flush_seconds: 0.5
-    - url: http://127.0.0.1:${refusingPort}/write
+    - url: ${refusing.base}/write
       flush_seconds: 0.5
 `);
-  server = await startServer({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) });
 });
 
 after(async () => {
   await server?.close();
-  refusing?.close();
-  if (prom && prom.exitCode === null) {
-    prom.kill('SIGTERM');
-    await new Promise((r) => prom!.once('exit', r));
-  }
+  await refusing?.close();
+  await prom?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

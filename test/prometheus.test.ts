@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import pino from 'pino';
-import { startServer, type RunningServer } from '../src/server/app.ts';
+import type { RunningServer } from '../src/server/app.ts';
+import { httpSink, type HttpSink } from './http-sink-kit.ts';
+import { startPrometheus, type Prometheus } from './prometheus-kit.ts';
+import { generalSection, startServerIn } from './server-kit.ts';
 import { waitFor } from './wait.ts';
 
 /**
@@ -16,31 +16,14 @@ import { waitFor } from './wait.ts';
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'smokemesh-prom-'));
-let web: Server;
+let web: HttpSink | undefined;
 let server: RunningServer;
-let prom: ChildProcess | undefined;
+let prom: Prometheus | undefined;
 let promUrl = '';
 
-async function freePort(): Promise<number> {
-  const s = createTcpServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 before(async () => {
-  web = createServer((req, res) => { res.writeHead(req.url === '/ok' ? 200 : 503); res.end('x'); });
-  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
-  const webPort = (web.address() as { port: number }).port;
-  const configFile = join(dir, 'smokemesh.yaml');
-  writeFileSync(configFile, `general:
-  step: 2
-  pings: 3
-  data_dir: ${join(dir, 'data')}
-  agent_name: builtin
-  region: here
-targets:
+  web = await httpSink((req, res) => { res.writeHead(req.url === '/ok' ? 200 : 503); res.end('x'); });
+  server = await startServerIn(dir, `${generalSection(dir, { more: '  region: here' })}targets:
   labels: { region: lo }
   children:
     Local:
@@ -50,36 +33,24 @@ targets:
 mesh:
   - type: http
     region: web
-    targets: [ "http://127.0.0.1:${webPort}/ok", "http://127.0.0.1:${webPort}/bad" ]
+    targets: [ "${web.base}/ok", "${web.base}/bad" ]
     pings: 2
     step: 2
     http: { interval: 10 }
-`);
-  server = await startServer({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'warn' }) });
-  const promPort = await freePort();
+`, { level: 'warn' });
   const scrape = new URL(server.url);
-  writeFileSync(join(dir, 'prometheus.yml'), `global: { scrape_interval: 1s, evaluation_interval: 1s }
+  prom = await startPrometheus(dir, `global: { scrape_interval: 1s, evaluation_interval: 1s }
 scrape_configs:
   - job_name: smokemesh
     static_configs: [ { targets: ["${scrape.host}"] } ]
 `);
-  prom = spawn('/usr/bin/prometheus', [
-    `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-    `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'], shell: false });
-  let stderr = '';
-  prom.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  prom.on('exit', (code) => { if (code) console.error(`prometheus exited ${code}: ${stderr}`); });
-  promUrl = `http://127.0.0.1:${promPort}`;
+  promUrl = prom.url;
 });
 
 after(async () => {
-  if (prom && prom.exitCode === null) {
-    prom.kill('SIGTERM');
-    await new Promise((r) => prom!.once('exit', r));
-  }
+  await prom?.stop();
   await server?.close();
-  web.close();
+  await web?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

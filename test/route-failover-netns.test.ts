@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { probedTargets } from '../src/config/tree.ts';
 import { createAlerts, type AlertService } from '../src/alerts/index.ts';
 import { configIn, silentLog, storeIn, tempDir } from '../src/alerts/testkit.ts';
 import { isolateAwsEnv } from '../src/aws/sigv4.testkit.ts';
 import { startFakeEc2, TEST_KEYS, type FakeEc2 } from '../src/aws/fake-aws.testkit.ts';
 import { icmpProbe } from '../src/probes/icmp.ts';
-import { makeRound } from '../src/probes/round.ts';
 import type { Store } from '../src/store/types.ts';
+import { FarEnd, icmpRounds, isRoot } from './netns-kit.ts';
 
 /**
  * The hybrid-cloud link failover, whole chain (docs/recipes/aws-route-failover.md): the far
@@ -21,26 +19,15 @@ import type { Store } from '../src/store/types.ts';
  */
 
 isolateAwsEnv();
-const root = process.getuid?.() === 0;
-const tag = Math.random().toString(36).slice(2, 7);
-const NS = `smrt${tag}`;
-const VETH = `smrt${tag}h`;
-const octet = 128 + Math.floor(Math.random() * 128);
-const base = 4 * (1 + Math.floor(Math.random() * 60));
-const NET = `198.19.${octet}`;
-const HOST_ADDR = `${NET}.${base + 1}`;
-const FAR_ADDR = `${NET}.${base + 2}`;
+// A /30 of 198.19.128-255.x (alerts-failover takes 0-127).
+const link = new FarEnd('smrt', { from: 128, count: 128 });
+const FAR_ADDR = link.farAddr;
 const STEP = 5;
 const HOLD_DOWN = 2;
 const RTB = 'rtb-0123456789abcdef0';
 const VGW = 'vgw-0123456789abcdef0';
 const ENI = 'eni-0123456789abcdef0';
 const CIDR = '10.20.0.0/16';
-
-function sh(argv: string[], input?: string): void {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', shell: false, ...(input !== undefined ? { input } : {}) });
-  if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
-}
 
 const dir = tempDir('smokemesh-route-');
 let store: Store;
@@ -50,29 +37,17 @@ let ec2: FakeEc2;
 before(async () => {
   ec2 = await startFakeEc2('cn-north-1');
   ec2.tables.set(RTB, new Map([[CIDR, { target: { field: 'GatewayId', id: VGW } }]]));
-  if (!root) return;
-  const routes = spawnSync('ip', ['-4', 'route'], { encoding: 'utf8' }).stdout;
-  const addrs = spawnSync('ip', ['-4', 'addr'], { encoding: 'utf8' }).stdout;
-  assert.ok(!routes.includes(`${NET}.`) && !addrs.includes(`${NET}.`), `our test subnet ${NET}.0/24 is not used on this machine`);
-  sh(['ip', 'netns', 'add', NS]);
-  sh(['ip', 'link', 'add', VETH, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', NS]);
-  sh(['ip', 'addr', 'add', `${HOST_ADDR}/30`, 'dev', VETH]);
-  sh(['ip', 'link', 'set', VETH, 'up']);
-  sh(['ip', '-n', NS, 'addr', 'add', `${FAR_ADDR}/30`, 'dev', 'eth0']);
-  sh(['ip', '-n', NS, 'link', 'set', 'eth0', 'up']);
-  sh(['ip', '-n', NS, 'link', 'set', 'lo', 'up']);
+  if (isRoot) link.setup();
 });
 
 after(async () => {
   await alerts?.close();
   store?.close();
   await ec2?.close();
-  if (!root) return;
-  spawnSync('ip', ['netns', 'del', NS]);
-  spawnSync('ip', ['link', 'del', VETH]);
+  if (isRoot) link.teardown();
 });
 
-test('route failover: loss on the link raises within two rounds and moves the route once; recovery, hold-down, moves it back once', { skip: !root && 'needs root for network namespaces', timeout: 180_000 }, async () => {
+test('route failover: loss on the link raises within two rounds and moves the route once; recovery, hold-down, moves it back once', { skip: !isRoot && 'needs root for network namespaces', timeout: 180_000 }, async () => {
   const config = configIn(dir, `
 general: { step: ${STEP}, pings: 5, data_dir: ./data }
 notifiers:
@@ -107,18 +82,7 @@ targets:
   assert.ok(target);
   assert.equal(await icmpProbe.unavailable?.(), undefined, 'fping works here');
 
-  let tick = Math.ceil(Date.now() / (STEP * 1000)) * STEP * 1000;
-  const oneRound = async () => {
-    await sleep(Math.max(0, tick - Date.now()));
-    const time = tick;
-    tick += STEP * 1000;
-    const [m] = await icmpProbe.measure([{ path: target.path, host: target.probe.host, params: target.probe.params as never }], AbortSignal.timeout(STEP * 1000));
-    const r = makeRound({ target: target.path, agent: 'srv', probe: 'icmp', time, step: STEP }, m!);
-    store.write([r]);
-    alerts.sink.write([r]);
-    await alerts.dispatcher.idle();
-    return r;
-  };
+  const oneRound = icmpRounds({ target, store, alerts, step: STEP });
   const replaces = () => ec2.calls.filter((c) => c.action === 'ReplaceRoute');
   const roundsUntil = async (n: number, limit: number): Promise<number> => {
     for (let i = 1; i <= limit; i++) {
@@ -132,7 +96,7 @@ targets:
   assert.equal(clean.loss, 0, 'the far end answers before the loss');
   assert.equal(ec2.calls.length, 0, 'nothing asked of EC2 while the link is fine');
 
-  sh(['ip', 'netns', 'exec', NS, 'nft', '-f', '-'], `table inet smokemesh_route {
+  link.nft(`table inet smokemesh_route {
   chain input { type filter hook input priority 0; policy accept; meta l4proto icmp numgen random mod 100 < 95 counter drop; }
 }
 `);
@@ -144,7 +108,7 @@ targets:
   await oneRound();
   assert.equal(replaces().length, 1, 'called once');
 
-  sh(['ip', 'netns', 'exec', NS, 'nft', 'delete', 'table', 'inet', 'smokemesh_route']);
+  link.nftDelete('smokemesh_route');
   const firstClean = await oneRound();
   assert.equal(firstClean.loss, 0);
   assert.equal(replaces().length, 1, `hold-down: one clean round of ${HOLD_DOWN} does not move it back`);

@@ -3,8 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import pino from 'pino';
-import { startServer } from '../src/server/app.ts';
+import { generalSection, startServerIn } from './server-kit.ts';
 import { waitFor } from './wait.ts';
 import { closedPort } from './fixtures/ports.ts';
 
@@ -16,13 +15,7 @@ test('rounds reach the alert engine: an edge-triggered alert runs its hook and s
   const out = join(dir, 'hook.out');
   writeFileSync(hook, `#!/bin/sh\nprintf '%s|' "$@" >> ${out}\necho >> ${out}\n`);
   chmodSync(hook, 0o755);
-  const configFile = join(dir, 'smokemesh.yaml');
-  writeFileSync(configFile, `general:
-  step: 1
-  pings: 2
-  data_dir: ${join(dir, 'data')}
-  agent_name: builtin
-alerts:
+  const server = await startServerIn(dir, `${generalSection(dir, { step: 1, pings: 2 })}alerts:
   portdown:
     type: loss
     pattern: ">50%,>50%"
@@ -34,7 +27,6 @@ targets:
   children:
     svc: { probe: tcp, host: 127.0.0.1, port: ${await closedPort()}, interval: 10, timeout: 200 }
 `);
-  const server = await startServer({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) });
   try {
     const line = await waitFor('the hook to run', () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n')[0] : undefined), 30000);
     const args = line.split('|');

@@ -4,8 +4,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import pino from 'pino';
-import { startServer } from '../src/server/app.ts';
+import { generalSection, startServerIn } from './server-kit.ts';
 import { waitFor } from './wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'smokemesh-tls-'));
@@ -20,21 +19,13 @@ test('the server serves HTTPS with general.tls; a real agent with --ca delivers 
   chmodSync(join(dir, 'srv.key'), 0o600);
   const secret = join(dir, 'a1.secret');
   writeFileSync(secret, 'tls-end-to-end-secret-0123456789\n', { mode: 0o600 });
-  const configFile = join(dir, 'smokemesh.yaml');
-  writeFileSync(configFile, `general:
-  step: 2
-  pings: 3
-  data_dir: ${join(dir, 'data')}
-  agent_name: builtin
-  tls: { cert_file: ${join(dir, 'srv.pem')}, key_file: ${join(dir, 'srv.key')} }
-agents:
+  const server = await startServerIn(dir, `${generalSection(dir, { more: `  tls: { cert_file: ${join(dir, 'srv.pem')}, key_file: ${join(dir, 'srv.key')} }` })}agents:
   - name: a1
     secret_file: ${secret}
 targets:
   children:
     lo: { host: 127.0.0.1, interval: 20, timeout: 500 }
 `);
-  const server = await startServer({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) });
   const agent = spawn(process.execPath, ['bin/smokemesh.js', 'agent', '--server', server.url, '--name', 'a1',
     '--secret-file', secret, '--ca', join(dir, 'ca.pem'), '--spool', join(dir, 'spool')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -58,8 +49,6 @@ test('a TLS key file readable by others is refused at start, naming the file', a
   const key = join(dir, 'open.key');
   writeFileSync(key, 'x', { mode: 0o644 });
   chmodSync(key, 0o644);
-  const configFile = join(dir, 'open.yaml');
-  writeFileSync(configFile, `general:\n  data_dir: ${join(dir, 'data2')}\n  tls: { cert_file: ${join(dir, 'srv.pem')}, key_file: ${key} }\n`);
-  await assert.rejects(startServer({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) }),
+  await assert.rejects(startServerIn(dir, `general:\n  data_dir: ${join(dir, 'data2')}\n  tls: { cert_file: ${join(dir, 'srv.pem')}, key_file: ${key} }\n`, { file: 'open.yaml' }),
     new RegExp(`general\\.tls\\.key_file: ${key} is readable by group or others .*chmod 600`));
 });

@@ -1,29 +1,25 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { startServer, type RunningServer } from '../src/server/app.ts';
+import { httpSink, type HttpSink } from './http-sink-kit.ts';
+import { generalSection, startServerIn } from './server-kit.ts';
 import { waitFor } from './wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'smokemesh-server-'));
 const configFile = join(dir, 'smokemesh.yaml');
-let web: Server;
+let web: HttpSink | undefined;
 let tcp: ReturnType<typeof createTcpServer>;
 let webPort = 0;
 let tcpPort = 0;
 
 function config(extra = ''): string {
-  return `general:
-  step: 2
-  pings: 3
-  data_dir: ${join(dir, 'data')}
-  agent_name: builtin
-targets:
+  return `${generalSection(dir)}targets:
   children:
     Local:
       children:
@@ -34,22 +30,20 @@ ${extra}`;
 }
 
 before(async () => {
-  web = createServer((req, res) => { res.writeHead(req.url === '/ok' ? 200 : 404, { 'content-type': 'text/plain' }); res.end('fine'); });
-  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
-  webPort = (web.address() as { port: number }).port;
+  web = await httpSink((req, res) => { res.writeHead(req.url === '/ok' ? 200 : 404, { 'content-type': 'text/plain' }); res.end('fine'); });
+  webPort = web.port;
   tcp = createTcpServer((s) => s.destroy());
   await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
   tcpPort = (tcp.address() as { port: number }).port;
 });
-after(() => {
-  web.close();
+after(async () => {
+  await web?.close();
   tcp.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 test('the server probes its config through the built-in agent, stores rounds, reloads safely', async () => {
-  writeFileSync(configFile, config());
-  const server: RunningServer = await startServer({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) });
+  const server: RunningServer = await startServerIn(dir, config());
   try {
     const latest = () => new Map(server.ctx.store.latest().map((r) => [r.target, r]));
     const first = await waitFor('rounds of all three targets', () => {
@@ -107,7 +101,7 @@ test('the CLI server reloads on SIGHUP and stops cleanly on SIGTERM', async () =
     await waitFor('the plan to be applied', () => /plan applied/.test(out));
     writeFileSync(cfg, config('    Added:\n      children:\n        again: { host: 127.0.0.2, interval: 20, timeout: 500 }\n').replace(join(dir, 'data'), join(dir, 'data-cli')));
     child.kill('SIGHUP');
-    await waitFor('the reload to be logged', () => /config reloaded/.test(out));
+    await waitFor('the reload to be logged', () => /config reloaded/.test(out), 90_000);
     await waitFor('the new plan with 4 targets', () => /"targets":4/.test(out));
     child.kill('SIGTERM');
     assert.equal(await exited, 0, out.slice(-2000));
@@ -135,8 +129,7 @@ test('a port already in use is a clear error naming general.listen; a later star
 test('one reload reports the problems of every section at once (alerts and agents here)', async () => {
   const cfg = join(dir, 'multi.yaml');
   const base = `general:\n  step: 60\n  data_dir: ${join(dir, 'data-multi')}\ntargets:\n  children:\n    a: { host: 127.0.0.1 }\n`;
-  writeFileSync(cfg, base);
-  const server = await startServer({ configFile: cfg, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) });
+  const server = await startServerIn(dir, base, { file: 'multi.yaml' });
   try {
     writeFileSync(cfg, base.replace('a: { host: 127.0.0.1 }', 'a: { host: 127.0.0.1, alerts: [nosuch] }')
       + `agents:\n  - name: far\n    secret_file: ${join(dir, 'missing.secret')}\n`);
@@ -153,8 +146,7 @@ test('one reload reports the problems of every section at once (alerts and agent
 test('a reload with a broken export section is refused (422) and the running config stays', async () => {
   const cfg = join(dir, 'export.yaml');
   const base = `general:\n  step: 60\n  data_dir: ${join(dir, 'data-export')}\ntargets:\n  children:\n    a: { host: 127.0.0.1 }\n`;
-  writeFileSync(cfg, base);
-  const server = await startServer({ configFile: cfg, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) });
+  const server = await startServerIn(dir, base, { file: 'export.yaml' });
   try {
     const before = server.ctx.config();
     writeFileSync(cfg, base.replace('a: { host: 127.0.0.1 }', 'b: { host: 127.0.0.2 }') + 'export:\n  remote_write: [ { bogus: 1 } ]\n');

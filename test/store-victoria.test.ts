@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import pino from 'pino';
-import { startServer } from '../src/server/app.ts';
 import { OUTBOX_FILE } from '../src/store/vm/outbox.ts';
+import { generalSection, startServerIn } from './server-kit.ts';
 import { startVictoria } from './victoria.ts';
 import { waitFor } from './wait.ts';
 
@@ -14,13 +13,7 @@ test('a server with store.backend victoriametrics probes, acknowledges into its 
   t.after(() => vm.stop());
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-server-vm-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const configFile = join(dir, 'smokemesh.yaml');
-  writeFileSync(configFile, `general:
-  step: 2
-  pings: 5
-  data_dir: ${join(dir, 'data')}
-  agent_name: builtin
-store:
+  const server = await startServerIn(dir, `${generalSection(dir, { pings: 5 })}store:
   backend: victoriametrics
   url: ${vm.url}
   tiers: [{ bucket: 10, keep_days: 1 }, { bucket: 3600, keep_days: 30 }]
@@ -31,7 +24,6 @@ targets:
         lo4: { host: 127.0.0.1, interval: 20, timeout: 500 }
         lo4b: { host: 127.0.0.1, interval: 20, timeout: 500 }
 `);
-  const server = await startServer({ configFile, listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) });
   t.after(() => server.close());
   const get = async (url: string) => {
     const res = await server.app.inject({ method: 'GET', url });

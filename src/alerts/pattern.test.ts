@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { MAX_ALERT_HISTORY, MAX_STAR_PRODUCT, compilePattern, matchPattern, PatternError, type HistoryValue, type PatternType } from './pattern.ts';
+import { prng } from '../../test/fixtures/prng.ts';
 
 const zeros = (n: number): number[] => new Array(n).fill(0);
 
@@ -89,19 +90,8 @@ test('pattern: invalid elements are rejected naming the element', () => {
   }
 });
 
-/** Small deterministic PRNG so that a failing fuzz case can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('pattern fuzz: valid patterns never throw, invalid ones are rejected', () => {
+  // Deterministic, so that a failing fuzz case can be replayed.
   const rnd = prng(20240605);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
   const ops = ['==', '!=', '<', '>', '<=', '>='];

@@ -4,19 +4,10 @@ import { makeRound } from '../probes/round.ts';
 import { ALPHA, addRound, emptyBucket, fromRow, mergeBucket, quantilesUs, seal, summaryOf, toPoint, toRow } from './bucket.ts';
 import { packAscending, unpackAscending } from './codec.ts';
 import { SMOKE_QUANTILES } from './types.ts';
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../test/fixtures/prng.ts';
 
 function rounds(seed: number, count: number, base: number) {
-  const rand = rng(seed);
+  const rand = prng(seed);
   return Array.from({ length: count }, (_, i) => {
     const received = Math.floor(rand() * 21);
     const rtts = Array.from({ length: received }, () => base * Math.exp(rand() * rand() * 2) + rand());
@@ -55,7 +46,7 @@ test('a bucket does not depend on arrival order, and merging equals adding', () 
   const inOrder = emptyBucket();
   for (const r of rs) addRound(inOrder, r);
   const shuffled = emptyBucket();
-  const rand = rng(9);
+  const rand = prng(9);
   for (const r of [...rs].sort(() => rand() - 0.5)) addRound(shuffled, r);
   const halves = [emptyBucket(), emptyBucket()];
   rs.forEach((r, i) => addRound(halves[i % 2]!, r));

@@ -3,16 +3,7 @@ import assert from 'node:assert/strict';
 import { makeRound } from '../probes/round.ts';
 import { addRound, emptyBucket, encodeQuantiles, seal, toRow, type BucketRow } from './bucket.ts';
 import { decodePack, encodePack, packCount, packFirst } from './packs.ts';
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../test/fixtures/prng.ts';
 
 /** A sealed bucket of `rounds` rounds as retention writes it. */
 function sealedRow(rand: () => number, rounds: number, base: number, extra: boolean): BucketRow {
@@ -28,7 +19,7 @@ function sealedRow(rand: () => number, rounds: number, base: number, extra: bool
 }
 
 test('a pack reads back every column exactly: sealed histograms, imported quantiles, empty buckets, extras, gaps', () => {
-  const rand = rng(3);
+  const rand = prng(3);
   const rows: Array<BucketRow & { b: number }> = [];
   let b = 1_000_000;
   for (let i = 0; i < 400; i++) {
@@ -54,7 +45,7 @@ test('a pack reads back every column exactly: sealed histograms, imported quanti
 });
 
 test('packs refuse what they cannot hold: open buckets, unordered rows, damaged blobs', () => {
-  const rand = rng(5);
+  const rand = prng(5);
   const open = { ...toRow(emptyBucket()), b: 1 };
   const b = emptyBucket();
   addRound(b, makeRound({ target: '/t', agent: 'a', probe: 'icmp', time: 0, step: 60 }, { sent: 20, rtts: [1, 2] }));

@@ -12,6 +12,7 @@ import { DB_FILE, openStore, type SqliteStore } from './index.ts';
 import { roundFromRaw } from './raw.ts';
 import { RecentIndex } from './recent.ts';
 import type { TopMetric, TopRow } from './types.ts';
+import { prng } from '../../test/fixtures/prng.ts';
 
 /**
  * The writer's caches (per-series open buckets, the recent index behind windowed top-N) must
@@ -27,15 +28,6 @@ const cfg: StoreConfig = {
   synchronous: 'normal',
 };
 const METRICS: TopMetric[] = ['loss', 'median', 'max', 'stddev'];
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-recent-'));
@@ -171,7 +163,7 @@ function assertRollupsMatchRaw(dir: string, since = 0): void {
 
 test('windowed top-N from memory equals SQLite and a brute-force computation on random data', (t) => {
   const dir = tempDir(t);
-  const rand = rng(11);
+  const rand = prng(11);
   const start = Date.UTC(2025, 2, 1, 10);
   let now = start;
   const mem = openStore(join(dir, 'mem'), cfg, undefined, { now: () => now, timers: false });
@@ -206,7 +198,7 @@ test('windowed top-N from memory equals SQLite and a brute-force computation on 
 
 test('the caches stay right across late rounds, prune, rename, retention and another process changing the file', (t) => {
   const dir = tempDir(t);
-  const rand = rng(5);
+  const rand = prng(5);
   const start = Date.UTC(2025, 5, 1, 6);
   let now = start + 2 * H;
   const short: StoreConfig = { ...cfg, raw_days: 1 };

@@ -19,8 +19,6 @@ const DEFAULT_POINTS = 1000;
 const BATCH = 10000;
 /** The smallest batch after failures halved it (a timeout can mean "too much at once for VM now"). */
 const MIN_BATCH = 50;
-/** Every metric the backend writes. */
-const ALL = '{__name__=~"smokemesh_round_.+"}';
 
 /** Targets per export of Store.rawRounds (the selector's regexp stays a few KB). */
 const RAW_READ_CHUNK = 200;

@@ -212,3 +212,38 @@ test('alerts page at 375 px, dark theme, Chinese: no horizontal overflow, string
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('history filtered by alert and deliveries by channel: every row matches, the totals are the server\'s', async () => {
+  const total = async (path: string) => Number((await fetch(server.url + path)).headers.get('x-total-count'));
+  await waitFor('events of both alerts, deliveries to both channels', async () =>
+    (await total('/api/v1/alerts/history?alert=portdown')) >= 1 && (await total('/api/v1/alerts/history?alert=stilldown')) >= 2
+      && (await total('/api/v1/alerts/deliveries?channel=noc-hook')) >= 1 && (await total(`/api/v1/alerts/deliveries?channel=${encodeURIComponent(`|${hook}`)}`)) >= 2).catch(withOutput);
+  const { page, errors } = await open('#/alerts');
+  const all = Number(await page.getAttribute('.pager[data-list=h]', 'data-total'));
+
+  await page.selectOption('.list-filter[data-list=h] select[name=alert]', 'portdown');
+  await page.click('.list-filter[data-list=h] button[type=submit]');
+  await page.waitForFunction(() => location.hash.includes('h.alert=portdown'));
+  await page.waitForFunction(() => {
+    const rows = Array.from(document.querySelectorAll('table.alert-history tbody tr'));
+    return rows.length > 0 && rows.every((tr) => tr.children[2]?.textContent === 'portdown');
+  });
+  const portdown = Number(await page.getAttribute('.pager[data-list=h]', 'data-total'));
+  assert.ok(portdown >= 1 && portdown < all, `portdown events ${portdown} of ${all}`);
+  assert.ok(portdown <= await total('/api/v1/alerts/history?alert=portdown'), 'no more than the server has');
+
+  await page.selectOption('.list-filter[data-list=d] select[name=channel]', 'noc-hook');
+  await page.click('.list-filter[data-list=d] button[type=submit]');
+  await page.waitForFunction(() => location.hash.includes('d.channel=noc-hook'));
+  // The history's filter stays in the URL beside the deliveries'.
+  assert.match(await page.evaluate(() => location.hash), /h\.alert=portdown/);
+  await page.waitForFunction(() => {
+    const rows = Array.from(document.querySelectorAll('table.deliveries tbody tr'));
+    return rows.length > 0 && rows.every((tr) => tr.getAttribute('data-channel') === 'noc-hook');
+  });
+  const shown = Number(await page.getAttribute('.pager[data-list=d]', 'data-total'));
+  const everyChannel = await total('/api/v1/alerts/deliveries');
+  assert.ok(shown >= 1 && shown < everyChannel && shown <= await total('/api/v1/alerts/deliveries?channel=noc-hook'), `noc-hook deliveries ${shown} of ${everyChannel}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -29,6 +29,8 @@ export interface OpenOptions {
   timezoneId?: string;
   /** The page's time zone setting (browser, server, UTC). */
   zone?: string;
+  /** Device pixels per CSS pixel (a phone's 2 or 3). */
+  scale?: number;
 }
 
 /**
@@ -36,7 +38,7 @@ export interface OpenOptions {
  * `ready` and fails on any page error. Close it with `page.context().close()`.
  */
 export async function openPage(browser: Browser, base: string, hash: string, ready: string, o: OpenOptions = {}): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: { width: o.width ?? 1200, height: 900 }, acceptDownloads: true, ...(o.timezoneId ? { timezoneId: o.timezoneId } : {}) });
+  const ctx = await browser.newContext({ viewport: { width: o.width ?? 1200, height: 900 }, acceptDownloads: true, deviceScaleFactor: o.scale ?? 1, ...(o.timezoneId ? { timezoneId: o.timezoneId } : {}) });
   await ctx.addInitScript(([lang, theme, zone]) => {
     localStorage.setItem('smokemesh.lang', lang!);
     localStorage.setItem('smokemesh.theme', theme!);

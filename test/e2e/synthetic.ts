@@ -1,7 +1,7 @@
 import { makeRound, type Round } from '../../src/probes/round.ts';
 
 /** A small deterministic PRNG (mulberry32), so synthetic history is the same every run. */
-import { prng } from '../../src/localize/testkit.ts';
+import { prng } from '../fixtures/prng.ts';
 
 export { prng };
 

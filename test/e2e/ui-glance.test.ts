@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { makeRound, type Round } from '../../src/probes/round.ts';
 import { launchChromium, openPage, type OpenOptions } from './browser.ts';
 import { startDevServer, type DevServer } from './dev-server.ts';
-import { canvasColors, leftmostInk } from './pixels.ts';
+import { canvasColors, leftmostInk, zeroLabelGap } from './pixels.ts';
 import { ensureWebBuilt } from './real-server.ts';
 import { prng } from './synthetic.ts';
 
@@ -127,6 +127,21 @@ test('y-axis labels keep every digit (RTTs above a second)', async () => {
   const overview = await open('#/t/G', '.overview[data-state=ready]');
   assert.ok(await leftmostInk(overview, '.card[data-target="/G/slow"] canvas') >= 1, 'overview labels inside the canvas');
   await close(overview);
+});
+
+test('small graphs: the time labels stand clear below the y axis\' "0" (overview and Charts, light and dark, 1200 px and a 375-px phone screen)', async () => {
+  for (const o of [{ width: 1200, theme: 'light' }, { width: 375, theme: 'dark', lang: 'zh-CN', scale: 2 }] as const) {
+    const overview = await open('#/t/G', '.overview[data-state=ready]', o);
+    for (const target of ['/G/five', '/G/duo', '/G/slow']) {
+      const g = await zeroLabelGap(overview, `.card[data-target="${target}"] canvas`);
+      assert.ok(g.gap >= 2 * g.dpr, `${o.width} px ${target}: "0" ends at row ${g.zeroBottom}, the time labels start at row ${g.timeTop} (${g.gap} px apart)`);
+    }
+    await close(overview);
+  }
+  const charts = await open('#/charts?range=3h', '.chart-sections[data-state=ready]');
+  const g = await zeroLabelGap(charts, '.sorter[data-metric=median] .card:first-child canvas');
+  assert.ok(g.gap >= 2 * g.dpr, `Charts: "0" ends at row ${g.zeroBottom}, the time labels start at row ${g.timeTop}`);
+  await close(charts);
 });
 
 test('375 px: the time-zone menu shows its whole choice (as wide as its longest option needs), on screen, English and 中文', async () => {
@@ -393,4 +408,86 @@ test('export: CSV with the points behind the graph, PNG of the graph as drawn wi
   assert.ok(img.blue > 100, `the median in its loss colour: ${img.blue}`);
   assert.ok(img.inkBelow > 500, `legend text drawn: ${img.inkBelow}`);
   await close(page);
+});
+
+/** The rows of a CSV the page downloads when `button` is clicked (no quoted fields in ours). */
+async function csvOf(page: Page, button: string): Promise<{ head: string[]; rows: string[][] }> {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+  const lines = readFileSync((await dl.path())!, 'utf8').trim().split('\n').map((l) => l.split(','));
+  return { head: lines[0]!, rows: lines.slice(1) };
+}
+
+/** The last /api/v1/series answer the page asked for (the points behind its graph), fetched again. */
+async function seriesShown(page: Page): Promise<{ series: { agent: string; tier: string; points: { time: number; median: number | null; sent: number; lost: number; smoke: number[] }[] }[] }> {
+  const url = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('/api/v1/series?')).at(-1));
+  assert.ok(url, 'the page read /api/v1/series');
+  const res = await fetch(url);
+  assert.equal(res.status, 200);
+  return (await res.json()) as Awaited<ReturnType<typeof seriesShown>>;
+}
+
+test('export over buckets: CSV rows of both agents with the buckets\' quantiles (q0…q100) as the API gives them, times in the page\'s zone; Compare exports its series', async () => {
+  const page = await open('#/t/G/duo?range=30h', '.graphs[data-state=ready]', { zone: 'UTC' });
+  const { head, rows } = await csvOf(page, '.graph .export-csv');
+  assert.deepEqual(head.slice(13), ['q0', 'q5', 'q10', 'q25', 'q40', 'q50', 'q60', 'q75', 'q90', 'q95', 'q100']);
+  const shown = await seriesShown(page);
+  assert.deepEqual(shown.series.filter((s) => s.points.length).map((s) => s.agent).sort(), ['a', 'b']);
+  const points = new Map(shown.series.flatMap((s) => s.points.map((p) => [`${s.agent}@${p.time}`, { tier: s.tier, p }] as const)));
+  assert.equal(rows.length, points.size, 'a row per bucket and agent');
+  let last = 0;
+  for (const f of rows) {
+    const time = Number(f[0]);
+    assert.ok(time >= last, 'oldest first');
+    last = time;
+    const hit = points.get(`${f[2]}@${time}`);
+    assert.ok(hit, `row ${f[2]} at ${time} is a point of the graph`);
+    assert.notEqual(hit.tier, 'raw');
+    assert.equal(f[3], hit.tier);
+    assert.equal(f[1], new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z'), 'the time in UTC, the page\'s zone');
+    assert.deepEqual([Number(f[5]), Number(f[6]), Number(f[8])], [hit.p.sent, hit.p.lost, hit.p.median]);
+    assert.deepEqual(f.slice(13).map(Number), hit.p.smoke);
+  }
+  await close(page);
+
+  const compare = await open('#/compare?s=%2FG%2Fduo~a&s=%2FG%2Ffive~local&range=3h', '.graphs[data-state=ready]');
+  const c = await csvOf(compare, '.graph .export-csv');
+  // Each row names its series as the legend does (the target's title and the agent).
+  assert.deepEqual([...new Set(c.rows.map((f) => f[2]))].sort(), ['127.0.0.1 · local', 'Two agents · a']);
+  const [png] = await Promise.all([compare.waitForEvent('download'), compare.click('.graph .export-png')]);
+  assert.match(png.suggestedFilename(), /\.png$/);
+  assert.ok(readFileSync((await png.path())!).subarray(1, 4).toString() === 'PNG', 'a PNG file');
+  await close(compare);
+});
+
+test('agents page: an agent with 30 addresses shows its first two routable ones and folds the rest (link-local too); every column on screen at 1200 and 375 px', async () => {
+  const addresses = [
+    'fe80::1:2ff:fe03:405', '169.254.10.1', '198.51.100.7', '2001:db8::7',
+    ...Array.from({ length: 13 }, (_, i) => `203.0.113.${i + 1}`), ...Array.from({ length: 13 }, (_, i) => `2001:db8:1::${(i + 1).toString(16)}`),
+  ];
+  const busy = await startDevServer({
+    configYaml: CONFIG,
+    agents: [{ name: 'busy', region: 'here', labels: {}, addresses, alive: true, builtin: true, version: '1.2.3', last_seen: Date.now() - 5000 }],
+  });
+  try {
+    for (const o of [{ width: 1200 }, { width: 375, lang: 'zh-CN', theme: 'dark' }] as const) {
+      const page = await open('#/agents', '[data-state=ready]', { url: busy.url, ...o });
+      const row = 'tr[data-agent="busy"]';
+      assert.equal(await page.$eval(`${row} td.addresses`, (td) => td.firstChild!.textContent), '198.51.100.7, 2001:db8::7');
+      assert.match(await page.innerText(`${row} .more-addresses summary`), /28/);
+      assert.equal(await page.isVisible(`${row} .more-addresses > span`), false, 'the rest folded');
+      const visible = await page.innerText(row);
+      for (const a of ['fe80::1:2ff:fe03:405', '169.254.10.1', '203.0.113.1', '2001:db8:1::1']) assert.ok(!visible.includes(a), `${o.width}: ${a} in sight`);
+      assert.match(visible, /1\.2\.3/);
+      const off = await page.$$eval(`${row} td`, (tds) => tds.filter((td) => {
+        const r = td.getBoundingClientRect();
+        return r.width > 0 && r.right > window.innerWidth + 0.5;
+      }).map((td) => td.textContent));
+      assert.deepEqual(off, [], `${o.width}: cells off screen`);
+      const over = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(over <= 0, `${o.width}: the page overflows by ${over} px`);
+      await close(page);
+    }
+  } finally {
+    await busy.close();
+  }
 });

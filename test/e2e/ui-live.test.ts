@@ -1,12 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
+import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { networkInterfaces } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
+import { httpSink, type HttpSink } from '../http-sink-kit.ts';
 import { launchChromium, openPage, type OpenOptions } from './browser.ts';
 import { ensureWebBuilt, startRealServer, waitFor, type RealServer } from './real-server.ts';
 import { closedPort, closedUdpPort } from '../fixtures/ports.ts';
@@ -22,7 +23,7 @@ import { closedPort, closedUdpPort } from '../fixtures/ports.ts';
  */
 const WEB_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 let server: RealServer;
-let flaky: Server;
+let flaky: HttpSink | undefined;
 let browser: Browser;
 let hits = 0;
 
@@ -34,14 +35,12 @@ async function api<T>(path: string): Promise<{ body: T; total: number }> {
 
 before(async () => {
   ensureWebBuilt();
-  flaky = createServer((_req, res) => {
+  flaky = await httpSink((_req, res) => {
     hits++;
     // The first of each round's three attempts fails: the round's last status is a 200.
     res.writeHead(hits % 3 === 1 ? 503 : 200, { 'content-type': 'text/plain' });
     res.end('ok');
   });
-  await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
-  const port = (flaky.address() as { port: number }).port;
   const closed = await closedPort();
   const closedUdp = await closedUdpPort();
   server = await startRealServer(`
@@ -60,7 +59,7 @@ targets:
         lo: { host: 127.0.0.1, pings: 3, step: 2, interval: 20, timeout: 500 }
         # A refused connect answers at once; the long timeout keeps a loaded machine's slow
         # event loop from turning refusals into timeouts.
-        flaky: { host: "http://127.0.0.1:${port}/", probe: http, pings: 3, step: 2, timeout: 2000 }
+        flaky: { host: "${flaky.base}/", probe: http, pings: 3, step: 2, timeout: 2000 }
         closed1: { probe: tcp, host: 127.0.0.1, port: ${closed}, timeout: 900, alerts: [stilldown] }
         closed2: { probe: tcp, host: 127.0.0.1, port: ${closed}, timeout: 900, alerts: [stilldown] }
         closed3: { probe: tcp, host: 127.0.0.1, port: ${closed}, timeout: 900, alerts: [stilldown] }
@@ -85,7 +84,7 @@ targets:
 after(async () => {
   await browser?.close();
   await server?.stop();
-  await new Promise((r) => flaky?.close(r));
+  await flaky?.close();
 });
 
 async function open(hash: string, ready: string, o: OpenOptions = {}): Promise<Page> {

@@ -1,10 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import { httpSink, type HttpSink } from '../http-sink-kit.ts';
 import { launchChromium } from './browser.ts';
 import { canvasColors } from './pixels.ts';
 import { ensureWebBuilt, startRealServer, waitFor, type RealServer } from './real-server.ts';
@@ -20,7 +20,7 @@ const GREEN = '#26ff00';
 const XSS_TITLE = '本机 "lo" <script>window.__xss=1</script>';
 
 let server: RealServer;
-let web: Server;
+let web: HttpSink | undefined;
 let browser: Browser;
 
 async function api<T>(path: string): Promise<T> {
@@ -41,9 +41,7 @@ async function dataRange(target: string): Promise<{ from: number; to: number }> 
 
 before(async () => {
   ensureWebBuilt();
-  web = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('ok'); });
-  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
-  const port = (web.address() as { port: number }).port;
+  web = await httpSink((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('ok'); });
   server = await startRealServer(`
 general: { step: 2, pings: 5, title: "e2e mesh", agent_name: e2e-local }
 alerts:
@@ -64,7 +62,7 @@ targets:
       children:
         lo1: { host: 127.0.0.1, title: ${JSON.stringify(XSS_TITLE)}, labels: { isp: loop } }
         lo2: { host: 127.0.0.2, alerts: [fastpath] }
-        web: { host: "http://127.0.0.1:${port}/", probe: http, pings: 3, interval: 50 }
+        web: { host: "${web.base}/", probe: http, pings: 3, interval: 50 }
 `);
   // Real rounds: wait until every target has a few.
   await waitFor('eight rounds per target', async () => {
@@ -82,7 +80,7 @@ targets:
 after(async () => {
   await browser?.close();
   await server?.stop();
-  await new Promise((r) => web?.close(r));
+  await web?.close();
 });
 
 async function open(hash: string, ready: string, viewport = { width: 1200, height: 900 }): Promise<Page> {

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { DB_FILE } from '../../src/store/index.ts';
 import { freePort, gapsAndDuplicates, getJson, spoolBacklog, startAgent, startServer, writeSecret, type Proc } from '../agents-kit.ts';
 import { waitFor } from '../wait.ts';
-import { AckProxy, roundKey } from './ack-proxy.ts';
+import { AckProxy } from './ack-proxy.ts';
 
 // A real full disk under a real server with real agent processes: the data dir is a tmpfs this
 // test mounts, then shrinks to what it holds (full), then grows again. Agents push through a

@@ -29,6 +29,8 @@ export function miniChart(el: HTMLElement, o: DrawOptions & { width: number; hei
   const top = 6 * dpr;
   const right = 6 * dpr;
   const bbox = { left, top, width: canvas.width - left - right, height: canvas.height - top - bottom };
+  // Where the plot area is, in device pixels (tests read the pixels around its edges).
+  canvas.dataset.plot = [bbox.left, bbox.top, bbox.width, bbox.height].join(',');
   const x0 = o.from / 1000;
   const x1 = o.to / 1000;
   const plot: Plot = {
