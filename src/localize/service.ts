@@ -25,6 +25,7 @@ import type { TraceNote as TaskTraceNote, TraceRequest } from '../tasks/traces.t
 import type { TraceNote } from '../alerts/cause.ts';
 import { parseLocalize } from './config.ts';
 import { lossOf } from './judge.ts';
+import { LatestRounds, labelled } from './latest.ts';
 import { memoOf } from './memory.ts';
 import { decodeState, encodeState } from './persist.ts';
 import { anyPath, destinationOf, labelsMatch, vantageOf } from './select.ts';
@@ -56,6 +57,11 @@ export interface LocalizeDeps {
   now: () => number;
   /** A public URL of the UI, for links in notifications. */
   publicUrl?: string;
+  /**
+   * With several servers (`cluster:`): whether this server steps the scope now (src/localize/owner.ts).
+   * A scope another server steps is not stepped here: no causes, no notifications, no gate.
+   */
+  owns?: (scope: string) => boolean;
 }
 
 /** One scope at run time. */
@@ -73,16 +79,13 @@ interface Scope {
   took?: number;
 }
 
-/** The latest round of a series, with its key string kept (hashed once). */
-interface Latest { key: string; round: Round }
-
 /** How often the engine's memory is written to the database (besides at close). */
 const PERSIST_MS = 15 * 60 * 1000;
 
 export class LocalizeService implements RoundSink, AlertGate {
   readonly name = 'localize';
   private scopes = new Map<string, Scope>();
-  private latest = new Map<string, Latest>();
+  private latest = new LatestRounds();
   private tree: TargetNode | undefined;
   private scoped = new Set<string>();
   private lastPersist = 0;
@@ -93,7 +96,7 @@ export class LocalizeService implements RoundSink, AlertGate {
   constructor(private deps: LocalizeDeps) {
     this.apply(deps.config);
     try {
-      for (const r of deps.store.latest()) if (this.scoped.has(r.target)) this.latest.set(seriesKey(r.target, r.agent), { key: seriesKey(r.target, r.agent), round: r });
+      for (const r of deps.store.latest()) if (this.scoped.has(r.target)) this.latest.write(r);
     } catch (e) {
       deps.log.warn({ err: e }, 'latest rounds could not be read from the store; localization starts with the next rounds');
     }
@@ -142,14 +145,7 @@ export class LocalizeService implements RoundSink, AlertGate {
 
   write(rounds: readonly Round[]): void {
     this.index();
-    for (const r of rounds) {
-      if (!this.scoped.has(r.target)) continue;
-      const k = seriesKey(r.target, r.agent);
-      const cur = this.latest.get(k);
-      if (cur) {
-        if (r.time >= cur.round.time) cur.round = r;
-      } else this.latest.set(k, { key: k, round: r });
-    }
+    for (const r of rounds) if (this.scoped.has(r.target)) this.latest.write(r);
   }
 
   /** Runs the steps that are due at `now` (a timer calls it every second; tests with their own clock). */
@@ -161,6 +157,11 @@ export class LocalizeService implements RoundSink, AlertGate {
       if (s.next === 0) s.next = (Math.floor(now / s.stepMs) + 1) * s.stepMs;
       if (now < s.next) continue;
       s.next = (Math.floor(now / s.stepMs) + 1) * s.stepMs;
+      if (this.deps.owns && !this.deps.owns(s.config.name)) {
+        // Another server steps it: what this one found last no longer holds or explains anything.
+        delete s.last;
+        continue;
+      }
       try {
         this.run(s, now);
         stepped = true;
@@ -177,6 +178,8 @@ export class LocalizeService implements RoundSink, AlertGate {
   holdMs(target: string, agent: string): number {
     for (const s of this.scopes.values()) {
       if (!s.config.hold_target_alerts || !s.targets.has(target) || !this.agentIn(s.config, agent)) continue;
+      // A scope another server steps explains nothing here: holding would only delay the alert.
+      if (this.deps.owns && !this.deps.owns(s.config.name)) continue;
       return Math.round((s.config.raise_after + 1.5) * s.stepMs);
     }
     return 0;
@@ -225,19 +228,20 @@ export class LocalizeService implements RoundSink, AlertGate {
     if (result.events.length) this.deps.log.info({ scope: s.config.name, events: result.events.map((e) => `${e.state} ${e.cause.id}`), took_s: s.took }, 'localization step');
   }
 
-  /** The engine's input: the latest round of each series of the scope (targets in it × agents it selects). */
+  /**
+   * The engine's input: the latest round of each series of the scope (targets in it × agents
+   * it selects) — the kept records themselves, labelled for this scope; valid until the next
+   * round arrives (the step reads them at once).
+   */
   private inputs(s: Scope): SeriesInput[] {
     const agents = new Map(this.deps.agents().map((a) => [a.name, a]));
     const out: SeriesInput[] = [];
-    for (const { key, round } of this.latest.values()) {
-      const labels = s.targets.get(round.target);
+    for (const x of this.latest.values()) {
+      const labels = s.targets.get(x.target);
       if (!labels) continue;
-      const a = agents.get(round.agent);
+      const a = agents.get(x.agent);
       if (!a || !this.agentIn(s.config, a.name, a)) continue;
-      out.push({
-        target: round.target, agent: round.agent, key, targetLabels: labels, agentLabels: a.labels, agentRegion: a.region,
-        time: round.time, step: round.step, sent: round.sent, lost: round.loss, median: round.median,
-      });
+      out.push(labelled(x, labels, a.labels, a.region));
     }
     return out;
   }
@@ -275,7 +279,7 @@ export class LocalizeService implements RoundSink, AlertGate {
       }
       s.stepMs = (Number.isFinite(step) ? step : 60) * 1000;
     }
-    for (const k of [...this.latest.keys()]) if (!this.scoped.has(this.latest.get(k)!.round.target)) this.latest.delete(k);
+    this.latest.retain((target) => this.scoped.has(target));
   }
 
   /** A scope's memory and causes as saved before a restart. */
@@ -299,7 +303,7 @@ export class LocalizeService implements RoundSink, AlertGate {
   private send(s: Scope, e: CauseEvent, inputs: readonly SeriesInput[]): void {
     const c = s.config;
     if (e.state === 'cleared') this.traces.delete(e.cause.id);
-    if (e.state === 'cleared' && !c.notify_clear) return;
+    if (!notifies(c, e)) return;
     const to = recipients(c.to);
     for (const r of c.routes) {
       const matches = Object.entries(r.labels).every(([k, want]) => Object.keys(e.cause.affected[k] ?? {}).some((v) => (Array.isArray(want) ? want.includes(v) : want === v)));
@@ -345,6 +349,17 @@ export class LocalizeService implements RoundSink, AlertGate {
   }
 }
 
+/**
+ * Whether a cause event is sent: a raise, an escalation (suspected → confirmed, degraded →
+ * down: one update, not a second raise), a clear when notify_clear. A de-escalation only
+ * changes the cause (API, page, log); the clear that follows is what the receiver needs.
+ */
+export function notifies(c: LocalizeScopeConfig, e: CauseEvent): boolean {
+  if (e.state === 'cleared') return c.notify_clear;
+  if (e.state === 'updated') return e.cause.confidence === 'confirmed';
+  return true;
+}
+
 /** The alert event of a cause: agent "*", the cause's id as its path, its key as labels, the evidence attached. */
 export function causeEvent(c: LocalizeScopeConfig, e: CauseEvent, publicUrl?: string): AlertEvent {
   const cause: Cause = e.cause;
@@ -355,10 +370,11 @@ export function causeEvent(c: LocalizeScopeConfig, e: CauseEvent, publicUrl?: st
     alert: { name: `${c.name}.${cause.kind}`, type: 'localize', comment: c.comment || c.title || `fault localization scope ${c.name}`, edgetrigger: true },
     target: {
       path: cause.id,
-      dotted: `${c.name}: ${cause.title} (${cause.confidence})`,
+      dotted: `${c.name}: ${cause.title} (${cause.confidence}${e.from ? `, was ${e.from}` : ''})`,
       host: '',
       title: cause.title,
-      labels: { scope: c.name, kind: cause.kind, confidence: cause.confidence, ...cause.key },
+      // Not the confidence: it changes while the cause stays one alert (escalation), and labels name an alert.
+      labels: { scope: c.name, kind: cause.kind, ...cause.key },
     },
     agent: ANY_AGENT,
     time: e.time,

@@ -294,3 +294,32 @@ test('a whole site down (all its agents, of three ISPs, see everything bad): one
   const both = run([fault('province', { match: (a) => a.labels.province === 'hebei', loss: 100 })], START + K + 2, w, siteScope);
   assert.ok(raised(both).every((e) => !e.id.includes('/vantage/')), JSON.stringify(raised(both)));
 });
+
+test('a raised cause that escalates (degraded → down) is updated once, not raised again; it de-escalates after clear_after steps; a one-step spike changes nothing', () => {
+  const w = meshWorld();
+  const s = meshScope({ alert: 'degraded' });
+  const at = (n: number) => T + (START + n) * M + 17_000;
+  const toR3 = (_a: { region: string }, t: { labels: Record<string, string> }) => t.labels.region === 'r3';
+  const f: Fault[] = [
+    { name: 'one agent to r3 (degraded)', from: at(0), to: at(24), match: (a, t) => a.name === 'r1-a1' && toR3(a, t), loss: 100 },
+    { name: 'one-step spike: all of r1 to r3', from: at(4), to: at(5), match: (a, t) => a.region === 'r1' && toR3(a, t), loss: 100 },
+    { name: 'all of r1 to r3 (down)', from: at(8), to: at(16), match: (a, t) => a.region === 'r1' && toR3(a, t), loss: 100 },
+  ];
+  const r = run(f, START + 34, w, s);
+  const seen = r.events.map((e) => `${e.state} ${e.id} ${e.confidence}`);
+  assert.deepEqual(seen, [
+    'raised mesh/region_pair/r1/r3 suspected',
+    'updated mesh/region_pair/r1/r3 confirmed',
+    'updated mesh/region_pair/r1/r3 suspected',
+    'cleared mesh/region_pair/r1/r3 suspected',
+  ]);
+  const [, up, down] = r.events;
+  // Up after raise_after steps of "down" (the window the fault starts in counts when it catches the rounds), down after clear_after.
+  assert.ok(up!.step - (START + 8) >= K - 1 && up!.step - (START + 8) <= K, `escalated at ${up!.step}`);
+  assert.ok(down!.step - (START + 16) >= s.clear_after - 1 && down!.step - (START + 16) <= s.clear_after, `de-escalated at ${down!.step}`);
+  assert.match(up!.rule, /^down: 9 of 9 series bad/);
+  // Between the spike and the escalation the cause held its confidence and its rule.
+  const mid = run(f, START + 7, w, s);
+  assert.deepEqual(mid.last.causes.map((c) => `${c.id} ${c.confidence} ${c.raised !== null}`), ['mesh/region_pair/r1/r3 suspected true']);
+  assert.match(mid.last.causes[0]!.rule, /^degraded: 3 of 9 series bad/);
+});

@@ -68,9 +68,12 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
   const pairCol = withPairs ? new Int32Array(cap) : undefined;
   const agentCol = bySite ? new Int32Array(cap) : undefined;
   let size = 0;
-  const used: SeriesInput[] = [];
-  const keys: string[] = [];
-  const badSince: (number | null)[] = [];
+  // The input of each row (an index into `series`): no per-row array of references to grow.
+  const input = new Int32Array(cap);
+  const used = (i: number): SeriesInput => series[input[i]!]!;
+  const keyOfRow = (i: number): string => used(i).key ?? seriesKey(used(i).target, used(i).agent);
+  // Start of each row's bad run (NaN: good); numbers in a typed column, not one boxed number per row.
+  const badSince = new Float64Array(cap);
   const counts = { series: 0, bad: 0, excluded: 0, stale: 0, unlabelled: 0, unexplained: 0 };
 
   // Role values depend on the agent alone or on the target alone: worked out once per step.
@@ -124,14 +127,14 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
   };
   const filtering = scope.maintenance.length > 0 || Object.keys(scope.whitelist).length > 0;
 
-  for (const s of series) {
+  for (let n = 0; n < series.length; n++) {
+    const s = series[n]!;
     if (filtering && (whitelisted(scope.whitelist, s.target, s.agent, s.targetLabels, s.agentLabels)
       || inMaintenance(scope.maintenance, now, s.target, s.agent, s.targetLabels, s.agentLabels))) {
       counts.excluded++;
       continue;
     }
-    const key = s.key ?? seriesKey(s.target, s.agent);
-    const slot = slotOf(memos, key);
+    const slot = slotOf(memos, s.key ?? seriesKey(s.target, s.agent));
     const memo = judge(s, readMemo(before.series, slot, prevMemo), scope.bad, nextMemo);
     writeMemo(memos, slot, memo);
     if (now - s.time > scope.stale_steps * s.step * 1000) {
@@ -153,10 +156,9 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
     col.bad[size] = bad ? 1 : 0;
     if (pairCol) pairCol[size] = pairOf(a.region, t.region);
     if (agentCol) agentCol[size] = a.agent;
+    badSince[size] = memo.badSince ?? NaN;
+    input[size] = n;
     size++;
-    used.push(s);
-    keys.push(key);
-    badSince.push(memo.badSince);
     if (bad) counts.bad++;
   }
   counts.series = size;
@@ -212,7 +214,7 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
     const affected: Record<string, Record<string, number>> = {};
     const agents = new Set<string>();
     for (const i of rowsOf) {
-      const s = used[i]!;
+      const s = used(i);
       if (c.kind === 'vantage') agents.add(s.agent);
       const ck = table.cell[i]! * table.dests.length + table.dest[i]!;
       let cell = cellsAcc.get(ck);
@@ -224,14 +226,14 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
       sent += s.sent;
       lost += s.sent === 0 ? 0 : s.lost;
       if (s.median !== null) medians.push(s.median);
-      if (badSince[i] !== null && badSince[i]! < firstBad) firstBad = badSince[i]!;
+      if (badSince[i]! < firstBad) firstBad = badSince[i]!;
       for (const k of routeKeys) {
         const v = s.targetLabels[k] ?? s.agentLabels[k];
         if (v === undefined) continue;
         (affected[k] ??= {})[v] = (affected[k]![v] ?? 0) + 1;
       }
     }
-    medians.sort((a, b) => a - b);
+    const sorted = sortedNumbers(medians);
     const cause: Cause = {
       id, scope: scope.name, kind: c.kind, key,
       title: `${c.kind} ${Object.entries(key).map(([k, v]) => `${k}=${v}`).join(' ')}`,
@@ -240,7 +242,7 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
       inferred_since: now, raised: null, last_seen: now,
       series: { bad, total: rowsOf.length },
       loss_pct: sent > 0 ? (100 * lost) / sent : bad > 0 ? 100 : null,
-      median: medians.length ? medians[Math.floor(medians.length / 2)]! : null,
+      median: sorted.length ? sorted[Math.floor(sorted.length / 2)]! : null,
       bad_cells: [...cellsAcc.values()].filter((x) => x.bad > 0).sort((a, b) => b.bad - a.bad || b.bad / b.total - a.bad / a.total).slice(0, MAX_CELLS),
       affected,
       agents: [...agents].sort(),
@@ -266,7 +268,21 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
       cause.raised = now;
       events.push({ state: 'raised', time: now, cause });
     }
-    causes.set(id, { cause, run, missing: 0 });
+    // A raised cause changes its confidence (suspected ↔ confirmed, degraded ↔ down) once the
+    // change lasted: up after raise_after steps in a row, down after clear_after; one event each.
+    let shift = 0;
+    if (old && old.cause.raised !== null && cause.confidence !== old.cause.confidence) {
+      const up = cause.confidence === 'confirmed';
+      shift = (old.shift ?? 0) + 1;
+      if (shift >= (up ? scope.raise_after : scope.clear_after)) {
+        events.push({ state: 'updated', time: now, cause, from: old.cause.confidence });
+        shift = 0;
+      } else {
+        cause.confidence = old.cause.confidence;
+        cause.rule = old.cause.rule;
+      }
+    }
+    causes.set(id, { cause, run, missing: 0, ...(shift ? { shift } : {}) });
   }
   for (const [id, old] of before.causes) {
     if (fresh.has(id) || old.cause.raised === null) continue;
@@ -297,7 +313,10 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
   };
   const idle = raised.filter((c) => c.last_seen !== now).sort((a, b) => CAUSE_KINDS.indexOf(a.kind) - CAUSE_KINDS.indexOf(b.kind));
   const explain = new Map<string, string>();
-  const rowExplained: (string | undefined)[] = new Array(size);
+  // The raised cause explaining each row, as an index into `explainIds` (-1: none).
+  const explainIds: string[] = [];
+  const explainIndex = new Map<string, number>();
+  const rowExplained = new Int32Array(size).fill(-1);
   for (let i = 0; i < size; i++) {
     const taken = rowCause[i]! >= 0 ? byId.get(rowCause[i]!)! : undefined;
     let id = taken !== undefined && causes.get(taken)?.cause.raised !== null ? taken : undefined;
@@ -306,8 +325,10 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
       if (table.bad[i]) counts.unexplained++;
       continue;
     }
-    rowExplained[i] = id;
-    explain.set(keys[i]!, id);
+    let x = explainIndex.get(id);
+    if (x === undefined) explainIndex.set(id, (x = explainIds.push(id) - 1));
+    rowExplained[i] = x;
+    explain.set(keyOfRow(i), id);
   }
 
   return {
@@ -316,13 +337,16 @@ export function step(scope: LocalizeScopeConfig, series: readonly SeriesInput[],
     causes: [...causes.values()].map((m) => m.cause).sort((a, b) => CAUSE_KINDS.indexOf(a.kind) - CAUSE_KINDS.indexOf(b.kind) || a.id.localeCompare(b.id)),
     events,
     explain,
-    matrix: matrixOf(table, used, rowExplained),
+    matrix: matrixOf(table, used, rowExplained, explainIds),
     counts,
   };
 }
 
+/** Numbers sorted ascending in a typed array (its sort compares numerically without a comparator that boxes every number it is called with). */
+const sortedNumbers = (a: readonly number[]): Float64Array => Float64Array.from(a).sort();
+
 /** Cells of the vantage × destination matrix: loss pooled over the latest rounds, median of medians. */
-function matrixOf(table: Table, used: readonly SeriesInput[], explained: readonly (string | undefined)[]): MatrixCell[] {
+function matrixOf(table: Table, used: (i: number) => SeriesInput, explained: Int32Array, ids: readonly string[]): MatrixCell[] {
   interface Acc { cell: MatrixCell; sent: number; lost: number; medians: number[]; causes: Map<string, number> }
   const acc = new Map<number, Acc>();
   const nDest = table.dests.length;
@@ -330,22 +354,22 @@ function matrixOf(table: Table, used: readonly SeriesInput[], explained: readonl
     const k = table.cell[i]! * nDest + table.dest[i]!;
     let a = acc.get(k);
     if (!a) acc.set(k, (a = { cell: { row: table.cells[table.cell[i]!]!, column: table.dests[table.dest[i]!]!, series: 0, bad: 0, loss_pct: null, median: null }, sent: 0, lost: 0, medians: [], causes: new Map() }));
-    const s = used[i]!;
+    const s = used(i);
     a.cell.series++;
     a.sent += s.sent;
     a.lost += s.lost;
     if (s.median !== null) a.medians.push(s.median);
     if (table.bad[i]) {
       a.cell.bad++;
-      const id = explained[i];
+      const id = explained[i]! >= 0 ? ids[explained[i]!] : undefined;
       if (id) a.causes.set(id, (a.causes.get(id) ?? 0) + 1);
     }
   }
   const out: MatrixCell[] = [];
   for (const a of acc.values()) {
     a.cell.loss_pct = a.sent > 0 ? (100 * a.lost) / a.sent : 100;
-    a.medians.sort((x, y) => x - y);
-    a.cell.median = a.medians.length ? a.medians[Math.floor(a.medians.length / 2)]! : null;
+    const sorted = sortedNumbers(a.medians);
+    a.cell.median = sorted.length ? sorted[Math.floor(sorted.length / 2)]! : null;
     let best = 0;
     for (const [id, n] of a.causes) if (n > best) { best = n; a.cell.cause = id; }
     out.push(a.cell);

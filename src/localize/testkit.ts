@@ -120,9 +120,13 @@ export function faultActive(f: Fault, time: number, stepMs: number): boolean {
  * passes its window number, so that its rounds do not depend on when it runs.
  */
 export function roundsAt(world: World, windowStart: number, faults: readonly Fault[], noise = Math.floor(windowStart / 1000)): Round[] {
+  return [...roundsOf(world, windowStart, faults, noise)];
+}
+
+/** The rounds of roundsAt one at a time (a bench hands each on at once instead of holding them all). */
+export function* roundsOf(world: World, windowStart: number, faults: readonly Fault[], noise = Math.floor(windowStart / 1000)): Generator<Round> {
   const rand = prng(world.seed ^ noise);
   const stepMs = world.step * 1000;
-  const out: Round[] = [];
   for (const p of world.pairs) {
     const time = windowStart + p.offset;
     let loss = 0.2;
@@ -134,9 +138,8 @@ export function roundsAt(world: World, windowStart: number, faults: readonly Fau
     }
     const rtts: number[] = [];
     for (let i = 0; i < world.pings; i++) if (rand() * 100 >= loss) rtts.push(p.base * factor * (0.95 + rand() * 0.1));
-    out.push(makeRound({ target: p.target.path, agent: p.agent.name, probe: 'icmp', time, step: world.step }, { sent: world.pings, rtts }));
+    yield makeRound({ target: p.target.path, agent: p.agent.name, probe: 'icmp', time, step: world.step }, { sent: world.pings, rtts });
   }
-  return out;
 }
 
 /** The engine's input for rounds of the world. */
@@ -161,7 +164,7 @@ export function scopeOf(partial: Record<string, unknown> = {}): LocalizeScopeCon
 
 /** What driving the engine over a script gave: every event with its step number, and the last result. */
 export interface Run {
-  events: { step: number; state: 'raised' | 'cleared'; id: string; confidence: string; rule: string }[];
+  events: { step: number; state: 'raised' | 'updated' | 'cleared'; id: string; confidence: string; rule: string }[];
   last: import('./types.ts').StepResult;
 }
 

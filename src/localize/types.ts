@@ -37,6 +37,11 @@ export interface CauseMemo {
   /** Steps in a row it was inferred (up to raise_after), and steps in a row it was not. */
   run: number;
   missing: number;
+  /**
+   * A raised cause: steps in a row it was inferred at another confidence than the one it holds
+   * (its confidence changes once that lasted raise_after steps up, or clear_after steps down).
+   */
+  shift?: number;
 }
 
 /** The engine's whole memory; the step function never changes the state it is given. */
@@ -48,9 +53,10 @@ export interface LocalizeState {
 }
 
 export const CauseEventSchema = Type.Object({
-  state: Type.Enum(['raised', 'cleared']),
+  state: Type.Enum(['raised', 'updated', 'cleared'], { description: 'updated: a raised cause changed its confidence (escalated or de-escalated)' }),
   time: Type.Integer(),
   cause: CauseSchema,
+  from: Type.Optional(Type.Enum(['suspected', 'confirmed'], { description: 'updated: the confidence it had before' })),
 });
 export type CauseEvent = Static<typeof CauseEventSchema>;
 

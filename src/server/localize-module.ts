@@ -20,7 +20,7 @@ const TICK_MS = 1000;
  * Fault localization in the server: the service takes rounds as a sink, steps on the server's
  * clock, holds and suppresses target alerts through the alert engine's gate, and serves its API.
  */
-export function createLocalizeModule(deps: { ctx: ServerContext; alerts: AlertService; log: Logger; trace?: LocalizeDeps['trace'] }): LocalizeModule {
+export function createLocalizeModule(deps: { ctx: ServerContext; alerts: AlertService; log: Logger; trace?: LocalizeDeps['trace']; owns?: LocalizeDeps['owns'] }): LocalizeModule {
   const { ctx, alerts } = deps;
   const now = ctx.now ?? Date.now;
   const config = ctx.config();
@@ -32,6 +32,7 @@ export function createLocalizeModule(deps: { ctx: ServerContext; alerts: AlertSe
     agents: () => ctx.agents(),
     notify: (event, to, key, attach) => alerts.engine.notifyExternal(event, to, key, attach),
     ...(deps.trace ? { trace: deps.trace } : {}),
+    ...(deps.owns ? { owns: deps.owns } : {}),
     afterStep: (t) => alerts.engine.release(t),
     log: deps.log.child({ module: 'localize' }),
     now,

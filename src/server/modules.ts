@@ -11,6 +11,7 @@ import { alertRoutes } from './routes/alerts.ts';
 import { createAlerts } from '../alerts/index.ts';
 import { createTasksModule, type TasksModule } from './tasks/module.ts';
 import { createLocalizeModule } from './localize-module.ts';
+import { scopeOwner } from '../localize/owner.ts';
 import { parseCluster } from '../cluster/config.ts';
 import type { ClusterService } from '../cluster/service.ts';
 import { clusterRoutes, startCluster } from './cluster-module.ts';
@@ -69,7 +70,11 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
   });
   // Fault localization: judges the series of its scopes each step, holds and suppresses their target alerts.
   // Raised causes get an evidence trace from the tasks module (bounded by its policy and limits).
-  const localize = createLocalizeModule({ ctx, alerts, log: deps.log, trace: (req) => tasks!.trace(req) });
+  // With several servers each scope is stepped by one live server (its rendezvous owner).
+  const localize = createLocalizeModule({
+    ctx, alerts, log: deps.log, trace: (req) => tasks!.trace(req),
+    ...(cluster && clusterCfg ? { owns: (scope: string) => scopeOwner(scope, cluster!.liveServers()) === clusterCfg.server_id } : {}),
+  });
   const mesh = createMeshModule({
     ctx, live, ingest: deps.ingest, log: deps.log,
     spoolOf: (name) => (name === ctx.builtinAgent ? builtin.outboxStatus() : agents.registry.spoolOf(name)),

@@ -60,6 +60,7 @@ export function alertmanagerAlert(e: AlertEvent, c: AlertmanagerConfig): Record<
   if (e.target.title) annotations.target_title = e.target.title;
   if (e.cause) {
     annotations.rule = e.cause.rule;
+    annotations.confidence = e.cause.confidence;
     annotations.series_bad = `${e.cause.series.bad}/${e.cause.series.total}`;
     annotations.first_bad = new Date(e.cause.first_bad).toISOString();
     if (e.cause.networks) annotations.seen_bad_by = e.cause.networks.seeing.join(',');
@@ -72,7 +73,7 @@ export function alertmanagerAlert(e: AlertEvent, c: AlertmanagerConfig): Record<
   if (e.state === 'cleared') alert.endsAt = at;
   // Edge-triggered alerts are sent once; without an endsAt, Alertmanager would resolve them
   // after its resolve_timeout (5 min). Non-edge alerts repeat every round and need none.
-  else if (e.state === 'raised' && c.raised_ttl > 0) alert.endsAt = new Date(e.time + c.raised_ttl * 1000).toISOString();
+  else if ((e.state === 'raised' || e.state === 'updated') && c.raised_ttl > 0) alert.endsAt = new Date(e.time + c.raised_ttl * 1000).toISOString();
   const generator = e.url ?? c.generator_url;
   if (generator) alert.generatorURL = generator;
   return alert;

@@ -53,7 +53,7 @@ Comment
 
 `;
 
-const WHAT: Record<AlertEvent['state'], string> = { raised: 'was raised', cleared: 'was cleared', firing: 'is active' };
+const WHAT: Record<AlertEvent['state'], string> = { raised: 'was raised', cleared: 'was cleared', firing: 'is active', updated: 'was updated' };
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 

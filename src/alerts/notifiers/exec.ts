@@ -38,7 +38,7 @@ export function programProblem(command: string): string | undefined {
 /** SmokePing's argument vector for an event (without the program itself). */
 export function execArgs(e: AlertEvent): string[] {
   const args = [e.alert.name, e.target.dotted, `loss: ${e.loss.join(', ')}`, `rtt: ${e.rtt.join(', ')}`, e.target.host];
-  if (e.alert.edgetrigger) args.push(e.state === 'raised' ? '1' : '0');
+  if (e.alert.edgetrigger) args.push(e.state === 'cleared' ? '0' : '1');
   return args;
 }
 

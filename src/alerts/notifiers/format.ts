@@ -17,7 +17,7 @@ export interface Fact {
   code?: boolean;
 }
 
-const STATE_WORD: Record<AlertEvent['state'], string> = { raised: 'RAISED', cleared: 'CLEARED', firing: 'FIRING' };
+const STATE_WORD: Record<AlertEvent['state'], string> = { raised: 'RAISED', cleared: 'CLEARED', firing: 'FIRING', updated: 'UPDATED' };
 
 /**
  * `[RAISED] someloss: /Net/Router from agent-a` — short enough for a subject or a push title.

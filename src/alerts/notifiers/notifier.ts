@@ -10,8 +10,8 @@ import { CauseSchema, TraceNoteSchema } from '../cause.ts';
 export const AlertEventSchema = Type.Object({
   version: Type.Literal(1, { description: 'envelope version of this shape' }),
   id: Type.String({ description: 'unique id of this notification (for idempotent receivers)' }),
-  state: Type.Union([Type.Literal('raised'), Type.Literal('cleared'), Type.Literal('firing')], {
-    description: 'raised / cleared for edge-triggered alerts; firing for every matching round otherwise',
+  state: Type.Union([Type.Literal('raised'), Type.Literal('cleared'), Type.Literal('firing'), Type.Literal('updated')], {
+    description: 'raised / cleared for edge-triggered alerts; firing for every matching round otherwise; updated: a raised cause escalated (suspected → confirmed, degraded → down)',
   }),
   alert: Type.Object({
     name: Type.String(),
