@@ -1,5 +1,5 @@
 import { themeColor } from '../prefs.ts';
-import { offsetMinutes, timeTicks } from '../time.ts';
+import { currentZone, offsetMinutes, timeTicks } from '../time.ts';
 import { align, yMax } from './align.ts';
 import { fmtAxis, textWidth } from './axis.ts';
 import { drawMedians, drawSmoke, type DrawOptions, type Plot, type SmokeLayer } from './draw.ts';
@@ -16,7 +16,6 @@ export function miniChart(el: HTMLElement, o: DrawOptions & { width: number; hei
   canvas.height = Math.round(o.height * dpr);
   canvas.style.width = `${o.width}px`;
   canvas.style.height = `${o.height}px`;
-  el.replaceChildren(canvas);
   const ctx = canvas.getContext('2d')!;
   const ymax = yMax(o.layers.map((l) => l.points));
   const step = niceStep(ymax / 3);
@@ -63,10 +62,7 @@ export function miniChart(el: HTMLElement, o: DrawOptions & { width: number; hei
   const every = [1, 2, 3, 4, 6, 12, 24, 48, 168].map((n) => n * hour).find((e) => (x1 - x0) / e <= 6) ?? 30 * 24 * hour;
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
-  const tz = -offsetMinutes(x0 * 1000) * 60;
-  const ticks: number[] = [];
-  for (let t = Math.ceil((x0 - tz) / every) * every + tz; t <= x1; t += every) ticks.push(t);
-  const tickLabels = timeTicks(ticks, every).map((l) => l.split('\n')[0]!);
+  const { ticks, labels: tickLabels } = hourTicks(x0, x1, every);
   ticks.forEach((t, i) => {
     const x = Math.round(plot.valToPos(t, 'x', true)) + 0.5;
     ctx.moveTo(x, bbox.top);
@@ -81,7 +77,22 @@ export function miniChart(el: HTMLElement, o: DrawOptions & { width: number; hei
   const data = align(o.layers.map((l) => l.points));
   drawSmoke(plot, o, data, bg, ink);
   drawMedians(plot, o, data);
+  // Attached once drawn.
+  el.replaceChildren(canvas);
   return canvas;
+}
+
+let lastTicks: { key: string; ticks: number[]; labels: string[] } | undefined;
+
+/** The x ticks on whole hours (or days) of the page's zone, and their labels; the overview's graphs share one range, so the last answer is kept. */
+function hourTicks(x0: number, x1: number, every: number): { ticks: number[]; labels: string[] } {
+  const key = `${x0} ${x1} ${every} ${currentZone()}`;
+  if (lastTicks?.key === key) return lastTicks;
+  const tz = -offsetMinutes(x0 * 1000) * 60;
+  const ticks: number[] = [];
+  for (let t = Math.ceil((x0 - tz) / every) * every + tz; t <= x1; t += every) ticks.push(t);
+  lastTicks = { key, ticks, labels: timeTicks(ticks, every).map((l) => l.split('\n')[0]!) };
+  return lastTicks;
 }
 
 /** 1, 2 or 5 × a power of ten, at least `raw`. */
