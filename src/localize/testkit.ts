@@ -9,6 +9,9 @@ import { validate } from '../config/validate.ts';
 import { LocalizeScopeSchema, type LocalizeScopeConfig } from '../config/localize-schema.ts';
 import { makeRound, type Round } from '../probes/round.ts';
 import { seriesKey, type SeriesInput } from './types.ts';
+import { prng } from '../../test/fixtures/prng.ts';
+
+export { prng };
 
 export const PROVINCES = [
   'beijing', 'tianjin', 'hebei', 'shanxi', 'neimenggu', 'liaoning', 'jilin', 'heilongjiang', 'shanghai', 'jiangsu',
@@ -54,18 +57,6 @@ export interface Fault {
   latency?: number;
   /** Flapping: bad for `bad` steps, good for `good` steps, from `from` on. */
   flap?: { bad: number; good: number };
-}
-
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** 31 provinces × 3 ISPs × 2 agents and 5 IDCs × 20 VIPs by default. */
