@@ -4,7 +4,11 @@
  * the relay of rounds received by one server for the series another owns. I/O only: the
  * decisions are in membership.ts, hrw.ts, handover.ts and fence.ts.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { lazyModule } from '../lazy-module.ts';
+
+/** The driver, loaded when a cluster database is first used (a server without `cluster:` never loads it). */
+const driver = lazyModule(() => import('pg'));
 import type { Silence } from '../alerts/db.ts';
 import { SmokemeshError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
@@ -61,22 +65,35 @@ function clusterError(what: string, e: unknown): SmokemeshError {
 }
 
 export class ClusterDb {
-  private readonly pool: pg.Pool;
+  private pool: pg.Pool | undefined;
+  private closed = false;
+  private readonly poolConfig: pg.PoolConfig;
 
   /** `url`: cluster.coordination. Connections are made lazily; errors come from the calls. */
   constructor(url: string, opts: { connectTimeoutMs?: number; queryTimeoutMs?: number } = {}) {
-    this.pool = new pg.Pool({
+    this.poolConfig = {
       connectionString: url, max: 4, idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000, query_timeout: opts.queryTimeoutMs ?? 10_000,
-    });
-    // An idle connection that breaks (the database restarted) is replaced at the next query.
-    this.pool.on('error', () => {});
+    };
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    if (!this.pool) {
+      const { Pool } = await driver();
+      if (this.closed) throw new Error('closed');
+      if (!this.pool) {
+        this.pool = new Pool(this.poolConfig);
+        // An idle connection that breaks (the database restarted) is replaced at the next query.
+        this.pool.on('error', () => {});
+      }
+    }
+    return this.pool.connect();
   }
 
   private async run<T>(what: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
+      client = await this.connect();
     } catch (e) {
       throw clusterError(what, e);
     }
@@ -245,6 +262,7 @@ export class ClusterDb {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    this.closed = true;
+    await this.pool?.end();
   }
 }
