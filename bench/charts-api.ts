@@ -6,9 +6,7 @@
 // loss), agent "local". Answered in-process (app.inject), brotli accepted as a browser does;
 // CPU is the median over `runs` page loads of the five requests together.
 import { loadavg } from 'node:os';
-import { startDevServer } from '../test/e2e/dev-server.ts';
-import { syntheticRounds } from '../test/e2e/synthetic.ts';
-import type { Round } from '../src/probes/round.ts';
+import { startSyntheticGroup } from './synthetic-group.ts';
 
 const N = Number(process.argv[2] ?? 50);
 const HOURS = Number(process.argv[3] ?? 31);
@@ -18,14 +16,7 @@ const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 console.log(`command: npx tsx bench/charts-api.ts ${N} ${HOURS} ${RUNS}`);
 console.log(`config: ${N} targets, step 60 s, 20 pings, ${HOURS} h of history each, store as shipped, 8 rows per sorter; loadavg at start ${load()}`);
 const now = Date.now();
-const lines = ['general: { step: 60, pings: 20 }', 'targets:', '  children:', '    Many:', '      children:'];
-for (let i = 0; i < N; i++) lines.push(`        t${i}: { host: 127.0.${i >> 8}.${(i & 255) + 1} }`);
-function* rounds(): Generator<Round> {
-  for (let i = 0; i < N; i++) {
-    yield* syntheticRounds({ target: `/Many/t${i}`, agent: 'local', from: now - HOURS * 3_600_000, to: now, step: 60, pings: 20, base: 5 + (i % 50), lossRate: i % 10 === 0 ? 0.05 : 0, seed: i + 1 });
-  }
-}
-const srv = await startDevServer({ configYaml: lines.join('\n') + '\n', rounds: rounds() });
+const srv = await startSyntheticGroup(N, HOURS, now);
 const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 for (const range of ['3h', '30h']) {
   const cpus: number[] = [];

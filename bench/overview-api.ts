@@ -8,9 +8,7 @@
 // gzip makes of it. More than 200 targets: the first and the last page (200 targets each).
 import { loadavg } from 'node:os';
 import { gzipSync } from 'node:zlib';
-import { startDevServer } from '../test/e2e/dev-server.ts';
-import { syntheticRounds } from '../test/e2e/synthetic.ts';
-import type { Round } from '../src/probes/round.ts';
+import { startSyntheticGroup } from './synthetic-group.ts';
 
 const N = Number(process.argv[2] ?? 200);
 const HOURS = Number(process.argv[3] ?? 10);
@@ -19,14 +17,7 @@ const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 console.log(`command: npx tsx bench/overview-api.ts ${N} ${HOURS} ${RUNS}`);
 console.log(`config: ${N} targets, step 60 s, 20 pings, ${HOURS} h of history each, store as shipped; loadavg at start ${load()}`);
 const now = Date.now();
-const lines = ['general: { step: 60, pings: 20 }', 'targets:', '  children:', '    Many:', '      children:'];
-for (let i = 0; i < N; i++) lines.push(`        t${i}: { host: 127.0.${i >> 8}.${(i & 255) + 1} }`);
-function* rounds(): Generator<Round> {
-  for (let i = 0; i < N; i++) {
-    yield* syntheticRounds({ target: `/Many/t${i}`, agent: 'local', from: now - HOURS * 3_600_000, to: now, step: 60, pings: 20, base: 5 + (i % 50), lossRate: i % 10 === 0 ? 0.05 : 0, seed: i + 1 });
-  }
-}
-const srv = await startDevServer({ configYaml: lines.join('\n') + '\n', rounds: rounds() });
+const srv = await startSyntheticGroup(N, HOURS, now);
 const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 
 /** RUNS requests of one page as the browser asks it (brotli accepted): median wall and CPU, bytes on the wire, of JSON, and gzip's. */

@@ -1,10 +1,8 @@
 // Overview of 100 targets in headless Chromium: a fresh page load until every small smoke
 // graph is drawn and painted. Goal: ≤ 1.5 s. Synthetic 10 h history (step 60 s, 20 pings).
-import { startDevServer } from '../test/e2e/dev-server.ts';
-import { syntheticRounds } from '../test/e2e/synthetic.ts';
+import { startSyntheticGroup } from './synthetic-group.ts';
 import { launchChromium } from '../test/e2e/browser.ts';
 import { ensureWebBuilt } from '../test/e2e/real-server.ts';
-import type { Round } from '../src/probes/round.ts';
 import { benchEnd, benchStart } from './ui-common.ts';
 
 const N = Number(process.env.TARGETS ?? 100);
@@ -12,14 +10,7 @@ const RUNS = Number(process.env.RUNS ?? 7);
 benchStart(import.meta.filename, ['TARGETS', 'RUNS'], { targets: N, runs: RUNS, history: '10 h at step 60 s, 20 pings, loss on every 10th target', chromium: 'Debian /usr/bin/chromium, headless', viewport: '1400x900', cache: 'cold context per load' });
 ensureWebBuilt();
 const now = Date.now();
-const lines = ['general: { step: 60, pings: 20 }', 'targets:', '  children:', '    Many:', '      children:'];
-for (let i = 0; i < N; i++) lines.push(`        t${i}: { host: 127.0.${i >> 8}.${(i & 255) + 1} }`);
-function* rounds(): Generator<Round> {
-  for (let i = 0; i < N; i++) {
-    yield* syntheticRounds({ target: `/Many/t${i}`, agent: 'local', from: now - 10 * 3_600_000, to: now, step: 60, pings: 20, base: 5 + (i % 50), lossRate: i % 10 === 0 ? 0.05 : 0, seed: i + 1 });
-  }
-}
-const srv = await startDevServer({ configYaml: lines.join('\n') + '\n', rounds: rounds() });
+const srv = await startSyntheticGroup(N, 10, now);
 
 const browser = await launchChromium();
 const times: number[] = [];
