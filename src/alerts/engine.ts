@@ -319,8 +319,9 @@ export class AlertEngine implements RoundSink {
     const unseen = new Map<string, Unseen>();
     for (const round of rounds) {
       const t = this.targets.get(round.target);
+      if (!t) continue;
       const k = key(round.target, round.agent);
-      if (t && !this.series.has(k) && !unseen.has(k)) unseen.set(k, { target: round.target, agent: round.agent, stepS: round.step, before: round.time, t });
+      if (!this.series.has(k) && !unseen.has(k)) unseen.set(k, { target: round.target, agent: round.agent, stepS: round.step, before: round.time, t });
     }
     if (unseen.size > 1) this.seedMany([...unseen.values()]);
     for (const round of rounds) {
