@@ -193,3 +193,31 @@ test('two servers that both evaluate one series (views disagree): one notificati
     for (const m of members) await m.service.close();
   }
 });
+
+test('init on a database that has this schema runs no DDL (a busy table is not locked); a database that lost its tables gets them back', { timeout: 60_000 }, async () => {
+  const { default: driver } = await import('pg');
+  const db = new ClusterDb(pg.url);
+  await db.init();
+  const other = new driver.Client({ connectionString: pg.url });
+  await other.connect();
+  try {
+    // A fenced write in progress holds its table; ALTER TABLE (even one that changes nothing) would wait for it.
+    await other.query('BEGIN');
+    await other.query('LOCK TABLE smokemesh_alert_state IN ROW EXCLUSIVE MODE');
+    const again = new ClusterDb(pg.url, { queryTimeoutMs: 20_000 });
+    await again.init();
+    await again.close();
+    await other.query('COMMIT');
+    // The database lost everything: the next init creates it all again.
+    const tables = (await other.query(`SELECT tablename FROM pg_tables WHERE tablename LIKE 'smokemesh\\_%'`)).rows.map((r: { tablename: string }) => r.tablename);
+    assert.ok(tables.includes('smokemesh_schema') && tables.includes('smokemesh_alert_state'), tables.join());
+    await other.query(`DROP TABLE ${tables.join(', ')}`);
+    await db.init();
+    const back = (await other.query(`SELECT tablename FROM pg_tables WHERE tablename LIKE 'smokemesh\\_%'`)).rows.map((r: { tablename: string }) => r.tablename);
+    assert.deepEqual(back.sort(), tables.sort());
+    await db.beat('z1', 'http://z1');
+  } finally {
+    await other.end();
+    await db.close();
+  }
+});
