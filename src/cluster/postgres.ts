@@ -14,6 +14,8 @@ import { SmokemeshError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
 import type { DeliveryListRow, DeliveryQuery, EventQuery, EventRow } from '../alerts/db.ts';
 import { copyHistory, HISTORY_SCHEMA, sharedDeliveries, sharedEvents, type LocalChanges } from './history.ts';
+import { INDEX_SCHEMA, pullIndex, pushIndex, type IndexPage } from './index-pg.ts';
+import type { IndexRow } from '../store/vm/outbox.ts';
 import { decideFence, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import type { ServerBeat } from './membership.ts';
 
@@ -114,6 +116,7 @@ export class ClusterDb {
       await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
       await c.query(SCHEMA);
       await c.query(HISTORY_SCHEMA);
+      await c.query(INDEX_SCHEMA);
       await c.query('COMMIT');
     });
   }
@@ -264,5 +267,15 @@ export class ClusterDb {
   async close(): Promise<void> {
     this.closed = true;
     await this.pool?.end();
+  }
+
+  /** Shares rows of the series index changed on `server` (index-pg.ts); returns the changed rows as they now stand. */
+  async pushIndex(server: string, rows: readonly IndexRow[]): Promise<IndexRow[]> {
+    return this.run('sharing the series index', (c) => pushIndex(c, server, rows));
+  }
+
+  /** Rows of the series index other servers changed after `cursor` (index-pg.ts). */
+  async pullIndex(me: string, cursor: number, limit: number): Promise<IndexPage> {
+    return this.run('reading the shared series index', (c) => pullIndex(c, me, cursor, limit));
   }
 }
