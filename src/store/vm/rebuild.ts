@@ -19,6 +19,10 @@ const QUERY_TARGETS = 200;
 const GROUP_TARGETS = 200;
 /** An export of latest rounds spans at most this much past its longest member's: live series' last rounds lie within a step or two. */
 const GROUP_SLACK_MS = 120_000;
+/** Exports under way at once. */
+const PARALLEL = 4;
+/** A progress line at most this often. */
+const PROGRESS_MS = 5000;
 
 export interface RebuildDeps {
   url: string;
@@ -116,27 +120,33 @@ export async function rebuildFromVm(d: RebuildDeps): Promise<number> {
   d.info(`store: rebuilding the series index from VictoriaMetrics at ${d.url}: ${total} series of ${targets.length} targets with rounds in the last ${Math.round(d.windowMs / 86_400_000 * 10) / 10} days`);
   let done = 0;
   let logged = Date.now();
+  const progress = (last: boolean) => {
+    if (!last && Date.now() - logged < PROGRESS_MS) return;
+    logged = Date.now();
+    d.info(`store: series index rebuilt from VictoriaMetrics: ${done}/${total} series`);
+  };
   for (let i = 0; i < targets.length && !d.stopped(); i += QUERY_TARGETS) {
     const chunk = targets.slice(i, i + QUERY_TARGETS);
     const answer = JSON.parse(await post(d.url, '/api/v1/query', { query: spanQuery(targetsSelector(chunk), d.windowMs), time: end, nocache: 1 }, d.timeoutMs)) as { data?: { result?: PromSeries[] } };
-    const found = foundSeries(answer.data?.result ?? []);
-    const rows: IndexRow[] = [];
-    for (const g of groupReads(found.map((f) => ({ ...f, from: f.last, to: f.last })), GROUP_TARGETS, GROUP_SLACK_MS)) {
-      if (d.stopped()) return done;
-      const text = await post(d.url, '/api/v1/export', { 'match[]': groupSelector(g.reads.map((r) => r.target), g.agent), start: g.from / 1000, end: g.to / 1000 }, d.timeoutMs);
-      const points = pointsBySeries(text, g.from, g.to);
-      for (const f of g.reads) {
-        const p = points.get(seriesKey(f.target, f.agent))?.find((x) => x.time === f.last);
-        if (!p) continue;
-        rows.push({ target: f.target, agent: f.agent, probe: f.probe, step: f.step, first: f.first, last: f.last, latest: JSON.stringify(roundOfPoint(f, p)) });
+    const groups = groupReads(foundSeries(answer.data?.result ?? []).map((f) => ({ ...f, from: f.last, to: f.last })), GROUP_TARGETS, GROUP_SLACK_MS);
+    // A few exports at once (VM answers them in parallel); each group's rows are merged as it arrives.
+    const next = async (): Promise<void> => {
+      for (let g = groups.shift(); g && !d.stopped(); g = groups.shift()) {
+        const text = await post(d.url, '/api/v1/export', { 'match[]': groupSelector(g.reads.map((r) => r.target), g.agent), start: g.from / 1000, end: g.to / 1000 }, d.timeoutMs);
+        const points = pointsBySeries(text, g.from, g.to);
+        const rows: IndexRow[] = [];
+        for (const f of g.reads) {
+          const p = points.get(seriesKey(f.target, f.agent))?.find((x) => x.time === f.last);
+          if (p) rows.push({ target: f.target, agent: f.agent, probe: f.probe, step: f.step, first: f.first, last: f.last, latest: JSON.stringify(roundOfPoint(f, p)) });
+        }
+        if (d.stopped()) return;
+        d.merge(rows);
+        done += rows.length;
+        progress(false);
       }
-    }
-    d.merge(rows);
-    done += rows.length;
-    if (Date.now() - logged > 5000 || i + QUERY_TARGETS >= targets.length) {
-      logged = Date.now();
-      d.info(`store: series index rebuilt from VictoriaMetrics: ${done}/${total} series (${Math.min(targets.length, i + QUERY_TARGETS)}/${targets.length} targets)`);
-    }
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, next));
   }
+  if (!d.stopped()) progress(true);
   return done;
 }
