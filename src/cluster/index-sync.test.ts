@@ -101,7 +101,7 @@ test('two servers: rounds received only by A are listed by B after a sync, with 
   // The shared table is lost and recreated: each server shares again what it received; a new server gets it all.
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
-  await admin.query('DROP TABLE smokemesh_series, smokemesh_series_epoch; DROP SEQUENCE smokemesh_series_seq');
+  await admin.query('DROP TABLE smokemesh_series, smokemesh_series_epoch, smokemesh_schema; DROP SEQUENCE smokemesh_series_seq');
   await admin.end();
   await dbA.init();
   await syncA.sync();
