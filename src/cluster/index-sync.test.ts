@@ -78,6 +78,10 @@ test('two servers: rounds received only by A are listed by B after a sync, with 
   assert.deepEqual(byKey(b.latest()), byKey(a.latest()));
   for (const m of ['loss', 'median', 'max', 'stddev'] as const) assert.deepEqual(b.top(m, 10), a.top(m, 10), `top by ${m}`);
   assert.equal(b.top('loss', 10)[0]!.target, '/dc/r2');
+  // The overview's rows (small graphs of every series of the targets) are the same on both.
+  const overview = { targets: ['/dc/r1', '/dc/r2'], from: now - 3_600_000, to: now, points: 60, levels: [0.5] };
+  assert.equal(b.summaries(overview).length, 3);
+  assert.deepEqual(b.summaries(overview), a.summaries(overview));
   // B knows the series now, so it reads their graphs from VM too.
   assert.deepEqual(b.series({ target: '/dc/r1', agent: 'x', from: now - 3_600_000, to: now }).points.map((p) => p.median),
     a.series({ target: '/dc/r1', agent: 'x', from: now - 3_600_000, to: now }).points.map((p) => p.median));
