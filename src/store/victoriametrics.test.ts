@@ -220,4 +220,13 @@ test('victoriametrics: a store on an empty data dir rebuilds the series index fr
   await waitFor('the index rebuilt at start', () => auto.list().length === 4, 60_000);
   assert.equal(auto.latest().find((r) => r.target === '/R/a' && r.agent === 'x')!.time, now - 10_000);
   assert.equal(auto.list().find((r) => r.target === '/R/a' && r.agent === 'x')!.first, now - 30 * 60_000);
+  // A rebuild cut short (its mark left in the index's file) runs again at the next start, though the index is not empty.
+  const cutDir = tempDir(t);
+  const cut = new VmStore(cutDir, { ...contractConfig, backend: 'victoriametrics', url: o.vm.url }, { now: () => now, timers: false });
+  cut.write([round('/R/z', 'x', now - 5_000, [1])]);
+  cut.setIndexMeta('rebuild', 'pending');
+  cut.close();
+  const again = new VmStore(cutDir, { ...contractConfig, backend: 'victoriametrics', url: o.vm.url }, { now: () => now, timers: true });
+  t.after(() => again.close());
+  await waitFor('the rebuild cut short done at the next start', () => again.list().length === 5 && again.indexMeta('rebuild') === undefined, 60_000);
 });

@@ -88,11 +88,10 @@ export class VmStore implements Store {
     } catch (e) {
       throw new SmokemeshError('SMOKEMESH_E_STORE', `${dir}: cannot open the VictoriaMetrics outbox: ${String(e)}; check the data_dir and its permissions`, { cause: e });
     }
-    // A fresh data dir (or a rebuild cut short): the series VM already holds are listed again.
-    if (this.outbox.seriesCount() === 0) this.outbox.setMeta(REBUILD_KEY, 'pending');
     if (this.timers) {
       this.schedule(0);
-      if (this.outbox.getMeta(REBUILD_KEY)) this.rebuildLater(0);
+      // A fresh data dir (or a rebuild cut short): the series VM already holds are listed again.
+      if (this.outbox.seriesCount() === 0 || this.outbox.getMeta(REBUILD_KEY)) this.rebuildLater(0);
     }
   }
 
