@@ -13,8 +13,10 @@ import { groupReads, groupSelector, targetsSelector, type PromSeries } from './q
  * few hundred KB at a time.
  */
 
-/** Targets per instant query (the selector's regexp stays a few KB). */
+/** Targets per instant query (the selector's regexp stays a few KB)… */
 const QUERY_TARGETS = 200;
+/** …and series (its answer stays a few hundred KB; a target with more agents is queried alone). */
+const QUERY_SERIES = 2000;
 /** Targets per export of latest rounds (one agent each). */
 const GROUP_TARGETS = 200;
 /** An export of latest rounds spans at most this much past its longest member's: live series' last rounds lie within a step or two. */
@@ -115,8 +117,11 @@ export async function rebuildFromVm(d: RebuildDeps): Promise<number> {
   const start = (d.now - d.windowMs) / 1000;
   const end = d.now / 1000;
   const listed = JSON.parse(await post(d.url, '/api/v1/series', { 'match[]': M.step, start, end }, d.timeoutMs)) as { data?: Array<Record<string, string>> };
-  const targets = [...new Set((listed.data ?? []).map((m) => m.target).filter((t): t is string => !!t))].sort();
+  const perTarget = new Map<string, number>();
+  for (const m of listed.data ?? []) if (m.target) perTarget.set(m.target, (perTarget.get(m.target) ?? 0) + 1);
+  const targets = [...perTarget.keys()].sort();
   const total = (listed.data ?? []).length;
+  listed.data = undefined;
   d.info(`store: rebuilding the series index from VictoriaMetrics at ${d.url}: ${total} series of ${targets.length} targets with rounds in the last ${Math.round(d.windowMs / 86_400_000 * 10) / 10} days`);
   let done = 0;
   let logged = Date.now();
@@ -125,8 +130,13 @@ export async function rebuildFromVm(d: RebuildDeps): Promise<number> {
     logged = Date.now();
     d.info(`store: series index rebuilt from VictoriaMetrics: ${done}/${total} series`);
   };
-  for (let i = 0; i < targets.length && !d.stopped(); i += QUERY_TARGETS) {
-    const chunk = targets.slice(i, i + QUERY_TARGETS);
+  for (let i = 0; i < targets.length && !d.stopped();) {
+    // Up to QUERY_TARGETS targets and about QUERY_SERIES series per query.
+    const chunk: string[] = [];
+    for (let n = 0; i < targets.length && chunk.length < QUERY_TARGETS && (n < QUERY_SERIES || !chunk.length); i++) {
+      chunk.push(targets[i]!);
+      n += perTarget.get(targets[i]!)!;
+    }
     const answer = JSON.parse(await post(d.url, '/api/v1/query', { query: spanQuery(targetsSelector(chunk), d.windowMs), time: end, nocache: 1 }, d.timeoutMs)) as { data?: { result?: PromSeries[] } };
     const groups = groupReads(foundSeries(answer.data?.result ?? []).map((f) => ({ ...f, from: f.last, to: f.last })), GROUP_TARGETS, GROUP_SLACK_MS);
     // A few exports at once (VM answers them in parallel); each group's rows are merged as it arrives.
