@@ -109,9 +109,9 @@ export function roundOfPoint(s: { target: string; agent: string; probe: string; 
 
 /**
  * Finds every series with a round in the window (its step samples, through /api/v1/series),
- * then, a few hundred targets at a time, their first and last times, probe and step, and their
- * latest round (exports grouped by agent and time), handing each chunk to `merge`. Logs its
- * progress. Returns the number of series rebuilt.
+ * then, about QUERY_SERIES series per query, their first and last times, probe and step, then
+ * their latest rounds (exports of one agent and up to GROUP_TARGETS targets, PARALLEL at once),
+ * handing each export's rows to `merge`. Logs its progress. Returns the number of series rebuilt.
  */
 export async function rebuildFromVm(d: RebuildDeps): Promise<number> {
   const start = (d.now - d.windowMs) / 1000;
@@ -130,33 +130,35 @@ export async function rebuildFromVm(d: RebuildDeps): Promise<number> {
     logged = Date.now();
     d.info(`store: series index rebuilt from VictoriaMetrics: ${done}/${total} series`);
   };
+  // First and last times of every series, about QUERY_SERIES a query (kept: ~100 bytes a series)…
+  const found: Found[] = [];
   for (let i = 0; i < targets.length && !d.stopped();) {
-    // Up to QUERY_TARGETS targets and about QUERY_SERIES series per query.
     const chunk: string[] = [];
     for (let n = 0; i < targets.length && chunk.length < QUERY_TARGETS && (n < QUERY_SERIES || !chunk.length); i++) {
       chunk.push(targets[i]!);
       n += perTarget.get(targets[i]!)!;
     }
     const answer = JSON.parse(await post(d.url, '/api/v1/query', { query: spanQuery(targetsSelector(chunk), d.windowMs), time: end, nocache: 1 }, d.timeoutMs)) as { data?: { result?: PromSeries[] } };
-    const groups = groupReads(foundSeries(answer.data?.result ?? []).map((f) => ({ ...f, from: f.last, to: f.last })), GROUP_TARGETS, GROUP_SLACK_MS);
-    // A few exports at once (VM answers them in parallel); each group's rows are merged as it arrives.
-    const next = async (): Promise<void> => {
-      for (let g = groups.shift(); g && !d.stopped(); g = groups.shift()) {
-        const text = await post(d.url, '/api/v1/export', { 'match[]': groupSelector(g.reads.map((r) => r.target), g.agent), start: g.from / 1000, end: g.to / 1000 }, d.timeoutMs);
-        const points = pointsBySeries(text, g.from, g.to);
-        const rows: IndexRow[] = [];
-        for (const f of g.reads) {
-          const p = points.get(seriesKey(f.target, f.agent))?.find((x) => x.time === f.last);
-          if (p) rows.push({ target: f.target, agent: f.agent, probe: f.probe, step: f.step, first: f.first, last: f.last, latest: JSON.stringify(roundOfPoint(f, p)) });
-        }
-        if (d.stopped()) return;
-        d.merge(rows);
-        done += rows.length;
-        progress(false);
-      }
-    };
-    await Promise.all(Array.from({ length: PARALLEL }, next));
+    found.push(...foundSeries(answer.data?.result ?? []));
   }
+  // …then their latest rounds, a few exports at once (VM answers them in parallel), each group's rows merged as it arrives.
+  const groups = groupReads(found.map((f) => ({ ...f, from: f.last, to: f.last })), GROUP_TARGETS, GROUP_SLACK_MS);
+  const next = async (): Promise<void> => {
+    for (let g = groups.shift(); g && !d.stopped(); g = groups.shift()) {
+      const text = await post(d.url, '/api/v1/export', { 'match[]': groupSelector(g.reads.map((r) => r.target), g.agent), start: g.from / 1000, end: g.to / 1000 }, d.timeoutMs);
+      const points = pointsBySeries(text, g.from, g.to);
+      const rows: IndexRow[] = [];
+      for (const f of g.reads) {
+        const p = points.get(seriesKey(f.target, f.agent))?.find((x) => x.time === f.last);
+        if (p) rows.push({ target: f.target, agent: f.agent, probe: f.probe, step: f.step, first: f.first, last: f.last, latest: JSON.stringify(roundOfPoint(f, p)) });
+      }
+      if (d.stopped()) return;
+      d.merge(rows);
+      done += rows.length;
+      progress(false);
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLEL }, next));
   if (!d.stopped()) progress(true);
   return done;
 }
