@@ -15,6 +15,8 @@ import { SmokemeshError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
 import type { DeliveryListRow, DeliveryQuery, EventQuery, EventRow } from '../alerts/db.ts';
 import { copyHistory, HISTORY_SCHEMA, sharedDeliveries, sharedEvents, type LocalChanges } from './history.ts';
+import { INDEX_SCHEMA, pullIndex, pushIndex, type IndexPage } from './index-pg.ts';
+import type { IndexRow } from '../store/vm/outbox.ts';
 import { decideFence, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import type { ServerBeat } from './membership.ts';
 
@@ -52,7 +54,7 @@ CREATE INDEX IF NOT EXISTS smokemesh_relay_owner ON smokemesh_relay (owner, id);
 `;
 
 /** Every table's DDL (idempotent), run in this order when the schema is new to the database. */
-const SCHEMAS = [SCHEMA, HISTORY_SCHEMA];
+const SCHEMAS = [SCHEMA, HISTORY_SCHEMA, INDEX_SCHEMA];
 /** This schema's id: a database that has it needs no DDL. */
 const SCHEMA_ID = createHash('sha256').update(SCHEMAS.join('\n')).digest('hex').slice(0, 16);
 
@@ -287,5 +289,15 @@ export class ClusterDb {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.pools.values()].map((p) => p.end()));
+  }
+
+  /** Shares rows of the series index changed on `server` (index-pg.ts); returns the changed rows as they now stand. */
+  async pushIndex(server: string, rows: readonly IndexRow[]): Promise<IndexRow[]> {
+    return this.run('sharing the series index', (c) => pushIndex(c, server, rows));
+  }
+
+  /** Rows of the series index other servers changed after `cursor` (index-pg.ts). */
+  async pullIndex(me: string, cursor: number, limit: number): Promise<IndexPage> {
+    return this.run('reading the shared series index', (c) => pullIndex(c, me, cursor, limit));
   }
 }

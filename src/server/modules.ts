@@ -38,7 +38,7 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
   });
   if (clusterCfg) {
     const general = ctx.config().general;
-    cluster = await startCluster(clusterCfg, general.public_url ?? `http://${general.listen}`, alerts, deps.log);
+    cluster = await startCluster(clusterCfg, general.public_url ?? `http://${general.listen}`, alerts, deps.log, ctx.store);
   }
   ctx.onReload((c) => alerts.reload(c, ctx.targets()));
   // After the alerts took the new rules: ownership is checked again (the cluster section itself waits for a restart).
