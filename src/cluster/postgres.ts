@@ -14,6 +14,7 @@ import { SmokemeshError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
 import type { DeliveryListRow, DeliveryQuery, EventQuery, EventRow } from '../alerts/db.ts';
 import { copyHistory, HISTORY_SCHEMA, sharedDeliveries, sharedEvents, type LocalChanges } from './history.ts';
+import { fencedScopeWrite, LOCALIZE_SCHEMA, publishDigest, readScope } from './localize-pg.ts';
 import { decideFence, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import type { ServerBeat } from './membership.ts';
 
@@ -114,6 +115,7 @@ export class ClusterDb {
       await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
       await c.query(SCHEMA);
       await c.query(HISTORY_SCHEMA);
+      await c.query(LOCALIZE_SCHEMA);
       await c.query('COMMIT');
     });
   }
@@ -264,5 +266,20 @@ export class ClusterDb {
   async close(): Promise<void> {
     this.closed = true;
     await this.pool?.end();
+  }
+
+  /** A localization digest of one scope from one server (localize-pg.ts). */
+  async localizePublish(scope: string, sender: string, time: number, body: Buffer): Promise<void> {
+    await this.run('sharing a localization digest', (c) => publishDigest(c, scope, sender, time, body));
+  }
+
+  /** A localization scope's digests and shared state (localize-pg.ts). */
+  async localizeRead(scope: string, since: number, memory: boolean): ReturnType<typeof readScope> {
+    return this.run('reading localization state', (c) => readScope(c, scope, since, memory));
+  }
+
+  /** A localization scope's state through its fence (localize-pg.ts). */
+  async localizeWrite(server: string, deadAfterMs: number, scope: string, expected: number, time: number, causes: string, memory?: Buffer): ReturnType<typeof fencedScopeWrite> {
+    return this.run('writing localization state', (c) => fencedScopeWrite(c, server, deadAfterMs, scope, expected, time, causes, memory));
   }
 }
