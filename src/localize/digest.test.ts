@@ -4,6 +4,7 @@ import { decodeDigest, encodeDigest, mergeAgents, mergeLatest } from './digest.t
 import { decodeCauses, encodeCauses } from './shared.ts';
 import { emptyState, step } from './step.ts';
 import { cdnWorld, roundsAt, scopeOf, seriesOf, type Fault } from './testkit.ts';
+import type { LocalizeAgent } from './service.ts';
 import type { SeriesInput } from './types.ts';
 
 const rec = (target: string, agent: string, time: number, median: number | null = 12.5): SeriesInput => ({
@@ -12,7 +13,7 @@ const rec = (target: string, agent: string, time: number, median: number | null 
 
 test('a digest decodes to the records and agents it was made of', () => {
   const records = [rec('/a/x', 'tel-1', 1000), rec('/a/y', 'tel-1', 2000, null), rec('/a/x', 'uni-1', 3000)];
-  const agents = [{ name: 'tel-1', region: 'r1', labels: { isp: 'tel' } }, { name: 'other', region: 'r2', labels: {} }];
+  const agents: LocalizeAgent[] = [{ name: 'tel-1', region: 'r1', labels: { isp: 'tel' } }, { name: 'other', region: 'r2', labels: {} }];
   const d = decodeDigest(encodeDigest(records, agents));
   assert.deepEqual(d.records.map((r) => [r.target, r.agent, r.time, r.step, r.sent, r.lost, r.median, r.key]), [
     ['/a/x', 'tel-1', 1000, 60, 10, 3, 12.5, '/a/x\u0000tel-1'],
