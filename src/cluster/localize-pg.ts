@@ -60,6 +60,12 @@ export async function readScope(c: pg.PoolClient, scope: string, since: number, 
   return { digests: d.rows as { sender: string; time: number; body: Buffer }[], state };
 }
 
+/** The scope's state row without its memory (a server that does not step the scope reads its causes). */
+export async function readCauses(c: pg.PoolClient, scope: string): Promise<ScopeStateRow | undefined> {
+  const s = await c.query('SELECT version::float8 AS version, owner, time::float8 AS time, causes FROM smokemesh_localize_state WHERE scope = $1', [scope]);
+  return s.rows[0] as ScopeStateRow | undefined;
+}
+
 /**
  * The scope's fence: in one transaction, locks its state row, judges the write with
  * decideFence (the writer live on the database's clock, the row's version the one expected)

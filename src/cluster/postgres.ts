@@ -14,7 +14,7 @@ import { SmokemeshError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
 import type { DeliveryListRow, DeliveryQuery, EventQuery, EventRow } from '../alerts/db.ts';
 import { copyHistory, HISTORY_SCHEMA, sharedDeliveries, sharedEvents, type LocalChanges } from './history.ts';
-import { fencedScopeWrite, LOCALIZE_SCHEMA, publishDigest, readScope } from './localize-pg.ts';
+import { fencedScopeWrite, LOCALIZE_SCHEMA, publishDigest, readCauses, readScope } from './localize-pg.ts';
 import { decideFence, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import type { ServerBeat } from './membership.ts';
 
@@ -276,6 +276,11 @@ export class ClusterDb {
   /** A localization scope's digests and shared state (localize-pg.ts). */
   async localizeRead(scope: string, since: number, memory: boolean): ReturnType<typeof readScope> {
     return this.run('reading localization state', (c) => readScope(c, scope, since, memory));
+  }
+
+  /** A localization scope's shared causes, without digests or memory (localize-pg.ts). */
+  async localizeCauses(scope: string): ReturnType<typeof readCauses> {
+    return this.run('reading localization causes', (c) => readCauses(c, scope));
   }
 
   /** A localization scope's state through its fence (localize-pg.ts). */

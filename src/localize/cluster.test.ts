@@ -142,6 +142,11 @@ test('a fault seen only by merging two servers\' rounds is raised once by the sc
     const cell = owner.localize.list()[0]!.last!;
     assert.equal(cell.counts.series, world.pairs.length, 'the owner stepped over every series of the scope');
     assert.ok(owner.localize.sharedStats.digests_read > 0 && other.localize.sharedStats.digests_sent > 0);
+    // The other server evaluates the target alerts of its own series: the shared cause explains them there too.
+    const itsAgent = other.agents.find((a) => a.labels.isp === 'mobile' && a.labels.province === 'beijing')!.name;
+    assert.equal(other.localize.explain('/IDC/idc1/vip1', itsAgent)?.id, CELL);
+    assert.equal(other.localize.explain('/IDC/idc1/vip1', other.agents.find((a) => a.labels.isp === 'telecom')!.name), undefined);
+    assert.ok(other.localize.holdMs('/IDC/idc1/vip1', itsAgent) > 0, 'its target alerts wait for the verdict');
 
     // The owner stops (a clean stop leaves the live set at once); its agents move to the other server.
     await owner.close();

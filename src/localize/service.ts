@@ -29,6 +29,7 @@ import { parseLocalize } from './config.ts';
 import { lossOf } from './judge.ts';
 import { LatestRounds, labelled } from './latest.ts';
 import { memoOf } from './memory.ts';
+import { coveringCause, raisedByGenerality } from './cover.ts';
 import { decodeDigest, encodeDigest, mergeAgents, mergeLatest, type Digest } from './digest.ts';
 import { decodeState, encodeState } from './persist.ts';
 import { decodeCauses, encodeCauses, type LocalizeShared } from './shared.ts';
@@ -99,6 +100,8 @@ interface Scope {
   remote?: Digest[];
   /** In a cluster: when the per-series memory was last shared. */
   memoryShared?: number;
+  /** In a cluster, on a server that does not step the scope: its raised causes as last read, most general first (they explain this server's series). */
+  elsewhere?: Cause[];
 }
 
 /** How often the engine's memory is written to the database (besides at close). */
@@ -118,6 +121,8 @@ export class LocalizeService implements RoundSink, AlertGate {
   private publicUrl: string | undefined;
   /** Evidence traces of raised causes (cause id → trace), shown with the cause until it clears. */
   private traces = new Map<string, TraceNote>();
+  /** The agents as listed at the last shared read (explain() looks a series' labels up here). */
+  private agentsNow = new Map<string, LocalizeAgent>();
   /** Shared steps and digests on their way (close and tests wait for them). */
   private inFlight = new Set<Promise<void>>();
   /** In a cluster: writes of a scope's causes refused by the fence (another server changed them first, or this one was not live). */
@@ -199,7 +204,7 @@ export class LocalizeService implements RoundSink, AlertGate {
         s.due = undefined;
         // Its causes may change there: read them again before stepping it here.
         delete s.version;
-        if (shared && !s.busy) this.track(s, this.publish(shared, s, now));
+        if (shared && !s.busy) this.track(s, this.follow(shared, s, now));
         continue;
       }
       if (shared) {
@@ -222,8 +227,8 @@ export class LocalizeService implements RoundSink, AlertGate {
   holdMs(target: string, agent: string): number {
     for (const s of this.scopes.values()) {
       if (!s.config.hold_target_alerts || !s.targets.has(target) || !this.agentIn(s.config, agent)) continue;
-      // A scope another server steps explains nothing here: holding would only delay the alert.
-      if (this.deps.owns && !this.deps.owns(s.config.name)) continue;
+      // A scope another server steps explains nothing here unless its causes are shared (then they do): holding would only delay the alert.
+      if (!this.deps.shared && this.deps.owns && !this.deps.owns(s.config.name)) continue;
       return Math.round((s.config.raise_after + 1.5) * s.stepMs);
     }
     return 0;
@@ -234,6 +239,13 @@ export class LocalizeService implements RoundSink, AlertGate {
     for (const s of this.scopes.values()) {
       const id = s.last?.explain.get(k);
       if (id) return { id };
+      if (!s.elsewhere?.length) continue;
+      // Stepped by another server: the shared causes, by their keys.
+      const labels = s.targets.get(target);
+      const a = this.agentsNow.get(agent);
+      if (!labels || !a || !this.agentIn(s.config, agent, a)) continue;
+      const covering = coveringCause(s.elsewhere, s.config.roles, { target, agent, targetLabels: labels, agentLabels: a.labels, agentRegion: a.region });
+      if (covering) return { id: covering };
     }
     return undefined;
   }
@@ -269,6 +281,25 @@ export class LocalizeService implements RoundSink, AlertGate {
         this.inFlight.delete(p);
       });
     this.inFlight.add(p);
+  }
+
+  /**
+   * On a server that does not step the scope: sends its owner this server's digest, then reads
+   * the scope's raised causes, which explain the series whose target alerts this server
+   * evaluates (held notifications are judged again at once).
+   */
+  private async follow(shared: LocalizeShared, s: Scope, now: number): Promise<void> {
+    await this.publish(shared, s, now);
+    const state = await shared.causes(s.config.name);
+    if (this.scopes.get(s.config.name) !== s || !this.deps.owns || this.deps.owns(s.config.name)) return;
+    try {
+      s.elsewhere = raisedByGenerality(state ? [...decodeCauses(state.causes).causes.values()].map((m) => m.cause) : []);
+    } catch (e) {
+      this.deps.log.warn({ err: e, scope: s.config.name }, 'shared localization causes could not be read; they explain nothing here until the next step');
+      delete s.elsewhere;
+    }
+    this.agentsNow = new Map(this.deps.agents().map((a) => [a.name, a]));
+    this.deps.afterStep?.(now);
   }
 
   /** Sends the owner of a scope the latest rounds this server received for it (those not stale yet). */
@@ -308,6 +339,7 @@ export class LocalizeService implements RoundSink, AlertGate {
     const readVersion = read.state?.version ?? 0;
     if (adopt || readVersion !== s.version) this.adoptShared(s, read.state);
     s.remote = remote;
+    delete s.elsewhere;
     const before = s.state.causes.size;
     const t0 = performance.now();
     const inputs = this.inputs(s);

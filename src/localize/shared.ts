@@ -41,6 +41,8 @@ export interface LocalizeShared {
   publish(scope: string, time: number, body: Buffer): Promise<void>;
   /** The digests of `scope` taken since `since` (ms), and its shared state (with the per-series memory when `memory`). */
   read(scope: string, since: number, memory: boolean): Promise<SharedScopeRead>;
+  /** The scope's shared state without digests or memory (a server that does not step the scope explains its series by the causes). */
+  causes(scope: string): Promise<SharedScopeState | undefined>;
   /** Writes the scope's state if its version is still `expected` (0: no row) and this server is live. */
   write(scope: string, expected: number, time: number, causes: string, memory?: Buffer): Promise<SharedWriteResult>;
 }

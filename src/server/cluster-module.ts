@@ -56,6 +56,7 @@ export function localizeShared(cluster: ClusterService, cfg: ClusterConfig): Loc
     server: cfg.server_id,
     publish: (scope, time, body) => db.localizePublish(scope, cfg.server_id, time, body),
     read: (scope, since, memory) => db.localizeRead(scope, since, memory),
+    causes: (scope) => db.localizeCauses(scope),
     write: (scope, expected, time, causes, memory) => db.localizeWrite(cfg.server_id, cfg.dead_after_s * 1000, scope, expected, time, causes, memory),
   };
 }
