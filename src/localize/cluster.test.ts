@@ -15,7 +15,9 @@ import { localizeShared } from '../server/cluster-module.ts';
 import { openStore } from '../store/index.ts';
 import { startPostgres, type Postgres } from '../../test/postgres.ts';
 import { waitFor } from '../../test/wait.ts';
+import { memoOf } from './memory.ts';
 import { scopeOwner } from './owner.ts';
+import { seriesKey } from './types.ts';
 import { LocalizeService, type LocalizeAgent } from './service.ts';
 import { cdnWorld, roundsAt, type Fault, type WorldAgent } from './testkit.ts';
 
@@ -89,7 +91,7 @@ function member(id: string, agents: WorldAgent[], owns?: (scope: string) => bool
       shared: localizeShared(cluster, cfg),
     }),
     close: async () => {
-      await m.localize.settled();
+      await m.localize.handOver();
       m.localize.close();
       await cluster.close();
       store.close();
@@ -153,7 +155,11 @@ test('a fault seen only by merging two servers\' rounds is raised once by the sc
     await waitFor('the other server alone in the live set', () => other.cluster.liveServers().join() === other.id, 30_000);
     pushTo = () => other;
     other.agents = world.agents;
-    for (let i = 8; i < 20; i++) await window([other], pushTo, T, i, [fault]);
+    await window([other], pushTo, T, 8, [fault]);
+    // It continued the owner's per-series memory too (baselines learned over the 8 windows before), not from nothing.
+    const ownerAgent = owner.agents.find((a) => a.labels.isp === 'telecom')!.name;
+    assert.ok((memoOf(other.localize.list()[0]!.last!.state.series, seriesKey('/IDC/idc2/vip1', ownerAgent))?.samples ?? 0) >= 8);
+    for (let i = 9; i < 20; i++) await window([other], pushTo, T, i, [fault]);
     assert.deepEqual(other.sent, [{ state: 'cleared', id: CELL }], 'no second raise; the clear sent once');
     assert.deepEqual(owner.sent, [{ state: 'raised', id: CELL }]);
   } finally {

@@ -266,6 +266,26 @@ export class LocalizeService implements RoundSink, AlertGate {
     this.persist();
   }
 
+  /**
+   * Before a clean stop, in a cluster: the per-series memory of the scopes this server steps
+   * goes to the shared database (through the fence), so the next owner continues it as it is
+   * now rather than as it was at the last periodic share.
+   */
+  async handOver(): Promise<void> {
+    await this.settled();
+    const shared = this.deps.shared;
+    if (!shared) return;
+    for (const s of this.scopes.values()) {
+      if (s.version === undefined || !s.last || (this.deps.owns && !this.deps.owns(s.config.name))) continue;
+      try {
+        const w = await shared.write(s.config.name, s.version, s.state.time, encodeCauses(s.state.causes.values(), (id) => this.traces.get(id)), encodeState(s.state));
+        if (w.ok) s.version = w.version;
+      } catch (e) {
+        this.deps.log.warn({ err: e, scope: s.config.name }, 'localization memory could not be shared before stopping; the next owner continues from the last periodic share');
+      }
+    }
+  }
+
   /** Waits for the shared steps and digests on their way (close, tests). */
   async settled(): Promise<void> {
     while (this.inFlight.size) await Promise.all([...this.inFlight]);
@@ -347,8 +367,8 @@ export class LocalizeService implements RoundSink, AlertGate {
     s.state = result.state;
     s.last = result;
     s.took = (performance.now() - t0) / 1000;
-    if (result.events.length || before !== 0 || result.state.causes.size !== 0) {
-      const memory = now - (s.memoryShared ?? 0) >= PERSIST_MS ? encodeState(result.state) : undefined;
+    const memory = now - (s.memoryShared ?? 0) >= PERSIST_MS ? encodeState(result.state) : undefined;
+    if (result.events.length || before !== 0 || result.state.causes.size !== 0 || memory) {
       const w = await shared.write(name, readVersion, now, encodeCauses(result.state.causes.values(), (id) => this.traces.get(id)), memory);
       if (!w.ok) {
         this.sharedStats.refused++;

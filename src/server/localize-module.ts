@@ -53,7 +53,7 @@ export function createLocalizeModule(deps: { ctx: ServerContext; alerts: AlertSe
     close: async () => {
       clearInterval(timer);
       // A shared step on its way finishes (its notifications recorded) before the alert database closes.
-      await service.settled();
+      await service.handOver();
       alerts.engine.setGate(undefined);
       service.close();
     },
