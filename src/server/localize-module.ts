@@ -48,7 +48,7 @@ export function createLocalizeModule(deps: { ctx: ServerContext; alerts: AlertSe
     service,
     sink: service,
     tick: (t) => service.tick(t),
-    metrics: () => renderLocalizeMetrics(service.list()),
+    metrics: () => renderLocalizeMetrics(service.list(), deps.shared ? service.sharedStats : undefined),
     routes: localizeRoutes(service, alerts.db),
     close: async () => {
       clearInterval(timer);
