@@ -32,12 +32,11 @@ import { memoOf } from './memory.ts';
 import { coveringCause, raisedByGenerality } from './cover.ts';
 import { decodeDigest, encodeDigest, mergeAgents, mergeLatest, type Digest } from './digest.ts';
 import { decodeState, encodeState } from './persist.ts';
-import { decodeCauses, encodeCauses, type LocalizeShared } from './shared.ts';
+import { decodeCauses, encodeCauses, withTrace, type LocalizeShared, type SharedScopeState } from './shared.ts';
 import { anyPath, destinationOf, labelsMatch, vantageOf } from './select.ts';
 import { emptyState, step } from './step.ts';
 import { traceChoice } from './trace.ts';
 import { seriesKey, type Cause, type CauseEvent, type CauseMemo, type LocalizeState, type SeriesInput, type StepResult } from './types.ts';
-import type { SharedScopeState } from './shared.ts';
 
 /** An agent as the server lists it. */
 export interface LocalizeAgent {
@@ -65,7 +64,8 @@ export interface LocalizeDeps {
   publicUrl?: string;
   /**
    * With several servers (`cluster:`): whether this server steps the scope now (src/localize/owner.ts).
-   * A scope another server steps is not stepped here: no causes, no notifications, no gate.
+   * A scope another server steps is not stepped here: no causes, no notifications; with
+   * `shared`, its causes read from the shared database explain this server's series (the gate).
    */
   owns?: (scope: string) => boolean;
   /**
@@ -431,10 +431,7 @@ export class LocalizeService implements RoundSink, AlertGate {
 
   /** Saves a scope's causes (with their traces) in this server's alert database. */
   private saveCauses(s: Scope, result: StepResult): void {
-    this.deps.db.saveCauses(s.config.name, [...result.state.causes.values()].map((m) => {
-      const trace = this.traces.get(m.cause.id);
-      return { id: m.cause.id, body: JSON.stringify(trace ? { ...m, trace } : m) };
-    }));
+    this.deps.db.saveCauses(s.config.name, [...result.state.causes.values()].map((m) => ({ id: m.cause.id, body: JSON.stringify(withTrace(m, (id) => this.traces.get(id))) })));
   }
 
   /**

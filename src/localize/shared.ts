@@ -47,12 +47,15 @@ export interface LocalizeShared {
   write(scope: string, expected: number, time: number, causes: string, memory?: Buffer): Promise<SharedWriteResult>;
 }
 
+/** A cause's memo with its evidence trace when it has one (how causes are saved, here and in the alert database). */
+export function withTrace(m: CauseMemo, traceOf: (id: string) => TraceNote | undefined): CauseMemo & { trace?: TraceNote } {
+  const trace = traceOf(m.cause.id);
+  return trace ? { ...m, trace } : m;
+}
+
 /** The causes of a scope as one JSON text (each cause's memo, with its evidence trace when it has one). */
 export function encodeCauses(causes: Iterable<CauseMemo>, traceOf: (id: string) => TraceNote | undefined): string {
-  return JSON.stringify([...causes].map((m) => {
-    const trace = traceOf(m.cause.id);
-    return trace ? { ...m, trace } : m;
-  }));
+  return JSON.stringify([...causes].map((m) => withTrace(m, traceOf)));
 }
 
 /** Decodes encodeCauses' text into the causes and their traces; throws on text it did not write. */
