@@ -160,6 +160,11 @@ export class ClusterService implements RoundSink {
     return { events: (q) => this.opts.db.events(q), deliveries: (q) => this.opts.db.deliveries(q) };
   }
 
+  /** The shared database (the localization's digests and causes are kept there too: src/cluster/localize-pg.ts). */
+  get database(): ClusterDb {
+    return this.opts.db;
+  }
+
   /** The live set now (what rounds are routed by). */
   liveServers(): readonly string[] {
     return this.live;

@@ -14,6 +14,7 @@ import { ClusterDb } from '../cluster/postgres.ts';
 import { ClusterService } from '../cluster/service.ts';
 import { IndexSync } from '../cluster/index-sync.ts';
 import { VmStore, type Store } from '../store/index.ts';
+import type { LocalizeShared } from '../localize/shared.ts';
 import type { RouteModule } from './context.ts';
 
 const ClusterStatusSchema = Type.Object({
@@ -57,6 +58,18 @@ export async function startCluster(cfg: ClusterConfig, url: string, alerts: Aler
   });
   await cluster.start();
   return cluster;
+}
+
+/** The localization's view of the shared database (src/localize/shared.ts): digests and the scopes' fenced causes. */
+export function localizeShared(cluster: ClusterService, cfg: ClusterConfig): LocalizeShared {
+  const db = cluster.database;
+  return {
+    server: cfg.server_id,
+    publish: (scope, time, body) => db.localizePublish(scope, cfg.server_id, time, body),
+    read: (scope, since, memory) => db.localizeRead(scope, since, memory),
+    causes: (scope) => db.localizeCauses(scope),
+    write: (scope, expected, time, causes, memory) => db.localizeWrite(cfg.server_id, cfg.dead_after_s * 1000, scope, expected, time, causes, memory),
+  };
 }
 
 /** GET /api/v1/cluster: the live set and the routing counts (404 without a cluster). */

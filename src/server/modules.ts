@@ -14,7 +14,7 @@ import { createLocalizeModule } from './localize-module.ts';
 import { scopeOwner } from '../localize/owner.ts';
 import { parseCluster } from '../cluster/config.ts';
 import type { ClusterService } from '../cluster/service.ts';
-import { clusterRoutes, startCluster } from './cluster-module.ts';
+import { clusterRoutes, localizeShared, startCluster } from './cluster-module.ts';
 
 /**
  * Builds the modules of the other concerns (agents, alerts, mesh and exporters, UI API) and
@@ -72,10 +72,14 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
   });
   // Fault localization: judges the series of its scopes each step, holds and suppresses their target alerts.
   // Raised causes get an evidence trace from the tasks module (bounded by its policy and limits).
-  // With several servers each scope is stepped by one live server (its rendezvous owner).
+  // With several servers each scope is stepped by one live server (its rendezvous owner) over what every server received.
   const localize = createLocalizeModule({
     ctx, alerts, log: deps.log, trace: (req) => tasks!.trace(req),
-    ...(cluster && clusterCfg ? { owns: (scope: string) => scopeOwner(scope, cluster!.liveServers()) === clusterCfg.server_id } : {}),
+    ...(cluster && clusterCfg ? {
+      owns: (scope: string) => scopeOwner(scope, cluster!.liveServers()) === clusterCfg.server_id,
+      // The owner judges the whole scope (every server's digest) and carries its causes over in the shared database.
+      shared: localizeShared(cluster, clusterCfg),
+    } : {}),
   });
   const mesh = createMeshModule({
     ctx, live, ingest: deps.ingest, log: deps.log,
