@@ -14,6 +14,7 @@ import { SmokemeshError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
 import type { DeliveryListRow, DeliveryQuery, EventQuery, EventRow } from '../alerts/db.ts';
 import { copyHistory, HISTORY_SCHEMA, sharedDeliveries, sharedEvents, type LocalChanges } from './history.ts';
+import { TASKS_SCHEMA } from './tasks-pg.ts';
 import { decideFence, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import type { ServerBeat } from './membership.ts';
 
@@ -114,6 +115,7 @@ export class ClusterDb {
       await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
       await c.query(SCHEMA);
       await c.query(HISTORY_SCHEMA);
+      await c.query(TASKS_SCHEMA);
       await c.query('COMMIT');
     });
   }
@@ -264,5 +266,15 @@ export class ClusterDb {
   async close(): Promise<void> {
     this.closed = true;
     await this.pool?.end();
+  }
+
+  /** Runs `fn` in one transaction (the shared tasks, what the servers saw of agents and the retention: tasks-pg.ts). */
+  async transaction<T>(what: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.run(what, async (c) => {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    });
   }
 }

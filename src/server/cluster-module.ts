@@ -34,7 +34,7 @@ const ClusterStatusSchema = Type.Object({
 });
 
 /** Starts this server's part in the cluster, routing rounds to `alerts`' engine and sharing the history of its alert database. */
-export async function startCluster(cfg: ClusterConfig, url: string, alerts: AlertService, log: Logger): Promise<ClusterService> {
+export async function startCluster(cfg: ClusterConfig, url: string, alerts: AlertService, log: Logger, db = new ClusterDb(cfg.coordination)): Promise<ClusterService> {
   const silences = {
     list: () => alerts.db.silences(),
     save: (s: Parameters<typeof alerts.db.saveSilence>[0]) => alerts.db.saveSilence(s),
@@ -42,7 +42,7 @@ export async function startCluster(cfg: ClusterConfig, url: string, alerts: Aler
     changed: () => alerts.engine.refreshSilences(),
   };
   const cluster = new ClusterService({
-    cfg, url, db: new ClusterDb(cfg.coordination), engine: alerts.engine, log: log.child({ module: 'cluster' }), silences, history: new LocalHistory(alerts.file),
+    cfg, url, db, engine: alerts.engine, log: log.child({ module: 'cluster' }), silences, history: new LocalHistory(alerts.file),
   });
   await cluster.start();
   return cluster;
