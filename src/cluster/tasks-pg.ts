@@ -61,8 +61,8 @@ CREATE TABLE IF NOT EXISTS smokemesh_agents_seen (
 `;
 
 /** The database's time, ms since the epoch. */
-const NOW = '(extract(epoch from clock_timestamp()) * 1000)::float8';
-const ms = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
+const NOW = 'floor(extract(epoch from clock_timestamp()) * 1000)::float8';
+const ms = (col: string) => `floor(extract(epoch from ${col}) * 1000)::float8`;
 /** Rows one statement of the retention deletes at most (short transactions, no long lock). */
 const PRUNE_BATCH = 5000;
 
