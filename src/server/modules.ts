@@ -15,6 +15,8 @@ import { scopeOwner } from '../localize/owner.ts';
 import { parseCluster } from '../cluster/config.ts';
 import type { ClusterService } from '../cluster/service.ts';
 import { ClusterDb } from '../cluster/postgres.ts';
+import { HistoryRetention } from '../cluster/retention.ts';
+import { alertHistoryDays } from '../alerts/config.ts';
 import { clusterRoutes, startCluster } from './cluster-module.ts';
 
 /**
@@ -43,6 +45,11 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     const general = ctx.config().general;
     cluster = await startCluster(clusterCfg, general.public_url ?? `http://${general.listen}`, alerts, deps.log, clusterDb);
   }
+  // The shared alert history's retention (alerts.history_days), applied by the first live server.
+  const retention = clusterCfg && clusterDb
+    ? new HistoryRetention({ db: clusterDb, days: () => alertHistoryDays(ctx.config()), sweeper: () => cluster?.liveServers()[0] === clusterCfg.server_id, log: deps.log.child({ module: 'cluster' }) })
+    : undefined;
+  retention?.start();
   ctx.onReload((c) => alerts.reload(c, ctx.targets()));
   // After the alerts took the new rules: ownership is checked again (the cluster section itself waits for a restart).
   ctx.onReload((c) => cluster?.reloaded(parseCluster(c).cluster));
@@ -112,6 +119,7 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
       }),
       sink: cluster ?? alerts.sink,
       close: async () => {
+        retention?.stop();
         await cluster?.close();
         await alerts.close();
       },
