@@ -63,6 +63,8 @@ CREATE TABLE IF NOT EXISTS smokemesh_agents_seen (
 /** The database's time, ms since the epoch. */
 const NOW = 'floor(extract(epoch from clock_timestamp()) * 1000)::float8';
 const ms = (col: string) => `floor(extract(epoch from ${col}) * 1000)::float8`;
+/** The first key of the advisory locks that serialise traces of one key (the second is the key's hash). */
+const TRACE_LOCK = 0x736d74;
 /** Rows one statement of the retention deletes at most (short transactions, no long lock). */
 const PRUNE_BATCH = 5000;
 
@@ -76,6 +78,16 @@ interface PartRow {
 }
 const TASK_COLUMNS = 'id, created::float8 AS created, created_by, origin, kind, host, params, choice, target, state, version::float8 AS version, timeout_ms::float8 AS timeout_ms';
 const PART_COLUMNS = 'task_id, agent, status, queued::float8 AS queued, started::float8 AS started, finished::float8 AS finished, output, error, summary';
+
+/** A trace key as PostgreSQL text, which cannot hold the NUL that separates its parts: its JSON form (one text per key). */
+function keyText(k: string): string {
+  return JSON.stringify(k);
+}
+
+/** Text as PostgreSQL stores it: a NUL (which it refuses) from an agent's error or a caller's name becomes U+FFFD. */
+function text(s: string | undefined): string | null {
+  return s === undefined ? null : s.replace(/\u0000/g, '\ufffd');
+}
 
 function toResult(r: PartRow): AgentResult {
   const out: AgentResult = { agent: r.agent, status: r.status, queued: r.queued };
@@ -102,7 +114,7 @@ async function toRecord(c: pg.PoolClient, t: TaskRow): Promise<TaskRecord> {
 async function savePart(c: pg.PoolClient, taskId: string, r: AgentResult, onlyFrom?: ResultStatus): Promise<boolean> {
   const done = await c.query(`UPDATE smokemesh_task_parts SET status = $3, started = $4, finished = $5, output = $6, error = $7, summary = $8
     WHERE task_id = $1 AND agent = $2 ${onlyFrom ? 'AND status = $9' : ''}`,
-  [taskId, r.agent, r.status, r.started ?? null, r.finished ?? null, r.output === undefined ? null : JSON.stringify(r.output), r.error ?? null, r.summary ?? null,
+  [taskId, r.agent, r.status, r.started ?? null, r.finished ?? null, r.output === undefined ? null : JSON.stringify(r.output), text(r.error), text(r.summary),
     ...(onlyFrom ? [onlyFrom] : [])]);
   return done.rowCount === 1;
 }
@@ -120,17 +132,25 @@ export function pgTaskDb(tx: <T>(what: string, fn: (c: pg.PoolClient) => Promise
   return {
     create: (home, agents, traceKey, timeoutMs, decide) => tx('recording a task', async (c) => {
       const now = ((await c.query(`SELECT ${NOW} AS now`)).rows[0] as { now: number }).now;
+      let lastTrace: number | undefined;
+      if (traceKey !== null) {
+        // Servers tracing the same key at once take turns: each sees the trace the other made.
+        await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [TRACE_LOCK, keyText(traceKey)]);
+        const t = await c.query('SELECT max(created)::float8 AS t FROM smokemesh_tasks WHERE trace_key = $1', [keyText(traceKey)]);
+        lastTrace = (t.rows[0] as { t: number | null }).t ?? undefined;
+      }
       const l = await c.query(`SELECT agent, count(*) FILTER (WHERE queued > $2)::int AS last_minute, count(*) FILTER (WHERE status = 'queued')::int AS queued
         FROM smokemesh_task_parts WHERE agent = ANY($1::text[]) AND (queued > $2 OR status = 'queued') GROUP BY agent`, [agents, now - 60_000]);
       const load = new Map((l.rows as { agent: string; last_minute: number; queued: number }[]).map((x) => [x.agent, { lastMinute: x.last_minute, queued: x.queued }]));
-      const rec = decide(now, load);
+      const rec = decide(now, load, lastTrace);
+      if (!rec) return undefined;
       await c.query(`INSERT INTO smokemesh_tasks (id, home, created, created_by, origin, kind, host, params, choice, target, trace_key, timeout_ms, state, version)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-      [rec.id, home, rec.created, rec.created_by, rec.origin, rec.kind, rec.host, JSON.stringify(rec.params), JSON.stringify(rec.choice), rec.target ?? null, traceKey, timeoutMs, rec.state, rec.version]);
+      [rec.id, home, rec.created, text(rec.created_by), rec.origin, rec.kind, rec.host, JSON.stringify(rec.params), JSON.stringify(rec.choice), rec.target ?? null, traceKey === null ? null : keyText(traceKey), timeoutMs, rec.state, rec.version]);
       await c.query(`INSERT INTO smokemesh_task_parts (task_id, ord, agent, status, queued, finished, error)
         SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])`,
       [rec.id, rec.results.map((_, i) => i), rec.results.map((r) => r.agent), rec.results.map((r) => r.status), rec.results.map((r) => r.queued),
-        rec.results.map((r) => r.finished ?? null), rec.results.map((r) => r.error ?? null)]);
+        rec.results.map((r) => r.finished ?? null), rec.results.map((r) => text(r.error))]);
       return rec;
     }),
 
@@ -176,12 +196,12 @@ export function pgTaskDb(tx: <T>(what: string, fn: (c: pg.PoolClient) => Promise
     }),
 
     previousTrace: (traceKey, before) => tx('reading a trace', async (c) => {
-      const t = await c.query(`SELECT ${TASK_COLUMNS} FROM smokemesh_tasks WHERE trace_key = $1 AND created < $2 AND state = 'finished' ORDER BY created DESC LIMIT 1`, [traceKey, before]);
+      const t = await c.query(`SELECT ${TASK_COLUMNS} FROM smokemesh_tasks WHERE trace_key = $1 AND created < $2 AND state = 'finished' ORDER BY created DESC LIMIT 1`, [keyText(traceKey), before]);
       return t.rows[0] ? toRecord(c, t.rows[0] as TaskRow) : undefined;
     }),
 
     lastTraceTime: (traceKey) => tx('reading a trace', async (c) => {
-      const t = await c.query('SELECT max(created)::float8 AS t FROM smokemesh_tasks WHERE trace_key = $1', [traceKey]);
+      const t = await c.query('SELECT max(created)::float8 AS t FROM smokemesh_tasks WHERE trace_key = $1', [keyText(traceKey)]);
       return (t.rows[0] as { t: number | null }).t ?? undefined;
     }),
 

@@ -99,10 +99,12 @@ test('a task made on server A for an agent polling server B is handed out by B o
     // B's built-in agent takes its part in-process on B; the result is reported there.
     const [own] = await b.service.take('builtin-b', 0);
     assert.equal(own?.id, rec.id);
-    await b.service.report('builtin-b', [{ id: rec.id, ok: false, started: 1, finished: 2, error: 'mtr failed' }]);
+    // An error text PostgreSQL cannot hold as is (a NUL) is kept, readable.
+    assert.equal((await b.service.report('builtin-b', [{ id: rec.id, ok: false, started: 1, finished: 2, error: 'mtr\u0000failed' }])).accepted, 1);
     const done = await a.service.finished(rec.id, 20_000);
     assert.equal(done!.state, 'finished');
     assert.deepEqual(done!.results.map((r) => r.status), ['done', 'failed', 'agent_down', 'refused']);
+    assert.equal(done!.results[1]!.error, 'mtr\ufffdfailed');
 
     for (const s of [a, b]) {
       const [row] = await s.service.list({ limit: 10, agent: 'x' });
@@ -184,5 +186,26 @@ test('retention: the shared alert history and shared tasks lose only rows older 
     assert.equal((parts.rows[0] as { n: number }).n, 1, 'the parts of pruned tasks went with them');
   } finally {
     await db.close();
+  }
+});
+
+test('an alert trace is made once per key and interval, whichever server asks: two servers asking at once make one task', { timeout: 60_000 }, async () => {
+  const settings = tasksConfig();
+  const a = server('ta', [agent('builtin-ta', true, true)], settings, true);
+  const b = server('tb', [agent('builtin-tb', true, true)], settings, false);
+  try {
+    await a.db.init();
+    await a.agents.write();
+    for (let round = 0; round < 5; round++) {
+      const req = { ...mtr(['builtin-ta']), origin: 'alert' as const, traceKey: `/t\u0000agent-${round}`, target: '/t' };
+      const got = await Promise.allSettled([a.service.create(req), b.service.create(req)]);
+      assert.equal(got.filter((g) => g.status === 'fulfilled').length, 1, `round ${round}: one trace: ${got.map((g) => (g.status === 'rejected' ? String(g.reason) : 'ok')).join('; ')}`);
+      const refused = got.find((g) => g.status === 'rejected') as PromiseRejectedResult;
+      assert.match((refused.reason as Error).message, /the last trace for this series ran \d+ s ago \(tasks\.auto_trace\.min_interval_s: 600\)/);
+    }
+    assert.equal((await a.service.list({ limit: 100, origin: 'alert', target: '/t' })).length, 5);
+  } finally {
+    await a.close();
+    await b.close();
   }
 });

@@ -16,7 +16,7 @@ import type { ListQuery } from './db.ts';
 import type { TaskPolicy } from './policy.ts';
 import type { AgentResult, ResultStatus, TaskRecord, TaskSummary } from './record.ts';
 import {
-  admit, checkReports, checkTask, overdue, recordReport, waitFinished,
+  admit, checkReports, checkTask, overdue, recordReport, TaskError, waitFinished,
   type AgentLiveness, type NewTask, type ReportOutcome, type TaskDispatch, type TraceHistory,
 } from './service.ts';
 import type { TaskAssignment, TaskKindName, TaskReport } from './task.ts';
@@ -48,10 +48,13 @@ export interface OpenPart {
 /** The shared task tables (src/cluster/tasks-pg.ts). Times are the database's (ms since the epoch). */
 export interface SharedTaskDb {
   /**
-   * Records a task in one transaction: `decide` gets the database's time and each agent's load
-   * (parts given to it in the last minute, parts waiting for it) and returns the record.
+   * Records a task in one transaction: `decide` gets the database's time, each agent's load
+   * (parts given to it in the last minute, parts waiting for it) and, for a trace, when the
+   * last task of its key was made (tasks of one key are made one at a time), and returns the
+   * record, or undefined to record nothing.
    */
-  create(home: string, agents: readonly string[], traceKey: string | null, timeoutMs: number, decide: (now: number, load: ReadonlyMap<string, { lastMinute: number; queued: number }>) => TaskRecord): Promise<TaskRecord>;
+  create(home: string, agents: readonly string[], traceKey: string | null, timeoutMs: number,
+    decide: (now: number, load: ReadonlyMap<string, { lastMinute: number; queued: number }>, lastTrace: number | undefined) => TaskRecord | undefined): Promise<TaskRecord | undefined>;
   get(id: string): Promise<TaskRecord | undefined>;
   version(id: string): Promise<number | undefined>;
   list(q: ListQuery): Promise<TaskSummary[]>;
@@ -119,7 +122,14 @@ export class SharedTaskService implements TaskDispatch, TraceHistory {
     const { params, host, timeoutMs } = checkTask(t, settings, this.deps.policy());
     const names = [...new Set(t.agents)];
     const views = await this.deps.views.read(names);
-    const rec = await this.deps.db.create(this.deps.server, names, t.traceKey ?? null, timeoutMs, (now, load) => {
+    let tooSoon: number | undefined;
+    const rec = await this.deps.db.create(this.deps.server, names, t.traceKey ?? null, timeoutMs, (now, load, lastTrace) => {
+      // A trace (an alert's) runs once per key and interval, whichever server's alert engine asks (another may have asked a moment before).
+      const minMs = settings.auto_trace.min_interval_s * 1000;
+      if (t.traceKey !== undefined && lastTrace !== undefined && now - lastTrace < minMs) {
+        tooSoon = now - lastTrace;
+        return undefined;
+      }
       const r: TaskRecord = {
         id: randomUUID(), kind: t.kind as TaskKindName, params, host, origin: t.origin, created: now, created_by: t.createdBy,
         choice: t.choice, state: 'running', version: 1, results: [],
@@ -134,6 +144,9 @@ export class SharedTaskService implements TaskDispatch, TraceHistory {
       if (r.results.every((x) => x.status !== 'queued')) r.state = 'finished';
       return r;
     });
+    if (!rec) {
+      throw new TaskError(409, 'SMOKEMESH_E_POLICY', `the last trace for this series ran ${Math.round((tooSoon ?? 0) / 1000)} s ago (tasks.auto_trace.min_interval_s: ${settings.auto_trace.min_interval_s})`);
+    }
     this.deps.log.info({ task: rec.id, kind: rec.kind, host, agents: t.agents, by: t.createdBy }, `task ${rec.kind} ${host} created (shared)`);
     for (const r of rec.results) if (r.status === 'queued') this.polls.wake(r.agent);
     return rec;
