@@ -205,8 +205,8 @@ export function pgTaskDb(tx: <T>(what: string, fn: (c: pg.PoolClient) => Promise
       return (t.rows[0] as { t: number | null }).t ?? undefined;
     }),
 
-    queuedFor: (agents) => tx('looking for queued tasks', async (c) => {
-      const r = await c.query(`SELECT DISTINCT agent FROM smokemesh_task_parts WHERE status = 'queued' AND agent = ANY($1::text[])`, [agents]);
+    queued: () => tx('looking for queued tasks', async (c) => {
+      const r = await c.query(`SELECT DISTINCT agent FROM smokemesh_task_parts WHERE status = 'queued'`);
       return (r.rows as { agent: string }[]).map((x) => x.agent);
     }),
 

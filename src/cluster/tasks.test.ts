@@ -97,7 +97,7 @@ test('a task made on server A for an agent polling server B is handed out by B o
     assert.match((await a.service.report('y', [{ id: rec.id, ok: true, started: 1, finished: 2 }])).rejected[0]!.error, /no task .* for agent "y"/);
 
     // B's built-in agent takes its part in-process on B; the result is reported there.
-    const [own] = await b.service.take('builtin-b', 0);
+    const [own] = await b.service.take('builtin-b', 20_000);
     assert.equal(own?.id, rec.id);
     // An error text PostgreSQL cannot hold as is (a NUL) is kept, readable.
     assert.equal((await b.service.report('builtin-b', [{ id: rec.id, ok: false, started: 1, finished: 2, error: 'mtr\u0000failed' }])).accepted, 1);
@@ -130,7 +130,7 @@ test('pickup deadline judged from every server\'s polls: an agent alive on B tha
     const blocker = await a.service.create(mtr(['poller']));
     const held = settings.per_agent.concurrency;
     for (let i = 1; i < held; i++) await a.service.create(mtr(['poller']));
-    assert.equal((await b.service.take('poller', 0)).length, held);
+    assert.equal((await b.service.take('poller', 20_000)).length, held);
     const waiting = b.service.take('poller', 20_000);
     await waitFor('poller polls B', () => b.service.pollState().get('poller')?.polling);
     await b.agents.write();

@@ -60,8 +60,8 @@ export interface SharedTaskDb {
   list(q: ListQuery): Promise<TaskSummary[]>;
   previousTrace(traceKey: string, before: number): Promise<TaskRecord | undefined>;
   lastTraceTime(traceKey: string): Promise<number | undefined>;
-  /** Which of these agents have parts waiting. */
-  queuedFor(agents: readonly string[]): Promise<string[]>;
+  /** The agents that have parts waiting (a short list: parts wait at most pickup_s). */
+  queued(): Promise<string[]>;
   /** Marks up to (concurrency − parts it runs) of the agent's queued parts running on `server`, oldest first; each part is claimed once. */
   claim(agent: string, server: string, concurrency: number): Promise<ClaimedPart[]>;
   /** Applies an agent's report to its part with `apply` (at the database's time); why it was refused, if it was. */
@@ -104,6 +104,8 @@ export class SharedTaskService implements TaskDispatch, TraceHistory {
   /** Task long-polls in progress here, by agent, and when each agent last polled here (local clock). */
   private readonly polling = new Map<string, number>();
   private readonly lastPoll = new Map<string, number>();
+  /** Agents with parts waiting, as last looked up (or queued here since): only their polls ask the database. */
+  private queued = new Set<string>();
   private readonly timers: NodeJS.Timeout[] = [];
   private busy = { look: false, sweep: false };
   private lastPrune = 0;
@@ -148,7 +150,11 @@ export class SharedTaskService implements TaskDispatch, TraceHistory {
       throw new TaskError(409, 'SMOKEMESH_E_POLICY', `the last trace for this series ran ${Math.round((tooSoon ?? 0) / 1000)} s ago (tasks.auto_trace.min_interval_s: ${settings.auto_trace.min_interval_s})`);
     }
     this.deps.log.info({ task: rec.id, kind: rec.kind, host, agents: t.agents, by: t.createdBy }, `task ${rec.kind} ${host} created (shared)`);
-    for (const r of rec.results) if (r.status === 'queued') this.polls.wake(r.agent);
+    for (const r of rec.results) {
+      if (r.status !== 'queued') continue;
+      this.queued.add(r.agent);
+      this.polls.wake(r.agent);
+    }
     return rec;
   }
 
@@ -161,10 +167,14 @@ export class SharedTaskService implements TaskDispatch, TraceHistory {
         this.lastPoll.set(agent, this.now());
         const settings = this.deps.settings();
         let claimed: ClaimedPart[] = [];
-        try {
-          claimed = await this.deps.db.claim(agent, this.deps.server, settings.per_agent.concurrency);
-        } catch (e) {
-          this.failed(e);
+        if (this.queued.has(agent)) {
+          try {
+            claimed = await this.deps.db.claim(agent, this.deps.server, settings.per_agent.concurrency);
+            // None left to hand out now (or its slots are full): asked again once look() finds some.
+            if (!claimed.length) this.queued.delete(agent);
+          } catch (e) {
+            this.failed(e);
+          }
         }
         const left = deadline - this.now();
         if (claimed.length || left <= 0 || signal?.aborted || this.closed) {
@@ -247,12 +257,13 @@ export class SharedTaskService implements TaskDispatch, TraceHistory {
     this.watchers.wakeAll();
   }
 
-  /** Wakes the polls waiting here for agents that have parts queued (by any server). */
+  /** Wakes the polls waiting here for agents that have parts queued (by any server): one query per period, not one per poll. */
   private async look(): Promise<void> {
     if (this.busy.look || this.closed || !this.polling.size) return;
     this.busy.look = true;
     try {
-      for (const agent of await this.deps.db.queuedFor([...this.polling.keys()])) this.polls.wake(agent);
+      this.queued = new Set(await this.deps.db.queued());
+      for (const agent of this.queued) if (this.polling.has(agent)) this.polls.wake(agent);
       this.recovered();
     } catch (e) {
       this.failed(e);
