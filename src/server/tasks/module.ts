@@ -182,7 +182,8 @@ function sharedTasks(c: SharedTasksSetup, ctx: ServerContext, log: Logger, setti
     periodMs: c.heartbeatMs, freshMs: 2 * c.deadAfterMs, log: log.child({ cluster: 'agents' }),
   });
   const service: SharedTaskService = new SharedTaskService({
-    db: pgTaskDb((what, fn) => c.db.transaction(what, fn).catch((e: unknown) => { throw unavailable(e); })), views: agents, server: c.server, log, settings, policy, sweeper: c.sweeper,
+    db: pgTaskDb((what, fn) => c.db.transaction(what, fn).catch((e: unknown) => { throw unavailable(e); })),
+    views: { read: (names) => agents.read(names).catch((e: unknown) => { throw unavailable(e); }) }, server: c.server, log, settings, policy, sweeper: c.sweeper,
   });
   agents.start();
   return {
