@@ -68,12 +68,14 @@ targets:
 
   const token = readFileSync(join(s1.dataDir, 'admin.token'), 'utf8').trim();
   const body = { kind: 'ping', params: { host: '127.0.0.1', count: 2, interval_ms: 100 }, agents: { names: ['a1', 'srv-s2'] } };
-  // s1 learns of s2's agents within a heartbeat of s2: until then their parts are answered at once (down, or unknown), and the request is made again.
+  // s1 learns of s2's agents within a heartbeat of s2: until then the request is refused (400: srv-s2 is not known) or a1's part
+  // answered at once (agent_down), and it is made again.
   const rec = await waitFor('s1 to queue the task for a1 and srv-s2', async () => {
     const res = await fetch(`${s1.url}/api/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const r = await res.json() as TaskRecord;
-    assert.equal(res.status, 201, JSON.stringify(r));
-    return r.results.every((x) => x.status === 'queued') ? r : undefined;
+    const r = await res.json() as TaskRecord & { error?: string };
+    if (res.status === 400) assert.match(r.error!, /agents\.names: "srv-s2" is not known to any server of the cluster/);
+    else assert.equal(res.status, 201, JSON.stringify(r));
+    return res.status === 201 && r.results.every((x) => x.status === 'queued') ? r : undefined;
   }, 60_000, 1000);
 
   let now = rec;

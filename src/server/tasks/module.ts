@@ -135,8 +135,8 @@ export function createTasksModule(deps: {
     routes: taskRoutes({
       service,
       choose: async (choice) => {
-        const agents = await agentsKnown();
-        return chooseAgents(choice, agents, (path) => probersOf(path, agents));
+        const agents = await agentsKnown(choice.names?.length ? choice.names : undefined);
+        return chooseAgents(choice, agents, (path) => probersOf(path, agents), deps.cluster ? 'any server of the cluster' : 'this server');
       },
       policy: () => ({ ...currentPolicy().allow }),
     }),
@@ -162,8 +162,8 @@ export interface SharedTasksSetup {
 interface TaskStore {
   service: TaskDispatch;
   tracer: AutoTracer;
-  /** Every agent tasks may be given to, as the choice of agents sees them. */
-  agentsKnown: () => Promise<AgentIdentity[]>;
+  /** The agents tasks may be given to, as the choice of agents sees them: those named, or every one. */
+  agentsKnown: (names?: readonly string[]) => Promise<AgentIdentity[]>;
   close: () => void;
 }
 
@@ -189,7 +189,7 @@ function sharedTasks(c: SharedTasksSetup, ctx: ServerContext, log: Logger, setti
   return {
     service, tracer: new AutoTracer({ service, history: service, settings, log }),
     // The config's agents and this server's built-in one, with what other servers saw of them, and the other servers' built-in agents.
-    agentsKnown: () => agents.all().catch((e: unknown) => { throw unavailable(e); }),
+    agentsKnown: (names) => (names ? agents.read(names).then((m) => [...m.values()]) : agents.all()).catch((e: unknown) => { throw unavailable(e); }),
     close: () => agents.close(),
   };
 }
