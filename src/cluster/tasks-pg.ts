@@ -139,7 +139,9 @@ export function pgTaskDb(tx: <T>(what: string, fn: (c: pg.PoolClient) => Promise
         const t = await c.query('SELECT max(created)::float8 AS t FROM smokemesh_tasks WHERE trace_key = $1', [keyText(traceKey)]);
         lastTrace = (t.rows[0] as { t: number | null }).t ?? undefined;
       }
-      const l = await c.query(`SELECT agent, count(*) FILTER (WHERE queued > $2)::int AS last_minute, count(*) FILTER (WHERE status = 'queued')::int AS queued
+      // Given in the last minute: parts queued then, not those answered at once (refused, agent down: finished when queued).
+      const l = await c.query(`SELECT agent, count(*) FILTER (WHERE queued > $2 AND NOT (status IN ('refused', 'agent_down') AND finished = queued AND started IS NULL))::int AS last_minute,
+          count(*) FILTER (WHERE status = 'queued')::int AS queued
         FROM smokemesh_task_parts WHERE agent = ANY($1::text[]) AND (queued > $2 OR status = 'queued') GROUP BY agent`, [agents, now - 60_000]);
       const load = new Map((l.rows as { agent: string; last_minute: number; queued: number }[]).map((x) => [x.agent, { lastMinute: x.last_minute, queued: x.queued }]));
       const rec = decide(now, load, lastTrace);

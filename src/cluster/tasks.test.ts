@@ -209,3 +209,28 @@ test('an alert trace is made once per key and interval, whichever server asks: t
     await b.close();
   }
 });
+
+test('per-agent limits count the agent\'s parts in the whole cluster: waiting parts, and parts given in the last minute (not those refused)', { timeout: 60_000 }, async () => {
+  const settings = tasksConfig({ pickup_s: 3600, per_agent: { concurrency: 1, queue: 1, per_minute: 3 } } as Partial<TasksConfig>);
+  const a = server('la', [agent('builtin-la', true, true), agent('q', false)], settings, true);
+  const b = server('lb', [agent('builtin-lb', true, true), agent('q', true)], settings, false);
+  const status = (r: Awaited<ReturnType<typeof a.service.create>>) => `${r.results[0]!.status}${r.results[0]!.error ? `: ${r.results[0]!.error}` : ''}`;
+  try {
+    await a.db.init();
+    await b.agents.write();
+    const t1 = await a.service.create(mtr(['q']));
+    assert.equal(status(t1), 'queued');
+    assert.equal(status(await b.service.create(mtr(['q']))), 'refused: agent "q" has 1 tasks waiting (tasks.per_agent.queue: 1); try again later', 'the part waiting was queued on A');
+    assert.deepEqual((await b.service.take('q', 20_000)).map((j) => j.id), [t1.id]);
+    const t3 = await a.service.create(mtr(['q']));
+    assert.equal(status(t3), 'queued', 'the refused part is not counted as given');
+    assert.deepEqual(await b.service.take('q', 0), [], 'concurrency 1: t1 still runs');
+    await b.service.report('q', [{ id: t1.id, ok: true, started: 1, finished: 2 }]);
+    assert.deepEqual((await b.service.take('q', 20_000)).map((j) => j.id), [t3.id]);
+    assert.equal(status(await b.service.create(mtr(['q']))), 'queued');
+    assert.equal(status(await a.service.create(mtr(['q']))), 'refused: agent "q" was given 3 tasks in the last minute (tasks.per_agent.per_minute: 3); try again later');
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
