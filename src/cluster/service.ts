@@ -45,6 +45,8 @@ export interface Evaluator {
 /** Rounds waiting to be relayed while the shared database cannot take them; beyond, the oldest are not evaluated (counted as unevaluated). */
 const RELAY_LIMIT = 100_000;
 const POLL_MS = 250;
+/** Relayed rounds routed at once before the event loop is let go (heartbeats, agents' requests). */
+const ROUTE_SLICE = 500;
 /** How often this server's new alert events and deliveries are copied to the shared database. */
 const HISTORY_MS = 1000;
 
@@ -78,6 +80,8 @@ export class ClusterService implements RoundSink {
   private generations = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
   private busy = { beat: false, poll: false, history: false };
+  /** The relay poll in progress: a stop waits for the rounds it took to be routed. */
+  private polling: Promise<void> | undefined;
   private closed = false;
   private lastError: string | undefined;
   /** The tables are (re)created before the next heartbeat: at start, and after a failure (the database may have been recreated). */
@@ -109,7 +113,10 @@ export class ClusterService implements RoundSink {
       this.failed(e);
     }
     this.timers.push(setInterval(() => void this.beat().catch((e) => this.failed(e)), this.opts.cfg.heartbeat_s * 1000));
-    this.timers.push(setInterval(() => void this.poll().catch((e) => this.failed(e)), POLL_MS));
+    this.timers.push(setInterval(() => {
+      if (this.polling) return;
+      this.polling = this.poll().catch((e) => this.failed(e)).finally(() => { this.polling = undefined; });
+    }, POLL_MS));
     if (this.opts.history) this.timers.push(setInterval(() => void this.shareHistory().catch((e) => this.failed(e)), HISTORY_MS));
     for (const t of this.timers) t.unref();
   }
@@ -398,7 +405,13 @@ export class ClusterService implements RoundSink {
       const taken = await this.opts.db.claim(this.me, this.live);
       if (taken.length) {
         this.stats.taken += taken.length;
-        this.route(taken.map((t) => t.round), true);
+        // In slices, yielding between them: rounds of series new here make the engine read their
+        // histories synchronously (on the VM backend, one export per agent and 200 targets), and
+        // thousands at once would hold the event loop past the next heartbeats.
+        for (let i = 0; i < taken.length; i += ROUTE_SLICE) {
+          this.route(taken.slice(i, i + ROUTE_SLICE).map((t) => t.round), true);
+          await new Promise((r) => setImmediate(r));
+        }
         await this.flush();
       }
     } finally {
@@ -455,6 +468,7 @@ export class ClusterService implements RoundSink {
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    await this.polling;
     await this.chain;
     try {
       await this.flush();
