@@ -18,6 +18,7 @@ import { copyHistory, HISTORY_SCHEMA, sharedDeliveries, sharedEvents, type Local
 import { INDEX_SCHEMA, pullIndex, pushIndex, type IndexPage } from './index-pg.ts';
 import type { IndexRow } from '../store/vm/outbox.ts';
 import { fencedScopeWrite, LOCALIZE_SCHEMA, publishDigest, readCauses, readScope } from './localize-pg.ts';
+import { TASKS_SCHEMA } from './tasks-pg.ts';
 import { decideFence, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import type { ServerBeat } from './membership.ts';
 
@@ -55,7 +56,7 @@ CREATE INDEX IF NOT EXISTS smokemesh_relay_owner ON smokemesh_relay (owner, id);
 `;
 
 /** Every table's DDL (idempotent), run in this order when the schema is new to the database. */
-const SCHEMAS = [SCHEMA, HISTORY_SCHEMA, INDEX_SCHEMA, LOCALIZE_SCHEMA];
+const SCHEMAS = [SCHEMA, HISTORY_SCHEMA, INDEX_SCHEMA, LOCALIZE_SCHEMA, TASKS_SCHEMA];
 /** This schema's id: a database that has it needs no DDL. */
 const SCHEMA_ID = createHash('sha256').update(SCHEMAS.join('\n')).digest('hex').slice(0, 16);
 
@@ -320,5 +321,15 @@ export class ClusterDb {
   /** A localization scope's state through its fence (localize-pg.ts). */
   async localizeWrite(server: string, deadAfterMs: number, scope: string, expected: number, time: number, causes: string, memory?: Buffer): ReturnType<typeof fencedScopeWrite> {
     return this.run('writing localization state', (c) => fencedScopeWrite(c, server, deadAfterMs, scope, expected, time, causes, memory));
+  }
+
+  /** Runs `fn` in one transaction (the shared tasks, what the servers saw of agents and the retention: tasks-pg.ts). */
+  async transaction<T>(what: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.run(what, async (c) => {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    });
   }
 }

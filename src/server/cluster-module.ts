@@ -42,14 +42,13 @@ const ClusterStatusSchema = Type.Object({
 });
 
 /** Starts this server's part in the cluster, routing rounds to `alerts`' engine and sharing the history of its alert database. */
-export async function startCluster(cfg: ClusterConfig, url: string, alerts: AlertService, log: Logger, store?: Store): Promise<ClusterService> {
+export async function startCluster(cfg: ClusterConfig, url: string, alerts: AlertService, log: Logger, store?: Store, db = new ClusterDb(cfg.coordination)): Promise<ClusterService> {
   const silences = {
     list: () => alerts.db.silences(),
     save: (s: Parameters<typeof alerts.db.saveSilence>[0]) => alerts.db.saveSilence(s),
     remove: (id: string) => void alerts.db.deleteSilence(id),
     changed: () => alerts.engine.refreshSilences(),
   };
-  const db = new ClusterDb(cfg.coordination);
   const clog = log.child({ module: 'cluster' });
   // Every server lists every series: the VM store's series index is shared through the database.
   const index = store instanceof VmStore ? new IndexSync({ db, store, server: cfg.server_id, intervalMs: cfg.heartbeat_s * 1000, log: clog }) : undefined;
