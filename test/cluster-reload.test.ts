@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seriesKey, seriesOwner } from '../src/cluster/hrw.ts';
 import { freePort, getJson, startServer, type Proc } from './agents-kit.ts';
+import { clusterServerHead } from './cluster-kit.ts';
 import { startPostgres } from './postgres.ts';
 import { startVictoria } from './victoria.ts';
 import { waitFor } from './wait.ts';
@@ -37,22 +38,8 @@ test('cluster reload: membership stays, every series (re-keyed by the new alerts
     rmSync(dir, { recursive: true, force: true });
   });
   const okPort = (ok.address() as { port: number }).port;
-  const yaml = (id: string, port: number, dataDir: string, o: { extra?: boolean; heartbeat?: number } = {}) => `general:
-  step: 2
-  pings: 2
-  listen: 127.0.0.1:${port}
-  data_dir: ${dataDir}
-  agent_name: srv-${id}
-store:
-  backend: victoriametrics
-  url: ${vm.url}
-cluster:
-  coordination: ${pg.url}
-  server_id: ${id}
-  heartbeat_s: ${o.heartbeat ?? 1}
-  # Long: on a loaded machine a heartbeat can be late by seconds; here only the reload is judged.
-  dead_after_s: 60
-alerts:
+  // dead_after_s long: on a loaded machine a heartbeat can be late by seconds; here only the reload is judged.
+  const yaml = (id: string, port: number, dataDir: string, o: { extra?: boolean; heartbeat?: number } = {}) => `${clusterServerHead({ id, port, dataDir, step: 2, pings: 2, vmUrl: vm.url, pgUrl: pg.url, heartbeatS: o.heartbeat ?? 1, deadAfterS: 60 })}alerts:
   lossy:
     type: loss
     pattern: ">50%,>50%"

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TaskRecord, TaskSummary } from '../src/tasks/record.ts';
 import { freePort, getJson, startAgent, startServer, writeSecret, type Proc } from './agents-kit.ts';
+import { clusterServerHead } from './cluster-kit.ts';
 import { startPostgres } from './postgres.ts';
 import { startVictoria } from './victoria.ts';
 import { waitFor } from './wait.ts';
@@ -36,21 +37,7 @@ test('cluster: a task made on s1 runs on agents connected to s2 and its result i
     const dataDir = join(dir, `data-${id}`);
     mkdirSync(dataDir);
     const file = join(dir, `${id}.yaml`);
-    writeFileSync(file, `general:
-  step: 5
-  pings: 1
-  listen: 127.0.0.1:${port}
-  data_dir: ${dataDir}
-  agent_name: srv-${id}
-store:
-  backend: victoriametrics
-  url: ${vm.url}
-cluster:
-  coordination: ${pg.url}
-  server_id: ${id}
-  heartbeat_s: 1
-  dead_after_s: 30
-agents:
+    writeFileSync(file, `${clusterServerHead({ id, port, dataDir, step: 5, pings: 1, vmUrl: vm.url, pgUrl: pg.url, deadAfterS: 30 })}agents:
   - { name: a1, secret_file: ${secret}, heartbeat: 1 }
 targets:
   server_probes: false

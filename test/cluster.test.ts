@@ -8,6 +8,7 @@ import { startReceiver } from '../src/alerts/notifiers/receiver.testkit.ts';
 import type { AlertEvent } from '../src/alerts/notifiers/notifier.ts';
 import { agentOwner, seriesKey, seriesOwner } from '../src/cluster/hrw.ts';
 import { freePort, gapsAndDuplicates, getJson, startAgent, startServer, writeSecret, type Proc } from './agents-kit.ts';
+import { clusterServerHead } from './cluster-kit.ts';
 import { startPostgres } from './postgres.ts';
 import { startVictoria } from './victoria.ts';
 import { waitFor } from './wait.ts';
@@ -64,20 +65,7 @@ test('three servers, kill -9 of one during ingest: agents move, one evaluator pe
     const dataDir = join(dir, `data-${id}`);
     mkdirSync(dataDir);
     const file = join(dir, `${id}.yaml`);
-    writeFileSync(file, `general:
-  step: ${STEP_MS / 1000}
-  pings: 2
-  listen: 127.0.0.1:${port}
-  data_dir: ${dataDir}
-  agent_name: srv-${id}
-store:
-  backend: victoriametrics
-  url: ${vm.url}
-cluster:
-  coordination: ${pg.url}
-  server_id: ${id}
-  heartbeat_s: 1
-notifiers:
+    writeFileSync(file, `${clusterServerHead({ id, port, dataDir, step: STEP_MS / 1000, pings: 2, vmUrl: vm.url, pgUrl: pg.url })}notifiers:
   hook: { type: webhook, url: ${rx.base}/hook }
 alerts:
   lossy:

@@ -361,12 +361,7 @@ export class LocalizeService implements RoundSink, AlertGate {
     s.remote = remote;
     delete s.elsewhere;
     const before = s.state.causes.size;
-    const t0 = performance.now();
-    const inputs = this.inputs(s);
-    const result = step(s.config, inputs, s.state, now);
-    s.state = result.state;
-    s.last = result;
-    s.took = (performance.now() - t0) / 1000;
+    const { result, inputs } = this.stepOnce(s, now);
     const memory = now - (s.memoryShared ?? 0) >= PERSIST_MS ? encodeState(result.state) : undefined;
     if (result.events.length || before !== 0 || result.state.causes.size !== 0 || memory) {
       const w = await shared.write(name, readVersion, now, encodeCauses(result.state.causes.values(), (id) => this.traces.get(id)), memory);
@@ -416,14 +411,20 @@ export class LocalizeService implements RoundSink, AlertGate {
     s.version = shared?.version ?? 0;
   }
 
-  /** One step of one scope: engine, causes saved, events sent. */
-  private run(s: Scope, now: number): void {
+  /** Steps the scope's engine once over its inputs now: its state, last result and time taken are kept. */
+  private stepOnce(s: Scope, now: number): { result: ReturnType<typeof step>; inputs: SeriesInput[] } {
     const t0 = performance.now();
     const inputs = this.inputs(s);
     const result = step(s.config, inputs, s.state, now);
     s.state = result.state;
     s.last = result;
     s.took = (performance.now() - t0) / 1000;
+    return { result, inputs };
+  }
+
+  /** One step of one scope: engine, causes saved, events sent. */
+  private run(s: Scope, now: number): void {
+    const { result, inputs } = this.stepOnce(s, now);
     if (result.events.length || result.causes.length || s.state.causes.size !== 0) this.saveCauses(s, result);
     for (const e of result.events) this.send(s, e, inputs);
     if (result.events.length) this.deps.log.info({ scope: s.config.name, events: result.events.map((e) => `${e.state} ${e.cause.id}`), took_s: s.took }, 'localization step');
