@@ -38,17 +38,26 @@ export class JsonText {
 
   /** A number as JSON.stringify writes it (null when not finite); integers below 2^31 without a string. */
   number(v: number): void {
+    if (this.pos + 11 > this.buf.length) this.room(11);
+    const b = this.buf;
+    // Most of what the overview writes: steps and deltas of one or two digits.
+    if (v >= 0 && v < 100 && (v | 0) === v) {
+      if (v < 10) b[this.pos++] = 0x30 + v;
+      else {
+        const q = (v / 10) | 0;
+        b[this.pos++] = 0x30 + q;
+        b[this.pos++] = 0x30 + v - q * 10;
+      }
+      return;
+    }
     if ((v | 0) !== v) {
       this.raw(Number.isFinite(v) ? String(v) : 'null');
       return;
     }
-    this.room(11);
-    const b = this.buf;
     if (v < 0) {
       b[this.pos++] = 0x2d; // '-'
       v = -v;
     }
-    if (v < 10) { b[this.pos++] = 0x30 + v; return; }
     let digits = 1;
     for (let x = v; x >= 10; x = (x / 10) | 0) digits++;
     let at = this.pos + digits;

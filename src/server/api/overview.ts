@@ -116,22 +116,35 @@ function smokeSteps(levels: readonly number[], m: number | null | undefined, uni
 
 /** ms per integer step: the series' scale / STEPS, two significant digits, at least a µs. */
 function unitOf(s: SeriesSummary): number {
-  const tops = new Float64Array(s.median.length);
   let n = 0;
   let maxMedian = 0;
   for (let i = 0; i < s.median.length; i++) {
-    const q = s.smoke[i]!;
-    const top = q.length ? q[q.length - 1]! : s.median[i];
-    if (top !== null && top !== undefined) tops[n++] = top;
-    maxMedian = Math.max(maxMedian, s.median[i] ?? 0);
+    const m = s.median[i] ?? null;
+    if ((s.smoke[i]!.length ? s.smoke[i]!.at(-1)! : m) !== null) n++;
+    if (m !== null && m > maxMedian) maxMedian = m;
   }
-  const sorted = tops.subarray(0, n).sort();
-  const scale = Math.max(sorted[Math.min(n - 1, Math.floor(n * 0.98))] ?? 0, maxMedian);
+  // The 98th percentile of the points' highest levels (or medians): at rank ⌊0.98 n⌋ ascending,
+  // the r-th largest, found by keeping the r largest (r: a few) rather than sorting them all.
+  const r = n ? n - Math.min(n - 1, Math.floor(n * 0.98)) : 0;
+  if (largest.length < r) largest = new Float64Array(r * 2);
+  largest.fill(-Infinity, 0, r);
+  for (let i = 0; i < s.median.length && r; i++) {
+    const q = s.smoke[i]!;
+    const top = q.length ? q[q.length - 1]! : s.median[i] ?? null;
+    if (top === null || !(top > largest[r - 1]!)) continue;
+    let k = r - 1;
+    for (; k > 0 && largest[k - 1]! < top; k--) largest[k] = largest[k - 1]!;
+    largest[k] = top;
+  }
+  const scale = Math.max(r ? largest[r - 1]! : 0, maxMedian);
   const raw = scale / STEPS;
   if (!(raw > 0.001)) return 0.001;
   const p = 10 ** (Math.floor(Math.log10(raw)) - 1);
   return Math.floor(raw / p) * p;
 }
+
+/** Scratch of unitOf: the largest highest levels, descending. */
+let largest = new Float64Array(64);
 
 /** The probed, visible targets under a group in tree order: how many, and the page [offset, offset + limit). */
 function pageOf(group: TargetNode, offset: number, limit: number): { total: number; page: TargetNode[] } {
