@@ -29,6 +29,8 @@ const TARGETS = Number(process.env.TARGETS ?? 100);
 const BATCH = Number(process.env.BATCH ?? 500);
 const DURATION = Number(process.env.DURATION ?? 60);
 const RATE_STEP = Number(process.env.RATE_STEP ?? 0);
+/** FOLLOW=0: agents stay on the server they were given, ignoring the one the cluster names (every round relayed to its owner as before agents moved). */
+const FOLLOW = process.env.FOLLOW !== '0';
 const CLK_TCK = 100;
 
 const dir = mkdtempSync(join(tmpdir(), 'sm-bench-cluster-'));
@@ -100,23 +102,32 @@ ${Array.from({ length: TARGETS }, (_, t) => `    t${t}: { host: 127.0.0.1 }`).jo
     return (f[11]! + f[12]!) / CLK_TCK;
   };
 
-  async function call(base: string, name: string, path: string, json: unknown): Promise<void> {
+  async function call(base: string, name: string, path: string, json: unknown): Promise<unknown> {
     const body = gzipSync(JSON.stringify(json));
     const headers = { ...signRequest({ agent: name, secret: secrets.get(name)!, method: 'POST', path, body }), 'content-type': 'application/json', 'content-encoding': 'gzip' };
     const r = await request(base + path, { method: 'POST', headers, body, dispatcher: pool });
-    await r.body.arrayBuffer();
+    const text = await r.body.text();
     if (r.statusCode >= 400) throw new Error(`${name} ${path}: HTTP ${r.statusCode}`);
+    return text ? JSON.parse(text) : undefined;
   }
 
   let stopping = false;
+  let moved = 0;
   let warmed = 0;
   let acked = 0;
   let errors = 0;
   // Rounds 1 s apart per series, ending before now (the store refuses rounds ahead of its clock).
   const start = Date.now() - 3 * 86_400_000;
   async function runAgent(name: string, k: number): Promise<void> {
-    const base = servers[k % SERVERS]!.url;
-    await call(base, name, '/api/v1/agent/heartbeat', { version: 'bench', labels: {}, addresses: {}, spool: { backlog: 0, bytes: 0, dropped: 0 }, started_at: Date.now() });
+    const first = servers[k % SERVERS]!.url;
+    const hb = { version: 'bench', labels: {}, addresses: {}, spool: { backlog: 0, bytes: 0, dropped: 0 }, started_at: Date.now() };
+    const told = ((await call(first, name, '/api/v1/agent/heartbeat', hb)) as { server?: string }).server;
+    // As a real agent does (AgentClient.prefer): push to the server that evaluates this agent's series.
+    const base = FOLLOW && told && servers.some((s) => s.url === told) ? told : first;
+    if (base !== first) {
+      moved++;
+      await call(base, name, '/api/v1/agent/heartbeat', hb);
+    }
     // Warm-up (not measured): one round of each series, so that the alert engine has read each
     // series' history back from the store (once per series, at its first round) before the clock starts.
     await call(base, name, '/api/v1/agent/rounds', { rounds: Array.from({ length: TARGETS }, (_, t) => makeRound({ target: `/t${t}`, agent: name, probe: 'tcp', time: start - 1000, step: 60 }, { sent: 20, rtts: [1] })) });
@@ -165,6 +176,7 @@ ${Array.from({ length: TARGETS }, (_, t) => `    t${t}: { host: 127.0.0.1 }`).jo
   const w0 = Date.now();
   while (warmed < AGENTS) await new Promise((r) => setTimeout(r, 100));
   console.log(`warm-up (first round of ${AGENTS * TARGETS} series: histories read back from VictoriaMetrics): ${((Date.now() - w0) / 1000).toFixed(1)} s`);
+  if (pg) console.log(`agents moved to the server that evaluates their series: ${moved} of ${AGENTS}${FOLLOW ? '' : ' (FOLLOW=0: none follow)'}`);
   const cpu0 = servers.map((s) => cpu(s.proc));
   const t0 = Date.now();
   await new Promise((r) => setTimeout(r, DURATION * 1000));

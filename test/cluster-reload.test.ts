@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ownerOf, seriesKey } from '../src/cluster/hrw.ts';
+import { seriesKey, seriesOwner } from '../src/cluster/hrw.ts';
 import { freePort, getJson, startServer, type Proc } from './agents-kit.ts';
 import { startPostgres } from './postgres.ts';
 import { startVictoria } from './victoria.ts';
@@ -91,7 +91,7 @@ ${o.extra ? '    c: { host: 127.0.0.1, alerts: [lossy] }\n' : ''}`;
     return [...holders.keys()].sort().join() === [...expected].sort().join()
       && expected.every((k) => {
         const [target, agent] = k.split('|') as [string, string];
-        return holders.get(k)!.join() === ownerOf(seriesKey(target, agent), IDS);
+        return holders.get(k)!.join() === seriesOwner(seriesKey(target, agent), IDS);
       });
   };
   const agents = IDS.map((id) => `srv-${id}`);

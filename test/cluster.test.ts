@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startReceiver } from '../src/alerts/notifiers/receiver.testkit.ts';
 import type { AlertEvent } from '../src/alerts/notifiers/notifier.ts';
-import { ownerOf, seriesKey } from '../src/cluster/hrw.ts';
+import { agentOwner, seriesKey, seriesOwner } from '../src/cluster/hrw.ts';
 import { freePort, gapsAndDuplicates, getJson, startAgent, startServer, writeSecret, type Proc } from './agents-kit.ts';
 import { startPostgres } from './postgres.ts';
 import { startVictoria } from './victoria.ts';
@@ -119,8 +119,25 @@ targets:
   const events = () => rx.requests.map((r) => JSON.parse(r.body) as AlertEvent).filter((e) => e.target.path === '/flaky' && e.agent === 'a1');
   await waitFor('the /flaky alert raised', () => events().some((e) => e.state === 'raised'), START_MS);
 
+  // Each agent is told which server evaluates its series, and moves there: its rounds are then
+  // evaluated where they arrive, and nothing more is relayed through PostgreSQL.
+  for (const [k, a] of agents.entries()) {
+    const owner = servers.find((s) => s.id === agentOwner(AGENTS[k]!, IDS))!;
+    if (owner === servers[k]) continue;
+    await waitFor(`agent ${AGENTS[k]} to move to ${owner.id}, the server that evaluates its series`,
+      () => a.lines().some((l) => typeof l.msg === 'string' && l.msg.includes('it evaluates this agent\'s series') && l.to === owner.url), 60_000);
+  }
+  const relayed = async () => (await Promise.all(servers.map((s) => getJson<ClusterStatus>(`${s.url}/api/v1/cluster`)))).reduce((n, x) => n + x.rounds.relayed, 0);
+  const flakyAfter = async (t: number) => (await vmTimes(vm.url, '/flaky', 'a1')).some((x) => x > t);
+  const moved = Date.now();
+  await waitFor('a round of /flaky measured after the moves', () => flakyAfter(moved + STEP_MS), 60_000);
+  const relayedBefore = await relayed();
+  const from = Date.now();
+  await waitFor('three more steps of /flaky', () => flakyAfter(from + 3 * STEP_MS), 60_000);
+  assert.equal(await relayed(), relayedBefore, 'no round relayed once every agent pushes to its evaluator');
+
   // Kill the server that evaluates /flaky (a1), while every agent pushes.
-  const victim = servers.find((s) => s.id === ownerOf(seriesKey('/flaky', 'a1'), IDS))!;
+  const victim = servers.find((s) => s.id === seriesOwner(seriesKey('/flaky', 'a1'), IDS))!;
   const survivors = servers.filter((s) => s !== victim);
   // Alert history is shared: the victim's raise (and its delivery) can be read from the others.
   const history = async (s: { url: string }) => (await getJson<{ state: string }[]>(`${s.url}/api/v1/alerts/history?target=/flaky&agent=a1`)).map((e) => e.state);
@@ -164,11 +181,11 @@ targets:
     for (const k of h.held_keys!) {
       const key = `${k.target}|${k.agent}`;
       evaluators.set(key, [...(evaluators.get(key) ?? []), h.server_id]);
-      assert.equal(ownerOf(seriesKey(k.target, k.agent), liveNow.split(',')), h.server_id, `${key} is held by its owner`);
+      assert.equal(seriesOwner(seriesKey(k.target, k.agent), liveNow.split(',')), h.server_id, `${key} is held by its owner`);
     }
   }
   for (const [key, by] of evaluators) assert.equal(by.length, 1, `${key} evaluated by ${by.join(', ')}`);
-  assert.deepEqual(evaluators.get('/flaky|a1'), [ownerOf(seriesKey('/flaky', 'a1'), liveNow.split(','))], 'the dead server\'s series has a new evaluator');
+  assert.deepEqual(evaluators.get('/flaky|a1'), [seriesOwner(seriesKey('/flaky', 'a1'), liveNow.split(','))], 'the dead server\'s series has a new evaluator');
   assert.ok((await vmTimes(vm.url, '/t1', 'a2')).length > ingestedBefore.length, 'ingest went on');
 
   // The killed server comes back on its data dir: its outbox (rounds it acknowledged) goes to VM.

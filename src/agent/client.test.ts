@@ -82,3 +82,31 @@ test('a 4xx answer is returned as is, without trying the other servers; when eve
     for (const s of [refusing, other, down1, down2]) await new Promise((r) => s.server.close(r));
   }
 });
+
+test('prefer(): moves to a listed server a cluster names, never to one not listed, nor back to one that just failed', async () => {
+  const hits: string[] = [];
+  const a = await serve(200, hits, 'a');
+  const b = await serve(200, hits, 'b');
+  const c = await serve(502, hits, 'c');
+  const client = new AgentClient({ server: `${a.url},${b.url}/,${c.url}`, agent: 'a', secret: 's'.repeat(32) });
+  try {
+    assert.equal(client.prefer('http://127.0.0.9:1'), false, 'not in the list');
+    assert.equal(client.prefer('not a url'), false);
+    assert.equal(client.prefer(a.url), false, 'already there');
+    assert.equal(client.prefer(b.url), true, 'listed with a trailing slash, named without');
+    await client.call('GET', '/x');
+    assert.deepEqual(hits, ['b']);
+    assert.equal(client.prefer(`${c.url}/`), true);
+    await client.call('GET', '/y');
+    assert.deepEqual(hits, ['b', 'c', 'a'], 'c fails: the request moves on to a');
+    assert.equal(client.server, a.url);
+    assert.equal(client.prefer(c.url), false, 'c failed a moment ago');
+    assert.equal(client.prefer(b.url), true);
+  } finally {
+    await client.close();
+    for (const s of [a, b, c]) {
+      s.server.closeAllConnections();
+      await new Promise((r) => s.server.close(r));
+    }
+  }
+});

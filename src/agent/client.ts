@@ -87,6 +87,15 @@ export function movesToNextServer(e: unknown): boolean {
   return e instanceof AgentRequestError && (e.status === 0 || e.status >= 500);
 }
 
+/** How long a server that failed is not moved to on a server's word (AgentClient.prefer). */
+const PREFER_AFTER_FAILURE_MS = 60_000;
+
+/** Whether two server URLs name the same server (origin and path, a trailing slash aside). */
+function sameServer(a: URL, b: URL): boolean {
+  const path = (u: URL) => u.pathname.replace(/\/+$/, '');
+  return a.origin === b.origin && path(a) === path(b);
+}
+
 /**
  * Signs, compresses and sends agent API requests; answers are JSON (gzip accepted). Node's own
  * http/https with a keep-alive agent: an idle agent process stays small (the undici package
@@ -97,6 +106,8 @@ export function movesToNextServer(e: unknown): boolean {
 export class AgentClient {
   private readonly bases: URL[];
   private current = 0;
+  /** When each server (index in `bases`) last failed a request. */
+  private readonly failedAt = new Map<number, number>();
   private readonly http = new HttpAgent({ keepAlive: true });
   private readonly https: HttpsAgent;
 
@@ -119,6 +130,27 @@ export class AgentClient {
   }
 
   /**
+   * Sends the next requests to `url` when it is one of this agent's servers (a server of a
+   * cluster names the one that evaluates this agent's series). A URL not in the list is
+   * ignored (an agent talks only to the servers it was given), and so is a server that failed
+   * in the last minute (the others have not yet counted it dead). True when this moved.
+   */
+  prefer(url: string): boolean {
+    let wanted: URL;
+    try {
+      wanted = new URL(url);
+    } catch {
+      return false;
+    }
+    const at = this.bases.findIndex((b) => sameServer(b, wanted));
+    if (at < 0 || at === this.current) return false;
+    const failed = this.failedAt.get(at);
+    if (failed !== undefined && Date.now() - failed < PREFER_AFTER_FAILURE_MS) return false;
+    this.current = at;
+    return true;
+  }
+
+  /**
    * Runs `send` against the current server, then (on a failure that movesToNextServer) against
    * each other server once, in list order; the server that answered becomes the current one.
    * Throws the last failure when none answered.
@@ -137,6 +169,7 @@ export class AgentClient {
         return r;
       } catch (e) {
         if (!movesToNextServer(e) || signal?.aborted) throw e;
+        this.failedAt.set(at, Date.now());
         last = e;
       }
     }

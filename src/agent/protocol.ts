@@ -53,6 +53,11 @@ export const HeartbeatReplySchema = Type.Object({
   /** Seconds between heartbeats the server expects. */
   heartbeat: Type.Integer({ minimum: 1 }),
   plan_version: Type.String(),
+  /**
+   * In a cluster: the URL of the server that evaluates this agent's series. An agent that has
+   * it in its own server list sends its requests there (docs/scale.md, "Several servers").
+   */
+  server: Type.Optional(Type.String()),
 });
 export type HeartbeatReply = Static<typeof HeartbeatReplySchema>;
 

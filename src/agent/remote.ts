@@ -160,6 +160,10 @@ export class RemoteAgent {
     const r = await this.client.call<HeartbeatReply>('POST', AGENT_API.heartbeat, { json: this.heartbeatPayload(), signal: this.abort.signal });
     const reply = r.body!;
     if (reply.heartbeat !== this.heartbeatS) this.heartbeatS = reply.heartbeat;
+    const from = this.client.server;
+    if (reply.server && this.client.prefer(reply.server)) {
+      this.log.info({ from, to: this.client.server }, `moved to server ${this.client.server}: it evaluates this agent's series (said ${from})`);
+    }
     this.clearError('heartbeat');
   }
 

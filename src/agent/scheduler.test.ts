@@ -70,3 +70,33 @@ test('a probe that cannot run reports its reason on every target; rounds still f
   assert.equal(rounds[0]!.loss, 3);
   await s.stop();
 });
+
+test('a probe that could not run is asked again after a minute, and its rounds measure once it can', async () => {
+  let now = 0;
+  let why: string | undefined = 'fping not found';
+  let asked = 0;
+  const probe: Probe = {
+    type: 'icmp', batch: 100, paramsSchema: Type.Object({}),
+    unavailable: async () => { asked++; return why; },
+    measure: async (targets) => targets.map(() => ({ sent: 3, rtts: [1, 2, 3] })),
+  };
+  const rounds: Round[] = [];
+  const s = new Scheduler({ agent: 'a', log, emit: (r) => rounds.push(...r), probeFor: () => probe, now: () => now });
+  await s.setPlan([{ target: '/x', host: '127.0.0.1', probe: 'icmp', params: { pings: 3, timeout: 100, step: 60, offset: 'random' } }]);
+  await s.runOnce();
+  assert.equal(rounds.at(-1)!.error, 'fping not found');
+  why = undefined;
+  now = 59_999;
+  await s.runOnce();
+  assert.equal(asked, 1, 'not asked again within the minute');
+  assert.equal(rounds.at(-1)!.error, 'fping not found');
+  now = 60_000;
+  await s.runOnce();
+  assert.equal(asked, 2);
+  assert.equal(rounds.at(-1)!.error, undefined);
+  assert.equal(rounds.at(-1)!.loss, 0);
+  now = 500_000;
+  await s.runOnce();
+  assert.equal(asked, 2, 'a probe that runs is not asked again');
+  await s.stop();
+});

@@ -5,6 +5,9 @@ import type { Probe } from '../probes/probe.ts';
 import { makeRound, type ProbeType, type Round } from '../probes/round.ts';
 import { buildJobs, nextStart, type Job } from './jobs.ts';
 
+/** How often a probe that could not run is asked again (at its next round after this). */
+const RECHECK_MS = 60_000;
+
 export interface SchedulerStats {
   rounds: number;
   overruns: number;
@@ -34,7 +37,8 @@ export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private abort = new AbortController();
   private stopped = false;
-  private unavailable = new Map<ProbeType, string | undefined>();
+  /** Why each probe type cannot run (undefined: it can), and when that was last checked. */
+  private unavailable = new Map<ProbeType, { why: string | undefined; at: number }>();
   readonly stats: SchedulerStats = { rounds: 0, overruns: 0, errors: 0, jobs: 0, running: 0 };
   private readonly lookup: (type: ProbeType) => Probe;
   private readonly now: () => number;
@@ -47,13 +51,10 @@ export class Scheduler {
   /** Replaces the plan; jobs that keep their key keep their schedule. Reports probes that cannot run. */
   async setPlan(assignments: Assignment[]): Promise<void> {
     for (const type of new Set(assignments.map((a) => a.probe))) {
-      if (!this.unavailable.has(type)) {
-        const why = await this.lookup(type).unavailable?.();
-        this.unavailable.set(type, why);
-        if (why) {
-          const n = assignments.filter((a) => a.probe === type).length;
-          this.opts.log.error({ probe: type, targets: n }, `${type} probe cannot run: ${why} (${n} targets will report it as their error; other probes keep working)`);
-        }
+      // A probe that could not run is checked again with each new plan (fping installed since).
+      const known = this.unavailable.get(type);
+      if (!known || known.why !== undefined) {
+        await this.checkProbe(type, assignments.filter((a) => a.probe === type).length);
       }
     }
     this.jobs = buildJobs(assignments, (t) => this.lookup(t).batch, this.opts.agent);
@@ -114,11 +115,26 @@ export class Scheduler {
     return run;
   }
 
+  /** Asks the probe whether it can run; logs a change of the answer. */
+  private async checkProbe(type: ProbeType, targets: number): Promise<void> {
+    const before = this.unavailable.get(type);
+    const why = await this.lookup(type).unavailable?.();
+    this.unavailable.set(type, { why, at: this.now() });
+    if (why && why !== before?.why) {
+      this.opts.log.error({ probe: type, targets }, `${type} probe cannot run: ${why} (${targets} targets will report it as their error; other probes keep working; checked again every ${RECHECK_MS / 1000} s)`);
+    } else if (!why && before?.why) {
+      this.opts.log.info({ probe: type, targets }, `${type} probe can run again`);
+    }
+  }
+
   private async runJob(job: Job, time: number): Promise<void> {
     const probe = this.lookup(job.probe);
     const targets = job.assignments.map((a) => ({ path: a.target, host: a.host, params: a.params as never }));
     let measurements;
-    const why = this.unavailable.get(job.probe);
+    const last = this.unavailable.get(job.probe);
+    // A probe found unable to run is asked again now and then: what stopped it may be gone.
+    if (last?.why !== undefined && this.now() - last.at >= RECHECK_MS) await this.checkProbe(job.probe, targets.length);
+    const why = this.unavailable.get(job.probe)?.why;
     try {
       measurements = why
         ? targets.map((t) => ({ sent: Number((t.params as { pings: number }).pings), rtts: [], error: why }))

@@ -5,7 +5,7 @@
  * adopted: its alert state is read from the shared database before any round of it is
  * evaluated here.
  */
-import { ownerOf } from './hrw.ts';
+import { seriesOwner } from './hrw.ts';
 
 export interface Handover {
   /** Keys held in memory that another server owns now. */
@@ -20,7 +20,7 @@ export interface Handover {
  */
 export function handover(held: Iterable<string>, shared: Iterable<string>, live: readonly string[], me: string): Handover {
   const heldSet = new Set(held);
-  const drop = [...heldSet].filter((k) => ownerOf(k, live) !== me);
-  const adopt = [...new Set(shared)].filter((k) => !heldSet.has(k) && ownerOf(k, live) === me);
+  const drop = [...heldSet].filter((k) => seriesOwner(k, live) !== me);
+  const adopt = [...new Set(shared)].filter((k) => !heldSet.has(k) && seriesOwner(k, live) === me);
   return { drop, adopt };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ownerOf, seriesKey } from './hrw.ts';
+import { agentOwner, ownerOf, placementKey, seriesKey, seriesOwner } from './hrw.ts';
 
 const keys = Array.from({ length: 6000 }, (_, i) => seriesKey(`/g${i % 97}/t${i}`, `agent-${i % 31}`));
 const owners = (servers: string[]) => new Map(keys.map((k) => [k, ownerOf(k, servers)!]));
@@ -47,4 +47,25 @@ test('a server joining takes about 1/N of the series, only from the others, and 
     }
   }
   assert.ok(Math.abs(taken / keys.length - 0.25) < 0.05, `s4 took ${taken} of ${keys.length}`);
+});
+
+test('series are placed by their agent: all of an agent\'s series on one server; a target evaluated whole by its target', () => {
+  const live = ['s1', 's2', 's3'];
+  const byAgent = new Map<string, Set<string>>();
+  for (const k of keys) {
+    const agent = k.split('\u0000')[1]!;
+    assert.equal(placementKey(k), `agent\u0000${agent}`);
+    if (!byAgent.has(agent)) byAgent.set(agent, new Set());
+    byAgent.get(agent)!.add(seriesOwner(k, live)!);
+  }
+  for (const [agent, servers] of byAgent) {
+    assert.equal(servers.size, 1, `${agent}'s series on one server`);
+    assert.equal([...servers][0], agentOwner(agent, live));
+  }
+  assert.equal(new Set([...byAgent.keys()].map((a) => agentOwner(a, live))).size, 3, '31 agents spread over the three servers');
+  const whole = seriesKey('/g1/t1', '*');
+  assert.equal(placementKey(whole), 'target\u0000/g1/t1');
+  assert.equal(seriesOwner(whole, live), ownerOf('target\u0000/g1/t1', live));
+  // an agent named like a target path is still placed as an agent
+  assert.equal(placementKey(seriesKey('/x', '/g1/t1')), 'agent\u0000/g1/t1');
 });

@@ -4,6 +4,7 @@
  * the relay of rounds received by one server for the series another owns. I/O only: the
  * decisions are in membership.ts, hrw.ts, handover.ts and fence.ts.
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { lazyModule } from '../lazy-module.ts';
 
@@ -50,6 +51,11 @@ CREATE TABLE IF NOT EXISTS smokemesh_silences (
 CREATE INDEX IF NOT EXISTS smokemesh_relay_owner ON smokemesh_relay (owner, id);
 `;
 
+/** Every table's DDL (idempotent), run in this order when the schema is new to the database. */
+const SCHEMAS = [SCHEMA, HISTORY_SCHEMA];
+/** This schema's id: a database that has it needs no DDL. */
+const SCHEMA_ID = createHash('sha256').update(SCHEMAS.join('\n')).digest('hex').slice(0, 16);
+
 /** A relayed round with the server it was addressed to. */
 export interface RelayedRound {
   owner: string;
@@ -64,8 +70,11 @@ function clusterError(what: string, e: unknown): SmokemeshError {
   return new SmokemeshError('SMOKEMESH_E_CLUSTER', `cluster database: ${what}: ${(e as Error).message}`);
 }
 
+/** The pools: `beat` (one connection) only for membership, so that a heartbeat never queues behind relayed rounds, history copies or fenced writes on a busy database. */
+type PoolName = 'main' | 'beat';
+
 export class ClusterDb {
-  private pool: pg.Pool | undefined;
+  private readonly pools = new Map<PoolName, pg.Pool>();
   private closed = false;
   private readonly poolConfig: pg.PoolConfig;
 
@@ -77,23 +86,26 @@ export class ClusterDb {
     };
   }
 
-  private async connect(): Promise<pg.PoolClient> {
-    if (!this.pool) {
+  private async connect(name: PoolName): Promise<pg.PoolClient> {
+    let pool = this.pools.get(name);
+    if (!pool) {
       const { Pool } = await driver();
       if (this.closed) throw new Error('closed');
-      if (!this.pool) {
-        this.pool = new Pool(this.poolConfig);
+      pool = this.pools.get(name);
+      if (!pool) {
+        pool = new Pool(name === 'beat' ? { ...this.poolConfig, max: 1 } : this.poolConfig);
         // An idle connection that breaks (the database restarted) is replaced at the next query.
-        this.pool.on('error', () => {});
+        pool.on('error', () => {});
+        this.pools.set(name, pool);
       }
     }
-    return this.pool.connect();
+    return pool.connect();
   }
 
-  private async run<T>(what: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async run<T>(what: string, fn: (c: pg.PoolClient) => Promise<T>, pool: PoolName = 'main'): Promise<T> {
     let client: pg.PoolClient;
     try {
-      client = await this.connect();
+      client = await this.connect(pool);
     } catch (e) {
       throw clusterError(what, e);
     }
@@ -107,13 +119,24 @@ export class ClusterDb {
     }
   }
 
-  /** Creates the tables when missing (servers starting together take turns). */
+  /**
+   * Creates the tables when missing (servers starting together take turns). Runs after every
+   * failure too (the database may have been recreated), so when this schema is already there
+   * it only reads one row: the DDL (ALTER TABLE locks its table whole, even when it changes
+   * nothing) would otherwise queue behind every fenced write and relay claim of a busy cluster.
+   */
   async init(): Promise<void> {
     await this.run('creating the tables', async (c) => {
+      const known = await c.query(`SELECT to_regclass('smokemesh_schema') IS NOT NULL AS present`);
+      if ((known.rows[0] as { present: boolean }).present) {
+        const r = await c.query('SELECT 1 FROM smokemesh_schema WHERE id = $1', [SCHEMA_ID]);
+        if (r.rowCount) return;
+      }
       await c.query('BEGIN');
       await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-      await c.query(SCHEMA);
-      await c.query(HISTORY_SCHEMA);
+      for (const ddl of SCHEMAS) await c.query(ddl);
+      await c.query('CREATE TABLE IF NOT EXISTS smokemesh_schema (id text PRIMARY KEY)');
+      await c.query('INSERT INTO smokemesh_schema (id) VALUES ($1) ON CONFLICT DO NOTHING', [SCHEMA_ID]);
       await c.query('COMMIT');
     });
   }
@@ -126,7 +149,7 @@ export class ClusterDb {
       const r = await c.query(`SELECT server_id, url, ${ms('beat_at')} AS beat_at, ${ms('started_at')} AS started_at, ${ms('clock_timestamp()')} AS now FROM smokemesh_servers`);
       const rows = r.rows as (ServerBeat & { now: number })[];
       return { rows: rows.map(({ now: _now, ...b }) => b), now: rows.find((b) => b.server_id === serverId)?.now ?? Date.now() };
-    });
+    }, 'beat');
   }
 
   /** Marks this server as started now (a restart is a new run) before its first beat. */
@@ -134,12 +157,12 @@ export class ClusterDb {
     await this.run('registering', async (c) => {
       await c.query(`INSERT INTO smokemesh_servers (server_id, url, beat_at, started_at) VALUES ($1, $2, clock_timestamp(), clock_timestamp())
         ON CONFLICT (server_id) DO UPDATE SET url = $2, beat_at = clock_timestamp(), started_at = clock_timestamp()`, [serverId, url]);
-    });
+    }, 'beat');
   }
 
   /** Removes this server's row (a clean stop): the others take its series at their next heartbeat. */
   async leave(serverId: string): Promise<void> {
-    await this.run('leaving', (c) => c.query('DELETE FROM smokemesh_servers WHERE server_id = $1', [serverId]));
+    await this.run('leaving', (c) => c.query('DELETE FROM smokemesh_servers WHERE server_id = $1', [serverId]), 'beat');
   }
 
   /**
@@ -263,6 +286,6 @@ export class ClusterDb {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.pool?.end();
+    await Promise.all([...this.pools.values()].map((p) => p.end()));
   }
 }

@@ -11,7 +11,7 @@ import { makeRound, type Round } from '../probes/round.ts';
 import { startPostgres, type Postgres } from '../../test/postgres.ts';
 import { waitFor } from '../../test/wait.ts';
 import type { ClusterConfig } from './config.ts';
-import { ownerOf, seriesKey } from './hrw.ts';
+import { seriesKey, seriesOwner } from './hrw.ts';
 import { ClusterDb } from './postgres.ts';
 import { ClusterService, type Evaluator, type LocalSilences } from './service.ts';
 
@@ -42,7 +42,7 @@ class Recorder implements Evaluator {
 const cfg = (id: string): ClusterConfig => ({ coordination: pg.url, server_id: id, heartbeat_s: 0.3, dead_after_s: 1.2 });
 const t0 = Date.now() - 60_000;
 const round = (target: string, agent: string, i: number) => makeRound({ target, agent, probe: 'tcp', time: t0 + i * 1000, step: 1 }, { sent: 1, rtts: [1] });
-const series = Array.from({ length: 40 }, (_, i) => ({ target: `/t${i}`, agent: `a${i % 3}` }));
+const series = Array.from({ length: 40 }, (_, i) => ({ target: `/t${i}`, agent: `a${i % 8}` }));
 
 test('two servers on one database: every round is evaluated once, by its owner, whichever server received it; a dead server\'s series and alert state move to the survivor', { timeout: 120_000 }, async () => {
   const members = ['s1', 's2'].map((id) => {
@@ -62,13 +62,13 @@ test('two servers on one database: every round is evaluated once, by its owner, 
   }
   await waitFor('every round to reach its evaluator', () => members.reduce((n, m) => n + m.engine.rounds.length, 0) === sent.length, 30_000);
   for (const m of members) {
-    for (const r of m.engine.rounds) assert.equal(ownerOf(seriesKey(r.target, r.agent), ['s1', 's2']), m.id, 'a round is evaluated by its owner');
+    for (const r of m.engine.rounds) assert.equal(seriesOwner(seriesKey(r.target, r.agent), ['s1', 's2']), m.id, 'a round is evaluated by its owner');
   }
   const seen = new Set(members.flatMap((m) => m.engine.rounds.map((r) => `${r.target}|${r.agent}|${r.time}`)));
   assert.equal(seen.size, sent.length, 'no round evaluated twice');
 
   // s2's alert state is in the shared database.
-  const s2series = series.filter((s) => ownerOf(seriesKey(s.target, s.agent), ['s1', 's2']) === 's2');
+  const s2series = series.filter((s) => seriesOwner(seriesKey(s.target, s.agent), ['s1', 's2']) === 's2');
   assert.ok(s2series.length > 0);
   const raised = { target: s2series[0]!.target, agent: s2series[0]!.agent, alert: 'loss', prevmatch: 3, since: t0 };
   members[1]!.service.fence([raised], [], () => {});
@@ -178,7 +178,7 @@ test('two servers that both evaluate one series (views disagree): one notificati
     assert.deepEqual(standing.map((s) => s.map((p) => p.key.split('\u0000')[0])).sort(), [['/both', '/other'], ['/other']],
       'the raise stands on one server only; a notification without a state change is not fenced');
     const loser = members[standing.findIndex((s) => s.length === 1)]!;
-    const owner = ownerOf(seriesKey('/both', 'a1'), ['g1', 'g2']);
+    const owner = seriesOwner(seriesKey('/both', 'a1'), ['g1', 'g2']);
     // (Rows of the earlier tests share the database: only /both's are looked at.)
     const adopted = loser.engine.adopted.filter((r) => r.target === '/both').map((r) => [r.target, r.prevmatch]);
     if (loser.id === owner) assert.deepEqual(adopted, [['/both', 1]], 'the owner took the winner\'s state');
@@ -191,5 +191,33 @@ test('two servers that both evaluate one series (views disagree): one notificati
     }
   } finally {
     for (const m of members) await m.service.close();
+  }
+});
+
+test('init on a database that has this schema runs no DDL (a busy table is not locked); a database that lost its tables gets them back', { timeout: 60_000 }, async () => {
+  const { default: driver } = await import('pg');
+  const db = new ClusterDb(pg.url);
+  await db.init();
+  const other = new driver.Client({ connectionString: pg.url });
+  await other.connect();
+  try {
+    // A fenced write in progress holds its table; ALTER TABLE (even one that changes nothing) would wait for it.
+    await other.query('BEGIN');
+    await other.query('LOCK TABLE smokemesh_alert_state IN ROW EXCLUSIVE MODE');
+    const again = new ClusterDb(pg.url, { queryTimeoutMs: 20_000 });
+    await again.init();
+    await again.close();
+    await other.query('COMMIT');
+    // The database lost everything: the next init creates it all again.
+    const tables = (await other.query(`SELECT tablename FROM pg_tables WHERE tablename LIKE 'smokemesh\\_%'`)).rows.map((r: { tablename: string }) => r.tablename);
+    assert.ok(tables.includes('smokemesh_schema') && tables.includes('smokemesh_alert_state'), tables.join());
+    await other.query(`DROP TABLE ${tables.join(', ')}`);
+    await db.init();
+    const back = (await other.query(`SELECT tablename FROM pg_tables WHERE tablename LIKE 'smokemesh\\_%'`)).rows.map((r: { tablename: string }) => r.tablename);
+    assert.deepEqual(back.sort(), tables.sort());
+    await db.beat('z1', 'http://z1');
+  } finally {
+    await other.end();
+    await db.close();
   }
 });

@@ -1,8 +1,9 @@
 /**
  * One server's part in a cluster: heartbeats into the shared database, the live set read back
  * from it, and the routing of rounds to their one evaluator. A round whose series this server
- * owns (rendezvous hashing over the live set) goes to its alert engine; any other is relayed
- * through the shared database to its owner, which takes it at its next poll. When the live set
+ * owns (rendezvous hashing over the live set, by agent: serverFor tells each agent where to
+ * push) goes to its alert engine; any other is relayed through the shared database to its
+ * owner, which takes it at its next poll. When the live set
  * changes, series another server owns now are forgotten and the state of series this server
  * owns now is read from the shared database before their rounds are evaluated here. Every
  * change of a series' alert state passes the per-series fence (fence.ts) before its
@@ -16,7 +17,7 @@ import type { Round } from '../probes/round.ts';
 import type { ClusterConfig } from './config.ts';
 import { lastPerKey, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import { handover } from './handover.ts';
-import { ownerOf, seriesKey } from './hrw.ts';
+import { agentOwner, seriesKey, seriesOwner } from './hrw.ts';
 import { liveSet, membershipChange } from './membership.ts';
 import type { LocalHistory, SharedHistory } from './history.ts';
 import type { ClusterDb, RelayedRound } from './postgres.ts';
@@ -44,6 +45,8 @@ export interface Evaluator {
 /** Rounds waiting to be relayed while the shared database cannot take them; beyond, the oldest are not evaluated (counted as unevaluated). */
 const RELAY_LIMIT = 100_000;
 const POLL_MS = 250;
+/** Relayed rounds routed at once before the event loop is let go (heartbeats, agents' requests). */
+const ROUTE_SLICE = 500;
 /** How often this server's new alert events and deliveries are copied to the shared database. */
 const HISTORY_MS = 1000;
 
@@ -65,6 +68,8 @@ export interface ClusterStatus {
 export class ClusterService implements RoundSink {
   readonly name = 'cluster';
   private live: string[] = [];
+  /** Each server's advertised URL, from the last heartbeat read. */
+  private urls = new Map<string, string>();
   private lastBeatOk = 0;
   private outgoing: RelayedRound[] = [];
   /** Writes to the shared database in the order made: fenced alert state, silences. */
@@ -75,6 +80,8 @@ export class ClusterService implements RoundSink {
   private generations = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
   private busy = { beat: false, poll: false, history: false };
+  /** The relay poll in progress: a stop waits for the rounds it took to be routed. */
+  private polling: Promise<void> | undefined;
   private closed = false;
   private lastError: string | undefined;
   /** The tables are (re)created before the next heartbeat: at start, and after a failure (the database may have been recreated). */
@@ -106,7 +113,10 @@ export class ClusterService implements RoundSink {
       this.failed(e);
     }
     this.timers.push(setInterval(() => void this.beat().catch((e) => this.failed(e)), this.opts.cfg.heartbeat_s * 1000));
-    this.timers.push(setInterval(() => void this.poll().catch((e) => this.failed(e)), POLL_MS));
+    this.timers.push(setInterval(() => {
+      if (this.polling) return;
+      this.polling = this.poll().catch((e) => this.failed(e)).finally(() => { this.polling = undefined; });
+    }, POLL_MS));
     if (this.opts.history) this.timers.push(setInterval(() => void this.shareHistory().catch((e) => this.failed(e)), HISTORY_MS));
     for (const t of this.timers) t.unref();
   }
@@ -147,6 +157,17 @@ export class ClusterService implements RoundSink {
   /** The live set now (what rounds are routed by). */
   liveServers(): readonly string[] {
     return this.live;
+  }
+
+  /**
+   * The URL (general.public_url) of the live server that evaluates `agent`'s series: the agent
+   * is told to push there, so that its rounds need no relay. Undefined while this server has
+   * no live set.
+   */
+  serverFor(agent: string): string | undefined {
+    if (!this.live.length) return undefined;
+    const owner = agentOwner(agent, this.live);
+    return owner === undefined ? undefined : this.urls.get(owner);
   }
 
   /** Routes rounds: owned ones to the engine, the others to their owner through the database. */
@@ -216,7 +237,7 @@ export class ClusterService implements RoundSink {
     const rows = (await this.opts.db.loadState()).filter((x) => keys.has(this.ownership(x.target, x.agent)));
     this.forgetKeys(keys);
     if (!this.live.length) return;
-    const mine = rows.filter((x) => ownerOf(this.ownership(x.target, x.agent), this.live) === this.me);
+    const mine = rows.filter((x) => seriesOwner(this.ownership(x.target, x.agent), this.live) === this.me);
     this.remember(mine);
   }
 
@@ -282,7 +303,7 @@ export class ClusterService implements RoundSink {
     for (const r of rounds) {
       const key = this.opts.engine.ownershipKey(r.target, r.agent);
       if (key === undefined) continue;
-      const owner = ownerOf(key, this.live);
+      const owner = seriesOwner(key, this.live);
       if (owner === this.me && !this.joining) mine.push(r);
       // No live set (before the first heartbeat, or out of touch): parked in the relay under our
       // own id, taken back when we are live again, or by the others if they count us dead.
@@ -315,6 +336,7 @@ export class ClusterService implements RoundSink {
       const { rows, now } = await this.opts.db.beat(this.me, this.opts.url);
       this.lastBeatOk = started;
       const next = liveSet(rows, now, this.opts.cfg.dead_after_s * 1000);
+      this.urls = new Map(rows.map((r) => [r.server_id, r.url]));
       if (!next.includes(this.me)) next.push(this.me), next.sort();
       await this.setLive(next);
       await this.syncSilences();
@@ -383,7 +405,13 @@ export class ClusterService implements RoundSink {
       const taken = await this.opts.db.claim(this.me, this.live);
       if (taken.length) {
         this.stats.taken += taken.length;
-        this.route(taken.map((t) => t.round), true);
+        // In slices, yielding between them: rounds of series new here make the engine read their
+        // histories synchronously (on the VM backend, one export per agent and 200 targets), and
+        // thousands at once would hold the event loop past the next heartbeats.
+        for (let i = 0; i < taken.length; i += ROUTE_SLICE) {
+          this.route(taken.slice(i, i + ROUTE_SLICE).map((t) => t.round), true);
+          await new Promise((r) => setImmediate(r));
+        }
         await this.flush();
       }
     } finally {
@@ -440,6 +468,7 @@ export class ClusterService implements RoundSink {
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    await this.polling;
     await this.chain;
     try {
       await this.flush();

@@ -191,3 +191,27 @@ test('ping sockets: abort kills fping (unshare and ip netns exec exec into it, n
     assert.ok(gone, `fping ${pid} was killed`);
   }
 });
+
+test('a host that drops every echo request, its loopback included: the probe still runs and measures the loss', { skip }, async () => {
+  // The availability check pings the loopback once; a lost ping is loss, not a broken fping
+  // (an agent on a lossy host once reported "fping does not work" for every target).
+  const lossyNs = `smx-icmpl-${tag}`;
+  try { run('ip', 'netns', 'del', lossyNs); } catch { /* not there */ }
+  run('ip', 'netns', 'add', lossyNs);
+  try {
+    run('ip', '-n', lossyNs, 'link', 'set', 'lo', 'up');
+    run('ip', 'netns', 'exec', lossyNs, 'sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 2147483647');
+    execFileSync('ip', ['netns', 'exec', lossyNs, 'nft', '-f', '-'], {
+      input: 'table inet smxl {\n chain input {\n  type filter hook input priority 0;\n  icmp type echo-request drop\n }\n}\n',
+    });
+    for (const [choice, kind] of [['auto', 'ping'], ['raw', 'raw']] as const) {
+      const probe = createIcmpProbe({ socket: choice, wrap: ['ip', 'netns', 'exec', lossyNs] });
+      assert.equal(await probe.unavailable!(), undefined, `${choice}: fping runs`);
+      assert.equal((await probe.socket()).kind, kind, `${choice}: the socket is not downgraded by a lost ping`);
+      const [m] = await probe.measure([{ path: '/lo', host: '127.0.0.1', params: { ...lossy, pings: 3 } }], new AbortController().signal);
+      assert.deepEqual(m, { sent: 3, rtts: [] }, `${choice}: every ping lost, no error`);
+    }
+  } finally {
+    run('ip', 'netns', 'del', lossyNs);
+  }
+});

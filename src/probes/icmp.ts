@@ -55,7 +55,12 @@ export function createIcmpProbe(options: IcmpProbeOptions = {}): IcmpProbe {
     (name.includes('/') ? '' : ` in PATH and ${EXTRA_FPING_DIRS.join(', ')}`) +
     `; ${FPING_INSTALL_HINT}, or set SMOKEMESH_FPING to its path`;
 
-  /** One ping of the loopback through `cmd`: undefined when answered, else why not. */
+  /**
+   * One ping of the loopback through `cmd`: undefined when fping could send it, else why not.
+   * A lost ping still shows that fping runs and may open its socket (exit code 1, a result
+   * line of `-`): a host whose firewall drops some echo requests, even on its loopback,
+   * must not lose its ICMP probe to one unlucky ping.
+   */
   const tryLoopback = async (cmd: FpingCommand, extra: string[] = []): Promise<string | undefined> => {
     // No -q: with it fping exits 4 without saying why when it cannot open its socket.
     const ac = new AbortController();
@@ -64,7 +69,8 @@ export function createIcmpProbe(options: IcmpProbeOptions = {}): IcmpProbe {
     clearTimeout(timer);
     if (run.spawnError) return run.spawnError;
     const r = run.output.hosts.get('127.0.0.1');
-    if (r && 'rtts' in r && r.rtts.length === 1) return undefined;
+    const sent = run.output.errors.length === 0 && (run.exitCode === 0 || run.exitCode === 1);
+    if (r && 'rtts' in r && (r.rtts.length === 1 || sent)) return undefined;
     return run.output.errors[0] ?? (run.signal ? `killed by ${run.signal}` : `exit code ${run.exitCode}`);
   };
 

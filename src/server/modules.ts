@@ -48,6 +48,8 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     ctx, ingest: deps.ingest, log: deps.log,
     view: { targets: () => ctx.targets(), peers: () => live.peers() },
     onAgentEvent: (agent, state) => alerts.agentEvent(agent.name, state),
+    // In a cluster each agent is told which server evaluates its series (docs/scale.md).
+    ...(cluster ? { serverFor: (agent: string) => cluster?.serverFor(agent) } : {}),
     // Registered when the routes are, by which time the tasks and fleet modules exist.
     agentRoutes: (api) => {
       tasks?.agentRoutes(api);

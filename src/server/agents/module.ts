@@ -37,7 +37,7 @@ export interface AgentsModule extends ServerModule {
  * Remote agents plugged into the server: the agent API, their liveness and plans, and a
  * public status route. `onAgentEvent` receives agent-down / agent-up (the alert engine's hook).
  */
-export function createAgentsModule(deps: { ctx: ServerContext; ingest: Ingest; log: Logger; view: TreeView; onAgentEvent?: AgentEventHook; agentRoutes?: (api: FastifyInstance) => void }): AgentsModule {
+export function createAgentsModule(deps: { ctx: ServerContext; ingest: Ingest; log: Logger; view: TreeView; onAgentEvent?: AgentEventHook; agentRoutes?: (api: FastifyInstance) => void; serverFor?: (agent: string) => string | undefined }): AgentsModule {
   const log = deps.log.child({ module: 'agents' });
   const registry = new AgentRegistry(deps.ctx.config(), deps.ctx.builtinAgent, log, deps.view);
   registry.onAgentEvent = deps.onAgentEvent;
@@ -47,7 +47,7 @@ export function createAgentsModule(deps: { ctx: ServerContext; ingest: Ingest; l
     registry,
     agents: () => registry.list(),
     routes: async (app) => {
-      await agentApiRoutes(app, { registry, accept: (rounds) => deps.ingest.accept(rounds), check: (r) => deps.ctx.store.check(r), log, ...(deps.agentRoutes ? { more: deps.agentRoutes } : {}) });
+      await agentApiRoutes(app, { registry, accept: (rounds) => deps.ingest.accept(rounds), check: (r) => deps.ctx.store.check(r), log, ...(deps.agentRoutes ? { more: deps.agentRoutes } : {}), ...(deps.serverFor ? { serverFor: deps.serverFor } : {}) });
       app.get('/api/v1/agent-status', {
         schema: {
           summary: 'Remote agents in detail: addresses, plan, spool backlog and drops, rounds, auth failures', tags: ['agents'],

@@ -20,6 +20,8 @@ export interface AgentApiDeps {
   /** The store's own validation of one round (Store.check). */
   check: (round: unknown) => RoundProblem | undefined;
   log: Logger;
+  /** In a cluster: the URL of the server that evaluates this agent's series (told in heartbeat replies). */
+  serverFor?: (agent: string) => string | undefined;
   /** Other concerns' agent routes (tasks: ./task-routes.ts), registered inside the same signed scope. */
   more?: (api: FastifyInstance) => void;
 }
@@ -45,6 +47,8 @@ export async function agentApiRoutes(app: FastifyInstance, deps: AgentApiDeps): 
       if (issues.length) throw payloadError(name, `heartbeat.${issues[0]!.path.join('.')}: ${issues[0]!.message}`);
       const st = registry.heartbeat(name, hb);
       const out: HeartbeatReply = { agent: name, region: st.region, labels: st.labels, heartbeat: st.entry.heartbeat, plan_version: st.plan!.version };
+      const server = deps.serverFor?.(name);
+      if (server) out.server = server;
       return send(req, reply, 200, out);
     });
 
