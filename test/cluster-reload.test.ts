@@ -128,4 +128,22 @@ ${o.extra ? '    c: { host: 127.0.0.1, alerts: [lossy] }\n' : ''}`;
   assert.ok(!differs(1), 's2\'s section did not change');
   const st = await getJson<{ live: string[] }>(`${servers[0]!.url}/api/v1/cluster`);
   assert.deepEqual(st.live, IDS);
+
+  // Every server lists every series (the shared series index, docs/scale.md): each stored only
+  // its own built-in agent's rounds, yet both list both agents' latest rounds, with the values
+  // the receiving server stored.
+  type Latest = { rounds: { target: string; agent: string; time: number; median: number | null; sent: number; loss: number }[] };
+  const latest = await waitFor('each server lists both agents\' latest rounds', async () => {
+    const all = await Promise.all(servers.map((s) => getJson<Latest>(`${s.url}/api/v1/latest?prefix=/a`)));
+    return all.every((l) => agents.every((a) => l.rounds.some((r) => r.agent === a))) ? all : undefined;
+  }, 60_000);
+  for (const [i, s] of servers.entries()) {
+    const other = agents[1 - i]!;
+    const r = latest[i]!.rounds.find((x) => x.agent === other)!;
+    const own = await getJson<{ series: { points: { time: number; median: number | null; sent: number; lost: number }[] }[] }>(
+      `${servers[1 - i]!.url}/api/v1/series?target=/a&agent=${other}&from=${r.time}&to=${r.time + 1}`);
+    const p = own.series[0]!.points.find((x) => x.time === r.time);
+    assert.ok(p, `${s.id}: the round of ${other} it lists is the one its receiver stored`);
+    assert.deepEqual([p.median, p.sent, p.lost], [r.median, r.sent, r.loss], `${s.id}: same median and loss as the receiving server`);
+  }
 });

@@ -55,10 +55,12 @@ export interface SimOptions {
   scope?: string;
   /** More webhook notifiers: each name posts to the receiver at /<name>. */
   notifiers?: string[];
+  /** The store section (YAML flow mapping); `{ synchronous: normal }` by default. */
+  store?: string;
 }
 
 /** The config of the simulated deployment: agents with isp/province labels, VIPs with idc/vip/business. */
-function configYaml(o: Pick<SimOptions, 'world' | 'localize' | 'extra' | 'scope' | 'notifiers'>, dir: string, base: string): string {
+function configYaml(o: Pick<SimOptions, 'world' | 'localize' | 'extra' | 'scope' | 'notifiers' | 'store'>, dir: string, base: string): string {
   const hook = `${base}/hook`;
   const secret = writeSecret(dir, 'shared');
   const agents = o.world.agents.map((a) => `  - { name: ${a.name}, region: ${a.region}, secret_file: ${secret}, labels: { isp: ${a.labels.isp}, province: ${a.labels.province} } }`).join('\n');
@@ -69,7 +71,7 @@ function configYaml(o: Pick<SimOptions, 'world' | 'localize' | 'extra' | 'scope'
   pings: ${o.world.pings}
   data_dir: ${join(dir, 'data')}
   agent_name: sim-server
-store: { synchronous: normal }
+store: ${o.store ?? '{ synchronous: normal }'}
 agents:
 ${agents}
 notifiers:
@@ -111,22 +113,22 @@ export interface SimServer {
   dir: string;
   /** Start of window 0 (ms). */
   start: number;
-  /** Feeds window `i` (faults applied), moves the clock to its end and runs the localization steps due. */
-  step(i: number, faults: readonly Fault[]): Promise<void>;
+  /** Feeds window `i` (faults applied; only the rounds of agents `only` picks, when given), moves the clock to its end and runs the localization steps due. */
+  step(i: number, faults: readonly Fault[], only?: (agent: string) => boolean): Promise<void>;
   rounds: number;
   /** Seconds each localization step took (the engine's step in the server, as /metrics reports it). */
   stepSeconds: number[];
   close(): Promise<void>;
 }
 
-/** Starts a server for the world on a simulated clock that begins `windows` steps before now. */
-export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra' | 'scope' | 'notifiers'>, windows: number): Promise<SimServer> {
+/** Starts a server for the world on a simulated clock that begins `windows` steps before now (or at `start`, for several servers on one timeline). */
+export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra' | 'scope' | 'notifiers' | 'store'>, windows: number, start?: number): Promise<SimServer> {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-localize-sim-'));
   mkdirSync(join(dir, 'data'), { recursive: true });
   const rx = await startReceiver();
   const stepMs = o.world.step * 1000;
   // The simulated timeline ends before the real now: the store takes rounds of the recent past.
-  const T = (Math.floor(Date.now() / stepMs) - windows - 5) * stepMs;
+  const T = start ?? (Math.floor(Date.now() / stepMs) - windows - 5) * stepMs;
   let now = T;
   const configFile = join(dir, 'smokemesh.yaml');
   writeFileSync(configFile, configYaml(o, dir, rx.base));
@@ -141,9 +143,9 @@ export async function startSim(o: Pick<SimOptions, 'world' | 'localize' | 'extra
   const localize = server.modules.find((m) => m.name === 'localize') as LocalizeModule;
   const sim: SimServer = {
     server, rx, dir, start: T, rounds: 0, stepSeconds: [],
-    async step(i, faults) {
+    async step(i, faults, only) {
       // The noise by window number, not by time: T follows the real clock, the rounds must not.
-      const batch = roundsAt(o.world, T + i * stepMs, faults, i);
+      const batch = roundsAt(o.world, T + i * stepMs, faults, i).filter((r) => !only || only(r.agent));
       // accept commits to the store first and hands the rounds to the sinks after: await each batch.
       for (let k = 0; k < batch.length; k += 5000) await server.ingest.accept(batch.slice(k, k + 5000));
       await server.ingest.drain();

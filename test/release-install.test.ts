@@ -63,6 +63,23 @@ test('a release installs into a prefix and runs the server and an agent from the
   procs.push(agent);
   await waitFor('rounds of the built-in agent and of a1 stored', async () =>
     (await seriesPoints(base, '/t1', 'srv')).length > 0 && (await seriesPoints(base, '/t1', 'a1')).length > 0, 90_000, 500);
+  // Worker threads run from the release's own bundles (dist/workers/): a regexp check of an
+  // HTTP probe, and the validation of a reloaded config.
+  const probed = JSON.parse(run(['probe', 'http', `${base}/health`, '-n', '1', '-P', 'fail_if_body_not_matches_regexp=["status"]', '--json'])) as { received: number; error?: string };
+  assert.deepEqual([probed.received, probed.error], [1, undefined], 'a regexp check runs on its worker thread');
+  // A failed round exits non-zero; its JSON is still printed.
+  const failedRun = (() => {
+    try {
+      return run(['probe', 'http', `${base}/health`, '-n', '1', '-P', 'fail_if_body_matches_regexp=["status"]', '--json']);
+    } catch (e) {
+      return String((e as { stdout?: string }).stdout ?? '');
+    }
+  })();
+  const failing = JSON.parse(failedRun) as { error?: string };
+  assert.match(failing.error ?? '', /body matched fail_if_body_matches_regexp/);
+  server.child.kill('SIGHUP');
+  await waitFor('the config reloaded on its validator thread', () => /config reloaded/.test(server.out) || /could not|exited/.test(server.out.split('\n').filter((l) => l.includes('reload')).join('\n')), 60_000);
+  assert.match(server.out, /config reloaded/, server.out.split('\n').filter((l) => l.includes('reload')).join('\n'));
   const ui = await fetch(`${base}/`);
   assert.equal(ui.status, 200, 'the web UI is served from the release');
   const agents = await (await fetch(`${base}/api/v1/agents`)).json() as { agents: { name: string; version?: string; upgrade?: { state: string; error?: string } }[] };

@@ -92,6 +92,15 @@ export const alertsSection: ConfigSection = {
   },
 };
 
+/** Days of alert history kept when `alerts.history_days` is not set. */
+export const ALERT_HISTORY_DAYS = 365;
+
+/** `alerts.history_days` (checked with the section), or its default. */
+export function alertHistoryDays(config: Config): number {
+  const raw = config.raw.alerts as { history_days?: unknown } | undefined;
+  return typeof raw?.history_days === 'number' && raw.history_days > 0 ? raw.history_days : ALERT_HISTORY_DAYS;
+}
+
 /** The `notifiers:` entry: checked with the alerts (see alertsSection). */
 export const notifiersSection: ConfigSection = { key: 'notifiers', schema: Type.Optional(Type.Unknown()) };
 

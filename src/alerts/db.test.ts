@@ -46,3 +46,21 @@ test('history and deliveries: filtered (target subtree, alert, state, channel, s
   assert.equal(db.countEvents({ target: "/' OR 1=1 --", limit: 1 }), 0);
   db.close();
 });
+
+test('history retention: events older than the cutoff go with their deliveries and attempts, in batches; an old event with a delivery still pending stays; failures keep counting', () => {
+  const db = openAlertDb(':memory:');
+  const hook = [{ name: 'hook', kind: 'exec' }];
+  for (let i = 0; i < 5; i++) {
+    const [d] = db.recordEvent(event(`old${i}`, '/Core/r1', 'raised', 1000 + i), null, hook, 'pending');
+    db.recordAttempt(d!, 1, i < 4 ? 'failed' : 'retry', 5, 'refused');
+    if (i < 4) db.recordAttempt(d!, 2, 'sent', 5, null);
+  }
+  db.recordEvent(event('new', '/Core/r1', 'cleared', 50_000), null, hook, 'pending');
+  assert.deepEqual(db.failuresByChannel(), { hook: 5 });
+  assert.equal(db.pruneHistory(10_000, 3), 3, 'one batch');
+  assert.equal(db.pruneHistory(10_000, 3), 1, 'the rest of the settled ones');
+  assert.equal(db.pruneHistory(10_000, 3), 0);
+  assert.deepEqual(db.events({ limit: 10 }).map((e) => e.id), ['new', 'old4'], 'old4 is kept: its delivery is still pending');
+  assert.equal(db.countDeliveries({ limit: 1 }), 2);
+  assert.deepEqual(db.failuresByChannel(), { hook: 5 }, 'failed attempts of pruned deliveries still count (a counter on /metrics)');
+});

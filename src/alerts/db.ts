@@ -110,6 +110,7 @@ CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts (delivery_id);
 CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, ends INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_muted ON events (muted_by) WHERE muted_by IS NOT NULL;
 CREATE TABLE IF NOT EXISTS causes (id TEXT PRIMARY KEY, scope TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pruned_failures (channel TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS localize_state (scope TEXT PRIMARY KEY, time INTEGER NOT NULL, state BLOB NOT NULL);
 `;
 
@@ -226,8 +227,30 @@ export function openAlertDb(file: string, note?: ModeNote) {
     /** Failed delivery attempts per channel since the database was created (the /metrics notifier failures). */
     failuresByChannel(): Record<string, number> {
       const rows = db.prepare(`SELECT d.channel AS channel, COUNT(*) AS n FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE a.outcome != 'sent' GROUP BY d.channel`).all() as { channel: string; n: number }[];
-      return Object.fromEntries(rows.map((r) => [r.channel, r.n]));
+      const out: Record<string, number> = Object.fromEntries(rows.map((r) => [r.channel, r.n]));
+      // Failures of pruned deliveries still count (the metric is a counter).
+      for (const p of db.prepare('SELECT channel, n FROM pruned_failures').all() as { channel: string; n: number }[]) out[p.channel] = (out[p.channel] ?? 0) + p.n;
+      return out;
     },
+    /**
+     * Deletes up to `batch` events older than `cutoff` (ms) whose deliveries are all settled,
+     * with their deliveries and attempts, in one transaction (alerts.history_days); returns how
+     * many events went. Call again until it returns less than `batch`.
+     */
+    pruneHistory: db.transaction((cutoff: number, batch: number): number => {
+      const ids = (db.prepare(`SELECT id FROM events e WHERE time < ? AND NOT EXISTS (
+          SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status IN ('pending', 'held')) ORDER BY time LIMIT ?`).all(cutoff, batch) as { id: string }[]).map((r) => r.id);
+      if (!ids.length) return 0;
+      const list = JSON.stringify(ids);
+      const inEvents = 'IN (SELECT value FROM json_each(?))';
+      const inDeliveries = `IN (SELECT id FROM deliveries WHERE event_id ${inEvents})`;
+      db.prepare(`INSERT INTO pruned_failures (channel, n) SELECT d.channel, COUNT(*) FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+        WHERE a.outcome != 'sent' AND a.delivery_id ${inDeliveries} GROUP BY d.channel
+        ON CONFLICT (channel) DO UPDATE SET n = n + excluded.n`).run(list);
+      db.prepare(`DELETE FROM attempts WHERE delivery_id ${inDeliveries}`).run(list);
+      db.prepare(`DELETE FROM deliveries WHERE event_id ${inEvents}`).run(list);
+      return db.prepare(`DELETE FROM events WHERE id ${inEvents}`).run(list).changes;
+    }),
     loadCounters(): ActiveRow[] {
       return db.prepare('SELECT target, agent, alert, prevmatch, since FROM active').all() as ActiveRow[];
     },

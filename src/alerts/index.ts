@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.ts';
 import type { RoundSink } from '../pipeline.ts';
 import { dataDirOf } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
-import { resolveAlerts } from './config.ts';
+import { alertHistoryDays, resolveAlerts } from './config.ts';
 import { openAlertDb, type AlertDb } from './db.ts';
 import { ensurePrivateDir } from '../private-files.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -63,6 +63,32 @@ export interface AlertOptions {
 /** How often held notifications are looked at (their deadlines are checked, their verdicts asked). */
 const RELEASE_MS = 1000;
 
+const PRUNE_FIRST_MS = 10_000;
+const PRUNE_MS = 3600_000;
+const PRUNE_BATCH = 1000;
+
+/**
+ * Deletes the events older than `days()` days (with their settled deliveries and attempts),
+ * one batch per turn of the event loop; stops when `days()` says undefined (closing).
+ */
+export async function pruneHistory(db: AlertDb, days: () => number | undefined, log: Logger): Promise<number> {
+  let total = 0;
+  try {
+    for (;;) {
+      const d = days();
+      if (d === undefined) break;
+      const n = db.pruneHistory(Date.now() - d * 86_400_000, PRUNE_BATCH);
+      total += n;
+      if (n < PRUNE_BATCH) break;
+      await new Promise((r) => setImmediate(r));
+    }
+    if (total) log.info({ events: total }, 'old alert events pruned (alerts.history_days)');
+  } catch (e) {
+    log.error({ err: e }, 'could not prune old alert events');
+  }
+  return total;
+}
+
 /** Builds the alert engine from the config; throws ConfigError when the alert sections are invalid. */
 export function createAlerts(opts: AlertOptions): AlertService {
   const { setup, issues } = resolveAlerts(opts.config);
@@ -85,6 +111,13 @@ export function createAlerts(opts: AlertOptions): AlertService {
   }, config, setup, opts.targets);
   const releaser = setInterval(() => engine.release(), RELEASE_MS);
   releaser.unref();
+  // alerts.history_days: old events and their settled deliveries go, a batch at a time, soon after the start and every hour.
+  let stopped = false;
+  const prune = () => void pruneHistory(db, () => (stopped ? undefined : alertHistoryDays(config)), log);
+  const pruneFirst = setTimeout(prune, PRUNE_FIRST_MS);
+  const pruner = setInterval(prune, PRUNE_MS);
+  pruneFirst.unref();
+  pruner.unref();
   const warmed = (opts.warm === false ? Promise.resolve(0) : engine.warm()).then((n) => {
     if (n) log.info({ series: n }, 'alert histories read back from the store');
     return n;
@@ -117,6 +150,9 @@ export function createAlerts(opts: AlertOptions): AlertService {
       log[state === 'down' ? 'warn' : 'info']({ agent, state }, `agent ${agent} is ${state}`);
     },
     async close() {
+      stopped = true;
+      clearTimeout(pruneFirst);
+      clearInterval(pruner);
       clearInterval(releaser);
       engine.stop();
       await dispatcher.close();

@@ -15,6 +15,10 @@ import { SmokemeshError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
 import type { DeliveryListRow, DeliveryQuery, EventQuery, EventRow } from '../alerts/db.ts';
 import { copyHistory, HISTORY_SCHEMA, sharedDeliveries, sharedEvents, type LocalChanges } from './history.ts';
+import { INDEX_SCHEMA, pullIndex, pushIndex, type IndexPage } from './index-pg.ts';
+import type { IndexRow } from '../store/vm/outbox.ts';
+import { fencedScopeWrite, LOCALIZE_SCHEMA, publishDigest, readCauses, readScope } from './localize-pg.ts';
+import { TASKS_SCHEMA } from './tasks-pg.ts';
 import { decideFence, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import type { ServerBeat } from './membership.ts';
 
@@ -52,7 +56,7 @@ CREATE INDEX IF NOT EXISTS smokemesh_relay_owner ON smokemesh_relay (owner, id);
 `;
 
 /** Every table's DDL (idempotent), run in this order when the schema is new to the database. */
-const SCHEMAS = [SCHEMA, HISTORY_SCHEMA];
+const SCHEMAS = [SCHEMA, HISTORY_SCHEMA, INDEX_SCHEMA, LOCALIZE_SCHEMA, TASKS_SCHEMA];
 /** This schema's id: a database that has it needs no DDL. */
 const SCHEMA_ID = createHash('sha256').update(SCHEMAS.join('\n')).digest('hex').slice(0, 16);
 
@@ -287,5 +291,45 @@ export class ClusterDb {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.pools.values()].map((p) => p.end()));
+  }
+
+  /** Shares rows of the series index changed on `server` (index-pg.ts); returns the changed rows as they now stand. */
+  async pushIndex(server: string, rows: readonly IndexRow[]): Promise<IndexRow[]> {
+    return this.run('sharing the series index', (c) => pushIndex(c, server, rows));
+  }
+
+  /** Rows of the series index other servers changed after `cursor` (index-pg.ts). */
+  async pullIndex(me: string, cursor: number, limit: number): Promise<IndexPage> {
+    return this.run('reading the shared series index', (c) => pullIndex(c, me, cursor, limit));
+  }
+
+  /** A localization digest of one scope from one server (localize-pg.ts). */
+  async localizePublish(scope: string, sender: string, time: number, body: Buffer): Promise<void> {
+    await this.run('sharing a localization digest', (c) => publishDigest(c, scope, sender, time, body));
+  }
+
+  /** A localization scope's digests and shared state (localize-pg.ts). */
+  async localizeRead(scope: string, since: number, memory: boolean): ReturnType<typeof readScope> {
+    return this.run('reading localization state', (c) => readScope(c, scope, since, memory));
+  }
+
+  /** A localization scope's shared causes, without digests or memory (localize-pg.ts). */
+  async localizeCauses(scope: string): ReturnType<typeof readCauses> {
+    return this.run('reading localization causes', (c) => readCauses(c, scope));
+  }
+
+  /** A localization scope's state through its fence (localize-pg.ts). */
+  async localizeWrite(server: string, deadAfterMs: number, scope: string, expected: number, time: number, causes: string, memory?: Buffer): ReturnType<typeof fencedScopeWrite> {
+    return this.run('writing localization state', (c) => fencedScopeWrite(c, server, deadAfterMs, scope, expected, time, causes, memory));
+  }
+
+  /** Runs `fn` in one transaction (the shared tasks, what the servers saw of agents and the retention: tasks-pg.ts). */
+  async transaction<T>(what: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.run(what, async (c) => {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    });
   }
 }

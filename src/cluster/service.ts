@@ -20,6 +20,7 @@ import { handover } from './handover.ts';
 import { agentOwner, seriesKey, seriesOwner } from './hrw.ts';
 import { liveSet, membershipChange } from './membership.ts';
 import type { LocalHistory, SharedHistory } from './history.ts';
+import type { IndexSync, IndexSyncStats } from './index-sync.ts';
 import type { ClusterDb, RelayedRound } from './postgres.ts';
 import { reconcileSilences } from './silences.ts';
 
@@ -62,6 +63,8 @@ export interface ClusterStatus {
   held: number;
   /** Those keys (target and agent, or agent "*" for a target evaluated whole), when asked for; at most `limit`. */
   held_keys?: { target: string; agent: string }[];
+  /** The shared series index (index-sync.ts), when this server's store has one. */
+  index?: IndexSyncStats;
   last_error?: string;
 }
 
@@ -94,7 +97,8 @@ export class ClusterService implements RoundSink {
   private readonly fenceStats = { written: 0, refused: 0 };
 
   /** `history`: this server's alert database, copied to the shared one (history.ts). */
-  constructor(private readonly opts: { cfg: ClusterConfig; url: string; db: ClusterDb; engine: Evaluator; log: Logger; silences?: LocalSilences; history?: LocalHistory }) {}
+  /** `index`: the series index sync, started once the tables exist and stopped before the pool closes. */
+  constructor(private readonly opts: { cfg: ClusterConfig; url: string; db: ClusterDb; engine: Evaluator; log: Logger; silences?: LocalSilences; history?: LocalHistory; index?: IndexSync }) {}
 
   private get me(): string {
     return this.opts.cfg.server_id;
@@ -119,6 +123,7 @@ export class ClusterService implements RoundSink {
     }, POLL_MS));
     if (this.opts.history) this.timers.push(setInterval(() => void this.shareHistory().catch((e) => this.failed(e)), HISTORY_MS));
     for (const t of this.timers) t.unref();
+    this.opts.index?.start();
   }
 
   status(keysLimit = 0): ClusterStatus {
@@ -130,6 +135,7 @@ export class ClusterService implements RoundSink {
         return { target, agent };
       });
     }
+    if (this.opts.index) s.index = { ...this.opts.index.stats };
     if (this.lastError) s.last_error = this.lastError;
     return s;
   }
@@ -152,6 +158,11 @@ export class ClusterService implements RoundSink {
   /** The alert history and deliveries of every server of the cluster (read from the shared database). */
   sharedHistory(): SharedHistory {
     return { events: (q) => this.opts.db.events(q), deliveries: (q) => this.opts.db.deliveries(q) };
+  }
+
+  /** The shared database (the localization's digests and causes are kept there too: src/cluster/localize-pg.ts). */
+  get database(): ClusterDb {
+    return this.opts.db;
   }
 
   /** The live set now (what rounds are routed by). */
@@ -468,6 +479,7 @@ export class ClusterService implements RoundSink {
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    await this.opts.index?.close();
     await this.polling;
     await this.chain;
     try {

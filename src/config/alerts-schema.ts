@@ -22,6 +22,7 @@ export const AlertsSectionSchema = Type.Object({
   from: Type.Optional(Type.String({ minLength: 1, description: 'sender address of alert mails' })),
   edgetrigger: Type.Optional(EdgeTriggerSchema),
   mailtemplate: Type.Optional(Type.String({ minLength: 1, description: 'file starting with a Subject: line' })),
+  history_days: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 36_500, description: 'days alert events and their deliveries are kept (this server\'s alerts.sqlite, and in a cluster the shared history); default 365' })),
 }, { additionalProperties: true });
 export const ALERT_SECTION_KEYS = new Set(Object.keys(AlertsSectionSchema.properties));
 

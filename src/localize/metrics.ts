@@ -1,14 +1,14 @@
 /**
  * The localization families of /metrics: active causes per scope and kind, one gauge per
  * raised cause (so Prometheus can alert on a cause), series counts per scope and verdict,
- * and the time of the last step. docs/metrics.md lists them.
+ * the time of the last step, and in a cluster the shared writes and digests. docs/metrics.md lists them.
  */
 import { Exposition, labelString } from '../export/exposition.ts';
 import { CAUSE_KINDS } from './types.ts';
 import type { LocalizeService } from './service.ts';
 
 /** Renders the families for the scopes as they run now. */
-export function renderLocalizeMetrics(scopes: ReturnType<LocalizeService['list']>): string {
+export function renderLocalizeMetrics(scopes: ReturnType<LocalizeService['list']>, shared?: LocalizeService['sharedStats']): string {
   const x = new Exposition();
   x.family('smokemesh_localize_causes', 'gauge', 'Causes per scope, kind and confidence; state="raised" (notified) or "pending" (inferred, fewer than raise_after steps yet)');
   for (const s of scopes) {
@@ -43,5 +43,9 @@ export function renderLocalizeMetrics(scopes: ReturnType<LocalizeService['list']
   }
   x.family('smokemesh_localize_step_seconds', 'gauge', 'Time the last localization step of a scope took');
   for (const s of scopes) if (s.took !== undefined) x.sample('smokemesh_localize_step_seconds', labelString({ scope: s.config.name }), s.took);
+  if (shared) {
+    x.family('smokemesh_localize_shared_total', 'counter', 'In a cluster: writes of scopes\' causes through the fence (written, refused: another server changed them first, or this one was not live), digests sent to scope owners and read from other servers');
+    for (const [event, n] of Object.entries(shared)) x.sample('smokemesh_localize_shared_total', labelString({ event }), n);
+  }
   return x.text();
 }

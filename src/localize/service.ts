@@ -9,6 +9,8 @@
  * waits for it.
  */
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import { recipients } from '../alerts/config.ts';
 import type { AlertDb } from '../alerts/db.ts';
@@ -27,7 +29,10 @@ import { parseLocalize } from './config.ts';
 import { lossOf } from './judge.ts';
 import { LatestRounds, labelled } from './latest.ts';
 import { memoOf } from './memory.ts';
+import { coveringCause, raisedByGenerality } from './cover.ts';
+import { decodeDigest, encodeDigest, mergeAgents, mergeLatest, type Digest } from './digest.ts';
 import { decodeState, encodeState } from './persist.ts';
+import { decodeCauses, encodeCauses, withTrace, type LocalizeShared, type SharedScopeState } from './shared.ts';
 import { anyPath, destinationOf, labelsMatch, vantageOf } from './select.ts';
 import { emptyState, step } from './step.ts';
 import { traceChoice } from './trace.ts';
@@ -59,9 +64,17 @@ export interface LocalizeDeps {
   publicUrl?: string;
   /**
    * With several servers (`cluster:`): whether this server steps the scope now (src/localize/owner.ts).
-   * A scope another server steps is not stepped here: no causes, no notifications, no gate.
+   * A scope another server steps is not stepped here: no causes, no notifications; with
+   * `shared`, its causes read from the shared database explain this server's series (the gate).
    */
   owns?: (scope: string) => boolean;
+  /**
+   * With several servers: the shared database (shared.ts). The owner of a scope steps it over
+   * its own latest rounds and the digests the others send it, and changes the scope's causes
+   * through the fence before it notifies; every other server sends the owner its digest once
+   * per step.
+   */
+  shared?: LocalizeShared;
 }
 
 /** One scope at run time. */
@@ -77,10 +90,26 @@ interface Scope {
   last?: StepResult;
   /** Seconds the last step took. */
   took?: number;
+  /** In a cluster: the version of the scope's shared state this server read or wrote last (undefined: unknown, adopt what is shared). */
+  version?: number;
+  /** In a cluster: when the owner's step runs (a little after the boundary, so the others' digests of that boundary are in). */
+  due?: number;
+  /** In a cluster: a shared step or a digest is on its way. */
+  busy?: boolean;
+  /** In a cluster: the others' digests the last step merged (the cell detail and the traces read them too). */
+  remote?: Digest[];
+  /** In a cluster: when the per-series memory was last shared. */
+  memoryShared?: number;
+  /** In a cluster, on a server that does not step the scope: its raised causes as last read, most general first (they explain this server's series). */
+  elsewhere?: Cause[];
 }
 
 /** How often the engine's memory is written to the database (besides at close). */
 const PERSIST_MS = 15 * 60 * 1000;
+/** In a cluster, the owner steps this long after a boundary (at most; a quarter of a short step): the others' digests of the boundary arrive meanwhile. */
+const DIGEST_WAIT_MS = 5000;
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
 
 export class LocalizeService implements RoundSink, AlertGate {
   readonly name = 'localize';
@@ -92,6 +121,12 @@ export class LocalizeService implements RoundSink, AlertGate {
   private publicUrl: string | undefined;
   /** Evidence traces of raised causes (cause id → trace), shown with the cause until it clears. */
   private traces = new Map<string, TraceNote>();
+  /** The agents as listed at the last shared read (explain() looks a series' labels up here). */
+  private agentsNow = new Map<string, LocalizeAgent>();
+  /** Shared steps and digests on their way (close and tests wait for them). */
+  private inFlight = new Set<Promise<void>>();
+  /** In a cluster: writes of a scope's causes refused by the fence (another server changed them first, or this one was not live). */
+  readonly sharedStats = { written: 0, refused: 0, digests_sent: 0, digests_read: 0 };
 
   constructor(private deps: LocalizeDeps) {
     this.apply(deps.config);
@@ -152,14 +187,28 @@ export class LocalizeService implements RoundSink, AlertGate {
   tick(now = this.deps.now()): void {
     this.index();
     let stepped = false;
+    const shared = this.deps.shared;
     for (const s of this.scopes.values()) {
       if (s.targets.size === 0) continue;
+      if (shared && s.due !== undefined && now >= s.due && !s.busy) {
+        s.due = undefined;
+        if (!this.deps.owns || this.deps.owns(s.config.name)) this.track(s, this.stepShared(shared, s, now));
+      }
       if (s.next === 0) s.next = (Math.floor(now / s.stepMs) + 1) * s.stepMs;
       if (now < s.next) continue;
       s.next = (Math.floor(now / s.stepMs) + 1) * s.stepMs;
       if (this.deps.owns && !this.deps.owns(s.config.name)) {
         // Another server steps it: what this one found last no longer holds or explains anything.
         delete s.last;
+        delete s.remote;
+        s.due = undefined;
+        // Its causes may change there: read them again before stepping it here.
+        delete s.version;
+        if (shared && !s.busy) this.track(s, this.follow(shared, s, now));
+        continue;
+      }
+      if (shared) {
+        s.due = now + Math.min(DIGEST_WAIT_MS, s.stepMs / 4);
         continue;
       }
       try {
@@ -178,8 +227,8 @@ export class LocalizeService implements RoundSink, AlertGate {
   holdMs(target: string, agent: string): number {
     for (const s of this.scopes.values()) {
       if (!s.config.hold_target_alerts || !s.targets.has(target) || !this.agentIn(s.config, agent)) continue;
-      // A scope another server steps explains nothing here: holding would only delay the alert.
-      if (this.deps.owns && !this.deps.owns(s.config.name)) continue;
+      // A scope another server steps explains nothing here unless its causes are shared (then they do): holding would only delay the alert.
+      if (!this.deps.shared && this.deps.owns && !this.deps.owns(s.config.name)) continue;
       return Math.round((s.config.raise_after + 1.5) * s.stepMs);
     }
     return 0;
@@ -190,6 +239,13 @@ export class LocalizeService implements RoundSink, AlertGate {
     for (const s of this.scopes.values()) {
       const id = s.last?.explain.get(k);
       if (id) return { id };
+      if (!s.elsewhere?.length) continue;
+      // Stepped by another server: the shared causes, by their keys.
+      const labels = s.targets.get(target);
+      const a = this.agentsNow.get(agent);
+      if (!labels || !a || !this.agentIn(s.config, agent, a)) continue;
+      const covering = coveringCause(s.elsewhere, s.config.roles, { target, agent, targetLabels: labels, agentLabels: a.labels, agentRegion: a.region });
+      if (covering) return { id: covering };
     }
     return undefined;
   }
@@ -210,6 +266,156 @@ export class LocalizeService implements RoundSink, AlertGate {
     this.persist();
   }
 
+  /**
+   * Before a clean stop, in a cluster: the per-series memory of the scopes this server steps
+   * goes to the shared database (through the fence), so the next owner continues it as it is
+   * now rather than as it was at the last periodic share.
+   */
+  async handOver(): Promise<void> {
+    await this.settled();
+    const shared = this.deps.shared;
+    if (!shared) return;
+    for (const s of this.scopes.values()) {
+      if (s.version === undefined || !s.last || (this.deps.owns && !this.deps.owns(s.config.name))) continue;
+      try {
+        const w = await shared.write(s.config.name, s.version, s.state.time, encodeCauses(s.state.causes.values(), (id) => this.traces.get(id)), encodeState(s.state));
+        if (w.ok) s.version = w.version;
+      } catch (e) {
+        this.deps.log.warn({ err: e, scope: s.config.name }, 'localization memory could not be shared before stopping; the next owner continues from the last periodic share');
+      }
+    }
+  }
+
+  /** Waits for the shared steps and digests on their way (close, tests). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size) await Promise.all([...this.inFlight]);
+  }
+
+  /** Runs `work` for a scope, one at a time per scope; its failure is logged (the next step tries again). */
+  private track(s: Scope, work: Promise<void>): void {
+    s.busy = true;
+    const p = work
+      .catch((e: unknown) => this.deps.log.error({ err: e, scope: s.config.name }, 'localization: the shared database did not answer; the next step tries again'))
+      .finally(() => {
+        s.busy = false;
+        this.inFlight.delete(p);
+      });
+    this.inFlight.add(p);
+  }
+
+  /**
+   * On a server that does not step the scope: sends its owner this server's digest, then reads
+   * the scope's raised causes, which explain the series whose target alerts this server
+   * evaluates (held notifications are judged again at once).
+   */
+  private async follow(shared: LocalizeShared, s: Scope, now: number): Promise<void> {
+    await this.publish(shared, s, now);
+    const state = await shared.causes(s.config.name);
+    if (this.scopes.get(s.config.name) !== s || !this.deps.owns || this.deps.owns(s.config.name)) return;
+    try {
+      s.elsewhere = raisedByGenerality(state ? [...decodeCauses(state.causes).causes.values()].map((m) => m.cause) : []);
+    } catch (e) {
+      this.deps.log.warn({ err: e, scope: s.config.name }, 'shared localization causes could not be read; they explain nothing here until the next step');
+      delete s.elsewhere;
+    }
+    this.agentsNow = new Map(this.deps.agents().map((a) => [a.name, a]));
+    this.deps.afterStep?.(now);
+  }
+
+  /** Sends the owner of a scope the latest rounds this server received for it (those not stale yet). */
+  private async publish(shared: LocalizeShared, s: Scope, now: number): Promise<void> {
+    const records = [];
+    for (const x of this.latest.values()) {
+      if (s.targets.has(x.target) && now - x.time <= (s.config.stale_steps + 1) * x.step * 1000) records.push(x);
+    }
+    const body = await gzipAsync(encodeDigest(records, this.deps.agents()));
+    await shared.publish(s.config.name, now, body);
+    this.sharedStats.digests_sent++;
+  }
+
+  /**
+   * One step of a scope this server owns in a cluster: reads the others' digests and the
+   * scope's shared state (adopting its causes when another server changed them), steps over
+   * every server's latest rounds, and writes the new causes through the fence; only a write
+   * that stands sends its events. A refused write drops them: the causes are read again at
+   * the next step.
+   */
+  private async stepShared(shared: LocalizeShared, s: Scope, now: number): Promise<void> {
+    const name = s.config.name;
+    const adopt = s.version === undefined;
+    const read = await shared.read(name, now - (s.config.stale_steps + 1) * s.stepMs, adopt);
+    const remote: Digest[] = [];
+    for (const d of read.digests) {
+      if (d.sender === shared.server) continue;
+      try {
+        remote.push(decodeDigest(await gunzipAsync(d.body)));
+      } catch (e) {
+        this.deps.log.warn({ err: e, scope: name, sender: d.sender }, 'localization digest could not be read; its series are left out of this step');
+      }
+    }
+    this.sharedStats.digests_read += remote.length;
+    // A reload replaced the scope meanwhile, or it moved: the next step decides.
+    if (this.scopes.get(name) !== s || (this.deps.owns && !this.deps.owns(name))) return;
+    const readVersion = read.state?.version ?? 0;
+    if (adopt || readVersion !== s.version) this.adoptShared(s, read.state);
+    s.remote = remote;
+    delete s.elsewhere;
+    const before = s.state.causes.size;
+    const t0 = performance.now();
+    const inputs = this.inputs(s);
+    const result = step(s.config, inputs, s.state, now);
+    s.state = result.state;
+    s.last = result;
+    s.took = (performance.now() - t0) / 1000;
+    const memory = now - (s.memoryShared ?? 0) >= PERSIST_MS ? encodeState(result.state) : undefined;
+    if (result.events.length || before !== 0 || result.state.causes.size !== 0 || memory) {
+      const w = await shared.write(name, readVersion, now, encodeCauses(result.state.causes.values(), (id) => this.traces.get(id)), memory);
+      if (!w.ok) {
+        this.sharedStats.refused++;
+        delete s.version;
+        this.deps.log.warn({ scope: name, why: w.why, owner: w.owner, dropped: result.events.map((e) => `${e.state} ${e.cause.id}`) },
+          'localization: another server changed this scope\'s causes first (or this one is not live); its events are dropped and the causes read again');
+        return;
+      }
+      this.sharedStats.written++;
+      s.version = w.version;
+      if (memory) s.memoryShared = now;
+      this.saveCauses(s, result);
+    } else {
+      s.version = readVersion;
+    }
+    for (const e of result.events) this.send(s, e, inputs);
+    if (result.events.length) this.deps.log.info({ scope: name, events: result.events.map((e) => `${e.state} ${e.cause.id}`), took_s: s.took, servers: remote.length + 1 }, 'localization step');
+    if (now - this.lastPersist >= PERSIST_MS) this.persist(now);
+    this.deps.afterStep?.(now);
+  }
+
+  /** Takes the scope's shared causes (and the shared per-series memory when newer than this server's) in place of what it held. */
+  private adoptShared(s: Scope, shared: SharedScopeState | undefined): void {
+    const prefix = `${s.config.name}/`;
+    for (const id of [...this.traces.keys()]) if (id.startsWith(prefix)) this.traces.delete(id);
+    let causes = new Map<string, CauseMemo>();
+    if (shared) {
+      try {
+        const got = decodeCauses(shared.causes);
+        causes = got.causes;
+        for (const [id, t] of got.traces) this.traces.set(id, t);
+      } catch (e) {
+        this.deps.log.warn({ err: e, scope: s.config.name }, 'shared localization causes could not be read; the scope continues without them');
+      }
+    }
+    let series = s.state.series;
+    if (shared?.memory && shared.memory.time > s.state.time) {
+      try {
+        series = decodeState(shared.memory.state, shared.memory.time).series;
+      } catch (e) {
+        this.deps.log.warn({ err: e, scope: s.config.name }, 'shared localization memory could not be read; keeping this server\'s');
+      }
+    }
+    s.state = { series, causes, time: Math.max(s.state.time, shared?.time ?? 0) };
+    s.version = shared?.version ?? 0;
+  }
+
   /** One step of one scope: engine, causes saved, events sent. */
   private run(s: Scope, now: number): void {
     const t0 = performance.now();
@@ -218,25 +424,27 @@ export class LocalizeService implements RoundSink, AlertGate {
     s.state = result.state;
     s.last = result;
     s.took = (performance.now() - t0) / 1000;
-    if (result.events.length || result.causes.length || s.state.causes.size !== 0) {
-      this.deps.db.saveCauses(s.config.name, [...result.state.causes.values()].map((m) => {
-        const trace = this.traces.get(m.cause.id);
-        return { id: m.cause.id, body: JSON.stringify(trace ? { ...m, trace } : m) };
-      }));
-    }
+    if (result.events.length || result.causes.length || s.state.causes.size !== 0) this.saveCauses(s, result);
     for (const e of result.events) this.send(s, e, inputs);
     if (result.events.length) this.deps.log.info({ scope: s.config.name, events: result.events.map((e) => `${e.state} ${e.cause.id}`), took_s: s.took }, 'localization step');
+  }
+
+  /** Saves a scope's causes (with their traces) in this server's alert database. */
+  private saveCauses(s: Scope, result: StepResult): void {
+    this.deps.db.saveCauses(s.config.name, [...result.state.causes.values()].map((m) => ({ id: m.cause.id, body: JSON.stringify(withTrace(m, (id) => this.traces.get(id))) })));
   }
 
   /**
    * The engine's input: the latest round of each series of the scope (targets in it × agents
    * it selects) — the kept records themselves, labelled for this scope; valid until the next
-   * round arrives (the step reads them at once).
+   * round arrives (the step reads them at once). In a cluster, merged with the other servers'
+   * digests (newest round per series; their agents' labels as the servers they push to know them).
    */
   private inputs(s: Scope): SeriesInput[] {
-    const agents = new Map(this.deps.agents().map((a) => [a.name, a]));
+    const remote = s.remote ?? [];
+    const agents = remote.length ? mergeAgents(this.deps.agents(), remote) : new Map(this.deps.agents().map((a) => [a.name, a]));
     const out: SeriesInput[] = [];
-    for (const x of this.latest.values()) {
+    for (const x of remote.length ? mergeLatest(this.latest.values(), remote) : this.latest.values()) {
       const labels = s.targets.get(x.target);
       if (!labels) continue;
       const a = agents.get(x.agent);

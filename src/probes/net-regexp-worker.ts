@@ -7,6 +7,7 @@
  * with a reason saying so.
  */
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../worker-entry.ts';
 import type { Checks } from './net-regexp-worker-main.ts';
 
 type Name = keyof Checks;
@@ -30,7 +31,7 @@ export class CheckDeadlineError extends Error {}
 
 // The sources are TypeScript run through tsx's loader, which a worker does not inherit
 // from the main thread: the bootstrap registers it before importing the entry.
-const ENTRY = new URL('./net-regexp-worker-main.ts', import.meta.url).href;
+const ENTRY = workerEntry('net-regexp-worker', import.meta.url);
 const BOOT = `
 const { workerData } = require('node:worker_threads');
 (async () => {
@@ -46,11 +47,11 @@ const queue: Job[] = [];
 let running: { id: number; job: Job; timer: NodeJS.Timeout } | undefined;
 
 function tsxLoader(): string | undefined {
-  return ENTRY.endsWith('.ts') ? import.meta.resolve('tsx/esm/api') : undefined;
+  return ENTRY.typescript ? import.meta.resolve('tsx/esm/api') : undefined;
 }
 
 function start(): Worker {
-  const w = new Worker(BOOT, { eval: true, workerData: { entry: ENTRY, tsx: tsxLoader() } });
+  const w = new Worker(BOOT, { eval: true, workerData: { entry: ENTRY.url.href, tsx: tsxLoader() } });
   w.unref();
   w.on('message', (m: Reply) => {
     if (w !== worker) return;

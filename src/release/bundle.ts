@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { SmokemeshError } from '../errors.ts';
+import { WORKER_ENTRIES } from '../worker-entry.ts';
 
 export interface BundleOptions {
   /** The source checkout (holds src/cli.ts and node_modules/). */
@@ -48,7 +49,8 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
   const minify = opts.minify ?? true;
   const result = await esbuild.build({
     absWorkingDir: opts.root,
-    entryPoints: { cli: join(opts.root, 'src/cli.ts') },
+    // The CLI, and each module a worker thread runs (src/worker-entry.ts finds them in dist/workers/).
+    entryPoints: { cli: join(opts.root, 'src/cli.ts'), ...Object.fromEntries(Object.entries(WORKER_ENTRIES).map(([name, src]) => [`workers/${name}`, join(opts.root, src)])) },
     outdir: opts.outDir,
     bundle: true,
     splitting: true,

@@ -12,6 +12,9 @@ import type { ClusterConfig } from '../cluster/config.ts';
 import { LocalHistory } from '../cluster/history.ts';
 import { ClusterDb } from '../cluster/postgres.ts';
 import { ClusterService } from '../cluster/service.ts';
+import { IndexSync } from '../cluster/index-sync.ts';
+import { VmStore, type Store } from '../store/index.ts';
+import type { LocalizeShared } from '../localize/shared.ts';
 import type { RouteModule } from './context.ts';
 
 const ClusterStatusSchema = Type.Object({
@@ -30,22 +33,42 @@ const ClusterStatusSchema = Type.Object({
   held: Type.Integer({ description: 'series (ownership keys) whose alert state this server holds' }),
   held_keys: Type.Optional(Type.Array(Type.Object({ target: Type.String(), agent: Type.String({ description: '"*": every agent of the target (it has a quorum alert)' }) }),
     { description: 'those series, with ?keys=N (at most N)' })),
+  index: Type.Optional(Type.Object({
+    pushed: Type.Integer({ description: 'rows of the series index this server shared since start' }),
+    pulled: Type.Integer({ description: 'rows of the series index taken from the other servers since start' }),
+    last_ms: Type.Number({ description: 'duration of the last sync of the series index (ms)' }),
+  }, { description: 'the shared series index (docs/scale.md): every server lists every series' })),
   last_error: Type.Optional(Type.String()),
 });
 
 /** Starts this server's part in the cluster, routing rounds to `alerts`' engine and sharing the history of its alert database. */
-export async function startCluster(cfg: ClusterConfig, url: string, alerts: AlertService, log: Logger): Promise<ClusterService> {
+export async function startCluster(cfg: ClusterConfig, url: string, alerts: AlertService, log: Logger, store?: Store, db = new ClusterDb(cfg.coordination)): Promise<ClusterService> {
   const silences = {
     list: () => alerts.db.silences(),
     save: (s: Parameters<typeof alerts.db.saveSilence>[0]) => alerts.db.saveSilence(s),
     remove: (id: string) => void alerts.db.deleteSilence(id),
     changed: () => alerts.engine.refreshSilences(),
   };
+  const clog = log.child({ module: 'cluster' });
+  // Every server lists every series: the VM store's series index is shared through the database.
+  const index = store instanceof VmStore ? new IndexSync({ db, store, server: cfg.server_id, intervalMs: cfg.heartbeat_s * 1000, log: clog }) : undefined;
   const cluster = new ClusterService({
-    cfg, url, db: new ClusterDb(cfg.coordination), engine: alerts.engine, log: log.child({ module: 'cluster' }), silences, history: new LocalHistory(alerts.file),
+    cfg, url, db, engine: alerts.engine, log: clog, silences, history: new LocalHistory(alerts.file), ...(index ? { index } : {}),
   });
   await cluster.start();
   return cluster;
+}
+
+/** The localization's view of the shared database (src/localize/shared.ts): digests and the scopes' fenced causes. */
+export function localizeShared(cluster: ClusterService, cfg: ClusterConfig): LocalizeShared {
+  const db = cluster.database;
+  return {
+    server: cfg.server_id,
+    publish: (scope, time, body) => db.localizePublish(scope, cfg.server_id, time, body),
+    read: (scope, since, memory) => db.localizeRead(scope, since, memory),
+    causes: (scope) => db.localizeCauses(scope),
+    write: (scope, expected, time, causes, memory) => db.localizeWrite(cfg.server_id, cfg.dead_after_s * 1000, scope, expected, time, causes, memory),
+  };
 }
 
 /** GET /api/v1/cluster: the live set and the routing counts (404 without a cluster). */

@@ -9,6 +9,7 @@ import type { ConfigSection } from '../config/section.ts';
 import type { ConfigIssue } from '../errors.ts';
 import { BROKEN_CONFIGS, writeCaseFiles, type Expected } from '../../test/fixtures/broken-configs.ts';
 import { ConfigSchema, SECTIONS, validateConfig, validateConfigText } from './config-sections.ts';
+import { alertHistoryDays } from '../alerts/config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'smokemesh-sections-'));
 writeCaseFiles(dir);
@@ -110,4 +111,15 @@ targets: {}
     [18, 'export.cloudwatch.0.storage_resolution'],
   ]);
   assert.match(v.issues[2]!.message, /"vpn" is a route action: the alert must be edge-triggered/);
+});
+
+test('alerts.history_days is judged with its place (check-config and the server alike), and its default is a year', () => {
+  const bad = validateConfigText('alerts:\n  history_days: 0\n  lossy: { type: loss, pattern: ">50%" }\ntargets: {}\n', 'h.yaml');
+  assert.deepEqual(bad.issues.map((i) => [i.line, i.path, i.message]), [[2, 'alerts.history_days', 'must be > 0']]);
+  const tooLong = validateConfigText('alerts:\n  history_days: 40000\ntargets: {}\n', 'h.yaml');
+  assert.deepEqual(tooLong.issues.map((i) => [i.line, i.path]), [[2, 'alerts.history_days']]);
+  const good = validateConfigText('alerts:\n  history_days: 30\n  lossy: { type: loss, pattern: ">50%" }\ntargets: {}\n', 'h.yaml');
+  assert.deepEqual(good.issues, []);
+  assert.equal(alertHistoryDays(good.config!), 30);
+  assert.equal(alertHistoryDays(validateConfigText('targets: {}\n', 'd.yaml').config!), 365);
 });

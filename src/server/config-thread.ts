@@ -3,6 +3,7 @@ import { fromData, SLICE, treeBuilder, type ConfigHead, type NodeShell } from '.
 import type { ConfigVerdict } from '../config/section.ts';
 import type { ConfigIssue } from '../errors.ts';
 import type { ConfigOverrides } from './config-sections.ts';
+import { workerEntry } from '../worker-entry.ts';
 
 type Answer =
   | { id: number; issues: ConfigIssue[]; warnings: ConfigIssue[]; head?: ConfigHead }
@@ -77,7 +78,10 @@ export class ConfigValidator {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(new URL('./config-worker.mjs', import.meta.url));
+    const entry = workerEntry('config-worker', import.meta.url);
+    const w = entry.typescript
+      ? new Worker(new URL('./config-worker.mjs', import.meta.url)) // registers tsx, then imports config-worker.ts
+      : new Worker(entry.url);
     w.unref();
     w.on('message', (a: Answer) => {
       if (this.current?.id === a.id) this.current.onAnswer(a);

@@ -20,7 +20,7 @@ const TICK_MS = 1000;
  * Fault localization in the server: the service takes rounds as a sink, steps on the server's
  * clock, holds and suppresses target alerts through the alert engine's gate, and serves its API.
  */
-export function createLocalizeModule(deps: { ctx: ServerContext; alerts: AlertService; log: Logger; trace?: LocalizeDeps['trace']; owns?: LocalizeDeps['owns'] }): LocalizeModule {
+export function createLocalizeModule(deps: { ctx: ServerContext; alerts: AlertService; log: Logger; trace?: LocalizeDeps['trace']; owns?: LocalizeDeps['owns']; shared?: LocalizeDeps['shared'] }): LocalizeModule {
   const { ctx, alerts } = deps;
   const now = ctx.now ?? Date.now;
   const config = ctx.config();
@@ -33,6 +33,7 @@ export function createLocalizeModule(deps: { ctx: ServerContext; alerts: AlertSe
     notify: (event, to, key, attach) => alerts.engine.notifyExternal(event, to, key, attach),
     ...(deps.trace ? { trace: deps.trace } : {}),
     ...(deps.owns ? { owns: deps.owns } : {}),
+    ...(deps.shared ? { shared: deps.shared } : {}),
     afterStep: (t) => alerts.engine.release(t),
     log: deps.log.child({ module: 'localize' }),
     now,
@@ -47,10 +48,12 @@ export function createLocalizeModule(deps: { ctx: ServerContext; alerts: AlertSe
     service,
     sink: service,
     tick: (t) => service.tick(t),
-    metrics: () => renderLocalizeMetrics(service.list()),
+    metrics: () => renderLocalizeMetrics(service.list(), deps.shared ? service.sharedStats : undefined),
     routes: localizeRoutes(service, alerts.db),
-    close: () => {
+    close: async () => {
       clearInterval(timer);
+      // A shared step on its way finishes (its notifications recorded) before the alert database closes.
+      await service.handOver();
       alerts.engine.setGate(undefined);
       service.close();
     },

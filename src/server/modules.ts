@@ -14,7 +14,10 @@ import { createLocalizeModule } from './localize-module.ts';
 import { scopeOwner } from '../localize/owner.ts';
 import { parseCluster } from '../cluster/config.ts';
 import type { ClusterService } from '../cluster/service.ts';
-import { clusterRoutes, startCluster } from './cluster-module.ts';
+import { ClusterDb } from '../cluster/postgres.ts';
+import { HistoryRetention } from '../cluster/retention.ts';
+import { alertHistoryDays } from '../alerts/config.ts';
+import { clusterRoutes, localizeShared, startCluster } from './cluster-module.ts';
 
 /**
  * Builds the modules of the other concerns (agents, alerts, mesh and exporters, UI API) and
@@ -36,10 +39,17 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     // In a cluster a notification stands only once its series' shared state was written (src/cluster/fence.ts).
     ...(clusterCfg ? { fence: (changes, fired, accept) => (cluster ? cluster.fence(changes, fired, accept) : accept([...fired])) } : {}),
   });
+  // One pool to the cluster's database, for the alert state and history and for the shared tasks.
+  const clusterDb = clusterCfg ? new ClusterDb(clusterCfg.coordination) : undefined;
   if (clusterCfg) {
     const general = ctx.config().general;
-    cluster = await startCluster(clusterCfg, general.public_url ?? `http://${general.listen}`, alerts, deps.log);
+    cluster = await startCluster(clusterCfg, general.public_url ?? `http://${general.listen}`, alerts, deps.log, ctx.store, clusterDb);
   }
+  // The shared alert history's retention (alerts.history_days), applied by the first live server.
+  const retention = clusterCfg && clusterDb
+    ? new HistoryRetention({ db: clusterDb, days: () => alertHistoryDays(ctx.config()), sweeper: () => cluster?.liveServers()[0] === clusterCfg.server_id, log: deps.log.child({ module: 'cluster' }) })
+    : undefined;
+  retention?.start();
   ctx.onReload((c) => alerts.reload(c, ctx.targets()));
   // After the alerts took the new rules: ownership is checked again (the cluster section itself waits for a restart).
   ctx.onReload((c) => cluster?.reloaded(parseCluster(c).cluster));
@@ -56,7 +66,16 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
       fleet?.agentRoutes(api);
     },
   });
-  tasks = createTasksModule({ ctx, log: deps.log, planOf: (name) => agents.registry.get(name)?.targets });
+  tasks = createTasksModule({
+    ctx, log: deps.log, planOf: (name) => agents.registry.get(name)?.targets,
+    // In a cluster tasks are shared through its database; the first live server applies their deadlines and retention.
+    ...(clusterCfg && clusterDb ? {
+      cluster: {
+        db: clusterDb, server: clusterCfg.server_id, sweeper: () => cluster?.liveServers()[0] === clusterCfg.server_id,
+        heartbeatMs: clusterCfg.heartbeat_s * 1000, deadAfterMs: clusterCfg.dead_after_s * 1000,
+      },
+    } : {}),
+  });
   // Releases and rollouts: it reads what the registry observes of each agent.
   fleet = createFleetModule({ ctx, log: deps.log, registry: agents.registry });
   // Mesh targets come and go with agents: every planner re-reads the live tree then.
@@ -72,10 +91,14 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
   });
   // Fault localization: judges the series of its scopes each step, holds and suppresses their target alerts.
   // Raised causes get an evidence trace from the tasks module (bounded by its policy and limits).
-  // With several servers each scope is stepped by one live server (its rendezvous owner).
+  // With several servers each scope is stepped by one live server (its rendezvous owner) over what every server received.
   const localize = createLocalizeModule({
     ctx, alerts, log: deps.log, trace: (req) => tasks!.trace(req),
-    ...(cluster && clusterCfg ? { owns: (scope: string) => scopeOwner(scope, cluster!.liveServers()) === clusterCfg.server_id } : {}),
+    ...(cluster && clusterCfg ? {
+      owns: (scope: string) => scopeOwner(scope, cluster!.liveServers()) === clusterCfg.server_id,
+      // The owner judges the whole scope (every server's digest) and carries its causes over in the shared database.
+      shared: localizeShared(cluster, clusterCfg),
+    } : {}),
   });
   const mesh = createMeshModule({
     ctx, live, ingest: deps.ingest, log: deps.log,
@@ -102,6 +125,7 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
       }),
       sink: cluster ?? alerts.sink,
       close: async () => {
+        retention?.stop();
         await cluster?.close();
         await alerts.close();
       },

@@ -13,6 +13,7 @@ import { contractConfig, day, H, round, storeContract } from './store-contract.t
 import type { StoreLogger } from './sqlite.ts';
 import { VmStore } from './victoriametrics.ts';
 import { importLines } from './vm/encode.ts';
+import type { Round } from '../probes/round.ts';
 import { OUTBOX_FILE } from './vm/outbox.ts';
 
 function tempDir(t: TestContext): string {
@@ -182,4 +183,50 @@ test('victoriametrics: imports that time out are retried in smaller batches unti
   const q = new URLSearchParams({ query: 'count_over_time(smokemesh_round_sent[1d])', time: String(now / 1000) });
   const r = (await (await fetch(`${vm.url}/api/v1/query?${q}`)).json()) as { data: { result: { value: [number, string] }[] } };
   assert.equal(Number(r.data.result[0]?.value[1]), 400);
+});
+
+test('victoriametrics: a store on an empty data dir rebuilds the series index from VM (first, last, probe, step, the latest rounds\' counts and medians), by itself at start', async (t) => {
+  const now = Date.now();
+  const o = await openVm(t, contractConfig, () => now);
+  const rounds = [
+    ...Array.from({ length: 30 }, (_, i) => round('/R/a', 'x', now - (30 - i) * 60_000, [10 + i, 11 + i, 12 + i], 5)),
+    ...Array.from({ length: 5 }, (_, i) => round('/R/a', 'y', now - 3 * 24 * H - (5 - i) * 60_000, [20, 21], 3)),
+    round('/R/b', 'x', now - 120_000, [], 4, { error: 'timeout', status: 0 }),
+    { ...round('/R/web', 'x', now - 30_000, [5.5], 1, { phases: { dns: 1.5, connect: 2 }, status: 200 }), probe: 'http' as const, step: 30 },
+  ];
+  o.store.write(rounds);
+  await o.settle();
+  // Explicitly, with progress lines…
+  const info: string[] = [];
+  const fresh = new VmStore(tempDir(t), { ...contractConfig, backend: 'victoriametrics', url: o.vm.url }, { now: () => now, timers: false, log: { info: (m) => info.push(m), warn() {}, error() {} } });
+  t.after(() => fresh.close());
+  assert.deepEqual(fresh.list(), []);
+  assert.equal(await fresh.rebuildIndex(), 4);
+  assert.deepEqual(fresh.list(), o.store.list());
+  const summary = (rs: Round[]) => rs.map((r) => ({ t: r.target, a: r.agent, p: r.probe, s: r.step, time: r.time, sent: r.sent, loss: r.loss, n: r.rtts.length, median: r.median, min: r.min, max: r.max, status: r.status, error: r.error, phases: r.phases }))
+    .sort((a, b) => a.t.localeCompare(b.t) || a.a.localeCompare(b.a));
+  assert.deepEqual(summary(fresh.latest()), summary(o.store.latest()));
+  assert.deepEqual(fresh.top('loss', 10).map((r) => [r.target, r.agent, r.value, r.median]), o.store.top('loss', 10).map((r) => [r.target, r.agent, r.value, r.median]));
+  assert.deepEqual(fresh.top('median', 10), o.store.top('median', 10));
+  assert.match(info.join('\n'), /rebuilding the series index from VictoriaMetrics at .*: 4 series of 3 targets/);
+  assert.match(info.join('\n'), /series index rebuilt from VictoriaMetrics: 4\/4 series/);
+  // Graphs of the rebuilt series are read (the index knows their step).
+  assert.equal(fresh.series({ target: '/R/a', agent: 'x', from: now - H, to: now }).points.length, 30);
+  // …and by itself when a server starts on an empty data dir; a round written meanwhile is kept (rows only move forward).
+  const dir = tempDir(t);
+  const auto = new VmStore(dir, { ...contractConfig, backend: 'victoriametrics', url: o.vm.url }, { now: () => now, timers: true });
+  t.after(() => auto.close());
+  auto.write([round('/R/a', 'x', now - 10_000, [1, 2, 3], 3)]);
+  await waitFor('the index rebuilt at start', () => auto.list().length === 4, 60_000);
+  assert.equal(auto.latest().find((r) => r.target === '/R/a' && r.agent === 'x')!.time, now - 10_000);
+  assert.equal(auto.list().find((r) => r.target === '/R/a' && r.agent === 'x')!.first, now - 30 * 60_000);
+  // A rebuild cut short (its mark left in the index's file) runs again at the next start, though the index is not empty.
+  const cutDir = tempDir(t);
+  const cut = new VmStore(cutDir, { ...contractConfig, backend: 'victoriametrics', url: o.vm.url }, { now: () => now, timers: false });
+  cut.write([round('/R/z', 'x', now - 5_000, [1])]);
+  cut.setIndexMeta('rebuild', 'pending');
+  cut.close();
+  const again = new VmStore(cutDir, { ...contractConfig, backend: 'victoriametrics', url: o.vm.url }, { now: () => now, timers: true });
+  t.after(() => again.close());
+  await waitFor('the rebuild cut short done at the next start', () => again.list().length === 5 && again.indexMeta('rebuild') === undefined, 60_000);
 });

@@ -9,8 +9,9 @@ import type { HistoryImport, HistoryImportResult, RoundRefusal, SeriesInfo, Seri
 import { checkRound, FUTURE_MS, type RoundProblem, type RoundWindow } from './validate-round.ts';
 import { summaryOfPoints } from './summary.ts';
 import { importLines, pointsBySeries, pointsFromExport, seriesKey } from './vm/encode.ts';
-import { Outbox } from './vm/outbox.ts';
-import { bucketPointsBySeries, bucketQuery, escapeRegex, q, selector, stepFor, targetsSelector, windowQuery, windowRows, windowValue, type PromSeries } from './vm/query.ts';
+import { Outbox, type IndexRow } from './vm/outbox.ts';
+import { rebuildFromVm } from './vm/rebuild.ts';
+import { bucketPointsBySeries, bucketQuery, escapeRegex, groupReads, groupSelector, q, selector, stepFor, targetsSelector, windowQuery, windowRows, windowValue, type PromSeries } from './vm/query.ts';
 import { SyncHttp } from './vm/sync-http.ts';
 
 /** Points returned when a query does not say (as the SQLite store). */
@@ -22,6 +23,10 @@ const MIN_BATCH = 50;
 
 /** Targets per export of Store.rawRounds (the selector's regexp stays a few KB). */
 const RAW_READ_CHUNK = 200;
+/** Meta key set while the series index is being rebuilt from VM (a rebuild cut short runs again at the next start). */
+const REBUILD_KEY = 'rebuild';
+/** Wait before retrying a rebuild that failed (VM away). */
+const REBUILD_RETRY_MS = 30_000;
 
 export interface VmStoreOptions {
   log?: StoreLogger;
@@ -62,6 +67,8 @@ export class VmStore implements Store {
   /** Rounds per import now: halved after a failure, doubled back after a success, so a VM too slow for a whole batch still takes smaller ones. */
   private batch = BATCH;
   private timer: NodeJS.Timeout | undefined;
+  private rebuildTimer: NodeJS.Timeout | undefined;
+  private rebuilding: Promise<number> | undefined;
   private readonly timers: boolean;
   private closed = false;
 
@@ -81,7 +88,70 @@ export class VmStore implements Store {
     } catch (e) {
       throw new SmokemeshError('SMOKEMESH_E_STORE', `${dir}: cannot open the VictoriaMetrics outbox: ${String(e)}; check the data_dir and its permissions`, { cause: e });
     }
-    if (this.timers) this.schedule(0);
+    if (this.timers) {
+      this.schedule(0);
+      // A fresh data dir (or a rebuild cut short): the series VM already holds are listed again.
+      if (this.outbox.seriesCount() === 0 || this.outbox.getMeta(REBUILD_KEY)) this.rebuildLater(0);
+    }
+  }
+
+  private rebuildLater(delay: number): void {
+    this.rebuildTimer = setTimeout(() => {
+      this.rebuildIndex().catch((e) => {
+        if (this.closed) return;
+        this.log.warn(`store: the series index could not be rebuilt from VictoriaMetrics (${String((e as Error).message ?? e)}); retrying in ${REBUILD_RETRY_MS / 1000} s`);
+        this.rebuildLater(REBUILD_RETRY_MS);
+      });
+    }, delay);
+    this.rebuildTimer.unref();
+  }
+
+  /**
+   * Rebuilds the series index from VictoriaMetrics (src/store/vm/rebuild.ts): every series with
+   * a round in the last raw_days, with its first and last times and latest round, merged into
+   * the local index (rows move forward only, so rounds written meanwhile are kept). Runs by
+   * itself at the start of a store whose index is empty (and again after a start that did not
+   * finish it); resolves to the number of series rebuilt.
+   */
+  rebuildIndex(): Promise<number> {
+    this.rebuilding ??= (async () => {
+      const t0 = Date.now();
+      this.outbox.setMeta(REBUILD_KEY, 'pending');
+      const n = await rebuildFromVm({
+        url: this.url, timeoutMs: this.timeoutMs, now: this.now(), windowMs: this.rawDays * 86_400_000,
+        info: (m) => this.log.info(m),
+        merge: (rows) => { if (!this.closed) this.outbox.merge(rows, true); },
+        stopped: () => this.closed,
+      });
+      if (this.closed) return n;
+      this.outbox.setMeta(REBUILD_KEY, undefined);
+      this.log.info(`store: series index rebuilt from VictoriaMetrics: ${n} series in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      return n;
+    })().finally(() => { this.rebuilding = undefined; });
+    return this.rebuilding;
+  }
+
+  /**
+   * Rows of the series index changed on this server after `cursor`, oldest change first (at most
+   * `limit`): what a cluster shares (src/cluster/index-sync.ts). `changed` of the last row is
+   * the next cursor.
+   */
+  indexChanges(cursor: number, limit: number): Array<IndexRow & { changed: number }> {
+    return this.outbox.changedSince(cursor, limit);
+  }
+
+  /** Merges rows other servers shared into the index (rows move forward only), with the meta values (cursors), in one transaction. */
+  mergeIndex(rows: readonly IndexRow[], meta: Record<string, string> = {}): number {
+    return this.outbox.merge(rows, false, meta);
+  }
+
+  /** A value kept with the index (a sync cursor). */
+  indexMeta(k: string): string | undefined {
+    return this.outbox.getMeta(k);
+  }
+
+  setIndexMeta(k: string, v: string | undefined): void {
+    this.outbox.setMeta(k, v);
   }
 
   /** The shared round validation (Store.check) with this store's time window. */
@@ -305,30 +375,11 @@ export class VmStore implements Store {
    */
   rawRounds(reads: readonly RawRead[]): Map<string, SeriesPoint[]> {
     const out = new Map<string, SeriesPoint[]>();
-    const known = reads.filter((r) => r.from <= r.to && this.outbox.stepOf(r.target, r.agent) !== undefined)
-      .sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : a.to - b.to));
-    for (let i = 0; i < known.length;) {
-      const first = known[i]!;
-      let from = first.from;
-      let to = first.to;
-      let j = i + 1;
-      for (; j < known.length && j - i < RAW_READ_CHUNK; j++) {
-        const r = known[j]!;
-        // Same agent, and the chunk's range grows by at most an hour past its longest member's.
-        const span = Math.max(to, r.to) - Math.min(from, r.from);
-        if (r.agent !== first.agent || span > Math.max(to - from, r.to - r.from) + 3_600_000) break;
-        from = Math.min(from, r.from);
-        to = Math.max(to, r.to);
-      }
-      const chunk = known.slice(i, j);
-      i = j;
-      const text = this.get('/api/v1/export', {
-        'match[]': `{__name__=~"smokemesh_round_.+",${targetsSelector(chunk.map((r) => r.target)).slice(1, -1)},agent=${q(first.agent)}}`,
-        start: from / 1000,
-        end: to / 1000,
-      });
-      const all = pointsBySeries(text, from, to);
-      for (const r of chunk) {
+    const known = reads.filter((r) => r.from <= r.to && this.outbox.stepOf(r.target, r.agent) !== undefined);
+    for (const g of groupReads(known, RAW_READ_CHUNK, 3_600_000)) {
+      const text = this.get('/api/v1/export', { 'match[]': groupSelector(g.reads.map((r) => r.target), g.agent), start: g.from / 1000, end: g.to / 1000 });
+      const all = pointsBySeries(text, g.from, g.to);
+      for (const r of g.reads) {
         const points = (all.get(seriesKey(r.target, r.agent)) ?? []).filter((p) => p.time >= r.from && p.time <= r.to);
         if (points.length) out.set(seriesKey(r.target, r.agent), points);
       }
@@ -381,6 +432,7 @@ export class VmStore implements Store {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.rebuildTimer);
     this.http.close();
     const left = this.outbox.pending();
     if (left) this.log.info(`store: ${left} rounds wait in ${this.outbox.file} for VictoriaMetrics; they are sent at the next start`);

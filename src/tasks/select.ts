@@ -11,9 +11,9 @@ export interface AgentFacts {
  * The agents a task goes to: the listed names, or (with `all`, `regions`, `labels` or
  * `probing`) every agent passing all the filters given. Down agents are chosen too: they get
  * a clear "agent_down" status rather than silently nothing. Throws an Error saying what to fix
- * when the choice is empty, names an unknown agent or matches nobody.
+ * when the choice is empty, names an agent unknown (to `knower`: this server, or the cluster) or matches nobody.
  */
-export function chooseAgents(choice: AgentChoice, agents: readonly AgentFacts[], probersOf: (target: string) => readonly string[] | undefined): string[] {
+export function chooseAgents(choice: AgentChoice, agents: readonly AgentFacts[], probersOf: (target: string) => readonly string[] | undefined, knower = 'this server'): string[] {
   const known = new Map(agents.map((a) => [a.name, a]));
   const filtered = choice.regions !== undefined || choice.labels !== undefined || choice.probing !== undefined;
   if (!choice.names?.length && !choice.all && !filtered) {
@@ -22,7 +22,7 @@ export function chooseAgents(choice: AgentChoice, agents: readonly AgentFacts[],
   let pool: AgentFacts[];
   if (choice.names?.length) {
     const unknown = choice.names.filter((n) => !known.has(n));
-    if (unknown.length) throw new Error(`agents.names: ${unknown.map((n) => `"${n}"`).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not known to this server (GET /api/v1/agents lists them)`);
+    if (unknown.length) throw new Error(`agents.names: ${unknown.map((n) => `"${n}"`).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not known to ${knower} (GET /api/v1/agents lists them)`);
     pool = [...new Set(choice.names)].map((n) => known.get(n)!);
   } else {
     pool = [...agents];

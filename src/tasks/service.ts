@@ -73,7 +73,7 @@ interface OpenTask {
  * the record of it all in the task database. The built-in agent and remote agents take tasks
  * through the same two calls, `take` and `report`.
  */
-export class TaskService {
+export class TaskService implements TaskDispatch {
   private open = new Map<string, OpenTask>();
   private boxes = new Map<string, Mailbox>();
   /** Agents' task long-polls, by agent name. */
@@ -103,21 +103,7 @@ export class TaskService {
    */
   create(t: NewTask): TaskRecord {
     const settings = this.deps.settings();
-    if (!settings.enabled) throw new TaskError(403, 'SMOKEMESH_E_POLICY', 'tasks are disabled on this server (tasks.enabled: false in the config)');
-    const kind = taskKind(t.kind);
-    if (!kind) throw new TaskError(400, 'SMOKEMESH_E_PARAM', `kind: unknown task kind "${t.kind}"`);
-    const params = structuredClone(t.params);
-    const issues = validate(kind.paramsSchema, params);
-    if (issues.length) throw new TaskError(400, 'SMOKEMESH_E_PARAM', issues.map((i) => `params.${i.path.join('.')}: ${i.message}`).join('; '));
-    let host: string;
-    try {
-      host = kind.target(params as never);
-    } catch (e) {
-      throw new TaskError(400, 'SMOKEMESH_E_PARAM', `params: ${(e as Error).message}`);
-    }
-    const refused = this.deps.policy().refuse(host);
-    if (refused) throw new TaskError(403, 'SMOKEMESH_E_POLICY', refused);
-
+    const { params, host, timeoutMs } = checkTask(t, settings, this.deps.policy());
     const now = this.now();
     const rec: TaskRecord = {
       id: randomUUID(), kind: t.kind as TaskKindName, params, host, origin: t.origin, created: now, created_by: t.createdBy,
@@ -127,20 +113,16 @@ export class TaskService {
     const limits = settings.per_agent;
     for (const name of new Set(t.agents)) {
       const r: AgentResult = { agent: name, status: 'queued', queued: now };
-      const agent = this.deps.agent(name);
       const box = this.box(name);
       box.starts = box.starts.filter((s) => now - s < 60_000);
-      if (!agent) this.finalize(r, 'refused', `agent "${name}" is not known to this server`);
-      else if (!agent.alive) this.finalize(r, 'agent_down', `agent "${name}" is down: the task was not sent`);
-      else if (box.starts.length >= limits.per_minute) this.finalize(r, 'refused', `agent "${name}" was given ${box.starts.length} tasks in the last minute (tasks.per_agent.per_minute: ${limits.per_minute}); try again later`);
-      else if (box.queue.length >= limits.queue) this.finalize(r, 'refused', `agent "${name}" has ${box.queue.length} tasks waiting (tasks.per_agent.queue: ${limits.queue}); try again later`);
+      const no = admit(name, this.deps.agent(name), { lastMinute: box.starts.length, queued: box.queue.length }, limits, 'this server');
+      if (no) this.finalize(r, no.status, no.error);
       else {
         box.starts.push(now);
         box.queue.push(rec.id);
       }
       rec.results.push(r);
     }
-    const timeoutMs = kind.timeoutMs(params as never);
     this.open.set(rec.id, { rec, timeoutMs });
     this.deps.db.insert(rec, t.traceKey ?? null);
     this.deps.log.info({ task: rec.id, kind: rec.kind, host, agents: t.agents, by: t.createdBy }, `task ${rec.kind} ${host} created`);
@@ -172,18 +154,14 @@ export class TaskService {
   }
 
   /** Results from an agent: each stored, or refused with the reason (unknown task, not this agent's, bad shape). */
-  report(agent: string, reports: readonly unknown[]): { accepted: number; rejected: { index: number; error: string }[] } {
-    const rejected: { index: number; error: string }[] = [];
-    let accepted = 0;
-    reports.forEach((raw, index) => {
-      const issues = validate(TaskReportSchema, raw);
-      if (issues.length) return rejected.push({ index, error: issues.map((i) => `results[${index}]${i.path.map((p) => `.${p}`).join('')}: ${i.message}`).join('; ') });
-      const why = this.take1(agent, raw as TaskReport);
-      if (why) rejected.push({ index, error: `results[${index}]: ${why}` });
-      else accepted++;
-      return undefined;
-    });
-    return { accepted, rejected };
+  report(agent: string, reports: readonly unknown[]): ReportOutcome {
+    const out: ReportOutcome = { accepted: 0, rejected: [] };
+    for (const c of checkReports(reports)) {
+      const why = c.error ?? this.take1(agent, c.report!);
+      if (why) out.rejected.push({ index: c.index, error: c.report ? `results[${c.index}]: ${why}` : why });
+      else out.accepted++;
+    }
+    return out;
   }
 
   /** A task with every result so far, or undefined. */
@@ -201,12 +179,7 @@ export class TaskService {
 
   /** The task once every agent's part is final, or as it stands after `ms`. */
   async finished(id: string, ms: number): Promise<TaskRecord | undefined> {
-    const until = this.now() + ms;
-    for (;;) {
-      const rec = this.get(id);
-      if (!rec || rec.state === 'finished' || this.closed || this.now() >= until) return rec;
-      await this.waitForChange(id, rec.version, until - this.now());
-    }
+    return waitFinished(this, id, ms, this.now, () => this.closed);
   }
 
   /** Tasks newest first, without outputs (the database's list). */
@@ -236,16 +209,9 @@ export class TaskService {
       for (const r of rec.results) {
         if (FINAL_STATUSES.has(r.status)) continue;
         const box = this.box(r.agent);
-        const alive = this.deps.agent(r.agent)?.alive ?? false;
-        if (!alive) {
-          this.finalize(r, 'agent_down', `agent "${r.agent}" went down ${r.status === 'queued' ? 'before fetching the task' : 'while running the task'}`, now);
-        } else if (r.status === 'queued' && box.polling === 0 && now - Math.max(r.queued, box.lastPoll ?? 0) > pickupMs) {
-          this.finalize(r, 'timeout', `agent "${r.agent}" did not fetch the task within ${pickupMs / 1000} s (tasks.pickup_s): it runs with --no-tasks, is older than tasks, or cannot reach the server`, now);
-        } else if (r.status === 'running' && now > (r.started ?? r.queued) + timeoutMs + GRACE_MS) {
-          this.finalize(r, 'timeout', `no result from agent "${r.agent}" within ${Math.round((timeoutMs + GRACE_MS) / 1000)} s`, now);
-        } else {
-          continue;
-        }
+        const late = overdue(r, { alive: this.deps.agent(r.agent)?.alive ?? false, polling: box.polling > 0, lastPoll: box.lastPoll ?? 0 }, now, pickupMs, timeoutMs);
+        if (!late) continue;
+        this.finalize(r, late.status, late.error, now);
         box.queue = box.queue.filter((id) => id !== rec.id);
         box.running.delete(rec.id);
         changed.push(r);
@@ -262,16 +228,8 @@ export class TaskService {
     const rec = o?.rec ?? this.deps.db.get(rep.id);
     const r = rec?.results.find((x) => x.agent === agent);
     if (!rec || !r) return `no task ${rep.id} for agent "${agent}"`;
-    if (r.status === 'done' || r.status === 'failed' || r.status === 'refused') return `task ${rep.id} already has a result from agent "${agent}"`;
-    // A result that comes after its deadline is still the truth: it replaces the timeout.
-    r.status = rep.ok ? 'done' : 'failed';
-    r.finished = this.now();
-    r.started ??= rep.started;
-    if (rep.output !== undefined) r.output = rep.output;
-    if (rep.error !== undefined) r.error = rep.error;
-    else delete r.error;
-    const trace = hopsOfOutput(rec.kind, rep.output);
-    if (trace) r.summary = summarizePath(trace.hops, trace.destination);
+    const why = recordReport(rec.kind, r, rep, this.now());
+    if (why) return why;
     const box = this.box(agent);
     box.running.delete(rec.id);
     if (o) this.settle(rec, [r]);
@@ -339,4 +297,118 @@ export class TaskService {
       this.deps.log.error({ err: e }, 'could not prune old tasks');
     }
   }
+}
+
+/** What an agent's report of results got: how many were taken, and why the others were not. */
+export interface ReportOutcome {
+  accepted: number;
+  rejected: { index: number; error: string }[];
+}
+
+/** A task request checked (enabled, kind, parameters with defaults, host within the policy); throws TaskError saying what to change. */
+export function checkTask(t: Pick<NewTask, 'kind' | 'params'>, settings: TasksConfig, policy: TaskPolicy): { params: Record<string, unknown>; host: string; timeoutMs: number } {
+  if (!settings.enabled) throw new TaskError(403, 'SMOKEMESH_E_POLICY', 'tasks are disabled on this server (tasks.enabled: false in the config)');
+  const kind = taskKind(t.kind);
+  if (!kind) throw new TaskError(400, 'SMOKEMESH_E_PARAM', `kind: unknown task kind "${t.kind}"`);
+  const params = structuredClone(t.params);
+  const issues = validate(kind.paramsSchema, params);
+  if (issues.length) throw new TaskError(400, 'SMOKEMESH_E_PARAM', issues.map((i) => `params.${i.path.join('.')}: ${i.message}`).join('; '));
+  let host: string;
+  try {
+    host = kind.target(params as never);
+  } catch (e) {
+    throw new TaskError(400, 'SMOKEMESH_E_PARAM', `params: ${(e as Error).message}`);
+  }
+  const refused = policy.refuse(host);
+  if (refused) throw new TaskError(403, 'SMOKEMESH_E_POLICY', refused);
+  return { params, host, timeoutMs: kind.timeoutMs(params as never) };
+}
+
+/**
+ * Whether an agent's part of a new task is queued (undefined) or gets a final status at once:
+ * the agent unknown (to `knower`: this server, or the cluster) or down, or past its limits
+ * (`load`: tasks it was given in the last minute, tasks waiting for it).
+ */
+export function admit(name: string, agent: AgentLiveness | undefined, load: { lastMinute: number; queued: number }, limits: TasksConfig['per_agent'], knower: string): { status: AgentResult['status']; error: string } | undefined {
+  if (!agent) return { status: 'refused', error: `agent "${name}" is not known to ${knower}` };
+  if (!agent.alive) return { status: 'agent_down', error: `agent "${name}" is down: the task was not sent` };
+  if (load.lastMinute >= limits.per_minute) return { status: 'refused', error: `agent "${name}" was given ${load.lastMinute} tasks in the last minute (tasks.per_agent.per_minute: ${limits.per_minute}); try again later` };
+  if (load.queued >= limits.queue) return { status: 'refused', error: `agent "${name}" has ${load.queued} tasks waiting (tasks.per_agent.queue: ${limits.queue}); try again later` };
+  return undefined;
+}
+
+/**
+ * The deadline an unfinished part has passed at `now`, if any: its agent went down, it was not
+ * fetched within pickup_s while the agent was not polling (`lastPoll`: when it last did), or no
+ * result came within the task's timeout and a grace.
+ */
+export function overdue(r: AgentResult, agent: { alive: boolean; polling: boolean; lastPoll: number }, now: number, pickupMs: number, timeoutMs: number): { status: 'agent_down' | 'timeout'; error: string } | undefined {
+  if (!agent.alive) return { status: 'agent_down', error: `agent "${r.agent}" went down ${r.status === 'queued' ? 'before fetching the task' : 'while running the task'}` };
+  if (r.status === 'queued' && !agent.polling && now - Math.max(r.queued, agent.lastPoll) > pickupMs) {
+    return { status: 'timeout', error: `agent "${r.agent}" did not fetch the task within ${pickupMs / 1000} s (tasks.pickup_s): it runs with --no-tasks, is older than tasks, or cannot reach the server` };
+  }
+  if (r.status === 'running' && now > (r.started ?? r.queued) + timeoutMs + GRACE_MS) {
+    return { status: 'timeout', error: `no result from agent "${r.agent}" within ${Math.round((timeoutMs + GRACE_MS) / 1000)} s` };
+  }
+  return undefined;
+}
+
+/** Reports validated one by one: each with its report, or the error naming its place. */
+export function checkReports(reports: readonly unknown[]): { index: number; report?: TaskReport; error?: string }[] {
+  return reports.map((raw, index) => {
+    const issues = validate(TaskReportSchema, raw);
+    if (issues.length) return { index, error: issues.map((i) => `results[${index}]${i.path.map((p) => `.${p}`).join('')}: ${i.message}`).join('; ') };
+    return { index, report: raw as TaskReport };
+  });
+}
+
+/**
+ * Takes an agent's report into its part `r` (at `now`), with the path summary of traces; a
+ * result after a deadline is still the truth and replaces the timeout. Returns why it is
+ * refused when the part already has a result.
+ */
+export function recordReport(kind: TaskKindName, r: AgentResult, rep: TaskReport, now: number): string | undefined {
+  if (r.status === 'done' || r.status === 'failed' || r.status === 'refused') return `task ${rep.id} already has a result from agent "${r.agent}"`;
+  r.status = rep.ok ? 'done' : 'failed';
+  r.finished = now;
+  r.started ??= rep.started;
+  if (rep.output !== undefined) r.output = rep.output;
+  if (rep.error !== undefined) r.error = rep.error;
+  else delete r.error;
+  const trace = hopsOfOutput(kind, rep.output);
+  if (trace) r.summary = summarizePath(trace.hops, trace.destination);
+  return undefined;
+}
+
+/** The task once every agent's part is final, or as it stands after `ms` (or at shutdown). */
+export async function waitFinished(svc: Pick<TaskDispatch, 'get' | 'waitForChange'>, id: string, ms: number, now: () => number, closed: () => boolean): Promise<TaskRecord | undefined> {
+  const until = now() + ms;
+  for (;;) {
+    const rec = await svc.get(id);
+    if (!rec || rec.state === 'finished' || closed() || now() >= until) return rec;
+    await svc.waitForChange(id, rec.version, until - now());
+  }
+}
+
+/**
+ * What the routes, the agent routes and alert traces use of a task service: this server's own
+ * (TaskService) or, in a cluster, the shared one (src/tasks/shared.ts). Calls may answer at
+ * once or through a promise; callers await them.
+ */
+export interface TaskDispatch {
+  create(t: NewTask): TaskRecord | Promise<TaskRecord>;
+  take(agent: string, waitMs: number, signal?: AbortSignal): Promise<TaskAssignment[]>;
+  report(agent: string, reports: readonly unknown[]): ReportOutcome | Promise<ReportOutcome>;
+  get(id: string): TaskRecord | undefined | Promise<TaskRecord | undefined>;
+  waitForChange(id: string, version: number, ms: number): Promise<void>;
+  finished(id: string, ms: number): Promise<TaskRecord | undefined>;
+  list(q: ListQuery): TaskSummary[] | Promise<TaskSummary[]>;
+  enabled(): boolean;
+  close(): void;
+}
+
+/** Where alert traces find the last trace of a key and the one to compare with. */
+export interface TraceHistory {
+  lastTraceTime(traceKey: string): number | undefined | Promise<number | undefined>;
+  previousTrace(traceKey: string, before: number): TaskRecord | undefined | Promise<TaskRecord | undefined>;
 }

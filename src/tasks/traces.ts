@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
 import type { TasksConfig } from '../config/tasks-schema.ts';
-import type { TaskDb } from './db.ts';
 import { comparePaths, hopsOfOutput } from './path.ts';
 import { hostOfTarget } from './policy.ts';
 import type { AgentResult, TaskRecord } from './record.ts';
-import { TaskError, type TaskService } from './service.ts';
+import { TaskError, type TaskDispatch, type TraceHistory } from './service.ts';
 
 /** A trace asked for by an alert (or a localization cause): who traces what, and why. */
 export interface TraceRequest {
@@ -38,23 +37,41 @@ export interface TraceNote {
 export class AutoTracer {
   private last = new Map<string, number>();
 
-  constructor(private readonly deps: { service: TaskService; db: TaskDb; settings: () => TasksConfig; log: Logger; now?: () => number }) {}
+  /** `history`: where the last trace of a key is found (this server's task database, or the cluster's). */
+  constructor(private readonly deps: { service: TaskDispatch; history: TraceHistory; settings: () => TasksConfig; log: Logger; now?: () => number }) {}
 
   /** Runs one trace and resolves with its note; never rejects. */
   async trace(req: TraceRequest): Promise<TraceNote> {
     const now = (this.deps.now ?? Date.now)();
     const s = this.deps.settings();
     if (!s.enabled) return { summary: 'no trace: tasks are disabled (tasks.enabled: false)', changes: [] };
-    const previous = this.last.get(req.key) ?? this.deps.db.lastTraceTime(req.key);
     const minMs = s.auto_trace.min_interval_s * 1000;
-    if (previous !== undefined && now - previous < minMs) {
-      return { summary: `no trace: the last one for this series ran ${Math.round((now - previous) / 1000)} s ago (tasks.auto_trace.min_interval_s: ${s.auto_trace.min_interval_s})`, changes: [] };
-    }
+    const tooSoon = (previous: number | undefined): TraceNote | undefined => (previous !== undefined && now - previous < minMs
+      ? { summary: `no trace: the last one for this series ran ${Math.round((now - previous) / 1000)} s ago (tasks.auto_trace.min_interval_s: ${s.auto_trace.min_interval_s})`, changes: [] }
+      : undefined);
+    const known = this.last.get(req.key);
+    const soon = tooSoon(known);
+    if (soon) return soon;
+    // Claimed now (before the database is asked), so that a second request for the key meanwhile waits its turn.
     this.last.set(req.key, now);
+    if (known === undefined) {
+      try {
+        const previous = await this.deps.history.lastTraceTime(req.key);
+        const early = tooSoon(previous);
+        if (early) {
+          this.last.set(req.key, previous!);
+          return early;
+        }
+      } catch (e) {
+        this.last.delete(req.key);
+        this.deps.log.warn({ key: req.key, err: e }, `alert trace not run: ${(e as Error).message}`);
+        return { summary: `no trace: ${(e as Error).message}`, changes: [] };
+      }
+    }
     for (const [k, t] of this.last) if (now - t >= minMs) this.last.delete(k);
     let rec: TaskRecord | undefined;
     try {
-      rec = this.deps.service.create({
+      rec = await this.deps.service.create({
         kind: 'mtr', params: { host: hostOfTarget(req.host), count: s.auto_trace.count, interval: s.auto_trace.interval, grace: s.auto_trace.grace },
         agents: req.agents, choice: { names: [...req.agents] }, createdBy: req.reason, origin: 'alert', target: req.target, traceKey: req.key,
       });
@@ -65,7 +82,7 @@ export class AutoTracer {
       return { summary: `no trace: ${why}`, changes: [] };
     }
     if (!rec) return { summary: 'no trace: the task vanished (pruned?)', changes: [] };
-    const before = this.deps.db.previousTrace(req.key, rec.created);
+    const before = await Promise.resolve(this.deps.history.previousTrace(req.key, rec.created)).catch(() => undefined);
     const multi = rec.results.length > 1;
     const summary = rec.results.map((r) => (multi ? `${r.agent}: ` : '') + resultLine(r)).join('; ');
     const changes: string[] = [];

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { validate } from '../../config/validate.ts';
 import { AGENT_API, MAX_PLAN_WAIT_S, TaskResultsBodySchema, TaskResultsReplySchema, TasksReplySchema, type RoundsReply, type TasksReply } from '../../agent/protocol.ts';
-import type { TaskService } from '../../tasks/service.ts';
+import type { TaskDispatch } from '../../tasks/service.ts';
 import { send } from './routes.ts';
 import { AGENT_BODY_LIMITS, agentRouteDoc, parseBody, payloadError } from './signed-scope.ts';
 
@@ -12,7 +12,7 @@ import { AGENT_BODY_LIMITS, agentRouteDoc, parseBody, payloadError } from './sig
  * route. A long-poll GET that hands an agent its tasks the moment they are queued, and a POST
  * for each result (one task output, up to AGENT_BODY_LIMITS.taskResults).
  */
-export function agentTaskRoutes(api: FastifyInstance, deps: { tasks: TaskService; log: Logger }): void {
+export function agentTaskRoutes(api: FastifyInstance, deps: { tasks: TaskDispatch; log: Logger }): void {
   api.addHook('preClose', (done) => {
     deps.tasks.close(); // wakes the long-polls so the server can close
     done();
@@ -35,7 +35,7 @@ export function agentTaskRoutes(api: FastifyInstance, deps: { tasks: TaskService
     const body = parseBody(req, name, AGENT_BODY_LIMITS.taskResults) as { results: unknown[] };
     const issues = validate(TaskResultsBodySchema, body);
     if (issues.length) throw payloadError(name, `body.${issues[0]!.path.join('.')}: ${issues[0]!.message}`);
-    const out: RoundsReply = deps.tasks.report(name, body.results);
+    const out: RoundsReply = await deps.tasks.report(name, body.results);
     if (out.rejected.length) deps.log.warn({ agent: name, rejected: out.rejected }, `agent ${name}: refused ${out.rejected.length} task results`);
     return send(req, reply, 200, out);
   });

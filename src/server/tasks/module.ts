@@ -9,19 +9,24 @@ import type { AlertEvent } from '../../alerts/notifiers/notifier.ts';
 import type { Config } from '../../config/loader.ts';
 import type { TasksConfig } from '../../config/tasks-schema.ts';
 import { probedTargets, type TargetNode } from '../../config/tree.ts';
-import { selects } from '../../plan/plan.ts';
+import { selects, type AgentIdentity } from '../../plan/plan.ts';
 import { openTaskDb } from '../../tasks/db.ts';
 import { buildPolicy, hostOfTarget, tasksOf, type TaskPolicy } from '../../tasks/policy.ts';
 import { ensurePrivateDir } from '../../private-files.ts';
 import { chooseAgents } from '../../tasks/select.ts';
-import { TaskService } from '../../tasks/service.ts';
+import { TaskError, TaskService, type TaskDispatch } from '../../tasks/service.ts';
+import { SmokemeshError } from '../../errors.ts';
+import { SharedTaskService } from '../../tasks/shared.ts';
+import { ClusterAgents } from '../../cluster/agents.ts';
+import type { ClusterDb } from '../../cluster/postgres.ts';
+import { pgTaskDb } from '../../cluster/tasks-pg.ts';
 import { AutoTracer, type TraceRequest } from '../../tasks/traces.ts';
 import { agentTaskRoutes } from '../agents/task-routes.ts';
 import type { ServerContext, ServerModule } from '../context.ts';
 import { taskRoutes } from './routes.ts';
 
 export interface TasksModule extends ServerModule {
-  service: TaskService;
+  service: TaskDispatch;
   tracer: AutoTracer;
   /** The agent API's task routes, for the agents module to register in its signed scope. */
   agentRoutes(api: FastifyInstance): void;
@@ -45,6 +50,8 @@ export function createTasksModule(deps: {
   log: Logger;
   /** The current plan's targets of a remote agent, when it has one (the agents that probe X). */
   planOf: (agent: string) => ReadonlySet<string> | undefined;
+  /** In a cluster: tasks are shared through its database (src/tasks/shared.ts) instead of this server's tasks.sqlite. */
+  cluster?: SharedTasksSetup;
 }): TasksModule {
   const { ctx } = deps;
   const log = deps.log.child({ module: 'tasks' });
@@ -53,7 +60,6 @@ export function createTasksModule(deps: {
   const dir = resolve(ctx.config().general.data_dir);
   const note = (m: string) => log.warn(`tasks: ${m}`);
   ensurePrivateDir(dir, note);
-  const db = openTaskDb(join(dir, 'tasks.sqlite'), note);
 
   // The policy: rebuilt when the config or the live tree (mesh members come and go) changes;
   // target names at once, the addresses they resolve to once looked up.
@@ -77,9 +83,9 @@ export function createTasksModule(deps: {
   };
   currentPolicy(); // start resolving the target names now
 
-  const alive = (name: string) => ctx.agents().find((a) => a.name === name);
-  const service = new TaskService({ db, log, settings, policy: currentPolicy, agent: alive });
-  const tracer = new AutoTracer({ service, db, settings, log });
+  const { service, tracer, agentsKnown, close: closeStore } = deps.cluster
+    ? sharedTasks(deps.cluster, ctx, log, settings, currentPolicy)
+    : localTasks(join(dir, 'tasks.sqlite'), ctx, log, settings, currentPolicy, note);
 
   // The built-in agent takes its tasks in-process through the same two calls.
   const builtin = ctx.builtinAgent;
@@ -88,7 +94,7 @@ export function createTasksModule(deps: {
     source: {
       next: (signal) => service.take(builtin, 25_000, signal),
       report: async (r) => {
-        const { rejected } = service.report(builtin, [r]);
+        const { rejected } = await service.report(builtin, [r]);
         for (const rej of rejected) log.warn({ task: r.id, error: rej.error }, 'built-in agent: task result refused');
       },
     },
@@ -96,10 +102,10 @@ export function createTasksModule(deps: {
   runner.start();
 
   /** The agents that probe a target now (remote ones by their current plan). */
-  const probersOf = (path: string): string[] | undefined => {
+  const probersOf = (path: string, agents: readonly AgentIdentity[]): string[] | undefined => {
     const node = probedTargets(tree()).find((t) => t.path === path);
     if (!node) return undefined;
-    return ctx.agents().filter((a) => (a.builtin ? node.server_probes : deps.planOf(a.name)?.has(path) ?? selects(node.agents, a))).map((a) => a.name);
+    return agents.filter((a) => (a.builtin ? node.server_probes : deps.planOf(a.name)?.has(path) ?? selects(node.agents, a))).map((a) => a.name);
   };
 
   const publicUrl = () => ctx.config().general.public_url?.replace(/\/$/, '');
@@ -128,14 +134,63 @@ export function createTasksModule(deps: {
     },
     routes: taskRoutes({
       service,
-      choose: (choice) => chooseAgents(choice, ctx.agents(), probersOf),
+      choose: async (choice) => {
+        const agents = await agentsKnown(choice.names?.length ? choice.names : undefined);
+        return chooseAgents(choice, agents, (path) => probersOf(path, agents), deps.cluster ? 'any server of the cluster' : 'this server');
+      },
       policy: () => ({ ...currentPolicy().allow }),
     }),
     close: async () => {
       await runner.stop();
       service.close();
-      db.close();
+      closeStore();
     },
+  };
+}
+
+/** What shared tasks need of the cluster (src/server/modules.ts hands it in). */
+export interface SharedTasksSetup {
+  db: ClusterDb;
+  server: string;
+  /** Whether this server applies the shared deadlines and retention now (the first of the live set). */
+  sweeper: () => boolean;
+  /** cluster.heartbeat_s and dead_after_s, in ms. */
+  heartbeatMs: number;
+  deadAfterMs: number;
+}
+
+interface TaskStore {
+  service: TaskDispatch;
+  tracer: AutoTracer;
+  /** The agents tasks may be given to, as the choice of agents sees them: those named, or every one. */
+  agentsKnown: (names?: readonly string[]) => Promise<AgentIdentity[]>;
+  close: () => void;
+}
+
+/** One server's tasks: its own task database and dispatch (no cluster). */
+function localTasks(file: string, ctx: ServerContext, log: Logger, settings: () => TasksConfig, policy: () => TaskPolicy, note: (m: string) => void): TaskStore {
+  const db = openTaskDb(file, note);
+  const alive = (name: string) => ctx.agents().find((a) => a.name === name);
+  const service = new TaskService({ db, log, settings, policy, agent: alive });
+  return { service, tracer: new AutoTracer({ service, history: db, settings, log }), agentsKnown: async () => ctx.agents(), close: () => db.close() };
+}
+
+/** The cluster's tasks: in its database, handed to agents by whichever server they poll (src/tasks/shared.ts). */
+function sharedTasks(c: SharedTasksSetup, ctx: ServerContext, log: Logger, settings: () => TasksConfig, policy: () => TaskPolicy): TaskStore {
+  const agents: ClusterAgents = new ClusterAgents({
+    db: c.db, server: c.server, local: () => ctx.agents(), polls: () => service.pollState(),
+    periodMs: c.heartbeatMs, freshMs: 2 * c.deadAfterMs, log: log.child({ cluster: 'agents' }),
+  });
+  const service: SharedTaskService = new SharedTaskService({
+    db: pgTaskDb((what, fn) => c.db.transaction(what, fn).catch((e: unknown) => { throw unavailable(e); })),
+    views: { read: (names) => agents.read(names).catch((e: unknown) => { throw unavailable(e); }) }, server: c.server, log, settings, policy, sweeper: c.sweeper,
+  });
+  agents.start();
+  return {
+    service, tracer: new AutoTracer({ service, history: service, settings, log }),
+    // The config's agents and this server's built-in one, with what other servers saw of them, and the other servers' built-in agents.
+    agentsKnown: (names) => (names ? agents.read(names).then((m) => [...m.values()]) : agents.all()).catch((e: unknown) => { throw unavailable(e); }),
+    close: () => agents.close(),
   };
 }
 
@@ -155,4 +210,9 @@ async function resolveAll(names: readonly string[]): Promise<string[]> {
   };
   await Promise.all(Array.from({ length: Math.min(LOOKUPS, names.length) }, worker));
   return out;
+}
+
+/** The cluster's database not answering, as the API says it: 503 SMOKEMESH_E_CLUSTER (agents retry their reports). */
+function unavailable(e: unknown): unknown {
+  return e instanceof SmokemeshError && e.code === 'SMOKEMESH_E_CLUSTER' ? new TaskError(503, 'SMOKEMESH_E_CLUSTER', e.message) : e;
 }

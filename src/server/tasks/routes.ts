@@ -2,16 +2,16 @@ import type { FastifySchema } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { TASKS } from '../../tasks/index.ts';
 import { TaskRecordSchema, TaskRequestSchema, TaskSummarySchema, type AgentChoice } from '../../tasks/record.ts';
-import { TaskError, type TaskService } from '../../tasks/service.ts';
+import { TaskError, type TaskDispatch } from '../../tasks/service.ts';
 import { TASK_KINDS } from '../../tasks/task.ts';
 import { ErrorSchema } from '../api/schemas.ts';
 import type { RouteModule } from '../context.ts';
 
 /** What the task routes use. */
 export interface TaskRouteDeps {
-  service: TaskService;
-  /** The agent names a choice picks; throws an Error saying what is wrong with it. */
-  choose: (choice: AgentChoice) => string[];
+  service: TaskDispatch;
+  /** The agent names a choice picks; throws (or rejects with) an Error saying what is wrong with it. */
+  choose: (choice: AgentChoice) => string[] | Promise<string[]>;
   /** The policy in words, for the UI. */
   policy: () => { targets: boolean; networks: string[]; names: string[] };
 }
@@ -47,20 +47,22 @@ export function taskRoutes(deps: TaskRouteDeps): RouteModule {
       schema: {
         summary: 'Start a diagnostic task (mtr, traceroute, ping, dns, http, tcp) on the chosen agents',
         description: 'Answers at once with the task (201); each agent\'s result follows: GET /api/v1/tasks/{id}?version=N&wait=25. '
-          + 'Refused: 400 parameters out of range or no agent chosen, 401 no admin token, 403 host outside the task policy or tasks disabled.',
+          + 'Refused: 400 parameters out of range or no agent chosen, 401 no admin token, 403 host outside the task policy or tasks disabled, '
+          + '503 (in a cluster) the coordination database does not answer.',
         tags, body: TaskRequestSchema,
-        response: { 201: TaskRecordSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
+        response: { 201: TaskRecordSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 503: ErrorSchema },
       } as FastifySchema,
     }, async (req, reply) => {
       const b = req.body;
       let agents: string[];
       try {
-        agents = deps.choose(b.agents);
+        agents = await deps.choose(b.agents);
       } catch (e) {
+        if (e instanceof TaskError) throw e; // the cluster's database did not answer (503)
         throw new TaskError(400, 'SMOKEMESH_E_PARAM', (e as Error).message);
       }
       const createdBy = `admin@${req.ip}${b.requested_by ? ` (${b.requested_by})` : ''}`;
-      const rec = deps.service.create({ kind: b.kind, params: b.params, agents, choice: b.agents, createdBy, origin: 'api' });
+      const rec = await deps.service.create({ kind: b.kind, params: b.params, agents, choice: b.agents, createdBy, origin: 'api' });
       return reply.code(201).send(rec);
     });
 
@@ -75,13 +77,13 @@ export function taskRoutes(deps: TaskRouteDeps): RouteModule {
     app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof GetQuery> }>('/api/v1/tasks/:id', {
       schema: {
         summary: 'A task with every agent\'s result so far; with version and wait, held until it changes',
-        tags, params: IdParams, querystring: GetQuery, response: { 200: TaskRecordSchema, 404: ErrorSchema },
+        tags, params: IdParams, querystring: GetQuery, response: { 200: TaskRecordSchema, 404: ErrorSchema, 503: ErrorSchema },
       } as FastifySchema,
     }, async (req) => {
       const { id } = req.params;
       const { version, wait } = req.query;
       if (version !== undefined && wait > 0) await deps.service.waitForChange(id, version, wait * 1000);
-      const rec = deps.service.get(id);
+      const rec = await deps.service.get(id);
       if (!rec) throw new TaskError(404, 'SMOKEMESH_E_NOT_FOUND', `no task ${id} (tasks are kept tasks.retention_days)`);
       return rec;
     });
@@ -89,9 +91,9 @@ export function taskRoutes(deps: TaskRouteDeps): RouteModule {
     app.get<{ Querystring: Static<typeof ListQuery> }>('/api/v1/tasks', {
       schema: {
         summary: 'Tasks, newest first, with result counts by status (no outputs)',
-        tags, querystring: ListQuery, response: { 200: Type.Object({ tasks: Type.Array(TaskSummarySchema) }) },
+        tags, querystring: ListQuery, response: { 200: Type.Object({ tasks: Type.Array(TaskSummarySchema) }), 503: ErrorSchema },
       } as FastifySchema,
-    }, async (req) => ({ tasks: deps.service.list(req.query) }));
+    }, async (req) => ({ tasks: await deps.service.list(req.query) }));
   };
 }
 

@@ -22,6 +22,8 @@ export const M = {
   status: 'smokemesh_round_status',
   error: 'smokemesh_round_error',
   cert: 'smokemesh_round_cert_expiry_seconds',
+  /** The round's step, labelled with its probe too: what a series index rebuilt from VM needs besides the samples. */
+  step: 'smokemesh_round_step_seconds',
 } as const;
 
 /** Errors are kept as a label: bounded so a target cannot blow up the series count with long texts. */
@@ -66,6 +68,7 @@ export function importLines(rounds: readonly Round[]): string {
     if (r.status !== undefined) add(M.status, r, r.status);
     if (r.error !== undefined) add(M.error, r, 1, ['error', r.error.slice(0, ERROR_LABEL_MAX)]);
     if (r.cert_expiry !== undefined) add(M.cert, r, r.cert_expiry);
+    add(M.step, r, r.step, ['probe', r.probe]);
   }
   let out = '';
   for (const l of lines.values()) out += JSON.stringify(l) + '\n';

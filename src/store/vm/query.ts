@@ -188,3 +188,35 @@ export function windowValue(r: WindowRow, metric: TopMetric): number | null {
   const mean = r.sum / r.n;
   return Math.sqrt(Math.max(0, r.sumsq / r.n - mean * mean));
 }
+
+/**
+ * Groups reads of series' ranges into few exports: by agent, up to `maxTargets` targets whose
+ * ranges lie close together (a group's range grows by at most `slackMs` past its longest
+ * member's), so that a stale series' old range is not read for all. Each group is read with
+ * one export of its targets and agent over [from, to].
+ */
+export function groupReads<R extends { target: string; agent: string; from: number; to: number }>(reads: readonly R[], maxTargets: number, slackMs: number): Array<{ agent: string; from: number; to: number; reads: R[] }> {
+  const known = [...reads].sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : a.to - b.to));
+  const groups: Array<{ agent: string; from: number; to: number; reads: R[] }> = [];
+  for (let i = 0; i < known.length;) {
+    const first = known[i]!;
+    let from = first.from;
+    let to = first.to;
+    let j = i + 1;
+    for (; j < known.length && j - i < maxTargets; j++) {
+      const r = known[j]!;
+      const span = Math.max(to, r.to) - Math.min(from, r.from);
+      if (r.agent !== first.agent || span > Math.max(to - from, r.to - r.from) + slackMs) break;
+      from = Math.min(from, r.from);
+      to = Math.max(to, r.to);
+    }
+    groups.push({ agent: first.agent, from, to, reads: known.slice(i, j) });
+    i = j;
+  }
+  return groups;
+}
+
+/** The export selector of a group of groupReads: its targets and its agent, every smokemesh metric. */
+export function groupSelector(targets: readonly string[], agent: string): string {
+  return `{__name__=~"smokemesh_round_.+",${targetsSelector(targets).slice(1, -1)},agent=${q(agent)}}`;
+}

@@ -1,0 +1,22 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { packageRoot } from './package-root.ts';
+
+/** The modules run on worker threads, each built as its own entry of a release (src/release/bundle.ts). */
+export const WORKER_ENTRIES = {
+  'net-regexp-worker': 'src/probes/net-regexp-worker-main.ts',
+  'config-worker': 'src/server/config-worker.ts',
+} as const;
+
+export type WorkerName = keyof typeof WORKER_ENTRIES;
+
+/**
+ * The file a worker thread runs, and whether it is TypeScript (its thread must register tsx's
+ * loader first: a worker does not inherit the main thread's). From the sources, the module
+ * itself; in a built release, its own bundle `dist/workers/<name>.js`: a path relative to the
+ * calling module would point into dist/chunks/, where no such file is.
+ */
+export function workerEntry(name: WorkerName, caller: string): { url: URL; typescript: boolean } {
+  if (caller.endsWith('.ts')) return { url: pathToFileURL(join(packageRoot(), WORKER_ENTRIES[name])), typescript: true };
+  return { url: pathToFileURL(join(packageRoot(), 'dist', 'workers', `${name}.js`)), typescript: false };
+}
