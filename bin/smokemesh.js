@@ -3,6 +3,15 @@
 // no TypeScript compiler. A source checkout runs dist/ only while it is newer than every source
 // file; otherwise (editing, tests) it runs the TypeScript through tsx's loader.
 import { existsSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+
+// An agent mostly waits between rounds: it runs with a small heap and no optimizing compiler
+// (idle RSS ~4 MiB lower: the young generation does not grow past its first size, and the
+// optimizing compiler's code and memory are never touched; under a heavy plan it spends ~40 %
+// more CPU per round). SMOKEMESH_AGENT_LEAN=0 turns it off. BENCHMARKS.md, "Build and start-up".
+if (process.argv[2] === 'agent' && process.env.SMOKEMESH_AGENT_LEAN !== '0') {
+  for (const flag of ['--semi-space-growth-factor=1', '--optimize-for-size', '--no-opt']) setFlagsFromString(flag);
+}
 
 const root = new URL('../', import.meta.url);
 const built = new URL('dist/cli.js', root);

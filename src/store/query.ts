@@ -144,7 +144,7 @@ export function querySummaries(ctx: QueryContext, q: SummaryQuery): SeriesSummar
       if (cache?.holds(ti, s.id, fromB)) {
         const group = Math.max(1, Math.ceil(cache.count(ti, s.id, fromB, toB) / maxPoints));
         sum.resolution = tier.bucket * group;
-        if (group === 1) cache.forEach(ti, s.id, fromB, toB, idx, (b, x) => pushBucket(sum, b * tier.ms, x));
+        if (group === 1) cache.appendPoints(ti, s.id, fromB, toB, idx, tier.ms, sum);
         else pushBuckets(sum, tier, cache.textBuckets(ti, s.id, fromB, toB, idx), group, idx);
         continue;
       }

@@ -1,5 +1,7 @@
 import type { BucketSummary, TextBucket } from './bucket.ts';
-import { SMOKE_QUANTILES } from './types.ts';
+import { toMs } from './codec.ts';
+import { pushPoint } from './summary.ts';
+import { SMOKE_QUANTILES, type SeriesSummary } from './types.ts';
 
 /**
  * Recent bucket summaries of the series small graphs ask for, in memory, so that an overview
@@ -149,6 +151,26 @@ export class SummaryCache {
       s.q.length = 0;
       if (d[at + HAS_Q]) for (const l of levels) s.q.push(d[at + Q + l]!);
       each(b, s, d[at + N]!);
+    }
+  }
+
+  /**
+   * Appends the buckets with index in [fromB, toB] to a summary as its points, as
+   * Store.summaries makes them (time b × bucketMs, figures in ms, smoke at the asked levels:
+   * indices into SMOKE_QUANTILES); what forEach gives, without a callback or a copy per bucket.
+   * Call only when holds(…, fromB).
+   */
+  appendPoints(tier: number, series: number, fromB: number, toB: number, levels: readonly number[], bucketMs: number, sum: SeriesSummary): void {
+    const e = this.entries.get(SummaryCache.key(tier, series))!;
+    const d = e.data;
+    for (let i = lowerBound(e, fromB); i < e.len; i++) {
+      const at = i * STRIDE;
+      const b = d[at + B]!;
+      if (b > toB) break;
+      const median = d[at + MEDIAN] === NONE ? null : toMs(d[at + MEDIAN]!);
+      const smoke = d[at + HAS_Q] && median !== null ? new Array<number>(levels.length) : [];
+      for (let k = 0; k < smoke.length; k++) smoke[k] = toMs(d[at + Q + levels[k]!]!);
+      pushPoint(sum, b * bucketMs, d[at + SENT]!, d[at + LOST]!, median, smoke);
     }
   }
 

@@ -1,0 +1,83 @@
+/**
+ * JSON text written straight into bytes: numbers as ASCII digits, strings as JSON.stringify
+ * gives them. For answers of many thousands of small numbers (the overview's points), where
+ * building the values as objects and then JSON.stringify would put every value on the heap
+ * twice. What it writes is what JSON.stringify writes for the same values (tested).
+ */
+export class JsonText {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(size = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** Text as it is (already JSON: punctuation, keys, a JSON.stringify result). */
+  raw(s: string): void {
+    this.room(s.length * 3);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** One ASCII character (punctuation) by its code. */
+  char(code: number): void {
+    if (this.pos >= this.buf.length) this.room(1);
+    this.buf[this.pos++] = code;
+  }
+
+  /** A string value. */
+  string(s: string): void {
+    this.raw(JSON.stringify(s));
+  }
+
+  /** A number as JSON.stringify writes it (null when not finite); integers below 2^31 without a string. */
+  number(v: number): void {
+    if (this.pos + 11 > this.buf.length) this.room(11);
+    const b = this.buf;
+    // Most of what the overview writes: steps and deltas of one or two digits.
+    if (v >= 0 && v < 100 && (v | 0) === v) {
+      if (v < 10) b[this.pos++] = 0x30 + v;
+      else {
+        const q = (v / 10) | 0;
+        b[this.pos++] = 0x30 + q;
+        b[this.pos++] = 0x30 + v - q * 10;
+      }
+      return;
+    }
+    if ((v | 0) !== v) {
+      this.raw(Number.isFinite(v) ? String(v) : 'null');
+      return;
+    }
+    if (v < 0) {
+      b[this.pos++] = 0x2d; // '-'
+      v = -v;
+    }
+    let digits = 1;
+    for (let x = v; x >= 10; x = (x / 10) | 0) digits++;
+    let at = this.pos + digits;
+    this.pos = at;
+    while (v >= 10) {
+      const q = (v / 10) | 0;
+      b[--at] = 0x30 + v - q * 10;
+      v = q;
+    }
+    b[--at] = 0x30 + v;
+  }
+
+  /** A number or null. */
+  nullable(v: number | null): void {
+    if (v === null) this.raw('null');
+    else this.number(v);
+  }
+
+  /** The text written (a view of the writer's buffer: valid until it is written again). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
