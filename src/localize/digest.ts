@@ -7,7 +7,7 @@
  * series. The scope's owner merges the digests with its own records, newest round per series.
  * Pure; the I/O (compression, PostgreSQL) is at the edges.
  */
-import type { LocalizeAgent } from './service.ts';
+import type { LocalizeAgent } from './types.ts';
 import { seriesKey, type SeriesInput } from './types.ts';
 
 const MAGIC = 0x4c444731; // "LDG1"

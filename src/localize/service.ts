@@ -36,14 +36,10 @@ import { decodeCauses, encodeCauses, withTrace, type LocalizeShared, type Shared
 import { anyPath, destinationOf, labelsMatch, vantageOf } from './select.ts';
 import { emptyState, step } from './step.ts';
 import { traceChoice } from './trace.ts';
-import { seriesKey, type Cause, type CauseEvent, type CauseMemo, type LocalizeState, type SeriesInput, type StepResult } from './types.ts';
+import { seriesKey, type Cause, type CauseEvent, type LocalizeAgent, type CauseMemo, type LocalizeState, type SeriesInput, type StepResult } from './types.ts';
 
 /** An agent as the server lists it. */
-export interface LocalizeAgent {
-  name: string;
-  region: string;
-  labels: Record<string, string>;
-}
+export type { LocalizeAgent } from './types.ts';
 
 export interface LocalizeDeps {
   config: Config;

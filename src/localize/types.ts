@@ -85,3 +85,10 @@ export interface StepResult {
 
 /** The key of a series in the state and in `explain`. */
 export const seriesKey = (target: string, agent: string): string => `${target}\u0000${agent}`;
+
+/** An agent as the localization sees it: its name, region and labels (the roles are read from them). */
+export interface LocalizeAgent {
+  name: string;
+  region: string;
+  labels: Record<string, string>;
+}
