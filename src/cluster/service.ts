@@ -82,7 +82,7 @@ export class ClusterService implements RoundSink {
   /** Bumped per ownership key when its state here is forgotten or read again: fenced writes computed before are dropped. */
   private generations = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
-  private busy = { beat: false, poll: false, history: false };
+  private busy = { beat: false, history: false };
   /** The relay poll in progress: a stop waits for the rounds it took to be routed. */
   private polling: Promise<void> | undefined;
   private closed = false;
@@ -118,7 +118,7 @@ export class ClusterService implements RoundSink {
     }
     this.timers.push(setInterval(() => void this.beat().catch((e) => this.failed(e)), this.opts.cfg.heartbeat_s * 1000));
     this.timers.push(setInterval(() => {
-      if (this.polling) return;
+      if (this.polling) return; // the previous poll is still routing what it took
       this.polling = this.poll().catch((e) => this.failed(e)).finally(() => { this.polling = undefined; });
     }, POLL_MS));
     if (this.opts.history) this.timers.push(setInterval(() => void this.shareHistory().catch((e) => this.failed(e)), HISTORY_MS));
@@ -404,30 +404,24 @@ export class ClusterService implements RoundSink {
     this.live = next;
   }
 
-  /** Relays what waits for other owners, then takes what was relayed to this server (or to dead ones). */
+  /** Relays what waits for other owners, then takes what was relayed to this server (or to dead ones). One at a time (see start). */
   private async poll(): Promise<void> {
-    if (this.busy.poll || this.closed) return;
-    this.busy.poll = true;
-    try {
-      // Out of touch with the others for longer than they wait: they have taken our series.
-      if (this.live.length && this.outOfTouch()) this.leaveLiveSet();
-      await this.flush();
-      if (!this.live.length || this.joining) return;
-      const taken = await this.opts.db.claim(this.me, this.live);
-      if (taken.length) {
-        this.stats.taken += taken.length;
-        // In slices, yielding between them: rounds of series new here make the engine read their
-        // histories synchronously (on the VM backend, one export per agent and 200 targets), and
-        // thousands at once would hold the event loop past the next heartbeats.
-        for (let i = 0; i < taken.length; i += ROUTE_SLICE) {
-          this.route(taken.slice(i, i + ROUTE_SLICE).map((t) => t.round), true);
-          await new Promise((r) => setImmediate(r));
-        }
-        await this.flush();
-      }
-    } finally {
-      this.busy.poll = false;
+    if (this.closed) return;
+    // Out of touch with the others for longer than they wait: they have taken our series.
+    if (this.live.length && this.outOfTouch()) this.leaveLiveSet();
+    await this.flush();
+    if (!this.live.length || this.joining) return;
+    const taken = await this.opts.db.claim(this.me, this.live);
+    if (!taken.length) return;
+    this.stats.taken += taken.length;
+    // In slices, yielding between them: rounds of series new here make the engine read their
+    // histories synchronously (on the VM backend, one export per agent and 200 targets), and
+    // thousands at once would hold the event loop past the next heartbeats.
+    for (let i = 0; i < taken.length; i += ROUTE_SLICE) {
+      this.route(taken.slice(i, i + ROUTE_SLICE).map((t) => t.round), true);
+      await new Promise((r) => setImmediate(r));
     }
+    await this.flush();
   }
 
   /** Copies what this server's alert database recorded since the last copy (all of it, a page at a time). */

@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import type { ListQuery } from '../tasks/db.ts';
-import type { AgentResult, ResultStatus, TaskRecord, TaskSummary } from '../tasks/record.ts';
+import { resultFromRow, type AgentResult, type ResultRow, type ResultStatus, type TaskRecord, type TaskSummary } from '../tasks/record.ts';
 import type { ClaimedPart, OpenPart, SharedTaskDb } from '../tasks/shared.ts';
 import type { TaskKindName, TaskReport } from '../tasks/task.ts';
 
@@ -72,10 +72,6 @@ interface TaskRow {
   id: string; created: number; created_by: string; origin: TaskRecord['origin']; kind: TaskKindName; host: string;
   params: string; choice: string; target: string | null; state: TaskRecord['state']; version: number; timeout_ms: number;
 }
-interface PartRow {
-  task_id: string; agent: string; status: ResultStatus; queued: number; started: number | null; finished: number | null;
-  output: string | null; error: string | null; summary: string | null;
-}
 const TASK_COLUMNS = 'id, created::float8 AS created, created_by, origin, kind, host, params, choice, target, state, version::float8 AS version, timeout_ms::float8 AS timeout_ms';
 const PART_COLUMNS = 'task_id, agent, status, queued::float8 AS queued, started::float8 AS started, finished::float8 AS finished, output, error, summary';
 
@@ -89,22 +85,12 @@ function text(s: string | undefined): string | null {
   return s === undefined ? null : s.replace(/\u0000/g, '\ufffd');
 }
 
-function toResult(r: PartRow): AgentResult {
-  const out: AgentResult = { agent: r.agent, status: r.status, queued: r.queued };
-  if (r.started !== null) out.started = r.started;
-  if (r.finished !== null) out.finished = r.finished;
-  if (r.output !== null) out.output = JSON.parse(r.output) as unknown;
-  if (r.error !== null) out.error = r.error;
-  if (r.summary !== null) out.summary = r.summary;
-  return out;
-}
-
 async function toRecord(c: pg.PoolClient, t: TaskRow): Promise<TaskRecord> {
   const parts = await c.query(`SELECT ${PART_COLUMNS} FROM smokemesh_task_parts WHERE task_id = $1 ORDER BY ord`, [t.id]);
   const rec: TaskRecord = {
     id: t.id, kind: t.kind, params: JSON.parse(t.params) as TaskRecord['params'], host: t.host, origin: t.origin, created: t.created,
     created_by: t.created_by, choice: JSON.parse(t.choice) as TaskRecord['choice'], state: t.state, version: t.version,
-    results: (parts.rows as PartRow[]).map(toResult),
+    results: (parts.rows as ResultRow[]).map(resultFromRow),
   };
   if (t.target !== null) rec.target = t.target;
   return rec;
@@ -230,9 +216,9 @@ export function pgTaskDb(tx: <T>(what: string, fn: (c: pg.PoolClient) => Promise
       const r = await c.query(`SELECT p.task_id, p.agent, p.status, p.queued::float8 AS queued, p.started::float8 AS started, p.finished::float8 AS finished,
           p.output, p.error, p.summary, t.kind, ${NOW} AS now
         FROM smokemesh_task_parts p JOIN smokemesh_tasks t ON t.id = p.task_id WHERE p.task_id = $1 AND p.agent = $2 FOR UPDATE OF p`, [rep.id, agent]);
-      const row = r.rows[0] as (PartRow & { kind: TaskKindName; now: number }) | undefined;
+      const row = r.rows[0] as (ResultRow & { kind: TaskKindName; now: number }) | undefined;
       if (!row) return `no task ${rep.id} for agent "${agent}"`;
-      const result = toResult(row);
+      const result = resultFromRow(row);
       const why = apply(row.kind, result, row.now);
       if (why) return why;
       await savePart(c, rep.id, result);
@@ -243,9 +229,9 @@ export function pgTaskDb(tx: <T>(what: string, fn: (c: pg.PoolClient) => Promise
     open: () => tx('reading unfinished tasks', async (c) => {
       const r = await c.query(`SELECT ${PART_COLUMNS.split(', ').map((x) => 'p.' + x).join(', ')}, t.timeout_ms::float8 AS timeout_ms, ${NOW} AS now
         FROM smokemesh_task_parts p JOIN smokemesh_tasks t ON t.id = p.task_id WHERE p.status IN ('queued', 'running')`);
-      const rows = r.rows as (PartRow & { timeout_ms: number; now: number })[];
+      const rows = r.rows as (ResultRow & { timeout_ms: number; now: number })[];
       const now = rows[0]?.now ?? ((await c.query(`SELECT ${NOW} AS now`)).rows[0] as { now: number }).now;
-      return { now, parts: rows.map((x): OpenPart => ({ taskId: x.task_id, timeoutMs: x.timeout_ms, result: toResult(x) })) };
+      return { now, parts: rows.map((x): OpenPart => ({ taskId: x.task_id, timeoutMs: x.timeout_ms, result: resultFromRow(x) })) };
     }),
 
     finalize: (changes) => tx('recording task deadlines', async (c) => {

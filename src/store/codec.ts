@@ -4,20 +4,33 @@
  * deltas, so 20 pings with sub-millisecond jitter take ~25–40 bytes instead of 160.
  */
 
-/** Grows as needed; `bytes()` returns the written part. */
-export class ByteWriter {
-  private buf: Buffer;
-  private pos = 0;
+/** A buffer written from the start that doubles when full; `view()` is the written part. */
+export class GrowingBuffer {
+  protected buf: Buffer;
+  protected pos = 0;
 
-  constructor(size = 64) {
+  constructor(size: number) {
     this.buf = Buffer.allocUnsafe(size);
   }
 
-  private room(n: number): void {
+  /** Makes room for `n` more bytes. */
+  protected room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+  }
+
+  /** The written part, sharing memory with the buffer (valid until the next write). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+/** Grows as needed; `bytes()` returns the written part. */
+export class ByteWriter extends GrowingBuffer {
+  constructor(size = 64) {
+    super(size);
   }
 
   /** Unsigned integer up to 2^53. */
@@ -53,11 +66,6 @@ export class ByteWriter {
   /** Starts over, keeping the buffer. */
   reset(): void {
     this.pos = 0;
-  }
-
-  /** The written part without copying: valid until the writer is reset or written again. */
-  view(): Buffer {
-    return this.buf.subarray(0, this.pos);
   }
 
   bytes(): Buffer {

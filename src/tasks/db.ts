@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { ensurePrivateDatabase, type ModeNote } from '../private-files.ts';
-import type { AgentResult, TaskRecord, TaskSummary } from './record.ts';
+import { resultFromRow, type AgentResult, type ResultRow, type TaskRecord, type TaskSummary } from './record.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tasks (
@@ -26,10 +26,6 @@ CREATE TABLE IF NOT EXISTS results (
 interface TaskRow {
   id: string; created: number; created_by: string; origin: TaskRecord['origin']; kind: TaskRecord['kind']; host: string;
   params: string; choice: string; target: string | null; trace_key: string | null; state: TaskRecord['state']; version: number;
-}
-interface ResultRow {
-  task_id: string; agent: string; status: AgentResult['status']; queued: number; started: number | null; finished: number | null;
-  output: string | null; error: string | null; summary: string | null;
 }
 
 export interface ListQuery {
@@ -67,20 +63,11 @@ export function openTaskDb(file: string, note?: ModeNote) {
     task_id: taskId, agent: r.agent, status: r.status, queued: r.queued, started: r.started ?? null, finished: r.finished ?? null,
     output: r.output === undefined ? null : JSON.stringify(r.output), error: r.error ?? null, summary: r.summary ?? null,
   });
-  const toResult = (r: ResultRow): AgentResult => {
-    const out: AgentResult = { agent: r.agent, status: r.status, queued: r.queued };
-    if (r.started !== null) out.started = r.started;
-    if (r.finished !== null) out.finished = r.finished;
-    if (r.output !== null) out.output = JSON.parse(r.output) as unknown;
-    if (r.error !== null) out.error = r.error;
-    if (r.summary !== null) out.summary = r.summary;
-    return out;
-  };
   const toRecord = (t: TaskRow): TaskRecord => {
     const rec: TaskRecord = {
       id: t.id, kind: t.kind, params: JSON.parse(t.params) as TaskRecord['params'], host: t.host, origin: t.origin,
       created: t.created, created_by: t.created_by, choice: JSON.parse(t.choice) as TaskRecord['choice'],
-      state: t.state, version: t.version, results: (resultsOf.all(t.id) as ResultRow[]).map(toResult),
+      state: t.state, version: t.version, results: (resultsOf.all(t.id) as ResultRow[]).map(resultFromRow),
     };
     if (t.target !== null) rec.target = t.target;
     return rec;

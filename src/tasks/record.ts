@@ -27,6 +27,23 @@ export const AgentResultSchema = Type.Object({
 });
 export type AgentResult = Static<typeof AgentResultSchema>;
 
+/** One agent's part of a task as a database row holds it (SQLite and the cluster's PostgreSQL alike). */
+export interface ResultRow {
+  task_id: string; agent: string; status: ResultStatus; queued: number; started: number | null; finished: number | null;
+  output: string | null; error: string | null; summary: string | null;
+}
+
+/** A stored part as the API gives it (absent fields for nulls, the output parsed). */
+export function resultFromRow(r: ResultRow): AgentResult {
+  const out: AgentResult = { agent: r.agent, status: r.status, queued: r.queued };
+  if (r.started !== null) out.started = r.started;
+  if (r.finished !== null) out.finished = r.finished;
+  if (r.output !== null) out.output = JSON.parse(r.output) as unknown;
+  if (r.error !== null) out.error = r.error;
+  if (r.summary !== null) out.summary = r.summary;
+  return out;
+}
+
 /** Which agents run a task: listed names, or every live agent matching all the filters given. */
 export const AgentChoiceSchema = Type.Object({
   names: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 1000 })),

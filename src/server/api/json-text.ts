@@ -1,22 +1,14 @@
+import { GrowingBuffer } from '../../store/codec.ts';
+
 /**
  * JSON text written straight into bytes: numbers as ASCII digits, strings as JSON.stringify
  * gives them. For answers of many thousands of small numbers (the overview's points), where
  * building the values as objects and then JSON.stringify would put every value on the heap
  * twice. What it writes is what JSON.stringify writes for the same values (tested).
  */
-export class JsonText {
-  private buf: Buffer;
-  private pos = 0;
-
+export class JsonText extends GrowingBuffer {
   constructor(size = 1 << 16) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-
-  private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+    super(size);
   }
 
   /** Text as it is (already JSON: punctuation, keys, a JSON.stringify result). */
@@ -74,10 +66,5 @@ export class JsonText {
   nullable(v: number | null): void {
     if (v === null) this.raw('null');
     else this.number(v);
-  }
-
-  /** The text written (a view of the writer's buffer: valid until it is written again). */
-  view(): Buffer {
-    return this.buf.subarray(0, this.pos);
   }
 }

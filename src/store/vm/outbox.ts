@@ -2,19 +2,14 @@ import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Round } from '../../probes/round.ts';
+import type { SeriesRow } from '../raw.ts';
 import type { SeriesInfo } from '../types.ts';
 
 /**
  * One series of the index as it is shared (src/cluster/index-sync.ts) or rebuilt from
  * VictoriaMetrics: its probe and step, first and last round times and the latest round (JSON).
  */
-export interface IndexRow {
-  target: string;
-  agent: string;
-  probe: string;
-  step: number;
-  first: number;
-  last: number;
+export interface IndexRow extends Omit<SeriesRow, 'id'> {
   /** The latest round, as JSON. */
   latest: string;
 }
