@@ -127,10 +127,12 @@ ${o.extra ? '    c: { host: 127.0.0.1, alerts: [lossy] }\n' : ''}`;
   for (const [i, s] of servers.entries()) {
     const other = agents[1 - i]!;
     const r = latest[i]!.rounds.find((x) => x.agent === other)!;
-    const own = await getJson<{ series: { points: { time: number; median: number | null; sent: number; lost: number }[] }[] }>(
-      `${servers[1 - i]!.url}/api/v1/series?target=/a&agent=${other}&from=${r.time}&to=${r.time + 1}`);
-    const p = own.series[0]!.points.find((x) => x.time === r.time);
-    assert.ok(p, `${s.id}: the round of ${other} it lists is the one its receiver stored`);
+    // The receiver acknowledged the round into its outbox; VictoriaMetrics shows it once sent and flushed (about a second).
+    const p = await waitFor(`${s.id}: the round of ${other} it lists is one its receiver stored`, async () => {
+      const own = await getJson<{ series: { points: { time: number; median: number | null; sent: number; lost: number }[] }[] }>(
+        `${servers[1 - i]!.url}/api/v1/series?target=/a&agent=${other}&from=${r.time}&to=${r.time + 1}`);
+      return own.series[0]?.points.find((x) => x.time === r.time);
+    }, 30_000);
     assert.deepEqual([p.median, p.sent, p.lost], [r.median, r.sent, r.loss], `${s.id}: same median and loss as the receiving server`);
   }
 });

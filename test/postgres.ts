@@ -40,31 +40,42 @@ export async function startPostgres(): Promise<Postgres> {
   const [cmd, args] = run('initdb', ['-D', data, '--auth=trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
   const init = spawnSync(cmd, args, { encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
-  const port = await freePort();
-  const [pcmd, pargs] = run('postgres', ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`,
-    '-c', 'fsync=on', '-c', 'max_connections=100']);
-  const child: ChildProcess = spawn(pcmd, pargs, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000); });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  await waitFor(`PostgreSQL on 127.0.0.1:${port} (${err})`, async () => {
-    if (child.exitCode !== null) throw new Error(`postgres exited: ${err}`);
-    const c = new pg.Client({ connectionString: url });
-    try {
-      await c.connect();
-      await c.query('SELECT 1');
-      return true;
-    } catch {
-      return false;
-    } finally {
-      await c.end().catch(() => {});
-    }
-  }, 60_000);
+  // Another test's server can take the port between freePort() and our bind (ours then exits,
+  // and theirs would answer for ours): wait until ours answers as itself, else try another port.
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let url = '';
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const [pcmd, pargs] = run('postgres', ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`,
+      '-c', 'fsync=on', '-c', 'max_connections=100']);
+    const c: ChildProcess = spawn(pcmd, pargs, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000); });
+    exited = new Promise<void>((r) => c.once('exit', () => r()));
+    child = c;
+    url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    const answer = await waitFor(`PostgreSQL on 127.0.0.1:${port} (${err})`, async () => {
+      if (c.exitCode !== null) return 'exited';
+      const client = new pg.Client({ connectionString: url });
+      try {
+        await client.connect();
+        const r = await client.query<{ data_directory: string }>('SHOW data_directory');
+        return r.rows[0]?.data_directory === data ? 'mine' : undefined;
+      } catch {
+        return undefined;
+      } finally {
+        await client.end().catch(() => {});
+      }
+    }, 60_000);
+    if (answer === 'mine') break;
+    if (attempt === 5) throw new Error(`PostgreSQL found no free port in ${attempt} attempts: ${err}`);
+  }
+  const server = child;
   return {
     url,
     stop: async () => {
-      if (child.exitCode === null) child.kill('SIGINT'); // fast shutdown
+      if (server.exitCode === null) server.kill('SIGINT'); // fast shutdown
       await exited;
       rmSync(dir, { recursive: true, force: true });
     },
