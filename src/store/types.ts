@@ -253,3 +253,13 @@ export interface Store {
   stats(): StoreStats;
   close(): void;
 }
+
+/** Where a store reports what it did and what failed (the server passes its logger). */
+export interface StoreLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+/** A logger that drops everything (stores opened without one). */
+export const noLog: StoreLogger = { info() {}, warn() {}, error() {} };
