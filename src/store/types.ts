@@ -60,9 +60,7 @@ export interface RawRead extends SeriesRef {
 }
 
 /** The key of a series in maps keyed by series (Store.rawRounds). */
-export function seriesKey(target: string, agent: string): string {
-  return `${target}\u0000${agent}`;
-}
+export { seriesKey } from '../probes/round.ts';
 
 export interface SeriesResult {
   target: string;
