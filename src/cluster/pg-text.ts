@@ -8,12 +8,14 @@
  */
 import type pg from 'pg';
 
-const ESCAPED_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
+/** Each run of backslashes once, with the u0000 after it if any: linear in the text (no backtracking over long runs). */
+const BACKSLASHES = /(\\+)(u0000)?/g;
 
 /** The string with every NUL, raw or JSON-escaped, replaced by U+FFFD. */
 export function pgText(s: string): string {
   if (s.includes('\u0000')) s = s.replace(/\u0000/g, '\ufffd');
-  return s.includes('\\u0000') ? s.replace(ESCAPED_NUL, '$1\\ufffd') : s;
+  // An odd run escapes the u: that is a NUL; an even one is backslashes, then the text u0000.
+  return s.includes('\\u0000') ? s.replace(BACKSLASHES, (m, bs: string, u?: string) => (u && bs.length % 2 === 1 ? `${bs}ufffd` : m)) : s;
 }
 
 /** A query parameter made safe (strings, and strings inside arrays, as unnest takes them). */

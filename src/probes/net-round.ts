@@ -90,16 +90,12 @@ export function unmeasurable(pings: number, error: string): Measurement {
   return { sent: pings, rtts: [], error };
 }
 
-const shared = new WeakSet<AbortSignal>();
-
 /**
  * A round's signal is listened to by every attempt and pause of every target measured at once
  * (200 TCP targets: 200 listeners, each removed when its attempt ends): not a leak, so Node's
  * warning past 10 listeners is turned off for it.
  */
 function sharedSignal(signal: AbortSignal): void {
-  if (shared.has(signal)) return;
-  shared.add(signal);
   setMaxListeners(0, signal);
 }
 
