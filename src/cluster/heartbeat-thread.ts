@@ -21,6 +21,7 @@ export interface BeatSetup {
   /** The URL this server advertises. */
   url: string;
   heartbeatMs: number;
+  deadAfterMs: number;
   stallMs: number;
   connectTimeoutMs: number;
   queryTimeoutMs: number;
@@ -29,10 +30,17 @@ export interface BeatSetup {
 /** What the worker reports: ready for its setup, a beat written (the rows it read), a failure, beats held (the main thread's last progress was this many ms old), stopped. */
 export type BeatReport =
   | { ready: true }
-  | { beat: { rows: ServerBeat[]; now: number } }
+  | { beat: Beat }
   | { error: string }
   | { held: number }
   | { stopped: true };
+
+/** A beat written: every server's row and the database's clock, and when the beat was started (ms, this machine's clock). */
+export interface Beat {
+  rows: ServerBeat[];
+  now: number;
+  at: number;
+}
 
 /** How often the main thread stamps its progress. */
 const PROGRESS_MS = 200;
@@ -40,8 +48,8 @@ const PROGRESS_MS = 200;
 const STOP_WAIT_MS = 20_000;
 
 export interface HeartbeatHandlers {
-  /** A beat was written: every server's row and the database's clock. */
-  beat(r: { rows: ServerBeat[]; now: number }): void;
+  /** A beat was written. */
+  beat(r: Beat): void;
   /** A beat failed (the driver's message), or the thread died. */
   failed(message: string): void;
   /** Beats were held: the main thread had not run for `ms`. */
@@ -59,9 +67,11 @@ export class HeartbeatThread {
 
   constructor(private readonly setup: Omit<BeatSetup, 'buffer'>, private readonly on: HeartbeatHandlers) {}
 
-  /** When the last successful beat was started (ms; 0: none yet). */
-  lastBeat(): number {
-    return this.clock.lastBeat;
+  /** When the last successful beat was started, and the last one that ended a gap (ms; 0: none yet). */
+  beats(): { lastBeat: number; gapEnd: number } {
+    // lastBeat first: a gap written after it is seen with it (the worker writes gapEnd first).
+    const lastBeat = this.clock.lastBeat;
+    return { lastBeat, gapEnd: this.clock.gapEnd };
   }
 
   /** Starts the thread; resolves at its first report (a beat, a failure), or when it could not start. */

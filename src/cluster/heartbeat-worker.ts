@@ -2,13 +2,14 @@
  * The heartbeat thread's side (see heartbeat-thread.ts): one PostgreSQL connection of its own,
  * a beat every heartbeat_s with the statements of heartbeat-pg.ts, while the main thread has
  * run within the stall bound (`mayBeat`). The time of each successful beat, taken before its
- * query, goes into the shared buffer; the rows read go to the main thread as a message, which
+ * query, goes into the shared buffer, and so does the time of a beat that ended a gap the
+ * others may have counted this server dead in (`endsGap`); the rows read go to the main thread as a message, which
  * it applies when its event loop runs. A failure drops the connection (the next beat connects
  * again) and is reported; the main thread logs it.
  */
 import { parentPort } from 'node:worker_threads';
 import pg from 'pg';
-import { BeatClock, mayBeat } from './heartbeat.ts';
+import { BeatClock, endsGap, mayBeat } from './heartbeat.ts';
 import { writeBeat } from './heartbeat-pg.ts';
 import type { BeatReport, BeatSetup } from './heartbeat-thread.ts';
 
@@ -49,8 +50,10 @@ async function run(setup: BeatSetup): Promise<void> {
       } else {
         held = false;
         const r = await writeBeat(client, setup.server, setup.url);
+        // The gap first: the main thread reads lastBeat, then gapEnd.
+        if (endsGap(clock.lastBeat, Date.now(), setup.deadAfterMs)) clock.gapEnd = at;
         clock.lastBeat = at;
-        post({ beat: r });
+        post({ beat: { ...r, at } });
       }
     } catch (e) {
       drop();

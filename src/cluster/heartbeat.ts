@@ -17,20 +17,32 @@ export function mayBeat(now: number, lastProgress: number, stallMs: number): boo
 }
 
 /**
- * Whether this server's last successful beat is too old: the others may count it dead and own
- * its series. `lastBeat` is taken before the beat's query, so this deadline comes no later
- * than the moment the others (judging the row's time, written during the query) count it
- * dead. 0: no beat yet.
+ * Whether a beat ends a gap the others may have counted this server dead in: the previous
+ * successful beat was started at `previousBeat` (0: none, this is the first) and this one's
+ * query answered at `answeredAt`; the rows' times lie between, so their gap may be as long.
  */
-export function outOfTouch(now: number, lastBeat: number, deadAfterMs: number): boolean {
-  return now - lastBeat > deadAfterMs;
+export function endsGap(previousBeat: number, answeredAt: number, deadAfterMs: number): boolean {
+  return previousBeat > 0 && answeredAt - previousBeat > deadAfterMs;
 }
 
-/** Two times shared between the main thread and the heartbeat thread, as whole ms (0: none yet). */
+/**
+ * Whether this server may have been counted dead by the others, who own its series then: its
+ * last successful beat is too old (`lastBeat` is taken before the beat's query, so this
+ * deadline comes no later than the moment the others, judging the row's time written during
+ * the query, count it dead; 0: no beat yet), or beats resumed after a gap (`gapEnd`, see
+ * endsGap) later than the beat this server joined the live set on (`joinedOn`): while its
+ * main thread was stalled its heartbeat thread held the beats, and beats written since do
+ * not undo what the others did meanwhile.
+ */
+export function outOfTouch(now: number, beats: { lastBeat: number; gapEnd: number }, joinedOn: number, deadAfterMs: number): boolean {
+  return now - beats.lastBeat > deadAfterMs || beats.gapEnd > joinedOn;
+}
+
+/** Times shared between the main thread and the heartbeat thread, as whole ms (0: none yet). */
 export class BeatClock {
   private readonly slots: BigInt64Array;
 
-  constructor(readonly buffer = new SharedArrayBuffer(2 * BigInt64Array.BYTES_PER_ELEMENT)) {
+  constructor(readonly buffer = new SharedArrayBuffer(3 * BigInt64Array.BYTES_PER_ELEMENT)) {
     this.slots = new BigInt64Array(buffer);
   }
 
@@ -50,5 +62,14 @@ export class BeatClock {
 
   set progress(t: number) {
     Atomics.store(this.slots, 1, BigInt(Math.floor(t)));
+  }
+
+  /** When the last beat that ended a gap (endsGap) was started (written by the heartbeat thread). */
+  get gapEnd(): number {
+    return Number(Atomics.load(this.slots, 2));
+  }
+
+  set gapEnd(t: number) {
+    Atomics.store(this.slots, 2, BigInt(Math.floor(t)));
   }
 }

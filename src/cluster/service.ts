@@ -18,9 +18,9 @@ import type { ClusterConfig } from './config.ts';
 import { lastPerKey, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import { handover } from './handover.ts';
 import { outOfTouch } from './heartbeat.ts';
-import { HeartbeatThread } from './heartbeat-thread.ts';
+import { HeartbeatThread, type Beat } from './heartbeat-thread.ts';
 import { agentOwner, seriesKey, seriesOwner } from './hrw.ts';
-import { liveSet, membershipChange, type ServerBeat } from './membership.ts';
+import { liveSet, membershipChange } from './membership.ts';
 import type { LocalHistory, SharedHistory } from './history.ts';
 import type { IndexSync, IndexSyncStats } from './index-sync.ts';
 import { clusterError, type ClusterDb, type RelayedRound } from './postgres.ts';
@@ -78,8 +78,10 @@ export class ClusterService implements RoundSink {
   /** Writes our heartbeat while the main thread is busy; started by start(). */
   private heart: HeartbeatThread | undefined;
   /** The latest beat's rows not applied yet, and the application in progress. */
-  private pendingBeat: { rows: ServerBeat[]; now: number } | undefined;
+  private pendingBeat: Beat | undefined;
   private applying: Promise<void> | undefined;
+  /** When the beat this server joined the live set on was started (a gap in the beats after it means the others may have taken our series). */
+  private joinedOn = 0;
   private outgoing: RelayedRound[] = [];
   /** Writes to the shared database in the order made: fenced alert state, silences. */
   private chain: Promise<void> = Promise.resolve();
@@ -128,7 +130,7 @@ export class ClusterService implements RoundSink {
     const cfg = this.opts.cfg;
     this.heart = new HeartbeatThread({
       coordination: cfg.coordination, server: this.me, url: this.opts.url,
-      heartbeatMs: cfg.heartbeat_s * 1000, stallMs: cfg.stall_s * 1000, ...this.opts.db.timeouts,
+      heartbeatMs: cfg.heartbeat_s * 1000, deadAfterMs: cfg.dead_after_s * 1000, stallMs: cfg.stall_s * 1000, ...this.opts.db.timeouts,
     }, {
       beat: (r) => this.beaten(r),
       failed: (msg) => this.failed(clusterError('heartbeat', new Error(msg))),
@@ -325,9 +327,9 @@ export class ClusterService implements RoundSink {
     local.changed();
   }
 
-  /** Whether our last heartbeat (written by the heartbeat thread, even while this thread was busy) is too old: the others may count us dead and own our series. */
+  /** Whether our last heartbeat (written by the heartbeat thread, even while this thread was busy) is too old, or came after a gap: the others may have counted us dead and own our series. */
   private outOfTouch(): boolean {
-    return outOfTouch(Date.now(), this.heart?.lastBeat() ?? 0, this.opts.cfg.dead_after_s * 1000);
+    return outOfTouch(Date.now(), this.heart?.beats() ?? { lastBeat: 0, gapEnd: 0 }, this.joinedOn, this.opts.cfg.dead_after_s * 1000);
   }
 
   private route(rounds: readonly Round[], fromRelay: boolean): void {
@@ -367,7 +369,7 @@ export class ClusterService implements RoundSink {
   }
 
   /** A heartbeat was written by the heartbeat thread: its rows are applied when this thread gets to them (only the latest, if several waited). */
-  private beaten(r: { rows: ServerBeat[]; now: number }): void {
+  private beaten(r: Beat): void {
     this.pendingBeat = r;
     if (this.applying) return;
     this.applying = (async () => {
@@ -382,10 +384,13 @@ export class ClusterService implements RoundSink {
   }
 
   /** After a heartbeat: the live set read, series handed over when it changed, silences brought in line. */
-  private async applyBeat({ rows, now }: { rows: ServerBeat[]; now: number }): Promise<void> {
+  private async applyBeat({ rows, now, at }: Beat): Promise<void> {
+    // Written before a gap that came since: what the others did meanwhile is in a later beat.
+    if (at < (this.heart?.beats().gapEnd ?? 0)) return;
     const next = liveSet(rows, now, this.opts.cfg.dead_after_s * 1000);
     this.urls = new Map(rows.map((r) => [r.server_id, r.url]));
     if (!next.includes(this.me)) next.push(this.me), next.sort();
+    if (!this.live.length) this.joinedOn = at;
     await this.setLive(next);
     await this.syncSilences();
     if (this.lastError) {
@@ -477,7 +482,7 @@ export class ClusterService implements RoundSink {
 
   /** Stops evaluating: the others may have taken our series; their state is read again when we are back. */
   private leaveLiveSet(): void {
-    this.opts.log.error('cluster: no heartbeat written for longer than dead_after_s; evaluating nothing until the database answers');
+    this.opts.log.error('cluster: no heartbeat written for longer than dead_after_s (or beats resumed after such a gap): the others may have taken our series; evaluating nothing until this server joins again');
     this.live = [];
     this.joining = undefined;
     this.forgetAll();
