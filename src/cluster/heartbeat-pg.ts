@@ -10,6 +10,11 @@ import type { ServerBeat } from './membership.ts';
 /** A timestamptz column as ms since the epoch. */
 export const ms = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
 
+/** The heartbeat thread's connection as pg_stat_activity shows it (application_name). */
+export function heartbeatApplication(serverId: string): string {
+  return `smokemesh heartbeat ${serverId}`.slice(0, 63);
+}
+
 /** Records this server's heartbeat and returns every server's row with the database's clock. */
 export async function writeBeat(c: pg.ClientBase, serverId: string, url: string): Promise<{ rows: ServerBeat[]; now: number }> {
   await c.query(`INSERT INTO smokemesh_servers (server_id, url, beat_at, started_at) VALUES ($1, $2, clock_timestamp(), clock_timestamp())

@@ -10,7 +10,7 @@
 import { parentPort } from 'node:worker_threads';
 import pg from 'pg';
 import { BeatClock, endsGap, mayBeat } from './heartbeat.ts';
-import { writeBeat } from './heartbeat-pg.ts';
+import { heartbeatApplication, writeBeat } from './heartbeat-pg.ts';
 import type { BeatReport, BeatSetup } from './heartbeat-thread.ts';
 
 const port = parentPort!;
@@ -37,7 +37,10 @@ async function run(setup: BeatSetup): Promise<void> {
     const started = Date.now();
     try {
       if (!client) {
-        const c = new pg.Client({ connectionString: setup.coordination, connectionTimeoutMillis: setup.connectTimeoutMs, query_timeout: setup.queryTimeoutMs });
+        const c = new pg.Client({
+          connectionString: setup.coordination, connectionTimeoutMillis: setup.connectTimeoutMs, query_timeout: setup.queryTimeoutMs,
+          application_name: heartbeatApplication(setup.server),
+        });
         // A connection that breaks while idle (the database restarted) fails the next beat, which connects again.
         c.on('error', () => {});
         client = c;

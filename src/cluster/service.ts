@@ -95,6 +95,8 @@ export class ClusterService implements RoundSink {
   private polling: Promise<void> | undefined;
   private closed = false;
   private lastError: string | undefined;
+  /** Failures logged since the last heartbeat applied. */
+  private readonly logged = new Set<string>();
   /** The tables are (re)created before the next heartbeat: at start, and after a failure (the database may have been recreated). */
   private needInit = true;
   /** Set by a reload: ownership is checked again at the next heartbeat even if the live set did not change. */
@@ -385,8 +387,9 @@ export class ClusterService implements RoundSink {
 
   /** After a heartbeat: the live set read, series handed over when it changed, silences brought in line. */
   private async applyBeat({ rows, now, at }: Beat): Promise<void> {
-    // Written before a gap that came since: what the others did meanwhile is in a later beat.
-    if (at < (this.heart?.beats().gapEnd ?? 0)) return;
+    // Written before a gap that came since, or so long ago that the others may have counted us
+    // dead since (this thread was busy): what they did meanwhile is in a later beat.
+    if (at < (this.heart?.beats().gapEnd ?? 0) || Date.now() - at > this.opts.cfg.dead_after_s * 1000) return;
     const next = liveSet(rows, now, this.opts.cfg.dead_after_s * 1000);
     this.urls = new Map(rows.map((r) => [r.server_id, r.url]));
     if (!next.includes(this.me)) next.push(this.me), next.sort();
@@ -397,6 +400,7 @@ export class ClusterService implements RoundSink {
       this.opts.log.info('cluster database answers again');
       this.lastError = undefined;
     }
+    this.logged.clear();
   }
 
   private async setLive(next: string[]): Promise<void> {
@@ -504,7 +508,9 @@ export class ClusterService implements RoundSink {
   private failed(e: unknown): void {
     this.needInit = true;
     const msg = (e as Error).message;
-    if (msg !== this.lastError) this.opts.log.error({ err: e }, `cluster: ${msg}; retrying`);
+    // Once each until the next heartbeat is applied: the heartbeat thread and the table check may fail in turn.
+    if (!this.logged.has(msg)) this.opts.log.error({ err: e }, `cluster: ${msg}; retrying`);
+    this.logged.add(msg);
     this.lastError = msg;
   }
 
