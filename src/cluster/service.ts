@@ -1,13 +1,14 @@
 /**
  * One server's part in a cluster: heartbeats into the shared database (written by a thread of
- * their own, heartbeat-thread.ts), the live set read back from them, and the routing of rounds to their one evaluator. A round whose series this server
- * owns (rendezvous hashing over the live set, by agent: serverFor tells each agent where to
- * push) goes to its alert engine; any other is relayed through the shared database to its
- * owner, which takes it at its next poll. When the live set
- * changes, series another server owns now are forgotten and the state of series this server
- * owns now is read from the shared database before their rounds are evaluated here. Every
- * change of a series' alert state passes the per-series fence (fence.ts) before its
- * notifications are recorded and sent: while two servers' views disagree, one of them wins.
+ * their own, heartbeat-thread.ts), the live set read back from them, and the routing of rounds
+ * to their one evaluator. A round whose series this server owns (rendezvous hashing over the
+ * live set, by agent: serverFor tells each agent where to push) goes to its alert engine; any
+ * other is relayed through the shared database to its owner, which takes it at its next poll.
+ * When the live set changes, series another server owns now are forgotten and the state of
+ * series this server owns now is read from the shared database before their rounds are
+ * evaluated here. Every change of a series' alert state passes the per-series fence (fence.ts)
+ * before its notifications are recorded and sent: while two servers' views disagree, one of
+ * them wins.
  */
 import type { Logger } from 'pino';
 import type { ActiveRow, Silence } from '../alerts/db.ts';
