@@ -11,6 +11,7 @@ import { parentPort } from 'node:worker_threads';
 import pg from 'pg';
 import { BeatClock, endsGap, mayBeat } from './heartbeat.ts';
 import { heartbeatApplication, writeBeat } from './heartbeat-pg.ts';
+import { safeClient } from './pg-text.ts';
 import type { BeatReport, BeatSetup } from './heartbeat-thread.ts';
 
 const port = parentPort!;
@@ -52,7 +53,7 @@ async function run(setup: BeatSetup): Promise<void> {
         held = true;
       } else {
         held = false;
-        const r = await writeBeat(client, setup.server, setup.url);
+        const r = await writeBeat(safeClient(client), setup.server, setup.url);
         // The gap first: the main thread reads lastBeat, then gapEnd.
         if (endsGap(clock.lastBeat, Date.now(), setup.deadAfterMs)) clock.gapEnd = at;
         clock.lastBeat = at;
