@@ -15,8 +15,14 @@ export function heartbeatApplication(serverId: string): string {
   return `smokemesh heartbeat ${serverId}`.slice(0, 63);
 }
 
+/** What a heartbeat read: every server's row, and the database's clock (ms) when it was read. */
+export interface BeatRows {
+  rows: ServerBeat[];
+  now: number;
+}
+
 /** Records this server's heartbeat and returns every server's row with the database's clock. */
-export async function writeBeat(c: pg.ClientBase, serverId: string, url: string): Promise<{ rows: ServerBeat[]; now: number }> {
+export async function writeBeat(c: pg.ClientBase, serverId: string, url: string): Promise<BeatRows> {
   await c.query(`INSERT INTO smokemesh_servers (server_id, url, beat_at, started_at) VALUES ($1, $2, clock_timestamp(), clock_timestamp())
     ON CONFLICT (server_id) DO UPDATE SET url = $2, beat_at = clock_timestamp()`, [serverId, url]);
   const r = await c.query(`SELECT server_id, url, ${ms('beat_at')} AS beat_at, ${ms('started_at')} AS started_at, ${ms('clock_timestamp()')} AS now FROM smokemesh_servers`);

@@ -10,7 +10,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker-entry.ts';
 import { BeatClock } from './heartbeat.ts';
-import type { ServerBeat } from './membership.ts';
+import type { BeatRows } from './heartbeat-pg.ts';
 
 /** What the worker is started with (its first message). */
 export interface BeatSetup {
@@ -35,10 +35,8 @@ export type BeatReport =
   | { held: number }
   | { stopped: true };
 
-/** A beat written: every server's row and the database's clock, and when the beat was started (ms, this machine's clock). */
-export interface Beat {
-  rows: ServerBeat[];
-  now: number;
+/** A beat written: what it read, and when it was started (ms, this machine's clock). */
+export interface Beat extends BeatRows {
   at: number;
 }
 

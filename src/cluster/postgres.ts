@@ -21,8 +21,7 @@ import { fencedScopeWrite, LOCALIZE_SCHEMA, publishDigest, readCauses, readScope
 import { safeClient } from './pg-text.ts';
 import { TASKS_SCHEMA } from './tasks-pg.ts';
 import { decideFence, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
-import type { ServerBeat } from './membership.ts';
-import { ms, registerStart, removeServer, writeBeat } from './heartbeat-pg.ts';
+import { ms, registerStart, removeServer, writeBeat, type BeatRows } from './heartbeat-pg.ts';
 
 /** Serialises table creation among servers starting together (any constant of our own). */
 const SCHEMA_LOCK = 0x736d6b6d;
@@ -150,7 +149,7 @@ export class ClusterDb {
   }
 
   /** Records this server's heartbeat and returns every server's row with the database's clock (heartbeat-pg.ts; the heartbeat thread writes the same through its own connection). */
-  async beat(serverId: string, url: string): Promise<{ rows: ServerBeat[]; now: number }> {
+  async beat(serverId: string, url: string): Promise<BeatRows> {
     return this.run('heartbeat', (c) => writeBeat(c, serverId, url), 'beat');
   }
 
