@@ -124,7 +124,8 @@ const round = (target: string, agent: string) => makeRound({ target, agent, prob
 const silence = (id: string): Silence => ({ id, created: Date.now(), starts: Date.now(), ends: Date.now() + 3_600_000, comment: 'proves a heartbeat was applied', target: '/x' });
 
 test('a main thread blocked for longer than dead_after_s (under stall_s): the heartbeat thread keeps the row fresh, and the server keeps its place and its series', { timeout: 180_000 }, async () => {
-  const deadAfterMs = 3000;
+  // dead_after long against the heartbeat: only the block is judged, not a loaded machine's late beat.
+  const deadAfterMs = 5000;
   const m = member({ server_id: 'hb1', heartbeat_s: 0.3, dead_after_s: deadAfterMs / 1000, stall_s: 120 });
   let obs: ReturnType<typeof observer> | undefined;
   try {
@@ -162,8 +163,8 @@ test('a main thread blocked for longer than dead_after_s (under stall_s): the he
 });
 
 test('a main thread blocked past stall_s: the heartbeat thread holds the beats, the live set on the rows drops the server; once it runs again it steps back and joins anew', { timeout: 180_000 }, async () => {
-  const deadAfterMs = 1200;
-  const stallMs = 2500;
+  const deadAfterMs = 3000;
+  const stallMs = 6000;
   const m = member({ server_id: 'hb2', heartbeat_s: 0.3, dead_after_s: deadAfterMs / 1000, stall_s: stallMs / 1000 });
   let obs: ReturnType<typeof observer> | undefined;
   try {
@@ -174,6 +175,9 @@ test('a main thread blocked past stall_s: the heartbeat thread holds the beats, 
     assert.equal(m.engine.heldKeys().length, 1);
     await waitFor('the observer to see a beat', () => o.latestBeat() > 0, 30_000);
 
+    // (A late beat on a loaded machine may have stepped it back already: counted from here.)
+    const joins = m.logged(/^cluster membership joined/).length;
+    const steps = m.logged(OUT_OF_TOUCH).length;
     o.blockStarts(Date.now());
     blockUntil('the row to go stale', () => o.deadSeen(), 120_000);
     const { rows, now } = await o.dead();
@@ -181,10 +185,10 @@ test('a main thread blocked past stall_s: the heartbeat thread holds the beats, 
 
     await waitFor('the held beats reported', () => m.logged(HELD).length > 0, 30_000);
     assert.ok(m.logged(HELD)[0]!.stalled_ms! > stallMs, 'held only past stall_s');
-    await waitFor('the server to step back', () => m.logged(OUT_OF_TOUCH).length > 0, 30_000);
-    await waitFor('the server to join again', () => m.logged(/^cluster membership joined/).length === 2 && m.service.liveServers().includes('hb2'), 60_000);
+    await waitFor('the server to step back', () => m.logged(OUT_OF_TOUCH).length > steps, 30_000);
+    await waitFor('the server to join again', () => m.logged(/^cluster membership joined/).length > joins && m.service.liveServers().includes('hb2'), 60_000);
     assert.deepEqual(m.engine.heldKeys(), [], 'its series were forgotten (the others may have changed their state meanwhile)');
-    assert.equal(m.logged(OUT_OF_TOUCH).length, 1, 'stepped back once');
+    assert.equal(m.logged(OUT_OF_TOUCH).length, steps + 1, 'stepped back once (not again when the beats resumed)');
   } finally {
     await obs?.stop().catch(() => []);
     await m.service.close();
