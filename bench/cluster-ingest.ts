@@ -213,7 +213,10 @@ ${Array.from({ length: TARGETS }, (_, t) => `    t${t}: { host: 127.0.0.1 }`).jo
     else if (pg) {
       const st = (await (await fetch(`${s.url}/api/v1/cluster`, { headers: { connection: 'close' } })).json()) as { server_id: string; rounds: Record<string, number> };
       const notes = s.out.split('\n').filter((l) => l.includes('"module":"cluster"')).map((l) => (JSON.parse(l) as { msg: string }).msg);
-      console.log(`${st.server_id}: ${JSON.stringify(st.rounds)}; cluster log lines: ${notes.length}${notes.length ? `, last: ${notes.slice(-3).join(' | ')}` : ''}`);
+      // Late heartbeats: each "no heartbeat written" line is a step back (series forgotten, read again at the rejoin).
+      const steps = notes.filter((n) => n.startsWith('cluster: no heartbeat written')).length;
+      const held = notes.filter((n) => n.includes('heartbeats were held')).length;
+      console.log(`${st.server_id}: ${JSON.stringify(st.rounds)}; stepped back ${steps}, heartbeats held ${held}; cluster log lines: ${notes.length}${notes.length ? `, last: ${notes.slice(-3).join(' | ')}` : ''}`);
     }
   }
   console.log(`load average: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

@@ -6,8 +6,10 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { buildRelease } from '../src/release/build.ts';
 import { listEntries } from '../src/release/tarball.ts';
+import { WORKER_ENTRIES } from '../src/worker-entry.ts';
 import { waitFor } from './wait.ts';
 import { freePort, loopbackConfig, seriesPoints, writeSecret, Proc } from './agents-kit.ts';
 
@@ -29,6 +31,7 @@ test('a release installs into a prefix and runs the server and an agent from the
   assert.ok(entries.includes('smokemesh-9.8.7/dist/cli.js') && entries.includes('smokemesh-9.8.7/systemd/smokemesh-agent.service'));
   assert.ok(!entries.some((e) => e.endsWith('.ts') && !e.endsWith('.d.ts')), 'no TypeScript in a release (type declarations of shipped packages aside)');
   assert.ok(!entries.some((e) => /node_modules\/(tsx|esbuild|typescript)\//.test(e)), 'no compiler in a release');
+  for (const name of Object.keys(WORKER_ENTRIES)) assert.ok(entries.includes(`smokemesh-9.8.7/dist/workers/${name}.js`), `worker ${name} in the release`);
 
   mkdirSync(join(dir, 'unpack'));
   execFileSync('tar', ['-xzf', built.file, '-C', join(dir, 'unpack')]);
@@ -37,6 +40,11 @@ test('a release installs into a prefix and runs the server and an agent from the
     ['--prefix', prefix, '--bin-dir', join(dir, 'bin'), '--config-dir', join(dir, 'etc'), '--no-user', '--no-systemd'], { encoding: 'utf8' });
   assert.match(out, /installed smokemesh 9\.8\.7/);
   const smokemesh = join(dir, 'bin', 'smokemesh');
+  // The heartbeat thread of a cluster (no PostgreSQL here): its bundle loads from the installed release and asks for its setup.
+  const heartbeat = new Worker(join(prefix, 'current', 'dist', 'workers', 'heartbeat-worker.js'));
+  const first = await new Promise((res, rej) => { heartbeat.once('message', res); heartbeat.once('error', rej); });
+  await heartbeat.terminate();
+  assert.deepEqual(first, { ready: true });
   // Run from a directory with no checkout above it: nothing can come from the source tree.
   const run = (args: string[]) => execFileSync(smokemesh, args, { encoding: 'utf8', cwd: dir }).trim();
   assert.equal(run(['--version']), '9.8.7');

@@ -15,14 +15,21 @@ export const ClusterSectionSchema = Type.Object({
   server_id: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$', description: 'this server\'s name in the cluster; unique among the servers' }),
   heartbeat_s: Type.Number({ minimum: 0.2, maximum: 60, default: 2, description: 'seconds between this server\'s heartbeats in the shared database' }),
   dead_after_s: Type.Optional(Type.Number({ minimum: 0.5, maximum: 600, description: 'a server whose last heartbeat is older is out of the live set (default 3 × heartbeat_s)' })),
+  stall_s: Type.Optional(Type.Number({ minimum: 1, maximum: 3600, description: 'heartbeats are written by a thread of their own; they stop when the server\'s main thread has not run for this long, so that a wedged server drops out of the live set (default the larger of 30 and 2 × dead_after_s)' })),
 }, { additionalProperties: false });
 
-export type ClusterConfig = Static<typeof ClusterSectionSchema> & { dead_after_s: number };
+export type ClusterConfig = Static<typeof ClusterSectionSchema> & { dead_after_s: number; stall_s: number };
+
+/** cluster.stall_s when not given: past any synchronous read of histories we expect, and past dead_after_s. */
+export function defaultStallS(deadAfterS: number): number {
+  return Math.max(30, 2 * deadAfterS);
+}
 
 /**
  * The `cluster:` entry of the list of sections (src/server/config-sections.ts). Beyond the
  * schema: the coordination URL is a postgres:// URL, the store is VictoriaMetrics (the servers
- * must share the history), dead_after_s is longer than a heartbeat.
+ * must share the history), dead_after_s is longer than a heartbeat, stall_s longer than
+ * dead_after_s.
  */
 export const clusterSection: ConfigSection = {
   key: 'cluster',
@@ -62,5 +69,9 @@ function readCluster(config: Config, issue: IssueAt): ClusterConfig | undefined 
   }
   section.dead_after_s ??= 3 * section.heartbeat_s;
   if (section.dead_after_s <= section.heartbeat_s) issue(['cluster', 'dead_after_s'], `must be longer than heartbeat_s (${section.heartbeat_s}); 3 × heartbeat_s is a good value`);
+  section.stall_s ??= defaultStallS(section.dead_after_s);
+  if (section.stall_s <= section.dead_after_s) {
+    issue(['cluster', 'stall_s'], `must be longer than dead_after_s (${section.dead_after_s}): a shorter bound stops the heartbeats of a main thread busy for less than the others wait; ${defaultStallS(section.dead_after_s)} is a good value`);
+  }
   return section;
 }

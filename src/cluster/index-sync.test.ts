@@ -127,7 +127,7 @@ test('two cluster services with the index sync: a series received by one server 
     const db = new ClusterDb(url);
     const id = `s${i + 1}`;
     const index = new IndexSync({ db, store: s, server: id, intervalMs: 300, log });
-    return new ClusterService({ cfg: { coordination: url, server_id: id, heartbeat_s: 0.3, dead_after_s: 1.2 }, url: `http://${id}`, db, engine: noEngine, log, index });
+    return new ClusterService({ cfg: { coordination: url, server_id: id, heartbeat_s: 0.3, dead_after_s: 1.2, stall_s: 30 }, url: `http://${id}`, db, engine: noEngine, log, index });
   });
   for (const m of members) await m.start();
   t.after(() => Promise.all(members.map((m) => m.close())));

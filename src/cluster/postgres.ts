@@ -21,7 +21,7 @@ import { fencedScopeWrite, LOCALIZE_SCHEMA, publishDigest, readCauses, readScope
 import { safeClient } from './pg-text.ts';
 import { TASKS_SCHEMA } from './tasks-pg.ts';
 import { decideFence, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
-import type { ServerBeat } from './membership.ts';
+import { ms, registerStart, removeServer, writeBeat, type BeatRows } from './heartbeat-pg.ts';
 
 /** Serialises table creation among servers starting together (any constant of our own). */
 const SCHEMA_LOCK = 0x736d6b6d;
@@ -67,11 +67,10 @@ export interface RelayedRound {
   round: Round;
 }
 
-const ms = (col: string) => `(extract(epoch from ${col}) * 1000)::float8`;
 const STATE_COLUMNS = 'target, agent, alert, prevmatch, since::float8 AS since, version::float8 AS version, owner';
 
 /** Wraps a driver failure as SMOKEMESH_E_CLUSTER naming what was being done. */
-function clusterError(what: string, e: unknown): SmokemeshError {
+export function clusterError(what: string, e: unknown): SmokemeshError {
   return new SmokemeshError('SMOKEMESH_E_CLUSTER', `cluster database: ${what}: ${(e as Error).message}`);
 }
 
@@ -82,12 +81,15 @@ export class ClusterDb {
   private readonly pools = new Map<PoolName, pg.Pool>();
   private closed = false;
   private readonly poolConfig: pg.PoolConfig;
+  /** The driver's timeouts (the heartbeat thread's connection takes the same). */
+  readonly timeouts: { connectTimeoutMs: number; queryTimeoutMs: number };
 
   /** `url`: cluster.coordination. Connections are made lazily; errors come from the calls. */
   constructor(url: string, opts: { connectTimeoutMs?: number; queryTimeoutMs?: number } = {}) {
+    this.timeouts = { connectTimeoutMs: opts.connectTimeoutMs ?? 5000, queryTimeoutMs: opts.queryTimeoutMs ?? 10_000 };
     this.poolConfig = {
       connectionString: url, max: 4, idleTimeoutMillis: 30_000,
-      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000, query_timeout: opts.queryTimeoutMs ?? 10_000,
+      connectionTimeoutMillis: this.timeouts.connectTimeoutMs, query_timeout: this.timeouts.queryTimeoutMs,
     };
   }
 
@@ -146,28 +148,19 @@ export class ClusterDb {
     });
   }
 
-  /** Records this server's heartbeat and returns every server's row with the database's clock. */
-  async beat(serverId: string, url: string): Promise<{ rows: ServerBeat[]; now: number }> {
-    return this.run('heartbeat', async (c) => {
-      await c.query(`INSERT INTO smokemesh_servers (server_id, url, beat_at, started_at) VALUES ($1, $2, clock_timestamp(), clock_timestamp())
-        ON CONFLICT (server_id) DO UPDATE SET url = $2, beat_at = clock_timestamp()`, [serverId, url]);
-      const r = await c.query(`SELECT server_id, url, ${ms('beat_at')} AS beat_at, ${ms('started_at')} AS started_at, ${ms('clock_timestamp()')} AS now FROM smokemesh_servers`);
-      const rows = r.rows as (ServerBeat & { now: number })[];
-      return { rows: rows.map(({ now: _now, ...b }) => b), now: rows.find((b) => b.server_id === serverId)?.now ?? Date.now() };
-    }, 'beat');
+  /** Records this server's heartbeat and returns every server's row with the database's clock (heartbeat-pg.ts; the heartbeat thread writes the same through its own connection). */
+  async beat(serverId: string, url: string): Promise<BeatRows> {
+    return this.run('heartbeat', (c) => writeBeat(c, serverId, url), 'beat');
   }
 
   /** Marks this server as started now (a restart is a new run) before its first beat. */
   async started(serverId: string, url: string): Promise<void> {
-    await this.run('registering', async (c) => {
-      await c.query(`INSERT INTO smokemesh_servers (server_id, url, beat_at, started_at) VALUES ($1, $2, clock_timestamp(), clock_timestamp())
-        ON CONFLICT (server_id) DO UPDATE SET url = $2, beat_at = clock_timestamp(), started_at = clock_timestamp()`, [serverId, url]);
-    }, 'beat');
+    await this.run('registering', (c) => registerStart(c, serverId, url), 'beat');
   }
 
   /** Removes this server's row (a clean stop): the others take its series at their next heartbeat. */
   async leave(serverId: string): Promise<void> {
-    await this.run('leaving', (c) => c.query('DELETE FROM smokemesh_servers WHERE server_id = $1', [serverId]), 'beat');
+    await this.run('leaving', (c) => removeServer(c, serverId), 'beat');
   }
 
   /**

@@ -39,7 +39,7 @@ class Recorder implements Evaluator {
   }
 }
 
-const cfg = (id: string): ClusterConfig => ({ coordination: pg.url, server_id: id, heartbeat_s: 0.3, dead_after_s: 1.2 });
+const cfg = (id: string): ClusterConfig => ({ coordination: pg.url, server_id: id, heartbeat_s: 0.3, dead_after_s: 1.2, stall_s: 30 });
 const t0 = Date.now() - 60_000;
 const round = (target: string, agent: string, i: number) => makeRound({ target, agent, probe: 'tcp', time: t0 + i * 1000, step: 1 }, { sent: 1, rtts: [1] });
 const series = Array.from({ length: 40 }, (_, i) => ({ target: `/t${i}`, agent: `a${i % 8}` }));

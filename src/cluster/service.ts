@@ -1,13 +1,14 @@
 /**
- * One server's part in a cluster: heartbeats into the shared database, the live set read back
- * from it, and the routing of rounds to their one evaluator. A round whose series this server
- * owns (rendezvous hashing over the live set, by agent: serverFor tells each agent where to
- * push) goes to its alert engine; any other is relayed through the shared database to its
- * owner, which takes it at its next poll. When the live set
- * changes, series another server owns now are forgotten and the state of series this server
- * owns now is read from the shared database before their rounds are evaluated here. Every
- * change of a series' alert state passes the per-series fence (fence.ts) before its
- * notifications are recorded and sent: while two servers' views disagree, one of them wins.
+ * One server's part in a cluster: heartbeats into the shared database (written by a thread of
+ * their own, heartbeat-thread.ts), the live set read back from them, and the routing of rounds
+ * to their one evaluator. A round whose series this server owns (rendezvous hashing over the
+ * live set, by agent: serverFor tells each agent where to push) goes to its alert engine; any
+ * other is relayed through the shared database to its owner, which takes it at its next poll.
+ * When the live set changes, series another server owns now are forgotten and the state of
+ * series this server owns now is read from the shared database before their rounds are
+ * evaluated here. Every change of a series' alert state passes the per-series fence (fence.ts)
+ * before its notifications are recorded and sent: while two servers' views disagree, one of
+ * them wins.
  */
 import type { Logger } from 'pino';
 import type { ActiveRow, Silence } from '../alerts/db.ts';
@@ -17,11 +18,13 @@ import type { Round } from '../probes/round.ts';
 import type { ClusterConfig } from './config.ts';
 import { lastPerKey, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import { handover } from './handover.ts';
+import { outOfTouch } from './heartbeat.ts';
+import { HeartbeatThread, type Beat } from './heartbeat-thread.ts';
 import { agentOwner, seriesKey, seriesOwner } from './hrw.ts';
 import { liveSet, membershipChange } from './membership.ts';
 import type { LocalHistory, SharedHistory } from './history.ts';
 import type { IndexSync, IndexSyncStats } from './index-sync.ts';
-import type { ClusterDb, RelayedRound } from './postgres.ts';
+import { clusterError, type ClusterDb, type RelayedRound } from './postgres.ts';
 import { reconcileSilences } from './silences.ts';
 
 /** This server's own copy of the silences (its alert database) and its engine's cache of them. */
@@ -73,7 +76,13 @@ export class ClusterService implements RoundSink {
   private live: string[] = [];
   /** Each server's advertised URL, from the last heartbeat read. */
   private urls = new Map<string, string>();
-  private lastBeatOk = 0;
+  /** Writes our heartbeat while the main thread is busy; started by start(). */
+  private heart: HeartbeatThread | undefined;
+  /** The latest beat's rows not applied yet, and the application in progress. */
+  private pendingBeat: Beat | undefined;
+  private applying: Promise<void> | undefined;
+  /** When the beat this server joined the live set on was started (a gap in the beats after it means the others may have taken our series). */
+  private joinedOn = 0;
   private outgoing: RelayedRound[] = [];
   /** Writes to the shared database in the order made: fenced alert state, silences. */
   private chain: Promise<void> = Promise.resolve();
@@ -82,11 +91,13 @@ export class ClusterService implements RoundSink {
   /** Bumped per ownership key when its state here is forgotten or read again: fenced writes computed before are dropped. */
   private generations = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
-  private busy = { beat: false, history: false };
+  private busy = { init: false, history: false };
   /** The relay poll in progress: a stop waits for the rounds it took to be routed. */
   private polling: Promise<void> | undefined;
   private closed = false;
   private lastError: string | undefined;
+  /** Failures logged since the last heartbeat applied. */
+  private readonly logged = new Set<string>();
   /** The tables are (re)created before the next heartbeat: at start, and after a failure (the database may have been recreated). */
   private needInit = true;
   /** Set by a reload: ownership is checked again at the next heartbeat even if the live set did not change. */
@@ -104,7 +115,11 @@ export class ClusterService implements RoundSink {
     return this.opts.cfg.server_id;
   }
 
-  /** Creates the tables, registers this run, forgets local alert state, and starts heartbeats and polling. Retries in the background when the database is away. */
+  /**
+   * Creates the tables, registers this run, forgets local alert state, and starts heartbeats
+   * (on their thread: resolves once the first one was written or failed, and applied) and
+   * polling. Retries in the background when the database is away.
+   */
   async start(): Promise<void> {
     // The shared database is the truth: counters in the local file may be stale (another server continued them).
     this.forgetAll();
@@ -112,11 +127,23 @@ export class ClusterService implements RoundSink {
       await this.opts.db.init();
       this.needInit = false;
       await this.opts.db.started(this.me, this.opts.url);
-      await this.beat();
     } catch (e) {
       this.failed(e);
     }
-    this.timers.push(setInterval(() => void this.beat().catch((e) => this.failed(e)), this.opts.cfg.heartbeat_s * 1000));
+    const cfg = this.opts.cfg;
+    this.heart = new HeartbeatThread({
+      coordination: cfg.coordination, server: this.me, url: this.opts.url,
+      heartbeatMs: cfg.heartbeat_s * 1000, deadAfterMs: cfg.dead_after_s * 1000, stallMs: cfg.stall_s * 1000, ...this.opts.db.timeouts,
+    }, {
+      beat: (r) => this.beaten(r),
+      failed: (msg) => this.failed(clusterError('heartbeat', new Error(msg))),
+      held: (ms) => this.opts.log.error({ stalled_ms: ms, stall_s: cfg.stall_s },
+        'cluster: this server\'s event loop did not run for longer than stall_s; its heartbeats were held (the others count it dead after dead_after_s)'),
+    });
+    await this.heart.start();
+    await this.applying;
+    // The tables are created again after a failure (the database may have been recreated); the heartbeat thread's next beat finds them.
+    this.timers.push(setInterval(() => void this.init().catch((e) => this.failed(e)), cfg.heartbeat_s * 1000));
     this.timers.push(setInterval(() => {
       if (this.polling) return; // the previous poll is still routing what it took
       this.polling = this.poll().catch((e) => this.failed(e)).finally(() => { this.polling = undefined; });
@@ -303,9 +330,9 @@ export class ClusterService implements RoundSink {
     local.changed();
   }
 
-  /** Whether our last heartbeat is too old: the others may count us dead and own our series. */
+  /** Whether our last heartbeat (written by the heartbeat thread, even while this thread was busy) is too old, or came after a gap: the others may have counted us dead and own our series. */
   private outOfTouch(): boolean {
-    return Date.now() - this.lastBeatOk > this.opts.cfg.dead_after_s * 1000;
+    return outOfTouch(Date.now(), this.heart?.beats() ?? { lastBeat: 0, gapEnd: 0 }, this.joinedOn, this.opts.cfg.dead_after_s * 1000);
   }
 
   private route(rounds: readonly Round[], fromRelay: boolean): void {
@@ -332,32 +359,49 @@ export class ClusterService implements RoundSink {
     }
   }
 
-  /** One heartbeat: write ours, read the live set, hand series over when it changed. */
-  private async beat(): Promise<void> {
-    if (this.busy.beat || this.closed) return;
-    this.busy.beat = true;
+  /** (Re)creates the tables when a failure asked for it. */
+  private async init(): Promise<void> {
+    if (!this.needInit || this.busy.init || this.closed) return;
+    this.busy.init = true;
     try {
-      if (this.needInit) {
-        await this.opts.db.init();
-        this.needInit = false;
-      }
-      // The row's time is taken during the query, so never before this: our own deadline
-      // (lastBeatOk + dead_after_s) comes no later than the moment the others count us dead.
-      const started = Date.now();
-      const { rows, now } = await this.opts.db.beat(this.me, this.opts.url);
-      this.lastBeatOk = started;
-      const next = liveSet(rows, now, this.opts.cfg.dead_after_s * 1000);
-      this.urls = new Map(rows.map((r) => [r.server_id, r.url]));
-      if (!next.includes(this.me)) next.push(this.me), next.sort();
-      await this.setLive(next);
-      await this.syncSilences();
-      if (this.lastError) {
-        this.opts.log.info('cluster database answers again');
-        this.lastError = undefined;
-      }
+      await this.opts.db.init();
+      this.needInit = false;
     } finally {
-      this.busy.beat = false;
+      this.busy.init = false;
     }
+  }
+
+  /** A heartbeat was written by the heartbeat thread: its rows are applied when this thread gets to them (only the latest, if several waited). */
+  private beaten(r: Beat): void {
+    this.pendingBeat = r;
+    if (this.applying) return;
+    this.applying = (async () => {
+      for (let next = this.pendingBeat; next && !this.closed; next = this.pendingBeat) {
+        this.pendingBeat = undefined;
+        await this.applyBeat(next);
+      }
+    })().catch((e) => this.failed(e)).finally(() => {
+      this.applying = undefined;
+      if (this.pendingBeat && !this.closed) this.beaten(this.pendingBeat);
+    });
+  }
+
+  /** After a heartbeat: the live set read, series handed over when it changed, silences brought in line. */
+  private async applyBeat({ rows, now, at }: Beat): Promise<void> {
+    // Written before a gap that came since, or so long ago that the others may have counted us
+    // dead since (this thread was busy): what they did meanwhile is in a later beat.
+    if (at < (this.heart?.beats().gapEnd ?? 0) || Date.now() - at > this.opts.cfg.dead_after_s * 1000) return;
+    const next = liveSet(rows, now, this.opts.cfg.dead_after_s * 1000);
+    this.urls = new Map(rows.map((r) => [r.server_id, r.url]));
+    if (!next.includes(this.me)) next.push(this.me), next.sort();
+    if (!this.live.length) this.joinedOn = at;
+    await this.setLive(next);
+    await this.syncSilences();
+    if (this.lastError) {
+      this.opts.log.info('cluster database answers again');
+      this.lastError = undefined;
+    }
+    this.logged.clear();
   }
 
   private async setLive(next: string[]): Promise<void> {
@@ -443,7 +487,7 @@ export class ClusterService implements RoundSink {
 
   /** Stops evaluating: the others may have taken our series; their state is read again when we are back. */
   private leaveLiveSet(): void {
-    this.opts.log.error('cluster: no heartbeat written for longer than dead_after_s; evaluating nothing until the database answers');
+    this.opts.log.error('cluster: no heartbeat written for longer than dead_after_s (or beats resumed after such a gap): the others may have taken our series; evaluating nothing until this server joins again');
     this.live = [];
     this.joining = undefined;
     this.forgetAll();
@@ -465,14 +509,19 @@ export class ClusterService implements RoundSink {
   private failed(e: unknown): void {
     this.needInit = true;
     const msg = (e as Error).message;
-    if (msg !== this.lastError) this.opts.log.error({ err: e }, `cluster: ${msg}; retrying`);
+    // Once each until the next heartbeat is applied: the heartbeat thread and the table check may fail in turn.
+    if (!this.logged.has(msg)) this.opts.log.error({ err: e }, `cluster: ${msg}; retrying`);
+    this.logged.add(msg);
     this.lastError = msg;
   }
 
-  /** Stops: relays what waits, writes the last counters, leaves the live set (the others take over at once) and closes the pool. */
+  /** Stops: ends the heartbeats, relays what waits, writes the last counters, leaves the live set (the others take over at once) and closes the pool. */
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    // Before our row is deleted: no beat may write it back.
+    await this.heart?.stop();
+    await this.applying;
     await this.opts.index?.close();
     await this.polling;
     await this.chain;

@@ -74,7 +74,7 @@ interface Member {
 function member(id: string, agents: WorldAgent[], owns?: (scope: string) => boolean): Member {
   const dir = mkdtempSync(join(tmpdir(), 'smokemesh-localize-cluster-'));
   dirs.push(dir);
-  const cfg: ClusterConfig = { coordination: pg.url, server_id: id, heartbeat_s: 0.3, dead_after_s: 1.2 };
+  const cfg: ClusterConfig = { coordination: pg.url, server_id: id, heartbeat_s: 0.3, dead_after_s: 1.2, stall_s: 30 };
   const cluster = new ClusterService({ cfg, url: `http://${id}`, db: new ClusterDb(pg.url), engine: noAlerts, log });
   const config = parseConfig(configText());
   const store = openStore(join(dir, 'store'), config.store);

@@ -6,8 +6,8 @@
  * its deadline ends the worker (a fresh one serves the next check) and fails its attempt
  * with a reason saying so.
  */
-import { Worker } from 'node:worker_threads';
-import { workerEntry } from '../worker-entry.ts';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-entry.ts';
 import type { Checks } from './net-regexp-worker-main.ts';
 
 type Name = keyof Checks;
@@ -29,29 +29,14 @@ type Reply = { ready: true } | { id: number; ok: true; value: unknown } | { id: 
 /** Thrown (as the attempt's reason) when a check outlives its deadline. */
 export class CheckDeadlineError extends Error {}
 
-// The sources are TypeScript run through tsx's loader, which a worker does not inherit
-// from the main thread: the bootstrap registers it before importing the entry.
-const ENTRY = workerEntry('net-regexp-worker', import.meta.url);
-const BOOT = `
-const { workerData } = require('node:worker_threads');
-(async () => {
-  if (workerData.tsx) (await import(workerData.tsx)).register();
-  await import(workerData.entry);
-})().catch((e) => { setImmediate(() => { throw e; }); });
-`;
-
 let worker: Worker | undefined;
 let ready = false;
 let nextId = 1;
 const queue: Job[] = [];
 let running: { id: number; job: Job; timer: NodeJS.Timeout } | undefined;
 
-function tsxLoader(): string | undefined {
-  return ENTRY.typescript ? import.meta.resolve('tsx/esm/api') : undefined;
-}
-
 function start(): Worker {
-  const w = new Worker(BOOT, { eval: true, workerData: { entry: ENTRY.url.href, tsx: tsxLoader() } });
+  const w = startWorker('net-regexp-worker', import.meta.url);
   w.unref();
   w.on('message', (m: Reply) => {
     if (w !== worker) return;
