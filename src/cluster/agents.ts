@@ -124,8 +124,8 @@ export function judgeSightings(rows: readonly SightingRead[], freshMs: number): 
  * in, then the agents only other servers know (their built-in agents). An agent alive here is
  * alive, talking to this server (`me`); one alive elsewhere is alive with that server's facts
  * (region, labels, addresses, version) and last_seen; one alive nowhere keeps this server's
- * view, last seen when any server last heard from it. `now`: this server's clock at the read
- * (the rows' ages are on the database's). Without `shared` (no fresh read): the own list.
+ * view, last seen when any server last heard from it. `readAt`: this server's clock at the
+ * read (the rows' ages are on the database's). Without `shared` (no fresh read): the own list.
  */
 export function clusterAgentView(local: readonly AgentInfo[], shared: ReadonlyMap<string, ClusterAgent> | undefined, me: string, readAt: number): AgentInfo[] {
   if (!shared) return [...local];
@@ -135,7 +135,8 @@ export function clusterAgentView(local: readonly AgentInfo[], shared: ReadonlyMa
   for (const a of local) {
     listed.add(a.name);
     const s = shared.get(a.name);
-    if (a.alive || !s) out.push(a.alive ? { ...a, server: me } : { ...a });
+    if (a.alive) out.push({ ...a, server: me });
+    else if (!s) out.push({ ...a });
     else if (s.alive) out.push(fromShared(s, seenAt(s), a));
     else {
       const last = Math.max(a.last_seen ?? 0, seenAt(s) ?? 0);
