@@ -36,7 +36,7 @@ async function vmSeries(vm: string, match: string, from: number): Promise<{ targ
   }).filter((s) => s.times.length > 0);
 }
 
-type AgentEvent = { agent: string; state: 'down' | 'up'; time: number };
+type AgentEvent = { agent: string; state: 'down' | 'up'; time: number; server?: string };
 
 /**
  * Agents of a cluster, cluster-wide: two servers (one VictoriaMetrics, one PostgreSQL) and four
@@ -44,8 +44,8 @@ type AgentEvent = { agent: string; state: 'down' | 'up'; time: number };
  * each). Checked: both servers list every agent alive with the server it talks to; the mesh
  * spans the agents of both servers (an agent on s1 probes one on s2, and back); a sharded
  * group is split once over the cluster (every target probed, each by one agent); killing an
- * agent makes it down on both servers, told once in the cluster (agent_events and the log of
- * one server), and restarting it tells it up once.
+ * agent makes it down on both servers, told once in the cluster by its owner (the agent events
+ * both servers list, and the log of one server), and restarting it tells it up once.
  */
 test('cluster agents: every server lists every agent, one mesh and one shard split over the cluster, agent-down told once', { timeout: 900_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sm-cluster-agents-'));
@@ -143,8 +143,9 @@ mesh:
 
   // Kill an agent of s2: down on both servers, told once in the cluster; restarted: up, told once.
   const victim = y;
-  const events = async (): Promise<AgentEvent[]> => (await Promise.all(servers.map((s) => getJson<{ agent_events: AgentEvent[] }>(`${s.url}/api/v1/alerts`))))
-    .flatMap((r) => r.agent_events);
+  // Each server lists the cluster's agent events (each told by one server).
+  const eventsOf = async (s: typeof servers[0]) => (await getJson<{ agent_events: AgentEvent[] }>(`${s.url}/api/v1/alerts`)).agent_events;
+  const events = () => eventsOf(servers[1]!);
   const count = (l: AgentEvent[], agent: string, state: 'down' | 'up') => l.filter((e) => e.agent === agent && e.state === state).length;
   const downLines = (agent: string) => servers.reduce((n, s) => n + s.proc!.lines().filter((l) => String(l.msg).startsWith(`agent ${agent} is down:`)).length, 0);
   const before = await events();
@@ -169,6 +170,9 @@ mesh:
   const after = await events();
   assert.equal(count(after, victim, 'down') - count(before, victim, 'down'), 1, 'agent-down told once in the cluster');
   assert.equal(count(after, victim, 'up') - count(before, victim, 'up'), 1, 'agent-up told once in the cluster');
+  const told = after.filter((e) => e.agent === victim).slice(0, 2);
+  assert.deepEqual(told.map((e) => [e.state, e.server]), [['up', agentOwner(victim, IDS)], ['down', agentOwner(victim, IDS)]], 'told by its owner');
+  assert.deepEqual((await eventsOf(servers[0]!)).filter((e) => e.agent === victim).slice(0, 2), told, 's1 lists the same events');
   assert.equal(downLines(victim) - linesBefore, 1, `"agent ${victim} is down" logged by one server`);
   for (const a of AGENTS.filter((z) => z !== victim)) assert.equal(count(after, a, 'down'), count(before, a, 'down'), `${a}: alive all along, never told down`);
 });

@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import type { AgentInfo } from '../plan/agent-info.ts';
 import type { AgentFacts } from '../tasks/select.ts';
 import type { AgentView, AgentViews } from '../tasks/shared.ts';
-import { markAgent, readDownAgents } from './agents-pg.ts';
+import { markAgent, pruneAgentEvents, readAgentEvents, readDownAgents, type SharedAgentEvent } from './agents-pg.ts';
 import { agentOwner } from './hrw.ts';
 import type { ClusterDb } from './postgres.ts';
 import { pruneSightings, readSightings, writeSightings, type SightingRead, type SightingRow } from './tasks-pg.ts';
@@ -272,7 +272,10 @@ export class ClusterAgents implements AgentViews {
       const forget = now - this.lastForget > 3600_000;
       await this.opts.db.transaction('recording agents seen', async (c) => {
         await writeSightings(c, this.opts.server, rows.map(({ facts: _f, ...r }) => r));
-        if (forget) await pruneSightings(c, FORGET_MS);
+        if (forget) {
+          await pruneSightings(c, FORGET_MS);
+          await pruneAgentEvents(c);
+        }
       });
       if (forget) this.lastForget = now;
       for (const r of rows) this.written.set(r.agent, { at: now, polling: r.polling, facts: r.facts });
@@ -300,6 +303,11 @@ export class ClusterAgents implements AgentViews {
   async all(): Promise<ClusterAgent[]> {
     const rows = await this.opts.db.transaction('reading agents seen', (c) => readSightings(c));
     return [...this.merged(rows, this.opts.local()).values()];
+  }
+
+  /** The agent-down / agent-up events every server told, newest first (each change once). */
+  async events(): Promise<SharedAgentEvent[]> {
+    return this.opts.db.transaction('reading agent events', (c) => readAgentEvents(c));
   }
 
   close(): void {

@@ -137,7 +137,10 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     {
       name: 'alerts',
       routes: alertRoutes({
-        engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: () => alerts.agentEvents(),
+        engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: () => (clusterAgents
+          // Every server's events; this server's own while the database does not answer.
+          ? clusterAgents.events().catch(() => alerts.agentEvents())
+          : alerts.agentEvents()),
         onSilence: (change) => cluster?.shareSilence(change),
         history: () => cluster?.sharedHistory(),
       }),
