@@ -60,12 +60,14 @@ test('cluster agents: every server lists every agent, one mesh and one shard spl
   });
   const AGENTS = agentNames();
   const secrets = Object.fromEntries(AGENTS.map((a) => [a, writeSecret(dir, a)]));
+  // dead_after_s 10: an agent stays alive in the cluster for 20 s after its last row (a starved
+  // server writes late on a loaded machine), so the membership and the plans do not flap.
   const servers = await Promise.all(IDS.map(async (id) => {
     const port = await freePort();
     const dataDir = join(dir, `data-${id}`);
     mkdirSync(dataDir);
     const file = join(dir, `${id}.yaml`);
-    writeFileSync(file, `${clusterServerHead({ id, port, dataDir, step: 3, pings: 2, vmUrl: vm.url, pgUrl: pg.url })}agents:
+    writeFileSync(file, `${clusterServerHead({ id, port, dataDir, step: 3, pings: 2, vmUrl: vm.url, pgUrl: pg.url, deadAfterS: 10 })}agents:
 ${AGENTS.map((a) => `  - { name: ${a}, secret_file: ${secrets[a]}, heartbeat: 1 }`).join('\n')}
 targets:
   server_probes: false
