@@ -152,9 +152,12 @@ export function clusterAgentView(local: readonly AgentInfo[], shared: ReadonlyMa
 
 /** An agent as another server saw it, over this server's entry (display name, color, location from the config). */
 function fromShared(s: ClusterAgent, lastSeen: number | undefined, own?: AgentInfo): AgentInfo {
-  const a: AgentInfo = { ...(own ?? { name: s.name, addresses: [] }), region: s.region, labels: s.labels, alive: s.alive, builtin: s.builtin };
-  delete a.intranet_address, delete a.public_address, delete a.upgrade;
-  a.addresses = [s.intranet, s.public].filter((x): x is string => !!x);
+  const a: AgentInfo = { name: s.name, region: s.region, labels: s.labels, addresses: [], alive: s.alive, builtin: s.builtin };
+  if (own?.display_name !== undefined) a.display_name = own.display_name;
+  if (own?.color !== undefined) a.color = own.color;
+  if (own?.location !== undefined) a.location = own.location;
+  if (s.intranet) a.addresses.push(s.intranet);
+  if (s.public) a.addresses.push(s.public);
   if (s.intranet) a.intranet_address = s.intranet;
   if (s.public) a.public_address = s.public;
   if (s.version) a.version = s.version;
