@@ -87,9 +87,9 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
   tasks = createTasksModule({
     ctx, log: deps.log, planOf: (name) => agents.registry.get(name)?.targets,
     // In a cluster tasks are shared through its database; the first live server applies their deadlines and retention.
-    ...(clusterCfg && clusterDb ? {
+    ...(clusterCfg && clusterDb && clusterAgents ? {
       cluster: {
-        db: clusterDb, server: clusterCfg.server_id, sweeper: () => cluster?.liveServers()[0] === clusterCfg.server_id, agents: clusterAgents!,
+        db: clusterDb, server: clusterCfg.server_id, sweeper: () => cluster?.liveServers()[0] === clusterCfg.server_id, agents: clusterAgents,
       },
     } : {}),
   });
@@ -171,7 +171,7 @@ function agentRegions(ctx: ServerContext): (agent: string) => string | undefined
   };
 }
 
-/** The longest heartbeat period (s) of the configured agents (10, the default, without any). */
+/** The longest heartbeat period (s) of the configured agents; 10 (the default) when there is none. */
 function maxAgentHeartbeat(config: Config): number {
   const entries = Array.isArray(config.raw.agents) ? (config.raw.agents as Partial<AgentEntry>[]) : [];
   return entries.length ? Math.max(...entries.map((a) => a.heartbeat ?? 10)) : 10;
