@@ -20,6 +20,7 @@ import type { IndexRow } from '../store/vm/outbox.ts';
 import { fencedScopeWrite, LOCALIZE_SCHEMA, publishDigest, readCauses, readScope } from './localize-pg.ts';
 import { safeClient } from './pg-text.ts';
 import { TASKS_SCHEMA } from './tasks-pg.ts';
+import { AGENTS_SCHEMA } from './agents-pg.ts';
 import { decideFence, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import { ms, registerStart, removeServer, writeBeat, type BeatRows } from './heartbeat-pg.ts';
 
@@ -57,7 +58,7 @@ CREATE INDEX IF NOT EXISTS smokemesh_relay_owner ON smokemesh_relay (owner, id);
 `;
 
 /** Every table's DDL (idempotent), run in this order when the schema is new to the database. */
-const SCHEMAS = [SCHEMA, HISTORY_SCHEMA, INDEX_SCHEMA, LOCALIZE_SCHEMA, TASKS_SCHEMA];
+const SCHEMAS = [SCHEMA, HISTORY_SCHEMA, INDEX_SCHEMA, LOCALIZE_SCHEMA, TASKS_SCHEMA, AGENTS_SCHEMA];
 /** This schema's id: a database that has it needs no DDL. */
 const SCHEMA_ID = createHash('sha256').update(SCHEMAS.join('\n')).digest('hex').slice(0, 16);
 

@@ -1,7 +1,8 @@
 /**
  * The shared tasks' tables in the cluster's database (src/tasks/shared.ts says how they are
  * used): every task, each agent's part of it (status, result), and what the servers saw of
- * the agents (`smokemesh_agents_seen`, written in batches by src/cluster/agents.ts). Times are
+ * the agents (`smokemesh_agents_seen`, written in batches by src/cluster/agents.ts; its address
+ * and version columns are added by agents-pg.ts). Times are
  * taken on the database's clock, so the servers' clocks may disagree. Also the retention of
  * the shared alert history. Functions take a client inside the caller's transaction.
  */
@@ -263,6 +264,10 @@ export interface SightingRow {
   region: string;
   labels: Record<string, string>;
   builtin: boolean;
+  /** The addresses meshes probe, and the agent's version (null: unknown). */
+  intranet: string | null;
+  public: string | null;
+  version: string | null;
 }
 
 /** What the cluster's servers wrote of an agent, with ages on the database's clock. */
@@ -277,6 +282,9 @@ export interface SightingRead {
   region: string;
   labels: Record<string, string>;
   builtin: boolean;
+  intranet: string | null;
+  public: string | null;
+  version: string | null;
   /** The database's time of the read. */
   now: number;
 }
@@ -284,20 +292,22 @@ export interface SightingRead {
 /** Records (upserts) what `server` sees of these agents, in one statement. */
 export async function writeSightings(c: pg.PoolClient, server: string, rows: readonly SightingRow[]): Promise<void> {
   if (!rows.length) return;
-  await c.query(`INSERT INTO smokemesh_agents_seen (agent, server, seen_at, written_at, polling, polled_at, region, labels, builtin)
+  await c.query(`INSERT INTO smokemesh_agents_seen (agent, server, seen_at, written_at, polling, polled_at, region, labels, builtin, intranet, public, version)
     SELECT a, $1, clock_timestamp() - make_interval(secs => s / 1000), clock_timestamp(), p,
-      CASE WHEN pa IS NULL THEN NULL ELSE clock_timestamp() - make_interval(secs => pa / 1000) END, r, l, b
-    FROM unnest($2::text[], $3::float8[], $4::bool[], $5::float8[], $6::text[], $7::jsonb[], $8::bool[]) AS x(a, s, p, pa, r, l, b)
+      CASE WHEN pa IS NULL THEN NULL ELSE clock_timestamp() - make_interval(secs => pa / 1000) END, r, l, b, ia, pu, v
+    FROM unnest($2::text[], $3::float8[], $4::bool[], $5::float8[], $6::text[], $7::jsonb[], $8::bool[], $9::text[], $10::text[], $11::text[]) AS x(a, s, p, pa, r, l, b, ia, pu, v)
     ON CONFLICT (agent, server) DO UPDATE SET seen_at = excluded.seen_at, written_at = excluded.written_at, polling = excluded.polling,
-      polled_at = COALESCE(excluded.polled_at, smokemesh_agents_seen.polled_at), region = excluded.region, labels = excluded.labels, builtin = excluded.builtin`,
+      polled_at = COALESCE(excluded.polled_at, smokemesh_agents_seen.polled_at), region = excluded.region, labels = excluded.labels, builtin = excluded.builtin,
+      intranet = excluded.intranet, public = excluded.public, version = excluded.version`,
   [server, rows.map((r) => r.agent), rows.map((r) => r.seenAgoMs), rows.map((r) => r.polling), rows.map((r) => r.polledAgoMs),
-    rows.map((r) => r.region), rows.map((r) => JSON.stringify(r.labels)), rows.map((r) => r.builtin)]);
+    rows.map((r) => r.region), rows.map((r) => JSON.stringify(r.labels)), rows.map((r) => r.builtin),
+    rows.map((r) => r.intranet), rows.map((r) => r.public), rows.map((r) => r.version)]);
 }
 
 /** Every server's rows of these agents (all agents when `names` is undefined). */
 export async function readSightings(c: pg.PoolClient, names?: readonly string[]): Promise<SightingRead[]> {
   const cols = `agent, server, ${ms('clock_timestamp()')} - ${ms('written_at')} AS written_ago, ${ms('clock_timestamp()')} - ${ms('seen_at')} AS seen_ago,
-    ${ms('polled_at')} AS polled_at, polling, region, labels, builtin, ${NOW} AS now`;
+    ${ms('polled_at')} AS polled_at, polling, region, labels, builtin, intranet, public, version, ${NOW} AS now`;
   const r = names
     ? await c.query(`SELECT ${cols} FROM smokemesh_agents_seen WHERE agent = ANY($1::text[])`, [names])
     : await c.query(`SELECT ${cols} FROM smokemesh_agents_seen`);

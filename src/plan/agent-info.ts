@@ -20,5 +20,6 @@ export const AgentInfoSchema = Type.Object({
   last_seen: Type.Optional(Type.Number({ description: 'ms since the epoch; absent until it was heard from' })),
   alive: Type.Boolean(),
   builtin: Type.Boolean(),
+  server: Type.Optional(Type.String({ description: 'in a cluster: the server (cluster.server_id) that heard from it last, the one it talks to' })),
 });
 export type AgentInfo = Static<typeof AgentInfoSchema>;

@@ -108,6 +108,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return { errors: [], warnings };
   };
   const agentSources: (() => AgentInfo[])[] = [];
+  let agentView: ((local: AgentInfo[]) => AgentInfo[]) | undefined;
 
   const agent = new BuiltinAgent({ name: builtinName, region: config.general.region ?? 'default', log, ingest, outboxDir: join(dataDir, 'outbox') });
   // The live tree: the config's targets plus the mesh nodes of the live agents (a derived view).
@@ -119,7 +120,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     store,
     log,
     builtinAgent: builtinName,
-    agents: (): AgentInfo[] => [agent.info(), ...agentSources.flatMap((list) => list())],
+    localAgents: (): AgentInfo[] => [agent.info(), ...agentSources.flatMap((list) => list())],
+    agents: (): AgentInfo[] => (agentView ? agentView(ctx.localAgents()) : ctx.localAgents()),
     requireAdmin: async (req, reply) => {
       if (!bearerMatches(req.headers.authorization, adminToken)) {
         await reply.code(401).send(errorBody('SMOKEMESH_E_AUTH', 'admin token required: send "Authorization: Bearer <token>" (the token is in the admin token file, by default <data_dir>/admin.token)'));
@@ -151,6 +153,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   for (const m of modules) {
     if (m.sink) ingest.add(m.sink);
     if (m.agents) agentSources.push(m.agents);
+    if (m.agentView) agentView = m.agentView;
   }
   // Before any route and the static files: both attach themselves to routes as they are added
   // (and the OpenAPI description then covers every concern's routes).

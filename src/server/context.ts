@@ -18,8 +18,13 @@ export interface ServerContext {
   targets(): TargetNode;
   store: Store;
   log: Logger;
-  /** Every agent known to the server, the built-in one first. */
+  /**
+   * Every agent known to the server, the built-in one first. In a cluster: every agent of the
+   * cluster (alive if some server heard from it recently), through a module's agentView.
+   */
   agents(): AgentInfo[];
+  /** The agents this server itself knows: its built-in one and the modules' (the registry's), without a cluster's view. */
+  localAgents(): AgentInfo[];
   /** Name of the server's built-in agent. */
   builtinAgent: string;
   /** fastify preHandler: 401 unless the request carries the admin token. Use on every state-changing route. */
@@ -54,5 +59,7 @@ export interface ServerModule {
   sink?: RoundSink;
   /** Agents this module knows besides the built-in one (listed by ctx.agents()). */
   agents?: () => AgentInfo[];
+  /** A view over the server's own agents that ctx.agents() answers with (the cluster's: every server's agents). At most one module has one. */
+  agentView?: (local: AgentInfo[]) => AgentInfo[];
   close?: () => Promise<void> | void;
 }

@@ -18,6 +18,10 @@ import { ClusterDb } from '../cluster/postgres.ts';
 import { HistoryRetention } from '../cluster/retention.ts';
 import { alertHistoryDays } from '../alerts/config.ts';
 import { clusterRoutes, localizeShared, startCluster } from './cluster-module.ts';
+import { ClusterAgents } from '../cluster/agents.ts';
+import type { AgentEntry } from '../config/agents-schema.ts';
+import type { Config } from '../config/loader.ts';
+import type { AgentInfo } from '../plan/agent-info.ts';
 
 /**
  * Builds the modules of the other concerns (agents, alerts, mesh and exporters, UI API) and
@@ -50,6 +54,19 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     ? new HistoryRetention({ db: clusterDb, days: () => alertHistoryDays(ctx.config()), sweeper: () => cluster?.liveServers()[0] === clusterCfg.server_id, log: deps.log.child({ module: 'cluster' }) })
     : undefined;
   retention?.start();
+  // What every server saw of the agents, written and read back each heartbeat: the shared tasks
+  // judge agents by it, every server lists every agent of the cluster (ctx.agents(), so the live
+  // mesh and the planners' peers are the cluster's), and agent-down / agent-up is told once, by
+  // the agent's owner among the live servers.
+  const clusterAgents = clusterCfg && clusterDb ? new ClusterAgents({
+    db: clusterDb, server: clusterCfg.server_id, local: () => ctx.localAgents(), polls: () => tasks?.pollState?.() ?? new Map(),
+    periodMs: clusterCfg.heartbeat_s * 1000, freshMs: 2 * clusterCfg.dead_after_s * 1000, log: deps.log.child({ module: 'cluster', cluster: 'agents' }),
+    liveness: {
+      live: () => cluster?.liveServers() ?? [], agents: () => ctx.agents(), emit: (agent, state) => alerts.agentEvent(agent.name, state),
+      // An agent no server heard from is down once it could have been heard (3 heartbeats, the registry's rule) and written.
+      graceMs: 2 * clusterCfg.dead_after_s * 1000 + 3 * 1000 * maxAgentHeartbeat(ctx.config()),
+    },
+  }) : undefined;
   ctx.onReload((c) => alerts.reload(c, ctx.targets()));
   // After the alerts took the new rules: ownership is checked again (the cluster section itself waits for a restart).
   ctx.onReload((c) => cluster?.reloaded(parseCluster(c).cluster));
@@ -58,6 +75,7 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     ctx, ingest: deps.ingest, log: deps.log,
     view: { targets: () => ctx.targets(), peers: () => live.peers() },
     onAgentEvent: (agent, state) => alerts.agentEvent(agent.name, state),
+    clustered: clusterAgents !== undefined,
     // In a cluster each agent is told which server evaluates its series (docs/scale.md).
     ...(cluster ? { serverFor: (agent: string) => cluster?.serverFor(agent) } : {}),
     // Registered when the routes are, by which time the tasks and fleet modules exist.
@@ -69,10 +87,9 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
   tasks = createTasksModule({
     ctx, log: deps.log, planOf: (name) => agents.registry.get(name)?.targets,
     // In a cluster tasks are shared through its database; the first live server applies their deadlines and retention.
-    ...(clusterCfg && clusterDb ? {
+    ...(clusterCfg && clusterDb && clusterAgents ? {
       cluster: {
-        db: clusterDb, server: clusterCfg.server_id, sweeper: () => cluster?.liveServers()[0] === clusterCfg.server_id,
-        heartbeatMs: clusterCfg.heartbeat_s * 1000, deadAfterMs: clusterCfg.dead_after_s * 1000,
+        db: clusterDb, server: clusterCfg.server_id, sweeper: () => cluster?.liveServers()[0] === clusterCfg.server_id, agents: clusterAgents,
       },
     } : {}),
   });
@@ -109,6 +126,7 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     rollouts: () => fleet!.rolloutMetrics(),
     extraMetrics: localize.metrics,
   });
+  clusterAgents?.start();
   return [
     agents,
     fleet!,
@@ -119,18 +137,22 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     {
       name: 'alerts',
       routes: alertRoutes({
-        engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: () => alerts.agentEvents(),
+        engine: () => alerts.engine, db: alerts.db, dispatcher: alerts.dispatcher, agentEvents: () => (clusterAgents
+          // Every server's events; this server's own while the database does not answer.
+          ? clusterAgents.events().catch(() => alerts.agentEvents())
+          : alerts.agentEvents()),
         onSilence: (change) => cluster?.shareSilence(change),
         history: () => cluster?.sharedHistory(),
       }),
       sink: cluster ?? alerts.sink,
       close: async () => {
         retention?.stop();
+        clusterAgents?.close();
         await cluster?.close();
         await alerts.close();
       },
     },
-    { name: 'cluster', routes: clusterRoutes(() => cluster) },
+    { name: 'cluster', routes: clusterRoutes(() => cluster), ...(clusterAgents ? { agentView: (local: AgentInfo[]) => clusterAgents.view(local) } : {}) },
     { name: 'ui-api', routes: apiRoutes },
   ];
 }
@@ -147,4 +169,10 @@ function agentRegions(ctx: ServerContext): (agent: string) => string | undefined
     }
     return map.get(agent);
   };
+}
+
+/** The longest heartbeat period (s) of the configured agents; 10 (the default) when there is none. */
+function maxAgentHeartbeat(config: Config): number {
+  const entries = Array.isArray(config.raw.agents) ? (config.raw.agents as Partial<AgentEntry>[]) : [];
+  return entries.length ? Math.max(...entries.map((a) => a.heartbeat ?? 10)) : 10;
 }

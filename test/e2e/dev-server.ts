@@ -66,7 +66,7 @@ export async function startDevServer(opts: {
   const log = pino({ level: 'silent' });
   const agents = opts.agents ?? [{ name: 'local', region: 'default', labels: {}, addresses: ['127.0.0.1'], alive: true, builtin: true }];
   const ctx: ServerContext = {
-    config: () => config, targets: () => config.targets, store, log, agents: () => agents, builtinAgent: agents[0]!.name,
+    config: () => config, targets: () => config.targets, store, log, agents: () => agents, localAgents: () => agents, builtinAgent: agents[0]!.name,
     requireAdmin: async (_req, reply) => { await reply.code(401).send({ code: 'SMOKEMESH_E_AUTH', error: 'admin token required' }); },
     reload: async () => ({ errors: [], warnings: [] }), onReload: () => {},
   };

@@ -37,10 +37,15 @@ export interface AgentsModule extends ServerModule {
  * Remote agents plugged into the server: the agent API, their liveness and plans, and a
  * public status route. `onAgentEvent` receives agent-down / agent-up (the alert engine's hook).
  */
-export function createAgentsModule(deps: { ctx: ServerContext; ingest: Ingest; log: Logger; view: TreeView; onAgentEvent?: AgentEventHook; agentRoutes?: (api: FastifyInstance) => void; serverFor?: (agent: string) => string | undefined }): AgentsModule {
+export function createAgentsModule(deps: {
+  ctx: ServerContext; ingest: Ingest; log: Logger; view: TreeView; onAgentEvent?: AgentEventHook; agentRoutes?: (api: FastifyInstance) => void; serverFor?: (agent: string) => string | undefined;
+  /** In a cluster: agent-down / agent-up are told by the cluster (AgentRegistry.clustered), not by this registry. */
+  clustered?: boolean;
+}): AgentsModule {
   const log = deps.log.child({ module: 'agents' });
   const registry = new AgentRegistry(deps.ctx.config(), deps.ctx.builtinAgent, log, deps.view);
   registry.onAgentEvent = deps.onAgentEvent;
+  registry.clustered = deps.clustered ?? false;
   deps.ctx.onReload((c: Config) => registry.apply(c));
   return {
     name: 'agents',

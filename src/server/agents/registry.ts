@@ -87,6 +87,12 @@ export class AgentRegistry {
   /** Called on agent-down / agent-up; the alert engine connects its agentEvent here. */
   onAgentEvent: AgentEventHook | undefined;
   /**
+   * In a cluster an agent talks to one server: agent-down / agent-up are judged over the
+   * cluster and told by one server (src/cluster/agents.ts). The registry then keeps its own
+   * state (heard from here or not) without telling it or logging it as the agent's.
+   */
+  clustered = false;
+  /**
    * `view` answers with the live target tree and the live agents that share sharded targets
    * (the mesh, src/plan/live.ts); both are asked for at every replan.
    */
@@ -135,7 +141,8 @@ export class AgentRegistry {
     if (ip) st.remote_ip = ip;
     if (!st.alive) {
       st.alive = true;
-      this.log.info({ agent: name, ip }, `agent ${name} is up`);
+      if (this.clustered) this.log.info({ agent: name, ip }, `agent ${name} talks to this server`);
+      else this.log.info({ agent: name, ip }, `agent ${name} is up`);
       if (st.down) {
         st.down = false;
         this.emit(st, 'up');
@@ -230,12 +237,18 @@ export class AgentRegistry {
       if (st.alive) st.alive = false;
       st.down = true;
       const ago = st.last_seen ? `last seen ${Math.round((now - st.last_seen) / 1000)} s ago` : 'not heard from since the server started';
+      if (this.clustered) {
+        // Not news unless it talked to this server: it may talk to another one.
+        if (st.last_seen) this.log.info({ agent: st.entry.name, last_seen: st.last_seen }, `agent ${st.entry.name} no longer talks to this server: ${ago}`);
+        continue;
+      }
       this.log.warn({ agent: st.entry.name, last_seen: st.last_seen }, `agent ${st.entry.name} is down: ${ago}`);
       this.emit(st, 'down');
     }
   }
 
   private emit(st: AgentState, event: 'down' | 'up'): void {
+    if (this.clustered) return;
     try {
       this.onAgentEvent?.(this.info(st), event);
     } catch (e) {

@@ -27,7 +27,7 @@ targets:
   const store = storeIn(dir, config);
   const alerts = createAlerts({ config, store, log: silentLog, builtinAgent: 'srv' });
   const ctx = {
-    config: () => config, targets: () => config.targets, store, log: silentLog, builtinAgent: 'srv', agents: () => [],
+    config: () => config, targets: () => config.targets, store, log: silentLog, builtinAgent: 'srv', agents: () => [], localAgents: () => [],
     requireAdmin: async (req, reply) => {
       if (req.headers.authorization !== 'Bearer t0ken') await reply.code(401).send({ code: 'SMOKEMESH_E_AUTH', error: 'admin token required' });
     },

@@ -20,13 +20,19 @@ export interface AlertRouteDeps {
   engine: () => AlertEngine;
   db: AlertDb;
   dispatcher: Dispatcher;
-  agentEvents: () => { agent: string; state: 'down' | 'up'; time: number }[];
+  /** Agent up/down events, newest first; in a cluster every server's (each told by one server, `server`). */
+  agentEvents: () => AgentEventItem[] | Promise<AgentEventItem[]>;
   /** Told of every silence saved or deleted here (a cluster shares them with its other servers). */
   onSilence?: (change: { saved: Silence } | { deleted: string }) => void;
   /** In a cluster: the history and deliveries of every server (src/cluster/history.ts); default this server's own database. */
   history?: () => SharedHistory | undefined;
 }
 
+const AgentEventSchema = Type.Object({
+  agent: Type.String(), state: Type.Enum(['down', 'up']), time: Type.Number(),
+  server: Type.Optional(Type.String({ description: 'in a cluster: the server that told it (the agent\'s owner then)' })),
+});
+type AgentEventItem = Static<typeof AgentEventSchema>;
 
 const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 200 }));
 const Offset = Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0, description: 'rows to skip (paging); X-Total-Count has the total' }));
@@ -106,7 +112,7 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
             rules: Type.Array(AlertRuleInfoSchema),
             active: Type.Array(ActiveSchema),
             channels: Type.Array(ChannelSchema),
-            agent_events: Type.Array(Type.Object({ agent: Type.String(), state: Type.Enum(['down', 'up']), time: Type.Number() })),
+            agent_events: Type.Array(AgentEventSchema),
           }),
         },
       } as FastifySchema,
@@ -116,7 +122,7 @@ export function alertRoutes(deps: AlertRouteDeps): RouteModule {
         rules: engine.rules().map(({ test: _t, ...r }) => r),
         active: engine.active(),
         channels: channels(),
-        agent_events: deps.agentEvents(),
+        agent_events: await deps.agentEvents(),
       };
     });
     app.get('/api/v1/alerts/active', {

@@ -17,7 +17,7 @@ import { chooseAgents } from '../../tasks/select.ts';
 import { TaskError, TaskService, type TaskDispatch } from '../../tasks/service.ts';
 import { SmokemeshError } from '../../errors.ts';
 import { SharedTaskService } from '../../tasks/shared.ts';
-import { ClusterAgents } from '../../cluster/agents.ts';
+import type { ClusterAgents, PollState } from '../../cluster/agents.ts';
 import type { ClusterDb } from '../../cluster/postgres.ts';
 import { pgTaskDb } from '../../cluster/tasks-pg.ts';
 import { AutoTracer, type TraceRequest } from '../../tasks/traces.ts';
@@ -34,6 +34,8 @@ export interface TasksModule extends ServerModule {
   onAlertEvent(event: AlertEvent, rule: AlertRule): Promise<void> | undefined;
   /** Traces for a localization cause (or anything else): mtr from the given agents to a target. */
   trace(req: TraceRequest): ReturnType<AutoTracer['trace']>;
+  /** In a cluster: the agents' task polls on this server (written to the shared table of agents). */
+  pollState?(): PollState;
 }
 
 /** Most name lookups of target hosts in flight at once while building the policy. */
@@ -83,7 +85,7 @@ export function createTasksModule(deps: {
   };
   currentPolicy(); // start resolving the target names now
 
-  const { service, tracer, agentsKnown, close: closeStore } = deps.cluster
+  const { service, tracer, agentsKnown, pollState, close: closeStore } = deps.cluster
     ? sharedTasks(deps.cluster, ctx, log, settings, currentPolicy)
     : localTasks(join(dir, 'tasks.sqlite'), ctx, log, settings, currentPolicy, note);
 
@@ -115,6 +117,7 @@ export function createTasksModule(deps: {
     tracer,
     agentRoutes: (api) => agentTaskRoutes(api, { tasks: service, log }),
     trace: (req) => tracer.trace(req),
+    ...(pollState ? { pollState } : {}),
     onAlertEvent(event, rule) {
       if (!rule.trace || !event.target.host) return undefined;
       // A quorum alert (agent "*") is traced from two of the agents that match it.
@@ -152,11 +155,10 @@ export function createTasksModule(deps: {
 export interface SharedTasksSetup {
   db: ClusterDb;
   server: string;
+  /** What every server saw of the agents (started and closed by the caller; told of this server's polls through pollState). */
+  agents: ClusterAgents;
   /** Whether this server applies the shared deadlines and retention now (the first of the live set). */
   sweeper: () => boolean;
-  /** cluster.heartbeat_s and dead_after_s, in ms. */
-  heartbeatMs: number;
-  deadAfterMs: number;
 }
 
 interface TaskStore {
@@ -164,6 +166,7 @@ interface TaskStore {
   tracer: AutoTracer;
   /** The agents tasks may be given to, as the choice of agents sees them: those named, or every one. */
   agentsKnown: (names?: readonly string[]) => Promise<AgentIdentity[]>;
+  pollState?: () => PollState;
   close: () => void;
 }
 
@@ -177,20 +180,17 @@ function localTasks(file: string, ctx: ServerContext, log: Logger, settings: () 
 
 /** The cluster's tasks: in its database, handed to agents by whichever server they poll (src/tasks/shared.ts). */
 function sharedTasks(c: SharedTasksSetup, ctx: ServerContext, log: Logger, settings: () => TasksConfig, policy: () => TaskPolicy): TaskStore {
-  const agents: ClusterAgents = new ClusterAgents({
-    db: c.db, server: c.server, local: () => ctx.agents(), polls: () => service.pollState(),
-    periodMs: c.heartbeatMs, freshMs: 2 * c.deadAfterMs, log: log.child({ cluster: 'agents' }),
-  });
+  const agents = c.agents;
   const service: SharedTaskService = new SharedTaskService({
     db: pgTaskDb((what, fn) => c.db.transaction(what, fn).catch((e: unknown) => { throw unavailable(e); })),
     views: { read: (names) => agents.read(names).catch((e: unknown) => { throw unavailable(e); }) }, server: c.server, log, settings, policy, sweeper: c.sweeper,
   });
-  agents.start();
   return {
     service, tracer: new AutoTracer({ service, history: service, settings, log }),
     // The config's agents and this server's built-in one, with what other servers saw of them, and the other servers' built-in agents.
     agentsKnown: (names) => (names ? agents.read(names).then((m) => [...m.values()]) : agents.all()).catch((e: unknown) => { throw unavailable(e); }),
-    close: () => agents.close(),
+    pollState: () => service.pollState(),
+    close: () => {},
   };
 }
 
