@@ -28,7 +28,7 @@
 // also lets ping sockets be allowed without touching the host's sysctl. Run as root.
 // Traffic goes to 127.0.0.0/8 only.
 import { spawn, execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,9 @@ import type { RunnerMessage, RunnerRound } from './icmp-round-runner.ts';
 
 const CLK_TCK = 100; // Linux USER_HZ as /proc reports it
 const INSIDE = 'SMX_BENCH_NETNS';
+/** Where the bare fping's stderr goes (removed at exit). */
+const scratch = mkdtempSync(join(tmpdir(), 'smokemesh-icmp-bare-'));
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 
 // ---------------------------------------------------------------- namespace set-up
 if (process.env.NETNS !== '0' && !process.env[INSIDE]) {
@@ -136,7 +139,7 @@ interface Result {
   command: string;
 }
 
-/** One bare fping process over all targets, as a user would run it. */
+/** One bare fping process over all targets, as a user would run it (`fping … 2> file`). */
 async function bare(kind: 'raw' | 'ping', hosts: string[], p: IcmpParams): Promise<Result> {
   const args = ['-C', String(p.pings), '-q', '-i', String(p.mininterval), '-p', String(p.interval), '-t', String(p.timeout), '-b', String(p.packet_size)];
   const argv = kind === 'raw' ? ['fping', ...args, ...hosts] : ['unshare', '--user', 'fping', ...args, '-S', '0.0.0.0', '-S', '::', ...hosts];
@@ -144,19 +147,22 @@ async function bare(kind: 'raw' | 'ping', hosts: string[], p: IcmpParams): Promi
   const load0 = load();
   const cpu0 = cpuSeconds();
   const t0 = performance.now();
-  let stderr = '';
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
+  // stderr into a file, as the probe's fping writes it (fping/runner.ts).
+  const outFile = join(scratch, `bare-${kind}.stderr`);
+  const fd = openSync(outFile, 'w', 0o600);
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', fd] });
   await new Promise((resolve) => child.on('close', resolve));
   const wall = (performance.now() - t0) / 1000;
   const cpu1 = cpuSeconds();
+  closeSync(fd);
+  const stderr = readFileSync(outFile, 'utf8');
   const out = parseFpingOutput(stderr, p.pings);
   let received = 0;
   for (const r of out.hosts.values()) if ('rtts' in r) received += r.rtts.length;
   return {
     who: `bare fping, ${kind} socket`, processes: 1, wall, fping: cpu1.children - cpu0.children, node: 0,
     lost: hosts.length * p.pings - received, sent: hosts.length * p.pings, rssMb: 0, load0, load1: load(),
-    command: shown(argv, hosts.length),
+    command: `${shown(argv, hosts.length)} 2> <file>`,
   };
 }
 
@@ -265,17 +271,15 @@ async function main(): Promise<void> {
       // Even repetitions: the bare references first; odd ones: smokemesh first.
       const order: Array<'raw' | 'ping' | 'smokemesh'> = rep % 2 ? ['smokemesh', ...bareKinds] : [...bareKinds, 'smokemesh'];
       for (const who of order) {
-        if (who === 'smokemesh') {
-          s = await smokemesh(runner, hosts, p);
-          all.push(s);
-          continue;
-        }
-        const r = await bare(who, hosts, p);
-        refs.set(`bare ${who}`, r.fping);
+        const r = who === 'smokemesh' ? (s = await smokemesh(runner, hosts, p)) : await bare(who, hosts, p);
+        if (who !== 'smokemesh') refs.set(`bare ${who}`, r.fping);
         all.push(r);
-        console.log(`  ${String(rep + 1).padStart(3)} ${row(r, floor, new Map()).trimStart()}`);
       }
-      console.log(`  ${String(rep + 1).padStart(3)} ${row(s!, floor, refs).trimStart()}`);
+      // In the order they ran.
+      for (const who of order) {
+        const r = who === 'smokemesh' ? s! : all.at(-1 - [...order].reverse().indexOf(who))!;
+        console.log(`  ${String(rep + 1).padStart(3)} ${row(r, floor, who === 'smokemesh' ? refs : new Map()).trimStart()}`);
+      }
       for (const [k, v] of refs) ratios.get(k)!.push((s!.fping + s!.node) / v);
       nodeCpu.push(s!.node);
     }
