@@ -22,7 +22,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { BROTLI_SETTINGS } from '../src/server/api/compression.ts';
+import { COMPRESSION_SETTINGS } from '../src/server/api/compression.ts';
 import { startSyntheticGroup } from './synthetic-group.ts';
 
 const N = Number(process.argv[2] ?? 200);
@@ -33,7 +33,7 @@ const modes = (MODE === 'both' ? ['inject', 'socket'] : [MODE]) as Array<'inject
 if (!modes.every((m) => m === 'inject' || m === 'socket')) throw new Error(`MODE=${MODE}: use inject, socket or both`);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 console.log(`command: ${MODE === 'both' ? '' : `MODE=${MODE} `}npx tsx bench/overview-api.ts ${N} ${HOURS} ${RUNS}`);
-console.log(`config: ${N} targets, step 60 s, 20 pings, ${HOURS} h of history each, store as shipped; compression ${BROTLI_SETTINGS}; Node ${process.version}; loadavg at start ${load()}`);
+console.log(`config: ${N} targets, step 60 s, 20 pings, ${HOURS} h of history each, store as shipped; compression ${COMPRESSION_SETTINGS}; Node ${process.version}; loadavg at start ${load()}`);
 const now = Date.now();
 const srv = await startSyntheticGroup(N, HOURS, now);
 const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
