@@ -67,8 +67,14 @@ export async function runFping(cmd: FpingCommand, args: readonly string[], pings
   const started = performance.now();
   const argv = [cmd.file, ...cmd.prefix, ...args];
   const collector = new FpingOutputCollector(pings, cmd.programs);
-  if (signal.aborted) return { argv, output: collector.result(), exitCode: null, signal: 'SIGKILL', wallMs: 0 };
+  const aborted = (): FpingRun => ({ argv, output: collector.result(), exitCode: null, signal: 'SIGKILL', wallMs: 0 });
+  if (signal.aborted) return aborted();
   const file = await outputFile();
+  // Aborted while the file was being made: the listener below would never hear it.
+  if (signal.aborted) {
+    await file?.close().catch(() => {});
+    return aborted();
+  }
   const child = spawn(cmd.file, argv.slice(1), { ...(cmd.argv0 ? { argv0: cmd.argv0 } : {}), stdio: ['ignore', 'ignore', file ? file.fd : 'pipe'], shell: false });
   const lines = new LineSplitter((line) => collector.add(line));
   if (!file) child.stderr!.setEncoding('utf8').on('data', (chunk: string) => lines.push(chunk));
