@@ -96,5 +96,7 @@ const b = status(server.pid!);
 const w2 = await written();
 console.log(`one step later, overview asked ${asked} times: ${w2.rounds_written} rounds stored; server RSS ${b.rss.toFixed(1)} MiB (peak ${b.hwm.toFixed(1)} MiB)`);
 listener.close();
+const warnings = out.split('\n').filter((l) => /Warning|"level":(40|50)/.test(l));
+console.log(`warnings and errors the server printed: ${warnings.length ? `\n  ${warnings.slice(0, 10).join('\n  ')}` : 'none'}`);
 console.log(`node ${process.version}; loadavg at end ${load()}`);
 process.exit(0);

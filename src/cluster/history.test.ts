@@ -87,3 +87,29 @@ test('two servers\' alert databases copied to the shared one: the history and de
     await shared.close();
   }
 });
+
+test('a NUL in an event, a delivery error or a relayed round does not block the copy: PostgreSQL gets U+FFFD, the rest as sent', { timeout: 60_000 }, async () => {
+  const shared = new ClusterDb(pg.url);
+  const db = openAlertDb(join(dir, 'nul.sqlite'), () => {});
+  const history = new LocalHistory(join(dir, 'nul.sqlite'));
+  try {
+    await shared.init();
+    const ev = sampleEvent({ id: 'e-nul' });
+    const [ids] = db.recordEvents([{ event: { ...ev, alert: { ...ev.alert, comment: 'loss\u0000here' } }, mutedBy: null, channels: channel, status: 'pending' }]);
+    db.recordAttempt(ids![0]!, 1, 'retry', 5, 'HTTP 500: \u0000\u0000');
+    await copy(shared, 'nul', history);
+    const [row] = (await shared.events({ limit: 10, target: ev.target.path })).rows.filter((e) => e.id === 'e-nul');
+    assert.equal(row?.event.alert.comment, 'loss\ufffdhere');
+    const [d] = (await shared.deliveries({ limit: 10, event: 'e-nul' })).rows;
+    assert.equal(d?.last_error, 'HTTP 500: \ufffd\ufffd');
+    assert.equal(d?.attempt_log[0]?.error, 'HTTP 500: \ufffd\ufffd');
+    const round = { target: '/nul', agent: 'a', probe: 'http', time: 1000, step: 60, sent: 1, rtts: [], median: null, error: 'reset\u0000' };
+    await shared.relay([{ owner: 's1', round: round as never }]);
+    const taken = await shared.claim('s1', ['s1']);
+    assert.equal((taken[0]?.round as unknown as { error: string }).error, 'reset\ufffd');
+  } finally {
+    history.close();
+    db.close();
+    await shared.close();
+  }
+});

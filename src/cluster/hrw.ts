@@ -10,9 +10,7 @@
 import { createHash } from 'node:crypto';
 
 /** The key of a series (target × agent) as hashed. */
-export function seriesKey(target: string, agent: string): string {
-  return `${target}\u0000${agent}`;
-}
+export { seriesKey } from '../probes/round.ts';
 
 /** The weight of `key` on `server`: the first 48 bits of SHA-256(server \0 key). */
 export function weight(server: string, key: string): number {

@@ -18,6 +18,7 @@ import { copyHistory, HISTORY_SCHEMA, sharedDeliveries, sharedEvents, type Local
 import { INDEX_SCHEMA, pullIndex, pushIndex, type IndexPage } from './index-pg.ts';
 import type { IndexRow } from '../store/vm/outbox.ts';
 import { fencedScopeWrite, LOCALIZE_SCHEMA, publishDigest, readCauses, readScope } from './localize-pg.ts';
+import { safeClient } from './pg-text.ts';
 import { TASKS_SCHEMA } from './tasks-pg.ts';
 import { decideFence, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import type { ServerBeat } from './membership.ts';
@@ -114,7 +115,7 @@ export class ClusterDb {
       throw clusterError(what, e);
     }
     try {
-      return await fn(client);
+      return await fn(safeClient(client));
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
       throw clusterError(what, e);

@@ -80,11 +80,6 @@ function keyText(k: string): string {
   return JSON.stringify(k);
 }
 
-/** Text as PostgreSQL stores it: a NUL (which it refuses) from an agent's error or a caller's name becomes U+FFFD. */
-function text(s: string | undefined): string | null {
-  return s === undefined ? null : s.replace(/\u0000/g, '\ufffd');
-}
-
 async function toRecord(c: pg.PoolClient, t: TaskRow): Promise<TaskRecord> {
   const parts = await c.query(`SELECT ${PART_COLUMNS} FROM smokemesh_task_parts WHERE task_id = $1 ORDER BY ord`, [t.id]);
   const rec: TaskRecord = {
@@ -100,7 +95,7 @@ async function toRecord(c: pg.PoolClient, t: TaskRow): Promise<TaskRecord> {
 async function savePart(c: pg.PoolClient, taskId: string, r: AgentResult, onlyFrom?: ResultStatus): Promise<boolean> {
   const done = await c.query(`UPDATE smokemesh_task_parts SET status = $3, started = $4, finished = $5, output = $6, error = $7, summary = $8
     WHERE task_id = $1 AND agent = $2 ${onlyFrom ? 'AND status = $9' : ''}`,
-  [taskId, r.agent, r.status, r.started ?? null, r.finished ?? null, r.output === undefined ? null : JSON.stringify(r.output), text(r.error), text(r.summary),
+  [taskId, r.agent, r.status, r.started ?? null, r.finished ?? null, r.output === undefined ? null : JSON.stringify(r.output), r.error ?? null, r.summary ?? null,
     ...(onlyFrom ? [onlyFrom] : [])]);
   return done.rowCount === 1;
 }
@@ -134,11 +129,11 @@ export function pgTaskDb(tx: <T>(what: string, fn: (c: pg.PoolClient) => Promise
       if (!rec) return undefined;
       await c.query(`INSERT INTO smokemesh_tasks (id, home, created, created_by, origin, kind, host, params, choice, target, trace_key, timeout_ms, state, version)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-      [rec.id, home, rec.created, text(rec.created_by), rec.origin, rec.kind, rec.host, JSON.stringify(rec.params), JSON.stringify(rec.choice), rec.target ?? null, traceKey === null ? null : keyText(traceKey), timeoutMs, rec.state, rec.version]);
+      [rec.id, home, rec.created, rec.created_by ?? null, rec.origin, rec.kind, rec.host, JSON.stringify(rec.params), JSON.stringify(rec.choice), rec.target ?? null, traceKey === null ? null : keyText(traceKey), timeoutMs, rec.state, rec.version]);
       await c.query(`INSERT INTO smokemesh_task_parts (task_id, ord, agent, status, queued, finished, error)
         SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])`,
       [rec.id, rec.results.map((_, i) => i), rec.results.map((r) => r.agent), rec.results.map((r) => r.status), rec.results.map((r) => r.queued),
-        rec.results.map((r) => r.finished ?? null), rec.results.map((r) => text(r.error))]);
+        rec.results.map((r) => r.finished ?? null), rec.results.map((r) => r.error ?? null)]);
       return rec;
     }),
 

@@ -84,7 +84,7 @@ export interface StepResult {
 }
 
 /** The key of a series in the state and in `explain`. */
-export const seriesKey = (target: string, agent: string): string => `${target}\u0000${agent}`;
+export { seriesKey } from '../probes/round.ts';
 
 /** An agent as the localization sees it: its name, region and labels (the roles are read from them). */
 export interface LocalizeAgent {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Measurement } from './round.ts';
 
@@ -89,10 +90,24 @@ export function unmeasurable(pings: number, error: string): Measurement {
   return { sent: pings, rtts: [], error };
 }
 
+const shared = new WeakSet<AbortSignal>();
+
+/**
+ * A round's signal is listened to by every attempt and pause of every target measured at once
+ * (200 TCP targets: 200 listeners, each removed when its attempt ends): not a leak, so Node's
+ * warning past 10 listeners is turned off for it.
+ */
+function sharedSignal(signal: AbortSignal): void {
+  if (shared.has(signal)) return;
+  shared.add(signal);
+  setMaxListeners(0, signal);
+}
+
 /** Waits `ms`; resolves false early (and promptly) if `signal` aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve(false);
+    sharedSignal(signal);
     const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(true); }, ms);
     const onAbort = (): void => { clearTimeout(timer); resolve(false); };
     signal.addEventListener('abort', onAbort, { once: true });
@@ -109,7 +124,10 @@ export function attemptSignal(round: AbortSignal, timeout: number): { signal: Ab
   const timer = setTimeout(() => { timedOut = true; ctl.abort(new Error(`timeout after ${timeout} ms`)); }, timeout);
   const onAbort = (): void => ctl.abort(round.reason);
   if (round.aborted) ctl.abort(round.reason);
-  else round.addEventListener('abort', onAbort, { once: true });
+  else {
+    sharedSignal(round);
+    round.addEventListener('abort', onAbort, { once: true });
+  }
   return {
     signal: ctl.signal,
     timedOut: () => timedOut,

@@ -139,3 +139,8 @@ export function clipText(text: string): string {
 export function lossPct(r: Pick<Round, 'sent' | 'loss'>): number {
   return r.sent === 0 ? 100 : (100 * r.loss) / r.sent;
 }
+
+/** The key of a series (target × agent) in maps and hashes: the two names joined by a NUL (which neither can hold). */
+export function seriesKey(target: string, agent: string): string {
+  return `${target}\u0000${agent}`;
+}

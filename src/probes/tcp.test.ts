@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { tcpProbe } from './tcp.ts';
+import { connectOnce, tcpProbe } from './tcp.ts';
 import { TcpParamsSchema, type TcpParams } from './params.ts';
 import { ABORTED } from './net-round.ts';
 import { paramsFor } from '../../test/fixtures/probes/params.ts';
@@ -114,4 +114,22 @@ test('aborting the round ends it promptly', async () => {
     assert.equal(m.error, ABORTED);
     assert.ok(m.sent <= 1, `sent ${m.sent}`);
   } finally { l.server.close(); }
+});
+
+test('50 connects at once on one round signal: no MaxListenersExceededWarning (every attempt listens on it, and stops when done)', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => { warnings.push(w.name); };
+  process.on('warning', onWarning);
+  const { server, port } = await listen('127.0.0.1');
+  try {
+    const round = new AbortController();
+    const out = await Promise.all(Array.from({ length: 50 }, () => connectOnce('127.0.0.1', 4, port, 5000, round.signal)));
+    assert.equal(out.filter((o) => o.ok).length, 50);
+    // Warnings are emitted on the next tick.
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+    server.close();
+  }
 });

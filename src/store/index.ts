@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import type { Config } from '../config/loader.ts';
 import type { StoreConfig } from '../config/schema.ts';
-import { SqliteStore, type StoreLogger, type StoreOptions } from './sqlite.ts';
-import type { Store } from './types.ts';
+import { SqliteStore, type StoreOptions } from './sqlite.ts';
+import type { Store, StoreLogger } from './types.ts';
 import { VmStore } from './victoriametrics.ts';
 
-export { SqliteStore, DB_FILE, type StoreLogger, type StoreOptions } from './sqlite.ts';
+export { SqliteStore, DB_FILE, type StoreOptions } from './sqlite.ts';
 export * from './types.ts';
 export { VmStore, type VmStoreOptions } from './victoriametrics.ts';
 

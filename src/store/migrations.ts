@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { BucketRow } from './bucket.ts';
 import { encodePack, packBuckets } from './packs.ts';
-import type { StoreLogger } from './sqlite.ts';
+import type { StoreLogger } from './types.ts';
 
 /**
  * The on-disk schema, versioned with `PRAGMA user_version`. Migrations only go forward; each

@@ -18,16 +18,10 @@ import { SummaryCache, type CachedBucket } from './summary-cache.ts';
 import { Retention } from './retention.ts';
 import { countBuckets, takeBucket } from './tier-rows.ts';
 import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
-import { seriesKey, SMOKE_QUANTILES, type HistoryImport, type HistoryImportResult, type RoundRefusal, type SeriesInfo, type SeriesPoint, type SeriesQuery, type RawRead, type SeriesResult, type SeriesSummary, type Store, type StoreStats, type TopMetric, type SummaryQuery, type TopRow, type WriteResult } from './types.ts';
+import { noLog, seriesKey, SMOKE_QUANTILES, type HistoryImport, type StoreLogger, type HistoryImportResult, type RoundRefusal, type SeriesInfo, type SeriesPoint, type SeriesQuery, type RawRead, type SeriesResult, type SeriesSummary, type Store, type StoreStats, type TopMetric, type SummaryQuery, type TopRow, type WriteResult } from './types.ts';
 import { checkRound, FUTURE_MS, type RoundProblem, type RoundWindow } from './validate-round.ts';
 
 /** The subset of a pino logger the store uses. */
-export interface StoreLogger {
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
-
 export interface StoreOptions {
   log?: StoreLogger;
   /** Clock (ms); benchmarks and tests simulate time with it. */
@@ -58,7 +52,6 @@ const BUCKET_CACHE = 200_000;
 /** Storage failures that are worth retrying (SMOKEMESH_E_UNAVAILABLE); anything else is a bad round or a bug. */
 const TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CORRUPT|NOTADB|CANTOPEN|READONLY|PERM|PROTOCOL|NOMEM)/;
 
-const noLog: StoreLogger = { info() {}, warn() {}, error() {} };
 
 /** A rollup bucket being filled, as cached: where it belongs and its decoded state. */
 interface OpenBucket {

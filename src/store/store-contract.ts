@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { StoreConfig } from '../config/schema.ts';
 import { SmokemeshError } from '../errors.ts';
 import { makeRound, type Round } from '../probes/round.ts';
-import type { StoreLogger } from './sqlite.ts';
+import type { StoreLogger } from './types.ts';
 import { atLevels } from './summary.ts';
 import { seriesKey, SMOKE_QUANTILES, type Store } from './types.ts';
 

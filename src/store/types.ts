@@ -60,9 +60,7 @@ export interface RawRead extends SeriesRef {
 }
 
 /** The key of a series in maps keyed by series (Store.rawRounds). */
-export function seriesKey(target: string, agent: string): string {
-  return `${target}\u0000${agent}`;
-}
+export { seriesKey } from '../probes/round.ts';
 
 export interface SeriesResult {
   target: string;
@@ -253,3 +251,13 @@ export interface Store {
   stats(): StoreStats;
   close(): void;
 }
+
+/** Where a store reports what it did and what failed (the server passes its logger). */
+export interface StoreLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+/** A logger that drops everything (stores opened without one). */
+export const noLog: StoreLogger = { info() {}, warn() {}, error() {} };

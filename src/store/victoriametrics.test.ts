@@ -10,7 +10,7 @@ import { waitFor } from '../../test/wait.ts';
 import type { StoreConfig } from '../config/schema.ts';
 import { SmokemeshError } from '../errors.ts';
 import { contractConfig, day, H, round, storeContract } from './store-contract.ts';
-import type { StoreLogger } from './sqlite.ts';
+import type { StoreLogger } from './types.ts';
 import { VmStore } from './victoriametrics.ts';
 import { importLines } from './vm/encode.ts';
 import type { Round } from '../probes/round.ts';

@@ -3,9 +3,9 @@ import { trimTrailingSlashes } from '../config/tree.ts';
 import { SmokemeshError, UnavailableError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
 import { rank, topOfRounds } from './query.ts';
-import type { StoreLogger } from './sqlite.ts';
+
 import { rawKeepMs, tiersOf, type Tier } from './tiers.ts';
-import type { HistoryImport, HistoryImportResult, RoundRefusal, SeriesInfo, SeriesPoint, SeriesQuery, RawRead, SeriesResult, SeriesSummary, Store, StoreStats, TopMetric, SummaryQuery, TopRow, WriteResult } from './types.ts';
+import { noLog, type HistoryImport, type HistoryImportResult, type RoundRefusal, type SeriesInfo, type SeriesPoint, type SeriesQuery, type RawRead, type SeriesResult, type SeriesSummary, type Store, type StoreLogger, type StoreStats, type TopMetric, type SummaryQuery, type TopRow, type WriteResult } from './types.ts';
 import { checkRound, FUTURE_MS, type RoundProblem, type RoundWindow } from './validate-round.ts';
 import { summaryOfPoints } from './summary.ts';
 import { importLines, pointsBySeries, pointsFromExport, seriesKey } from './vm/encode.ts';
@@ -35,7 +35,6 @@ export interface VmStoreOptions {
   timers?: boolean;
 }
 
-const noLog: StoreLogger = { info() {}, warn() {}, error() {} };
 
 /**
  * The VictoriaMetrics backend: a round is acknowledged once committed to the local durable

@@ -5,7 +5,7 @@ import { currentLang, setLang, t, type Lang } from './i18n.ts';
 import { currentTheme, setTheme } from './prefs.ts';
 import { pageHref, targetHref, type Route } from './route.ts';
 import { tt } from './pages/tasks-i18n.ts';
-import { localizeLabel } from './pages/localize.ts';
+import { localizeLabel } from './pages/localize-i18n.ts';
 import { browserZone, setZoneChoice, zoneChoice, zoneOf, type ZoneChoice } from './time.ts';
 
 /** The page frame: header (nav, search, language, time zone, theme), the tree menu and the main area. */

@@ -13,7 +13,7 @@ import type { AgentRegistry } from '../agents/registry.ts';
 import { agentReleaseRoutes } from '../agents/release-routes.ts';
 import type { ServerContext, ServerModule } from '../context.ts';
 import { ApiError } from '../api/errors.ts';
-import { fleetRoutes } from './routes.ts';
+import { fleetRoutes, type FleetService } from './routes.ts';
 
 export interface FleetModule extends ServerModule {
   /** The agent endpoints (upgrade target, downloads), registered in the agent API's signed scope. */
@@ -145,9 +145,3 @@ export function createFleetModule(deps: FleetDeps): FleetModule {
   };
 }
 
-export type FleetService = {
-  store: FleetStore;
-  active(): Rollout | undefined;
-  start(spec: RolloutSpec): Rollout;
-  act(id: number, action: RolloutAction): Rollout;
-};

@@ -2,13 +2,20 @@ import { Ajv } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { MAX_RELEASE_BYTES } from '../../release/manifest.ts';
-import { StoredReleaseSchema } from '../../release/fleet-store.ts';
-import { RolloutSchema, RolloutSpecSchema, RolloutSummarySchema, rolloutCounts, type RolloutSpec } from '../../release/rollout.ts';
+import { StoredReleaseSchema, type FleetStore } from '../../release/fleet-store.ts';
+import { RolloutSchema, RolloutSpecSchema, RolloutSummarySchema, rolloutCounts, type Rollout, type RolloutAction, type RolloutSpec } from '../../release/rollout.ts';
 import { SmokemeshError } from '../../errors.ts';
 import { ApiError } from '../api/errors.ts';
 import { ErrorSchema } from '../api/schemas.ts';
 import type { ServerContext } from '../context.ts';
-import type { FleetService } from './module.ts';
+
+/** What the routes need of the fleet (module.ts makes it): the stored releases and rollouts, and the rollout in progress. */
+export type FleetService = {
+  store: FleetStore;
+  active(): Rollout | undefined;
+  start(spec: RolloutSpec): Rollout;
+  act(id: number, action: RolloutAction): Rollout;
+};
 
 /** Header carrying the release's `.sig` file (base64) on an upload. */
 export const SIGNATURE_HEADER = 'x-smokemesh-signature';

@@ -3,6 +3,7 @@ import { currentZone, offsetMinutes, timeTicks } from '../time.ts';
 import { align, yMax } from './align.ts';
 import { fmtAxis, textWidth } from './axis.ts';
 import { drawMedians, drawSmoke, type DrawOptions, type Plot, type SmokeLayer } from './draw.ts';
+import { drawLabel, labelWidth } from './label-sprites.ts';
 
 /**
  * A small, static smoke graph on a plain canvas (the overview draws a hundred of them; uPlot's
@@ -44,24 +45,20 @@ export function miniChart(el: HTMLElement, o: DrawOptions & { width: number; hei
   const grid = themeColor('--grid') || '#ddd';
 
   // Grid and labels first, the smoke and the median over them.
-  ctx.font = `${10 * dpr}px system-ui, sans-serif`;
-  ctx.fillStyle = fg;
+  const px = 10 * dpr;
+  const text = { font: `${px}px system-ui, sans-serif`, px, color: fg };
   ctx.strokeStyle = grid;
   ctx.lineWidth = 1;
-  ctx.textAlign = 'right';
-  ctx.textBaseline = 'middle';
   ctx.beginPath();
   for (const [v, label] of labels) {
     const y = Math.round(plot.valToPos(v, 'y', true)) + 0.5;
     ctx.moveTo(bbox.left, y);
     ctx.lineTo(bbox.left + bbox.width, y);
-    ctx.fillText(label, bbox.left - 4 * dpr, y);
+    drawLabel(ctx, label, bbox.left - 4 * dpr, y, { ...text, align: 'right' });
   }
   const hour = 3600;
   // About five ticks on whole hours (or days) of the page's time zone.
   const every = [1, 2, 3, 4, 6, 12, 24, 48, 168].map((n) => n * hour).find((e) => (x1 - x0) / e <= 6) ?? 30 * 24 * hour;
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'top';
   const { ticks, labels: tickLabels } = hourTicks(x0, x1, every);
   ticks.forEach((t, i) => {
     const x = Math.round(plot.valToPos(t, 'x', true)) + 0.5;
@@ -70,7 +67,7 @@ export function miniChart(el: HTMLElement, o: DrawOptions & { width: number; hei
     const label = tickLabels[i]!;
     // A label cut by the edge reads wrong ("02:0"): leave it out.
     // Far enough below the axis that they never touch the y axis' "0", centred on it.
-    if (x + ctx.measureText(label).width / 2 <= canvas.width) ctx.fillText(label, x, bbox.top + bbox.height + 6 * dpr);
+    if (x + labelWidth(label, text.font, text.color, px) / 2 <= canvas.width) drawLabel(ctx, label, x, bbox.top + bbox.height + 6 * dpr, { ...text, align: 'center', valign: 'top' });
   });
   ctx.stroke();
 
