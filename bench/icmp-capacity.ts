@@ -249,6 +249,8 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), Linux ${release()}, Node ${process.version}, ${fpingVersion}`);
   console.log(`network namespace: ${process.env[INSIDE] ?? 'the host\'s'}; probe socket: ${runner.socket.kind} (${runner.socket.why})`);
   console.log(`load average at start: ${load()}`);
+  // Measured after the start-up's garbage has been collected (V8 does it within seconds of going idle).
+  await new Promise((r) => setTimeout(r, 5000));
   const idle = await idleCpu(runner.child.pid!, 10);
   console.log(`the probe's process (plain Node${flags.length ? ` ${flags.join(' ')}` : ''}, the bundled probe) idle: ${(idle * 1000).toFixed(1)} ms of CPU per s, counted in its rounds below`);
   console.log('config: pings 20, timeout 1000 ms, packet_size 56, mininterval 0.2 ms (defaults); interval per case; floor = pings × interval');
