@@ -122,7 +122,10 @@ async function outputFile(): Promise<FileHandle | undefined> {
     await unlink(path);
     return fh;
   } catch {
-    await fh?.close().catch(() => {});
+    if (fh) {
+      await fh.close().catch(() => {});
+      await unlink(path).catch(() => {});
+    }
     return undefined;
   }
 }
