@@ -1,7 +1,9 @@
 // The icmp probe against the real fping, on loopback only (127.0.0.0/8 and ::1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createIcmpProbe, icmpProbe } from './icmp.ts';
 import type { IcmpParams } from './params.ts';
 import type { ProbeTarget } from './probe.ts';
@@ -200,5 +202,22 @@ test("fping's own error becomes the error of the targets it left without result"
   const res = await icmpProbe.measure(targets(['127.0.0.1', '::1'], { ...params, source: '192.0.2.1' }), never);
   for (const m of res) {
     assert.deepEqual(m, { sent: 5, rtts: [], error: 'fping: cannot bind source address : Cannot assign requested address' });
+  }
+});
+
+test("fping's stderr goes to an unlinked file in the temp dir; where no file can be made there, through a pipe: the same results", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smokemesh-icmp-tmp-'));
+  const saved = process.env.TMPDIR;
+  try {
+    for (const tmp of [dir, join(dir, 'missing')]) {
+      process.env.TMPDIR = tmp;
+      const res = await icmpProbe.measure(targets(['127.0.0.1', '127.0.0.2']), never);
+      for (const m of res) assert.deepEqual([m.error, m.sent, m.rtts.length], [undefined, 5, 5], `TMPDIR ${tmp}`);
+      assert.deepEqual(readdirSync(dir), [], 'no file left behind');
+    }
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    rmSync(dir, { recursive: true, force: true });
   }
 });

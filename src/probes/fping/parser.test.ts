@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { hostResult, parseFpingLine, parseFpingOutput, type HostResult } from './parser.ts';
+import { hostResult, matchResultLine, parseFpingLine, parseFpingOutput, scanResultLine, type HostResult } from './parser.ts';
 
 /** A fixture captured from the real fping 5.1 by fixtures/capture.sh. */
 function fixture(name: string): { stderr: string; argv: string[]; exitCode: number } {
@@ -120,4 +120,36 @@ test('a host reported twice is an error; garbage lines are noise', () => {
   assert.deepEqual([...out.hosts], [['127.0.0.1', { error: 'fping reported this host twice' }]]);
   assert.deepEqual(parseFpingLine('ICMP Host Unreachable from 198.51.100.2 for ICMP Echo sent to 203.0.113.5'), { kind: 'noise' });
   assert.deepEqual(parseFpingLine('127.0.0.1 : 1e5 2'), { kind: 'noise' });
+});
+
+test('the hand-written reader of result lines reads what the regexp reads, or leaves the line to it', () => {
+  const taken = (line: string): void => {
+    const fast = scanResultLine(line);
+    if (fast) assert.deepEqual(fast, matchResultLine(line), JSON.stringify(line));
+  };
+  // Every line of the captured fixtures (and the common ones are taken by hand).
+  let byHand = 0;
+  for (const name of ['ok', 'loss', 'duplicates', 'unreachable', 'unreachable-verbose', 'ipv6', 'mixed', 'ping-mixed', 'ping-unreachable-verbose', 'unresolvable', 'bad-option']) {
+    for (const line of fixture(name).stderr.split('\n')) {
+      taken(line);
+      if (scanResultLine(line)) byHand++;
+    }
+  }
+  assert.ok(byHand >= 10, `${byHand} fixture lines read by hand`);
+  // Edge cases, then random lines over an alphabet of the characters that matter (seeded).
+  for (const line of ['127.0.0.1 : 0.05 - 12.3 123', '::1 : 1', 'h : 0.1  ', 'h :0.1', 'h: 0.1', ' h : 1', 'h : 1.', 'h : .5', 'h : 1..2',
+    'h : -1', 'h : 1-', 'h : 1.2.3', 'h : ', 'h :', 'h : 0000000000000001.5', 'h : 1234567890123456', 'h : 123456789012345', 'h : 0.1\r',
+    'h\t: 1', 'h : 1\t2', 'hé : 1', 'h : 9007199254740993', 'h : 0.000000000000001', 'h : 99999.99999']) {
+    taken(line);
+  }
+  assert.deepEqual(scanResultLine('127.0.0.1 : 0.05 - 12.3 123'), { host: '127.0.0.1', values: [0.05, null, 12.3, 123] });
+  const alphabet = ['0', '1', '9', '.', '-', ' ', ' ', ' ', ':', 'h', '\t', '\r', 'é', '7', '5'];
+  let seed = 42;
+  const rand = (k: number): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % k; };
+  for (let t = 0; t < 20000; t++) {
+    let line = rand(3) ? 'h1 :' : '';
+    const len = rand(24);
+    for (let k = 0; k < len; k++) line += alphabet[rand(alphabet.length)];
+    taken(line);
+  }
 });

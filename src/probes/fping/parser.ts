@@ -42,14 +42,80 @@ export type ProgramNames = Readonly<Record<string, string>>;
  * name its error is reported under.
  */
 export function parseFpingLine(line: string, programs: ProgramNames = { fping: 'fping' }): FpingLine {
-  const m = RESULT_LINE.exec(line);
-  if (m) {
-    const values = m[2]!.trim().split(/\s+/).map((v) => (v === '-' ? null : Number(v)));
-    return { kind: 'result', host: m[1]!, values };
-  }
+  const r = scanResultLine(line) ?? matchResultLine(line);
+  if (r) return { kind: 'result', host: r.host, values: r.values };
   const e = TOOL_ERROR.exec(line);
   if (e && Object.hasOwn(programs, e[1]!)) return { kind: 'fping-error', message: `${programs[e[1]!]}: ${e[2]}` };
   return { kind: 'noise' };
+}
+
+/** A result line as RESULT_LINE reads it, or undefined when it is not one. */
+export function matchResultLine(line: string): { host: string; values: (number | null)[] } | undefined {
+  const m = RESULT_LINE.exec(line);
+  if (!m) return undefined;
+  return { host: m[1]!, values: m[2]!.trim().split(/\s+/).map((v) => (v === '-' ? null : Number(v))) };
+}
+
+const SPACE = 0x20;
+const COLON = 0x3a;
+const DASH = 0x2d;
+const DOT = 0x2e;
+const ZERO = 0x30;
+/** Exact powers of ten (10^k is a double exactly up to k = 22). */
+const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
+
+/**
+ * The common result line read by hand, character by character: what RESULT_LINE gives for
+ * it, without the regexp's captures, the split and a string per value (a round of 1,000
+ * targets × 20 pings is 20,000 values). Only plain lines are taken (ASCII, spaces as the
+ * only blanks, at most 15 digits a value); anything else gives undefined and is left to
+ * matchResultLine, so both read every line alike (parser.test.ts compares them). A value is
+ * its digits as an integer divided by a power of ten: one correctly rounded division of
+ * two exact doubles, hence the double nearest to the decimal, as Number() reads it.
+ */
+export function scanResultLine(line: string): { host: string; values: (number | null)[] } | undefined {
+  const n = line.length;
+  let i = 0;
+  for (; i < n; i++) {
+    const c = line.charCodeAt(i);
+    if (c === SPACE) break;
+    if (c < 0x21 || c > 0x7e) return undefined;
+  }
+  if (i === 0 || i === n) return undefined;
+  const host = line.slice(0, i);
+  while (i < n && line.charCodeAt(i) === SPACE) i++;
+  if (line.charCodeAt(i) !== COLON) return undefined;
+  i++;
+  const values: (number | null)[] = [];
+  for (;;) {
+    // At least one space before a value; the line may end after spaces once a value was read.
+    if (i < n && line.charCodeAt(i) !== SPACE) return undefined;
+    while (i < n && line.charCodeAt(i) === SPACE) i++;
+    if (i === n) return values.length ? { host, values } : undefined;
+    let c = line.charCodeAt(i);
+    if (c === DASH) {
+      values.push(null);
+      i++;
+      continue;
+    }
+    let digits = 0;
+    let v = 0;
+    let decimals = 0;
+    let dot = false;
+    for (; i < n; i++) {
+      c = line.charCodeAt(i);
+      if (c >= ZERO && c <= ZERO + 9) {
+        v = v * 10 + (c - ZERO);
+        digits++;
+        if (dot) decimals++;
+      } else if (c === DOT && !dot && digits > 0) {
+        dot = true;
+      } else break;
+    }
+    // A value is digits, or digits, a dot and digits.
+    if (digits === 0 || digits > 15 || (dot && decimals === 0)) return undefined;
+    values.push(decimals ? v / POW10[decimals]! : v);
+  }
 }
 
 /**

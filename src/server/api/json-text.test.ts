@@ -11,7 +11,7 @@ import { encodeSummary, OVERVIEW_LEVELS, writeSeries } from './overview.ts';
  */
 
 test('numbers are written as JSON.stringify writes them', () => {
-  const values = [0, -0, 1, -1, 9, 10, 11, 99, 100, 101, 12345, -98765, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1,
+  const values = [0, -0, 1, -1, 9, 10, 11, 99, 100, 101, 109, 110, 300, 999, 1000, 12345, -98765, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1,
     2 ** 53, 1e21, 1e-7, 0.1, 5.3, -0.05, 0.001, 0.0001, 12.5, NaN, Infinity, -Infinity, 123456789012];
   for (const v of values) {
     const w = new JsonText(1);

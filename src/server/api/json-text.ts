@@ -32,14 +32,22 @@ export class JsonText extends GrowingBuffer {
   number(v: number): void {
     if (this.pos + 11 > this.buf.length) this.room(11);
     const b = this.buf;
-    // Most of what the overview writes: steps and deltas of one or two digits.
-    if (v >= 0 && v < 100 && (v | 0) === v) {
-      if (v < 10) b[this.pos++] = 0x30 + v;
-      else {
-        const q = (v / 10) | 0;
-        b[this.pos++] = 0x30 + q;
-        b[this.pos++] = 0x30 + v - q * 10;
-      }
+    // Most of what the overview writes: steps, medians and time deltas of one to three digits.
+    if (v >= 0 && v < 1000 && (v | 0) === v) {
+      let p = this.pos;
+      if (v >= 100) {
+        const h = (v / 100) | 0;
+        b[p++] = 0x30 + h;
+        v -= h * 100;
+        const t = (v / 10) | 0;
+        b[p++] = 0x30 + t;
+        b[p++] = 0x30 + v - t * 10;
+      } else if (v >= 10) {
+        const t = (v / 10) | 0;
+        b[p++] = 0x30 + t;
+        b[p++] = 0x30 + v - t * 10;
+      } else b[p++] = 0x30 + v;
+      this.pos = p;
       return;
     }
     if ((v | 0) !== v) {
