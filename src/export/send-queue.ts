@@ -126,8 +126,13 @@ export class SendQueue<T> {
     this.stats.last_error = error;
     this.log.warn({ to: this.opts.name, error, retry_in_ms: this.backoff, pending: this.queue.length }, 'export failed; will retry');
     this.backoffUntil = Date.now() + this.backoff;
-    // Once the wait is over, try again without waiting for the next flush tick.
-    setTimeout(() => void this.flush(), this.backoff).unref();
+    // Once the wait is over, try again without waiting for the next flush tick. The timer ends
+    // the wait itself: it may fire a millisecond before Date.now() reaches backoffUntil, and a
+    // flush refused then would leave the queue until the next tick (flush_seconds later).
+    setTimeout(() => {
+      this.backoffUntil = 0;
+      void this.flush();
+    }, this.backoff).unref();
     this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
   }
 }
