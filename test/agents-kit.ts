@@ -59,10 +59,10 @@ export async function startServer(config: string, opts: { ns?: string; timeoutMs
   const [cmd, args] = inNs(opts.ns, [process.execPath, 'bin/smokemesh.js', 'server', '--config', config]);
   const p = new Proc(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }), 'server');
   try {
-    await waitFor('the server to listen', () => {
-      if (p.child.exitCode !== null) throw new Error(`server exited: ${p.out.slice(-2000)}`);
-      return /listening/.test(p.out);
-    }, opts.timeoutMs ?? 60000); // a cold start (tsx compiling the sources) takes 10–30 s on the loaded test machine
+    // Waits for either: a server that ends (a bad config) fails at once with its output, not at the timeout.
+    await waitFor('the server to listen', () => p.child.exitCode !== null || p.child.signalCode !== null || /listening/.test(p.out),
+      opts.timeoutMs ?? 60000); // a cold start (tsx compiling the sources) takes 10–30 s on the loaded test machine
+    if (!/listening/.test(p.out)) throw new Error(`server exited (${p.child.exitCode ?? p.child.signalCode}) before it listened: ${p.out.slice(-2000)}`);
   } catch (e) {
     // Not returned to the caller, so nobody else would stop it (and the test process would wait for it).
     await p.stop('SIGKILL');

@@ -14,12 +14,17 @@ export const OVERVIEW_MAX_TARGETS = 200;
 export const OVERVIEW_LEVELS = [0.05, 0.25, 0.75, 0.95] as const;
 /** Targets read and serialized at a time. */
 const READ_CHUNK = 25;
-/** Steps over a series' scale: under a pixel apart on the page's 110-px graphs, so rounding moves a figure by under half a pixel. */
-const STEPS = 100;
+/**
+ * Steps over a series' scale. The page's small graphs plot 86 px (110 px less the axes) up to
+ * 1.1 × the scale (web/src/chart/align.ts, yMax), so the scale spans 78 px and a step is at
+ * most 0.98 px: rounding moves a figure by under half a pixel. (100 steps cost 8 % more bytes
+ * on the wire for a precision the graph cannot show; BENCHMARKS.md, "Overview API".)
+ */
+const STEPS = 80;
 
 /**
  * A summary as the overview sends it: times as second deltas, loss to one decimal, RTTs as
- * integers of a unit (1/100 of the series' scale: the 98th percentile of its points' highest
+ * integers of a unit (1/80 of the series' scale: the 98th percentile of its points' highest
  * level, or its highest median), each level as a step outward from the median or the previous
  * level. Small integers are what makes the answer compress to a few bytes per point.
  * writeSeries writes the same as JSON text.
