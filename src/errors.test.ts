@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES } from './errors.ts';
+import { ERROR_CODES, httpStatusOf, type ErrorCode } from './errors.ts';
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -20,4 +20,13 @@ test('every error code used in the code is in the one catalogue, and docs/errors
   assert.deepEqual([...used].filter((c) => !known.has(c)), [], 'codes used but not in src/errors.ts');
   const doc = readFileSync('docs/errors.md', 'utf8');
   assert.deepEqual([...known].filter((c) => !doc.includes('`' + c + '`')), [], 'codes missing from docs/errors.md');
+});
+
+test('an error without a status of its own is answered with the status docs/errors.md gives its code', () => {
+  const rows = [...readFileSync('docs/errors.md', 'utf8').matchAll(/^\| `(SMOKEMESH_E_[A-Z_]+)` \|[^|]*\| ([^|]*) \|$/gm)];
+  assert.equal(rows.length, Object.keys(ERROR_CODES).length);
+  for (const [, code, column] of rows) {
+    const first = /^(\d{3})\b/.exec(column!.trim());
+    if (first) assert.equal(httpStatusOf(code as ErrorCode), Number(first[1]), `${code}: docs/errors.md says ${column!.trim()}`);
+  }
 });

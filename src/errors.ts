@@ -21,6 +21,26 @@ export const ERROR_CODES = {
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * The HTTP status of an API answer for an error of this code that carries none of its own
+ * (docs/errors.md's third column): what the server could not do is 5xx, what the caller
+ * asked wrongly 4xx (codes not listed: 400).
+ */
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  SMOKEMESH_E_AUTH: 401,
+  SMOKEMESH_E_STORE: 500,
+  SMOKEMESH_E_UNAVAILABLE: 503,
+  SMOKEMESH_E_NOT_FOUND: 404,
+  SMOKEMESH_E_POLICY: 403,
+  SMOKEMESH_E_CLUSTER: 503,
+  SMOKEMESH_E_INTERNAL: 500,
+};
+
+/** The HTTP status for an error of `code` that carries none of its own. */
+export function httpStatusOf(code: ErrorCode): number {
+  return HTTP_STATUS[code] ?? 400;
+}
+
 /** The body of every error answer of the HTTP APIs. */
 export function errorBody(code: ErrorCode, error: string): { code: ErrorCode; error: string } {
   return { code, error };

@@ -7,7 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config/loader.ts';
 import { parseListen } from '../config/core-sections.ts';
-import { ConfigError, SmokemeshError, errorBody, formatIssue } from '../errors.ts';
+import { ConfigError, SmokemeshError, errorBody, formatIssue, httpStatusOf } from '../errors.ts';
 import { BuiltinAgent } from '../agent/builtin.ts';
 import { LiveMesh } from '../plan/live.ts';
 import { ensurePrivateDir } from '../private-files.ts';
@@ -135,7 +135,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const app = Fastify({ ...https, loggerInstance: log.child({ module: 'http' }) as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 16 * 1024 * 1024 });
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
-    const status = err.statusCode ?? (err instanceof SmokemeshError ? 400 : 500);
+    const status = err.statusCode ?? (err instanceof SmokemeshError ? httpStatusOf(err.code) : 500);
     if (status >= 500) log.error({ err, url: req.url }, 'request failed');
     void reply.code(status).send({ code: err instanceof SmokemeshError ? err.code : err.code ?? 'SMOKEMESH_E_INTERNAL', error: err.message });
   });
