@@ -62,7 +62,22 @@ children.push(server);
 let out = '';
 server.stdout!.on('data', (d) => (out += d));
 server.stderr!.on('data', (d) => (out += d));
+// RSS sampled every 250 ms from the spawn on: where the peak (VmHWM) comes from, by phase.
+const spawnedAt = performance.now();
+let phase = 'start-up';
+const peaks = new Map<string, { rss: number; at: number }>();
+// RSS_TRACE=<file>: every sample (seconds since the spawn, phase, RSS MiB) and the server's log, written at the end.
+const trace: string[] = [];
+const sampler = setInterval(() => {
+  try {
+    const { rss } = status(server.pid!);
+    if (process.env.RSS_TRACE) trace.push(`${((performance.now() - spawnedAt) / 1000).toFixed(2)} ${phase} ${rss.toFixed(1)}`);
+    const p = peaks.get(phase);
+    if (!p || rss > p.rss) peaks.set(phase, { rss, at: (performance.now() - spawnedAt) / 1000 });
+  } catch { /* the server has ended */ }
+}, 250);
 await waitFor('the server', () => /listening/.test(out), 120_000);
+phase = 'rounds';
 const started = performance.now();
 const written = async () => ((await (await fetch(`http://127.0.0.1:${port}/api/v1/health`)).json()) as { store: { rounds_written: number; series: number } }).store;
 await waitFor(`${ROUNDS} rounds of ${N} targets`, async () => (await written()).rounds_written >= ROUNDS * N, (ROUNDS + 3) * STEP * 1000, 500);
@@ -82,6 +97,7 @@ if (process.env.SERVER_SNAPSHOT) {
   copyFileSync(join(dir, snap!), process.env.SERVER_SNAPSHOT);
   console.log(`heap snapshot: ${process.env.SERVER_SNAPSHOT}`);
 }
+phase = 'overview';
 const end = performance.now() + STEP * 1000;
 const now = Date.now();
 let asked = 0;
@@ -95,6 +111,9 @@ while (performance.now() < end || asked < 5) {
 const b = status(server.pid!);
 const w2 = await written();
 console.log(`one step later, overview asked ${asked} times: ${w2.rounds_written} rounds stored; server RSS ${b.rss.toFixed(1)} MiB (peak ${b.hwm.toFixed(1)} MiB)`);
+clearInterval(sampler);
+if (process.env.RSS_TRACE) writeFileSync(process.env.RSS_TRACE, `${trace.join('\n')}\n--- server log (spawned at ${new Date(Date.now() - (performance.now() - spawnedAt)).toISOString()})\n${out}`);
+console.log(`highest sampled RSS by phase (every 250 ms): ${[...peaks].map(([k, v]) => `${k} ${v.rss.toFixed(1)} MiB at ${v.at.toFixed(1)} s`).join('; ')}`);
 listener.close();
 const warnings = out.split('\n').filter((l) => /Warning|"level":(40|50)/.test(l));
 console.log(`warnings and errors the server printed: ${warnings.length ? `\n  ${warnings.slice(0, 10).join('\n  ')}` : 'none'}`);
