@@ -16,11 +16,13 @@ test('the newer round of a series wins, whichever source brings it first', () =>
   assert.equal(l.add([round('a', '/t', 5_000)], NOW), 1);
   assert.equal(l.add([round('a', '/t', 15_000)], NOW), 0);
   assert.deepEqual(held(l), [['/t', 'a', 5_000]]);
-  // A newer one from anywhere replaces it; the same round again changes nothing held.
-  assert.equal(l.add([round('a', '/t', 1_000, [20, 21])], NOW), 1);
-  l.add([round('a', '/t', 1_000, [20, 21])], NOW);
+  // A newer one from anywhere replaces it; the same round again (a resend, or shared back by the index) is not taken: the object held stays.
+  const mine = round('a', '/t', 1_000, [20, 21]);
+  assert.equal(l.add([mine], NOW), 1);
+  assert.equal(l.add([JSON.parse(JSON.stringify(mine)) as Round], NOW), 0);
   assert.deepEqual(held(l), [['/t', 'a', 1_000]]);
-  assert.equal([...l.values()][0]!.median, 21);
+  assert.equal([...l.values()][0], mine);
+  assert.equal(mine.median, 21);
   // Series are (target, agent): other agents and targets are held beside it.
   l.add([round('b', '/t', 2_000), round('a', '/u', 3_000)], NOW);
   assert.deepEqual(held(l), [['/t', 'a', 1_000], ['/t', 'b', 2_000], ['/u', 'a', 3_000]]);
@@ -47,10 +49,14 @@ test('a view nobody reads stays bounded: adding sweeps the old series at most on
 });
 
 test('on one server it holds what the export state holds (the region view reads the same rounds as before)', () => {
-  // Random arrival order, repeats and old rounds: the union keeps the same latest round per series.
+  // Random arrival order, resends and old rounds: the union keeps the same latest round per series.
   let seed = 7;
   const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const rounds = Array.from({ length: 500 }, () => round(`a${Math.floor(rand() * 5)}`, `/t${Math.floor(rand() * 8)}`, Math.floor(rand() * 150) * 1000, [Math.floor(rand() * 50)]));
+  const rounds = Array.from({ length: 500 }, () => {
+    const [agent, target, ago] = [`a${Math.floor(rand() * 5)}`, `/t${Math.floor(rand() * 8)}`, Math.floor(rand() * 150) * 1000];
+    // One round per series and time (a resend carries the same figures).
+    return round(agent, target, ago, [(agent.charCodeAt(1) * 7 + target.charCodeAt(2) * 3 + ago / 1000) % 50]);
+  });
   const state = new ExportState(() => undefined, () => undefined);
   const l = new LatestRounds();
   for (let i = 0; i < rounds.length; i += 37) {

@@ -8,7 +8,9 @@ const SWEEP_MS = 60_000;
 /**
  * The latest round of every series (target × agent) that reported lately, from wherever
  * rounds come: this server's ingest, or another server of its cluster through the shared
- * series index. A round replaces the one held for its series when it is at least as new;
+ * series index. A round replaces the one held for its series when it is newer (a round of the
+ * same time is the same round, sent again or shared back: the one held stays, so this
+ * server's own rounds stay the objects its export state holds too);
  * rounds older than `keepSteps` of their own steps are not kept, so what is held is bounded
  * by the series that had a round in that window. What the region view reads.
  */
@@ -18,7 +20,7 @@ export class LatestRounds {
 
   constructor(private readonly keepSteps = KEEP_STEPS) {}
 
-  /** Takes the rounds that are newer than (or as new as) the one held for their series; returns how many it took. */
+  /** Takes the rounds that are newer than the one held for their series; returns how many it took. */
   add(rounds: Iterable<Round>, now: number): number {
     if (now - this.swept >= SWEEP_MS) this.prune(now);
     let n = 0;
@@ -26,7 +28,7 @@ export class LatestRounds {
       if (this.old(r, now)) continue;
       const key = `${r.target}\0${r.agent}`;
       const had = this.held.get(key);
-      if (had && had.time > r.time) continue;
+      if (had && had.time >= r.time) continue;
       this.held.set(key, r);
       n++;
     }
