@@ -12,6 +12,7 @@ import { startPostgres, type Postgres } from '../../test/postgres.ts';
 import { startVictoria, type Victoria } from '../../test/victoria.ts';
 import { waitFor } from '../../test/wait.ts';
 import { seriesKey } from './hrw.ts';
+import { LatestRounds } from '../plan/latest-rounds.ts';
 import { IndexSync } from './index-sync.ts';
 import { ClusterDb } from './postgres.ts';
 import { ClusterService, type Evaluator } from './service.ts';
@@ -115,6 +116,54 @@ test('two servers: rounds received only by A are listed by B after a sync, with 
   await syncC.sync();
   assert.deepEqual(c.list(), a.list());
   assert.deepEqual(byKey(c.latest()), byKey(a.latest()));
+});
+
+test('the rounds of rows merged from other servers are told to the store\'s listeners: a region view\'s latest rounds on B hold A\'s rounds as A received them, newer ones winning', { timeout: 120_000 }, async (t) => {
+  const url = await freshDb(t);
+  const a = store(t);
+  const b = store(t);
+  const dbA = new ClusterDb(url);
+  const dbB = new ClusterDb(url);
+  t.after(() => Promise.all([dbA.close(), dbB.close()]));
+  const syncA = new IndexSync({ db: dbA, store: a, server: 'a', intervalMs: 1000, log });
+  const syncB = new IndexSync({ db: dbB, store: b, server: 'b', intervalMs: 1000, log });
+  // B's region view: its own rounds, and what the shared index brings.
+  const onB = new LatestRounds();
+  const told: number[] = [];
+  b.onIndexMerged((rounds) => { told.push(rounds.length); onB.add(rounds, Date.now()); });
+  b.write([round('/m/r2/q', 'p', 40_000, [7, 8], 2)]);
+  onB.add(b.latest(), Date.now());
+
+  const fromA: Round[] = [
+    { ...round('/m/r1/x', 'y', 30_000, [20, 21, 25], 4), error: 'one lost' },
+    round('/m/r1/z', 'y', 20_000, [], 3),
+    { ...round('/m/r1/x', 'w', 10_000, [1.5], 1), probe: 'tcp' as const },
+  ];
+  a.write([round('/m/r1/x', 'y', 90_000, [90], 1), ...fromA]);
+  await syncA.sync();
+  await syncB.sync();
+  assert.ok(told.reduce((n, x) => n + x, 0) >= 3, `B's listener told A's rows (${told.join(', ')})`);
+  const key = (r: Round) => seriesKey(r.target, r.agent);
+  const held = new Map([...onB.values()].map((r) => [key(r), r]));
+  assert.equal(held.size, 4, 'A\'s three series and B\'s own');
+  for (const r of fromA) assert.deepEqual(held.get(key(r)), r, `${key(r)}: the whole round (median, loss, time, probe, error) as A received it`);
+
+  // B receives a newer round of one of A's series; A's older one, shared again, does not replace it.
+  const newer = round('/m/r1/z', 'y', 5_000, [3, 4, 5], 3);
+  b.write([newer]);
+  onB.add([newer], Date.now());
+  a.write([round('/m/r1/z', 'y', 15_000, [9], 3)]);
+  await syncA.sync();
+  await syncB.sync();
+  assert.deepEqual([...onB.values()].find((r) => key(r) === key(newer)), newer);
+  // A listener that throws does not stop the sync or the other listeners.
+  b.onIndexMerged(() => { throw new Error('boom'); });
+  const later = round('/m/r1/x', 'y', 1_000, [30], 1);
+  a.write([later]);
+  await syncA.sync();
+  await syncB.sync();
+  assert.deepEqual([...onB.values()].find((r) => key(r) === key(later)), later);
+  assert.deepEqual(b.latest().find((r) => key(r) === key(later)), later);
 });
 
 /** The engine's side, holding nothing (these targets have no alerts). */

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
+import type { Round } from '../probes/round.ts';
 import type { AgentMetricInfo, RolloutMetricInfo } from '../export/metrics.ts';
 import { ExportSinks } from '../export/sinks.ts';
 import { ExportState } from '../export/state.ts';
+import { LatestRounds } from '../plan/latest-rounds.ts';
 import type { LiveMesh } from '../plan/live.ts';
 import { RegionView } from '../plan/region-view.ts';
 import { targetIndex } from '../plan/target-index.ts';
@@ -31,6 +33,11 @@ export interface MeshDeps {
   rollouts?(): RolloutMetricInfo[];
   /** Further families rendered by other concerns (fault localization). */
   extraMetrics?: () => string;
+  /**
+   * In a cluster: registers a listener told the latest rounds the other servers received (the
+   * shared series index), so that the region view shows every series of the cluster.
+   */
+  clusterRounds?(listener: (rounds: readonly Round[]) => void): void;
 }
 
 /**
@@ -54,17 +61,24 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
     (agent) => agentRegions.get(agent),
     (target) => targetIndex(ctx.targets()).region.get(target),
   );
+  // What the region view reads: the latest round of every series, this server's and (in a cluster) the others'.
+  const latest = new LatestRounds();
   try {
-    state.write(ctx.store.latest());
+    const stored = ctx.store.latest();
+    state.write(stored);
+    latest.add(stored, Date.now());
   } catch (e) {
     log.warn({ err: e }, 'could not read the latest rounds from the store; /metrics starts empty');
   }
   for (const k of Object.keys(state.receivePoints)) delete state.receivePoints[k];
+  deps.clusterRounds?.((rounds) => latest.add(rounds, Date.now()));
 
   const regions = new RegionView({
     latest: () => {
-      state.prune(Date.now());
-      return state.latest();
+      const now = Date.now();
+      state.prune(now);
+      latest.prune(now);
+      return latest.values();
     },
     agentRegions: () => (agentRegions = liveRegions()),
     targetRegion: (t) => targetIndex(ctx.targets()).region.get(t),
@@ -108,6 +122,7 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
       name: 'export',
       write(rounds) {
         state.write(rounds);
+        latest.add(rounds, Date.now());
         exports.write(rounds);
       },
     },

@@ -22,6 +22,7 @@ import { ClusterAgents } from '../cluster/agents.ts';
 import type { AgentEntry } from '../config/agents-schema.ts';
 import type { Config } from '../config/loader.ts';
 import type { AgentInfo } from '../plan/agent-info.ts';
+import { VmStore } from '../store/index.ts';
 
 /**
  * Builds the modules of the other concerns (agents, alerts, mesh and exporters, UI API) and
@@ -125,6 +126,8 @@ export async function extraModules(deps: { ctx: ServerContext; ingest: Ingest; l
     tasksEnabled: () => tasks!.service.enabled(),
     rollouts: () => fleet!.rolloutMetrics(),
     extraMetrics: localize.metrics,
+    // In a cluster the region view shows every server's series: the rounds come with the shared series index (docs/scale.md).
+    ...(clusterCfg && ctx.store instanceof VmStore ? { clusterRounds: ctx.store.onIndexMerged.bind(ctx.store) } : {}),
   });
   clusterAgents?.start();
   return [

@@ -70,6 +70,7 @@ export class VmStore implements Store {
   private rebuilding: Promise<number> | undefined;
   private readonly timers: boolean;
   private closed = false;
+  private readonly mergeListeners: Array<(rounds: Round[]) => void> = [];
 
   constructor(dir: string, cfg: StoreConfig, opts: VmStoreOptions = {}) {
     if (!cfg.url) throw new SmokemeshError('SMOKEMESH_E_CONFIG', 'store.url: required with store.backend: victoriametrics');
@@ -141,7 +142,35 @@ export class VmStore implements Store {
 
   /** Merges rows other servers shared into the index (rows move forward only), with the meta values (cursors), in one transaction. */
   mergeIndex(rows: readonly IndexRow[], meta: Record<string, string> = {}): number {
-    return this.outbox.merge(rows, false, meta);
+    const n = this.outbox.merge(rows, false, meta);
+    if (rows.length && this.mergeListeners.length) this.tellMerged(rows);
+    return n;
+  }
+
+  /**
+   * Tells `listener`, after each mergeIndex, the latest rounds of the rows merged (other servers'
+   * rounds; possibly older than what this index holds: the listener keeps the newer).
+   */
+  onIndexMerged(listener: (rounds: Round[]) => void): void {
+    this.mergeListeners.push(listener);
+  }
+
+  private tellMerged(rows: readonly IndexRow[]): void {
+    const rounds: Round[] = [];
+    for (const r of rows) {
+      try {
+        rounds.push(JSON.parse(r.latest) as Round);
+      } catch {
+        // A row this index could not read either; its series simply has no latest round to tell.
+      }
+    }
+    for (const l of this.mergeListeners) {
+      try {
+        l(rounds);
+      } catch (e) {
+        this.log.warn(`store: a listener of the shared series index failed: ${String((e as Error).message ?? e)}`);
+      }
+    }
   }
 
   /** A value kept with the index (a sync cursor). */
