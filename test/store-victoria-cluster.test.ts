@@ -11,7 +11,9 @@ import { SmokemeshError } from '../src/errors.ts';
 import { openStore, VmStore } from '../src/store/index.ts';
 import { contractConfig, day, H, round, storeContract } from '../src/store/store-contract.ts';
 import type { StoreLogger } from '../src/store/types.ts';
+import { generalSection, startServerIn } from './server-kit.ts';
 import { startVictoriaCluster, type VictoriaCluster } from './vm-cluster-kit.ts';
+import { waitFor } from './wait.ts';
 
 /**
  * The VictoriaMetrics backend against a cluster: writes to vminsert, reads and deletes through
@@ -165,4 +167,30 @@ test('victoriametrics cluster: data copy sends the SQLite history to the cluster
   const usage = (re: RegExp) => (e: unknown) => e instanceof SmokemeshError && e.code === 'SMOKEMESH_E_USAGE' && re.test(e.message);
   await assert.rejects(run('copy', '--to', 'victoriametrics'), usage(/no VictoriaMetrics to copy to: give its URL .*or set store\.url or store\.insert_url and store\.select_url in .*smokemesh\.yaml/));
   await assert.rejects(run('copy', '--to', 'victoriametrics', 'ftp://x'), usage(/"ftp:\/\/x" is not an http:\/\/ or https:\/\/ URL/));
+});
+
+test('victoriametrics cluster: a server configured with insert_url, select_url and tenant probes, sends its rounds to vminsert and answers graphs from vmselect', async (t) => {
+  const c = await cluster(t);
+  const dir = tempDir(t);
+  const server = await startServerIn(dir, `${generalSection(dir, { pings: 3 })}store:
+  backend: victoriametrics
+  insert_url: ${c.insertUrl}
+  select_url: ${c.selectUrl}
+  tenant: "${TENANT}"
+targets:
+  children:
+    lo: { host: 127.0.0.1, interval: 20, timeout: 500 }
+`);
+  t.after(() => server.close());
+  const points = await waitFor('raw points of /lo read through vmselect', async () => {
+    await c.vm.forceFlush();
+    const r = await server.app.inject({ method: 'GET', url: `/api/v1/series?target=/lo&from=${Date.now() - 600_000}` });
+    const p = r.json().series?.[0]?.points as Array<{ median: number }> | undefined;
+    return p && p.length >= 3 ? p : undefined;
+  }, 60_000, 500);
+  assert.ok(points.every((p) => p.median > 0));
+  const health = (await server.app.inject({ method: 'GET', url: '/api/v1/health' })).json() as { store?: { last_error?: string } };
+  assert.equal(health.store?.last_error, undefined, JSON.stringify(health));
+  const st = await c.state();
+  assert.ok(st.seen['/api/v1/import']! >= 1 && st.seen['/api/v1/export']! >= 1, JSON.stringify(st.seen));
 });
