@@ -46,9 +46,10 @@ export function hasVmTarget(s: VmStoreFields): boolean {
 /**
  * Problems of the VictoriaMetrics fields, each at its field: exactly one form (`url` alone,
  * or `insert_url` with `select_url`, optionally `tenant`), http(s) base URLs without query or
- * fragment (insert_url and select_url not already holding a cluster path: the tenant goes in `tenant`), a tenant of
- * `accountID` or `accountID:projectID`, each from 0 to 2^32−1. `required`: none given is a
- * problem too (store.backend: victoriametrics).
+ * fragment (insert_url and select_url not already holding a cluster path: the tenant goes in
+ * `tenant`), a tenant of `accountID` or `accountID:projectID`, each from 0 to 2^32−1.
+ * `required`: none given is a problem too (store.backend: victoriametrics). A value of the
+ * wrong type is left to the schema's message.
  */
 export function vmEndpointProblems(s: VmStoreFields, required: boolean): VmEndpointProblem[] {
   const out: VmEndpointProblem[] = [];
@@ -60,7 +61,7 @@ export function vmEndpointProblems(s: VmStoreFields, required: boolean): VmEndpo
   }
   for (const field of ['url', 'insert_url', 'select_url'] as const) {
     const v = s[field];
-    if (v === undefined) continue;
+    if (typeof v !== 'string') continue;
     const problem = urlProblem(v, field);
     if (problem) out.push({ field, message: problem });
   }
@@ -72,7 +73,7 @@ export function vmEndpointProblems(s: VmStoreFields, required: boolean): VmEndpo
   if (cluster) {
     if (s.insert_url === undefined) out.push({ field: 'select_url', message: 'the cluster needs store.insert_url (vminsert, e.g. http://vminsert:8480) with store.select_url' });
     if (s.select_url === undefined) out.push({ field: 'insert_url', message: 'the cluster needs store.select_url (vmselect, e.g. http://vmselect:8481) with store.insert_url' });
-    if (s.tenant !== undefined) {
+    if (typeof s.tenant === 'string' || typeof s.tenant === 'number') {
       const problem = tenantProblem(s.tenant);
       if (problem) out.push({ field: 'tenant', message: problem });
     }
