@@ -61,6 +61,23 @@ async function openCluster(t: TestContext, cfg: StoreConfig, now: () => number, 
   };
 }
 
+test('the cluster stand-in answers 400 to a single node\'s path, another tenant\'s, and a write to vmselect (so a wrong path fails these tests)', async (t) => {
+  const c = await startVictoriaCluster(TENANT);
+  t.after(() => c.stop());
+  const form = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'query=1' };
+  const wrong = [
+    `${c.selectUrl}/api/v1/query`,
+    `${c.selectUrl}/select/0/prometheus/api/v1/query`,
+    `${c.selectUrl}/select/7/prometheus/api/v1/query`,
+    `${c.selectUrl}/insert/7:3/prometheus/api/v1/import`,
+    `${c.insertUrl}/api/v1/import`,
+    `${c.insertUrl}/select/7:3/prometheus/api/v1/query`,
+  ];
+  for (const url of wrong) assert.equal((await fetch(url, form)).status, 400, url);
+  assert.equal((await fetch(`${c.selectUrl}/select/7:3/prometheus/api/v1/query`, form)).status, 200);
+  assert.equal((await c.state()).refused.length, wrong.length);
+});
+
 storeContract({ name: 'victoriametrics cluster (vminsert/vmselect stand-in, tenant 7:3)', open: (t, cfg, now, log) => openCluster(t, cfg, now, log) });
 
 test('victoriametrics cluster: writes go to vminsert and reads to vmselect under the tenant; the store names the cluster', async (t) => {
