@@ -1,4 +1,5 @@
 import type { StoreConfig } from '../config/schema.ts';
+import type { VmStoreFields } from '../config/vm-endpoints.ts';
 import { SmokemeshError } from '../errors.ts';
 import type { SqliteStore, StoreLogger } from '../store/index.ts';
 import { VmStore } from '../store/index.ts';
@@ -11,18 +12,22 @@ export interface CopyResult {
   rounds: number;
   /** Rounds the target refused (older than store.raw_days now, or malformed). */
   refused: number;
+  /** The VictoriaMetrics copied to, as logs name it. */
+  label: string;
 }
 
 /**
- * Copies every raw round of the SQLite store to VictoriaMetrics at `url`, through the
+ * Copies every raw round of the SQLite store to the VictoriaMetrics `target` names (a single
+ * node's url, or a cluster's insert_url, select_url and tenant), through the
  * VictoriaMetrics backend's outbox in the same data dir (so its series index is filled too),
  * waiting for each chunk to be taken. Running it again is harmless: VictoriaMetrics, run with
  * -dedup.minScrapeInterval=1ms as docs/scale.md says, keeps one sample per round.
  */
-export async function copyToVictoria(src: SqliteStore, dir: string, cfg: StoreConfig, url: string,
+export async function copyToVictoria(src: SqliteStore, dir: string, cfg: StoreConfig, target: VmStoreFields,
   progress: (done: number, total: number) => void, log?: StoreLogger): Promise<CopyResult> {
   const total = src.tableRows().raw ?? 0;
-  const vm = new VmStore(dir, { ...cfg, backend: 'victoriametrics', url }, { timers: false, ...(log ? { log } : {}) });
+  // The target replaces whatever VictoriaMetrics the config names (a URL given on the command line wins).
+  const vm = new VmStore(dir, { ...cfg, backend: 'victoriametrics', url: target.url, insert_url: target.insert_url, select_url: target.select_url, tenant: target.tenant }, { timers: false, ...(log ? { log } : {}) });
   let rounds = 0;
   let series = 0;
   try {
@@ -41,7 +46,7 @@ export async function copyToVictoria(src: SqliteStore, dir: string, cfg: StoreCo
       }
     }
     if (rounds < total) progress(total, total); // rounds refused or pruned meanwhile: end the bar
-    return { series, rounds, refused: vm.stats().refused };
+    return { series, rounds, refused: vm.stats().refused, label: vm.label };
   } finally {
     vm.close();
   }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/loader.ts';
 import { trimTrailingSlashes } from '../config/tree.ts';
+import { hasVmTarget, vmEndpointProblems, type VmStoreFields } from '../config/vm-endpoints.ts';
 import { SmokemeshError } from '../errors.ts';
 import { dataDirOf, openStore, VmStore, type SqliteStore, type StoreLogger } from '../store/index.ts';
 import { copyToVictoria } from './data-copy.ts';
@@ -55,21 +56,21 @@ export function registerDataCommands(program: Command, deps: DataCommandDeps = {
     }));
 
   common(data.command('copy')
-    .description('copy the history (raw rounds) from SQLite to VictoriaMetrics, with progress; safe to run again')
+    .description('copy the history (raw rounds) from SQLite to VictoriaMetrics (a single node at URL, else the one of the config\'s store section: url, or the cluster\'s insert_url, select_url and tenant), with progress; safe to run again')
     .requiredOption('--to <backend>', 'the target backend: victoriametrics')
-    .argument('<url>', 'VictoriaMetrics base URL, e.g. http://127.0.0.1:8428'))
-    .action(async (url: string, o: Options & { to: string }) => {
+    .argument('[url]', 'VictoriaMetrics single node base URL, e.g. http://127.0.0.1:8428 (default: the config\'s store section)'))
+    .action(async (url: string | undefined, o: Options & { to: string }) => {
       if (o.to !== 'victoriametrics') throw new SmokemeshError('SMOKEMESH_E_USAGE', `data copy --to ${o.to}: only victoriametrics is supported`);
-      if (!/^https?:\/\/\S+$/.test(url)) throw new SmokemeshError('SMOKEMESH_E_USAGE', `data copy: "${url}" is not an http(s) URL`);
       const config = loadConfig(o.config);
+      const target = copyTarget(url, config.store, config.file);
       const dir = o.dataDir ?? dataDirOf(config);
       // The source is always the SQLite file, whatever store.backend says now.
       const store = openStore(dir, config.store, deps.log, { timers: false, busyTimeoutMs: 10_000 });
       const bar = new ProgressBar('rounds', deps.progressOut);
       try {
-        const r = await copyToVictoria(store, dir, config.store, url, (d, t) => bar.update(d, t), deps.log);
+        const r = await copyToVictoria(store, dir, config.store, target, (d, t) => bar.update(d, t), deps.log);
         bar.close();
-        out(`copied ${r.rounds} rounds of ${r.series} series to ${url}${r.refused ? ` (${r.refused} refused: older than store.raw_days or malformed)` : ''}`);
+        out(`copied ${r.rounds} rounds of ${r.series} series to ${r.label}${r.refused ? ` (${r.refused} refused: older than store.raw_days or malformed)` : ''}`);
       } finally {
         bar.close();
         store.close();
@@ -81,7 +82,7 @@ export function registerDataCommands(program: Command, deps: DataCommandDeps = {
     .action((o: Options & { series?: boolean }) => withStore(o, deps.log, (store) => {
       if (store instanceof VmStore) {
         const st = store.stats();
-        out(`backend: victoriametrics at ${store.url}`);
+        out(`backend: victoriametrics at ${store.label}`);
         out(`outbox: ${store.outboxFile} (${(st.file_bytes / 1048576).toFixed(2)} MiB, ${st.pending} rounds waiting)`);
         out(`series: ${st.series}`);
       } else {
@@ -95,6 +96,23 @@ export function registerDataCommands(program: Command, deps: DataCommandDeps = {
         for (const s of store.list()) out(`${s.target}\t${s.agent}\t${s.probe}\t${new Date(s.first).toISOString()}\t${new Date(s.last).toISOString()}`);
       }
     }));
+}
+
+/**
+ * Where `data copy` sends: the single node at `url` when given, else the VictoriaMetrics of the
+ * config's store section (either form; the loader has checked it); SMOKEMESH_E_USAGE otherwise.
+ */
+function copyTarget(url: string | undefined, store: VmStoreFields, file: string): VmStoreFields {
+  if (url !== undefined) {
+    const problem = vmEndpointProblems({ url }, true)[0];
+    if (problem) throw new SmokemeshError('SMOKEMESH_E_USAGE', `data copy: ${problem.message}`);
+    return { url };
+  }
+  if (!hasVmTarget(store)) {
+    throw new SmokemeshError('SMOKEMESH_E_USAGE', `data copy: no VictoriaMetrics to copy to: give its URL (data copy --to victoriametrics http://127.0.0.1:8428), or set store.url or store.insert_url and store.select_url in ${file}`);
+  }
+  const { url: single, insert_url, select_url, tenant } = store;
+  return { url: single, insert_url, select_url, tenant };
 }
 
 /** Runs `fn` on the store of the config's backend (SQLite file, or VictoriaMetrics and its outbox). */

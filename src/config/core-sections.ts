@@ -6,6 +6,7 @@
 import Type from 'typebox';
 import { CoreSchema, type GeneralConfig, type StoreConfig } from './schema.ts';
 import type { ConfigSection, SectionCheck } from './section.ts';
+import { vmEndpointProblems } from './vm-endpoints.ts';
 
 /** Longest retention a store setting may ask for: 100 years. */
 export const MAX_KEEP_DAYS = 36_500;
@@ -40,7 +41,7 @@ function checkGeneral(c: SectionCheck): void {
 function checkStore(c: SectionCheck): void {
   const s = c.config.store as StoreConfig | undefined;
   if (!s || !Array.isArray(s.tiers) || typeof s.raw_days !== 'number') return;
-  if (s.backend === 'victoriametrics' && !s.url) c.error(['store', 'backend'], 'backend victoriametrics needs store.url (e.g. http://127.0.0.1:8428)');
+  for (const p of vmEndpointProblems(s, s.backend === 'victoriametrics')) c.error(['store', p.field], p.message);
   if (s.raw_days > MAX_KEEP_DAYS) c.error(['store', 'raw_days'], `at most ${MAX_KEEP_DAYS} days`);
   if (s.tiers.length === 0) {
     c.error(['store', 'tiers'], 'at least one rollup tier is needed (graphs beyond raw_days are drawn from it)');

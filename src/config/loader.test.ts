@@ -134,3 +134,41 @@ test('store: backend victoriametrics needs a url; a bad url or backend is an err
   assert.match(errorsOf(`store:\n  backend: influx\n${t}`), /x\.yaml:2:\d+ .*store\.backend/);
   assert.match(errorsOf(`store:\n  backend: victoriametrics\n  url: ftp://x\n${t}`), /x\.yaml:3:\d+ .*store\.url/);
 });
+
+test('store: the VictoriaMetrics cluster form (insert_url + select_url, tenant) or url alone; a mix, a half or a bad tenant is an error at its field and line', () => {
+  const t = 'targets:\n  children:\n    a: { host: 127.0.0.1 }\n';
+  const vm = (lines: string) => `store:\n  backend: victoriametrics\n${lines}${t}`;
+  const ok = parseConfig(vm('  insert_url: http://vminsert:8480\n  select_url: http://vmselect:8481/\n  tenant: "7:3"\n'));
+  assert.equal(ok.store.insert_url, 'http://vminsert:8480');
+  assert.equal(ok.store.tenant, '7:3');
+  assert.equal(parseConfig(vm('  insert_url: http://i:8480\n  select_url: http://s:8481\n')).store.tenant, undefined, 'the default tenant "0" is applied where the URLs are derived');
+  assert.equal(parseConfig(vm('  insert_url: http://i:8480\n  select_url: http://s:8481\n  tenant: 42\n')).store.tenant, 42);
+  assert.equal(parseConfig(vm(`  insert_url: http://i:8480\n  select_url: http://s:8481\n  tenant: "${2 ** 32 - 1}:0"\n`)).store.tenant, `${2 ** 32 - 1}:0`);
+  const errorsOf = (text: string) => issuesOf(text).map((i) => `${i.file}:${i.line}:${i.column} ${i.path}: ${i.message}`).join('\n');
+  const cases: Array<[string, RegExp]> = [
+    // Neither form.
+    ['', /x\.yaml:2:\d+ store\.backend: .*needs store\.url .*or store\.insert_url and store\.select_url/],
+    // A mix of both forms.
+    ['  url: http://vm:8428\n  insert_url: http://i:8480\n  select_url: http://s:8481\n', /x\.yaml:4:\d+ store\.insert_url: store\.url \(single node\) and store\.insert_url \(cluster\) are two forms/],
+    ['  url: http://vm:8428\n  select_url: http://s:8481\n', /x\.yaml:4:\d+ store\.select_url: store\.url \(single node\) and store\.select_url/],
+    // Half of the cluster form.
+    ['  insert_url: http://i:8480\n', /x\.yaml:3:\d+ store\.insert_url: the cluster needs store\.select_url/],
+    ['  select_url: http://s:8481\n', /x\.yaml:3:\d+ store\.select_url: the cluster needs store\.insert_url/],
+    // A tenant without the cluster.
+    ['  url: http://vm:8428\n  tenant: 3\n', /x\.yaml:4:\d+ store\.tenant: a tenant is for the VictoriaMetrics cluster/],
+    // Bad tenants.
+    ['  insert_url: http://i:8480\n  select_url: http://s:8481\n  tenant: "7:"\n', /x\.yaml:5:\d+ store\.tenant: "7:" is not a tenant/],
+    ['  insert_url: http://i:8480\n  select_url: http://s:8481\n  tenant: "a:b"\n', /x\.yaml:5:\d+ store\.tenant: "a:b" is not a tenant/],
+    ['  insert_url: http://i:8480\n  select_url: http://s:8481\n  tenant: 4294967296\n', /x\.yaml:5:\d+ store\.tenant: "4294967296" is not a tenant/],
+    ['  insert_url: http://i:8480\n  select_url: http://s:8481\n  tenant: "1:4294967296"\n', /x\.yaml:5:\d+ store\.tenant: "1:4294967296" is not a tenant/],
+    ['  insert_url: http://i:8480\n  select_url: http://s:8481\n  tenant: -1\n', /x\.yaml:5:\d+ store\.tenant/],
+    // Bad URLs: not http(s), a query, a cluster path already in it.
+    ['  insert_url: ftp://i\n  select_url: http://s:8481\n', /x\.yaml:3:\d+ store\.insert_url/],
+    ['  insert_url: http://i:8480\n  select_url: http://s:8481?x=1\n', /x\.yaml:4:\d+ store\.select_url: .*has a query or fragment/],
+    ['  insert_url: http://i:8480/insert/0/prometheus\n  select_url: http://s:8481\n', /x\.yaml:3:\d+ store\.insert_url: .*already holds a cluster path; .*store\.tenant/],
+  ];
+  for (const [lines, re] of cases) assert.match(errorsOf(vm(lines)), re, lines);
+  // The fields are judged whatever the backend says (data copy reads them with backend sqlite).
+  assert.match(errorsOf(`store:\n  insert_url: http://i:8480\n${t}`), /x\.yaml:2:\d+ store\.insert_url: the cluster needs store\.select_url/);
+  assert.match(errorsOf(`store:\n  tenant: "1"\n${t}`), /x\.yaml:2:\d+ store\.tenant: a tenant needs store\.insert_url/);
+});

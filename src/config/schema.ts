@@ -80,9 +80,13 @@ export const INHERITED_KEYS = ['probe', 'alerts', 'alertee', 'agents', 'server_p
 /** Probe parameters common to every probe type. */
 export const COMMON_PARAM_KEYS = Object.keys(CommonParamsSchema);
 
+/** The VictoriaMetrics fields' forms, URLs and tenant are judged by src/config/vm-endpoints.ts (one message per problem, at its field). */
 export const StoreSchema = Type.Object({
   backend: Type.Optional(Type.Enum(['sqlite', 'victoriametrics'], { default: 'sqlite', description: 'sqlite: one file in data_dir; victoriametrics: history in VictoriaMetrics at url (docs/scale.md)' })),
-  url: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'VictoriaMetrics base URL (single-node http://host:8428, or a vmselect/vminsert prefix); required with backend victoriametrics' })),
+  url: Type.Optional(Type.String({ description: 'VictoriaMetrics single node base URL (http://host:8428); with backend victoriametrics, this or insert_url + select_url (the cluster) is required' })),
+  insert_url: Type.Optional(Type.String({ description: 'VictoriaMetrics cluster: base URL of vminsert (http://vminsert:8480); writes go to <insert_url>/insert/<tenant>/prometheus/api/v1/import. Needs select_url; excludes url' })),
+  select_url: Type.Optional(Type.String({ description: 'VictoriaMetrics cluster: base URL of vmselect (http://vmselect:8481); reads go to <select_url>/select/<tenant>/prometheus/api/v1/…, deletes to <select_url>/delete/<tenant>/… Needs insert_url; excludes url' })),
+  tenant: Type.Optional(Type.Union([Type.String(), Type.Number()], { description: 'VictoriaMetrics cluster: the tenant, accountID or accountID:projectID (each 0 to 2^32-1); default "0". Only with insert_url and select_url' })),
   timeout_ms: Type.Optional(Type.Integer({ minimum: 100, default: 10000, description: 'victoriametrics: how long one query or import request may take' })),
   raw_days: Type.Number({ exclusiveMinimum: 0, default: 14, description: 'days every raw round is kept' }),
   tiers: Type.Array(Type.Object({

@@ -19,7 +19,8 @@ export function openStore(dir: string, cfg: StoreConfig, log?: StoreLogger, opts
 
 /**
  * Opens the history of the configured backend (store.backend): SQLite in `dir`, or
- * VictoriaMetrics at store.url with its outbox in `dir`. Throws as openStore does.
+ * VictoriaMetrics (store.url, or the cluster's store.insert_url and store.select_url) with its
+ * outbox in `dir`. Throws as openStore does.
  */
 export function openBackend(dir: string, cfg: StoreConfig, log?: StoreLogger): Store {
   if (cfg.backend === 'victoriametrics') return new VmStore(dir, cfg, log ? { log } : {});

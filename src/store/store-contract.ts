@@ -8,8 +8,9 @@ import { atLevels } from './summary.ts';
 import { seriesKey, SMOKE_QUANTILES, type Store } from './types.ts';
 
 /**
- * The store contract's tests (src/store/types.ts), run against every backend: sqlite.test.ts
- * and victoriametrics.test.ts call storeContract with a way to open their store.
+ * The store contract's tests (src/store/types.ts), run against every backend: sqlite.test.ts,
+ * victoriametrics.test.ts and test/store-victoria-cluster.test.ts (the VictoriaMetrics cluster
+ * form, through a stand-in) call storeContract with a way to open their store.
  */
 
 export const H = 3_600_000;

@@ -1,5 +1,6 @@
 import type { StoreConfig } from '../config/schema.ts';
 import { trimTrailingSlashes } from '../config/tree.ts';
+import { vmEndpoints, type VmEndpoints } from '../config/vm-endpoints.ts';
 import { SmokemeshError, UnavailableError } from '../errors.ts';
 import type { Round } from '../probes/round.ts';
 import { rank, topOfRounds } from './query.ts';
@@ -11,7 +12,7 @@ import { summaryOfPoints } from './summary.ts';
 import { importLines, pointsBySeries, pointsFromExport, seriesKey } from './vm/encode.ts';
 import { Outbox, type IndexRow } from './vm/outbox.ts';
 import { rebuildFromVm } from './vm/rebuild.ts';
-import { bucketPointsBySeries, bucketQuery, escapeRegex, groupReads, groupSelector, q, selector, stepFor, targetsSelector, windowQuery, windowRows, windowValue, type PromSeries } from './vm/query.ts';
+import { bucketPointsBySeries, bucketQuery, escapeRegex, groupReads, groupSelector, promAnswer, q, selector, stepFor, targetsSelector, windowQuery, windowRows, windowValue, type PromSeries } from './vm/query.ts';
 import { SyncHttp } from './vm/sync-http.ts';
 
 /** Points returned when a query does not say (as the SQLite store). */
@@ -37,14 +38,21 @@ export interface VmStoreOptions {
 
 
 /**
- * The VictoriaMetrics backend: a round is acknowledged once committed to the local durable
- * outbox (src/store/vm/outbox.ts); a sender moves the outbox to VM's /api/v1/import in
- * batches, with retries, and removes a batch only after VM answered 2xx. Reads are MetricsQL
- * queries (graphs, windowed top-N) or the local series index (latest, list).
+ * The VictoriaMetrics backend (a single node, or a cluster's vminsert and vmselect: the
+ * endpoints come from src/config/vm-endpoints.ts): a round is acknowledged once committed to
+ * the local durable outbox (src/store/vm/outbox.ts); a sender moves the outbox to VM's import
+ * in batches, with retries, and removes a batch only after VM answered 2xx. Reads are MetricsQL
+ * queries (graphs, windowed top-N) or the local series index (latest, list); a partial answer
+ * of vmselect is refused (SMOKEMESH_E_STORE), never shown as if complete.
  */
 export class VmStore implements Store {
   readonly name = 'store';
-  readonly url: string;
+  /** Where writes, reads and deletes go. */
+  readonly endpoints: VmEndpoints;
+  /** How logs and `data info` name the VictoriaMetrics (its URL, or the cluster's with the tenant). */
+  get label(): string {
+    return this.endpoints.label;
+  }
   private readonly outbox: Outbox;
   /** The outbox file (for `smokemesh data info`). */
   get outboxFile(): string {
@@ -73,8 +81,7 @@ export class VmStore implements Store {
   private readonly mergeListeners: Array<(rounds: Round[]) => void> = [];
 
   constructor(dir: string, cfg: StoreConfig, opts: VmStoreOptions = {}) {
-    if (!cfg.url) throw new SmokemeshError('SMOKEMESH_E_CONFIG', 'store.url: required with store.backend: victoriametrics');
-    this.url = trimTrailingSlashes(cfg.url);
+    this.endpoints = vmEndpoints(cfg);
     this.tiers = tiersOf(cfg);
     this.rawKeepMs = rawKeepMs(cfg);
     this.maxPending = cfg.max_pending ?? 200_000;
@@ -118,7 +125,7 @@ export class VmStore implements Store {
       const t0 = Date.now();
       this.outbox.setMeta(REBUILD_KEY, 'pending');
       const n = await rebuildFromVm({
-        url: this.url, timeoutMs: this.timeoutMs, now: this.now(), windowMs: this.rawDays * 86_400_000,
+        endpoints: this.endpoints, timeoutMs: this.timeoutMs, now: this.now(), windowMs: this.rawDays * 86_400_000,
         info: (m) => this.log.info(m),
         merge: (rows) => { if (!this.closed) this.outbox.merge(rows, true); },
         stopped: () => this.closed,
@@ -214,7 +221,7 @@ export class VmStore implements Store {
     const pending = this.outbox.pending();
     if (pending + ok.length > this.maxPending) {
       this.counters.write_failures++;
-      throw new UnavailableError(`SMOKEMESH_E_UNAVAILABLE: ${this.url}: VictoriaMetrics has not taken the last ${pending} rounds (${this.lastError ?? 'sending'}); the outbox is full (store.max_pending ${this.maxPending})`, Math.max(1000, this.retryDelay));
+      throw new UnavailableError(`SMOKEMESH_E_UNAVAILABLE: ${this.endpoints.write}: VictoriaMetrics has not taken the last ${pending} rounds (${this.lastError ?? 'sending'}); the outbox is full (store.max_pending ${this.maxPending})`, Math.max(1000, this.retryDelay));
     }
     try {
       this.outbox.add(ok);
@@ -238,7 +245,7 @@ export class VmStore implements Store {
       if (ids.length === 0) return;
       let problem: string | undefined;
       try {
-        const res = await fetch(`${this.url}/api/v1/import`, { method: 'POST', body: importLines(rounds), signal: AbortSignal.timeout(this.timeoutMs) });
+        const res = await fetch(this.endpoints.write, { method: 'POST', body: importLines(rounds), signal: AbortSignal.timeout(this.timeoutMs) });
         if (!res.ok) problem = `HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`;
         else await res.body?.cancel();
       } catch (e) {
@@ -253,14 +260,14 @@ export class VmStore implements Store {
       this.batch = Math.min(BATCH, this.batch * 2);
       this.outbox.remove(ids);
       this.counters.rounds_written += ids.length;
-      if (this.lastError) this.log.info(`store: VictoriaMetrics at ${this.url} takes rounds again`);
+      if (this.lastError) this.log.info(`store: VictoriaMetrics at ${this.endpoints.write} takes rounds again`);
       this.lastError = undefined;
       this.retryDelay = 0;
     }
   }
 
   private failed(problem: string): void {
-    const msg = `SMOKEMESH_E_STORE: ${this.url}/api/v1/import: ${problem}; rounds stay in the outbox (${this.outbox.file}) and are retried`;
+    const msg = `SMOKEMESH_E_STORE: ${this.endpoints.write}: ${problem}; rounds stay in the outbox (${this.outbox.file}) and are retried`;
     if (msg !== this.lastError) this.log.error(msg);
     this.lastError = msg;
     this.retryDelay = Math.min(30_000, this.retryDelay ? this.retryDelay * 2 : 250);
@@ -277,20 +284,24 @@ export class VmStore implements Store {
     this.timer.unref();
   }
 
-  /** One GET against VM, answered synchronously; throws SMOKEMESH_E_STORE naming the URL. */
-  private get(path: string, params: Record<string, string | number>): string {
-    const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
-    const url = `${this.url}${path}`;
-    const a = this.http.request('POST', url, this.timeoutMs, qs.toString(), { 'content-type': 'application/x-www-form-urlencoded' });
-    if (a.status < 200 || a.status > 299) {
-      throw new SmokemeshError('SMOKEMESH_E_STORE', `${url}: read failed: ${a.error ?? `HTTP ${a.status}: ${a.body.slice(0, 300)}`}`);
-    }
-    return a.body;
+  /** One read of VM (path under the read prefix, e.g. /api/v1/export), answered synchronously; throws SMOKEMESH_E_STORE naming the URL. */
+  private get(path: ReadPath, params: Record<string, string | number>): { url: string; body: string } {
+    return this.send('read', `${this.endpoints.read}${path}`, { ...params, ...this.endpoints.readParams });
   }
 
-  private promQuery(path: string, params: Record<string, string | number>): PromSeries[] {
-    const body = JSON.parse(this.get(path, { ...params, nocache: 1 })) as { data?: { result?: PromSeries[] } };
-    return body.data?.result ?? [];
+  /** One form-encoded POST, answered synchronously; throws SMOKEMESH_E_STORE naming the URL. */
+  private send(what: 'read' | 'delete', url: string, params: Record<string, string | number>): { url: string; body: string } {
+    const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+    const a = this.http.request('POST', url, this.timeoutMs, qs.toString(), { 'content-type': 'application/x-www-form-urlencoded' });
+    if (a.status < 200 || a.status > 299) {
+      throw new SmokemeshError('SMOKEMESH_E_STORE', `${url}: ${what} failed: ${a.error ?? `HTTP ${a.status}: ${a.body.slice(0, 300)}`}`);
+    }
+    return { url, body: a.body };
+  }
+
+  private promQuery(path: '/api/v1/query' | '/api/v1/query_range', params: Record<string, string | number>): PromSeries[] {
+    const a = this.get(path, { ...params, nocache: 1 });
+    return promAnswer<{ result?: PromSeries[] }>(a.url, a.body)?.result ?? [];
   }
 
   series(q: SeriesQuery): SeriesResult {
@@ -301,7 +312,7 @@ export class VmStore implements Store {
     const span = q.to - q.from;
     let res = stepFor(this.tiers, span, maxPoints);
     if (span / (step * 1000) + 1 <= maxPoints || !res) {
-      const text = this.get('/api/v1/export', { 'match[]': `{__name__=~"smokemesh_round_.+",target=${JSON.stringify(q.target)},agent=${JSON.stringify(q.agent)}}`, start: q.from / 1000, end: q.to / 1000 });
+      const text = this.get('/api/v1/export', { 'match[]': `{__name__=~"smokemesh_round_.+",target=${JSON.stringify(q.target)},agent=${JSON.stringify(q.agent)}}`, start: q.from / 1000, end: q.to / 1000 }).body;
       const points = pointsFromExport(text, q.from, q.to);
       return { ...empty, resolution: step, points: res ? points : points.slice(-maxPoints) };
     }
@@ -335,7 +346,7 @@ export class VmStore implements Store {
     const points = new Map<string, { tier: string; resolution: number; points: SeriesPoint[] }>();
     const sel = targetsSelector(q.targets);
     if (chosen.some((c) => c.raw)) {
-      const text = this.get('/api/v1/export', { 'match[]': `{__name__=~"smokemesh_round_.+",${sel.slice(1)}`, start: q.from / 1000, end: q.to / 1000 });
+      const text = this.get('/api/v1/export', { 'match[]': `{__name__=~"smokemesh_round_.+",${sel.slice(1)}`, start: q.from / 1000, end: q.to / 1000 }).body;
       const all = pointsBySeries(text, q.from, q.to);
       for (const c of chosen) {
         if (!c.raw) continue;
@@ -405,7 +416,7 @@ export class VmStore implements Store {
     const out = new Map<string, SeriesPoint[]>();
     const known = reads.filter((r) => r.from <= r.to && this.outbox.stepOf(r.target, r.agent) !== undefined);
     for (const g of groupReads(known, RAW_READ_CHUNK, 3_600_000)) {
-      const text = this.get('/api/v1/export', { 'match[]': groupSelector(g.reads.map((r) => r.target), g.agent), start: g.from / 1000, end: g.to / 1000 });
+      const text = this.get('/api/v1/export', { 'match[]': groupSelector(g.reads.map((r) => r.target), g.agent), start: g.from / 1000, end: g.to / 1000 }).body;
       const all = pointsBySeries(text, g.from, g.to);
       for (const r of g.reads) {
         const points = (all.get(seriesKey(r.target, r.agent)) ?? []).filter((p) => p.time >= r.from && p.time <= r.to);
@@ -427,7 +438,7 @@ export class VmStore implements Store {
     const clean = paths.map((p) => trimTrailingSlashes(p) || '/');
     for (const p of clean) {
       const re = p === '/' ? '/.*' : `${escapeRegex(p)}(/.*)?`;
-      this.get('/api/v1/admin/tsdb/delete_series', { 'match[]': `{__name__=~"smokemesh_round_.+",target=~${q(re)}}` });
+      this.send('delete', this.endpoints.del, { 'match[]': `{__name__=~"smokemesh_round_.+",target=~${q(re)}}` });
     }
     return this.outbox.forget(clean.map((p) => (p === '/' ? '' : p)));
   }
@@ -463,10 +474,13 @@ export class VmStore implements Store {
     clearTimeout(this.rebuildTimer);
     this.http.close();
     const left = this.outbox.pending();
-    if (left) this.log.info(`store: ${left} rounds wait in ${this.outbox.file} for VictoriaMetrics; they are sent at the next start`);
+    if (left) this.log.info(`store: ${left} rounds wait in ${this.outbox.file} for VictoriaMetrics at ${this.endpoints.label}; they are sent at the next start`);
     this.outbox.close();
   }
 }
+
+/** The reads under the endpoints' read prefix. */
+type ReadPath = '/api/v1/export' | '/api/v1/query' | '/api/v1/query_range';
 
 function describe(r: unknown): string {
   const x = r as Partial<Round> | null;

@@ -1,3 +1,4 @@
+import { SmokemeshError } from '../../errors.ts';
 import type { Tier } from '../tiers.ts';
 import { SMOKE_QUANTILES, type SeriesPoint, type TopMetric } from '../types.ts';
 import { M, seriesKey, us } from './encode.ts';
@@ -33,6 +34,28 @@ export interface PromSeries {
   metric: Record<string, string>;
   values?: Array<[number, string]>;
   value?: [number, string];
+}
+
+/**
+ * The `data` of a Prometheus-style JSON answer (/api/v1/query, /api/v1/query_range,
+ * /api/v1/series) read from `url`: every such answer is parsed here. Throws SMOKEMESH_E_STORE
+ * naming the URL when it is not JSON, says `status: "error"`, or is partial (`"isPartial": true`:
+ * vmselect answered without some vmstorage nodes, so series or samples may be missing): an
+ * incomplete answer is never shown, nor used to rebuild or delete anything.
+ */
+export function promAnswer<T>(url: string, text: string): T | undefined {
+  let a: { status?: unknown; isPartial?: unknown; data?: T; error?: unknown };
+  try {
+    a = JSON.parse(text) as typeof a;
+  } catch {
+    throw new SmokemeshError('SMOKEMESH_E_STORE', `${url}: the answer is not JSON: ${text.slice(0, 200)}`);
+  }
+  if (a === null || typeof a !== 'object') throw new SmokemeshError('SMOKEMESH_E_STORE', `${url}: the answer is not a JSON object: ${text.slice(0, 200)}`);
+  if (a.isPartial === true) {
+    throw new SmokemeshError('SMOKEMESH_E_STORE', `${url}: VictoriaMetrics answered with a partial result ("isPartial": true: some vmstorage nodes did not answer); refused rather than shown as complete; check the vmstorage nodes (or give vmselect -replicationFactor to match vminsert's)`);
+  }
+  if (a.status === 'error') throw new SmokemeshError('SMOKEMESH_E_STORE', `${url}: VictoriaMetrics answered with an error: ${String(a.error).slice(0, 300)}`);
+  return a.data;
 }
 
 const MID_QUANTILES = SMOKE_QUANTILES.filter((x) => x > 0 && x < 1);

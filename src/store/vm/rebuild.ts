@@ -1,9 +1,10 @@
+import type { VmEndpoints } from '../../config/vm-endpoints.ts';
 import { SmokemeshError } from '../../errors.ts';
 import type { ProbeType, Round } from '../../probes/round.ts';
 import type { SeriesPoint } from '../types.ts';
 import { M, pointsBySeries, seriesKey } from './encode.ts';
 import type { IndexRow } from './outbox.ts';
-import { groupReads, groupSelector, targetsSelector, type PromSeries } from './query.ts';
+import { groupReads, groupSelector, promAnswer, targetsSelector, type PromSeries } from './query.ts';
 
 /**
  * Rebuilding the series index (first, last, latest round of every series) from what
@@ -27,7 +28,8 @@ const PARALLEL = 4;
 const PROGRESS_MS = 5000;
 
 export interface RebuildDeps {
-  url: string;
+  /** Where to read (src/config/vm-endpoints.ts). */
+  endpoints: Pick<VmEndpoints, 'read' | 'readParams' | 'label'>;
   timeoutMs: number;
   /** The time the window ends (ms). */
   now: number;
@@ -40,22 +42,22 @@ export interface RebuildDeps {
   stopped(): boolean;
 }
 
-/** One POST to VM (form-encoded); throws SMOKEMESH_E_STORE naming the URL. */
-async function post(base: string, path: string, params: Record<string, string | number>, timeoutMs: number): Promise<string> {
-  const url = `${base}${path}`;
+/** One read of VM (form-encoded POST to a path under the read prefix); throws SMOKEMESH_E_STORE naming the URL. */
+async function post(ep: RebuildDeps['endpoints'], path: '/api/v1/series' | '/api/v1/query' | '/api/v1/export', params: Record<string, string | number>, timeoutMs: number): Promise<{ url: string; text: string }> {
+  const url = `${ep.read}${path}`;
   let res: Response;
   try {
     res = await fetch(url, {
       method: 'POST', signal: AbortSignal.timeout(timeoutMs),
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString(),
+      body: new URLSearchParams(Object.entries({ ...params, ...ep.readParams }).map(([k, v]) => [k, String(v)])).toString(),
     });
   } catch (e) {
     throw new SmokemeshError('SMOKEMESH_E_STORE', `${url}: read failed: ${String((e as { cause?: unknown }).cause ?? e)}`);
   }
   const text = await res.text();
   if (!res.ok) throw new SmokemeshError('SMOKEMESH_E_STORE', `${url}: read failed: HTTP ${res.status}: ${text.slice(0, 300)}`);
-  return text;
+  return { url, text };
 }
 
 /** First and last round time, probe and step of a series, from the step samples. */
@@ -116,13 +118,14 @@ export function roundOfPoint(s: { target: string; agent: string; probe: string; 
 export async function rebuildFromVm(d: RebuildDeps): Promise<number> {
   const start = (d.now - d.windowMs) / 1000;
   const end = d.now / 1000;
-  const listed = JSON.parse(await post(d.url, '/api/v1/series', { 'match[]': M.step, start, end }, d.timeoutMs)) as { data?: Array<Record<string, string>> };
+  const s = await post(d.endpoints, '/api/v1/series', { 'match[]': M.step, start, end }, d.timeoutMs);
+  let listed = promAnswer<Array<Record<string, string>>>(s.url, s.text) ?? [];
   const perTarget = new Map<string, number>();
-  for (const m of listed.data ?? []) if (m.target) perTarget.set(m.target, (perTarget.get(m.target) ?? 0) + 1);
+  for (const m of listed) if (m.target) perTarget.set(m.target, (perTarget.get(m.target) ?? 0) + 1);
   const targets = [...perTarget.keys()].sort();
-  const total = (listed.data ?? []).length;
-  listed.data = undefined;
-  d.info(`store: rebuilding the series index from VictoriaMetrics at ${d.url}: ${total} series of ${targets.length} targets with rounds in the last ${Math.round(d.windowMs / 86_400_000 * 10) / 10} days`);
+  const total = listed.length;
+  listed = [];
+  d.info(`store: rebuilding the series index from VictoriaMetrics at ${d.endpoints.label}: ${total} series of ${targets.length} targets with rounds in the last ${Math.round(d.windowMs / 86_400_000 * 10) / 10} days`);
   let done = 0;
   let logged = Date.now();
   const progress = (last: boolean) => {
@@ -138,14 +141,14 @@ export async function rebuildFromVm(d: RebuildDeps): Promise<number> {
       chunk.push(targets[i]!);
       n += perTarget.get(targets[i]!)!;
     }
-    const answer = JSON.parse(await post(d.url, '/api/v1/query', { query: spanQuery(targetsSelector(chunk), d.windowMs), time: end, nocache: 1 }, d.timeoutMs)) as { data?: { result?: PromSeries[] } };
-    found.push(...foundSeries(answer.data?.result ?? []));
+    const a = await post(d.endpoints, '/api/v1/query', { query: spanQuery(targetsSelector(chunk), d.windowMs), time: end, nocache: 1 }, d.timeoutMs);
+    found.push(...foundSeries(promAnswer<{ result?: PromSeries[] }>(a.url, a.text)?.result ?? []));
   }
   // …then their latest rounds, a few exports at once (VM answers them in parallel), each group's rows merged as it arrives.
   const groups = groupReads(found.map((f) => ({ ...f, from: f.last, to: f.last })), GROUP_TARGETS, GROUP_SLACK_MS);
   const next = async (): Promise<void> => {
     for (let g = groups.shift(); g && !d.stopped(); g = groups.shift()) {
-      const text = await post(d.url, '/api/v1/export', { 'match[]': groupSelector(g.reads.map((r) => r.target), g.agent), start: g.from / 1000, end: g.to / 1000 }, d.timeoutMs);
+      const { text } = await post(d.endpoints, '/api/v1/export', { 'match[]': groupSelector(g.reads.map((r) => r.target), g.agent), start: g.from / 1000, end: g.to / 1000 }, d.timeoutMs);
       const points = pointsBySeries(text, g.from, g.to);
       const rows: IndexRow[] = [];
       for (const f of g.reads) {
