@@ -1,14 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentOwner } from '../src/cluster/hrw.ts';
 import type { AgentInfo } from '../src/plan/agent-info.ts';
 import { freePort, getJson, startAgent, startServer, writeSecret, type Proc } from './agents-kit.ts';
-import { clusterServerHead } from './cluster-kit.ts';
-import { startPostgres } from './postgres.ts';
-import { startVictoria } from './victoria.ts';
+import { clusterBackends, clusterServerHead } from './cluster-kit.ts';
 import { waitFor } from './wait.ts';
 
 const IDS = ['s1', 's2'];
@@ -48,16 +45,7 @@ type AgentEvent = { agent: string; state: 'down' | 'up'; time: number; server?: 
  * both servers list, and the log of one server), and restarting it tells it up once.
  */
 test('cluster agents: every server lists every agent, one mesh and one shard split over the cluster, agent-down told once', { timeout: 900_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sm-cluster-agents-'));
-  const procs: Proc[] = [];
-  const vm = await startVictoria();
-  const pg = await startPostgres();
-  t.after(async () => {
-    for (const p of procs) await p.stop('SIGKILL');
-    await pg.stop();
-    await vm.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir, vm, pg, procs } = await clusterBackends(t, 'sm-cluster-agents-');
   const AGENTS = agentNames();
   const secrets = Object.fromEntries(AGENTS.map((a) => [a, writeSecret(dir, a)]));
   // dead_after_s 10: an agent stays alive in the cluster for 20 s after its last row (a starved

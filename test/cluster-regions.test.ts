@@ -1,13 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RegionCell } from '../src/plan/region.ts';
-import { freePort, getJson, startAgent, startServer, writeSecret, type Proc } from './agents-kit.ts';
-import { clusterServerHead } from './cluster-kit.ts';
-import { startPostgres } from './postgres.ts';
-import { startVictoria } from './victoria.ts';
+import { freePort, getJson, startAgent, startServer, writeSecret } from './agents-kit.ts';
+import { clusterBackends, clusterServerHead } from './cluster-kit.ts';
 import { waitFor } from './wait.ts';
 
 const IDS = ['s1', 's2'];
@@ -42,16 +39,7 @@ function sameOrder(p: Pair): Omit<Pair, 'time'> {
  * showed only the rows of its own agents' region.
  */
 test('cluster regions: every server shows the same region matrix, built from the rounds of every server\'s agents', { timeout: 600_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sm-cluster-regions-'));
-  const procs: Proc[] = [];
-  const vm = await startVictoria();
-  const pg = await startPostgres();
-  t.after(async () => {
-    for (const p of procs) await p.stop('SIGKILL');
-    await pg.stop();
-    await vm.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir, vm, pg, procs } = await clusterBackends(t, 'sm-cluster-regions-');
   const secrets = Object.fromEntries(AGENTS.map((a) => [a.name, writeSecret(dir, a.name)]));
   // Nothing listens there: every TCP round is refused at once, on every agent.
   const closed = await freePort();

@@ -1,14 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seriesKey, seriesOwner } from '../src/cluster/hrw.ts';
 import { freePort, getJson, startServer, type Proc } from './agents-kit.ts';
-import { clusterServerHead } from './cluster-kit.ts';
-import { startPostgres } from './postgres.ts';
-import { startVictoria } from './victoria.ts';
+import { clusterBackends, clusterServerHead } from './cluster-kit.ts';
 import { waitFor } from './wait.ts';
 
 const IDS = ['s1', 's2'];
@@ -24,19 +21,10 @@ interface ClusterStatus { server_id: string; live: string[]; rounds: { evaluated
  * owner by the live set; a changed cluster section is logged and waits for a restart.
  */
 test('cluster reload: membership stays, every series (re-keyed by the new alerts) has one evaluator, its owner', { timeout: 600_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sm-cluster-reload-'));
-  const procs: Proc[] = [];
-  const vm = await startVictoria();
-  const pg = await startPostgres();
+  const { dir, vm, pg, procs } = await clusterBackends(t, 'sm-cluster-reload-');
   const ok: Server = createServer((s) => s.destroy());
   await new Promise<void>((r) => ok.listen(0, '127.0.0.1', r));
-  t.after(async () => {
-    for (const p of procs) await p.stop('SIGKILL');
-    ok.close();
-    await pg.stop();
-    await vm.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  t.after(() => ok.close());
   const okPort = (ok.address() as { port: number }).port;
   // dead_after_s long: on a loaded machine a heartbeat can be late by seconds; here only the reload is judged.
   const yaml = (id: string, port: number, dataDir: string, o: { extra?: boolean; heartbeat?: number } = {}) => `${clusterServerHead({ id, port, dataDir, step: 2, pings: 2, vmUrl: vm.url, pgUrl: pg.url, heartbeatS: o.heartbeat ?? 1, deadAfterS: 60 })}alerts:

@@ -1,13 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskRecord, TaskSummary } from '../src/tasks/record.ts';
-import { freePort, getJson, startAgent, startServer, writeSecret, type Proc } from './agents-kit.ts';
-import { clusterServerHead } from './cluster-kit.ts';
-import { startPostgres } from './postgres.ts';
-import { startVictoria } from './victoria.ts';
+import { freePort, getJson, startAgent, startServer, writeSecret } from './agents-kit.ts';
+import { clusterBackends, clusterServerHead } from './cluster-kit.ts';
 import { waitFor } from './wait.ts';
 
 const IDS = ['s1', 's2'];
@@ -21,16 +18,7 @@ const START_MS = 120_000;
  * runs on both, and its results are read on s1 (long-poll on the version) and listed on s2.
  */
 test('cluster: a task made on s1 runs on agents connected to s2 and its result is read on s1', { timeout: 600_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sm-cluster-tasks-'));
-  const procs: Proc[] = [];
-  const vm = await startVictoria();
-  const pg = await startPostgres();
-  t.after(async () => {
-    for (const p of procs) await p.stop('SIGKILL');
-    await pg.stop();
-    await vm.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir, vm, pg, procs } = await clusterBackends(t, 'sm-cluster-tasks-');
   const secret = writeSecret(dir, 'a1');
   const servers = await Promise.all(IDS.map(async (id) => {
     const port = await freePort();
