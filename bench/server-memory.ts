@@ -33,6 +33,13 @@ function status(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
+/** CPU seconds the process itself used so far (user + system, every thread; not its children such as fping). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
 const listener = createServer((s) => s.destroy());
 await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
 const tcpPort = (listener.address() as { port: number }).port;
@@ -83,8 +90,9 @@ const written = async () => ((await (await fetch(`http://127.0.0.1:${port}/api/v
 await waitFor(`${ROUNDS} rounds of ${N} targets`, async () => (await written()).rounds_written >= ROUNDS * N, (ROUNDS + 3) * STEP * 1000, 500);
 const w = await written();
 const a = status(server.pid!);
+const cpuRounds = cpuSeconds(server.pid!);
 console.log(`server pid ${server.pid}`);
-console.log(`after ${((performance.now() - started) / 1000).toFixed(0)} s: ${w.rounds_written} rounds stored for ${w.series} series; server RSS ${a.rss.toFixed(1)} MiB (peak ${a.hwm.toFixed(1)} MiB); goal ≤ 150 MB (143.1 MiB)`);
+console.log(`after ${((performance.now() - started) / 1000).toFixed(0)} s: ${w.rounds_written} rounds stored for ${w.series} series; server RSS ${a.rss.toFixed(1)} MiB (peak ${a.hwm.toFixed(1)} MiB); goal ≤ 150 MB (143.1 MiB); server CPU so far ${cpuRounds.toFixed(2)} s (start-up included)`);
 // SERVER_SNAPSHOT=<file>: a heap snapshot of the server at this point (needs SERVER_NODE_FLAGS=--heapsnapshot-signal=SIGUSR2).
 if (process.env.SERVER_SNAPSHOT) {
   server.kill('SIGUSR2');
@@ -110,7 +118,7 @@ while (performance.now() < end || asked < 5) {
 }
 const b = status(server.pid!);
 const w2 = await written();
-console.log(`one step later, overview asked ${asked} times: ${w2.rounds_written} rounds stored; server RSS ${b.rss.toFixed(1)} MiB (peak ${b.hwm.toFixed(1)} MiB)`);
+console.log(`one step later, overview asked ${asked} times: ${w2.rounds_written} rounds stored; server RSS ${b.rss.toFixed(1)} MiB (peak ${b.hwm.toFixed(1)} MiB); server CPU in this step ${(cpuSeconds(server.pid!) - cpuRounds).toFixed(2)} s`);
 clearInterval(sampler);
 if (process.env.RSS_TRACE) writeFileSync(process.env.RSS_TRACE, `${trace.join('\n')}\n--- server log (spawned at ${new Date(Date.now() - (performance.now() - spawnedAt)).toISOString()})\n${out}`);
 console.log(`highest sampled RSS by phase (every 250 ms): ${[...peaks].map(([k, v]) => `${k} ${v.rss.toFixed(1)} MiB at ${v.at.toFixed(1)} s`).join('; ')}`);
