@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AgentInfo } from '../plan/agent-info.ts';
-import { clusterAgentView, judgeSightings, livenessChanges, mergeAgents, sightingsToWrite, type LocalAgent } from './agents.ts';
+import { clusterAgentView, judgeSightings, judgeStored, livenessChanges, mergeAgents, sightingsToWrite, type LocalAgent } from './agents.ts';
 import { agentOwner } from './hrw.ts';
 import type { SightingRead } from './tasks-pg.ts';
 
@@ -103,4 +103,16 @@ test('agent-down and agent-up: told by the agent\'s owner among the live servers
   for (const n of never) assert.ok(afterGrace.includes(n), `${n}: never heard from, down after the grace`);
   assert.deepEqual(livenessChanges([info('srv', false, { builtin: true, last_seen: 1 })], new Set(), live, agentOwner('srv', live)!, true), []);
   assert.deepEqual(livenessChanges(view, down, [], 's1', true), [], 'no live set: nothing is told');
+});
+
+test('judged over the rows kept in memory (absolute times) as over rows read with their ages', () => {
+  const reads = [
+    row({ server: 's1', written_ago: 50_000, seen_ago: 100, polling: true, polled_at: 40_000, region: 'old', intranet: '10.0.0.1' }),
+    row({ server: 's2', written_ago: 1000, seen_ago: 900, polled_at: 20_000, region: 'new', labels: { k: 'v' }, version: '2' }),
+    row({ agent: 'gone', written_ago: 30_000, polling: true, builtin: true }),
+    row({ agent: 'y', server: 's3', written_ago: 5000, seen_ago: 5000, public: '192.0.2.1' }),
+  ];
+  const dbNow = 1_000_000;
+  const stored = reads.map(({ written_ago, seen_ago, now: _n, ...r }) => ({ ...r, written_at: dbNow - written_ago, seen_at: dbNow - seen_ago }));
+  assert.deepEqual(judgeStored(stored, dbNow, 10_000), judgeSightings(reads, 10_000));
 });

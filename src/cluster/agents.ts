@@ -8,7 +8,8 @@
  *
  * The shared tasks (src/tasks/shared.ts) judge agents by this: a task made on one server goes
  * to an agent connected to another, and its pickup deadline is judged from the polls seen by
- * any server. After each write the rows are read back: every server then lists every agent of
+ * any server. After each write the rows changed since the last read are read back (every row
+ * at start and after any error: sightings.ts, agents-seen-pg.ts): every server then lists every agent of
  * the cluster (clusterAgentView, ctx.agents() in a cluster), so the live mesh and the planners'
  * peers are the same on every server; and agent-down / agent-up is judged over the cluster and
  * told once, by the agent's owner among the live servers, through a compare-and-set
@@ -19,8 +20,10 @@ import type { AgentInfo } from '../plan/agent-info.ts';
 import type { AgentFacts } from '../tasks/select.ts';
 import type { AgentView, AgentViews } from '../tasks/shared.ts';
 import { markAgent, pruneAgentEvents, readAgentEvents, readDownAgents, type SharedAgentEvent } from './agents-pg.ts';
+import { pruneTombstones, readSightingChanges, TOMBSTONES_KEPT_MS } from './agents-seen-pg.ts';
 import { agentOwner } from './hrw.ts';
 import type { ClusterDb } from './postgres.ts';
+import { applySightings, type SightingsState, type StoredSighting } from './sightings.ts';
 import { pruneSightings, readSightings, writeSightings, type SightingRead, type SightingRow } from './tasks-pg.ts';
 
 /** An agent as this server knows it (the registry's and the built-in agent's view). */
@@ -92,30 +95,51 @@ export type ClusterAgent = AgentView & AgentFacts & {
  * heard from it last.
  */
 export function judgeSightings(rows: readonly SightingRead[], freshMs: number): Map<string, ClusterAgent> {
-  const out = new Map<string, ClusterAgent & { writtenAgo: number }>();
-  const facts = (r: SightingRead) => {
-    const f: Pick<ClusterAgent, 'region' | 'labels' | 'intranet' | 'public' | 'version'> = { region: r.region, labels: r.labels };
-    if (r.intranet !== null && r.intranet !== undefined) f.intranet = r.intranet;
-    if (r.public !== null && r.public !== undefined) f.public = r.public;
-    if (r.version !== null && r.version !== undefined) f.version = r.version;
-    return f;
-  };
+  // As stored rows at the database time 0: an age is then minus its time.
+  return judgeStored(rows.map((r) => ({ ...r, written_at: -r.written_ago, seen_at: -r.seen_ago })), 0, freshMs);
+}
+
+/** What judging takes of a row: its facts and absolute times (ms, the database's clock). */
+type JudgedRow = Omit<StoredSighting, 'change'>;
+
+/**
+ * judgeSightings over rows as kept in memory (sightings.ts), their ages taken at `now` (the
+ * database's clock at the last read). Runs at every heartbeat over every row of the cluster:
+ * one record per agent, no copies of the rows.
+ */
+export function judgeStored(rows: Iterable<JudgedRow>, now: number, freshMs: number): Map<string, ClusterAgent> {
+  const acc = new Map<string, { facts: JudgedRow; builtin: boolean; writtenAgo: number; seenAgo: number; server: string; alive: boolean; polling: boolean; lastPoll: number }>();
   for (const r of rows) {
-    const fresh = r.written_ago <= freshMs;
-    const prev = out.get(r.agent);
-    const a: ClusterAgent & { writtenAgo: number } = prev
-      ?? { name: r.agent, ...facts(r), builtin: r.builtin, alive: false, polling: false, lastPoll: 0, writtenAgo: r.written_ago, seenAgo: r.seen_ago, server: r.server };
-    if (r.written_ago < a.writtenAgo) {
-      delete a.intranet, delete a.public, delete a.version;
-      Object.assign(a, facts(r), { writtenAgo: r.written_ago });
+    const writtenAgo = now - r.written_at;
+    const seenAgo = now - r.seen_at;
+    const fresh = writtenAgo <= freshMs;
+    const j = acc.get(r.agent);
+    if (!j) {
+      acc.set(r.agent, { facts: r, builtin: r.builtin, writtenAgo, seenAgo, server: r.server, alive: fresh, polling: fresh && r.polling, lastPoll: Math.max(0, r.polled_at ?? 0) });
+      continue;
     }
-    if (r.seen_ago < a.seenAgo!) Object.assign(a, { seenAgo: r.seen_ago, server: r.server });
-    a.alive ||= fresh;
-    a.polling ||= fresh && r.polling;
-    a.lastPoll = Math.max(a.lastPoll, r.polled_at ?? 0);
-    out.set(r.agent, a);
+    if (writtenAgo < j.writtenAgo) {
+      j.facts = r;
+      j.writtenAgo = writtenAgo;
+    }
+    if (seenAgo < j.seenAgo) {
+      j.seenAgo = seenAgo;
+      j.server = r.server;
+    }
+    j.alive ||= fresh;
+    j.polling ||= fresh && r.polling;
+    j.lastPoll = Math.max(j.lastPoll, r.polled_at ?? 0);
   }
-  return new Map([...out].map(([k, { writtenAgo: _w, ...a }]) => [k, a]));
+  const out = new Map<string, ClusterAgent>();
+  for (const [name, j] of acc) {
+    const f = j.facts;
+    const a: ClusterAgent = { name, region: f.region, labels: f.labels, builtin: j.builtin, alive: j.alive, polling: j.polling, lastPoll: j.lastPoll, seenAgo: j.seenAgo, server: j.server };
+    if (f.intranet !== null && f.intranet !== undefined) a.intranet = f.intranet;
+    if (f.public !== null && f.public !== undefined) a.public = f.public;
+    if (f.version !== null && f.version !== undefined) a.version = f.version;
+    out.set(name, a);
+  }
+  return out;
 }
 
 /**
@@ -240,6 +264,8 @@ export class ClusterAgents implements AgentViews {
   private readonly startedAt: number;
   /** The last read of every server's rows (this server's clock at the read) and the agents recorded down. */
   private shared: { at: number; agents: Map<string, ClusterAgent>; down: Set<string> } | undefined;
+  /** Every server's rows as last read, kept by reading their changes; undefined after any error (the next read is a full one). */
+  private seen: SightingsState | undefined;
 
   constructor(private readonly opts: ClusterAgentsOptions) {
     this.now = opts.now ?? Date.now;
@@ -277,6 +303,7 @@ export class ClusterAgents implements AgentViews {
         await writeSightings(c, this.opts.server, rows.map(({ facts: _f, ...r }) => r));
         if (forget) {
           await pruneSightings(c, FORGET_MS);
+          await pruneTombstones(c, TOMBSTONES_KEPT_MS);
           await pruneAgentEvents(c);
         }
       });
@@ -287,6 +314,7 @@ export class ClusterAgents implements AgentViews {
       if (this.lastError) this.opts.log.info('cluster agents: the database answers again');
       this.lastError = undefined;
     } catch (e) {
+      this.seen = undefined;
       const msg = (e as Error).message;
       if (msg !== this.lastError) this.opts.log.error({ err: e }, `cluster agents: ${msg}; retrying`);
       this.lastError = msg;
@@ -317,14 +345,22 @@ export class ClusterAgents implements AgentViews {
     clearInterval(this.timer);
   }
 
-  /** Reads every server's rows and the agents recorded down (what view() and judge() use). */
+  /**
+   * Reads every server's rows changed since the last read (all of them when the last read
+   * failed or the table says so: sightings.ts) and the agents recorded down (what view() and
+   * judge() use).
+   */
   private async refresh(): Promise<void> {
     const at = this.now();
-    const { rows, down } = await this.opts.db.transaction('reading agents seen', async (c) => ({
-      rows: await readSightings(c),
+    const { page, down } = await this.opts.db.transaction('reading agents seen', async (c) => ({
+      page: await readSightingChanges(c, this.seen),
       down: this.opts.liveness ? await readDownAgents(c) : new Set<string>(),
     }));
-    this.shared = { at, agents: judgeSightings(rows, this.opts.freshMs), down };
+    if (page.reason === 'epoch' || page.reason === 'pruned') {
+      this.opts.log.info({ reason: page.reason }, `cluster agents: every row read again (${page.reason === 'epoch' ? 'the table was recreated or its schema changed' : 'deletions not yet read were pruned'})`);
+    }
+    this.seen = applySightings(this.seen, page);
+    this.shared = { at, agents: judgeStored(this.seen.rows.values(), page.meta.now, this.opts.freshMs), down };
   }
 
   /**
