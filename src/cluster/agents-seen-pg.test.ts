@@ -6,7 +6,7 @@ import { waitFor } from '../../test/wait.ts';
 import { AGENTS_SCHEMA } from './agents-pg.ts';
 import { AGENTS_SEEN_SCHEMA, pruneTombstones, readSightingChanges } from './agents-seen-pg.ts';
 import { ClusterDb } from './postgres.ts';
-import { applySightings, type SightingsState } from './sightings.ts';
+import { allSightings, applySightings, type SightingsState } from './sightings.ts';
 import { pruneSightings, TASKS_SCHEMA, writeSightings, type SightingRow } from './tasks-pg.ts';
 
 let postgres: Postgres;
@@ -54,7 +54,7 @@ class Reader {
   }
   /** agent@server → region. */
   rows(): Map<string, string> {
-    return new Map([...this.state!.rows.values()].map((r) => [`${r.agent}@${r.server}`, r.region]));
+    return new Map([...allSightings(this.state!)].map((r) => [`${r.agent}@${r.server}`, r.region]));
   }
 }
 

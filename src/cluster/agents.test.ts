@@ -116,3 +116,29 @@ test('judged over the rows kept in memory (absolute times) as over rows read wit
   const stored = reads.map(({ written_ago, seen_ago, now: _n, ...r }) => ({ ...r, written_at: dbNow - written_ago, seen_at: dbNow - seen_ago }));
   assert.deepEqual(judgeStored(stored, dbNow, 10_000), judgeSightings(reads, 10_000));
 });
+
+test('judged as the rule says, over random rows of a few agents (brute force)', () => {
+  let seed = 11;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let run = 0; run < 100; run++) {
+    const rows = Array.from({ length: 1 + rand(12) }, () => row({
+      agent: `a${rand(3)}`, server: `s${rand(4)}`, written_ago: rand(20_000), seen_ago: rand(20_000), polling: rand(2) === 0,
+      polled_at: rand(3) ? rand(50_000) : null, region: `r${rand(4)}`, builtin: rand(5) === 0, version: rand(2) ? '1' : null,
+    }));
+    const judged = judgeSightings(rows, 10_000);
+    for (const name of new Set(rows.map((r) => r.agent))) {
+      const mine = rows.filter((r) => r.agent === name);
+      const fresh = mine.filter((r) => r.written_ago <= 10_000);
+      const facts = mine.reduce((a, b) => (b.written_ago < a.written_ago ? b : a));
+      const seen = mine.reduce((a, b) => (b.seen_ago < a.seen_ago ? b : a));
+      const want = {
+        name, region: facts.region, labels: facts.labels, builtin: mine[0]!.builtin, alive: fresh.length > 0, polling: fresh.some((r) => r.polling),
+        lastPoll: Math.max(0, ...mine.map((r) => r.polled_at ?? 0)), seenAgo: seen.seen_ago, server: seen.server, ...(facts.version ? { version: facts.version } : {}),
+      };
+      assert.deepEqual(judged.get(name), want, `run ${run}, agent ${name}`);
+    }
+  }
+});

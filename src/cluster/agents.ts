@@ -103,42 +103,89 @@ export function judgeSightings(rows: readonly SightingRead[], freshMs: number): 
 type JudgedRow = Omit<StoredSighting, 'change'>;
 
 /**
- * judgeSightings over rows as kept in memory (sightings.ts), their ages taken at `now` (the
- * database's clock at the last read). Runs at every heartbeat over every row of the cluster:
- * one record per agent, no copies of the rows.
+ * An agent's rows summed up for judging (judgeSummary): the freshest row (its facts; the first
+ * of equals), the newest write, the newest write of a row that says polling (-Infinity: none),
+ * the newest sighting and which server made it (the first of equals), the latest poll, and
+ * builtin as the first row says.
  */
-export function judgeStored(rows: Iterable<JudgedRow>, now: number, freshMs: number): Map<string, ClusterAgent> {
-  const acc = new Map<string, { facts: JudgedRow; builtin: boolean; writtenAgo: number; seenAgo: number; server: string; alive: boolean; polling: boolean; lastPoll: number }>();
+export interface AgentSummary {
+  facts: JudgedRow;
+  builtin: boolean;
+  writtenAt: number;
+  pollingAt: number;
+  seenAt: number;
+  server: string;
+  lastPoll: number;
+}
+
+/** The summary of one agent's rows (undefined: none). */
+export function summarize(rows: Iterable<JudgedRow>): AgentSummary | undefined {
+  let s: AgentSummary | undefined;
   for (const r of rows) {
-    const writtenAgo = now - r.written_at;
-    const seenAgo = now - r.seen_at;
-    const fresh = writtenAgo <= freshMs;
-    const j = acc.get(r.agent);
-    if (!j) {
-      acc.set(r.agent, { facts: r, builtin: r.builtin, writtenAgo, seenAgo, server: r.server, alive: fresh, polling: fresh && r.polling, lastPoll: Math.max(0, r.polled_at ?? 0) });
+    if (!s) {
+      s = { facts: r, builtin: r.builtin, writtenAt: r.written_at, pollingAt: r.polling ? r.written_at : -Infinity, seenAt: r.seen_at, server: r.server, lastPoll: Math.max(0, r.polled_at ?? 0) };
       continue;
     }
-    if (writtenAgo < j.writtenAgo) {
-      j.facts = r;
-      j.writtenAgo = writtenAgo;
+    if (r.written_at > s.writtenAt) {
+      s.facts = r;
+      s.writtenAt = r.written_at;
     }
-    if (seenAgo < j.seenAgo) {
-      j.seenAgo = seenAgo;
-      j.server = r.server;
+    if (r.polling && r.written_at > s.pollingAt) s.pollingAt = r.written_at;
+    if (r.seen_at > s.seenAt) {
+      s.seenAt = r.seen_at;
+      s.server = r.server;
     }
-    j.alive ||= fresh;
-    j.polling ||= fresh && r.polling;
-    j.lastPoll = Math.max(j.lastPoll, r.polled_at ?? 0);
+    s.lastPoll = Math.max(s.lastPoll, r.polled_at ?? 0);
+  }
+  return s;
+}
+
+/** An agent as judged at `now` (the database's clock) from its summary: see judgeSightings. */
+export function judgeSummary(name: string, s: AgentSummary, now: number, freshMs: number): ClusterAgent {
+  const f = s.facts;
+  const a: ClusterAgent = {
+    name, region: f.region, labels: f.labels, builtin: s.builtin, alive: now - s.writtenAt <= freshMs, polling: now - s.pollingAt <= freshMs,
+    lastPoll: s.lastPoll, seenAgo: now - s.seenAt, server: s.server,
+  };
+  if (f.intranet !== null && f.intranet !== undefined) a.intranet = f.intranet;
+  if (f.public !== null && f.public !== undefined) a.public = f.public;
+  if (f.version !== null && f.version !== undefined) a.version = f.version;
+  return a;
+}
+
+/** judgeSightings over rows with absolute times, their ages taken at `now` (the database's clock). */
+export function judgeStored(rows: Iterable<JudgedRow>, now: number, freshMs: number): Map<string, ClusterAgent> {
+  const byAgent = new Map<string, JudgedRow[]>();
+  for (const r of rows) {
+    const list = byAgent.get(r.agent);
+    if (list) list.push(r);
+    else byAgent.set(r.agent, [r]);
   }
   const out = new Map<string, ClusterAgent>();
-  for (const [name, j] of acc) {
-    const f = j.facts;
-    const a: ClusterAgent = { name, region: f.region, labels: f.labels, builtin: j.builtin, alive: j.alive, polling: j.polling, lastPoll: j.lastPoll, seenAgo: j.seenAgo, server: j.server };
-    if (f.intranet !== null && f.intranet !== undefined) a.intranet = f.intranet;
-    if (f.public !== null && f.public !== undefined) a.public = f.public;
-    if (f.version !== null && f.version !== undefined) a.version = f.version;
-    out.set(name, a);
+  for (const [name, list] of byAgent) out.set(name, judgeSummary(name, summarize(list)!, now, freshMs));
+  return out;
+}
+
+/**
+ * The summaries of the agents of `state` after a read: those of the agents it changed made
+ * again, all when it was a full read. `summaries` is consumed (updated in place and returned:
+ * an idle heartbeat then touches no row).
+ */
+export function summarizeChanges(summaries: Map<string, AgentSummary> | undefined, state: SightingsState): Map<string, AgentSummary> {
+  const out = state.changed && summaries ? summaries : new Map<string, AgentSummary>();
+  const agents = state.changed && summaries ? state.changed : state.rows.keys();
+  for (const name of agents) {
+    const s = summarize(state.rows.get(name)?.values() ?? []);
+    if (s) out.set(name, s);
+    else out.delete(name);
   }
+  return out;
+}
+
+/** Every summed-up agent judged at `now` (the database's clock): what judgeSightings says of their rows. */
+export function judgeSummaries(summaries: ReadonlyMap<string, AgentSummary>, now: number, freshMs: number): Map<string, ClusterAgent> {
+  const out = new Map<string, ClusterAgent>();
+  for (const [name, s] of summaries) out.set(name, judgeSummary(name, s, now, freshMs));
   return out;
 }
 
@@ -266,6 +313,8 @@ export class ClusterAgents implements AgentViews {
   private shared: { at: number; agents: Map<string, ClusterAgent>; down: Set<string> } | undefined;
   /** Every server's rows as last read, kept by reading their changes; undefined after any error (the next read is a full one). */
   private seen: SightingsState | undefined;
+  /** Each agent's rows of `seen` summed up (summarizeChanges): what each heartbeat judges. */
+  private summaries: Map<string, AgentSummary> | undefined;
 
   constructor(private readonly opts: ClusterAgentsOptions) {
     this.now = opts.now ?? Date.now;
@@ -315,6 +364,7 @@ export class ClusterAgents implements AgentViews {
       this.lastError = undefined;
     } catch (e) {
       this.seen = undefined;
+      this.summaries = undefined;
       const msg = (e as Error).message;
       if (msg !== this.lastError) this.opts.log.error({ err: e }, `cluster agents: ${msg}; retrying`);
       this.lastError = msg;
@@ -360,7 +410,8 @@ export class ClusterAgents implements AgentViews {
       this.opts.log.info({ reason: page.reason }, `cluster agents: every row read again (${page.reason === 'epoch' ? 'the table was recreated or its schema changed' : 'deletions not yet read were pruned'})`);
     }
     this.seen = applySightings(this.seen, page);
-    this.shared = { at, agents: judgeStored(this.seen.rows.values(), page.meta.now, this.opts.freshMs), down };
+    this.summaries = summarizeChanges(this.summaries, this.seen);
+    this.shared = { at, agents: judgeSummaries(this.summaries, page.meta.now, this.opts.freshMs), down };
   }
 
   /**

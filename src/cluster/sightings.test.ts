@@ -1,16 +1,17 @@
 import { test } from 'node:test';
+import { judgeStored, judgeSummaries, summarizeChanges } from './agents.ts';
 import assert from 'node:assert/strict';
-import { applySightings, fullReadReason, sightingKey, type GoneSighting, type SightingsPage, type SightingsState, type StoredSighting } from './sightings.ts';
+import { allSightings, applySightings, fullReadReason, type GoneSighting, type SightingsPage, type SightingsState, type StoredSighting } from './sightings.ts';
 
 const row = (agent: string, server: string, change: number, o: Partial<StoredSighting> = {}): StoredSighting => ({
   agent, server, change, written_at: 1000, seen_at: 900, polled_at: null, polling: false, region: 'eu', labels: {}, builtin: false, intranet: null, public: null, version: null, ...o,
 });
 const gone = (agent: string, server: string, change: number): GoneSighting => ({ agent, server, change });
 const page = (full: boolean, top: number, rows: StoredSighting[], g: GoneSighting[] = [], epoch = 'e1', pruned = 0): SightingsPage => ({ full, meta: { epoch, pruned, top, now: 5000 }, rows, gone: g });
-const keys = (s: SightingsState) => [...s.rows.values()].map((r) => `${r.agent}@${r.server}:${r.change}`).sort();
+const keys = (s: SightingsState) => [...allSightings(s)].map((r) => `${r.agent}@${r.server}:${r.change}`).sort();
 
 test('a full read is needed at start, in another epoch, and when tombstones after the cursor were pruned; else the changes suffice', () => {
-  const s: SightingsState = { epoch: 'e1', cursor: 10, rows: new Map() };
+  const s: SightingsState = { epoch: 'e1', cursor: 10, rows: new Map(), changed: undefined };
   assert.equal(fullReadReason(undefined, { epoch: 'e1', pruned: 0 }), 'start');
   assert.equal(fullReadReason(s, { epoch: 'e2', pruned: 0 }), 'epoch');
   assert.equal(fullReadReason(s, { epoch: 'e1', pruned: 11 }), 'pruned', 'a deletion numbered 11 may be among those pruned');
@@ -19,16 +20,20 @@ test('a full read is needed at start, in another epoch, and when tombstones afte
 });
 
 test('a full read replaces the state; changes update, insert and delete rows; the cursor moves to the top, never back', () => {
-  let s = applySightings({ epoch: 'old', cursor: 99, rows: new Map([[sightingKey('z', 's9'), row('z', 's9', 99)]]) }, page(true, 3, [row('a', 's1', 1), row('a', 's2', 2), row('b', 's1', 3)]));
+  let s = applySightings({ epoch: 'old', cursor: 99, rows: new Map([['z', new Map([['s9', row('z', 's9', 99)]])]]), changed: undefined }, page(true, 3, [row('a', 's1', 1), row('a', 's2', 2), row('b', 's1', 3)]));
   assert.deepEqual(keys(s), ['a@s1:1', 'a@s2:2', 'b@s1:3']);
+  assert.equal(s.changed, undefined, 'every agent changed');
   assert.equal(s.cursor, 3);
   assert.equal(s.epoch, 'e1');
   s = applySightings(s, page(false, 7, [row('a', 's1', 5, { region: 'us' }), row('c', 's2', 6)], [gone('b', 's1', 4)]));
   assert.deepEqual(keys(s), ['a@s1:5', 'a@s2:2', 'c@s2:6']);
-  assert.equal(s.rows.get(sightingKey('a', 's1'))!.region, 'us');
+  assert.deepEqual([...s.changed!].sort(), ['a', 'b', 'c']);
+  assert.equal(s.rows.get('a')!.get('s1')!.region, 'us');
+  assert.equal(s.rows.has('b'), false, 'an agent without rows is not kept');
   assert.equal(s.cursor, 7, 'the top of the snapshot (a number taken by a row deleted since, or a rolled-back one)');
   s = applySightings(s, page(false, 6, []));
   assert.equal(s.cursor, 7, 'never back (a pruned tombstone held the top)');
+  assert.deepEqual(s.changed, new Set(), 'nothing changed');
 });
 
 test('a row deleted and written again within one read: the newest event wins, in either order', () => {
@@ -54,6 +59,7 @@ test('reading by changes ends where a full read does, over random writes and del
   for (let run = 0; run < 50; run++) {
     // The table as PostgreSQL holds it: rows by key, tombstones, one sequence for both.
     const table = new Map<string, StoredSighting>();
+    const summaries = { current: undefined as ReturnType<typeof summarizeChanges> | undefined };
     const tombstones: GoneSighting[] = [];
     let seq = 0;
     const snapshot = (full: boolean, cursor: number): SightingsPage => {
@@ -65,13 +71,20 @@ test('reading by changes ends where a full read does, over random writes and del
     for (let step = 0; step < 200; step++) {
       const agent = `a${rand(8)}`;
       const server = `s${rand(3)}`;
-      const k = sightingKey(agent, server);
+      const k = `${agent}@${server}`;
       if (rand(4) === 0) {
         if (table.delete(k)) tombstones.push(gone(agent, server, ++seq));
-      } else table.set(k, row(agent, server, ++seq, { region: `r${rand(5)}` }));
-      if (rand(5) === 0) s = applySightings(s, snapshot(false, s.cursor));
+      } else table.set(k, row(agent, server, ++seq, { region: `r${rand(5)}`, written_at: rand(3000), seen_at: rand(3000), polling: rand(2) === 0, polled_at: rand(3) ? rand(3000) : null }));
+      if (rand(5) === 0) {
+        s = applySightings(s, snapshot(false, s.cursor));
+        summaries.current = summarizeChanges(summaries.current, s);
+      }
     }
     s = applySightings(s, snapshot(false, s.cursor));
-    assert.deepEqual(s.rows, applySightings(undefined, snapshot(true, 0)).rows, `run ${run}`);
+    const full = applySightings(undefined, snapshot(true, 0));
+    assert.deepEqual(s.rows, full.rows, `run ${run}`);
+    // The agents judged from summaries kept by the changes, as judged from every row.
+    summaries.current = summarizeChanges(summaries.current, s);
+    assert.deepEqual(judgeSummaries(summaries.current, 3000, 2500), judgeStored(allSightings(full), 3000, 2500), `run ${run}: judged`);
   }
 });

@@ -53,16 +53,18 @@ export interface SightingsPage {
   gone: readonly GoneSighting[];
 }
 
-/** The rows a server knows, the epoch they belong to and the change number read up to. */
+/** The rows a server knows (by agent, then server), the epoch they belong to and the change number read up to. */
 export interface SightingsState {
   epoch: string;
   cursor: number;
-  rows: Map<string, StoredSighting>;
+  rows: Map<string, Map<string, StoredSighting>>;
+  /** The agents whose rows the last read changed (undefined: a full read, every agent). */
+  changed: ReadonlySet<string> | undefined;
 }
 
-/** The key of a row: agent and server (PostgreSQL text holds no NUL, so it cannot be ambiguous). */
-export function sightingKey(agent: string, server: string): string {
-  return `${agent}\u0000${server}`;
+/** Every row of the state. */
+export function* allSightings(state: SightingsState): Generator<StoredSighting> {
+  for (const byServer of state.rows.values()) yield* byServer.values();
 }
 
 /**
@@ -87,21 +89,29 @@ export function fullReadReason(state: SightingsState | undefined, meta: Pick<Sig
  */
 export function applySightings(state: SightingsState | undefined, page: SightingsPage): SightingsState {
   if (page.full) {
-    const rows = new Map<string, StoredSighting>();
-    for (const r of page.rows) rows.set(sightingKey(r.agent, r.server), r);
-    return { epoch: page.meta.epoch, cursor: page.meta.top, rows };
+    const rows = new Map<string, Map<string, StoredSighting>>();
+    for (const r of page.rows) put(rows, r);
+    return { epoch: page.meta.epoch, cursor: page.meta.top, rows, changed: undefined };
   }
   if (!state || state.epoch !== page.meta.epoch) {
     throw new SmokemeshError('SMOKEMESH_E_CLUSTER', `agents seen: a read of the changes of epoch ${page.meta.epoch} cannot apply over ${state ? `epoch ${state.epoch}` : 'nothing'}`);
   }
   const rows = state.rows;
+  const changed = new Set<string>();
   const events: (StoredSighting | GoneSighting)[] = [...page.rows, ...page.gone].sort((a, b) => a.change - b.change);
   for (const e of events) {
-    const k = sightingKey(e.agent, e.server);
-    const prev = rows.get(k);
+    const byServer = rows.get(e.agent);
+    const prev = byServer?.get(e.server);
     if (prev && prev.change >= e.change) continue;
-    if ('written_at' in e) rows.set(k, e);
-    else rows.delete(k);
+    changed.add(e.agent);
+    if ('written_at' in e) put(rows, e);
+    else if (byServer?.delete(e.server) && !byServer.size) rows.delete(e.agent);
   }
-  return { epoch: state.epoch, cursor: Math.max(state.cursor, page.meta.top), rows };
+  return { epoch: state.epoch, cursor: Math.max(state.cursor, page.meta.top), rows, changed };
+}
+
+function put(rows: Map<string, Map<string, StoredSighting>>, r: StoredSighting): void {
+  let byServer = rows.get(r.agent);
+  if (!byServer) rows.set(r.agent, (byServer = new Map()));
+  byServer.set(r.server, r);
 }
