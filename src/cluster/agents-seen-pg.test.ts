@@ -196,22 +196,28 @@ test('an existing table without the column is upgraded: its rows numbered, and w
   const [w, r] = [await client(url), await client(url)];
   const db = new ClusterDb(url);
   try {
+    // The previous release's upsert (an older server in a rolling upgrade): no change column named.
+    const oldWrite = (agent: string, server: string, region: string) => w.query(`INSERT INTO smokemesh_agents_seen (agent, server, seen_at, written_at, polling, region, labels, builtin)
+      VALUES ($1, $2, now(), now(), false, $3, '{}', false) ON CONFLICT (agent, server) DO UPDATE SET region = excluded.region, written_at = excluded.written_at`, [agent, server, region]);
     // The tables as the previous release made them, with its rows.
     await w.query(TASKS_SCHEMA);
     await w.query(AGENTS_SCHEMA);
-    await write(w, 's1', [sighting('old1'), sighting('old2')]);
+    await oldWrite('old1', 's1', 'eu');
+    await oldWrite('old2', 's1', 'eu');
     await db.init();
     const numbered = await r.query('SELECT count(*)::int AS n, count(DISTINCT change)::int AS d FROM smokemesh_agents_seen WHERE change IS NOT NULL');
     assert.deepEqual(numbered.rows[0], { n: 2, d: 2 });
     const reader = new Reader(r);
     assert.deepEqual(await reader.read(), new Map([['old1@s1', 'eu'], ['old2@s1', 'eu']]));
-    // The previous release's statements (an older server in a rolling upgrade): no change column named.
-    await w.query(`INSERT INTO smokemesh_agents_seen (agent, server, seen_at, written_at, polling, region, labels, builtin)
-      VALUES ('older', 's0', now(), now(), false, 'eu', '{}', false)`);
-    await w.query(`UPDATE smokemesh_agents_seen SET region = 'moved' WHERE agent = 'old1'`);
+    await oldWrite('older', 's0', 'eu');
+    await oldWrite('old1', 's1', 'moved');
     await w.query(`DELETE FROM smokemesh_agents_seen WHERE agent = 'old2'`);
     assert.deepEqual(await reader.read(), new Map([['old1@s1', 'moved'], ['older@s0', 'eu']]));
     assert.equal(reader.reason, undefined);
+    await w.query(`UPDATE smokemesh_agents_seen SET region = 'by hand' WHERE agent = 'older'`);
+    await write(w, 's1', [sighting('old1', { region: 'ours' })]);
+    assert.deepEqual(await reader.read(), new Map([['old1@s1', 'ours'], ['older@s0', 'by hand']]));
+    assert.deepEqual(reader.rows(), await fullRead(r));
   } finally {
     for (const c of [w, r]) await c.end();
     await db.close();
