@@ -116,6 +116,8 @@ export interface AgentSummary {
   seenAt: number;
   server: string;
   lastPoll: number;
+  /** The agent as judgeSummaries last judged it (its times updated in place at the next). */
+  judged?: ClusterAgent;
 }
 
 /** The summary of one agent's rows (undefined: none). */
@@ -182,10 +184,24 @@ export function summarizeChanges(summaries: Map<string, AgentSummary> | undefine
   return out;
 }
 
-/** Every summed-up agent judged at `now` (the database's clock): what judgeSightings says of their rows. */
+/**
+ * Every summed-up agent judged at `now` (the database's clock): what judgeSightings says of
+ * their rows. An agent whose summary is unchanged since the last call is the same object,
+ * its liveness, polling and age updated in place (no allocation per agent and heartbeat): the
+ * map of the last call then says the same as this one.
+ */
 export function judgeSummaries(summaries: ReadonlyMap<string, AgentSummary>, now: number, freshMs: number): Map<string, ClusterAgent> {
   const out = new Map<string, ClusterAgent>();
-  for (const [name, s] of summaries) out.set(name, judgeSummary(name, s, now, freshMs));
+  for (const [name, s] of summaries) {
+    let a = s.judged;
+    if (!a) a = s.judged = judgeSummary(name, s, now, freshMs);
+    else {
+      a.alive = now - s.writtenAt <= freshMs;
+      a.polling = now - s.pollingAt <= freshMs;
+      a.seenAgo = now - s.seenAt;
+    }
+    out.set(name, a);
+  }
   return out;
 }
 

@@ -86,5 +86,6 @@ test('reading by changes ends where a full read does, over random writes and del
     // The agents judged from summaries kept by the changes, as judged from every row.
     summaries.current = summarizeChanges(summaries.current, s);
     assert.deepEqual(judgeSummaries(summaries.current, 3000, 2500), judgeStored(allSightings(full), 3000, 2500), `run ${run}: judged`);
+    assert.deepEqual(judgeSummaries(summaries.current, 4000, 2500), judgeStored(allSightings(full), 4000, 2500), `run ${run}: judged again later`);
   }
 });
