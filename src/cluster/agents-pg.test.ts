@@ -61,3 +61,48 @@ test('what one server writes of its agents (addresses, version) another lists, a
     for (const db of dbs) await db.close();
   }
 });
+
+test('each heartbeat reads only the rows changed since the last; a deleted row leaves the view; after a failed read every row is read again', async () => {
+  const now = Date.now();
+  const mine: AgentInfo[] = ['p', 'q'].map((name) => ({ name, region: 'tokyo', labels: {}, addresses: [], alive: true, builtin: false, last_seen: now }));
+  const theirs: AgentInfo[] = [];
+  const dbs = [new ClusterDb(pg.url), new ClusterDb(pg.url)] as const;
+  // b's statements, and a failure to inject into its next read.
+  const sql: string[] = [];
+  let fail = false;
+  const watched = new Proxy(dbs[1], {
+    get(target, prop, receiver) {
+      if (prop !== 'transaction') return Reflect.get(target, prop, receiver) as unknown;
+      return (what: string, fn: (c: import('pg').PoolClient) => Promise<unknown>) => target.transaction(what, async (c) => {
+        if (fail && what === 'reading agents seen') {
+          fail = false;
+          throw new Error('injected');
+        }
+        const query = c.query.bind(c) as (...a: unknown[]) => unknown;
+        return fn(new Proxy(c, { get: (t, p) => (p === 'query' ? (...a: unknown[]) => (sql.push(String(a[0])), query(...a)) : Reflect.get(t, p) as unknown) }));
+      });
+    },
+  });
+  const a = new ClusterAgents({ db: dbs[0], server: 'sa', local: () => mine, periodMs: 60_000, freshMs: 60_000, log });
+  const b = new ClusterAgents({ db: watched, server: 'sb', local: () => theirs, periodMs: 60_000, freshMs: 60_000, log });
+  const fullReads = () => sql.filter((s) => /FROM smokemesh_agents_seen\s*$/.test(s)).length;
+  const names = () => b.view(theirs).map((x) => x.name).filter((n) => n === 'p' || n === 'q').sort();
+  try {
+    await a.write();
+    await b.write();
+    assert.deepEqual(names(), ['p', 'q']);
+    assert.equal(fullReads(), 1, 'the first read is a full one');
+    await dbs[0].transaction('test', (c) => c.query(`DELETE FROM smokemesh_agents_seen WHERE agent = 'q'`));
+    await b.write();
+    assert.deepEqual(names(), ['p'], 'the deletion read from its tombstone');
+    assert.equal(fullReads(), 1, 'then by changes');
+    fail = true;
+    await b.write();
+    await b.write();
+    assert.equal(fullReads(), 2, 'a full read after the failure');
+    assert.deepEqual(names(), ['p']);
+  } finally {
+    for (const x of [a, b]) x.close();
+    for (const db of dbs) await db.close();
+  }
+});

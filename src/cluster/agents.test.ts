@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AgentInfo } from '../plan/agent-info.ts';
-import { clusterAgentView, judgeSightings, livenessChanges, mergeAgents, sightingsToWrite, type LocalAgent } from './agents.ts';
+import { clusterAgentView, judgeSightings, judgeStored, livenessChanges, mergeAgents, sightingsToWrite, type LocalAgent } from './agents.ts';
 import { agentOwner } from './hrw.ts';
 import type { SightingRead } from './tasks-pg.ts';
 
@@ -103,4 +103,42 @@ test('agent-down and agent-up: told by the agent\'s owner among the live servers
   for (const n of never) assert.ok(afterGrace.includes(n), `${n}: never heard from, down after the grace`);
   assert.deepEqual(livenessChanges([info('srv', false, { builtin: true, last_seen: 1 })], new Set(), live, agentOwner('srv', live)!, true), []);
   assert.deepEqual(livenessChanges(view, down, [], 's1', true), [], 'no live set: nothing is told');
+});
+
+test('judged over the rows kept in memory (absolute times) as over rows read with their ages', () => {
+  const reads = [
+    row({ server: 's1', written_ago: 50_000, seen_ago: 100, polling: true, polled_at: 40_000, region: 'old', intranet: '10.0.0.1' }),
+    row({ server: 's2', written_ago: 1000, seen_ago: 900, polled_at: 20_000, region: 'new', labels: { k: 'v' }, version: '2' }),
+    row({ agent: 'gone', written_ago: 30_000, polling: true, builtin: true }),
+    row({ agent: 'y', server: 's3', written_ago: 5000, seen_ago: 5000, public: '192.0.2.1' }),
+  ];
+  const dbNow = 1_000_000;
+  const stored = reads.map(({ written_ago, seen_ago, now: _n, ...r }) => ({ ...r, written_at: dbNow - written_ago, seen_at: dbNow - seen_ago }));
+  assert.deepEqual(judgeStored(stored, dbNow, 10_000), judgeSightings(reads, 10_000));
+});
+
+test('judged as the rule says, over random rows of a few agents (brute force)', () => {
+  let seed = 11;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let run = 0; run < 100; run++) {
+    const rows = Array.from({ length: 1 + rand(12) }, () => row({
+      agent: `a${rand(3)}`, server: `s${rand(4)}`, written_ago: rand(20_000), seen_ago: rand(20_000), polling: rand(2) === 0,
+      polled_at: rand(3) ? rand(50_000) : null, region: `r${rand(4)}`, builtin: rand(5) === 0, version: rand(2) ? '1' : null,
+    }));
+    const judged = judgeSightings(rows, 10_000);
+    for (const name of new Set(rows.map((r) => r.agent))) {
+      const mine = rows.filter((r) => r.agent === name);
+      const fresh = mine.filter((r) => r.written_ago <= 10_000);
+      const facts = mine.reduce((a, b) => (b.written_ago < a.written_ago ? b : a));
+      const seen = mine.reduce((a, b) => (b.seen_ago < a.seen_ago ? b : a));
+      const want = {
+        name, region: facts.region, labels: facts.labels, builtin: mine[0]!.builtin, alive: fresh.length > 0, polling: fresh.some((r) => r.polling),
+        lastPoll: Math.max(0, ...mine.map((r) => r.polled_at ?? 0)), seenAgo: seen.seen_ago, server: seen.server, ...(facts.version ? { version: facts.version } : {}),
+      };
+      assert.deepEqual(judged.get(name), want, `run ${run}, agent ${name}`);
+    }
+  }
 });

@@ -8,7 +8,8 @@
  *
  * The shared tasks (src/tasks/shared.ts) judge agents by this: a task made on one server goes
  * to an agent connected to another, and its pickup deadline is judged from the polls seen by
- * any server. After each write the rows are read back: every server then lists every agent of
+ * any server. After each write the rows changed since the last read are read back (every row
+ * at start and after any error: sightings.ts, agents-seen-pg.ts): every server then lists every agent of
  * the cluster (clusterAgentView, ctx.agents() in a cluster), so the live mesh and the planners'
  * peers are the same on every server; and agent-down / agent-up is judged over the cluster and
  * told once, by the agent's owner among the live servers, through a compare-and-set
@@ -19,8 +20,10 @@ import type { AgentInfo } from '../plan/agent-info.ts';
 import type { AgentFacts } from '../tasks/select.ts';
 import type { AgentView, AgentViews } from '../tasks/shared.ts';
 import { markAgent, pruneAgentEvents, readAgentEvents, readDownAgents, type SharedAgentEvent } from './agents-pg.ts';
+import { pruneTombstones, readSightingChanges, TOMBSTONES_KEPT_MS } from './agents-seen-pg.ts';
 import { agentOwner } from './hrw.ts';
 import type { ClusterDb } from './postgres.ts';
+import { applySightings, type SightingsState, type StoredSighting } from './sightings.ts';
 import { pruneSightings, readSightings, writeSightings, type SightingRead, type SightingRow } from './tasks-pg.ts';
 
 /** An agent as this server knows it (the registry's and the built-in agent's view). */
@@ -92,30 +95,114 @@ export type ClusterAgent = AgentView & AgentFacts & {
  * heard from it last.
  */
 export function judgeSightings(rows: readonly SightingRead[], freshMs: number): Map<string, ClusterAgent> {
-  const out = new Map<string, ClusterAgent & { writtenAgo: number }>();
-  const facts = (r: SightingRead) => {
-    const f: Pick<ClusterAgent, 'region' | 'labels' | 'intranet' | 'public' | 'version'> = { region: r.region, labels: r.labels };
-    if (r.intranet !== null && r.intranet !== undefined) f.intranet = r.intranet;
-    if (r.public !== null && r.public !== undefined) f.public = r.public;
-    if (r.version !== null && r.version !== undefined) f.version = r.version;
-    return f;
-  };
+  // As stored rows at the database time 0: an age is then minus its time.
+  return judgeStored(rows.map((r) => ({ ...r, written_at: -r.written_ago, seen_at: -r.seen_ago })), 0, freshMs);
+}
+
+/** What judging takes of a row: its facts and absolute times (ms, the database's clock). */
+type JudgedRow = Omit<StoredSighting, 'change'>;
+
+/**
+ * An agent's rows summed up for judging (judgeSummary): the freshest row (its facts; the first
+ * of equals), the newest write, the newest write of a row that says polling (-Infinity: none),
+ * the newest sighting and which server made it (the first of equals), the latest poll, and
+ * builtin as the first row says.
+ */
+export interface AgentSummary {
+  facts: JudgedRow;
+  builtin: boolean;
+  writtenAt: number;
+  pollingAt: number;
+  seenAt: number;
+  server: string;
+  lastPoll: number;
+  /** The agent as judgeSummaries last judged it (its times updated in place at the next). */
+  judged?: ClusterAgent;
+}
+
+/** The summary of one agent's rows (undefined: none). */
+export function summarize(rows: Iterable<JudgedRow>): AgentSummary | undefined {
+  let s: AgentSummary | undefined;
   for (const r of rows) {
-    const fresh = r.written_ago <= freshMs;
-    const prev = out.get(r.agent);
-    const a: ClusterAgent & { writtenAgo: number } = prev
-      ?? { name: r.agent, ...facts(r), builtin: r.builtin, alive: false, polling: false, lastPoll: 0, writtenAgo: r.written_ago, seenAgo: r.seen_ago, server: r.server };
-    if (r.written_ago < a.writtenAgo) {
-      delete a.intranet, delete a.public, delete a.version;
-      Object.assign(a, facts(r), { writtenAgo: r.written_ago });
+    if (!s) {
+      s = { facts: r, builtin: r.builtin, writtenAt: r.written_at, pollingAt: r.polling ? r.written_at : -Infinity, seenAt: r.seen_at, server: r.server, lastPoll: Math.max(0, r.polled_at ?? 0) };
+      continue;
     }
-    if (r.seen_ago < a.seenAgo!) Object.assign(a, { seenAgo: r.seen_ago, server: r.server });
-    a.alive ||= fresh;
-    a.polling ||= fresh && r.polling;
-    a.lastPoll = Math.max(a.lastPoll, r.polled_at ?? 0);
-    out.set(r.agent, a);
+    if (r.written_at > s.writtenAt) {
+      s.facts = r;
+      s.writtenAt = r.written_at;
+    }
+    if (r.polling && r.written_at > s.pollingAt) s.pollingAt = r.written_at;
+    if (r.seen_at > s.seenAt) {
+      s.seenAt = r.seen_at;
+      s.server = r.server;
+    }
+    s.lastPoll = Math.max(s.lastPoll, r.polled_at ?? 0);
   }
-  return new Map([...out].map(([k, { writtenAgo: _w, ...a }]) => [k, a]));
+  return s;
+}
+
+/** An agent as judged at `now` (the database's clock) from its summary: see judgeSightings. */
+export function judgeSummary(name: string, s: AgentSummary, now: number, freshMs: number): ClusterAgent {
+  const f = s.facts;
+  const a: ClusterAgent = {
+    name, region: f.region, labels: f.labels, builtin: s.builtin, alive: now - s.writtenAt <= freshMs, polling: now - s.pollingAt <= freshMs,
+    lastPoll: s.lastPoll, seenAgo: now - s.seenAt, server: s.server,
+  };
+  if (f.intranet !== null && f.intranet !== undefined) a.intranet = f.intranet;
+  if (f.public !== null && f.public !== undefined) a.public = f.public;
+  if (f.version !== null && f.version !== undefined) a.version = f.version;
+  return a;
+}
+
+/** judgeSightings over rows with absolute times, their ages taken at `now` (the database's clock). */
+export function judgeStored(rows: Iterable<JudgedRow>, now: number, freshMs: number): Map<string, ClusterAgent> {
+  const byAgent = new Map<string, JudgedRow[]>();
+  for (const r of rows) {
+    const list = byAgent.get(r.agent);
+    if (list) list.push(r);
+    else byAgent.set(r.agent, [r]);
+  }
+  const out = new Map<string, ClusterAgent>();
+  for (const [name, list] of byAgent) out.set(name, judgeSummary(name, summarize(list)!, now, freshMs));
+  return out;
+}
+
+/**
+ * The summaries of the agents of `state` after a read: those of the agents it changed made
+ * again, all when it was a full read. `summaries` is consumed (updated in place and returned:
+ * an idle heartbeat then touches no row).
+ */
+export function summarizeChanges(summaries: Map<string, AgentSummary> | undefined, state: SightingsState): Map<string, AgentSummary> {
+  const out = state.changed && summaries ? summaries : new Map<string, AgentSummary>();
+  const agents = state.changed && summaries ? state.changed : state.rows.keys();
+  for (const name of agents) {
+    const s = summarize(state.rows.get(name)?.values() ?? []);
+    if (s) out.set(name, s);
+    else out.delete(name);
+  }
+  return out;
+}
+
+/**
+ * Every summed-up agent judged at `now` (the database's clock): what judgeSightings says of
+ * their rows. An agent whose summary is unchanged since the last call is the same object,
+ * its liveness, polling and age updated in place (no allocation per agent and heartbeat): the
+ * map of the last call then says the same as this one.
+ */
+export function judgeSummaries(summaries: ReadonlyMap<string, AgentSummary>, now: number, freshMs: number): Map<string, ClusterAgent> {
+  const out = new Map<string, ClusterAgent>();
+  for (const [name, s] of summaries) {
+    let a = s.judged;
+    if (!a) a = s.judged = judgeSummary(name, s, now, freshMs);
+    else {
+      a.alive = now - s.writtenAt <= freshMs;
+      a.polling = now - s.pollingAt <= freshMs;
+      a.seenAgo = now - s.seenAt;
+    }
+    out.set(name, a);
+  }
+  return out;
 }
 
 /**
@@ -240,6 +327,10 @@ export class ClusterAgents implements AgentViews {
   private readonly startedAt: number;
   /** The last read of every server's rows (this server's clock at the read) and the agents recorded down. */
   private shared: { at: number; agents: Map<string, ClusterAgent>; down: Set<string> } | undefined;
+  /** Every server's rows as last read, kept by reading their changes; undefined after any error (the next read is a full one). */
+  private seen: SightingsState | undefined;
+  /** Each agent's rows of `seen` summed up (summarizeChanges): what each heartbeat judges. */
+  private summaries: Map<string, AgentSummary> | undefined;
 
   constructor(private readonly opts: ClusterAgentsOptions) {
     this.now = opts.now ?? Date.now;
@@ -277,6 +368,7 @@ export class ClusterAgents implements AgentViews {
         await writeSightings(c, this.opts.server, rows.map(({ facts: _f, ...r }) => r));
         if (forget) {
           await pruneSightings(c, FORGET_MS);
+          await pruneTombstones(c, TOMBSTONES_KEPT_MS);
           await pruneAgentEvents(c);
         }
       });
@@ -287,6 +379,8 @@ export class ClusterAgents implements AgentViews {
       if (this.lastError) this.opts.log.info('cluster agents: the database answers again');
       this.lastError = undefined;
     } catch (e) {
+      this.seen = undefined;
+      this.summaries = undefined;
       const msg = (e as Error).message;
       if (msg !== this.lastError) this.opts.log.error({ err: e }, `cluster agents: ${msg}; retrying`);
       this.lastError = msg;
@@ -317,14 +411,23 @@ export class ClusterAgents implements AgentViews {
     clearInterval(this.timer);
   }
 
-  /** Reads every server's rows and the agents recorded down (what view() and judge() use). */
+  /**
+   * Reads every server's rows changed since the last read (all of them when the last read
+   * failed or the table says so: sightings.ts) and the agents recorded down (what view() and
+   * judge() use).
+   */
   private async refresh(): Promise<void> {
     const at = this.now();
-    const { rows, down } = await this.opts.db.transaction('reading agents seen', async (c) => ({
-      rows: await readSightings(c),
+    const { page, down } = await this.opts.db.transaction('reading agents seen', async (c) => ({
+      page: await readSightingChanges(c, this.seen),
       down: this.opts.liveness ? await readDownAgents(c) : new Set<string>(),
     }));
-    this.shared = { at, agents: judgeSightings(rows, this.opts.freshMs), down };
+    if (page.reason === 'epoch' || page.reason === 'pruned') {
+      this.opts.log.info({ reason: page.reason }, `cluster agents: every row read again (${page.reason === 'epoch' ? 'the table was recreated or its schema changed' : 'deletions not yet read were pruned'})`);
+    }
+    this.seen = applySightings(this.seen, page);
+    this.summaries = summarizeChanges(this.summaries, this.seen);
+    this.shared = { at, agents: judgeSummaries(this.summaries, page.meta.now, this.opts.freshMs), down };
   }
 
   /**

@@ -21,6 +21,7 @@ import { fencedScopeWrite, LOCALIZE_SCHEMA, publishDigest, readCauses, readScope
 import { safeClient } from './pg-text.ts';
 import { TASKS_SCHEMA } from './tasks-pg.ts';
 import { AGENTS_SCHEMA } from './agents-pg.ts';
+import { AGENTS_SEEN_SCHEMA } from './agents-seen-pg.ts';
 import { decideFence, stateKey, type FenceWrite, type SharedAlertState } from './fence.ts';
 import { ms, registerStart, removeServer, writeBeat, type BeatRows } from './heartbeat-pg.ts';
 
@@ -58,7 +59,7 @@ CREATE INDEX IF NOT EXISTS smokemesh_relay_owner ON smokemesh_relay (owner, id);
 `;
 
 /** Every table's DDL (idempotent), run in this order when the schema is new to the database. */
-const SCHEMAS = [SCHEMA, HISTORY_SCHEMA, INDEX_SCHEMA, LOCALIZE_SCHEMA, TASKS_SCHEMA, AGENTS_SCHEMA];
+const SCHEMAS = [SCHEMA, HISTORY_SCHEMA, INDEX_SCHEMA, LOCALIZE_SCHEMA, TASKS_SCHEMA, AGENTS_SCHEMA, AGENTS_SEEN_SCHEMA];
 /** This schema's id: a database that has it needs no DDL. */
 const SCHEMA_ID = createHash('sha256').update(SCHEMAS.join('\n')).digest('hex').slice(0, 16);
 

@@ -2,7 +2,8 @@
  * The shared tasks' tables in the cluster's database (src/tasks/shared.ts says how they are
  * used): every task, each agent's part of it (status, result), and what the servers saw of
  * the agents (`smokemesh_agents_seen`, written in batches by src/cluster/agents.ts; its address
- * and version columns are added by agents-pg.ts). Times are
+ * and version columns are added by agents-pg.ts, its change number and tombstones by
+ * agents-seen-pg.ts). Times are
  * taken on the database's clock, so the servers' clocks may disagree. Also the retention of
  * the shared alert history. Functions take a client inside the caller's transaction.
  */
@@ -289,16 +290,19 @@ export interface SightingRead {
   now: number;
 }
 
-/** Records (upserts) what `server` sees of these agents, in one statement. */
+/**
+ * Records (upserts) what `server` sees of these agents, in one statement, each row with the
+ * next change number (agents-seen-pg.ts: its statement trigger makes writers take turns first).
+ */
 export async function writeSightings(c: pg.PoolClient, server: string, rows: readonly SightingRow[]): Promise<void> {
   if (!rows.length) return;
-  await c.query(`INSERT INTO smokemesh_agents_seen (agent, server, seen_at, written_at, polling, polled_at, region, labels, builtin, intranet, public, version)
+  await c.query(`INSERT INTO smokemesh_agents_seen (agent, server, seen_at, written_at, polling, polled_at, region, labels, builtin, intranet, public, version, change)
     SELECT a, $1, clock_timestamp() - make_interval(secs => s / 1000), clock_timestamp(), p,
-      CASE WHEN pa IS NULL THEN NULL ELSE clock_timestamp() - make_interval(secs => pa / 1000) END, r, l, b, ia, pu, v
+      CASE WHEN pa IS NULL THEN NULL ELSE clock_timestamp() - make_interval(secs => pa / 1000) END, r, l, b, ia, pu, v, nextval('smokemesh_agents_seen_change')
     FROM unnest($2::text[], $3::float8[], $4::bool[], $5::float8[], $6::text[], $7::jsonb[], $8::bool[], $9::text[], $10::text[], $11::text[]) AS x(a, s, p, pa, r, l, b, ia, pu, v)
     ON CONFLICT (agent, server) DO UPDATE SET seen_at = excluded.seen_at, written_at = excluded.written_at, polling = excluded.polling,
       polled_at = COALESCE(excluded.polled_at, smokemesh_agents_seen.polled_at), region = excluded.region, labels = excluded.labels, builtin = excluded.builtin,
-      intranet = excluded.intranet, public = excluded.public, version = excluded.version`,
+      intranet = excluded.intranet, public = excluded.public, version = excluded.version, change = excluded.change`,
   [server, rows.map((r) => r.agent), rows.map((r) => r.seenAgoMs), rows.map((r) => r.polling), rows.map((r) => r.polledAgoMs),
     rows.map((r) => r.region), rows.map((r) => JSON.stringify(r.labels)), rows.map((r) => r.builtin),
     rows.map((r) => r.intranet), rows.map((r) => r.public), rows.map((r) => r.version)]);
