@@ -53,7 +53,8 @@ async function freshDb(t: TestContext): Promise<string> {
   return url;
 }
 
-test('two servers: rounds received only by A are listed by B after a sync, with the same latest rounds, top-N and graphs; changes flow both ways; a recreated shared table is filled again', { timeout: 120_000 }, async (t) => {
+/** Two servers' stores, each with its index sync, over one fresh shared database. */
+async function twoServers(t: TestContext) {
   const url = await freshDb(t);
   const a = store(t);
   const b = store(t);
@@ -62,6 +63,11 @@ test('two servers: rounds received only by A are listed by B after a sync, with 
   t.after(() => Promise.all([dbA.close(), dbB.close()]));
   const syncA = new IndexSync({ db: dbA, store: a, server: 'a', intervalMs: 1000, log });
   const syncB = new IndexSync({ db: dbB, store: b, server: 'b', intervalMs: 1000, log });
+  return { url, a, b, dbA, dbB, syncA, syncB };
+}
+
+test('two servers: rounds received only by A are listed by B after a sync, with the same latest rounds, top-N and graphs; changes flow both ways; a recreated shared table is filled again', { timeout: 120_000 }, async (t) => {
+  const { url, a, b, dbA, dbB, syncA, syncB } = await twoServers(t);
 
   a.write([
     ...Array.from({ length: 10 }, (_, i) => round('/dc/r1', 'x', (10 - i) * 60_000, [10 + i, 12 + i, 30], 5)),
@@ -119,14 +125,7 @@ test('two servers: rounds received only by A are listed by B after a sync, with 
 });
 
 test('the rounds of rows merged from other servers are told to the store\'s listeners: a region view\'s latest rounds on B hold A\'s rounds as A received them, newer ones winning', { timeout: 120_000 }, async (t) => {
-  const url = await freshDb(t);
-  const a = store(t);
-  const b = store(t);
-  const dbA = new ClusterDb(url);
-  const dbB = new ClusterDb(url);
-  t.after(() => Promise.all([dbA.close(), dbB.close()]));
-  const syncA = new IndexSync({ db: dbA, store: a, server: 'a', intervalMs: 1000, log });
-  const syncB = new IndexSync({ db: dbB, store: b, server: 'b', intervalMs: 1000, log });
+  const { a, b, syncA, syncB } = await twoServers(t);
   // B's region view: its own rounds, and what the shared index brings.
   const onB = new LatestRounds();
   const told: number[] = [];

@@ -8,8 +8,20 @@
  */
 import { SmokemeshError } from '../errors.ts';
 
+/** What a row of `smokemesh_agents_seen` says of its agent, besides the times. */
+export interface AgentFacts {
+  polling: boolean;
+  region: string;
+  labels: Record<string, string>;
+  builtin: boolean;
+  /** The addresses meshes probe, and the agent's version (null: unknown). */
+  intranet: string | null;
+  public: string | null;
+  version: string | null;
+}
+
 /** A row as stored: its facts, its absolute times and its change number. */
-export interface StoredSighting {
+export interface StoredSighting extends AgentFacts {
   agent: string;
   server: string;
   change: number;
@@ -17,13 +29,6 @@ export interface StoredSighting {
   written_at: number;
   seen_at: number;
   polled_at: number | null;
-  polling: boolean;
-  region: string;
-  labels: Record<string, string>;
-  builtin: boolean;
-  intranet: string | null;
-  public: string | null;
-  version: string | null;
 }
 
 /** A deleted row (pruned, or removed by any other statement): its key and its change number. */

@@ -12,6 +12,7 @@ import type { ListQuery } from '../tasks/db.ts';
 import { resultFromRow, type AgentResult, type ResultRow, type ResultStatus, type TaskRecord, type TaskSummary } from '../tasks/record.ts';
 import type { ClaimedPart, OpenPart, SharedTaskDb } from '../tasks/shared.ts';
 import type { TaskKindName, TaskReport } from '../tasks/task.ts';
+import type { AgentFacts } from './sightings.ts';
 
 export const TASKS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS smokemesh_tasks (
@@ -255,37 +256,22 @@ export function pgTaskDb(tx: <T>(what: string, fn: (c: pg.PoolClient) => Promise
 }
 
 /** One agent as a server saw it, to be written. */
-export interface SightingRow {
+export interface SightingRow extends AgentFacts {
   agent: string;
   /** ms before the write: when the agent was last heard from. */
   seenAgoMs: number;
-  polling: boolean;
   /** ms before the write: when it last polled for tasks here (null: never). */
   polledAgoMs: number | null;
-  region: string;
-  labels: Record<string, string>;
-  builtin: boolean;
-  /** The addresses meshes probe, and the agent's version (null: unknown). */
-  intranet: string | null;
-  public: string | null;
-  version: string | null;
 }
 
 /** What the cluster's servers wrote of an agent, with ages on the database's clock. */
-export interface SightingRead {
+export interface SightingRead extends AgentFacts {
   agent: string;
   server: string;
   /** ms ago: the write, the agent heard from, the last task poll (null: never). */
   written_ago: number;
   seen_ago: number;
   polled_at: number | null;
-  polling: boolean;
-  region: string;
-  labels: Record<string, string>;
-  builtin: boolean;
-  intranet: string | null;
-  public: string | null;
-  version: string | null;
   /** The database's time of the read. */
   now: number;
 }
