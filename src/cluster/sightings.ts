@@ -9,7 +9,7 @@
 import { SmokemeshError } from '../errors.ts';
 
 /** What a row of `smokemesh_agents_seen` says of its agent, besides the times. */
-export interface AgentFacts {
+export interface SightingFacts {
   polling: boolean;
   region: string;
   labels: Record<string, string>;
@@ -21,7 +21,7 @@ export interface AgentFacts {
 }
 
 /** A row as stored: its facts, its absolute times and its change number. */
-export interface StoredSighting extends AgentFacts {
+export interface StoredSighting extends SightingFacts {
   agent: string;
   server: string;
   change: number;

@@ -12,7 +12,7 @@ import type { ListQuery } from '../tasks/db.ts';
 import { resultFromRow, type AgentResult, type ResultRow, type ResultStatus, type TaskRecord, type TaskSummary } from '../tasks/record.ts';
 import type { ClaimedPart, OpenPart, SharedTaskDb } from '../tasks/shared.ts';
 import type { TaskKindName, TaskReport } from '../tasks/task.ts';
-import type { AgentFacts } from './sightings.ts';
+import type { SightingFacts } from './sightings.ts';
 
 export const TASKS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS smokemesh_tasks (
@@ -256,7 +256,7 @@ export function pgTaskDb(tx: <T>(what: string, fn: (c: pg.PoolClient) => Promise
 }
 
 /** One agent as a server saw it, to be written. */
-export interface SightingRow extends AgentFacts {
+export interface SightingRow extends SightingFacts {
   agent: string;
   /** ms before the write: when the agent was last heard from. */
   seenAgoMs: number;
@@ -265,7 +265,7 @@ export interface SightingRow extends AgentFacts {
 }
 
 /** What the cluster's servers wrote of an agent, with ages on the database's clock. */
-export interface SightingRead extends AgentFacts {
+export interface SightingRead extends SightingFacts {
   agent: string;
   server: string;
   /** ms ago: the write, the agent heard from, the last task poll (null: never). */

@@ -12,7 +12,7 @@ const SWEEP_MS = 60_000;
  * same time is the same round, sent again or shared back: the one held stays, so this
  * server's own rounds stay the objects its export state holds too);
  * rounds older than `keepSteps` of their own steps are not kept, so what is held is bounded
- * by the series that had a round in that window. What the region view reads.
+ * by the series that had a round in that window. What the region view of a cluster's server reads.
  */
 export class LatestRounds {
   private readonly held = new Map<string, Round>();

@@ -61,24 +61,27 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
     (agent) => agentRegions.get(agent),
     (target) => targetIndex(ctx.targets()).region.get(target),
   );
-  // What the region view reads: the latest round of every series, this server's and (in a cluster) the others'.
-  const latest = new LatestRounds();
+  // What the region view reads: alone, the latest rounds the export state holds; in a cluster,
+  // the latest round of every series of the cluster (this server's and, through the shared
+  // series index, the others').
+  const cluster = deps.clusterRounds ? new LatestRounds() : undefined;
   try {
     const stored = ctx.store.latest();
     state.write(stored);
-    latest.add(stored, Date.now());
+    cluster?.add(stored, Date.now());
   } catch (e) {
     log.warn({ err: e }, 'could not read the latest rounds from the store; /metrics starts empty');
   }
   for (const k of Object.keys(state.receivePoints)) delete state.receivePoints[k];
-  deps.clusterRounds?.((rounds) => latest.add(rounds, Date.now()));
+  if (cluster && deps.clusterRounds) deps.clusterRounds((rounds) => cluster.add(rounds, Date.now()));
 
   const regions = new RegionView({
     latest: () => {
       const now = Date.now();
       state.prune(now);
-      latest.prune(now);
-      return latest.values();
+      if (!cluster) return state.latest();
+      cluster.prune(now);
+      return cluster.values();
     },
     agentRegions: () => (agentRegions = liveRegions()),
     targetRegion: (t) => targetIndex(ctx.targets()).region.get(t),
@@ -122,7 +125,7 @@ export function createMeshModule(deps: MeshDeps): ServerModule {
       name: 'export',
       write(rounds) {
         state.write(rounds);
-        latest.add(rounds, Date.now());
+        cluster?.add(rounds, Date.now());
         exports.write(rounds);
       },
     },
